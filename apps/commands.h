@@ -1,0 +1,8 @@
+// commands.h — the ditc subcommands (each in its own cmd_*.c; ditc.c dispatches).
+#ifndef DITC_COMMANDS_H
+#define DITC_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

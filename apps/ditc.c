@@ -1,0 +1,39 @@
+// ditc.c — the command line entry point: dispatches `ditc <command> [flags]`.
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "backend, threads, registered ops and the measured sgemm rate"},
+    {"inspect", cmd_inspect, "list the tensors and metadata of a .safetensors file"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "ditc %s — a DiT trainer in C\n\nusage: ditc <command> [flags]\n\ncommands:\n", DITC_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`ditc <command> --help` shows the flags of a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ditc %s\n", DITC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ditc: unknown command '%s' (see `ditc --help`)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,120 @@
+// cpu_backend.c — the CPU backend object: memory, synchronisation, RNG, and the kernel table.
+#include "cpu_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+#include "cpu_kernels.h"
+#include "rng.h"
+
+typedef struct {
+    float *scratch;
+    size_t scratch_floats;
+} cpu_ctx;
+
+float *cpu_scratch(ditc_backend *be, size_t floats) {
+    cpu_ctx *cx = be->ctx;
+    if (floats > cx->scratch_floats) {
+        free(cx->scratch);
+        size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        cx->scratch = aligned_alloc(64, bytes);
+        DITC_ALLOC_CHECK(cx->scratch, bytes);
+        cx->scratch_floats = floats;
+    }
+    return cx->scratch;
+}
+
+static void *cpu_alloc(ditc_backend *be, size_t bytes) {
+    (void)be;
+    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+}
+
+static void cpu_free(ditc_backend *be, void *p) { (void)be; free(p); }
+static void cpu_copy(ditc_backend *be, void *dst, const void *src, size_t bytes) {
+    (void)be;
+    if (bytes) memmove(dst, src, bytes);
+}
+static void cpu_sync(ditc_backend *be) { (void)be; }
+
+static void cpu_fill(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value) {
+    (void)be;
+    if (value == 0.0f) { memset(dst, 0, n * ditc_dtype_size(dtype)); return; }
+    switch (dtype) {
+    case DITC_F32: { float *d = dst; for (size_t i = 0; i < n; i++) d[i] = value; break; }
+    case DITC_BF16: { uint16_t v = ditc_f32_to_bf16(value), *d = dst; for (size_t i = 0; i < n; i++) d[i] = v; break; }
+    case DITC_I32: { int32_t v = (int32_t)value, *d = dst; for (size_t i = 0; i < n; i++) d[i] = v; break; }
+    default: DITC_CHECK(0, "fill: unsupported dtype %s", ditc_dtype_name(dtype));
+    }
+}
+
+static void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose,
+                         uint32_t step, uint64_t index0) {
+    (void)be;
+    DITC_CHECK(t->dtype == DITC_F32, "rng_fill needs F32");
+    if (dist == DITC_RNG_DIST_NORMAL) ditc_rng_fill_normal(F32(t), (size_t)t->numel, seed, purpose, step, index0);
+    else ditc_rng_fill_uniform(F32(t), (size_t)t->numel, seed, purpose, step, index0);
+}
+
+static void cpu_destroy(ditc_backend *be) {
+    cpu_ctx *cx = be->ctx;
+    free(cx->scratch);
+    free(cx);
+    free(be);
+}
+
+int ditc_cpu_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+ditc_backend *ditc_cpu_backend_new(int threads) {
+    if (threads > 0) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        openblas_set_num_threads(threads);
+    }
+    ditc_backend *be = ditc_xcalloc(1, sizeof *be);
+    be->name = "cpu";
+    be->ctx = ditc_xcalloc(1, sizeof(cpu_ctx));
+    be->destroy = cpu_destroy;
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->copy_h2d = cpu_copy;
+    be->copy_d2h = cpu_copy;
+    be->copy_d2d = cpu_copy;
+    be->fill = cpu_fill;
+    be->synchronize = cpu_sync;
+    be->gemm = cpu_gemm;
+    be->axpy = cpu_axpy;
+    be->cast = cpu_cast;
+    be->binary_fwd = cpu_binary_fwd;
+    be->binary_bwd = cpu_binary_bwd;
+    be->unary_fwd = cpu_unary_fwd;
+    be->unary_bwd = cpu_unary_bwd;
+    be->bias_fwd = cpu_bias_fwd;
+    be->bias_bwd = cpu_bias_bwd;
+    be->ln_mod_fwd = cpu_ln_mod_fwd;
+    be->ln_mod_bwd = cpu_ln_mod_bwd;
+    be->gated_res_fwd = cpu_gated_res_fwd;
+    be->gated_res_bwd = cpu_gated_res_bwd;
+    be->attn_fwd = cpu_attn_fwd;
+    be->attn_bwd = cpu_attn_bwd;
+    be->embed_fwd = cpu_embed_fwd;
+    be->embed_bwd = cpu_embed_bwd;
+    be->patch_copy = cpu_patch_copy;
+    be->copy_2d = cpu_copy_2d;
+    be->reduce_rows = cpu_reduce_rows;
+    be->expand_rows = cpu_expand_rows;
+    be->mse_fwd = cpu_mse_fwd;
+    be->mse_bwd = cpu_mse_bwd;
+    be->rng_fill = cpu_rng_fill;
+    return be;
+}

@@ -1,0 +1,52 @@
+// cpu_kernels.h — the CPU backend's kernel functions (one file per family) and shared helpers.
+#ifndef DITC_CPU_KERNELS_H
+#define DITC_CPU_KERNELS_H
+
+#include "backend.h"
+#include "common.h"
+
+#define F32(t) ((float *)(t)->data)
+#define CF32(t) ((const float *)(t)->data)
+
+// Per-backend reusable scratch (grows, never shrinks; main thread only).
+float *cpu_scratch(ditc_backend *be, size_t floats);
+
+// cpu_gemm.c
+void cpu_gemm(ditc_backend *be, const ditc_gemm *g);
+// cpu_elementwise.c
+void cpu_axpy(ditc_backend *be, ditc_tensor *y, float alpha, const ditc_tensor *x, int acc);
+void cpu_cast(ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src);
+void cpu_binary_fwd(ditc_backend *be, ditc_binary_op op, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
+void cpu_binary_bwd(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx, const ditc_tensor *dout,
+                    const ditc_tensor *a, const ditc_tensor *b, int acc);
+void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x);
+void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy, const ditc_tensor *x, int acc);
+// cpu_reduce.c
+void cpu_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b);
+void cpu_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc);
+void cpu_reduce_rows(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc);
+void cpu_expand_rows(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *dout, float scale, int acc);
+void cpu_mse_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
+void cpu_mse_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout, const ditc_tensor *a,
+                 const ditc_tensor *b, int acc_a, int acc_b);
+// cpu_norm.c
+void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd, const ditc_tensor *x,
+                    const ditc_tensor *shift, const ditc_tensor *scale, float eps);
+void cpu_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const ditc_tensor *dy,
+                    const ditc_tensor *x, const ditc_tensor *mean, const ditc_tensor *rstd, const ditc_tensor *scale,
+                    int acc_x, int acc_shift, int acc_scale);
+void cpu_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, const ditc_tensor *gate, const ditc_tensor *y);
+void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy, const ditc_tensor *dout,
+                       const ditc_tensor *gate, const ditc_tensor *y, int acc_x, int acc_gate, int acc_y);
+// cpu_attention.c
+void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads);
+void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
+                  const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc);
+// cpu_layout.c
+void cpu_embed_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *table, const ditc_tensor *idx);
+void cpu_embed_bwd(ditc_backend *be, ditc_tensor *dtable, const ditc_tensor *dout, const ditc_tensor *idx, int acc);
+void cpu_patch_copy(ditc_backend *be, ditc_tensor *img, ditc_tensor *tokens, int p, int channel_last, int to_tokens, int acc);
+void cpu_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld, const ditc_tensor *src,
+                 int64_t src_off, int64_t src_ld, int64_t rows, int64_t cols, int acc);
+
+#endif

@@ -1,0 +1,42 @@
+// arena.h — per-step activation arena (invariant 4) and its tensor headers.
+//
+// Bump allocation of backend memory, reset every step. If a step needs more than the current chunk,
+// extra chunks are chained; at the next reset they are coalesced into one chunk of the high-water size,
+// so from the second step on nothing is allocated. The high-water mark is the activation-memory figure.
+#ifndef DITC_ARENA_H
+#define DITC_ARENA_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+typedef struct {
+    void *base;
+    size_t cap, used;
+} ditc_arena_chunk;
+
+typedef struct {
+    ditc_backend *be;
+    ditc_arena_chunk *chunks;  // chunks[n_chunks - 1] is the one being filled
+    int n_chunks, cap_chunks;
+    size_t in_use;             // bytes handed out since the last reset (incl. alignment)
+    size_t high_water;         // max in_use ever seen
+    size_t backend_allocs;     // number of backend alloc calls (steady state: constant)
+    ditc_tensor **hdr_blocks;  // tensor headers, in blocks of DITC_ARENA_HDR_BLOCK
+    int n_hdr_blocks;
+    size_t hdr_used;
+} ditc_arena;
+
+#define DITC_ARENA_ALIGN 64
+#define DITC_ARENA_HDR_BLOCK 1024
+
+void ditc_arena_init(ditc_arena *a, ditc_backend *be, size_t initial_bytes);
+void ditc_arena_free(ditc_arena *a);
+void ditc_arena_reset(ditc_arena *a);
+void *ditc_arena_alloc(ditc_arena *a, size_t bytes);
+// A zeroed header from the arena (valid until reset).
+ditc_tensor *ditc_arena_header(ditc_arena *a);
+// Header + uninitialised data.
+ditc_tensor *ditc_arena_tensor(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape);
+
+#endif

@@ -1,0 +1,216 @@
+// autograd.c — context, tape recording, reverse-mode backward and gradient checkpointing.
+#include "autograd.h"
+
+#include <string.h>
+
+#include "common.h"
+#include "ops.h"
+
+void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
+    memset(c, 0, sizeof *c);
+    c->be = be;
+    ditc_arena_init(&c->arena, be, 0);
+    ditc_arena_init(&c->scratch, be, 0);
+    c->cur = &c->arena;
+    c->grad_enabled = 1;
+}
+
+void ditc_ctx_free(ditc_ctx *c) {
+    c->be->synchronize(c->be);
+    ditc_arena_free(&c->arena);
+    ditc_arena_free(&c->scratch);
+    free(c->tape);
+    memset(c, 0, sizeof *c);
+}
+
+void ditc_ctx_reset(ditc_ctx *c) {
+    DITC_CHECK(!c->in_checkpoint, "reset inside a checkpointed segment");
+    c->n_nodes = 0;
+    ditc_arena_reset(&c->arena);
+    ditc_arena_reset(&c->scratch);
+    c->cur = &c->arena;
+}
+
+int ditc_set_grad_enabled(ditc_ctx *c, int enabled) {
+    int prev = c->grad_enabled;
+    c->grad_enabled = enabled;
+    return prev;
+}
+
+size_t ditc_ctx_arena_peak(const ditc_ctx *c) { return c->arena.high_water + c->scratch.high_water; }
+
+// ---- tensors ---------------------------------------------------------------------------------
+ditc_tensor *ditc_new(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape) {
+    return ditc_arena_tensor(c->cur, dtype, ndim, shape);
+}
+
+ditc_tensor *ditc_new_like(ditc_ctx *c, const ditc_tensor *t) { return ditc_new(c, t->dtype, t->ndim, t->shape); }
+
+ditc_tensor *ditc_zeros(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape) {
+    ditc_tensor *t = ditc_new(c, dtype, ndim, shape);
+    c->be->fill(c->be, t->data, dtype, (size_t)t->numel, 0.0f);
+    return t;
+}
+
+ditc_tensor *ditc_from_host(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape, const void *host) {
+    ditc_tensor *t = ditc_new(c, dtype, ndim, shape);
+    ditc_upload(t, host);
+    return t;
+}
+
+ditc_tensor *ditc_view(ditc_ctx *c, ditc_tensor *t, int ndim, const int64_t *shape) {
+    ditc_tensor *v = ditc_arena_header(c->cur);
+    ditc_tensor_set_shape(v, t->dtype, ndim, shape);
+    DITC_CHECK(v->numel == t->numel, "view of %lld elements as %lld", (long long)t->numel, (long long)v->numel);
+    v->data = t->data;
+    v->backend = t->backend;
+    return v;
+}
+
+void ditc_to_host(const ditc_tensor *t, void *host) { t->backend->copy_d2h(t->backend, host, t->data, ditc_nbytes(t)); }
+
+void ditc_upload(ditc_tensor *t, const void *host) { t->backend->copy_h2d(t->backend, t->data, host, ditc_nbytes(t)); }
+
+// ---- recording -------------------------------------------------------------------------------
+static ditc_node *push_node(ditc_ctx *c) {
+    if (c->n_nodes == c->cap_nodes) {
+        c->cap_nodes = c->cap_nodes ? 2 * c->cap_nodes : 256;
+        c->tape = ditc_xrealloc(c->tape, (size_t)c->cap_nodes * sizeof *c->tape);
+    }
+    ditc_node *n = &c->tape[c->n_nodes++];
+    memset(n, 0, sizeof *n);
+    return n;
+}
+
+static ditc_node *record_node(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
+                              ditc_tensor *const *out) {
+    DITC_CHECK(n_in <= DITC_NODE_MAX_IO && n_out <= DITC_NODE_MAX_IO, "too many op inputs/outputs");
+    ditc_node *n = push_node(c);
+    n->op = op;
+    n->n_in = n_in;
+    n->n_out = n_out;
+    for (int i = 0; i < n_in; i++) n->in[i] = in[i];
+    for (int i = 0; i < n_out; i++) {
+        n->out[i] = out[i];
+        out[i]->requires_grad = 1;
+    }
+    return n;
+}
+
+ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
+                       ditc_tensor *const *out) {
+    if (!c->grad_enabled) return NULL;
+    int any = 0;
+    for (int i = 0; i < n_in; i++) any |= in[i] && in[i]->requires_grad;
+    return any ? record_node(c, op, n_in, in, n_out, out) : NULL;
+}
+
+ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
+    if (!t || !t->requires_grad) return NULL;
+    if (t->is_param) {
+        *acc = 1;
+        return t->grad;
+    }
+    if (!t->grad) t->grad = ditc_new(c, DITC_F32, t->ndim, t->shape);
+    *acc = t->grad_ready;
+    t->grad_ready = 1;
+    return t->grad;
+}
+
+// ---- backward --------------------------------------------------------------------------------
+static void checkpoint_backward(ditc_ctx *c, ditc_node *n);
+
+static void run_backward(ditc_ctx *c, int start) {
+    for (int i = c->n_nodes - 1; i >= start; i--) {
+        ditc_node *n = &c->tape[i];
+        int any = 0;
+        for (int o = 0; o < n->n_out; o++) any |= ditc_grad_src(n->out[o]) != NULL;
+        if (!any) continue;
+        if (n->op == DITC_OP_CHECKPOINT) checkpoint_backward(c, n);
+        else ditc_op_defs[n->op].backward(c, n);
+    }
+}
+
+void ditc_backward_seeded(ditc_ctx *c, int n, ditc_tensor *const *outs, ditc_tensor *const *grads) {
+    for (int i = 0; i < n; i++) {
+        if (!grads[i]) continue;
+        DITC_CHECK(outs[i]->requires_grad, "backward from a tensor that does not require grad");
+        DITC_CHECK(grads[i]->numel == outs[i]->numel && grads[i]->dtype == DITC_F32, "seed gradient shape/dtype");
+        int acc;
+        ditc_tensor *g = ditc_grad_dst(c, outs[i], &acc);
+        c->be->axpy(c->be, g, 1.0f, grads[i], acc);
+    }
+    run_backward(c, 0);
+    c->n_nodes = 0; // the graph is consumed (as PyTorch without retain_graph)
+}
+
+void ditc_backward(ditc_ctx *c, ditc_tensor *loss) {
+    DITC_CHECK(loss->numel == 1, "backward from a non-scalar (%lld elements)", (long long)loss->numel);
+    int64_t one = 1;
+    ditc_tensor *seed = ditc_new(c, DITC_F32, 1, &one);
+    c->be->fill(c->be, seed->data, DITC_F32, 1, 1.0f);
+    ditc_backward_seeded(c, 1, &loss, &seed);
+}
+
+// ---- gradient checkpointing ------------------------------------------------------------------
+void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in,
+                     int n_out, ditc_tensor **out) {
+    DITC_CHECK(!c->in_checkpoint, "nested checkpointed segments are not supported");
+    DITC_CHECK(n_out <= DITC_NODE_MAX_IO, "too many segment outputs");
+    int grad = c->grad_enabled;
+    ditc_tensor *tmp[DITC_NODE_MAX_IO];
+    c->in_checkpoint = 1;
+    c->grad_enabled = 0;
+    c->cur = &c->scratch;
+    fn(c, user, in, tmp);
+    c->cur = &c->arena;
+    for (int o = 0; o < n_out; o++) {
+        out[o] = ditc_new_like(c, tmp[o]);
+        c->be->copy_d2d(c->be, out[o]->data, tmp[o]->data, ditc_nbytes(tmp[o]));
+    }
+    ditc_arena_reset(&c->scratch);
+    c->grad_enabled = grad;
+    c->in_checkpoint = 0;
+    if (grad) {
+        ditc_node *n = record_node(c, DITC_OP_CHECKPOINT, n_in, in, n_out, out);
+        n->segment = fn;
+        n->user = user;
+    }
+}
+
+static void checkpoint_backward(ditc_ctx *c, ditc_node *node) {
+    // The re-run records nodes and may grow (move) the tape: work on a copy of the node.
+    ditc_node copy = *node;
+    ditc_node *n = &copy;
+    // Input gradients must outlive the scratch arena: make them exist (zeroed) in the main arena.
+    for (int i = 0; i < n->n_in; i++) {
+        ditc_tensor *t = n->in[i];
+        if (!t->requires_grad || t->is_param || t->grad_ready) continue;
+        int acc;
+        ditc_tensor *g = ditc_grad_dst(c, t, &acc);
+        c->be->fill(c->be, g->data, DITC_F32, (size_t)g->numel, 0.0f);
+    }
+    c->in_checkpoint = 1;
+    c->cur = &c->scratch;
+    int grad = ditc_set_grad_enabled(c, 1);
+    ditc_tensor *in[DITC_NODE_MAX_IO], *out[DITC_NODE_MAX_IO];
+    for (int i = 0; i < n->n_in; i++) { // leaves of the re-run that alias the inputs and their grads
+        in[i] = ditc_arena_header(c->cur);
+        *in[i] = *n->in[i];
+    }
+    int start = c->n_nodes;
+    n->segment(c, n->user, in, out);
+    for (int o = 0; o < n->n_out; o++) {
+        ditc_tensor *g = ditc_grad_src(n->out[o]);
+        if (!g || !out[o]->requires_grad) continue;
+        DITC_CHECK(out[o]->grad == NULL, "segment output %d is also an input", o);
+        out[o]->grad = g; // read-only seed (nodes only write their inputs' gradients)
+        out[o]->grad_ready = 1;
+    }
+    run_backward(c, start);
+    c->n_nodes = start;
+    ditc_set_grad_enabled(c, grad);
+    c->cur = &c->arena;
+    c->in_checkpoint = 0;
+    ditc_arena_reset(&c->scratch);
+}

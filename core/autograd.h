@@ -1,0 +1,91 @@
+// autograd.h — the execution context: backend, activation arenas, define-by-run tape, backward.
+//
+// An op called while grad is enabled and with an input that requires grad records a node (inputs,
+// outputs, saved tensors, scalar args). ditc_backward walks the tape in reverse; each node's backward
+// writes or adds (see tensor.grad_ready) into its inputs' gradients. Parameter gradients live in the flat
+// gradient buffer and are always accumulated into, so several backward passes add up until zero_grad.
+//
+// Gradient checkpointing is a tape feature: ditc_checkpoint runs a segment without recording (its
+// intermediates in a scratch arena that is reset right after) and re-runs it with grad inside backward.
+#ifndef DITC_AUTOGRAD_H
+#define DITC_AUTOGRAD_H
+
+#include "arena.h"
+#include "backend.h"
+
+#define DITC_NODE_MAX_IO 8
+
+typedef struct ditc_ctx ditc_ctx;
+typedef struct ditc_node ditc_node;
+
+typedef void (*ditc_backward_fn)(ditc_ctx *c, ditc_node *n);
+typedef void (*ditc_segment_fn)(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out);
+
+struct ditc_node {
+    int op;                                 // ditc_op_id (ops.h)
+    int n_in, n_out;
+    ditc_tensor *in[DITC_NODE_MAX_IO];
+    ditc_tensor *out[DITC_NODE_MAX_IO];
+    ditc_tensor *saved[2];
+    int64_t iarg[4];
+    float farg[2];
+    ditc_segment_fn segment;                // for DITC_OP_CHECKPOINT nodes
+    void *user;
+};
+
+struct ditc_ctx {
+    ditc_backend *be;
+    ditc_arena arena;        // activations of the step
+    ditc_arena scratch;      // intermediates of checkpointed segments
+    ditc_arena *cur;         // where new tensors are allocated
+    ditc_node *tape;
+    int n_nodes, cap_nodes;
+    int grad_enabled;
+    int in_checkpoint;
+};
+
+void ditc_ctx_init(ditc_ctx *c, ditc_backend *be);
+void ditc_ctx_free(ditc_ctx *c);
+// Start of a step: clears the tape and resets the arenas (all activations become invalid).
+void ditc_ctx_reset(ditc_ctx *c);
+// Returns the previous setting. With grad disabled nothing is recorded (no-grad mode).
+int ditc_set_grad_enabled(ditc_ctx *c, int enabled);
+// Activation memory high-water mark in bytes (main + scratch arena).
+size_t ditc_ctx_arena_peak(const ditc_ctx *c);
+
+// ---- tensors of the step -------------------------------------------------------------------
+ditc_tensor *ditc_new(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape);
+ditc_tensor *ditc_new_like(ditc_ctx *c, const ditc_tensor *t);
+ditc_tensor *ditc_zeros(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape);
+ditc_tensor *ditc_from_host(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape,
+                            const void *host);
+// A header sharing t's memory with another shape of equal numel (no autograd link; see ditc_reshape).
+ditc_tensor *ditc_view(ditc_ctx *c, ditc_tensor *t, int ndim, const int64_t *shape);
+void ditc_to_host(const ditc_tensor *t, void *host);        // synchronous
+void ditc_upload(ditc_tensor *t, const void *host);
+
+// ---- recording (used by op implementations) -------------------------------------------------
+// Records a node if grad is enabled and some input requires grad; marks the outputs as requiring
+// grad then. Returns the node or NULL.
+ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
+                       ditc_tensor *const *out);
+// The gradient tensor of t to write in backward (NULL if t needs none). *acc tells the kernel to add
+// (1) or overwrite (0). Marks the gradient as holding a value.
+ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
+// t's gradient if it holds a value this backward, else NULL (the gradient is zero).
+static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready || t->is_param ? t->grad : NULL; }
+
+// ---- backward ------------------------------------------------------------------------------
+// loss must be a one-element tensor; seeds dloss = 1.
+void ditc_backward(ditc_ctx *c, ditc_tensor *loss);
+// Seeds the gradients of outs[i] with grads[i] (same numel, F32; NULL = zero) and runs the tape
+// backwards. The tape is consumed.
+void ditc_backward_seeded(ditc_ctx *c, int n, ditc_tensor *const *outs, ditc_tensor *const *grads);
+
+// ---- gradient checkpointing ----------------------------------------------------------------
+// fn computes out[0..n_out) from in[0..n_in) (and parameters) with ditc ops. Under ditc_checkpoint
+// its intermediates are not kept: it runs without recording, and backward re-runs it with grad.
+void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in,
+                     int n_out, ditc_tensor **out);
+
+#endif

@@ -1,0 +1,132 @@
+// backend.h — the backend interface: one C struct of function pointers (cf. ggml's ggml_backend_i).
+//
+// Everything that touches tensor memory goes through here (invariant 1). A backend owns its memory
+// (host RAM, device memory), may run kernels asynchronously (ordered like one CUDA stream) and only has
+// to be finished after `synchronize` or a device-to-host copy. Kernels receive tensor headers so that a
+// backend can dispatch on dtype (the CPU backend computes in F32; CUDA may compute bf16 on tensor cores).
+//
+// Conventions for every kernel:
+//  * all tensors contiguous, row-major; shapes are checked by the core before the call;
+//  * gradient tensors are F32; `acc` = 1 means add into the destination, 0 means overwrite it;
+//  * optional tensors are NULL when absent.
+#ifndef DITC_BACKEND_H
+#define DITC_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tensor.h"
+
+// C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i] for i in [0, batch), row-major (C is m×n,
+// op(A) m×k, op(B) k×n). Pointers are backend memory; ld* are row strides, stride_* batch strides,
+// all in elements. The pointers may be offset into a tensor (e.g. one head of a packed qkv).
+typedef struct {
+    int trans_a, trans_b;
+    int64_t m, n, k, batch;
+    float alpha, beta;
+    const void *a; int64_t lda, stride_a; ditc_dtype a_dtype;
+    const void *b; int64_t ldb, stride_b; ditc_dtype b_dtype;
+    void *c;       int64_t ldc, stride_c; ditc_dtype c_dtype;
+} ditc_gemm;
+
+typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
+typedef enum { DITC_UN_GELU_TANH = 0, DITC_UN_SILU = 1 } ditc_unary_op;
+typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_dist;
+
+typedef struct ditc_backend ditc_backend;
+struct ditc_backend {
+    const char *name;   // "cpu", "cuda"
+    void *ctx;          // backend private state
+    void (*destroy)(ditc_backend *be);
+
+    // ---- memory ----------------------------------------------------------------------------
+    void *(*alloc)(ditc_backend *be, size_t bytes);               // 64-byte aligned, NULL on failure
+    void (*free)(ditc_backend *be, void *ptr);
+    void (*copy_h2d)(ditc_backend *be, void *dst, const void *host_src, size_t bytes);
+    void (*copy_d2h)(ditc_backend *be, void *host_dst, const void *src, size_t bytes); // synchronous
+    void (*copy_d2d)(ditc_backend *be, void *dst, const void *src, size_t bytes);
+    void (*fill)(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value);
+    void (*synchronize)(ditc_backend *be);
+
+    // ---- GEMM ------------------------------------------------------------------------------
+    void (*gemm)(ditc_backend *be, const ditc_gemm *g);
+
+    // ---- elementwise -----------------------------------------------------------------------
+    // y = alpha·x + (acc ? y : 0)   (same numel; used for scale, reshape/cast grads, accumulation)
+    void (*axpy)(ditc_backend *be, ditc_tensor *y, float alpha, const ditc_tensor *x, int acc);
+    // dst = src converted to dst's dtype (F32 <-> BF16)
+    void (*cast)(ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src);
+    // out = a ∘ b with 4-D numpy broadcasting (a dim of size 1 in a or b broadcasts)
+    void (*binary_fwd)(ditc_backend *be, ditc_binary_op op, ditc_tensor *out, const ditc_tensor *a,
+                       const ditc_tensor *b);
+    // grad of input `which` (0 = a, 1 = b): dx (+)= sum over broadcast dims of dout (· other for MUL)
+    void (*binary_bwd)(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx,
+                       const ditc_tensor *dout, const ditc_tensor *a, const ditc_tensor *b, int acc);
+    void (*unary_fwd)(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x);
+    void (*unary_bwd)(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,
+                      const ditc_tensor *x, int acc);
+
+    // ---- linear helpers: y (M, N) rows = b (N); db (N) (+)= column sums of dy (M, N) -------------
+    void (*bias_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b);
+    void (*bias_bwd)(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc);
+
+    // ---- LayerNorm (no affine) fused with adaLN modulate --------------------------------------
+    // x (B, T, D); shift, scale (B, D) or NULL; y = LN(x)·(1 + scale[b]) + shift[b];
+    // saves mean, rstd (B, T).
+    void (*ln_mod_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
+                       const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale,
+                       float eps);
+    void (*ln_mod_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
+                       const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *mean,
+                       const ditc_tensor *rstd, const ditc_tensor *scale, int acc_x, int acc_shift,
+                       int acc_scale);
+
+    // ---- gated residual: out = x + gate[b] · y;  x, y (B, T, D), gate (B, D) -------------------
+    void (*gated_res_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x,
+                          const ditc_tensor *gate, const ditc_tensor *y);
+    void (*gated_res_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
+                          const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y,
+                          int acc_x, int acc_gate, int acc_y);
+
+    // ---- fused multi-head attention on packed qkv (B, T, 3D): out (B, T, D), lse (B, H, T) -------
+    // q = qkv[..., 0:D], k = [D:2D], v = [2D:3D]; head h = columns [h·D/H, (h+1)·D/H) of each;
+    // out[b, t, h·hd + j] = softmax(q·kᵀ/sqrt(hd)) v; lse = log-sum-exp of the scaled scores.
+    void (*attn_fwd)(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv,
+                     int heads);
+    void (*attn_bwd)(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout,
+                     const ditc_tensor *qkv, const ditc_tensor *out, const ditc_tensor *lse,
+                     int heads, int acc);
+
+    // ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds -------------
+    void (*embed_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *table,
+                      const ditc_tensor *idx);
+    void (*embed_bwd)(ditc_backend *be, ditc_tensor *dtable, const ditc_tensor *dout,
+                      const ditc_tensor *idx, int acc);
+
+    // ---- patch layout: img (B, C, S, S) <-> tokens (B, (S/p)², C·p²) --------------------------
+    // token vector order (c, i, j) if !channel_last (patchify / conv order), (i, j, c) if channel_last
+    // (unpatchify). to_tokens: tokens (+)= gather(img); else img (+)= scatter(tokens).
+    void (*patch_copy)(ditc_backend *be, ditc_tensor *img, ditc_tensor *tokens, int p,
+                       int channel_last, int to_tokens, int acc);
+
+    // ---- strided block copy: dst[r·dst_ld + dst_off + c] (+)= src[r·src_ld + src_off + c] -------
+    void (*copy_2d)(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld,
+                    const ditc_tensor *src, int64_t src_off, int64_t src_ld, int64_t rows,
+                    int64_t cols, int acc);
+
+    // ---- reductions over rows: x viewed (R, C) -----------------------------------------------
+    // out (R) (+)= scale · Σ_c x[r, c]
+    void (*reduce_rows)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc);
+    // dx (R, C) (+)= scale · dout[r]
+    void (*expand_rows)(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *dout, float scale, int acc);
+    // out (R) = mean_c (a − b)²;  backward: da (+)= 2(a−b)/C·dout[r], db (+)= −that
+    void (*mse_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
+    void (*mse_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
+                    const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
+
+    // ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) ------
+    void (*rng_fill)(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed,
+                     uint32_t purpose, uint32_t step, uint64_t index0);
+};
+
+#endif

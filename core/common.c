@@ -1,0 +1,56 @@
+// common.c — fatal error reporting, checked allocation, status messages.
+#include "common.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+void ditc_fatal(const char *file, int line, const char *fmt, ...) {
+    fprintf(stderr, "ditc internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+void ditc_check_failed(const char *file, int line, const char *cond, const char *fmt, ...) {
+    fprintf(stderr, "ditc internal error at %s:%d: check failed: %s — ", file, line, cond);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+void *ditc_xmalloc_at(size_t bytes, const char *file, int line) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) ditc_fatal(file, line, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *ditc_xcalloc_at(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) ditc_fatal(file, line, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line) {
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q) ditc_fatal(file, line, "out of memory reallocating %zu bytes", bytes);
+    return q;
+}
+
+int ditc_fail(ditc_status *st, int code, const char *fmt, ...) {
+    if (st) {
+        st->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->message, sizeof st->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}

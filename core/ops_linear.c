@@ -1,0 +1,90 @@
+// ops_linear.c — linear (x·Wᵀ + b) and batched matmul, both on the backend GEMM.
+#include <string.h>
+
+#include "ops_internal.h"
+
+static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch,
+                 const ditc_tensor *A, int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb,
+                 int64_t sb, ditc_tensor *C, int64_t ldc, int64_t sc, float beta) {
+    ditc_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .batch = batch,
+                   .alpha = 1.0f, .beta = beta,
+                   .a = A->data, .lda = lda, .stride_a = sa, .a_dtype = A->dtype,
+                   .b = B->data, .ldb = ldb, .stride_b = sb, .b_dtype = B->dtype,
+                   .c = C->data, .ldc = ldc, .stride_c = sc, .c_dtype = C->dtype};
+    BE->gemm(BE, &g);
+}
+
+// x (M, K) rows, w (N, K), b (N) → y (M, N)
+ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b) {
+    DITC_CHECK(w->ndim == 2, "linear weight %s must be 2-D", w->name);
+    int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
+    DITC_CHECK(w->shape[1] == K, "linear %s: input width %lld != weight in %lld", w->name,
+               (long long)K, (long long)w->shape[1]);
+    DITC_CHECK(!b || (b->numel == N), "linear bias size");
+    int64_t shape[DITC_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = N;
+    ditc_tensor *y = ditc_new(c, DITC_F32, x->ndim, shape);
+    if (b) BE->bias_fwd(BE, y, b);
+    gemm(c, 0, 1, M, N, K, 1, x, K, 0, w, K, 0, y, N, 0, b ? 1.0f : 0.0f);
+    ditc_tensor *in[3] = {x, w, b};
+    ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
+    return y;
+}
+
+void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
+    ditc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *dy = ditc_grad_src(n->out[0]);
+    int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
+    int acc;
+    ditc_tensor *dx = ditc_grad_dst(c, x, &acc);
+    if (dx) gemm(c, 0, 0, M, K, N, 1, dy, N, 0, w, K, 0, dx, K, 0, (float)acc); // dy·W
+    ditc_tensor *dw = ditc_grad_dst(c, w, &acc);
+    if (dw) gemm(c, 1, 0, N, K, M, 1, dy, N, 0, x, K, 0, dw, K, 0, (float)acc); // dyᵀ·x
+    ditc_tensor *db = ditc_grad_dst(c, b, &acc);
+    if (db) BE->bias_bwd(BE, db, dy, acc);
+}
+
+// a: (Bt, M, K) or stored (Bt, K, M) if ta; b: (Bt, K, N) or stored (Bt, N, K) if tb; 2-D = Bt 1.
+static void mm_dims(const ditc_tensor *t, int64_t *batch, int64_t *r, int64_t *cdim) {
+    DITC_CHECK(t->ndim == 2 || t->ndim == 3, "matmul operands must be 2-D or 3-D");
+    *batch = t->ndim == 3 ? t->shape[0] : 1;
+    *r = t->shape[t->ndim - 2];
+    *cdim = t->shape[t->ndim - 1];
+}
+
+ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, int tb) {
+    int64_t ba, ar, ac, bb, br, bc;
+    mm_dims(a, &ba, &ar, &ac);
+    mm_dims(b, &bb, &br, &bc);
+    DITC_CHECK(ba == bb, "matmul batch %lld vs %lld", (long long)ba, (long long)bb);
+    int64_t M = ta ? ac : ar, K = ta ? ar : ac, N = tb ? br : bc;
+    DITC_CHECK((tb ? bc : br) == K, "matmul inner dims");
+    int64_t shape3[3] = {ba, M, N};
+    int nd = (a->ndim == 3 || b->ndim == 3) ? 3 : 2;
+    ditc_tensor *y = ditc_new(c, DITC_F32, nd, nd == 3 ? shape3 : shape3 + 1);
+    gemm(c, ta, tb, M, N, K, ba, a, ac, ar * ac, b, bc, br * bc, y, N, M * N, 0.0f);
+    ditc_tensor *in[2] = {a, b};
+    ditc_node *node = ditc_record(c, DITC_OP_MATMUL, 2, in, 1, &y);
+    if (node) { node->iarg[0] = ta; node->iarg[1] = tb; }
+    return y;
+}
+
+void ditc_bwd_matmul(ditc_ctx *c, ditc_node *n) {
+    ditc_tensor *a = n->in[0], *b = n->in[1], *dC = ditc_grad_src(n->out[0]);
+    int ta = (int)n->iarg[0], tb = (int)n->iarg[1];
+    int64_t bt, ar, ac, br, bc;
+    mm_dims(a, &bt, &ar, &ac);
+    mm_dims(b, &bt, &br, &bc);
+    int64_t M = ta ? ac : ar, K = ta ? ar : ac, N = tb ? br : bc;
+    int acc;
+    ditc_tensor *da = ditc_grad_dst(c, a, &acc);
+    if (da) {
+        if (!ta) gemm(c, 0, !tb, M, K, N, bt, dC, N, M * N, b, bc, br * bc, da, K, M * K, (float)acc);
+        else gemm(c, tb, 1, K, M, N, bt, b, bc, br * bc, dC, N, M * N, da, M, M * K, (float)acc);
+    }
+    ditc_tensor *db = ditc_grad_dst(c, b, &acc);
+    if (db) {
+        if (!tb) gemm(c, !ta, 0, K, N, M, bt, a, ac, ar * ac, dC, N, M * N, db, N, K * N, (float)acc);
+        else gemm(c, 1, ta, N, K, M, bt, dC, N, M * N, a, ac, ar * ac, db, K, K * N, (float)acc);
+    }
+}

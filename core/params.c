@@ -1,0 +1,91 @@
+// params.c — flat parameter/gradient buffers and their per-tensor views.
+#include "params.h"
+
+#include <string.h>
+
+#include "common.h"
+
+void ditc_params_init(ditc_params *p, ditc_backend *be, ditc_dtype dtype) {
+    memset(p, 0, sizeof *p);
+    p->be = be;
+    p->dtype = dtype;
+}
+
+void ditc_params_free(ditc_params *p) {
+    for (int i = 0; i < p->n; i++) {
+        free(p->t[i]->grad);
+        free(p->t[i]);
+    }
+    if (p->data) p->be->free(p->be, p->data);
+    if (p->grad) p->be->free(p->be, p->grad);
+    free(p->t);
+    free(p->offset);
+    memset(p, 0, sizeof *p);
+}
+
+ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape,
+                             int trainable) {
+    DITC_CHECK(!p->finalized, "parameter %s declared after finalize", name);
+    DITC_CHECK(strlen(name) < DITC_NAME_MAX, "parameter name too long: %s", name);
+    DITC_CHECK(ditc_params_find(p, name) == NULL, "duplicate parameter %s", name);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 64;
+        p->t = ditc_xrealloc(p->t, (size_t)p->cap * sizeof *p->t);
+        p->offset = ditc_xrealloc(p->offset, (size_t)p->cap * sizeof *p->offset);
+    }
+    ditc_tensor *t = ditc_xcalloc(1, sizeof *t);
+    ditc_tensor_set_shape(t, p->dtype, ndim, shape);
+    strcpy(t->name, name);
+    t->backend = p->be;
+    t->requires_grad = trainable;
+    t->is_param = 1;
+    p->offset[p->n] = p->numel;
+    p->numel += (t->numel + DITC_PARAM_ALIGN - 1) / DITC_PARAM_ALIGN * DITC_PARAM_ALIGN;
+    p->numel_real += t->numel;
+    p->t[p->n++] = t;
+    return t;
+}
+
+void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype) {
+    DITC_CHECK(p->finalized, "alloc_like before finalize");
+    size_t bytes = (size_t)p->numel * ditc_dtype_size(dtype);
+    void *buf = p->be->alloc(p->be, bytes);
+    DITC_ALLOC_CHECK(buf, bytes);
+    p->be->fill(p->be, buf, dtype, (size_t)p->numel, 0.0f);
+    return buf;
+}
+
+ditc_tensor ditc_params_view(const ditc_params *p, int i, void *flat, ditc_dtype dtype) {
+    DITC_CHECK(i >= 0 && i < p->n, "param index %d", i);
+    ditc_tensor v = *p->t[i];
+    v.dtype = dtype;
+    v.data = (char *)flat + (size_t)p->offset[i] * ditc_dtype_size(dtype);
+    v.grad = NULL;
+    v.requires_grad = 0;
+    v.is_param = 0;
+    return v;
+}
+
+void ditc_params_finalize(ditc_params *p) {
+    DITC_CHECK(!p->finalized, "finalize twice");
+    p->finalized = 1;
+    p->data = ditc_params_alloc_like(p, p->dtype);
+    p->grad = ditc_params_alloc_like(p, DITC_F32);
+    for (int i = 0; i < p->n; i++) {
+        ditc_tensor *t = p->t[i];
+        t->data = (char *)p->data + (size_t)p->offset[i] * ditc_dtype_size(p->dtype);
+        ditc_tensor *g = ditc_xcalloc(1, sizeof *g);
+        *g = ditc_params_view(p, i, p->grad, DITC_F32);
+        t->grad = g;
+    }
+}
+
+void ditc_params_zero_grad(ditc_params *p) {
+    p->be->fill(p->be, p->grad, DITC_F32, (size_t)p->numel, 0.0f);
+}
+
+ditc_tensor *ditc_params_find(const ditc_params *p, const char *name) {
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->t[i]->name, name) == 0) return p->t[i];
+    return NULL;
+}

@@ -1,0 +1,41 @@
+// params.h — named parameters as views into flat per-dtype buffers (invariant 3).
+//
+// Model code declares parameters (name = PyTorch state_dict key, shape, trainable) and then calls
+// finalize, which allocates ONE values buffer (dtype) and ONE F32 gradient buffer and points every
+// tensor header into them. Optimizer state, EMA and anything else with the same layout are further flat
+// buffers from ditc_params_alloc_like, viewed per tensor with ditc_params_view. One buffer = one
+// all-reduce, one ZeRO sharding rule, one checkpoint loop.
+#ifndef DITC_PARAMS_H
+#define DITC_PARAMS_H
+
+#include "backend.h"
+
+#define DITC_PARAM_ALIGN 16 // elements: each tensor starts 64-byte aligned inside the flat buffers
+
+typedef struct {
+    ditc_backend *be;
+    ditc_dtype dtype;
+    int n, cap;
+    ditc_tensor **t;      // headers (stable pointers), in declaration order
+    int64_t *offset;      // element offset of tensor i in every flat buffer
+    int64_t numel;        // flat length incl. alignment padding (padding stays 0)
+    int64_t numel_real;   // sum of tensor numels
+    void *data;           // flat values, dtype
+    void *grad;           // flat gradients, F32
+    int finalized;
+} ditc_params;
+
+void ditc_params_init(ditc_params *p, ditc_backend *be, ditc_dtype dtype);
+void ditc_params_free(ditc_params *p);
+// Declares a parameter; the returned header is valid for the life of p, its data after finalize.
+ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape,
+                             int trainable);
+void ditc_params_finalize(ditc_params *p);   // allocates flat buffers, zero-filled
+void ditc_params_zero_grad(ditc_params *p);
+ditc_tensor *ditc_params_find(const ditc_params *p, const char *name);   // NULL if absent
+// A further flat buffer with the same layout (p->numel elements of dtype), zero-filled.
+void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype);
+// Header for tensor i inside another flat buffer of the same layout.
+ditc_tensor ditc_params_view(const ditc_params *p, int i, void *flat, ditc_dtype dtype);
+
+#endif

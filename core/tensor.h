@@ -1,0 +1,57 @@
+// tensor.h — the tensor header: dtype, up to 4-D shape, owning backend, name, autograd links.
+//
+// Tensors are always contiguous row-major. Their memory belongs to a backend (host RAM for the CPU
+// backend, device memory for CUDA): core code never dereferences `data` (invariant 1). Headers are
+// cheap host structs handed out by the arena (activations) or by a flat parameter buffer (views).
+#ifndef DITC_TENSOR_H
+#define DITC_TENSOR_H
+
+#include <stdint.h>
+
+#include "dtype.h"
+
+#define DITC_MAX_DIMS 4
+#define DITC_NAME_MAX 96
+
+struct ditc_backend;
+
+typedef struct ditc_tensor {
+    ditc_dtype dtype;
+    int ndim;                          // 1..4 (a scalar is shape [1])
+    int64_t shape[DITC_MAX_DIMS];      // unused trailing entries are 1
+    int64_t numel;
+    void *data;                        // backend memory, contiguous
+    struct ditc_backend *backend;      // owner of `data`
+    char name[DITC_NAME_MAX];          // parameter name (state_dict key), "" for activations
+
+    // autograd
+    int requires_grad;                 // gradient wanted for this tensor
+    int is_param;                      // grad is a view into a flat gradient buffer (always accumulate)
+    int grad_ready;                    // grad holds a value this backward (else it must be written, not added)
+    struct ditc_tensor *grad;          // same shape, F32
+} ditc_tensor;
+
+static inline int64_t ditc_shape_numel(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+// Product of dims [from, to).
+static inline int64_t ditc_dims_prod(const ditc_tensor *t, int from, int to) {
+    int64_t n = 1;
+    for (int i = from; i < to; i++) n *= t->shape[i];
+    return n;
+}
+
+static inline int64_t ditc_last_dim(const ditc_tensor *t) { return t->shape[t->ndim - 1]; }
+static inline int64_t ditc_rows(const ditc_tensor *t) { return t->numel / ditc_last_dim(t); }
+static inline size_t ditc_nbytes(const ditc_tensor *t) { return (size_t)t->numel * ditc_dtype_size(t->dtype); }
+
+// Fills the header fields that describe the shape (does not touch data/backend/autograd fields).
+void ditc_tensor_set_shape(ditc_tensor *t, ditc_dtype dtype, int ndim, const int64_t *shape);
+int ditc_same_shape(const ditc_tensor *a, const ditc_tensor *b);
+// "[2, 3, 4]" into buf; returns buf.
+const char *ditc_shape_str(const ditc_tensor *t, char *buf, size_t n);
+
+#endif
