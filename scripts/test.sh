@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# test.sh — the test command of the README (and of CI): installs dependencies, then
+#   1. Release build with -Werror, full ctest suite;
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest suite;
+#   3. clang build with the libFuzzer target, fuzzing the safetensors reader for DITC_FUZZ_SECONDS (60).
+# Build trees go to build-test/ (override with DITC_TEST_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+out="${DITC_TEST_DIR:-build-test}"
+jobs="$(nproc)"
+fuzz_seconds="${DITC_FUZZ_SECONDS:-60}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "release build (gcc, -Werror)"
+cmake -S . -B "$out/release" -DCMAKE_BUILD_TYPE=Release -DDITC_WERROR=ON >/dev/null
+cmake --build "$out/release" -j "$jobs"
+(cd "$out/release" && ctest --output-on-failure -j "$jobs")
+
+step "ASan + UBSan build"
+cmake -S . -B "$out/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDITC_SANITIZE=ON -DDITC_WERROR=ON >/dev/null
+cmake --build "$out/asan" -j "$jobs"
+(cd "$out/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+   ctest --output-on-failure -j "$jobs")
+
+step "clang build + libFuzzer on the safetensors reader (${fuzz_seconds} s)"
+CC=clang cmake -S . -B "$out/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDITC_FUZZ=ON -DDITC_WERROR=ON \
+  -DDITC_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+cmake --build "$out/fuzz" -j "$jobs"
+(cd "$out/fuzz" && ctest --output-on-failure -R fuzz)
+
+step "all test stages passed"

@@ -1,0 +1,207 @@
+// test_autograd.c — tape, flat parameter buffers, arena and checkpointing invariants:
+//  * no-grad mode records nothing; backward consumes the tape;
+//  * parameter gradients accumulate in the flat buffer across backward passes; zero_grad clears it;
+//  * parameter views are disjoint, 64-byte aligned, in declaration order;
+//  * gradient checkpointing gives bit-identical gradients with a lower activation high-water mark;
+//  * the arena allocates nothing from the second identical step on;
+//  * dtype conversions: BF16 round-to-nearest-even, every F16 value round-trips.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_backend.h"
+#include "ops.h"
+#include "params.h"
+#include "rng.h"
+
+static int fails = 0, passes = 0;
+#define EXPECT(cond, ...)                                      \
+    do {                                                       \
+        if (cond) { passes++; printf("[PASS] " __VA_ARGS__); } \
+        else { fails++; printf("[FAIL] " __VA_ARGS__); }       \
+        printf("\n");                                          \
+    } while (0)
+
+enum { B = 2, T = 16, D = 32, DEPTH = 6 };
+
+typedef struct {
+    ditc_params p;
+    ditc_tensor *w[DEPTH], *b[DEPTH];
+} mlp;
+
+static void mlp_init(mlp *m, ditc_backend *be) {
+    ditc_params_init(&m->p, be, DITC_F32);
+    for (int l = 0; l < DEPTH; l++) {
+        char name[64];
+        int64_t ws[2] = {D, D}, bs[1] = {D};
+        snprintf(name, sizeof name, "blocks.%d.weight", l);
+        m->w[l] = ditc_params_add(&m->p, name, 2, ws, 1);
+        snprintf(name, sizeof name, "blocks.%d.bias", l);
+        m->b[l] = ditc_params_add(&m->p, name, 1, bs, 1);
+    }
+    ditc_params_finalize(&m->p);
+    float *host = malloc(sizeof(float) * (size_t)m->p.numel);
+    ditc_rng_fill_normal(host, (size_t)m->p.numel, 5, DITC_RNG_PARAM_INIT, 0, 0);
+    for (int64_t i = 0; i < m->p.numel; i++) host[i] *= 0.2f;
+    be->copy_h2d(be, m->p.data, host, sizeof(float) * (size_t)m->p.numel);
+    free(host);
+}
+
+typedef struct { mlp *m; int layer; } seg_arg;
+
+// One residual block: x + gelu(ln(x) · Wᵀ + b)
+static void block(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
+    seg_arg *a = user;
+    ditc_tensor *h = ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), a->m->w[a->layer], a->m->b[a->layer]);
+    out[0] = ditc_add(c, in[0], ditc_gelu(c, h));
+}
+
+// Forward + backward of the stack; returns the loss.
+static float step(ditc_ctx *c, mlp *m, int checkpointed, ditc_tensor **x_out) {
+    int64_t xs[3] = {B, T, D};
+    float host[B * T * D];
+    ditc_rng_fill_normal(host, B * T * D, 11, DITC_RNG_TEST, 0, 0);
+    ditc_tensor *x = ditc_from_host(c, DITC_F32, 3, xs, host);
+    x->requires_grad = 1;
+    ditc_tensor *h = x;
+    seg_arg args[DEPTH];
+    for (int l = 0; l < DEPTH; l++) {
+        args[l] = (seg_arg){m, l};
+        ditc_tensor *o;
+        if (checkpointed) ditc_checkpoint(c, block, &args[l], 1, &h, 1, &o);
+        else block(c, &args[l], &h, &o);
+        h = o;
+    }
+    ditc_tensor *loss = ditc_mean(c, ditc_mul(c, h, h), 0);
+    float lv;
+    ditc_to_host(loss, &lv);
+    ditc_backward(c, loss);
+    if (x_out) *x_out = x;
+    return lv;
+}
+
+static void test_params_layout(ditc_backend *be) {
+    mlp m;
+    mlp_init(&m, be);
+    int ok = 1;
+    for (int i = 0; i < m.p.n; i++) {
+        ditc_tensor *t = m.p.t[i];
+        ok &= ((uintptr_t)t->data % 64) == 0 && ((uintptr_t)t->grad->data % 64) == 0;
+        ok &= (char *)t->data == (char *)m.p.data + m.p.offset[i] * 4;
+        if (i) ok &= m.p.offset[i] >= m.p.offset[i - 1] + m.p.t[i - 1]->numel;
+    }
+    EXPECT(ok, "parameter views: disjoint, in order, 64-byte aligned (%d tensors, %lld elements)", m.p.n, (long long)m.p.numel_real);
+    EXPECT(ditc_params_find(&m.p, "blocks.3.bias") == m.b[3] && !ditc_params_find(&m.p, "nope"), "params_find by state_dict name");
+    float *opt = ditc_params_alloc_like(&m.p, DITC_F32);
+    ditc_tensor v = ditc_params_view(&m.p, 5, opt, DITC_F32);
+    EXPECT(v.data == (char *)opt + m.p.offset[5] * 4 && v.numel == m.p.t[5]->numel && !strcmp(v.name, m.p.t[5]->name),
+           "alloc_like + view: optimizer state shares the layout");
+    be->free(be, opt);
+    ditc_params_free(&m.p);
+}
+
+static void test_nograd_and_accumulation(ditc_backend *be) {
+    mlp m;
+    mlp_init(&m, be);
+    ditc_ctx c;
+    ditc_ctx_init(&c, be);
+    int64_t xs[3] = {B, T, D};
+    ditc_tensor *x = ditc_zeros(&c, DITC_F32, 3, xs);
+    int prev = ditc_set_grad_enabled(&c, 0);
+    ditc_tensor *y = ditc_linear(&c, x, m.w[0], m.b[0]);
+    EXPECT(prev == 1 && c.n_nodes == 0 && !y->requires_grad, "no-grad mode records nothing");
+    ditc_set_grad_enabled(&c, 1);
+    y = ditc_linear(&c, x, m.w[0], m.b[0]);
+    EXPECT(c.n_nodes == 1 && y->requires_grad, "grad mode records a node for a parameter input");
+    ditc_ctx_reset(&c);
+
+    size_t n = (size_t)m.p.numel;
+    float *g1 = malloc(n * 4), *g2 = malloc(n * 4);
+    ditc_params_zero_grad(&m.p);
+    step(&c, &m, 0, NULL);
+    EXPECT(c.n_nodes == 0, "backward consumes the tape");
+    be->copy_d2h(be, g1, m.p.grad, n * 4);
+    ditc_ctx_reset(&c);
+    step(&c, &m, 0, NULL);
+    be->copy_d2h(be, g2, m.p.grad, n * 4);
+    int ok = 1, nonzero = 0;
+    for (size_t i = 0; i < n; i++) { ok &= g2[i] == 2.0f * g1[i]; nonzero |= g1[i] != 0.0f; }
+    EXPECT(ok && nonzero, "two backward passes accumulate into the flat gradient buffer (exactly 2x)");
+    ditc_params_zero_grad(&m.p);
+    be->copy_d2h(be, g2, m.p.grad, n * 4);
+    ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= g2[i] == 0.0f;
+    EXPECT(ok, "zero_grad clears the flat gradient buffer");
+    free(g1);
+    free(g2);
+    ditc_ctx_free(&c);
+    ditc_params_free(&m.p);
+}
+
+static void test_checkpoint_and_arena(ditc_backend *be) {
+    mlp m;
+    mlp_init(&m, be);
+    size_t n = (size_t)m.p.numel;
+    float *gp[2], xg[2][B * T * D], loss[2];
+    size_t peak[2];
+    for (int ck = 0; ck < 2; ck++) {
+        ditc_ctx c;
+        ditc_ctx_init(&c, be);
+        ditc_params_zero_grad(&m.p);
+        ditc_tensor *x;
+        loss[ck] = step(&c, &m, ck, &x);
+        ditc_to_host(x->grad, xg[ck]);
+        gp[ck] = malloc(n * 4);
+        be->copy_d2h(be, gp[ck], m.p.grad, n * 4);
+        peak[ck] = ditc_ctx_arena_peak(&c);
+        if (ck) { // steady state: the same step again allocates nothing
+            size_t allocs = c.arena.backend_allocs + c.scratch.backend_allocs;
+            ditc_ctx_reset(&c);
+            step(&c, &m, ck, NULL);
+            ditc_ctx_reset(&c);
+            step(&c, &m, ck, NULL);
+            size_t allocs2 = c.arena.backend_allocs + c.scratch.backend_allocs;
+            ditc_ctx_reset(&c);
+            step(&c, &m, ck, NULL);
+            EXPECT(c.arena.backend_allocs + c.scratch.backend_allocs == allocs2 && allocs2 <= allocs + 2,
+                   "arena: no allocation in the steady state (%zu chunk allocations after step 1, %zu after 3, same after 4)",
+                   allocs, allocs2);
+        }
+        ditc_ctx_free(&c);
+    }
+    EXPECT(loss[0] == loss[1], "checkpointed forward gives the same loss (%.7g)", loss[0]);
+    EXPECT(!memcmp(gp[0], gp[1], n * 4), "checkpointed parameter gradients are bit-identical");
+    EXPECT(!memcmp(xg[0], xg[1], sizeof xg[0]), "checkpointed input gradients are bit-identical");
+    EXPECT(peak[1] < peak[0] * 0.6, "checkpointing lowers the arena high-water mark: %zu -> %zu bytes", peak[0], peak[1]);
+    free(gp[0]);
+    free(gp[1]);
+    ditc_params_free(&m.p);
+}
+
+static void test_dtypes(void) {
+    EXPECT(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
+    // 1 + 2^-8 is a tie between bf16 1.0 and 1.0078125: ties to even -> 1.0; just above rounds up
+    EXPECT(ditc_f32_to_bf16(1.00390625f) == 0x3f80 && ditc_f32_to_bf16(nextafterf(1.00390625f, 2.0f)) == 0x3f81 &&
+           ditc_f32_to_bf16(1.01171875f) == 0x3f82, "bf16 round to nearest even");
+    int ok = 1;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = ditc_f16_to_f32((uint16_t)h);
+        if (isnan(f)) continue;
+        ok &= ditc_f32_to_f16(f) == h;
+    }
+    EXPECT(ok, "every non-NaN F16 value round-trips through F32");
+    EXPECT(ditc_f16_to_f32(0x0001) == ldexpf(1.0f, -24) && ditc_f16_to_f32(0x7bff) == 65504.0f &&
+           isinf(ditc_f16_to_f32(0x7c00)), "f16 subnormal, max and inf");
+}
+
+int main(void) {
+    ditc_backend *be = ditc_cpu_backend_new(0);
+    test_params_layout(be);
+    test_nograd_and_accumulation(be);
+    test_checkpoint_and_arena(be);
+    test_dtypes();
+    be->destroy(be);
+    printf("test_autograd: %d passed, %d failed\n", passes, fails);
+    return fails ? 1 : 0;
+}
