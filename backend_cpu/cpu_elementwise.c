@@ -139,13 +139,13 @@ void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const dit
     const float *xd = CF32(x);
     int64_t n = x->numel;
     if (op == DITC_UN_GELU_TANH) {
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
             float v = xd[i];
             yd[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
         }
     } else {
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) yd[i] = xd[i] / (1.0f + expf(-xd[i]));
     }
 }
@@ -157,14 +157,14 @@ void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const di
     const float *gy = CF32(dy), *xd = CF32(x);
     int64_t n = x->numel;
     if (op == DITC_UN_GELU_TANH) {
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
             float v = xd[i], t = tanhf(GELU_K * (v + GELU_C * v * v * v));
             float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
             g[i] = acc ? g[i] + gy[i] * d : gy[i] * d;
         }
     } else {
-#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
             float s = 1.0f / (1.0f + expf(-xd[i])), d = s * (1.0f + xd[i] * (1.0f - s));
             g[i] = acc ? g[i] + gy[i] * d : gy[i] * d;

@@ -4,26 +4,27 @@
 #include <stdarg.h>
 #include <string.h>
 
-void ditc_fatal(const char *file, int line, const char *fmt, ...) {
-    fprintf(stderr, "ditc internal error at %s:%d: ", file, line);
-    va_list ap;
-    va_start(ap, fmt);
+// Prints "ditc internal error at file:line: <prefix><message>" and aborts.
+__attribute__((noreturn)) static void vfatal(const char *file, int line, const char *prefix, const char *fmt, va_list ap) {
+    fprintf(stderr, "ditc internal error at %s:%d: %s", file, line, prefix);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
     fflush(stderr);
     abort();
 }
 
-void ditc_check_failed(const char *file, int line, const char *cond, const char *fmt, ...) {
-    fprintf(stderr, "ditc internal error at %s:%d: check failed: %s — ", file, line, cond);
+void ditc_fatal(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    abort();
+    vfatal(file, line, "", fmt, ap);
+}
+
+void ditc_check_failed(const char *file, int line, const char *cond, const char *fmt, ...) {
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "check failed: %s — ", cond);
+    va_list ap;
+    va_start(ap, fmt);
+    vfatal(file, line, prefix, fmt, ap);
 }
 
 void *ditc_xmalloc_at(size_t bytes, const char *file, int line) {
