@@ -30,6 +30,7 @@ step "clang build + libFuzzer on the safetensors reader (${fuzz_seconds} s)"
 CC=clang cmake -S . -B "$out/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDITC_FUZZ=ON -DDITC_WERROR=ON \
   -DDITC_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build "$out/fuzz" -j "$jobs"
-(cd "$out/fuzz" && ctest --output-on-failure -R fuzz)
+(cd "$out/fuzz" && ctest --output-on-failure -V -R fuzz > fuzz-ctest.log) || { tail -50 "$out/fuzz/fuzz-ctest.log"; exit 1; }
+grep -E 'stat::number_of_executed_units|stat::peak_rss|Done [0-9]+ runs|tests passed' "$out/fuzz/fuzz-ctest.log"
 
 step "all test stages passed"
