@@ -4,5 +4,6 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct {
 
 static const command commands[] = {
     {"info", cmd_info, "backend, threads, registered ops and the measured sgemm rate"},
+    {"check", cmd_check, "numerics of one batch (output, losses, grads, AdamW steps) for comparison with PyTorch"},
     {"inspect", cmd_inspect, "list the tensors and metadata of a .safetensors file"},
 };
 

@@ -115,6 +115,15 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->expand_rows = cpu_expand_rows;
     be->mse_fwd = cpu_mse_fwd;
     be->mse_bwd = cpu_mse_bwd;
+    be->q_sample = cpu_q_sample;
+    be->diff_loss_fwd = cpu_diff_loss_fwd;
+    be->diff_loss_bwd = cpu_diff_loss_bwd;
+    be->cfg_combine = cpu_cfg_combine;
+    be->diff_step = cpu_diff_step;
+    be->adamw = cpu_adamw;
+    be->ema_update = cpu_ema_update;
+    be->sum_squares = cpu_sum_squares;
+    be->scale_buffer = cpu_scale_buffer;
     be->rng_fill = cpu_rng_fill;
     return be;
 }

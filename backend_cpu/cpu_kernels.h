@@ -48,5 +48,20 @@ void cpu_embed_bwd(ditc_backend *be, ditc_tensor *dtable, const ditc_tensor *dou
 void cpu_patch_copy(ditc_backend *be, ditc_tensor *img, ditc_tensor *tokens, int p, int channel_last, int to_tokens, int acc);
 void cpu_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld, const ditc_tensor *src,
                  int64_t src_off, int64_t src_ld, int64_t rows, int64_t cols, int acc);
+// cpu_diffusion.c
+void cpu_q_sample(ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise, const ditc_tensor *coef);
+void cpu_diff_loss_fwd(ditc_backend *be, ditc_tensor *mse, ditc_tensor *vb, ditc_tensor *loss, const ditc_tensor *out,
+                       const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise, const ditc_tensor *coef);
+void cpu_diff_loss_bwd(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss, const ditc_tensor *out,
+                       const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise, const ditc_tensor *coef,
+                       int acc);
+void cpu_cfg_combine(ditc_backend *be, ditc_tensor *out, float scale, int guided);
+void cpu_diff_step(ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,
+                   ditc_diff_coefs coef, int ddim);
+// cpu_optim.c
+void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n, ditc_adamw_args a);
+void cpu_ema_update(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);
+double cpu_sum_squares(ditc_backend *be, const float *x, size_t n);
+void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s);
 
 #endif

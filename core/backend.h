@@ -33,6 +33,33 @@ typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
 typedef enum { DITC_UN_GELU_TANH = 0, DITC_UN_SILU = 1 } ditc_unary_op;
 typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_dist;
 
+// Per-sample diffusion coefficients (float32 from the float64 tables), DITC_DIFF_NCOEF per sample.
+enum {
+    DITC_DC_SQRT_AC,        // √ᾱ_t
+    DITC_DC_SQRT_1M_AC,     // √(1 − ᾱ_t)
+    DITC_DC_SQRT_RECIP_AC,  // √(1/ᾱ_t)
+    DITC_DC_SQRT_RECIPM1_AC,// √(1/ᾱ_t − 1)
+    DITC_DC_COEF1,          // posterior mean coefficient of x_0
+    DITC_DC_COEF2,          // posterior mean coefficient of x_t
+    DITC_DC_POST_LOGVAR,    // log σ̃²_t, clipped (= min_log of the learned range)
+    DITC_DC_LOG_BETA,       // log β_t (= max_log)
+    DITC_DC_AC,             // ᾱ_t
+    DITC_DC_AC_PREV,        // ᾱ_{t−1}
+    DITC_DC_IS_T0,          // 1 if t = 0 else 0
+    DITC_DIFF_NCOEF
+};
+typedef struct { float c[DITC_DIFF_NCOEF]; } ditc_diff_coefs;
+
+// AdamW hyper-parameters of one update (torch.optim.AdamW semantics) and the EMA decay fused with it.
+// Complements (1 − x) are computed in double by the caller, as torch receives them from Python floats.
+typedef struct {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+    float decay;       // 1 − lr·weight_decay (1 = no decay)
+    float step_size;   // lr / (1 − β1^step)
+    float bc2_sqrt;    // √(1 − β2^step)
+    float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
+} ditc_adamw_args;
+
 typedef struct ditc_backend ditc_backend;
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
@@ -123,6 +150,34 @@ struct ditc_backend {
     void (*mse_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
     void (*mse_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
                     const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
+
+    // ---- Gaussian diffusion (coef: (B, DITC_DIFF_NCOEF) F32) ----------------------------------
+    // x_t = √ᾱ·x0 + √(1−ᾱ)·noise per sample
+    void (*q_sample)(ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise,
+                     const ditc_tensor *coef);
+    // Hybrid loss of the reference per sample: out (B, 2C, H, W) = [ε | v]; mse, vb, loss (B).
+    void (*diff_loss_fwd)(ditc_backend *be, ditc_tensor *mse, ditc_tensor *vb, ditc_tensor *loss,
+                          const ditc_tensor *out, const ditc_tensor *x0, const ditc_tensor *xt,
+                          const ditc_tensor *noise, const ditc_tensor *coef);
+    // dout (+)= d(Σ_b dloss[b]·loss[b]) / dout, with ε frozen inside vb (as the reference).
+    void (*diff_loss_bwd)(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss, const ditc_tensor *out,
+                          const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise,
+                          const ditc_tensor *coef, int acc);
+    // Classifier-free guidance on out (2N, 2C, H, W) = [cond; uncond]: channels [0, guided) of the first
+    // half become uncond + scale·(cond − uncond).
+    void (*cfg_combine)(ditc_backend *be, ditc_tensor *out, float scale, int guided);
+    // One reverse step on x (N, C, H, W) in place, from out's first N samples; noise NULL at t = 0.
+    // ddim = 0: ancestral p_sample; 1: DDIM with η = 0.
+    void (*diff_step)(ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,
+                      ditc_diff_coefs coef, int ddim);
+
+    // ---- optimizer on flat buffers (n floats) --------------------------------------------------
+    // AdamW on p with gradient g and moments m, v; then, if ema != NULL, ema = d·ema + (1 − d)·p.
+    void (*adamw)(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,
+                  ditc_adamw_args a);
+    void (*ema_update)(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);
+    double (*sum_squares)(ditc_backend *be, const float *x, size_t n); // synchronous, fixed order
+    void (*scale_buffer)(ditc_backend *be, float *x, size_t n, float s);
 
     // ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) ------
     void (*rng_fill)(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed,

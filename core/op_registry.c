@@ -22,6 +22,7 @@ const ditc_op_def ditc_op_defs[DITC_OP_COUNT] = {
     [DITC_OP_MSE] = {"mse", ditc_bwd_mse, 1},
     [DITC_OP_RESHAPE] = {"reshape", ditc_bwd_reshape, 1},
     [DITC_OP_CAST] = {"cast", ditc_bwd_cast, 1},
+    [DITC_OP_DIFFUSION_LOSS] = {"diffusion_loss", ditc_bwd_diffusion_loss, 1},
     [DITC_OP_CHECKPOINT] = {"checkpoint", NULL, 1}, // backward lives in autograd.c
 };
 

@@ -29,6 +29,7 @@ typedef enum {
     DITC_OP_MSE,
     DITC_OP_RESHAPE,
     DITC_OP_CAST,
+    DITC_OP_DIFFUSION_LOSS, // diffusion.c
     DITC_OP_CHECKPOINT,   // a checkpointed segment (autograd.c)
     DITC_OP_COUNT
 } ditc_op_id;

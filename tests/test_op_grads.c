@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu_backend.h"
+#include "diffusion.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -29,6 +30,8 @@ struct gcase {
     int64_t iarg[8];
     float farg;
     int seed_mask;                  // outputs seeded with a gradient (bit i), 0 = all
+    int no_grad[MAXIN];             // F32 input that is not differentiated (e.g. coefficients)
+    void (*init)(const gcase *k, float **in); // overrides the random inputs, or NULL
     void (*run)(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out);
     void (*ref)(const gcase *k, double **in, double *out);    // outputs concatenated
     void (*ref_fd)(const gcase *k, double **in, double *out); // differentiable stand-in (cast), or NULL
@@ -319,6 +322,72 @@ static void run_checkpoint(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_t
     *n_out = 1;
 }
 
+// diffusion_loss: out (B, 2C, H, W), x0, xt, noise (B, C, H, W), coef (B, NCOEF); t = {0, 1, 500, 999, ...}
+// The reference computes vb with ε detached: the finite-difference stand-in reads ε inside vb from this
+// frozen copy of the unperturbed input, so only the mse term sees ε move.
+static double *frozen_eps;
+static int64_t frozen_n;
+
+static void init_diffusion(const gcase *k, float **in) {
+    int64_t B = k->sh[1][0], M = numel_of(k, 1) / B;
+    ditc_diffusion d;
+    ditc_diffusion_init(&d, "", NULL);
+    int t[16];
+    for (int64_t b = 0; b < B; b++) t[b] = (int)(b == 0 ? 0 : b == 1 ? 1 : (b * 997) % 1000);
+    ditc_diffusion_coefs(&d, t, B, in[4]);
+    for (int64_t b = 0; b < B; b++) {
+        const float *cf = in[4] + b * DITC_DIFF_NCOEF;
+        for (int64_t i = 0; i < M; i++) {
+            int64_t q = b * M + i;
+            if (i < 2) in[1][q] = i ? -1.0f : 1.0f; // the x0 = ±1 branches of the decoder likelihood
+            in[2][q] = cf[DITC_DC_SQRT_AC] * in[1][q] + cf[DITC_DC_SQRT_1M_AC] * in[3][q];
+            in[0][b * 2 * M + i] = in[3][q] + 0.1f * in[0][b * 2 * M + i]; // ε close to the noise
+        }
+    }
+    ditc_diffusion_free(&d);
+    free(frozen_eps);
+    frozen_n = numel_of(k, 0);
+    frozen_eps = malloc(sizeof(double) * (size_t)frozen_n);
+    for (int64_t i = 0; i < frozen_n; i++) frozen_eps[i] = in[0][i];
+}
+static double phi_d(double z) { return 0.5 * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))); }
+static void diffusion_ref(const gcase *k, double **in, const double *vb_eps, double *out) {
+    int64_t B = k->sh[1][0], M = numel_of(k, 1) / B;
+    for (int64_t b = 0; b < B; b++) {
+        const double *cf = in[4] + b * DITC_DIFF_NCOEF, *eps = in[0] + b * 2 * M, *v = eps + M;
+        const double *feps = vb_eps + b * 2 * M; // ε as seen by vb
+        double se = 0, sv = 0, lv1 = cf[DITC_DC_POST_LOGVAR];
+        for (int64_t i = 0; i < M; i++) {
+            int64_t q = b * M + i;
+            double x0 = in[1][q], xt = in[2][q], d = in[3][q] - eps[i];
+            se += d * d;
+            double px0 = cf[DITC_DC_SQRT_RECIP_AC] * xt - cf[DITC_DC_SQRT_RECIPM1_AC] * feps[i];
+            double mean = cf[DITC_DC_COEF1] * px0 + cf[DITC_DC_COEF2] * xt, frac = (v[i] + 1) / 2;
+            double lv = frac * cf[DITC_DC_LOG_BETA] + (1 - frac) * cf[DITC_DC_POST_LOGVAR];
+            if (cf[DITC_DC_IS_T0] != 0) {
+                double inv = exp(-0.5 * lv), zp = inv * (x0 - mean + 1 / 255.0), zm = inv * (x0 - mean - 1 / 255.0);
+                double lp = x0 < -0.999 ? log(fmax(phi_d(zp), 1e-12)) : x0 > 0.999 ? log(fmax(1 - phi_d(zm), 1e-12))
+                                                                               : log(fmax(phi_d(zp) - phi_d(zm), 1e-12));
+                sv += -lp;
+            } else {
+                double tm = cf[DITC_DC_COEF1] * x0 + cf[DITC_DC_COEF2] * xt, dm = tm - mean;
+                sv += 0.5 * (-1 + lv - lv1 + exp(lv1 - lv) + dm * dm * exp(-lv));
+            }
+        }
+        out[b] = se / (double)M + sv / (double)M / log(2.0);
+    }
+}
+static void ref_diffusion(const gcase *k, double **in, double *out) { diffusion_ref(k, in, in[0], out); }
+static void ref_diffusion_fd(const gcase *k, double **in, double *out) {
+    DITC_CHECK(frozen_eps && frozen_n == numel_of(k, 0), "frozen eps not prepared");
+    diffusion_ref(k, in, frozen_eps, out);
+}
+static void run_diffusion(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    (void)k;
+    out[0] = ditc_diffusion_loss(c, in[0], in[1], in[2], in[3], in[4], NULL, NULL);
+    *n_out = 1;
+}
+
 // ---- the cases -------------------------------------------------------------------------------
 // Shapes: odd (B 2, T 7, D 12, H 3) and DiT-like (T 256, D 384, H 6).
 static gcase odd_cases[] = {
@@ -358,6 +427,9 @@ static gcase odd_cases[] = {
     {"mse", "(2,3,5,5) from dim 1", 2, {4, 4}, {SH(2, 3, 5, 5), SH(2, 3, 5, 5)}, .iarg = {1}, .run = run_mse, .ref = ref_mse},
     {"reshape", "(2,7,12)->(14,12)", 1, {3}, {SH(2, 7, 12)}, .iarg = {14, 12}, .run = run_reshape, .ref = ref_identity},
     {"cast", "(2,7,12) via BF16", 1, {3}, {SH(2, 7, 12)}, .run = run_cast, .ref = ref_cast, .ref_fd = ref_identity},
+    {"diffusion_loss", "out(4,4,3,3) t={0,1,994,991} C=2", 5, {4, 4, 4, 4, 2},
+     {SH(4, 4, 3, 3), SH(4, 2, 3, 3), SH(4, 2, 3, 3), SH(4, 2, 3, 3), SH(4, DITC_DIFF_NCOEF)},
+     .no_grad = {0, 1, 1, 1, 1}, .init = init_diffusion, .run = run_diffusion, .ref = ref_diffusion, .ref_fd = ref_diffusion_fd},
     {"checkpoint", "ln_mod(gelu(linear)) x(2,7,12) w(10,12)", 5, {3, 2, 1, 2, 2},
      {SH(2, 7, 12), SH(10, 12), SH(10), SH(2, 10), SH(2, 10)}, .run = run_checkpoint, .ref = ref_checkpoint},
 };
@@ -384,6 +456,9 @@ static gcase dit_cases[] = {
     {"mse", "(8,4,32,32) from dim 1", 2, {4, 4}, {SH(8, 4, 32, 32), SH(8, 4, 32, 32)}, .iarg = {1}, .run = run_mse, .ref = ref_mse},
     {"reshape", "(2,256,384)->(512,384)", 1, {3}, {SH(2, 256, 384)}, .iarg = {512, 384}, .run = run_reshape, .ref = ref_identity},
     {"cast", "(2,256,384) via BF16", 1, {3}, {SH(2, 256, 384)}, .run = run_cast, .ref = ref_cast, .ref_fd = ref_identity},
+    {"diffusion_loss", "out(8,8,32,32) latents", 5, {4, 4, 4, 4, 2},
+     {SH(8, 8, 32, 32), SH(8, 4, 32, 32), SH(8, 4, 32, 32), SH(8, 4, 32, 32), SH(8, DITC_DIFF_NCOEF)},
+     .no_grad = {0, 1, 1, 1, 1}, .init = init_diffusion, .run = run_diffusion, .ref = ref_diffusion, .ref_fd = ref_diffusion_fd},
     {"checkpoint", "ln_mod(gelu(linear)) x(1,256,384) w(384,384)", 5, {3, 2, 1, 2, 2},
      {SH(1, 256, 384), SH(384, 384), SH(384), SH(1, 384), SH(1, 384)}, .run = run_checkpoint, .ref = ref_checkpoint},
 };
@@ -407,6 +482,12 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
         fin[i] = malloc(sizeof(float) * (size_t)n);
         din[i] = malloc(sizeof(double) * (size_t)n);
         ditc_rng_fill_uniform(fin[i], (size_t)n, 1234, DITC_RNG_TEST, (uint32_t)case_no, (uint64_t)i << 40);
+        if (!k->is_index[i])
+            for (int64_t j = 0; j < n; j++) fin[i][j] = 2.0f * fin[i][j] - 1.0f;
+    }
+    if (k->init) k->init(k, fin);
+    for (int i = 0; i < k->n_in; i++) {
+        int64_t n = numel_of(k, i);
         if (k->is_index[i]) {
             int32_t *idx = (int32_t *)fin[i];
             for (int64_t j = 0; j < n; j++) {
@@ -415,9 +496,9 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
             }
             tin[i] = ditc_from_host(&c, DITC_I32, k->nd[i], k->sh[i], idx);
         } else {
-            for (int64_t j = 0; j < n; j++) { fin[i][j] = 2.0f * fin[i][j] - 1.0f; din[i][j] = fin[i][j]; }
+            for (int64_t j = 0; j < n; j++) din[i][j] = fin[i][j];
             tin[i] = ditc_from_host(&c, DITC_F32, k->nd[i], k->sh[i], fin[i]);
-            tin[i]->requires_grad = 1;
+            tin[i]->requires_grad = !k->no_grad[i];
         }
     }
     ditc_tensor *out[DITC_NODE_MAX_IO];
@@ -457,7 +538,7 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
     int ok = frel <= TOL;
     double worst = 0;
     for (int i = 0; i < k->n_in; i++) {
-        if (k->is_index[i]) continue;
+        if (k->is_index[i] || k->no_grad[i]) continue;
         int64_t n = numel_of(k, i);
         if (!tin[i]->grad) { printf("  input %d got no gradient\n", i); ok = 0; continue; }
         float *g = malloc(sizeof(float) * (size_t)n);
@@ -511,6 +592,7 @@ int main(int argc, char **argv) {
         if (!found) { printf("[FAIL] registered op '%s' has no gradient test (%s shapes)\n", ditc_op_name(op), dit ? "dit" : "odd"); fail++; }
     }
     be->destroy(be);
+    free(frozen_eps);
     printf("test_op_grads %s: %d passed, %d failed\n", dit ? "dit" : "odd", pass, fail);
     return fail ? 1 : 0;
 }

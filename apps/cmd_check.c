@@ -1,0 +1,41 @@
+// cmd_check.c — `ditc check`: dump the numerics of one batch for comparison with PyTorch (core/check.c).
+#include <stdio.h>
+
+#include "args.h"
+#include "check.h"
+#include "commands.h"
+#include "cpu_backend.h"
+
+int cmd_check(int argc, char **argv) {
+    ditc_check_args a = {.lr = 1e-4};
+    int threads = 0;
+    arg_def defs[] = {
+        {"--ckpt", ARG_STR, &a.ckpt, "weights (.safetensors, reference DiT names)", 0},
+        {"--inputs", ARG_STR, &a.inputs, "x F32 [B,C,S,S], t, y (I64/I32) [B], noise F32 [B,C,S,S]", 0},
+        {"--out", ARG_STR, &a.out, "output .safetensors", 0},
+        {"--num-heads", ARG_INT, &a.num_heads, "attention heads (default: metadata, else D/64)", 0},
+        {"--grads", ARG_BOOL, &a.grads, "also write grad.<param> of mean(loss)", 0},
+        {"--train-steps", ARG_INT, &a.train_steps, "N AdamW steps on the batch: loss_steps [N], param.<name>", 0},
+        {"--lr", ARG_FLOAT, &a.lr, "AdamW learning rate for --train-steps (default 1e-4)", 0},
+        {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
+    };
+    int n = (int)(sizeof defs / sizeof *defs), r = args_parse("check", argc, argv, defs, n, "--ckpt W --inputs IN --out OUT [flags]");
+    if (r) return r == 1 ? 0 : r;
+    if (!a.ckpt || !a.inputs || !a.out) {
+        fprintf(stderr, "ditc check: --ckpt, --inputs and --out are required\n");
+        return 2;
+    }
+    if (a.train_steps < 0 || a.num_heads < 0) {
+        fprintf(stderr, "ditc check: --train-steps and --num-heads must not be negative\n");
+        return 2;
+    }
+    ditc_backend *be = ditc_cpu_backend_new(threads);
+    ditc_status st = {0};
+    r = ditc_check_run(be, &a, &st);
+    be->destroy(be);
+    if (r) {
+        fprintf(stderr, "ditc check: %s\n", st.message);
+        return 1;
+    }
+    return 0;
+}

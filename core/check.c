@@ -1,0 +1,137 @@
+// check.c — the numerics dump behind `ditc check` (see check.h and the reference tests/reference/).
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "diffusion.h"
+
+// Reads an integer tensor (I64/I32/F32 holding integers) of shape [B] with values in [lo, hi].
+static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int lo, int hi, int *out, ditc_status *st) {
+    const ditc_st_tensor *t = ditc_st_find(s, name);
+    if (!t || t->ndim != 1 || t->shape[0] != B)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must exist with shape [%lld]", s->label, name, (long long)B);
+    float *f = ditc_xmalloc(sizeof(float) * (size_t)B);
+    int r = ditc_st_read_f32(s, t, f, st);
+    for (int64_t i = 0; !r && i < B; i++) {
+        if (f[i] != floorf(f[i]) || f[i] < (float)lo || f[i] > (float)hi)
+            r = ditc_fail(st, DITC_ERR_FORMAT, "%s: %s[%lld] = %g outside [%d, %d]", s->label, name, (long long)i, f[i], lo, hi);
+        out[i] = (int)f[i];
+    }
+    free(f);
+    return r;
+}
+
+static int read_image(const ditc_safetensors *s, const char *name, const ditc_dit_config *c, int64_t *B, float **out,
+                      ditc_status *st) {
+    const ditc_st_tensor *t = ditc_st_find(s, name);
+    if (!t || t->ndim != 4 || t->shape[1] != c->in_channels || t->shape[2] != c->input_size || t->shape[3] != c->input_size)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must be F32 [B, %d, %d, %d] for these weights", s->label,
+                         name, c->in_channels, c->input_size, c->input_size);
+    if (*B && t->shape[0] != *B) return ditc_fail(st, DITC_ERR_FORMAT, "%s: \"%s\" batch differs from x", s->label, name);
+    *B = t->shape[0];
+    *out = ditc_xmalloc(sizeof(float) * (size_t)ditc_st_numel(t));
+    return ditc_st_read_f32(s, t, *out, st);
+}
+
+typedef struct {
+    float *x, *noise;
+    int *t;
+    int32_t *y;
+    int64_t B;
+} batch;
+
+// One loss evaluation on the fixed batch; returns mean(loss) as a tensor (for backward).
+static ditc_tensor *batch_loss(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, const batch *b, ditc_tensor **out,
+                               ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **loss) {
+    const ditc_dit_config *cfg = &m->cfg;
+    int64_t shape[4] = {b->B, cfg->in_channels, cfg->input_size, cfg->input_size};
+    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x), *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
+    ditc_tensor *l = ditc_diffusion_training_loss(c, d, m, x0, b->t, b->y, nz, mse, vb, out);
+    if (loss) *loss = l;
+    return ditc_mean(c, l, 0);
+}
+
+static float *host_copy(const ditc_tensor *t) {
+    float *h = ditc_xmalloc(ditc_nbytes(t));
+    ditc_to_host(t, h);
+    return h;
+}
+
+int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) {
+    ditc_safetensors w = {0}, in = {0};
+    ditc_dit m = {0};
+    ditc_dit_config cfg;
+    batch b = {0};
+    ditc_diffusion d = {0};
+    ditc_ctx c = {0};
+    ditc_st_writer *wr = NULL;
+    float *keep[8] = {0};
+    int nkeep = 0, r;
+    if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
+    ditc_dit_create(&m, &cfg, be);
+    if ((r = ditc_params_from_file(&m.params, m.params.data, &w, "", 1, st))) goto done;
+    if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
+    if ((r = read_image(&in, "x", &cfg, &b.B, &b.x, st)) || (r = read_image(&in, "noise", &cfg, &b.B, &b.noise, st))) goto done;
+    b.t = ditc_xmalloc(sizeof(int) * (size_t)b.B);
+    b.y = ditc_xmalloc(sizeof(int32_t) * (size_t)b.B);
+    if ((r = read_ints(&in, "t", b.B, 0, DITC_DIFF_TRAIN_STEPS - 1, b.t, st)) ||
+        (r = read_ints(&in, "y", b.B, 0, cfg.num_classes, (int *)b.y, st)))
+        goto done;
+    ditc_diffusion_init(&d, "", NULL);
+    ditc_ctx_init(&c, be);
+    wr = ditc_st_writer_new();
+
+    ditc_tensor *out, *mse, *vb, *loss;
+    ditc_params_zero_grad(&m.params);
+    ditc_tensor *mean = batch_loss(&c, &m, &d, &b, &out, &mse, &vb, &loss);
+    ditc_tensor *res[4] = {out, mse, vb, loss};
+    const char *names[4] = {"output", "mse", "vb", "loss"};
+    for (int i = 0; i < 4; i++) {
+        keep[nkeep] = host_copy(res[i]);
+        ditc_st_writer_add(wr, names[i], DITC_F32, res[i]->ndim, res[i]->shape, keep[nkeep++]);
+    }
+    if (a->grads) {
+        ditc_backward(&c, mean);
+        float *g = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
+        be->copy_d2h(be, g, m.params.grad, sizeof(float) * (size_t)m.params.numel);
+        for (int i = 0; i < m.params.n; i++) {
+            ditc_tensor *t = m.params.t[i];
+            if (!t->requires_grad) continue;
+            char name[2 * DITC_NAME_MAX];
+            snprintf(name, sizeof name, "grad.%s", t->name);
+            ditc_st_writer_add(wr, name, DITC_F32, t->ndim, t->shape, g + m.params.offset[i]);
+        }
+    }
+    if (a->train_steps > 0) {
+        ditc_adamw o;
+        ditc_adamw_init(&o, &m.params, a->lr, 0);
+        float *ls = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)a->train_steps);
+        for (int s = 0; s < a->train_steps; s++) {
+            ditc_ctx_reset(&c);
+            ditc_params_zero_grad(&m.params);
+            ditc_tensor *lm = batch_loss(&c, &m, &d, &b, NULL, NULL, NULL, NULL);
+            ditc_to_host(lm, &ls[s]);
+            ditc_backward(&c, lm);
+            ditc_adamw_step(&o);
+        }
+        int64_t n = a->train_steps;
+        ditc_st_writer_add(wr, "loss_steps", DITC_F32, 1, &n, ls);
+        float *p = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
+        be->copy_d2h(be, p, m.params.data, sizeof(float) * (size_t)m.params.numel);
+        ditc_params_to_writer(&m.params, p, "param.", wr);
+        ditc_adamw_free(&o);
+    }
+    r = ditc_st_writer_save(wr, a->out, st);
+done:
+    if (wr) ditc_st_writer_free(wr);
+    for (int i = 0; i < nkeep; i++) free(keep[i]);
+    if (c.be) ditc_ctx_free(&c);
+    ditc_diffusion_free(&d);
+    if (m.blocks) ditc_dit_free(&m);
+    free(b.x); free(b.noise); free(b.t); free(b.y);
+    ditc_st_close(&w);
+    ditc_st_close(&in);
+    return r;
+}

@@ -1,0 +1,19 @@
+// check.h — `ditc check`: the numerics of one batch (model output, loss terms, gradients, a few AdamW
+// steps) written to safetensors, for comparison with the PyTorch reference.
+#ifndef DITC_CHECK_H
+#define DITC_CHECK_H
+
+#include "backend.h"
+#include "common.h"
+
+typedef struct {
+    const char *ckpt, *inputs, *out;
+    int num_heads;      // 0 = from metadata, else D/64
+    int grads;          // write grad.<name>
+    int train_steps;    // AdamW steps on the fixed batch (0 = none)
+    double lr;
+} ditc_check_args;
+
+int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st);
+
+#endif

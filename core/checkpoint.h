@@ -1,0 +1,35 @@
+// checkpoint.h — weights and training checkpoints in safetensors under the reference DiT names.
+//
+// A checkpoint directory checkpoints/NNNNNNN/ holds model.safetensors and ema.safetensors (F32, the
+// reference state_dict, the model config in __metadata__), optimizer.safetensors (exp_avg.<name>,
+// exp_avg_sq.<name>, step in __metadata__) and state.json (step, epoch, data position, seed, arguments).
+// It is written into NNNNNNN.tmp.<pid>/ and renamed into place: a reader never sees half a checkpoint.
+#ifndef DITC_CHECKPOINT_H
+#define DITC_CHECKPOINT_H
+
+#include "dit_model.h"
+#include "kvfile.h"
+#include "optim.h"
+#include "safetensors.h"
+
+// Adds the tensors of p held in the flat host buffer `host` (p->numel floats) as F32 under prefix+name.
+void ditc_params_to_writer(const ditc_params *p, const float *host, const char *prefix, ditc_st_writer *w);
+// Strict load (like load_state_dict(strict=True)): every tensor prefix+name must be present with the same
+// shape (any float dtype, converted); with strict, extra tensors (matching the prefix) are an error.
+// Fills the flat backend buffer `flat` (p->numel floats).
+int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetensors *st, const char *prefix,
+                          int strict, ditc_status *s);
+// Model weights file: config in __metadata__.
+int ditc_save_weights(const char *path, const ditc_dit *m, const float *flat_values, ditc_status *st);
+// Infers the DiT config from a weights file (names and shapes; heads from metadata, else `heads`, else D/64).
+int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *st, int heads, ditc_status *s);
+
+// Training checkpoints.
+int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_adamw *o, const ditc_kv *state,
+                          ditc_status *st);
+// Loads model, EMA, optimizer state and state.json from dir into an already created model/optimizer.
+int ditc_checkpoint_read(const char *dir, ditc_dit *m, ditc_adamw *o, ditc_kv *state, ditc_status *st);
+// Newest checkpoints/NNNNNNN under run_dir (highest step); 0 if found, else an error.
+int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status *st);
+
+#endif

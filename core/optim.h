@@ -1,0 +1,31 @@
+// optim.h — AdamW (torch.optim.AdamW semantics) with the EMA of the reference train.py, on the flat
+// parameter buffers: one fused pass per contiguous run of trainable tensors.
+#ifndef DITC_OPTIM_H
+#define DITC_OPTIM_H
+
+#include "params.h"
+
+typedef struct {
+    ditc_params *p;
+    float *m, *v, *ema;         // flat buffers, same layout as the parameters (ema NULL if disabled)
+    double lr, beta1, beta2, eps, weight_decay, ema_decay, max_grad_norm; // as Python floats; max_grad_norm 0 = off
+    int64_t warmup_steps;       // linear warm-up of lr over this many steps (0 = off)
+    int64_t step;               // updates done so far
+    int64_t (*runs)[2];         // [begin, end) element ranges of trainable tensors (merged)
+    int n_runs;
+    int64_t (*frozen)[2];       // ranges of non-trainable tensors (EMA only)
+    int n_frozen;
+} ditc_adamw;
+
+// Defaults of the reference: lr 1e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0, EMA 0.9999.
+void ditc_adamw_init(ditc_adamw *o, ditc_params *p, double lr, int with_ema);
+void ditc_adamw_free(ditc_adamw *o);
+// EMA := parameters (the reference's update_ema(ema, model, decay=0)).
+void ditc_adamw_ema_copy(ditc_adamw *o);
+// One update from the gradients in p->grad: optional clipping, warm-up, AdamW, EMA.
+// Returns the gradient's global L2 norm before clipping.
+double ditc_adamw_step(ditc_adamw *o);
+// The learning rate the next step will use (after warm-up).
+double ditc_adamw_current_lr(const ditc_adamw *o);
+
+#endif
