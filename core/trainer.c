@@ -1,0 +1,373 @@
+// trainer.c — the training loop (see trainer.h).
+#include "trainer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "dataset.h"
+#include "diffusion.h"
+#include "philox.h"
+#include "rng.h"
+#include "sampler.h"
+
+void ditc_train_args_defaults(ditc_train_args *a) {
+    memset(a, 0, sizeof *a);
+    a->results_dir = "results";
+    a->model = "DiT-XL/2";
+    a->dataset = "auto";
+    a->epochs = 1400;
+    a->global_batch = 256;
+    a->max_steps = -1;
+    a->log_every = 100;
+    a->ckpt_every = 50000;
+    a->synthetic_size = 4096;
+    a->num_workers = 4;
+    a->random_flip = 1;
+    a->lr = 1e-4;
+    a->ema_decay = 0.9999;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// ---- run directory and logs ------------------------------------------------------------------
+typedef struct {
+    char dir[4096];
+    FILE *log, *csv;
+    int tty;
+} run_output;
+
+static int mkdir_p(const char *path, ditc_status *st) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST) return ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) && errno != EEXIST) return ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+    return 0;
+}
+
+// <results>/NNN-<model> with NNN = number of entries already there (the reference's experiment index).
+static int new_run_dir(run_output *o, const char *results, const char *model, ditc_status *st) {
+    if (mkdir_p(results, st)) return st->code;
+    DIR *d = opendir(results);
+    if (!d) return ditc_fail(st, DITC_ERR_IO, "--results-dir %s: cannot read: %s", results, strerror(errno));
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) count += e->d_name[0] != '.';
+    closedir(d);
+    char name[64];
+    snprintf(name, sizeof name, "%s", model);
+    for (char *p = name; *p; p++) if (*p == '/') *p = '-';
+    snprintf(o->dir, sizeof o->dir, "%s/%03d-%s", results, count, name);
+    return mkdir_p(o->dir, st);
+}
+
+static int open_logs(run_output *o, int append, ditc_status *st) {
+    char p[4096 + 32];
+    snprintf(p, sizeof p, "%s/log.txt", o->dir);
+    o->log = fopen(p, append ? "a" : "w");
+    if (!o->log) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
+    snprintf(p, sizeof p, "%s/metrics.csv", o->dir);
+    struct stat sb;
+    int fresh = !append || stat(p, &sb) != 0 || sb.st_size == 0;
+    o->csv = fopen(p, append ? "a" : "w");
+    if (!o->csv) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
+    if (fresh) fprintf(o->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s\n");
+    o->tty = isatty(fileno(stderr));
+    return 0;
+}
+
+// One log line to stdout and log.txt ("[YYYY-mm-dd HH:MM:SS] message", like the reference's logger).
+static void logf_run(run_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_run(run_output *o, const char *fmt, ...) {
+    char msg[1024], stamp[32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    time_t t = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime(&t));
+    if (o->tty) fprintf(stderr, "\r\033[K");
+    printf("[%s] %s\n", stamp, msg);
+    fflush(stdout);
+    if (o->log) { fprintf(o->log, "[%s] %s\n", stamp, msg); fflush(o->log); }
+}
+
+static void fmt_hms(char *buf, size_t n, double s) {
+    long v = s > 0 && s < 3.6e8 ? (long)s : 0; // < 100000 hours
+    snprintf(buf, n, "%02ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+}
+
+// ---- data and randomness of one step ----------------------------------------------------------
+typedef struct {
+    int64_t B, per;       // local batch, elements per sample
+    int64_t *idx, *pos;
+    float *x;
+    int32_t *y;
+    int *t;
+} step_batch;
+
+static void make_batch(step_batch *sb, const ditc_dataset *ds, ditc_sampler *smp, const ditc_train_args *a,
+                       int num_classes, int64_t epoch, int64_t step_in_epoch, int64_t step, int rank, int world) {
+    uint64_t seed = a->global_seed;
+    ditc_sampler_indices(smp, epoch, step_in_epoch, rank, world, sb->idx, sb->pos);
+    ditc_dataset_batch(ds, sb->idx, sb->B, sb->x, sb->y);
+    int64_t S = ds->side;
+    for (int64_t b = 0; b < sb->B; b++) {
+        uint64_t p = (uint64_t)sb->pos[b];
+        if (a->random_flip && ditc_rng_uniform(seed, DITC_RNG_FLIP, (uint32_t)step, p) < 0.5f) {
+            float *img = sb->x + b * sb->per;
+            for (int64_t r = 0; r < (int64_t)ds->channels * S; r++)
+                for (int64_t c = 0; c < S / 2; c++) {
+                    float tmp = img[r * S + c];
+                    img[r * S + c] = img[r * S + S - 1 - c];
+                    img[r * S + S - 1 - c] = tmp;
+                }
+        }
+        sb->t[b] = (int)ditc_rng_randint(seed, DITC_RNG_TIMESTEP, (uint32_t)step, p, DITC_DIFF_TRAIN_STEPS);
+        if (ditc_rng_uniform(seed, DITC_RNG_LABEL_DROP, (uint32_t)step, p) < 0.1f) sb->y[b] = num_classes;
+    }
+}
+
+// ---- checkpoint + state --------------------------------------------------------------------------
+static int save_checkpoint(const run_output *o, const ditc_dit *m, const ditc_adamw *opt, const ditc_train_args *a,
+                           int64_t step, int64_t epoch, int64_t step_in_epoch, char *where, size_t n, ditc_status *st) {
+    char cdir[4096 + 32];
+    snprintf(cdir, sizeof cdir, "%s/checkpoints", o->dir);
+    if (mkdir_p(cdir, st)) return st->code;
+    snprintf(where, n, "%s/%07lld", cdir, (long long)step);
+    ditc_kv kv = {0};
+    ditc_kv_set(&kv, "format", "ditc-train-state-1");
+    ditc_kv_set_i64(&kv, "step", step);
+    ditc_kv_set_i64(&kv, "epoch", epoch);
+    ditc_kv_set_i64(&kv, "step_in_epoch", step_in_epoch);
+    ditc_kv_set_i64(&kv, "global_seed", (int64_t)a->global_seed);
+    ditc_kv_set(&kv, "rng", "philox4x32-10 keyed (seed, purpose, step, global batch position)");
+    ditc_kv_set_i64(&kv, "argc", a->argc);
+    for (int i = 0; i < a->argc; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "arg.%d", i);
+        ditc_kv_set(&kv, key, a->argv[i]);
+    }
+    int r = ditc_checkpoint_write(where, m, opt, &kv, st);
+    ditc_kv_free(&kv);
+    return r;
+}
+
+// ---- the loop ----------------------------------------------------------------------------------
+static int open_dataset(ditc_dataset **ds, const ditc_train_args *a, int patch, ditc_status *st) {
+    int synthetic = !strcmp(a->dataset, "synthetic") || (a->data_path && !strcmp(a->data_path, "synthetic"));
+    if (synthetic) {
+        int side = a->image_size ? a->image_size : 32;
+        *ds = ditc_dataset_synthetic(a->synthetic_size, 4, side, a->num_classes ? a->num_classes : 10, a->global_seed);
+        return 0;
+    }
+    if (strcmp(a->dataset, "auto") && strcmp(a->dataset, "idx"))
+        return ditc_fail(st, DITC_ERR_ARG, "--dataset '%s': expected auto, idx or synthetic (ImageFolder, CIFAR-10 and shards come with the data pipeline)", a->dataset);
+    if (!a->data_path) return ditc_fail(st, DITC_ERR_ARG, "--data-path is required (an IDX directory/file, or 'synthetic')");
+    if (ditc_dataset_open_idx(ds, a->data_path, a->image_size, st)) return st->code;
+    if (!a->image_size && (*ds)->side % patch) { // native side not divisible: pad up to the next multiple
+        int side = ((*ds)->side + patch - 1) / patch * patch;
+        ditc_dataset_free(*ds);
+        return ditc_dataset_open_idx(ds, a->data_path, side, st);
+    }
+    return 0;
+}
+
+static int build_config(ditc_dit_config *cfg, const ditc_train_args *a, const ditc_dataset *ds, ditc_status *st) {
+    memset(cfg, 0, sizeof *cfg);
+    if (ditc_dit_config_from_name(cfg, a->model, st)) return st->code;
+    if (a->depth) cfg->depth = a->depth;
+    if (a->hidden_size) cfg->hidden = a->hidden_size;
+    if (a->num_heads) cfg->heads = a->num_heads;
+    if (a->patch_size) cfg->patch = a->patch_size;
+    if (a->depth || a->hidden_size || a->num_heads || a->patch_size) snprintf(cfg->name, sizeof cfg->name, "custom");
+    cfg->in_channels = ds->channels;
+    cfg->input_size = ds->side;
+    cfg->num_classes = a->num_classes ? a->num_classes : ds->num_classes;
+    cfg->class_dropout = 0.1f;
+    if (cfg->num_classes < ds->num_classes)
+        return ditc_fail(st, DITC_ERR_ARG, "--num-classes %d: the data has labels up to %d", cfg->num_classes, ds->num_classes - 1);
+    return ditc_dit_config_validate(cfg, st);
+}
+
+int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st) {
+    ditc_dataset *ds = NULL;
+    ditc_dit m = {0};
+    ditc_adamw opt = {0};
+    ditc_sampler smp = {0};
+    ditc_diffusion diff = {0};
+    ditc_ctx c = {0};
+    run_output out = {0};
+    step_batch sb = {0};
+    ditc_kv state = {0};
+    int r = 0, world = comm->world, rank = comm->rank;
+    ditc_dit_config cfg;
+    int patch_hint = a->patch_size;
+    if (!patch_hint) {
+        ditc_dit_config tmp;
+        patch_hint = ditc_dit_config_from_name(&tmp, a->model, NULL) ? 1 : tmp.patch;
+    }
+    if (a->global_batch < 1) return ditc_fail(st, DITC_ERR_ARG, "--global-batch-size %lld: must be positive", (long long)a->global_batch);
+    if (a->global_batch % world)
+        return ditc_fail(st, DITC_ERR_ARG, "--global-batch-size %lld is not divisible by the world size %d",
+                         (long long)a->global_batch, world);
+    if (a->log_every < 1 || a->ckpt_every < 1) return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
+    if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
+    if (a->lr <= 0 || !isfinite(a->lr)) return ditc_fail(st, DITC_ERR_ARG, "--lr %g: must be a positive number", a->lr);
+    if ((r = open_dataset(&ds, a, patch_hint, st)) || (r = build_config(&cfg, a, ds, st))) goto done;
+    if ((r = ditc_sampler_init(&smp, ds->n, a->global_batch, a->global_seed, st))) goto done;
+
+    ditc_dit_create(&m, &cfg, be);
+    m.checkpoint_blocks = a->grad_checkpointing;
+    ditc_dit_init(&m, a->global_seed);
+    ditc_adamw_init(&opt, &m.params, a->lr, 1);
+    opt.ema_decay = a->ema_decay;
+    opt.max_grad_norm = a->max_grad_norm;
+    opt.warmup_steps = a->warmup_steps;
+    ditc_adamw_ema_copy(&opt);
+    int64_t step = 0, epoch = 0, step_in_epoch = 0;
+    if (a->resume_dir) {
+        if ((r = ditc_checkpoint_read(a->resume_dir, &m, &opt, &state, st))) goto done;
+        char sp[4096 + 16];
+        snprintf(sp, sizeof sp, "%s/state.json", a->resume_dir);
+        if ((r = ditc_kv_get_i64(&state, "step", &step, sp, st)) || (r = ditc_kv_get_i64(&state, "epoch", &epoch, sp, st)) ||
+            (r = ditc_kv_get_i64(&state, "step_in_epoch", &step_in_epoch, sp, st)))
+            goto done;
+        // the run directory is the parent of checkpoints/
+        snprintf(out.dir, sizeof out.dir, "%s", a->resume_dir);
+        for (int k = 0; k < 2; k++) { char *sl = strrchr(out.dir, '/'); if (sl) *sl = 0; }
+        if (!out.dir[0]) snprintf(out.dir, sizeof out.dir, ".");
+    } else if ((r = new_run_dir(&out, a->results_dir, cfg.name[0] ? cfg.name : a->model, st))) {
+        goto done;
+    }
+    if ((r = open_logs(&out, a->resume_dir != NULL, st))) goto done;
+    ditc_diffusion_init(&diff, "", NULL);
+    ditc_ctx_init(&c, be);
+
+    int64_t spe = ditc_sampler_steps_per_epoch(&smp), B = a->global_batch / world;
+    int64_t total = a->epochs * spe;
+    if (a->max_steps >= 0 && a->max_steps < total) total = a->max_steps;
+    sb.B = B;
+    sb.per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
+    sb.idx = ditc_xmalloc(sizeof(int64_t) * (size_t)B);
+    sb.pos = ditc_xmalloc(sizeof(int64_t) * (size_t)B);
+    sb.x = ditc_xmalloc(sizeof(float) * (size_t)(B * sb.per));
+    sb.y = ditc_xmalloc(sizeof(int32_t) * (size_t)B);
+    sb.t = ditc_xmalloc(sizeof(int) * (size_t)B);
+    logf_run(&out, "%s run %s: %s", a->resume_dir ? "resuming" : "starting", out.dir, ds->desc);
+    logf_run(&out, "model %s: depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
+             cfg.name, cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
+             cfg.num_classes, (long long)m.params.numel_real);
+    logf_run(&out, "global batch %lld, %lld steps per epoch, training to step %lld%s", (long long)a->global_batch,
+             (long long)spe, (long long)total, a->resume_dir ? "" : "");
+    if (a->resume_dir) logf_run(&out, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)step, (long long)epoch);
+
+    double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0;
+    int64_t log_steps = 0, start_step = step;
+    char where[4096 + 64] = "";
+    int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
+    while (step < total) {
+        if (step_in_epoch >= spe) { epoch++; step_in_epoch = 0; }
+        ditc_ctx_reset(&c);
+        make_batch(&sb, ds, &smp, a, cfg.num_classes, epoch, step_in_epoch, step, rank, world);
+        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, sb.x);
+        ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, shape);
+        for (int64_t b = 0; b < B; b++) { // each sample's noise keyed by its global batch position
+            ditc_tensor v = *noise;
+            ditc_tensor_set_shape(&v, DITC_F32, 3, shape + 1);
+            v.data = (float *)noise->data + b * sb.per;
+            be->rng_fill(be, &v, DITC_RNG_DIST_NORMAL, a->global_seed, DITC_RNG_NOISE, (uint32_t)step,
+                         (uint64_t)sb.pos[b] * (uint64_t)sb.per);
+        }
+        ditc_params_zero_grad(&m.params);
+        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &diff, &m, x0, sb.t, sb.y, noise, NULL, NULL, NULL), 0);
+        float lv;
+        ditc_to_host(loss, &lv);
+        ditc_backward(&c, loss);
+        comm->allreduce_sum(comm, be, m.params.grad, (size_t)m.params.numel); // world 1: identity
+        double lr_used = ditc_adamw_current_lr(&opt);
+        last_norm = ditc_adamw_step(&opt);
+        step++;
+        step_in_epoch++;
+        loss_sum += lv;
+        log_steps++;
+        if (!isfinite(lv)) { r = ditc_fail(st, DITC_ERR_FORMAT, "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)", (long long)step, lv); goto done; }
+        double now = now_s(), eta = (double)(total - step) * (now - t_start) / (double)(step - start_step);
+        if (out.tty) {
+            char e[32];
+            fmt_hms(e, sizeof e, eta);
+            fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | ETA %s", (long long)step, (long long)total,
+                    lv, (double)((step - start_step) * a->global_batch) / (now - t_start), e);
+            fflush(stderr);
+        }
+        if (step % a->log_every == 0) {
+            double sps = (double)log_steps / (now - t_log), avg = loss_sum / (double)log_steps;
+            logf_run(&out, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f", (long long)step, avg, sps);
+            fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f\n", (long long)step, (long long)epoch, avg, sps,
+                    sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta);
+            fflush(out.csv);
+            loss_sum = 0;
+            log_steps = 0;
+            t_log = now;
+        }
+        if (step % a->ckpt_every == 0 || step == total) {
+            if ((r = save_checkpoint(&out, &m, &opt, a, step, epoch, step_in_epoch, where, sizeof where, st))) goto done;
+            logf_run(&out, "saved checkpoint to %s", where);
+        }
+    }
+    if (out.tty) fprintf(stderr, "\r\033[K");
+    logf_run(&out, "done: %lld steps in %.1f s; run directory %s; last checkpoint %s", (long long)(step - start_step),
+             now_s() - t_start, out.dir, where[0] ? where : "(none)");
+done:
+    if (out.log) fclose(out.log);
+    if (out.csv) fclose(out.csv);
+    free(sb.idx); free(sb.pos); free(sb.x); free(sb.y); free(sb.t);
+    if (c.be) ditc_ctx_free(&c);
+    ditc_diffusion_free(&diff);
+    if (opt.p) ditc_adamw_free(&opt);
+    if (m.blocks) ditc_dit_free(&m);
+    if (smp.perm || smp.n) ditc_sampler_free(&smp);
+    if (ds) ditc_dataset_free(ds);
+    ditc_kv_free(&state);
+    return r;
+}
+
+int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, size_t n, ditc_status *st) {
+    struct stat sb;
+    char p[4096 + 32];
+    if (!strcmp(resume, "latest")) { // newest run directory (highest NNN) that has a checkpoint
+        DIR *d = opendir(results_dir);
+        if (!d) return ditc_fail(st, DITC_ERR_IO, "--resume latest: cannot read --results-dir %s: %s", results_dir, strerror(errno));
+        char best[256] = "";
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof best) continue;
+            snprintf(p, sizeof p, "%s/%s/checkpoints", results_dir, e->d_name);
+            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && strcmp(e->d_name, best) > 0) snprintf(best, sizeof best, "%s", e->d_name);
+        }
+        closedir(d);
+        if (!best[0]) return ditc_fail(st, DITC_ERR_IO, "--resume latest: no run with checkpoints in %s", results_dir);
+        snprintf(p, sizeof p, "%s/%s", results_dir, best);
+        return ditc_checkpoint_latest(p, out, n, st);
+    }
+    snprintf(p, sizeof p, "%s/state.json", resume);
+    if (stat(p, &sb) == 0) { snprintf(out, n, "%s", resume); return 0; }
+    if (stat(resume, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "--resume %s: %s", resume, strerror(errno));
+    return ditc_checkpoint_latest(resume, out, n, st);
+}

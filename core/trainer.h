@@ -1,0 +1,32 @@
+// trainer.h — the training loop of `ditc train` (reference train.py semantics): data → diffusion loss →
+// backward → AdamW → EMA, logging (stdout, log.txt, metrics.csv, progress/ETA), atomic checkpoints and
+// bit-exact resume. All randomness is keyed by (seed, purpose, global step, position in the global batch).
+#ifndef DITC_TRAINER_H
+#define DITC_TRAINER_H
+
+#include "backend.h"
+#include "common.h"
+#include "comm.h"
+#include "kvfile.h"
+
+typedef struct {
+    const char *data_path, *results_dir, *model, *dataset; // dataset: "auto", "idx", "synthetic"
+    int image_size, num_classes;                            // 0 = from the data
+    int depth, hidden_size, num_heads, patch_size;          // 0 = from --model
+    int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
+    uint64_t global_seed;
+    int num_workers, random_flip, grad_checkpointing, threads;
+    double lr, max_grad_norm, ema_decay;
+    const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
+    int argc;                 // the run's arguments, saved into state.json
+    char **argv;
+} ditc_train_args;
+
+void ditc_train_args_defaults(ditc_train_args *a);
+int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st);
+
+// --resume latest|DIR → a checkpoint directory: DIR may be a checkpoint, a run directory (its newest
+// checkpoint) or "latest" (the newest run under results_dir that has a checkpoint).
+int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, size_t n, ditc_status *st);
+
+#endif
