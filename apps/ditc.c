@@ -15,6 +15,7 @@ static const command commands[] = {
     {"info", cmd_info, "backend, threads, registered ops and the measured sgemm rate"},
     {"train", cmd_train, "train a DiT (reference train.py flags; --resume latest|DIR)"},
     {"sample", cmd_sample, "class-conditional samples from a checkpoint into a PNG grid (DDPM/DDIM, CFG)"},
+    {"bench", cmd_bench, "time full training steps; images/s, GFLOP/s vs the sgemm rate, arena peak"},
     {"check", cmd_check, "numerics of one batch (output, losses, grads, AdamW steps) for comparison with PyTorch"},
     {"inspect", cmd_inspect, "list the tensors and metadata of a .safetensors file"},
 };

@@ -11,6 +11,7 @@
 
 #include "cpu_backend.h"
 #include "cpu_kernels.h"
+#include "cpu_math.h"
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -43,7 +44,8 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
             float *row = P + i * T, m = row[0];
             for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
             double s = 0.0;
-            for (int64_t j = 0; j < T; j++) { row[j] = expf(row[j] - m); s += row[j]; }
+#pragma omp simd reduction(+ : s)
+            for (int64_t j = 0; j < T; j++) { row[j] = ditc_vexpf(row[j] - m); s += row[j]; }
             float inv = (float)(1.0 / s);
             for (int64_t j = 0; j < T; j++) row[j] *= inv;
             l[bh * T + i] = m + (float)log(s);
@@ -71,7 +73,8 @@ void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, 
         scores(q, k, T, hd, 3 * D, scale, P);
         for (int64_t i = 0; i < T; i++) {
             float li = l[bh * T + i];
-            for (int64_t j = 0; j < T; j++) P[i * T + j] = expf(P[i * T + j] - li);
+#pragma omp simd
+            for (int64_t j = 0; j < T; j++) P[i * T + j] = ditc_vexpf(P[i * T + j] - li);
             double s = 0.0;
             for (int64_t j = 0; j < hd; j++) s += (double)dO[i * D + j] * O[i * D + j];
             Di[i] = (float)s;

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "cpu_kernels.h"
+#include "cpu_math.h"
 
 #define PAR_MIN 32768 // below this many elements a loop stays on one thread
 
@@ -139,14 +140,14 @@ void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const dit
     const float *xd = CF32(x);
     int64_t n = x->numel;
     if (op == DITC_UN_GELU_TANH) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
             float v = xd[i];
-            yd[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
+            yd[i] = 0.5f * v * (1.0f + ditc_vtanhf(GELU_K * (v + GELU_C * v * v * v)));
         }
     } else {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) yd[i] = xd[i] / (1.0f + expf(-xd[i]));
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) yd[i] = xd[i] / (1.0f + ditc_vexpf(-xd[i]));
     }
 }
 
@@ -157,16 +158,16 @@ void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const di
     const float *gy = CF32(dy), *xd = CF32(x);
     int64_t n = x->numel;
     if (op == DITC_UN_GELU_TANH) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
-            float v = xd[i], t = tanhf(GELU_K * (v + GELU_C * v * v * v));
+            float v = xd[i], t = ditc_vtanhf(GELU_K * (v + GELU_C * v * v * v));
             float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
             g[i] = acc ? g[i] + gy[i] * d : gy[i] * d;
         }
     } else {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) {
-            float s = 1.0f / (1.0f + expf(-xd[i])), d = s * (1.0f + xd[i] * (1.0f - s));
+            float s = 1.0f / (1.0f + ditc_vexpf(-xd[i])), d = s * (1.0f + xd[i] * (1.0f - s));
             g[i] = acc ? g[i] + gy[i] * d : gy[i] * d;
         }
     }

@@ -6,21 +6,29 @@
 
 #define CHUNK 65536
 
+// One element of AdamW (p·decay with decay = 1 when weight decay is 0 is exact, so no branch is needed).
+#define ADAMW_ELEMENT(i)                                                                     \
+    float pi = p[i] * a.decay;                                                               \
+    float mi = m[i] * a.beta1 + a.one_minus_beta1 * g[i];                                    \
+    float vi = v[i] * a.beta2 + a.one_minus_beta2 * g[i] * g[i];                             \
+    pi = pi + -a.step_size * (mi / (sqrtf(vi) / a.bc2_sqrt + a.eps));                        \
+    m[i] = mi;                                                                               \
+    v[i] = vi;                                                                               \
+    p[i] = pi
+
 void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n, ditc_adamw_args a) {
     (void)be;
-    float decay = a.decay, b1c = a.one_minus_beta1, b2c = a.one_minus_beta2, ed = a.one_minus_ema_decay;
-    int wd = a.decay != 1.0f;
+    if (ema) {
 #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float pi = wd ? p[i] * decay : p[i];
-        float mi = m[i] * a.beta1 + b1c * g[i];
-        float vi = v[i] * a.beta2 + b2c * g[i] * g[i];
-        float denom = sqrtf(vi) / a.bc2_sqrt + a.eps;
-        pi = pi + -a.step_size * (mi / denom);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi;
-        if (ema) ema[i] = ema[i] * a.ema_decay + ed * pi;
+        for (size_t i = 0; i < n; i++) {
+            ADAMW_ELEMENT(i);
+            ema[i] = ema[i] * a.ema_decay + a.one_minus_ema_decay * pi;
+        }
+    } else {
+#pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            ADAMW_ELEMENT(i);
+        }
     }
 }
 

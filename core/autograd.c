@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "ops.h"
+#include "profile.h"
 
 void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
     memset(c, 0, sizeof *c);
@@ -99,6 +100,7 @@ static ditc_node *record_node(ditc_ctx *c, int op, int n_in, ditc_tensor *const 
 
 ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
                        ditc_tensor *const *out) {
+    if (ditc_prof.enabled) ditc_profile_fwd(c->be, op);
     if (!c->grad_enabled) return NULL;
     int any = 0;
     for (int i = 0; i < n_in; i++) any |= in[i] && in[i]->requires_grad;
@@ -107,10 +109,6 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
 
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
     if (!t || !t->requires_grad) return NULL;
-    if (t->is_param) {
-        *acc = 1;
-        return t->grad;
-    }
     if (!t->grad) t->grad = ditc_new(c, DITC_F32, t->ndim, t->shape);
     *acc = t->grad_ready;
     t->grad_ready = 1;
@@ -126,8 +124,11 @@ static void run_backward(ditc_ctx *c, int start) {
         int any = 0;
         for (int o = 0; o < n->n_out; o++) any |= ditc_grad_src(n->out[o]) != NULL;
         if (!any) continue;
-        if (n->op == DITC_OP_CHECKPOINT) checkpoint_backward(c, n);
-        else ditc_op_defs[n->op].backward(c, n);
+        int op = n->op;
+        double t0 = ditc_prof.enabled ? ditc_profile_now(c->be) : 0;
+        if (op == DITC_OP_CHECKPOINT) checkpoint_backward(c, n);
+        else ditc_op_defs[op].backward(c, n);
+        if (ditc_prof.enabled) ditc_profile_bwd(op, ditc_profile_now(c->be) - t0);
     }
 }
 
@@ -193,7 +194,7 @@ static void checkpoint_backward(ditc_ctx *c, ditc_node *node) {
     c->in_checkpoint = 1;
     c->cur = &c->scratch;
     int grad = ditc_set_grad_enabled(c, 1);
-    ditc_tensor *in[DITC_NODE_MAX_IO], *out[DITC_NODE_MAX_IO];
+    ditc_tensor *in[DITC_NODE_MAX_IO] = {0}, *out[DITC_NODE_MAX_IO] = {0};
     for (int i = 0; i < n->n_in; i++) { // leaves of the re-run that alias the inputs and their grads
         in[i] = ditc_arena_header(c->cur);
         *in[i] = *n->in[i];
@@ -208,6 +209,10 @@ static void checkpoint_backward(ditc_ctx *c, ditc_node *node) {
         out[o]->grad_ready = 1;
     }
     run_backward(c, start);
+    for (int i = 0; i < n->n_in; i++) { // the re-run's leaves alias the inputs: carry their gradient state back
+        n->in[i]->grad = in[i]->grad;
+        n->in[i]->grad_ready = in[i]->grad_ready;
+    }
     c->n_nodes = start;
     ditc_set_grad_enabled(c, grad);
     c->cur = &c->arena;

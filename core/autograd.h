@@ -73,7 +73,7 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
 // (1) or overwrite (0). Marks the gradient as holding a value.
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
 // t's gradient if it holds a value this backward, else NULL (the gradient is zero).
-static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready || t->is_param ? t->grad : NULL; }
+static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready ? t->grad : NULL; }
 
 // ---- backward ------------------------------------------------------------------------------
 // loss must be a one-element tensor; seeds dloss = 1.

@@ -94,6 +94,7 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     }
     if (a->grads) {
         ditc_backward(&c, mean);
+        ditc_params_settle_grad(&m.params);
         float *g = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
         be->copy_d2h(be, g, m.params.grad, sizeof(float) * (size_t)m.params.numel);
         for (int i = 0; i < m.params.n; i++) {

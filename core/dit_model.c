@@ -99,13 +99,6 @@ void ditc_dit_create(ditc_dit *m, const ditc_dit_config *cfg, ditc_backend *be) 
     m->final_ada_w = add_param(m, 1, 2, P2(2 * D, D), "final_layer.adaLN_modulation.1.weight", 0);
     m->final_ada_b = add_param(m, 1, 1, P1(2 * D), "final_layer.adaLN_modulation.1.bias", 0);
     ditc_params_finalize(&m->params);
-    // The patch conv as a linear layer: (D, C, p, p) viewed (D, C·p·p), sharing memory and gradient.
-    m->x_proj_w2d = *m->x_proj_w;
-    m->x_proj_g2d = *m->x_proj_w->grad;
-    int64_t s2[2] = {D, C * p * p};
-    ditc_tensor_set_shape(&m->x_proj_w2d, DITC_F32, 2, s2);
-    ditc_tensor_set_shape(&m->x_proj_g2d, DITC_F32, 2, s2);
-    m->x_proj_w2d.grad = &m->x_proj_g2d;
 }
 
 void ditc_dit_free(ditc_dit *m) {
@@ -184,7 +177,8 @@ ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const fl
     DITC_CHECK(x->ndim == 4 && x->shape[1] == cfg->in_channels && x->shape[2] == cfg->input_size,
                "DiT input must be (B, %d, %d, %d)", cfg->in_channels, cfg->input_size, cfg->input_size);
     // patch embedding + fixed positions: (B, T, D)
-    ditc_tensor *h = ditc_linear(c, ditc_patchify(c, x, cfg->patch), &m->x_proj_w2d, m->x_proj_b);
+    // the patch conv (D, C, p, p) is a linear layer on the conv-ordered patch vectors
+    ditc_tensor *h = ditc_linear(c, ditc_patchify(c, x, cfg->patch), m->x_proj_w, m->x_proj_b);
     h = ditc_add(c, h, m->pos_embed);
     // conditioning c = MLP(timestep frequencies) + label embedding: (B, D)
     float *temb = ditc_xmalloc(sizeof(float) * (size_t)(B * 256));

@@ -31,7 +31,6 @@ typedef struct {
     ditc_tensor *pos_embed, *x_proj_w, *x_proj_b, *t_fc1_w, *t_fc1_b, *t_fc2_w, *t_fc2_b, *y_table;
     ditc_dit_block *blocks;
     ditc_tensor *final_ada_w, *final_ada_b, *final_w, *final_b;
-    ditc_tensor x_proj_w2d, x_proj_g2d;   // (D, C·p·p) view of the patch conv weight and its gradient
     int checkpoint_blocks;                // gradient checkpointing of each block
 } ditc_dit;
 

@@ -44,7 +44,7 @@ extern const ditc_op_def ditc_op_defs[DITC_OP_COUNT];
 const char *ditc_op_name(int op);
 
 // ---- linear algebra ----------------------------------------------------------------------
-// x (..., K), w (N, K), b (N) or NULL → (..., N) = x·wᵀ + b
+// x (..., K), w (N, K) or (N, ...) with numel N·K (read as (N, K)), b (N) or NULL → (..., N) = x·wᵀ + b
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b);
 // a (Bt, M, K) or (M, K) [transposed if ta], b (Bt, K, N) [transposed if tb] → (Bt, M, N)
 ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, int tb);

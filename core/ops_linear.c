@@ -14,12 +14,12 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
     BE->gemm(BE, &g);
 }
 
-// x (M, K) rows, w (N, K), b (N) → y (M, N)
+// x (M, K) rows, w (N, K) — or (N, ...) read as (N, numel/N), e.g. a conv kernel — b (N) → y (M, N)
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b) {
-    DITC_CHECK(w->ndim == 2, "linear weight %s must be 2-D", w->name);
+    DITC_CHECK(w->ndim >= 2, "linear weight %s must be at least 2-D", w->name);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
-    DITC_CHECK(w->shape[1] == K, "linear %s: input width %lld != weight in %lld", w->name,
-               (long long)K, (long long)w->shape[1]);
+    DITC_CHECK(w->numel == N * K, "linear %s: input width %lld != weight in %lld", w->name,
+               (long long)K, (long long)(w->numel / N));
     DITC_CHECK(!b || (b->numel == N), "linear bias size");
     int64_t shape[DITC_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
@@ -35,6 +35,7 @@ ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tenso
 void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *dy = ditc_grad_src(n->out[0]);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
+    DITC_CHECK(w->numel == N * K, "linear weight shape");
     int acc;
     ditc_tensor *dx = ditc_grad_dst(c, x, &acc);
     if (dx) gemm(c, 0, 0, M, K, N, 1, dy, N, 0, w, K, 0, dx, K, 0, (float)acc); // dy·W

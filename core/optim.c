@@ -58,6 +58,7 @@ double ditc_adamw_current_lr(const ditc_adamw *o) {
 double ditc_adamw_step(ditc_adamw *o) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
+    ditc_params_settle_grad(o->p);
     double norm = sqrt(be->sum_squares(be, g, (size_t)o->p->numel)); // padding and frozen grads are 0
     if (o->max_grad_norm > 0.0) { // torch.nn.utils.clip_grad_norm_
         double coef = o->max_grad_norm / (norm + 1e-6);

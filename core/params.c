@@ -81,7 +81,16 @@ void ditc_params_finalize(ditc_params *p) {
 }
 
 void ditc_params_zero_grad(ditc_params *p) {
-    p->be->fill(p->be, p->grad, DITC_F32, (size_t)p->numel, 0.0f);
+    for (int i = 0; i < p->n; i++) p->t[i]->grad_ready = 0;
+}
+
+void ditc_params_settle_grad(ditc_params *p) {
+    for (int i = 0; i < p->n; i++) {
+        ditc_tensor *t = p->t[i];
+        if (t->grad_ready) continue;
+        p->be->fill(p->be, t->grad->data, DITC_F32, (size_t)t->numel, 0.0f);
+        t->grad_ready = 1;
+    }
 }
 
 ditc_tensor *ditc_params_find(const ditc_params *p, const char *name) {

@@ -31,7 +31,12 @@ void ditc_params_free(ditc_params *p);
 ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape,
                              int trainable);
 void ditc_params_finalize(ditc_params *p);   // allocates flat buffers, zero-filled
+// Starts a new gradient accumulation: O(tensors), not O(elements). The next backward write of each
+// parameter's gradient overwrites instead of adding; later writes add (gradient accumulation).
 void ditc_params_zero_grad(ditc_params *p);
+// Zero-fills the gradients of tensors that received none since zero_grad, so the whole flat buffer
+// holds the gradient. Call before reading p->grad (optimizer, all-reduce, dumps).
+void ditc_params_settle_grad(ditc_params *p);
 ditc_tensor *ditc_params_find(const ditc_params *p, const char *name);   // NULL if absent
 // A further flat buffer with the same layout (p->numel elements of dtype), zero-filled.
 void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype);

@@ -26,8 +26,9 @@ typedef struct ditc_tensor {
 
     // autograd
     int requires_grad;                 // gradient wanted for this tensor
-    int is_param;                      // grad is a view into a flat gradient buffer (always accumulate)
-    int grad_ready;                    // grad holds a value this backward (else it must be written, not added)
+    int is_param;                      // grad is a view into a flat gradient buffer
+    int grad_ready;                    // grad holds a value (else the next write overwrites instead of adding);
+                                       // parameters: since the last ditc_params_zero_grad
     struct ditc_tensor *grad;          // same shape, F32
 } ditc_tensor;
 

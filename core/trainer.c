@@ -300,6 +300,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         float lv;
         ditc_to_host(loss, &lv);
         ditc_backward(&c, loss);
+        ditc_params_settle_grad(&m.params);
         comm->allreduce_sum(comm, be, m.params.grad, (size_t)m.params.numel); // world 1: identity
         double lr_used = ditc_adamw_current_lr(&opt);
         last_norm = ditc_adamw_step(&opt);

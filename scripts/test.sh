@@ -12,6 +12,8 @@ out="${DITC_TEST_DIR:-build-test}"
 jobs="$(nproc)"
 fuzz_seconds="${DITC_FUZZ_SECONDS:-60}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+# ctest runs tests in parallel on few cores: spinning OpenMP workers would steal each other's cores.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 step() { printf '\n==== %s ====\n' "$*"; }
 

@@ -129,10 +129,17 @@ static void test_nograd_and_accumulation(ditc_backend *be) {
     for (size_t i = 0; i < n; i++) { ok &= g2[i] == 2.0f * g1[i]; nonzero |= g1[i] != 0.0f; }
     EXPECT(ok && nonzero, "two backward passes accumulate into the flat gradient buffer (exactly 2x)");
     ditc_params_zero_grad(&m.p);
+    ditc_params_settle_grad(&m.p);
     be->copy_d2h(be, g2, m.p.grad, n * 4);
     ok = 1;
     for (size_t i = 0; i < n; i++) ok &= g2[i] == 0.0f;
-    EXPECT(ok, "zero_grad clears the flat gradient buffer");
+    EXPECT(ok, "zero_grad + settle: the flat gradient buffer reads zero");
+    ditc_params_zero_grad(&m.p); // a backward after zero_grad overwrites (no stale values, no memset)
+    ditc_ctx_reset(&c);
+    step(&c, &m, 0, NULL);
+    ditc_params_settle_grad(&m.p);
+    be->copy_d2h(be, g2, m.p.grad, n * 4);
+    EXPECT(!memcmp(g1, g2, n * 4), "after zero_grad the next backward overwrites: equals the first pass exactly");
     free(g1);
     free(g2);
     ditc_ctx_free(&c);

@@ -38,3 +38,16 @@ if(DITC_FUZZ)
   set_tests_properties(fuzz_safetensors PROPERTIES FIXTURES_REQUIRED fuzz_seeds TIMEOUT ${_fuzz_timeout})
 endif()
 ditc_test(test_data SOURCES tests/test_data.c)
+ditc_test(test_cpu_math SOURCES tests/test_cpu_math.c)
+
+# Acceptance tests of the trainer (tests/test_*.sh run with bash: ditc binary, source dir; 77 = skipped,
+# e.g. no /usr/bin/python3 with torch for the PyTorch comparisons).
+ditc_test(test_train_init SOURCES tests/test_train_init.c TIMEOUT 300)
+add_test(NAME test_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_parity.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_test(NAME test_interop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_interop.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_test(NAME test_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_bad_input PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)

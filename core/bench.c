@@ -1,0 +1,142 @@
+// bench.c — the training-step benchmark (see bench.h).
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diffusion.h"
+#include "optim.h"
+#include "profile.h"
+#include "rng.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps) {
+    size_t bytes = (size_t)(n * n) * sizeof(float);
+    float *a = be->alloc(be, bytes), *b = be->alloc(be, bytes), *c = be->alloc(be, bytes);
+    DITC_ALLOC_CHECK(a && b && c ? a : NULL, 3 * bytes);
+    be->fill(be, a, DITC_F32, (size_t)(n * n), 0.5f);
+    be->fill(be, b, DITC_F32, (size_t)(n * n), 0.25f);
+    ditc_gemm g = {.m = n, .n = n, .k = n, .batch = 1, .alpha = 1.0f, .beta = 0.0f, .a = a, .lda = n,
+                   .a_dtype = DITC_F32, .b = b, .ldb = n, .b_dtype = DITC_F32, .c = c, .ldc = n, .c_dtype = DITC_F32};
+    double *rate = ditc_xmalloc(sizeof(double) * (size_t)reps);
+    be->gemm(be, &g);
+    be->synchronize(be);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        be->gemm(be, &g);
+        be->synchronize(be);
+        rate[r] = 2.0 * (double)n * (double)n * (double)n / (now_s() - t0) * 1e-9;
+    }
+    double med = median(rate, reps);
+    free(rate);
+    be->free(be, a); be->free(be, b); be->free(be, c);
+    return med;
+}
+
+int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) {
+    ditc_dit_config cfg;
+    if (ditc_dit_config_from_name(&cfg, a->model, st)) return st->code;
+    if (a->depth) cfg.depth = a->depth;
+    if (a->hidden) cfg.hidden = a->hidden;
+    if (a->heads) cfg.heads = a->heads;
+    if (a->patch) cfg.patch = a->patch;
+    cfg.in_channels = a->channels;
+    cfg.input_size = a->side;
+    cfg.num_classes = a->num_classes;
+    if (ditc_dit_config_validate(&cfg, st)) return st->code;
+    if (a->batch < 1 || a->steps < 1 || a->warmup < 0)
+        return ditc_fail(st, DITC_ERR_ARG, "--batch and --steps must be positive, --warmup not negative");
+    ditc_dit m;
+    ditc_dit_create(&m, &cfg, be);
+    m.checkpoint_blocks = a->grad_checkpointing;
+    ditc_dit_init(&m, 0);
+    ditc_adamw opt;
+    ditc_adamw_init(&opt, &m.params, 1e-4, 1);
+    ditc_adamw_ema_copy(&opt);
+    ditc_diffusion d;
+    ditc_diffusion_init(&d, "", NULL);
+    ditc_ctx c;
+    ditc_ctx_init(&c, be);
+    int64_t B = a->batch, per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
+    int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
+    float *x = ditc_xmalloc(sizeof(float) * (size_t)(B * per));
+    int32_t *y = ditc_xmalloc(sizeof(int32_t) * (size_t)B);
+    int *t = ditc_xmalloc(sizeof(int) * (size_t)B);
+    ditc_rng_fill_normal(x, (size_t)(B * per), 1, DITC_RNG_TEST, 0, 0);
+    int total = a->warmup + a->steps;
+    double *times = ditc_xmalloc(sizeof(double) * (size_t)total * 4), loss_last = 0;
+    double *t_fwd = times + total, *t_bwd = times + 2 * total, *t_opt = times + 3 * total;
+    ditc_profile_init();
+    int prof = ditc_prof.enabled;
+    for (int s = 0; s < total; s++) {
+        if (s == a->warmup) ditc_profile_init(); // count the timed steps only
+        ditc_prof.enabled = prof;
+        ditc_profile_mark(be);
+        double t0 = now_s();
+        for (int64_t b = 0; b < B; b++) {
+            t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
+            y[b] = (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b, (uint64_t)cfg.num_classes);
+        }
+        ditc_ctx_reset(&c);
+        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, x), *noise = ditc_new(&c, DITC_F32, 4, shape);
+        be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
+        ditc_params_zero_grad(&m.params);
+        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
+        float lv;
+        ditc_to_host(loss, &lv);
+        double t1 = now_s();
+        ditc_backward(&c, loss);
+        be->synchronize(be);
+        double t2 = now_s();
+        ditc_adamw_step(&opt);
+        be->synchronize(be);
+        double t3 = now_s();
+        times[s] = t3 - t0;
+        t_fwd[s] = t1 - t0;
+        t_bwd[s] = t2 - t1;
+        t_opt[s] = t3 - t2;
+        if (getenv("DITC_BENCH_VERBOSE"))
+            fprintf(stderr, "  step %d: %.1f ms (forward %.1f, backward %.1f, optimizer %.1f)\n", s, times[s] * 1e3,
+                    t_fwd[s] * 1e3, t_bwd[s] * 1e3, t_opt[s] * 1e3);
+        loss_last = lv;
+    }
+    double med = median(times + a->warmup, a->steps);
+    double gflop = 6.0 * ditc_dit_forward_macs(&cfg) * (double)B * 1e-9; // fwd 2·MACs + bwd 4·MACs
+    double peak = ditc_bench_sgemm(be, a->gemm_size, 5);
+    printf("ditc %s batch=%d latent=%dx%dx%d params=%lld threads=%s: median %.1f ms/step (of %d after %d warm-up), "
+           "%.2f images/s, %.2f steps/s\n",
+           cfg.name, a->batch, cfg.in_channels, cfg.input_size, cfg.input_size, (long long)m.params.numel_real,
+           getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "default", med * 1e3, a->steps, a->warmup,
+           (double)B / med, 1.0 / med);
+    printf("  %.1f GFLOP/step (6 x %.3f GMAC forward/image) -> %.1f GFLOP/s = %.0f%% of sgemm %dx%d (%.1f GFLOP/s)\n",
+           gflop, ditc_dit_forward_macs(&cfg) * 1e-9, gflop / med, 100.0 * gflop / med / peak, a->gemm_size, a->gemm_size, peak);
+    printf("  phases (median ms): data+forward+loss %.1f, backward %.1f, AdamW+EMA %.1f\n",
+           median(t_fwd + a->warmup, a->steps) * 1e3, median(t_bwd + a->warmup, a->steps) * 1e3,
+           median(t_opt + a->warmup, a->steps) * 1e3);
+    ditc_profile_print(a->steps);
+    printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
+           (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
+    free(times); free(x); free(y); free(t);
+    ditc_ctx_free(&c);
+    ditc_diffusion_free(&d);
+    ditc_adamw_free(&opt);
+    ditc_dit_free(&m);
+    return 0;
+}

@@ -1,0 +1,20 @@
+// bench.h — `ditc bench`: times full training steps (forward, loss, backward, AdamW, EMA) of a config
+// and batch, and reports images/s, ms/step (median), achieved GFLOP/s against the measured sgemm rate,
+// and the activation arena's peak.
+#ifndef DITC_BENCH_H
+#define DITC_BENCH_H
+
+#include "backend.h"
+#include "common.h"
+
+typedef struct {
+    const char *model;
+    int depth, hidden, heads, patch;   // overrides (0 = from the model name)
+    int batch, side, channels, num_classes, steps, warmup, grad_checkpointing, gemm_size;
+} ditc_bench_args;
+
+int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st);
+// Median GFLOP/s of an n×n×n sgemm through the backend (the CPU "peak").
+double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps);
+
+#endif
