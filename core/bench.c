@@ -57,6 +57,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     if (a->hidden) cfg.hidden = a->hidden;
     if (a->heads) cfg.heads = a->heads;
     if (a->patch) cfg.patch = a->patch;
+    if (a->depth || a->hidden || a->heads || a->patch) snprintf(cfg.name, sizeof cfg.name, "custom");
     cfg.in_channels = a->channels;
     cfg.input_size = a->side;
     cfg.num_classes = a->num_classes;
