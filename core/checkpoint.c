@@ -223,7 +223,9 @@ int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status
     char cdir[4096];
     path_join(cdir, sizeof cdir, run_dir, "checkpoints");
     DIR *d = opendir(cdir);
-    if (!d) return ditc_fail(st, DITC_ERR_IO, "--resume %s: no checkpoints directory (%s)", run_dir, strerror(errno));
+    if (!d)
+        return ditc_fail(st, DITC_ERR_IO, "--resume %s: neither a checkpoint (no state.json) nor a run directory (%s: %s)",
+                         run_dir, cdir, strerror(errno));
     long long best = -1;
     struct dirent *e;
     while ((e = readdir(d))) {

@@ -1,6 +1,6 @@
 // test_autograd.c — tape, flat parameter buffers, arena and checkpointing invariants:
 //  * no-grad mode records nothing; backward consumes the tape;
-//  * parameter gradients accumulate in the flat buffer across backward passes; zero_grad clears it;
+//  * parameter gradients accumulate in the flat buffer across backward passes; zero_grad starts a fresh accumulation (the next write overwrites);
 //  * parameter views are disjoint, 64-byte aligned, in declaration order;
 //  * gradient checkpointing gives bit-identical gradients with a lower activation high-water mark;
 //  * the arena allocates nothing from the second identical step on;
@@ -15,13 +15,7 @@
 #include "params.h"
 #include "rng.h"
 
-static int fails = 0, passes = 0;
-#define EXPECT(cond, ...)                                      \
-    do {                                                       \
-        if (cond) { passes++; printf("[PASS] " __VA_ARGS__); } \
-        else { fails++; printf("[FAIL] " __VA_ARGS__); }       \
-        printf("\n");                                          \
-    } while (0)
+#include "test_check.h"
 
 enum { B = 2, T = 16, D = 32, DEPTH = 6 };
 
@@ -91,11 +85,11 @@ static void test_params_layout(ditc_backend *be) {
         ok &= (char *)t->data == (char *)m.p.data + m.p.offset[i] * 4;
         if (i) ok &= m.p.offset[i] >= m.p.offset[i - 1] + m.p.t[i - 1]->numel;
     }
-    EXPECT(ok, "parameter views: disjoint, in order, 64-byte aligned (%d tensors, %lld elements)", m.p.n, (long long)m.p.numel_real);
-    EXPECT(ditc_params_find(&m.p, "blocks.3.bias") == m.b[3] && !ditc_params_find(&m.p, "nope"), "params_find by state_dict name");
+    check(ok, "parameter views: disjoint, in order, 64-byte aligned (%d tensors, %lld elements)", m.p.n, (long long)m.p.numel_real);
+    check(ditc_params_find(&m.p, "blocks.3.bias") == m.b[3] && !ditc_params_find(&m.p, "nope"), "params_find by state_dict name");
     float *opt = ditc_params_alloc_like(&m.p, DITC_F32);
     ditc_tensor v = ditc_params_view(&m.p, 5, opt, DITC_F32);
-    EXPECT(v.data == (char *)opt + m.p.offset[5] * 4 && v.numel == m.p.t[5]->numel && !strcmp(v.name, m.p.t[5]->name),
+    check(v.data == (char *)opt + m.p.offset[5] * 4 && v.numel == m.p.t[5]->numel && !strcmp(v.name, m.p.t[5]->name),
            "alloc_like + view: optimizer state shares the layout");
     be->free(be, opt);
     ditc_params_free(&m.p);
@@ -110,36 +104,36 @@ static void test_nograd_and_accumulation(ditc_backend *be) {
     ditc_tensor *x = ditc_zeros(&c, DITC_F32, 3, xs);
     int prev = ditc_set_grad_enabled(&c, 0);
     ditc_tensor *y = ditc_linear(&c, x, m.w[0], m.b[0]);
-    EXPECT(prev == 1 && c.n_nodes == 0 && !y->requires_grad, "no-grad mode records nothing");
+    check(prev == 1 && c.n_nodes == 0 && !y->requires_grad, "no-grad mode records nothing");
     ditc_set_grad_enabled(&c, 1);
     y = ditc_linear(&c, x, m.w[0], m.b[0]);
-    EXPECT(c.n_nodes == 1 && y->requires_grad, "grad mode records a node for a parameter input");
+    check(c.n_nodes == 1 && y->requires_grad, "grad mode records a node for a parameter input");
     ditc_ctx_reset(&c);
 
     size_t n = (size_t)m.p.numel;
     float *g1 = malloc(n * 4), *g2 = malloc(n * 4);
     ditc_params_zero_grad(&m.p);
     step(&c, &m, 0, NULL);
-    EXPECT(c.n_nodes == 0, "backward consumes the tape");
+    check(c.n_nodes == 0, "backward consumes the tape");
     be->copy_d2h(be, g1, m.p.grad, n * 4);
     ditc_ctx_reset(&c);
     step(&c, &m, 0, NULL);
     be->copy_d2h(be, g2, m.p.grad, n * 4);
     int ok = 1, nonzero = 0;
     for (size_t i = 0; i < n; i++) { ok &= g2[i] == 2.0f * g1[i]; nonzero |= g1[i] != 0.0f; }
-    EXPECT(ok && nonzero, "two backward passes accumulate into the flat gradient buffer (exactly 2x)");
+    check(ok && nonzero, "two backward passes accumulate into the flat gradient buffer (exactly 2x)");
     ditc_params_zero_grad(&m.p);
     ditc_params_settle_grad(&m.p);
     be->copy_d2h(be, g2, m.p.grad, n * 4);
     ok = 1;
     for (size_t i = 0; i < n; i++) ok &= g2[i] == 0.0f;
-    EXPECT(ok, "zero_grad + settle: the flat gradient buffer reads zero");
+    check(ok, "zero_grad + settle: the flat gradient buffer reads zero");
     ditc_params_zero_grad(&m.p); // a backward after zero_grad overwrites (no stale values, no memset)
     ditc_ctx_reset(&c);
     step(&c, &m, 0, NULL);
     ditc_params_settle_grad(&m.p);
     be->copy_d2h(be, g2, m.p.grad, n * 4);
-    EXPECT(!memcmp(g1, g2, n * 4), "after zero_grad the next backward overwrites: equals the first pass exactly");
+    check(!memcmp(g1, g2, n * 4), "after zero_grad the next backward overwrites: equals the first pass exactly");
     free(g1);
     free(g2);
     ditc_ctx_free(&c);
@@ -171,25 +165,25 @@ static void test_checkpoint_and_arena(ditc_backend *be) {
             size_t allocs2 = c.arena.backend_allocs + c.scratch.backend_allocs;
             ditc_ctx_reset(&c);
             step(&c, &m, ck, NULL);
-            EXPECT(c.arena.backend_allocs + c.scratch.backend_allocs == allocs2 && allocs2 <= allocs + 2,
+            check(c.arena.backend_allocs + c.scratch.backend_allocs == allocs2 && allocs2 <= allocs + 2,
                    "arena: no allocation in the steady state (%zu chunk allocations after step 1, %zu after 3, same after 4)",
                    allocs, allocs2);
         }
         ditc_ctx_free(&c);
     }
-    EXPECT(loss[0] == loss[1], "checkpointed forward gives the same loss (%.7g)", loss[0]);
-    EXPECT(!memcmp(gp[0], gp[1], n * 4), "checkpointed parameter gradients are bit-identical");
-    EXPECT(!memcmp(xg[0], xg[1], sizeof xg[0]), "checkpointed input gradients are bit-identical");
-    EXPECT(peak[1] < peak[0] * 0.6, "checkpointing lowers the arena high-water mark: %zu -> %zu bytes", peak[0], peak[1]);
+    check(loss[0] == loss[1], "checkpointed forward gives the same loss (%.7g)", loss[0]);
+    check(!memcmp(gp[0], gp[1], n * 4), "checkpointed parameter gradients are bit-identical");
+    check(!memcmp(xg[0], xg[1], sizeof xg[0]), "checkpointed input gradients are bit-identical");
+    check(peak[1] < peak[0] * 0.6, "checkpointing lowers the arena high-water mark: %zu -> %zu bytes", peak[0], peak[1]);
     free(gp[0]);
     free(gp[1]);
     ditc_params_free(&m.p);
 }
 
 static void test_dtypes(void) {
-    EXPECT(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
+    check(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
     // 1 + 2^-8 is a tie between bf16 1.0 and 1.0078125: ties to even -> 1.0; just above rounds up
-    EXPECT(ditc_f32_to_bf16(1.00390625f) == 0x3f80 && ditc_f32_to_bf16(nextafterf(1.00390625f, 2.0f)) == 0x3f81 &&
+    check(ditc_f32_to_bf16(1.00390625f) == 0x3f80 && ditc_f32_to_bf16(nextafterf(1.00390625f, 2.0f)) == 0x3f81 &&
            ditc_f32_to_bf16(1.01171875f) == 0x3f82, "bf16 round to nearest even");
     int ok = 1;
     for (uint32_t h = 0; h < 65536; h++) {
@@ -197,8 +191,8 @@ static void test_dtypes(void) {
         if (isnan(f)) continue;
         ok &= ditc_f32_to_f16(f) == h;
     }
-    EXPECT(ok, "every non-NaN F16 value round-trips through F32");
-    EXPECT(ditc_f16_to_f32(0x0001) == ldexpf(1.0f, -24) && ditc_f16_to_f32(0x7bff) == 65504.0f &&
+    check(ok, "every non-NaN F16 value round-trips through F32");
+    check(ditc_f16_to_f32(0x0001) == ldexpf(1.0f, -24) && ditc_f16_to_f32(0x7bff) == 65504.0f &&
            isinf(ditc_f16_to_f32(0x7c00)), "f16 subnormal, max and inf");
 }
 
@@ -209,6 +203,5 @@ int main(void) {
     test_checkpoint_and_arena(be);
     test_dtypes();
     be->destroy(be);
-    printf("test_autograd: %d passed, %d failed\n", passes, fails);
-    return fails ? 1 : 0;
+    return check_summary("test_autograd");
 }

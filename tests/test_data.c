@@ -24,21 +24,9 @@
 #include "rng.h"
 #include "sampler.h"
 
-static int g_passed = 0, g_failed = 0;
 static char g_root[256]; // mkdtemp directory
 
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("[%s] ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) g_passed++;
-    else g_failed++;
-}
+#include "test_check.h"
 
 // ---- file helpers -----------------------------------------------------------------------------------
 
@@ -789,6 +777,5 @@ int main(void) {
     test_png_rgb_and_shapes();
     test_fashion_mnist();
     rm_tree(g_root);
-    printf("test_data: %d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_summary("test_data");
 }

@@ -13,20 +13,7 @@
 #include "philox.h"
 #include "rng.h"
 
-static int g_checks = 0, g_failed = 0;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("[%s] ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    g_checks++;
-    if (!ok) g_failed++;
-}
+#include "test_check.h"
 
 static uint32_t f32_bits(float f) {
     uint32_t u;
@@ -337,6 +324,5 @@ int main(void) {
     test_streams();
     test_distributions();
     test_randint();
-    printf("test_rng: %d/%d checks passed%s\n", g_checks - g_failed, g_checks, g_failed ? " — FAILED" : "");
-    return g_failed ? 1 : 0;
+    return check_summary("test_rng");
 }

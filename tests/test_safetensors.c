@@ -17,19 +17,7 @@
 #include "json_header.h"
 #include "safetensors.h"
 
-static int g_pass, g_fail;
-
-__attribute__((format(printf, 2, 3))) static int check(int cond, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", cond ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (cond) g_pass++;
-    else g_fail++;
-    return cond;
-}
+#include "test_check.h"
 
 static char g_dir[64];        // scratch directory
 static const char *g_seed_dir; // optional corpus output
@@ -643,6 +631,5 @@ int main(int argc, char **argv) {
     test_valid_headers();
     test_corpus();
     cleanup_dir(g_dir);
-    printf("test_safetensors: %d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return check_summary("test_safetensors");
 }

@@ -23,19 +23,8 @@
 #include "params.h"
 #include "rng.h"
 
-static int g_passed = 0, g_failed = 0;
 
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("[%s] ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) g_passed++;
-    else g_failed++;
-}
+#include "test_check.h"
 
 // The spec's shape table summed by hand: pos_embed, patch conv, timestep MLP, label table (K+1 rows),
 // depth × (qkv, proj, fc1, fc2, adaLN 6D, each with bias), final adaLN 2D and final linear 2·C·p².
@@ -318,6 +307,5 @@ int main(void) {
     test_small_model(be);
     test_counts(be);
     be->destroy(be);
-    printf("test_train_init: %d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_summary("test_train_init");
 }
