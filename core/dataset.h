@@ -18,15 +18,22 @@ struct ditc_dataset {
     int num_classes;      // labels in [0, num_classes)
     char desc[256];       // one line for logs: source, sizes, preprocessing
     // Writes sample i (0 <= i < n; no flip, preprocessing applied) into dst[channels*side*side] and its
-    // label into *label. Thread-safe for concurrent calls.
-    void (*get)(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label);
+    // label into *label. Thread-safe for concurrent calls. Returns 0, or non-zero with st (may be NULL)
+    // naming the file and what is wrong (a corrupt image, an unreadable file).
+    int (*get)(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label, ditc_status *st);
+    // Optional (NULL if the source is not 8-bit exact): the same sample as the uint8 values before scaling,
+    // so that get = u8 / 127.5 − 1. Used by `ditc extract` and by byte-exact preprocessing tests.
+    int (*get_u8)(const ditc_dataset *ds, int64_t i, uint8_t *dst, int32_t *label, ditc_status *st);
     void (*destroy)(ditc_dataset *ds); // frees ctx and ds itself
     void *ctx;
 };
 
 // Fills x (B, C, S, S) and y (B) with samples idx[0..B); OpenMP-parallel over samples (deterministic:
-// every sample is written by one call of ds->get).
-void ditc_dataset_batch(const ditc_dataset *ds, const int64_t *idx, int64_t B, float *x, int32_t *y);
+// every sample is written by one call of ds->get). Returns 0, or the error of the first failing sample
+// in batch order.
+int ditc_dataset_batch(const ditc_dataset *ds, const int64_t *idx, int64_t B, float *x, int32_t *y, ditc_status *st);
+// get() for sources that have get_u8: the u8 sample scaled by v/127.5 − 1.
+int ditc_dataset_get_from_u8(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label, ditc_status *st);
 
 // Calls ds->destroy; NULL is a no-op.
 void ditc_dataset_free(ditc_dataset *ds);

@@ -375,7 +375,8 @@ static float area_pixel(const idx_ctx *c, const uint8_t *img, int oy, int ox) {
     return (float)((double)(2 * acc - full) / (double)full);
 }
 
-static void idx_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label) {
+static int idx_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label, ditc_status *st) {
+    (void)st;
     const idx_ctx *c = ds->ctx;
     DITC_CHECK(i >= 0 && i < ds->n, "IDX sample %lld out of range [0, %lld)", (long long)i, (long long)ds->n);
     const int N = c->native, S = ds->side;
@@ -397,6 +398,7 @@ static void idx_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *labe
         break;
     }
     *label = c->labels[i];
+    return 0;
 }
 
 static void idx_destroy(ditc_dataset *ds) {

@@ -15,7 +15,8 @@ typedef struct {
     uint64_t seed;
 } syn_ctx;
 
-static void syn_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label) {
+static int syn_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label, ditc_status *st) {
+    (void)st;
     const syn_ctx *c = ds->ctx;
     DITC_CHECK(i >= 0 && i < ds->n, "synthetic sample %lld out of range [0, %lld)", (long long)i, (long long)ds->n);
     const int C = ds->channels, S = ds->side, K = ds->num_classes;
@@ -39,6 +40,7 @@ static void syn_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *labe
         }
     }
     *label = k;
+    return 0;
 }
 
 static void syn_destroy(ditc_dataset *ds) {

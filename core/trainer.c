@@ -122,11 +122,12 @@ typedef struct {
     int *t;
 } step_batch;
 
-static void make_batch(step_batch *sb, const ditc_dataset *ds, ditc_sampler *smp, const ditc_train_args *a,
-                       int num_classes, int64_t epoch, int64_t step_in_epoch, int64_t step, int rank, int world) {
+static int make_batch(step_batch *sb, const ditc_dataset *ds, ditc_sampler *smp, const ditc_train_args *a,
+                      int num_classes, int64_t epoch, int64_t step_in_epoch, int64_t step, int rank, int world,
+                      ditc_status *st) {
     uint64_t seed = a->global_seed;
     ditc_sampler_indices(smp, epoch, step_in_epoch, rank, world, sb->idx, sb->pos);
-    ditc_dataset_batch(ds, sb->idx, sb->B, sb->x, sb->y);
+    if (ditc_dataset_batch(ds, sb->idx, sb->B, sb->x, sb->y, st)) return st->code;
     int64_t S = ds->side;
     for (int64_t b = 0; b < sb->B; b++) {
         uint64_t p = (uint64_t)sb->pos[b];
@@ -142,6 +143,7 @@ static void make_batch(step_batch *sb, const ditc_dataset *ds, ditc_sampler *smp
         sb->t[b] = (int)ditc_rng_randint(seed, DITC_RNG_TIMESTEP, (uint32_t)step, p, DITC_DIFF_TRAIN_STEPS);
         if (ditc_rng_uniform(seed, DITC_RNG_LABEL_DROP, (uint32_t)step, p) < 0.1f) sb->y[b] = num_classes;
     }
+    return 0;
 }
 
 // ---- checkpoint + state --------------------------------------------------------------------------
@@ -285,7 +287,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     while (step < total) {
         if (step_in_epoch >= spe) { epoch++; step_in_epoch = 0; }
         ditc_ctx_reset(&c);
-        make_batch(&sb, ds, &smp, a, cfg.num_classes, epoch, step_in_epoch, step, rank, world);
+        if ((r = make_batch(&sb, ds, &smp, a, cfg.num_classes, epoch, step_in_epoch, step, rank, world, st))) goto done;
         ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, sb.x);
         ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, shape);
         for (int64_t b = 0; b < B; b++) { // each sample's noise keyed by its global batch position

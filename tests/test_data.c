@@ -189,12 +189,12 @@ static void test_idx_native(const char *dir, const char *what) {
     int32_t label;
     int ok = 1;
     for (int i = 0; i < N_SMALL; i++) {
-        ds->get(ds, i, img, &label);
+        ds->get(ds, i, img, &label, NULL);
         ok &= label == g_lab[i];
         for (int k = 0; k < SIDE_SMALL * SIDE_SMALL; k++) ok &= img[k] == map_byte(g_px[i * 16 + k]);
     }
     check(ok, "%s: every pixel is byte/127.5 - 1 and labels match", what);
-    ds->get(ds, 0, img, &label);
+    ds->get(ds, 0, img, &label, NULL);
     check(img[0] == -1.0f && img[1] == 1.0f && fabsf(img[2] - (51.0f / 127.5f - 1.0f)) < 1e-7f,
           "%s: 0 -> -1, 255 -> 1, 51 -> -0.6 (got %g %g %g)", what, img[0], img[1], img[2]);
     ditc_dataset_free(ds);
@@ -234,7 +234,7 @@ static void test_idx_pad(int S) {
     int32_t label;
     int ok = ds->side == S && ds->channels == 1;
     for (int i = 0; i < N_SMALL; i++) {
-        ds->get(ds, i, img, &label);
+        ds->get(ds, i, img, &label, NULL);
         for (int y = 0; y < S; y++)
             for (int x = 0; x < S; x++) {
                 int sy = y - pad, sx = x - pad;
@@ -281,12 +281,12 @@ static void test_idx_area(int N, int S, uint32_t seed) {
     float *img = malloc(sizeof(float) * (size_t)S * S);
     double *ref = malloc(sizeof(double) * (size_t)S * S);
     int32_t label;
-    ds->get(ds, 0, img, &label);
+    ds->get(ds, 0, img, &label, NULL);
     area_reference(px, N, S, ref);
     double maxerr = 0;
     for (int k = 0; k < S * S; k++) maxerr = fmax(maxerr, fabs(img[k] - ref[k]));
     check(maxerr < 1e-6, "area %d -> %d: matches the supersampling reference (max err %.2g)", N, S, maxerr);
-    ds->get(ds, 1, img, &label);
+    ds->get(ds, 1, img, &label, NULL);
     int ok = 1;
     for (int k = 0; k < S * S; k++) ok &= img[k] == 1.0f;
     check(ok, "area %d -> %d: an all-255 image stays exactly 1", N, S);
@@ -305,7 +305,7 @@ static void test_idx_area_hand(void) {
     if (!rc) {
         float img[4];
         int32_t label;
-        ds->get(ds, 1, img, &label);
+        ds->get(ds, 1, img, &label, NULL);
         const uint8_t *p = g_px + 16;
         int ok = 1;
         for (int oy = 0; oy < 2; oy++)
@@ -326,7 +326,7 @@ static void test_idx_area_hand(void) {
     if (rc) return;
     float img[4];
     int32_t label;
-    ds->get(ds, 0, img, &label);
+    ds->get(ds, 0, img, &label, NULL);
     const double w[2][3] = {{1.0, 0.5, 0.0}, {0.0, 0.5, 1.0}};
     int ok = 1;
     for (int oy = 0; oy < 2; oy++)
@@ -510,16 +510,16 @@ static void test_synthetic(void) {
     int32_t la, lb, lc;
     int same = 1, in_range = 1, labels_ok = 1, differs_seed = 0, differs_sample = 0;
     for (int64_t i = 0; i < 50; i++) {
-        a->get(a, i, x, &la);
-        b->get(b, i, y, &lb);
-        c->get(c, i, z, &lc);
+        a->get(a, i, x, &la, NULL);
+        b->get(b, i, y, &lb, NULL);
+        c->get(c, i, z, &lc, NULL);
         same &= memcmp(x, y, sizeof(float) * per) == 0 && la == lb;
         labels_ok &= la == (int32_t)(i % K) && lc == la;
         for (size_t k = 0; k < per; k++) in_range &= x[k] >= -1.0f && x[k] <= 1.0f;
         differs_seed |= memcmp(x, z, sizeof(float) * per) != 0;
         float w[3 * 8 * 8];
         int32_t lw;
-        a->get(a, (i + 1) % 50, w, &lw);
+        a->get(a, (i + 1) % 50, w, &lw, NULL);
         differs_sample |= memcmp(x, w, sizeof w) != 0;
     }
     check(same, "synthetic: same (seed, i) gives identical samples");
@@ -533,10 +533,10 @@ static void test_synthetic(void) {
     const int64_t idx[6] = {7, 0, 49, 7, 13, 22};
     float *bx = malloc(sizeof(float) * per * 6);
     int32_t by[6];
-    ditc_dataset_batch(a, idx, 6, bx, by);
+    ditc_dataset_batch(a, idx, 6, bx, by, NULL);
     int ok = 1;
     for (int j = 0; j < 6; j++) {
-        a->get(a, idx[j], x, &la);
+        a->get(a, idx[j], x, &la, NULL);
         ok &= memcmp(bx + per * j, x, sizeof(float) * per) == 0 && by[j] == la;
     }
     check(ok, "dataset_batch: matches per-sample get (OpenMP-parallel, deterministic)");
@@ -736,7 +736,7 @@ static void test_fashion_mnist(void) {
     int32_t label;
     int ok = 1, counts[10] = {0};
     for (int64_t i = 0; i < ds->n; i += 97) {
-        ds->get(ds, i, img, &label);
+        ds->get(ds, i, img, &label, NULL);
         ok &= label >= 0 && label < 10;
         if (label >= 0 && label < 10) counts[label]++;
         for (int k = 0; k < 32; k++) ok &= img[k] == -1.0f && img[32 * k] == -1.0f && img[32 * 31 + k] == -1.0f;
