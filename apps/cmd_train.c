@@ -34,7 +34,7 @@ static void declare(train_flags *f) {
         {"--epochs", ARG_I64, &a->epochs, "epochs (default 1400)", 0},
         {"--global-batch-size", ARG_I64, &a->global_batch, "images per step over all processes (default 256)", 0},
         {"--global-seed", ARG_I64, &f->seed, "seed of every random draw (default 0)", 0},
-        {"--num-workers", ARG_INT, &a->num_workers, "accepted as train.py; batches are decoded on the OpenMP threads (the prefetching loader comes with the data pipeline)", 0},
+        {"--num-workers", ARG_INT, &a->num_workers, "data loader threads with a bounded prefetch ring (default 4; 0 = in the training thread); output identical for any count", 0},
         {"--log-every", ARG_I64, &a->log_every, "log every N steps (default 100)", 0},
         {"--ckpt-every", ARG_I64, &a->ckpt_every, "checkpoint every N steps (default 50000; always at the end)", 0},
         {"--max-steps", ARG_I64, &a->max_steps, "stop after this many steps in total", 0},

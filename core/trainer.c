@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "diffusion.h"
+#include "loader.h"
 #include "philox.h"
 #include "rng.h"
 #include "sampler.h"
@@ -87,7 +88,7 @@ static int open_logs(run_output *o, int append, ditc_status *st) {
     int fresh = !append || stat(p, &sb) != 0 || sb.st_size == 0;
     o->csv = fopen(p, append ? "a" : "w");
     if (!o->csv) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
-    if (fresh) fprintf(o->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s\n");
+    if (fresh) fprintf(o->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct\n");
     o->tty = isatty(fileno(stderr));
     return 0;
 }
@@ -111,39 +112,6 @@ static void logf_run(run_output *o, const char *fmt, ...) {
 static void fmt_hms(char *buf, size_t n, double s) {
     long v = s > 0 && s < 3.6e8 ? (long)s : 0; // < 100000 hours
     snprintf(buf, n, "%02ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
-}
-
-// ---- data and randomness of one step ----------------------------------------------------------
-typedef struct {
-    int64_t B, per;       // local batch, elements per sample
-    int64_t *idx, *pos;
-    float *x;
-    int32_t *y;
-    int *t;
-} step_batch;
-
-static int make_batch(step_batch *sb, const ditc_dataset *ds, ditc_sampler *smp, const ditc_train_args *a,
-                      int num_classes, int64_t epoch, int64_t step_in_epoch, int64_t step, int rank, int world,
-                      ditc_status *st) {
-    uint64_t seed = a->global_seed;
-    ditc_sampler_indices(smp, epoch, step_in_epoch, rank, world, sb->idx, sb->pos);
-    if (ditc_dataset_batch(ds, sb->idx, sb->B, sb->x, sb->y, st)) return st->code;
-    int64_t S = ds->side;
-    for (int64_t b = 0; b < sb->B; b++) {
-        uint64_t p = (uint64_t)sb->pos[b];
-        if (a->random_flip && ditc_rng_uniform(seed, DITC_RNG_FLIP, (uint32_t)step, p) < 0.5f) {
-            float *img = sb->x + b * sb->per;
-            for (int64_t r = 0; r < (int64_t)ds->channels * S; r++)
-                for (int64_t c = 0; c < S / 2; c++) {
-                    float tmp = img[r * S + c];
-                    img[r * S + c] = img[r * S + S - 1 - c];
-                    img[r * S + S - 1 - c] = tmp;
-                }
-        }
-        sb->t[b] = (int)ditc_rng_randint(seed, DITC_RNG_TIMESTEP, (uint32_t)step, p, DITC_DIFF_TRAIN_STEPS);
-        if (ditc_rng_uniform(seed, DITC_RNG_LABEL_DROP, (uint32_t)step, p) < 0.1f) sb->y[b] = num_classes;
-    }
-    return 0;
 }
 
 // ---- checkpoint + state --------------------------------------------------------------------------
@@ -216,7 +184,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     ditc_diffusion diff = {0};
     ditc_ctx c = {0};
     run_output out = {0};
-    step_batch sb = {0};
+    ditc_loader *loader = NULL;
     ditc_kv state = {0};
     int r = 0, world = comm->world, rank = comm->rank;
     ditc_dit_config cfg;
@@ -265,13 +233,15 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     int64_t spe = ditc_sampler_steps_per_epoch(&smp), B = a->global_batch / world;
     int64_t total = a->epochs * spe;
     if (a->max_steps >= 0 && a->max_steps < total) total = a->max_steps;
-    sb.B = B;
-    sb.per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
-    sb.idx = ditc_xmalloc(sizeof(int64_t) * (size_t)B);
-    sb.pos = ditc_xmalloc(sizeof(int64_t) * (size_t)B);
-    sb.x = ditc_xmalloc(sizeof(float) * (size_t)(B * sb.per));
-    sb.y = ditc_xmalloc(sizeof(int32_t) * (size_t)B);
-    sb.t = ditc_xmalloc(sizeof(int) * (size_t)B);
+    int64_t per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
+    if (step < total) {
+        ditc_loader_opts lo = {.ds = ds, .global_batch = a->global_batch, .rank = rank, .world = world,
+                               .seed = a->global_seed, .num_classes = cfg.num_classes, .label_dropout = 0.1f,
+                               .random_flip = a->random_flip, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
+                               .workers = a->num_workers, .start_step = step, .start_epoch = epoch,
+                               .start_step_in_epoch = step_in_epoch, .end_step = total};
+        if ((r = ditc_loader_new(&loader, &lo, st))) goto done;
+    }
     logf_run(&out, "%s run %s: %s", a->resume_dir ? "resuming" : "starting", out.dir, ds->desc);
     logf_run(&out, "model %s: depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
              cfg.name, cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
@@ -280,25 +250,30 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
              (long long)spe, (long long)total, a->resume_dir ? "" : "");
     if (a->resume_dir) logf_run(&out, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)step, (long long)epoch);
 
-    double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0;
+    double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
     int64_t log_steps = 0, start_step = step;
     char where[4096 + 64] = "";
     int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
     while (step < total) {
-        if (step_in_epoch >= spe) { epoch++; step_in_epoch = 0; }
         ditc_ctx_reset(&c);
-        if ((r = make_batch(&sb, ds, &smp, a, cfg.num_classes, epoch, step_in_epoch, step, rank, world, st))) goto done;
-        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, sb.x);
+        const ditc_batch *bt;
+        double waited;
+        if ((r = ditc_loader_next(loader, &bt, &waited, st))) goto done;
+        wait_log += waited;
+        wait_total += waited;
+        epoch = bt->epoch;
+        step_in_epoch = bt->step_in_epoch + 1; // the position after this step (a checkpoint resumes there)
+        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, bt->x);
         ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, shape);
         for (int64_t b = 0; b < B; b++) { // each sample's noise keyed by its global batch position
             ditc_tensor v = *noise;
             ditc_tensor_set_shape(&v, DITC_F32, 3, shape + 1);
-            v.data = (float *)noise->data + b * sb.per;
+            v.data = (float *)noise->data + b * per;
             be->rng_fill(be, &v, DITC_RNG_DIST_NORMAL, a->global_seed, DITC_RNG_NOISE, (uint32_t)step,
-                         (uint64_t)sb.pos[b] * (uint64_t)sb.per);
+                         (uint64_t)bt->pos[b] * (uint64_t)per);
         }
         ditc_params_zero_grad(&m.params);
-        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &diff, &m, x0, sb.t, sb.y, noise, NULL, NULL, NULL), 0);
+        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &diff, &m, x0, bt->t, bt->y, noise, NULL, NULL, NULL), 0);
         float lv;
         ditc_to_host(loss, &lv);
         ditc_backward(&c, loss);
@@ -307,7 +282,6 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         double lr_used = ditc_adamw_current_lr(&opt);
         last_norm = ditc_adamw_step(&opt);
         step++;
-        step_in_epoch++;
         loss_sum += lv;
         log_steps++;
         if (!isfinite(lv)) { r = ditc_fail(st, DITC_ERR_FORMAT, "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)", (long long)step, lv); goto done; }
@@ -321,11 +295,14 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         }
         if (step % a->log_every == 0) {
             double sps = (double)log_steps / (now - t_log), avg = loss_sum / (double)log_steps;
-            logf_run(&out, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f", (long long)step, avg, sps);
-            fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f\n", (long long)step, (long long)epoch, avg, sps,
-                    sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta);
+            double wait_pct = 100.0 * wait_log / (now - t_log);
+            logf_run(&out, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f, Data Wait: %.1f%%", (long long)step,
+                     avg, sps, wait_pct);
+            fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)epoch, avg,
+                    sps, sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta, wait_pct);
             fflush(out.csv);
             loss_sum = 0;
+            wait_log = 0;
             log_steps = 0;
             t_log = now;
         }
@@ -335,12 +312,14 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         }
     }
     if (out.tty) fprintf(stderr, "\r\033[K");
-    logf_run(&out, "done: %lld steps in %.1f s; run directory %s; last checkpoint %s", (long long)(step - start_step),
-             now_s() - t_start, out.dir, where[0] ? where : "(none)");
+    double elapsed = now_s() - t_start;
+    logf_run(&out, "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
+             (long long)(step - start_step), elapsed, elapsed > 0 ? 100.0 * wait_total / elapsed : 0.0, out.dir,
+             where[0] ? where : "(none)");
 done:
     if (out.log) fclose(out.log);
     if (out.csv) fclose(out.csv);
-    free(sb.idx); free(sb.pos); free(sb.x); free(sb.y); free(sb.t);
+    ditc_loader_free(loader);
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&diff);
     if (opt.p) ditc_adamw_free(&opt);

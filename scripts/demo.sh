@@ -15,7 +15,7 @@ data=/usr/share/datasets/fashion-mnist
 # A 1.3M-parameter DiT: depth 4, width 128, 4 heads, 4x4 patches (49 tokens). lr 1e-3 with warm-up and a
 # short EMA (0.995) suit a run this short; the reference's 1e-4 / 0.9999 are for long runs.
 ./build/ditc train --data-path "$data" --results-dir "$results" --model DiT-S/4 --depth 4 --hidden-size 128 \
-  --num-heads 4 --global-batch-size 64 --lr 1e-3 --warmup-steps 100 --ema-decay 0.995 \
+  --num-heads 4 --global-batch-size 64 --lr 1e-3 --warmup-steps 100 --ema-decay 0.995 --num-workers 2 \
   --max-steps "$steps" --log-every 100 --ckpt-every "$steps"
 run="$(ls -td "$results"/*/ | head -n 1)"
 run="${run%/}"

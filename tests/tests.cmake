@@ -51,3 +51,4 @@ add_test(NAME test_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume.sh 
 set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_bad_input PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+ditc_test(test_loader SOURCES tests/test_loader.c)
