@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "comm.h"
 #include "cpu_backend.h"
 #include "trainer.h"
 
@@ -47,10 +48,13 @@ static void declare(train_flags *f) {
         {"--synthetic-size", ARG_I64, &a->synthetic_size, "samples of the synthetic data set (default 4096)", 0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--resume", ARG_STR, &f->resume, "latest | a run directory | a checkpoint directory", 0},
+        {"--zero", ARG_INT, &a->zero, "0 = data parallel (default), 2 = ZeRO-2 (sharded gradients, AdamW state, EMA)", 0},
     };
     f->n = (int)(sizeof d / sizeof *d);
     memcpy(f->defs, d, sizeof d);
 }
+
+static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, const char *usage);
 
 int cmd_train(int argc, char **argv) {
     train_flags f;
@@ -62,6 +66,25 @@ int cmd_train(int argc, char **argv) {
     const char *usage = "--data-path PATH [--model DiT-S/2] [flags]";
     int r = args_parse("train", argc, argv, f.defs, f.n, usage);
     if (r) return r == 1 ? 0 : r;
+    // Under mpirun/srun every rank runs this; MPI is picked automatically.
+    ditc_status cst = {0};
+    ditc_comm *comm = ditc_comm_auto(NULL, NULL, &cst);
+    if (!comm) {
+        fprintf(stderr, "ditc train: %s\n", cst.message);
+        return 1;
+    }
+    r = train_with(comm, argc, argv, &f, usage);
+    if (r && comm->world > 1) { // one rank failed: end every rank with its message (no hang)
+        fprintf(stderr, "ditc train: rank %d of %d failed; stopping the job\n", comm->rank, comm->world);
+        comm->abort(comm, r);
+    }
+    comm->destroy(comm);
+    return r;
+}
+
+static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, const char *usage) {
+    train_flags f = *fp;
+    int r;
     char ckpt[4096];
     ditc_status st = {0};
     char **merged = NULL;
@@ -104,9 +127,7 @@ int cmd_train(int argc, char **argv) {
     f.a.argc = argc;
     f.a.argv = argv;
     ditc_backend *be = ditc_cpu_backend_new(f.a.threads);
-    ditc_comm *comm = ditc_comm_single_new();
     r = ditc_train(be, comm, &f.a, &st);
-    comm->destroy(comm);
     be->destroy(be);
     free(merged);
     ditc_kv_free(&kv);

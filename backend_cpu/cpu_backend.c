@@ -83,6 +83,7 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     }
     ditc_backend *be = ditc_xcalloc(1, sizeof *be);
     be->name = "cpu";
+    be->host_memory = 1;
     be->ctx = ditc_xcalloc(1, sizeof(cpu_ctx));
     be->destroy = cpu_destroy;
     be->alloc = cpu_alloc;

@@ -1,28 +1,46 @@
-// comm.h — the communicator interface: rank/world and the collectives data-parallel training needs.
-// Implementations: single process (comm_single.c); MPI and NCCL arrive with the distributed issue.
+// comm.h — the communicator interface: who we are (rank, world, local rank on the node) and the collectives
+// data-parallel training and ZeRO need, on F32 or BF16 buffers. Implementations: single process
+// (comm_single.c), MPI (comm_mpi.c, Open MPI; chosen automatically under mpirun/srun) and NCCL for device
+// buffers (comm_nccl.cu, bootstrapped over MPI).
+//
+// Buffers are backend memory of `be` (be = NULL: host memory). Sharded collectives work in place on a flat
+// buffer of n elements split by ditc_shard_range: rank r owns [begin_r, end_r) (16-element aligned starts,
+// the last shard takes the rest), so no padding to a multiple of the world size is needed.
 #ifndef DITC_COMM_H
 #define DITC_COMM_H
 
 #include <stddef.h>
 
 #include "backend.h"
+#include "common.h"
 
 typedef struct ditc_comm ditc_comm;
 struct ditc_comm {
-    const char *name;
-    int rank, world;
+    const char *name;           // "single", "mpi", "nccl"
+    int rank, world;            // global
+    int local_rank, local_world;// within the node (shared-memory domain)
     void *ctx;
-    // In-place sum over ranks of n floats in backend memory (all-reduce).
-    void (*allreduce_sum)(ditc_comm *cm, ditc_backend *be, float *buf, size_t n);
-    // Sum over ranks, rank r keeps shard r of n/world floats of buf in out (reduce-scatter, ZeRO-2).
-    void (*reduce_scatter_sum)(ditc_comm *cm, ditc_backend *be, float *out, const float *buf, size_t n);
-    // Gathers every rank's shard of n/world floats into buf (all-gather).
-    void (*allgather)(ditc_comm *cm, ditc_backend *be, float *buf, const float *shard, size_t n);
+    // buf[0, n) = Σ over ranks, in place.
+    void (*allreduce_sum)(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dtype);
+    // In place: afterwards buf[begin_r, end_r) holds the sum over ranks of that range (the rest is undefined).
+    void (*reduce_scatter_sum)(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dtype);
+    // In place: every rank's buf[begin_r, end_r) is copied into everybody's buf.
+    void (*allgather)(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dtype);
     void (*broadcast)(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root);
     void (*barrier)(ditc_comm *cm);
+    // Ends every rank of the job with `code` (after the caller printed its message).
+    void (*abort)(ditc_comm *cm, int code);
     void (*destroy)(ditc_comm *cm);
 };
 
+// The shard of rank r of a flat buffer of n elements: [*begin, *end).
+void ditc_shard_range(size_t n, int world, int rank, size_t *begin, size_t *end);
+
 ditc_comm *ditc_comm_single_new(void);
+// MPI when the process was started by mpirun/srun (and ditc was built with DITC_MPI), else single.
+// Returns NULL with st set when MPI fails to start.
+ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st);
+// 1 if the environment says we run under an MPI launcher.
+int ditc_comm_launched_by_mpi(void);
 
 #endif

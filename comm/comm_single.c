@@ -1,31 +1,46 @@
-// comm_single.c — the one-process communicator: every collective is the identity (or a copy).
+// comm_single.c — the one-process communicator: every collective is the identity; auto selection.
 #include "comm.h"
 
-#include "common.h"
+#include <stdlib.h>
 
-static void single_allreduce(ditc_comm *cm, ditc_backend *be, float *buf, size_t n) { (void)cm; (void)be; (void)buf; (void)n; }
-
-static void single_reduce_scatter(ditc_comm *cm, ditc_backend *be, float *out, const float *buf, size_t n) {
-    (void)cm;
-    if (out != buf) be->copy_d2d(be, out, buf, n * sizeof(float));
+void ditc_shard_range(size_t n, int world, int rank, size_t *begin, size_t *end) {
+    size_t per = (n / (size_t)world) & ~(size_t)15; // 16-element (64-byte) aligned shard starts
+    *begin = per * (size_t)rank;
+    *end = rank == world - 1 ? n : per * (size_t)(rank + 1);
 }
 
-static void single_allgather(ditc_comm *cm, ditc_backend *be, float *buf, const float *shard, size_t n) {
-    (void)cm;
-    if (buf != shard) be->copy_d2d(be, buf, shard, n * sizeof(float));
+static void single_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
+    (void)cm; (void)be; (void)buf; (void)n; (void)dt;
 }
-
 static void single_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
     (void)cm; (void)be; (void)buf; (void)bytes; (void)root;
 }
-
 static void single_barrier(ditc_comm *cm) { (void)cm; }
+static void single_abort(ditc_comm *cm, int code) { (void)cm; exit(code); }
 static void single_destroy(ditc_comm *cm) { free(cm); }
 
 ditc_comm *ditc_comm_single_new(void) {
     ditc_comm *cm = ditc_xcalloc(1, sizeof *cm);
-    *cm = (ditc_comm){.name = "single", .rank = 0, .world = 1, .allreduce_sum = single_allreduce,
-                      .reduce_scatter_sum = single_reduce_scatter, .allgather = single_allgather,
-                      .broadcast = single_broadcast, .barrier = single_barrier, .destroy = single_destroy};
+    *cm = (ditc_comm){.name = "single", .rank = 0, .world = 1, .local_rank = 0, .local_world = 1,
+                      .allreduce_sum = single_allreduce, .reduce_scatter_sum = single_allreduce,
+                      .allgather = single_allreduce, .broadcast = single_broadcast, .barrier = single_barrier,
+                      .abort = single_abort, .destroy = single_destroy};
     return cm;
 }
+
+int ditc_comm_launched_by_mpi(void) {
+    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
+
+#ifndef DITC_HAVE_MPI
+ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st) {
+    (void)argc; (void)argv; (void)st;
+    if (ditc_comm_launched_by_mpi())
+        fprintf(stderr, "ditc: warning: started by an MPI launcher but built without MPI (-DDITC_MPI=ON); "
+                        "every process trains alone\n");
+    return ditc_comm_single_new();
+}
+#endif

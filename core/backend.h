@@ -63,6 +63,7 @@ typedef struct {
 typedef struct ditc_backend ditc_backend;
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
+    int host_memory;    // 1 if data pointers are host-addressable (communicators then need no staging)
     void *ctx;          // backend private state
     void (*destroy)(ditc_backend *be);
 

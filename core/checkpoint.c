@@ -147,7 +147,7 @@ static int remove_tree(const char *dir) {
     return rmdir(dir);
 }
 
-int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_adamw *o, const ditc_kv *state,
+int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_buffers *o, const ditc_kv *state,
                           ditc_status *st) {
     char tmp[4096], p[4096 + 64]; // + room for "/file"
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
@@ -155,13 +155,13 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_adamw *
     if (mkdir(tmp, 0755)) return ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     int r;
     path_join(p, sizeof p, tmp, "model.safetensors");
-    r = save_flat(p, m, m->params.data, st);
+    r = save_flat(p, m, o->params, st);
     if (!r && o->ema) { path_join(p, sizeof p, tmp, "ema.safetensors"); r = save_flat(p, m, o->ema, st); }
     if (!r) {
         float *hm = download(&m->params, o->m), *hv = download(&m->params, o->v);
         ditc_st_writer *w = ditc_st_writer_new();
         char step[32];
-        snprintf(step, sizeof step, "%lld", (long long)o->step);
+        snprintf(step, sizeof step, "%lld", (long long)o->opt_step);
         ditc_st_writer_meta(w, "step", step);
         ditc_params_to_writer(&m->params, hm, "exp_avg.", w);
         ditc_params_to_writer(&m->params, hv, "exp_avg_sq.", w);
@@ -198,12 +198,12 @@ static int load_into(const char *dir, const char *file, const ditc_params *p, fl
     return r;
 }
 
-int ditc_checkpoint_read(const char *dir, ditc_dit *m, ditc_adamw *o, ditc_kv *state, ditc_status *st) {
+int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *o, ditc_kv *state, ditc_status *st) {
     char path[4096];
     path_join(path, sizeof path, dir, "state.json");
     if (ditc_kv_load(state, path, st)) return st->code;
     ditc_safetensors opt;
-    int r = load_into(dir, "model.safetensors", &m->params, m->params.data, "", NULL, st);
+    int r = load_into(dir, "model.safetensors", &m->params, o->params, "", NULL, st);
     if (!r && o->ema) r = load_into(dir, "ema.safetensors", &m->params, o->ema, "", NULL, st);
     if (!r) {
         path_join(path, sizeof path, dir, "optimizer.safetensors");
@@ -212,7 +212,7 @@ int ditc_checkpoint_read(const char *dir, ditc_dit *m, ditc_adamw *o, ditc_kv *s
         if (!r) r = ditc_params_from_file(&m->params, o->v, &opt, "exp_avg_sq.", 0, st);
         const char *step = r ? NULL : ditc_st_meta(&opt, "step");
         if (!r && !step) r = ditc_fail(st, DITC_ERR_FORMAT, "%s: no \"step\" in __metadata__", path);
-        if (!r) o->step = atoll(step);
+        if (!r) o->opt_step = atoll(step);
         ditc_st_close(&opt);
     }
     if (r) ditc_kv_free(state);

@@ -24,11 +24,18 @@ int ditc_save_weights(const char *path, const ditc_dit *m, const float *flat_val
 // Infers the DiT config from a weights file (names and shapes; heads from metadata, else `heads`, else D/64).
 int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *st, int heads, ditc_status *s);
 
-// Training checkpoints.
-int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_adamw *o, const ditc_kv *state,
+// The full flat buffers of a training state (backend memory, the model's parameter layout). With ZeRO the
+// caller gathers the shards into such buffers first: checkpoints do not depend on the world size.
+typedef struct {
+    float *params, *ema, *m, *v;   // ema may be NULL
+    int64_t opt_step;
+} ditc_ckpt_buffers;
+
+// Training checkpoints (model, EMA, optimizer, state.json), written atomically.
+int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_buffers *b, const ditc_kv *state,
                           ditc_status *st);
-// Loads model, EMA, optimizer state and state.json from dir into an already created model/optimizer.
-int ditc_checkpoint_read(const char *dir, ditc_dit *m, ditc_adamw *o, ditc_kv *state, ditc_status *st);
+// Loads a checkpoint into the given full buffers and state.
+int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *b, ditc_kv *state, ditc_status *st);
 // Newest checkpoints/NNNNNNN under run_dir (highest step); 0 if found, else an error.
 int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status *st);
 

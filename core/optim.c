@@ -17,22 +17,44 @@ static void add_range(int64_t (**r)[2], int *n, int64_t b, int64_t e) {
     (*n)++;
 }
 
-void ditc_adamw_init(ditc_adamw *o, ditc_params *p, double lr, int with_ema) {
+static void add_clipped(int64_t (**r)[2], int *n, int64_t b, int64_t e, int64_t lo, int64_t hi) {
+    if (b < lo) b = lo;
+    if (e > hi) e = hi;
+    if (b < e) add_range(r, n, b, e);
+}
+
+void ditc_adamw_init_shard(ditc_adamw *o, ditc_params *p, double lr, int with_ema, int64_t begin, int64_t end) {
+    DITC_CHECK(p->finalized && begin >= 0 && begin <= end && end <= p->numel, "optimizer shard [%lld, %lld)",
+               (long long)begin, (long long)end);
     memset(o, 0, sizeof *o);
     o->p = p;
+    o->begin = begin;
+    o->end = end;
     o->lr = lr;
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->eps = 1e-8;
     o->ema_decay = 0.9999;
-    o->m = ditc_params_alloc_like(p, DITC_F32);
-    o->v = ditc_params_alloc_like(p, DITC_F32);
-    if (with_ema) o->ema = ditc_params_alloc_like(p, DITC_F32);
+    size_t n = (size_t)(end - begin), bytes = (n ? n : 1) * sizeof(float);
+    float **bufs[3] = {&o->m, &o->v, &o->ema};
+    for (int k = 0; k < (with_ema ? 3 : 2); k++) {
+        *bufs[k] = p->be->alloc(p->be, bytes);
+        DITC_ALLOC_CHECK(*bufs[k], bytes);
+        p->be->fill(p->be, *bufs[k], DITC_F32, n, 0.0f);
+    }
     for (int i = 0; i < p->n; i++) {
         int64_t b = p->offset[i], e = i + 1 < p->n ? p->offset[i + 1] : p->numel; // include padding (zeros)
-        if (p->t[i]->requires_grad) add_range(&o->runs, &o->n_runs, b, e);
-        else add_range(&o->frozen, &o->n_frozen, b, e);
+        if (p->t[i]->requires_grad) add_clipped(&o->runs, &o->n_runs, b, e, begin, end);
+        else add_clipped(&o->frozen, &o->n_frozen, b, e, begin, end);
     }
+}
+
+void ditc_adamw_init(ditc_adamw *o, ditc_params *p, double lr, int with_ema) {
+    ditc_adamw_init_shard(o, p, lr, with_ema, 0, p->numel);
+}
+
+size_t ditc_adamw_state_bytes(const ditc_adamw *o) {
+    return (size_t)(o->end - o->begin) * sizeof(float) * (o->ema ? 3 : 2);
 }
 
 void ditc_adamw_free(ditc_adamw *o) {
@@ -46,7 +68,8 @@ void ditc_adamw_free(ditc_adamw *o) {
 }
 
 void ditc_adamw_ema_copy(ditc_adamw *o) {
-    if (o->ema) o->p->be->copy_d2d(o->p->be, o->ema, o->p->data, (size_t)o->p->numel * sizeof(float));
+    if (o->ema)
+        o->p->be->copy_d2d(o->p->be, o->ema, (float *)o->p->data + o->begin, (size_t)(o->end - o->begin) * sizeof(float));
 }
 
 double ditc_adamw_current_lr(const ditc_adamw *o) {
@@ -55,14 +78,17 @@ double ditc_adamw_current_lr(const ditc_adamw *o) {
     return o->lr;
 }
 
-double ditc_adamw_step(ditc_adamw *o) {
+double ditc_adamw_grad_sumsq(ditc_adamw *o) {
+    ditc_backend *be = o->p->be;
+    return be->sum_squares(be, (float *)o->p->grad + o->begin, (size_t)(o->end - o->begin)); // padding/frozen are 0
+}
+
+void ditc_adamw_apply(ditc_adamw *o, double norm) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
-    ditc_params_settle_grad(o->p);
-    double norm = sqrt(be->sum_squares(be, g, (size_t)o->p->numel)); // padding and frozen grads are 0
     if (o->max_grad_norm > 0.0) { // torch.nn.utils.clip_grad_norm_
         double coef = o->max_grad_norm / (norm + 1e-6);
-        if (coef < 1.0) be->scale_buffer(be, g, (size_t)o->p->numel, (float)coef);
+        if (coef < 1.0) be->scale_buffer(be, g + o->begin, (size_t)(o->end - o->begin), (float)coef);
     }
     double lr = ditc_adamw_current_lr(o);
     o->step++;
@@ -73,13 +99,19 @@ double ditc_adamw_step(ditc_adamw *o) {
                          .bc2_sqrt = (float)sqrt(bc2), .ema_decay = (float)o->ema_decay,
                          .one_minus_ema_decay = (float)(1.0 - o->ema_decay)};
     for (int r = 0; r < o->n_runs; r++) {
-        int64_t b = o->runs[r][0], n = o->runs[r][1] - b;
-        be->adamw(be, p + b, g + b, o->m + b, o->v + b, o->ema ? o->ema + b : NULL, (size_t)n, a);
+        int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
+        be->adamw(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
     }
     for (int r = 0; o->ema && r < o->n_frozen; r++) {
         int64_t b = o->frozen[r][0];
-        be->ema_update(be, o->ema + b, p + b, (size_t)(o->frozen[r][1] - b), a.ema_decay,
+        be->ema_update(be, o->ema + (b - o->begin), p + b, (size_t)(o->frozen[r][1] - b), a.ema_decay,
                        a.one_minus_ema_decay);
     }
+}
+
+double ditc_adamw_step(ditc_adamw *o) {
+    ditc_params_settle_grad(o->p);
+    double norm = sqrt(ditc_adamw_grad_sumsq(o));
+    ditc_adamw_apply(o, norm);
     return norm;
 }

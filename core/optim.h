@@ -7,7 +7,8 @@
 
 typedef struct {
     ditc_params *p;
-    float *m, *v, *ema;         // flat buffers, same layout as the parameters (ema NULL if disabled)
+    int64_t begin, end;         // the element range of the flat layout this optimizer owns (ZeRO shard)
+    float *m, *v, *ema;         // moments and EMA of [begin, end): element i at [i − begin] (ema NULL if off)
     double lr, beta1, beta2, eps, weight_decay, ema_decay, max_grad_norm; // as Python floats; max_grad_norm 0 = off
     int64_t warmup_steps;       // linear warm-up of lr over this many steps (0 = off)
     int64_t step;               // updates done so far
@@ -19,12 +20,20 @@ typedef struct {
 
 // Defaults of the reference: lr 1e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0, EMA 0.9999.
 void ditc_adamw_init(ditc_adamw *o, ditc_params *p, double lr, int with_ema);
+// The same for the shard [begin, end) of the flat layout only (ZeRO: state memory ∝ 1/world).
+void ditc_adamw_init_shard(ditc_adamw *o, ditc_params *p, double lr, int with_ema, int64_t begin, int64_t end);
+// Bytes of optimizer state (moments + EMA) this optimizer holds.
+size_t ditc_adamw_state_bytes(const ditc_adamw *o);
 void ditc_adamw_free(ditc_adamw *o);
 // EMA := parameters (the reference's update_ema(ema, model, decay=0)).
 void ditc_adamw_ema_copy(ditc_adamw *o);
 // One update from the gradients in p->grad: optional clipping, warm-up, AdamW, EMA.
-// Returns the gradient's global L2 norm before clipping.
+// Returns the gradient's global L2 norm before clipping. (Single process: sum_squares + apply.)
 double ditc_adamw_step(ditc_adamw *o);
+// Σ g² over the owned range (for the global norm; sum it over shards).
+double ditc_adamw_grad_sumsq(ditc_adamw *o);
+// Clipping against the given global norm, then AdamW + EMA on the owned range.
+void ditc_adamw_apply(ditc_adamw *o, double grad_norm);
 // The learning rate the next step will use (after warm-up).
 double ditc_adamw_current_lr(const ditc_adamw *o);
 

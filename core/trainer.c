@@ -47,6 +47,7 @@ typedef struct {
     char dir[4096];
     FILE *log, *csv;
     int tty;
+    int quiet;   // ranks other than 0 neither log nor write
 } run_output;
 
 static int mkdir_p(const char *path, ditc_status *st) {
@@ -96,6 +97,7 @@ static int open_logs(run_output *o, int append, ditc_status *st) {
 // One log line to stdout and log.txt ("[YYYY-mm-dd HH:MM:SS] message", like the reference's logger).
 static void logf_run(run_output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_run(run_output *o, const char *fmt, ...) {
+    if (o->quiet) return;
     char msg[1024], stamp[32];
     va_list ap;
     va_start(ap, fmt);
@@ -115,8 +117,57 @@ static void fmt_hms(char *buf, size_t n, double s) {
 }
 
 // ---- checkpoint + state --------------------------------------------------------------------------
-static int save_checkpoint(const run_output *o, const ditc_dit *m, const ditc_adamw *opt, const ditc_train_args *a,
-                           int64_t step, int64_t epoch, int64_t step_in_epoch, char *where, size_t n, ditc_status *st) {
+// Full-layout buffers of the training state for checkpoint I/O: the optimizer's own when it owns the whole
+// layout, else temporaries that hold the gathered shards (ZeRO).
+static void ckpt_buffers_open(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
+    b->params = m->params.data;
+    b->opt_step = o->step;
+    if (o->begin == 0 && o->end == m->params.numel) {
+        b->ema = o->ema;
+        b->m = o->m;
+        b->v = o->v;
+        return;
+    }
+    b->m = ditc_params_alloc_like(&m->params, DITC_F32);
+    b->v = ditc_params_alloc_like(&m->params, DITC_F32);
+    b->ema = o->ema ? ditc_params_alloc_like(&m->params, DITC_F32) : NULL;
+}
+
+static void ckpt_buffers_close(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
+    ditc_backend *be = m->params.be;
+    if (b->m == o->m) return;
+    be->free(be, b->m);
+    be->free(be, b->v);
+    if (b->ema) be->free(be, b->ema);
+}
+
+// shard → full (every rank's range, all-gathered) or full → shard.
+static void ckpt_buffers_sync(ditc_ckpt_buffers *b, ditc_adamw *o, ditc_comm *comm, int to_full) {
+    if (b->m == o->m) return;
+    ditc_backend *be = o->p->be;
+    size_t n = (size_t)(o->end - o->begin) * sizeof(float);
+    float *full[3] = {b->m, b->v, b->ema}, *shard[3] = {o->m, o->v, o->ema};
+    for (int k = 0; k < 3; k++) {
+        if (!full[k]) continue;
+        if (to_full) {
+            be->copy_d2d(be, full[k] + o->begin, shard[k], n);
+            comm->allgather(comm, be, full[k], (size_t)o->p->numel, DITC_F32);
+        } else {
+            be->copy_d2d(be, shard[k], full[k] + o->begin, n);
+        }
+    }
+}
+
+static int save_checkpoint(const run_output *o, ditc_dit *m, ditc_adamw *opt, ditc_comm *comm,
+                           const ditc_train_args *a, int64_t step, int64_t epoch, int64_t step_in_epoch, char *where,
+                           size_t n, ditc_status *st) {
+    ditc_ckpt_buffers bufs;
+    ckpt_buffers_open(&bufs, m, opt);
+    ckpt_buffers_sync(&bufs, opt, comm, 1); // every rank takes part in the gathers
+    if (o->quiet) { // only rank 0 writes
+        ckpt_buffers_close(&bufs, m, opt);
+        return 0;
+    }
     char cdir[4096 + 32];
     snprintf(cdir, sizeof cdir, "%s/checkpoints", o->dir);
     if (mkdir_p(cdir, st)) return st->code;
@@ -134,8 +185,9 @@ static int save_checkpoint(const run_output *o, const ditc_dit *m, const ditc_ad
         snprintf(key, sizeof key, "arg.%d", i);
         ditc_kv_set(&kv, key, a->argv[i]);
     }
-    int r = ditc_checkpoint_write(where, m, opt, &kv, st);
+    int r = ditc_checkpoint_write(where, m, &bufs, &kv, st);
     ditc_kv_free(&kv);
+    ckpt_buffers_close(&bufs, m, opt);
     return r;
 }
 
@@ -200,20 +252,32 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (a->log_every < 1 || a->ckpt_every < 1) return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
     if (a->lr <= 0 || !isfinite(a->lr)) return ditc_fail(st, DITC_ERR_ARG, "--lr %g: must be a positive number", a->lr);
+    if (a->zero != 0 && a->zero != 2) return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
+    out.quiet = rank != 0;
     if ((r = open_dataset(&ds, a, patch_hint, st)) || (r = build_config(&cfg, a, ds, st))) goto done;
     if ((r = ditc_sampler_init(&smp, ds->n, a->global_batch, a->global_seed, st))) goto done;
 
     ditc_dit_create(&m, &cfg, be);
     m.checkpoint_blocks = a->grad_checkpointing;
     ditc_dit_init(&m, a->global_seed);
-    ditc_adamw_init(&opt, &m.params, a->lr, 1);
+    size_t shard_b = 0, shard_e = (size_t)m.params.numel;
+    if (a->zero) ditc_shard_range((size_t)m.params.numel, world, rank, &shard_b, &shard_e);
+    ditc_adamw_init_shard(&opt, &m.params, a->lr, 1, (int64_t)shard_b, (int64_t)shard_e);
     opt.ema_decay = a->ema_decay;
     opt.max_grad_norm = a->max_grad_norm;
     opt.warmup_steps = a->warmup_steps;
     ditc_adamw_ema_copy(&opt);
     int64_t step = 0, epoch = 0, step_in_epoch = 0;
     if (a->resume_dir) {
-        if ((r = ditc_checkpoint_read(a->resume_dir, &m, &opt, &state, st))) goto done;
+        ditc_ckpt_buffers bufs;
+        ckpt_buffers_open(&bufs, &m, &opt);
+        r = ditc_checkpoint_read(a->resume_dir, &m, &bufs, &state, st);
+        if (!r) {
+            ckpt_buffers_sync(&bufs, &opt, comm, 0);
+            opt.step = bufs.opt_step;
+        }
+        ckpt_buffers_close(&bufs, &m, &opt);
+        if (r) goto done;
         char sp[4096 + 16];
         snprintf(sp, sizeof sp, "%s/state.json", a->resume_dir);
         if ((r = ditc_kv_get_i64(&state, "step", &step, sp, st)) || (r = ditc_kv_get_i64(&state, "epoch", &epoch, sp, st)) ||
@@ -223,10 +287,10 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         snprintf(out.dir, sizeof out.dir, "%s", a->resume_dir);
         for (int k = 0; k < 2; k++) { char *sl = strrchr(out.dir, '/'); if (sl) *sl = 0; }
         if (!out.dir[0]) snprintf(out.dir, sizeof out.dir, ".");
-    } else if ((r = new_run_dir(&out, a->results_dir, cfg.name[0] ? cfg.name : a->model, st))) {
+    } else if (!out.quiet && (r = new_run_dir(&out, a->results_dir, cfg.name[0] ? cfg.name : a->model, st))) {
         goto done;
     }
-    if ((r = open_logs(&out, a->resume_dir != NULL, st))) goto done;
+    if (!out.quiet && (r = open_logs(&out, a->resume_dir != NULL, st))) goto done;
     ditc_diffusion_init(&diff, "", NULL);
     ditc_ctx_init(&c, be);
 
@@ -249,6 +313,9 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     logf_run(&out, "global batch %lld, %lld steps per epoch, training to step %lld%s", (long long)a->global_batch,
              (long long)spe, (long long)total, a->resume_dir ? "" : "");
     if (a->resume_dir) logf_run(&out, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)step, (long long)epoch);
+    logf_run(&out, "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (AdamW moments + EMA of %lld of %lld elements)",
+             world, world > 1 ? "es" : "", comm->name, a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
+             (double)ditc_adamw_state_bytes(&opt) / 1048576.0, (long long)(shard_e - shard_b), (long long)m.params.numel);
 
     double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
     int64_t log_steps = 0, start_step = step;
@@ -278,15 +345,26 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         ditc_to_host(loss, &lv);
         ditc_backward(&c, loss);
         ditc_params_settle_grad(&m.params);
-        comm->allreduce_sum(comm, be, m.params.grad, (size_t)m.params.numel); // world 1: identity
-        double lr_used = ditc_adamw_current_lr(&opt);
-        last_norm = ditc_adamw_step(&opt);
+        float *grad = m.params.grad;
+        size_t nflat = (size_t)m.params.numel;
+        if (world > 1) { // average the gradients over ranks: all of them, or this rank's shard (ZeRO-2)
+            if (a->zero) comm->reduce_scatter_sum(comm, be, grad, nflat, DITC_F32);
+            else comm->allreduce_sum(comm, be, grad, nflat, DITC_F32);
+            be->scale_buffer(be, grad + shard_b, shard_e - shard_b, 1.0f / (float)world);
+            comm->allreduce_sum(comm, NULL, &lv, 1, DITC_F32); // the logged loss is the mean over ranks
+            lv /= (float)world;
+        }
+        double lr_used = ditc_adamw_current_lr(&opt), sumsq = ditc_adamw_grad_sumsq(&opt);
+        if (a->zero && world > 1) comm->allreduce_sum(comm, NULL, &sumsq, 1, DITC_F64);
+        last_norm = sqrt(sumsq);
+        ditc_adamw_apply(&opt, last_norm);
+        if (a->zero && world > 1) comm->allgather(comm, be, m.params.data, nflat, DITC_F32);
         step++;
         loss_sum += lv;
         log_steps++;
         if (!isfinite(lv)) { r = ditc_fail(st, DITC_ERR_FORMAT, "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)", (long long)step, lv); goto done; }
         double now = now_s(), eta = (double)(total - step) * (now - t_start) / (double)(step - start_step);
-        if (out.tty) {
+        if (out.tty && !out.quiet) {
             char e[32];
             fmt_hms(e, sizeof e, eta);
             fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | ETA %s", (long long)step, (long long)total,
@@ -298,16 +376,18 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
             double wait_pct = 100.0 * wait_log / (now - t_log);
             logf_run(&out, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f, Data Wait: %.1f%%", (long long)step,
                      avg, sps, wait_pct);
-            fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)epoch, avg,
-                    sps, sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta, wait_pct);
-            fflush(out.csv);
+            if (out.csv) {
+                fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)epoch,
+                        avg, sps, sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta, wait_pct);
+                fflush(out.csv);
+            }
             loss_sum = 0;
             wait_log = 0;
             log_steps = 0;
             t_log = now;
         }
         if (step % a->ckpt_every == 0 || step == total) {
-            if ((r = save_checkpoint(&out, &m, &opt, a, step, epoch, step_in_epoch, where, sizeof where, st))) goto done;
+            if ((r = save_checkpoint(&out, &m, &opt, comm, a, step, epoch, step_in_epoch, where, sizeof where, st))) goto done;
             logf_run(&out, "saved checkpoint to %s", where);
         }
     }

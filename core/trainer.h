@@ -16,6 +16,7 @@ typedef struct {
     int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
+    int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
     double lr, max_grad_norm, ema_decay;
     const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
     int argc;                 // the run's arguments, saved into state.json

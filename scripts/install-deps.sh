@@ -6,9 +6,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libopenblas-openmp-dev            # BLAS (sgemm) with OpenMP threading
       zlib1g-dev libpng-dev libjpeg-dev # image/data formats (data pipeline, PNG sample grids)
+      libopenmpi-dev openmpi-bin        # MPI communicator (distributed training, ctest label mpi)
       clang libclang-rt-dev libomp-dev  # libFuzzer + sanitizer runtimes, clang OpenMP
       dataset-fashion-mnist             # the built-in demo's data (offline), also used by tests
-      python3 python3-numpy python3-torch) # the project's PyTorch reference for the parity tests only
+      python3 python3-numpy python3-torch python3-pil) # test references only (PyTorch, Pillow)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

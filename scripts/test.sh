@@ -17,8 +17,8 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
-step "release build (gcc, -Werror)"
-cmake -S . -B "$out/release" -DCMAKE_BUILD_TYPE=Release -DDITC_WERROR=ON >/dev/null
+step "release build (gcc, -Werror, MPI)"
+cmake -S . -B "$out/release" -DCMAKE_BUILD_TYPE=Release -DDITC_WERROR=ON -DDITC_MPI=ON >/dev/null
 cmake --build "$out/release" -j "$jobs"
 (cd "$out/release" && ctest --output-on-failure -j "$jobs")
 
