@@ -17,6 +17,7 @@ static const command commands[] = {
     {"sample", cmd_sample, "class-conditional samples from a checkpoint into a PNG grid (DDPM/DDIM, CFG)"},
     {"bench", cmd_bench, "time full training steps; images/s, GFLOP/s vs the sgemm rate, arena peak"},
     {"check", cmd_check, "numerics of one batch (output, losses, grads, AdamW steps) for comparison with PyTorch"},
+    {"extract", cmd_extract, "write a data set's preprocessed 8-bit samples into safetensors shards (+ index.json)"},
     {"inspect", cmd_inspect, "list the tensors and metadata of a .safetensors file"},
 };
 

@@ -42,5 +42,8 @@ ditc_comm *ditc_comm_single_new(void);
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st);
 // 1 if the environment says we run under an MPI launcher.
 int ditc_comm_launched_by_mpi(void);
+// NCCL over an MPI bootstrap communicator (which it takes over); device buffers of the CUDA backend.
+// Built with -DDITC_NCCL=ON. NULL with st set if no GPU is visible.
+ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, ditc_status *st);
 
 #endif

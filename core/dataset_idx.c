@@ -401,6 +401,25 @@ static int idx_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label
     return 0;
 }
 
+// The same sample as exact bytes (dataset.h get_u8): only without the area downscale (padding is byte 0,
+// which maps to -1 like the float path).
+static int idx_get_u8(const ditc_dataset *ds, int64_t i, uint8_t *dst, int32_t *label, ditc_status *st) {
+    (void)st;
+    const idx_ctx *c = ds->ctx;
+    DITC_CHECK(i >= 0 && i < ds->n, "IDX sample %lld out of range [0, %lld)", (long long)i, (long long)ds->n);
+    DITC_CHECK(c->mode != PREP_AREA, "IDX get_u8 with an area downscale");
+    const int N = c->native, S = ds->side;
+    const uint8_t *img = c->pixels + (size_t)i * (size_t)N * (size_t)N;
+    if (c->mode == PREP_COPY) {
+        memcpy(dst, img, (size_t)N * N);
+    } else {
+        memset(dst, 0, (size_t)S * S);
+        for (int y = 0; y < N; y++) memcpy(dst + (size_t)(y + c->pad) * S + c->pad, img + (size_t)y * N, (size_t)N);
+    }
+    *label = c->labels[i];
+    return 0;
+}
+
 static void idx_destroy(ditc_dataset *ds) {
     if (!ds) return;
     idx_ctx *c = ds->ctx;
@@ -466,6 +485,7 @@ int ditc_dataset_open_idx(ditc_dataset **out, const char *path, int image_size, 
     ds->get = idx_get;
     ds->destroy = idx_destroy;
     ds->ctx = make_ctx(pixels, labels, native, S);
+    ds->get_u8 = ((idx_ctx *)ds->ctx)->mode == PREP_AREA ? NULL : idx_get_u8; // area averages are not bytes
     snprintf(ds->desc, sizeof ds->desc, "IDX %s%s: %lld images %dx%d -> 1x%dx%d (%s), %d classes", images_path,
              gzip ? " (gzip)" : "", (long long)n, native, native, S, S,
              S == native ? "as is" : S > native ? "centre-padded with -1" : "area-averaged", ds->num_classes);

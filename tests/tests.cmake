@@ -52,3 +52,15 @@ set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_bad_input PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 ditc_test(test_loader SOURCES tests/test_loader.c)
+
+# Distributed training (label mpi): needs -DDITC_MPI=ON and mpirun; otherwise the script exits 77 (skipped).
+add_executable(st_compare tests/st_compare.c)
+target_link_libraries(st_compare PRIVATE ditc_core)
+add_test(NAME test_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_mpi.sh $<TARGET_FILE:ditc> $<TARGET_FILE:st_compare>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS mpi)
+
+# Data sources (ImageFolder, CIFAR-10, shards, auto-detection) and `ditc extract` end to end.
+ditc_test(test_sources SOURCES tests/test_sources.c TIMEOUT 300)
+add_test(NAME test_extract COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_extract.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_extract PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
