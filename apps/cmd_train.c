@@ -15,15 +15,16 @@ typedef struct {
     const char *resume;
     int64_t seed;
     int no_flip;
-    arg_def defs[32];
+    arg_def defs[48];
     int n;
 } train_flags;
 
 static void declare(train_flags *f) {
     ditc_train_args *a = &f->a;
     arg_def d[] = {
-        {"--data-path", ARG_STR, &a->data_path, "IDX directory/file (e.g. /usr/share/datasets/fashion-mnist) or 'synthetic'", 0},
-        {"--dataset", ARG_STR, &a->dataset, "auto (default), idx, synthetic", 0},
+        {"--data-path", ARG_STR, &a->data_path, "ImageFolder root, CIFAR-10 dir, IDX dir/file (e.g. /usr/share/datasets/fashion-mnist), `ditc extract` shards, or 'synthetic'", 0},
+        {"--dataset", ARG_STR, &a->dataset, "auto (default: by what --data-path holds), imagefolder, cifar10, idx, shards, synthetic", 0},
+        {"--skip-bad-images", ARG_BOOL, &a->skip_bad_images, "skip and count undecodable image files (default: stop naming the file)", 0},
         {"--results-dir", ARG_STR, &a->results_dir, "where runs go: <dir>/NNN-<model>/ (default results)", 0},
         {"--model", ARG_STR, &a->model, "DiT-S/2 ... DiT-XL/8 (default DiT-XL/2)", 0},
         {"--depth", ARG_INT, &a->depth, "override the model's depth (tiny debugging configs)", 0},

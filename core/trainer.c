@@ -116,6 +116,17 @@ static void fmt_hms(char *buf, size_t n, double s) {
     snprintf(buf, n, "%02ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
 }
 
+// With --skip-bad-images: log how many undecodable files were skipped so far (once per new count).
+static void report_bad_images(run_output *o, const ditc_dataset *ds, int64_t *reported) {
+    char first[512];
+    int64_t n = ditc_dataset_bad_count(ds, first, sizeof first);
+    if (n > *reported) {
+        logf_run(o, "skipped %lld bad image file%s so far (--skip-bad-images); first: %s", (long long)n, n > 1 ? "s" : "",
+                 first);
+        *reported = n;
+    }
+}
+
 // ---- checkpoint + state --------------------------------------------------------------------------
 // Full-layout buffers of the training state for checkpoint I/O: the optimizer's own when it owns the whole
 // layout, else temporaries that hold the gathered shards (ZeRO).
@@ -199,11 +210,12 @@ static int open_dataset(ditc_dataset **ds, const ditc_train_args *a, int patch, 
         *ds = ditc_dataset_synthetic(a->synthetic_size, 4, side, a->num_classes ? a->num_classes : 10, a->global_seed);
         return 0;
     }
-    if (strcmp(a->dataset, "auto") && strcmp(a->dataset, "idx"))
-        return ditc_fail(st, DITC_ERR_ARG, "--dataset '%s': expected auto, idx or synthetic (ImageFolder, CIFAR-10 and shards come with the data pipeline)", a->dataset);
-    if (!a->data_path) return ditc_fail(st, DITC_ERR_ARG, "--data-path is required (an IDX directory/file, or 'synthetic')");
-    if (ditc_dataset_open_idx(ds, a->data_path, a->image_size, st)) return st->code;
-    if (!a->image_size && (*ds)->side % patch) { // native side not divisible: pad up to the next multiple
+    if (!a->data_path)
+        return ditc_fail(st, DITC_ERR_ARG, "--data-path is required (an ImageFolder, CIFAR-10 or IDX directory, "
+                                           "shards from `ditc extract`, or 'synthetic')");
+    if (ditc_dataset_open(ds, a->dataset, a->data_path, a->image_size, a->skip_bad_images, st)) return st->code;
+    const char *kind = !strcmp(a->dataset, "auto") ? ditc_dataset_detect(a->data_path, NULL) : a->dataset;
+    if (kind && !strcmp(kind, "idx") && !a->image_size && (*ds)->side % patch) { // pad up to the next multiple
         int side = ((*ds)->side + patch - 1) / patch * patch;
         ditc_dataset_free(*ds);
         return ditc_dataset_open_idx(ds, a->data_path, side, st);
@@ -318,7 +330,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
              (double)ditc_adamw_state_bytes(&opt) / 1048576.0, (long long)(shard_e - shard_b), (long long)m.params.numel);
 
     double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
-    int64_t log_steps = 0, start_step = step;
+    int64_t log_steps = 0, start_step = step, bad_reported = 0;
     char where[4096 + 64] = "";
     int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
     while (step < total) {
@@ -376,6 +388,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
             double wait_pct = 100.0 * wait_log / (now - t_log);
             logf_run(&out, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f, Data Wait: %.1f%%", (long long)step,
                      avg, sps, wait_pct);
+            report_bad_images(&out, ds, &bad_reported);
             if (out.csv) {
                 fprintf(out.csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)epoch,
                         avg, sps, sps * (double)a->global_batch, lr_used, last_norm, now - t_start, eta, wait_pct);
@@ -392,6 +405,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         }
     }
     if (out.tty) fprintf(stderr, "\r\033[K");
+    report_bad_images(&out, ds, &bad_reported);
     double elapsed = now_s() - t_start;
     logf_run(&out, "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
              (long long)(step - start_step), elapsed, elapsed > 0 ? 100.0 * wait_total / elapsed : 0.0, out.dir,

@@ -10,13 +10,14 @@
 #include "kvfile.h"
 
 typedef struct {
-    const char *data_path, *results_dir, *model, *dataset; // dataset: "auto", "idx", "synthetic"
+    const char *data_path, *results_dir, *model, *dataset; // dataset: auto|imagefolder|cifar10|idx|shards|synthetic
     int image_size, num_classes;                            // 0 = from the data
     int depth, hidden_size, num_heads, patch_size;          // 0 = from --model
     int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
     int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
+    int skip_bad_images;      // ImageFolder: skip (and count) undecodable files instead of stopping
     double lr, max_grad_norm, ema_decay;
     const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
     int argc;                 // the run's arguments, saved into state.json
