@@ -122,25 +122,30 @@ static void jpeg_row_to_rgb(const uint8_t *in, int ncomp, int w, uint8_t *out) {
     }
 }
 
-// Reads scanlines [y0, y1) of the (possibly column-cropped) output into img rows 0.. (others skipped).
-static void jpeg_read_rows(jpeg_ctx *c, int y0, int y1) {
+// Decodes scanlines [skip_to, y1) of the (possibly column-cropped) output and keeps rows [y0, y1) as img rows
+// 0.. (columns from c->ox on); rows before y0 are decoded and dropped.
+static void jpeg_read_rows(jpeg_ctx *c, int skip_to, int y0, int y1) {
     struct jpeg_decompress_struct *ci = &c->ci;
-    int ncomp = ci->output_components, w = (int)ci->output_width;
-    int ox = c->ox;
-    if (y0 > 0) jpeg_skip_scanlines(ci, (JDIMENSION)y0);
+    int ncomp = ci->output_components, w = (int)ci->output_width, ox = c->ox;
+    if (skip_to > 0) jpeg_skip_scanlines(ci, (JDIMENSION)skip_to);
     while ((int)ci->output_scanline < y1) {
-        uint8_t *dst = c->img->rgb + (size_t)((int)ci->output_scanline - y0) * (size_t)c->img->w * 3;
-        if (ncomp == 3 && ox == 0 && w == c->img->w) {
+        int y = (int)ci->output_scanline;
+        uint8_t *dst = y >= y0 ? c->img->rgb + (size_t)(y - y0) * (size_t)c->img->w * 3 : NULL;
+        if (dst && ncomp == 3 && ox == 0 && w == c->img->w) {  // straight into the image, 16 rows a call
             JSAMPROW rows[16];
-            int n = y1 - (int)ci->output_scanline;
-            if (n > 16) n = 16;
+            int n = y1 - y < 16 ? y1 - y : 16;
             for (int i = 0; i < n; i++) rows[i] = dst + (size_t)i * (size_t)w * 3;
             jpeg_read_scanlines(ci, rows, (JDIMENSION)n);
         } else {
             JSAMPROW row = c->row;
             jpeg_read_scanlines(ci, &row, 1);
-            if (ncomp == 3) memcpy(dst, c->row + (size_t)ox * 3, (size_t)c->img->w * 3);
-            else jpeg_row_to_rgb(c->row + (size_t)ox * (size_t)ncomp, ncomp, c->img->w, dst);
+            if (!dst) {
+                // a margin row above the window: decoded only for the upsampler's context
+            } else if (ncomp == 3) {
+                memcpy(dst, c->row + (size_t)ox * 3, (size_t)c->img->w * 3);
+            } else {
+                jpeg_row_to_rgb(c->row + (size_t)ox * (size_t)ncomp, ncomp, c->img->w, dst);
+            }
         }
         if (c->err.eof) longjmp(c->err.jb, 1);  // out of data before the last needed row: truncated
     }
@@ -153,7 +158,8 @@ static int jpeg_decode_inner(jpeg_ctx *c, const uint8_t *data, size_t n, const c
     jpeg_create_decompress(ci);
     jpeg_mem_src(ci, data, (unsigned long)n);
     jpeg_read_header(ci, TRUE);
-    if (check_dims(label, ci->image_width, ci->image_height, "JPEG", st)) return 2;
+    const int W = (int)ci->image_width, H = (int)ci->image_height;
+    if (check_dims(label, W, H, "JPEG", st)) return 2;
     switch (ci->num_components) {
         case 1: ci->out_color_space = JCS_GRAYSCALE; break;
         case 3: ci->out_color_space = JCS_RGB; break;
@@ -163,20 +169,26 @@ static int jpeg_decode_inner(jpeg_ctx *c, const uint8_t *data, size_t n, const c
                       label, ci->num_components);
             return 2;
     }
-    int x0 = 0, y0 = 0, w = (int)ci->image_width, h = (int)ci->image_height;
+    int x0 = 0, y0 = 0, x1 = W, y1 = H;
     if (c->win && c->win->x1 > c->win->x0 && c->win->y1 > c->win->y0) {
-        DITC_CHECK(c->win->x0 >= 0 && c->win->y0 >= 0 && c->win->x1 <= w && c->win->y1 <= h, "bad window");
-        x0 = c->win->x0, y0 = c->win->y0, w = c->win->x1 - x0, h = c->win->y1 - y0;
+        DITC_CHECK(c->win->x0 >= 0 && c->win->y0 >= 0 && c->win->x1 <= W && c->win->y1 <= H, "bad window");
+        x0 = c->win->x0, y0 = c->win->y0, x1 = c->win->x1, y1 = c->win->y1;
     }
     jpeg_start_decompress(ci);
-    if (w < (int)ci->image_width) {
-        JDIMENSION xo = (JDIMENSION)x0, cw = (JDIMENSION)w;
-        jpeg_crop_scanline(ci, &xo, &cw);  // widens to iMCU column boundaries: xo <= x0
+    // Fancy upsampling treats the edges of a cropped/skipped region as image edges, so decode one iMCU more on
+    // each side than wanted: the wanted pixels then equal those of the full decode.
+    const int mx = ci->max_h_samp_factor * DCTSIZE, my = ci->max_v_samp_factor * DCTSIZE;
+    int dx0 = x0 - mx > 0 ? x0 - mx : 0, dx1 = x1 + mx < W ? x1 + mx : W;
+    int dy0 = y0 - my > 0 ? y0 - my : 0;
+    c->ox = x0;
+    if (dx1 - dx0 < W) {
+        JDIMENSION xo = (JDIMENSION)dx0, cw = (JDIMENSION)(dx1 - dx0);
+        jpeg_crop_scanline(ci, &xo, &cw);  // widens to iMCU column boundaries: xo <= dx0
         c->ox = x0 - (int)xo;
     }
     c->row = ditc_xmalloc((size_t)ci->output_width * 4);
-    alloc_rgb(c->img, w, h);
-    jpeg_read_rows(c, y0, y0 + h);
+    alloc_rgb(c->img, x1 - x0, y1 - y0);
+    jpeg_read_rows(c, dy0, y0, y1);
     return 0;
 }
 

@@ -5,8 +5,7 @@
 #     a shard is valid for `ditc inspect` (images U8 [1808, 3, 32, 32], labels I32 [1808]);
 #  2. the same extraction with 1 thread gives byte-identical shards and index;
 #  3. bad arguments each get one message naming the flag or path and a non-zero exit;
-#  4. `ditc train --data-path <shards> --max-steps 3` with a tiny model (skipped, with a note, while the
-#     trainer does not read shards yet).
+#  4. `ditc train --data-path <shards> --max-steps 3` with a tiny model runs and logs the shards source.
 source "$(dirname "$0")/test_lib.sh"
 if ! command -v perl >/dev/null 2>&1; then
     echo "SKIP $TEST_NAME: perl is needed to write the CIFAR-10 batch"
@@ -97,8 +96,6 @@ if run train "$DITC" train --data-path "$TMP/shards" --results-dir "$TMP/results
     check $? "ditc train ran 3 steps on the shards and wrote checkpoint 0000003"
     grep -qi "shards" "$TMP/train.out"
     check $? "the training log names the shards source"
-elif grep -q "IDX" "$TMP/train.err"; then
-    echo "SKIP (part 4) ditc train does not read shards yet: $(head -n 1 "$TMP/train.err")"
 else
     fail "ditc train on the shards exited non-zero"
     show train
