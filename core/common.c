@@ -45,6 +45,22 @@ void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line) {
     return q;
 }
 
+char *ditc_xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = ditc_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *ditc_path_join(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = ditc_xmalloc(na + nb + 2);
+    memcpy(s, a, na);
+    s[na] = '/';
+    memcpy(s + na + 1, b, nb + 1);
+    return s;
+}
+
 int ditc_fail(ditc_status *st, int code, const char *fmt, ...) {
     if (st) {
         st->code = code;

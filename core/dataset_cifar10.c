@@ -27,15 +27,6 @@ typedef struct {
     uint8_t *labels; // n
 } cifar_ctx;
 
-static char *path_join(const char *a, const char *b) {
-    size_t na = strlen(a), nb = strlen(b);
-    char *s = ditc_xmalloc(na + nb + 2);
-    memcpy(s, a, na);
-    s[na] = '/';
-    memcpy(s + na + 1, b, nb + 1);
-    return s;
-}
-
 static int is_file(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -109,7 +100,7 @@ static void cifar_destroy(ditc_dataset *ds) {
 // Class names from batches.meta.txt (one per line) as "airplane, automobile, ..." into out; "" if absent.
 static void read_class_names(const char *dir, char *out, size_t cap) {
     out[0] = '\0';
-    char *p = path_join(dir, "batches.meta.txt");
+    char *p = ditc_path_join(dir, "batches.meta.txt");
     FILE *f = fopen(p, "rb");
     free(p);
     if (!f) return;
@@ -141,13 +132,13 @@ int ditc_dataset_open_cifar10(ditc_dataset **out, const char *path, int image_si
         return ditc_fail(st, DITC_ERR_IO,
                          "CIFAR-10 data path %s: not a directory (expected cifar-10-batches-bin or its parent)", path);
     const char *first = train ? "data_batch_1.bin" : "test_batch.bin";
-    char *probe = path_join(path, first), *dir;
+    char *probe = ditc_path_join(path, first), *dir;
     if (is_file(probe)) {
         size_t np = strlen(path) + 1;
         dir = ditc_xmalloc(np);
         memcpy(dir, path, np);
     } else {
-        char *sub = path_join(path, "cifar-10-batches-bin"), *p2 = path_join(sub, first);
+        char *sub = ditc_path_join(path, "cifar-10-batches-bin"), *p2 = ditc_path_join(sub, first);
         if (!is_file(p2)) {
             free(sub);
             free(p2);
@@ -169,7 +160,7 @@ int ditc_dataset_open_cifar10(ditc_dataset **out, const char *path, int image_si
         char name[32];
         if (train) snprintf(name, sizeof name, "data_batch_%d.bin", f + 1);
         else snprintf(name, sizeof name, "test_batch.bin");
-        char *fp = path_join(dir, name);
+        char *fp = ditc_path_join(dir, name);
         rc = read_batch(fp, c->pixels + (size_t)f * CIFAR_PER_FILE * 3 * CIFAR_PLANE, c->labels + (size_t)f * CIFAR_PER_FILE,
                         st);
         free(fp);

@@ -82,22 +82,6 @@ static void ibuf_push(ibuf *b, int64_t x) {
     b->v[b->n++] = x;
 }
 
-static char *join(const char *a, const char *b) { // a + "/" + b
-    size_t na = strlen(a), nb = strlen(b);
-    char *s = ditc_xmalloc(na + nb + 2);
-    memcpy(s, a, na);
-    s[na] = '/';
-    memcpy(s + na + 1, b, nb + 1);
-    return s;
-}
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = ditc_xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
 // Sorting offsets into a pool by the strings they point at (qsort has no context argument).
 static _Thread_local const char *g_sort_pool;
 static int cmp_off(const void *a, const void *b) {
@@ -171,7 +155,7 @@ static int list_dir(const char *path, const char *what, int (*keep_file)(const c
         int is_dir;
         if (e->d_type == DT_DIR) is_dir = 1;
         else if (e->d_type == DT_LNK || e->d_type == DT_UNKNOWN) {
-            char *full = join(path, nm);
+            char *full = ditc_path_join(path, nm);
             is_dir = stat(full, &sb) == 0 && S_ISDIR(sb.st_mode); // broken links are files, as is_dir()
             free(full);
         } else is_dir = 0;
@@ -226,10 +210,10 @@ static int walk(const char *class_path, const char *suffix, dir_id *anc, int dep
         out->v = ditc_xrealloc(out->v, out->cap * sizeof *out->v);
     }
     walk_dir *w = &out->v[out->n++];
-    w->suffix = xstrdup(suffix);
+    w->suffix = ditc_xstrdup(suffix);
     w->l = l;
     for (size_t k = 0; k < l.dirs.n && !rc; k++) {
-        char *sub = join(suffix, l.names.p + l.dirs.v[k]);
+        char *sub = ditc_path_join(suffix, l.names.p + l.dirs.v[k]);
         rc = walk(class_path, sub, anc, depth + 1, out, st);
         free(sub);
     }
@@ -243,7 +227,7 @@ static int cmp_walk_dir(const void *a, const void *b) {
 // Appends the files of class `cls` (label) to pool/offs/labels in torchvision order; *count = how many.
 static int scan_class(const char *root, const char *cls, int32_t label, sbuf *pool, ibuf *offs, ibuf *labels,
                       int64_t *count, ditc_status *st) {
-    char *class_path = join(root, cls);
+    char *class_path = ditc_path_join(root, cls);
     walk_list wl = {0};
     dir_id *anc = ditc_xmalloc(sizeof *anc * IF_MAX_DEPTH);
     int rc = walk(class_path, "", anc, 0, &wl, st);
@@ -277,7 +261,7 @@ static int scan_class(const char *root, const char *cls, int32_t label, sbuf *po
 // ---- the data source ------------------------------------------------------------------------------
 
 static int load_one(const if_ctx *c, int64_t i, int S, uint8_t *dst, ditc_status *st) {
-    char *path = join(c->root, c->pool + c->off[i]);
+    char *path = ditc_path_join(c->root, c->pool + c->off[i]);
     int rc = ditc_image_load_crop(path, S, dst, st);
     free(path);
     return rc;
@@ -402,14 +386,14 @@ int ditc_dataset_open_imagefolder(ditc_dataset **out, const char *root, int imag
         return rc;
     }
     if_ctx *c = ditc_xcalloc(1, sizeof *c);
-    c->root = xstrdup(root);
+    c->root = ditc_xstrdup(root);
     c->pool = pool.p;
     c->off = offs.v;
     c->labels = ditc_xmalloc(sizeof *c->labels * (labels.n ? labels.n : 1));
     for (size_t i = 0; i < labels.n; i++) c->labels[i] = (int32_t)labels.v[i];
     free(labels.v);
     c->classes = ditc_xmalloc(sizeof *c->classes * (size_t)K);
-    for (int k = 0; k < K; k++) c->classes[k] = xstrdup(top.names.p + top.dirs.v[k]);
+    for (int k = 0; k < K; k++) c->classes[k] = ditc_xstrdup(top.names.p + top.dirs.v[k]);
     listing_free(&top);
     c->skip_bad = skip_bad != 0;
     if (c->skip_bad) c->bad = ditc_xcalloc(offs.n, sizeof *c->bad);

@@ -12,18 +12,11 @@
 
 #include "json_header.h"
 
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = ditc_xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
 void ditc_kv_set(ditc_kv *kv, const char *key, const char *val) {
     for (int i = 0; i < kv->n; i++)
         if (!strcmp(kv->keys[i], key)) {
             free(kv->vals[i]);
-            kv->vals[i] = xstrdup(val);
+            kv->vals[i] = ditc_xstrdup(val);
             return;
         }
     if (kv->n == kv->cap) {
@@ -31,8 +24,8 @@ void ditc_kv_set(ditc_kv *kv, const char *key, const char *val) {
         kv->keys = ditc_xrealloc(kv->keys, (size_t)kv->cap * sizeof *kv->keys);
         kv->vals = ditc_xrealloc(kv->vals, (size_t)kv->cap * sizeof *kv->vals);
     }
-    kv->keys[kv->n] = xstrdup(key);
-    kv->vals[kv->n++] = xstrdup(val);
+    kv->keys[kv->n] = ditc_xstrdup(key);
+    kv->vals[kv->n++] = ditc_xstrdup(val);
 }
 
 void ditc_kv_set_i64(ditc_kv *kv, const char *key, int64_t v) {

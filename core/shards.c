@@ -37,22 +37,6 @@
 #define SHARDS_MAX_FILES 10000000
 #define SHARDS_INDEX_MAX_BYTES (256u << 20)
 
-static char *path_join(const char *a, const char *b) {
-    size_t na = strlen(a), nb = strlen(b);
-    char *s = ditc_xmalloc(na + nb + 2);
-    memcpy(s, a, na);
-    s[na] = '/';
-    memcpy(s + na + 1, b, nb + 1);
-    return s;
-}
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = ditc_xmalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
 // ---- the shards data source -------------------------------------------------------------------------
 
 typedef struct {
@@ -244,7 +228,7 @@ static int plain_shard_name(const char *f) {
 
 static int read_index(const char *dir, index_info *x, ditc_status *st) {
     memset(x, 0, sizeof *x);
-    char *ip = path_join(dir, "index.json");
+    char *ip = ditc_path_join(dir, "index.json");
     FILE *f = fopen(ip, "rb");
     if (!f) {
         int e = errno;
@@ -393,14 +377,14 @@ int ditc_dataset_open_shards(ditc_dataset **out, const char *dir, ditc_status *s
     int rc = read_index(dir, &x, st);
     if (rc) return rc;
     shards_ctx *c = ditc_xcalloc(1, sizeof *c);
-    c->dir = xstrdup(dir);
+    c->dir = ditc_xstrdup(dir);
     c->shards = ditc_xcalloc((size_t)x.nshards, sizeof *c->shards);
     c->per = (size_t)x.channels * x.side * x.side;
     int64_t first = 0;
     for (int k = 0; k < x.nshards && !rc; k++) {
         shard *s = &c->shards[k];
         c->nshards = k + 1;
-        s->path = path_join(dir, x.files[k]);
+        s->path = ditc_path_join(dir, x.files[k]);
         s->first = first;
         s->count = (int64_t)x.counts[k];
         first += s->count;
@@ -464,7 +448,7 @@ static void remove_stale_shards(const char *dir, int64_t keep) {
         int digits = 0;
         while (*p >= '0' && *p <= '9' && digits < 12) k = k * 10 + (*p++ - '0'), digits++;
         if (digits < 5 || strcmp(p, ".safetensors") || k < keep) continue;
-        char *path = path_join(dir, e->d_name);
+        char *path = ditc_path_join(dir, e->d_name);
         unlink(path);
         free(path);
     }
@@ -497,7 +481,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
         return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives %lld shards; at most 999999", (long long)shard_size,
                          (long long)nshards);
     if (mkdir_p(dir, st)) return st->code;
-    char *ip = path_join(dir, "index.json");
+    char *ip = ditc_path_join(dir, "index.json");
     if (unlink(ip) != 0 && errno != ENOENT) {
         int rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot remove the old index: %s", ip, strerror(errno));
         free(ip);
@@ -533,7 +517,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
         if (rc) break;
         snprintf(names[k], sizeof names[k], "shard-%05lld.safetensors", (long long)k);
         counts[k] = cnt;
-        char *sp = path_join(dir, names[k]);
+        char *sp = ditc_path_join(dir, names[k]);
         ditc_st_writer *w = ditc_st_writer_new();
         int64_t shape[4] = {cnt, ds->channels, ds->side, ds->side};
         ditc_st_writer_add(w, "images", DITC_U8, 4, shape, images);
