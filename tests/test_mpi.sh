@@ -64,6 +64,23 @@ rc=$?; took=$(( $(date +%s) - start ))
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "train-images-idx3-ubyte" "$TMP/bad.log"
 check $? "corrupt input under np 3: exit $rc after ${took}s with the file's message ($(grep -m1 'train-images' "$TMP/bad.log" | cut -c1-100))"
 
+# 3b. an ImageFolder where exactly one file is corrupt: only the rank whose share of a step holds it fails;
+# the job must still end (all ranks) non-zero with that file's message, within the timeout.
+png=iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR4nGNkYGiQY2DARCwMcgxYweCUAABY2QJC2r3zLgAAAABJRU5ErkJggg==
+for c in a b; do
+  mkdir -p "$TMP/folder/$c"
+  for i in 0 1 2 3 4 5; do echo "$png" | base64 -d > "$TMP/folder/$c/img$i.png"; done
+done
+head -c 40 "$TMP/folder/a/img0.png" > "$TMP/folder/b/img3.png" # truncated
+start=$(date +%s)
+timeout 60 "${MPI[@]}" 3 "$DITC" train --data-path "$TMP/folder" --image-size 8 --model DiT-S/2 --depth 1 \
+  --hidden-size 32 --num-heads 2 --global-batch-size 12 --max-steps 3 --num-workers 1 --threads 1 \
+  --results-dir "$TMP/folderrun" > "$TMP/folder.log" 2>&1
+rc=$?; took=$(( $(date +%s) - start ))
+nmsg=$(grep -c "img3.png" "$TMP/folder.log")
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$nmsg" -ge 1 ]
+check $? "one rank's corrupt image (b/img3.png) ends the np 3 job: exit $rc after ${took}s ($(grep -m1 'img3.png' "$TMP/folder.log" | cut -c1-110))"
+
 # 4. optimizer state per rank: np 3 --zero 2 vs np 1
 b1=$(grep -o 'AdamW moments + EMA of [0-9]* of' "$TMP/np1.log" | grep -o '[0-9]*' | head -1)
 b3=$(grep -o 'AdamW moments + EMA of [0-9]* of' "$TMP/np3-z2.log" | grep -o '[0-9]*' | head -1)
