@@ -10,7 +10,8 @@
 
 #include "image_internal.h"
 
-#define MAX_STEPS 40  // halvings of a side < 2^31 plus the final bicubic
+#define MAX_STEPS 40             // halvings of a side < 2^31 plus the final bicubic
+#define MAX_SIDE ((double)(1 << 30)) // longest side after the bicubic step (logical; only S×S is computed)
 
 typedef struct {
     int n;                                  // resize steps
@@ -19,8 +20,9 @@ typedef struct {
     ditc_image_window win[MAX_STEPS + 1];   // window of the level-k image that is needed
 } crop_plan;
 
-// Sizes and filters of the chain, then the windows from the final crop back to the source image.
-static void crop_plan_make(int W, int H, int S, crop_plan *p) {
+// Sizes and filters of the chain, then the windows from the final crop back to the source image. Non-zero
+// when the bicubic step would make a side longer than MAX_SIDE (an absurd aspect ratio, e.g. 1×10^8 to 256).
+static int crop_plan_make(int W, int H, int S, crop_plan *p) {
     int n = 0, w = W, h = H;
     p->w[0] = w, p->h[0] = h;
     while ((w < h ? w : h) >= 2 * S) {
@@ -29,6 +31,7 @@ static void crop_plan_make(int W, int H, int S, crop_plan *p) {
         p->w[n] = w, p->h[n] = h;
     }
     double scale = (double)S / (double)(w < h ? w : h);
+    if (nearbyint((double)w * scale) > MAX_SIDE || nearbyint((double)h * scale) > MAX_SIDE) return 1;
     p->f[n++] = DITC_RESAMPLE_BICUBIC;
     p->w[n] = (int)nearbyint((double)w * scale);
     p->h[n] = (int)nearbyint((double)h * scale);
@@ -41,19 +44,27 @@ static void crop_plan_make(int W, int H, int S, crop_plan *p) {
         ditc_resize_source_range(p->w[k], p->w[k + 1], p->f[k], o->x0, o->x1, &s->x0, &s->x1);
         ditc_resize_source_range(p->h[k], p->h[k + 1], p->f[k], o->y0, o->y1, &s->y0, &s->y1);
     }
+    return 0;
 }
 
-// Runs the chain on src, which holds window win[0] of the level-0 image; writes (3, S, S) CHW.
-static void crop_plan_run(const crop_plan *p, const ditc_image *src, int S, uint8_t *out_chw) {
-    ditc_image cur = *src, next;
-    int owned = 0;
+static int plan_error(const char *label, int W, int H, int S, ditc_status *st) {
+    return ditc_fail(st, DITC_ERR_UNSUPPORTED,
+                     "%s: a %dx%d image cannot be center-cropped to %d (the upscaled side would exceed 2^30 pixels)",
+                     label, W, H, S);
+}
+
+// Runs the chain on src, which holds the region of the level-0 image starting at (sx0, sy0) and covering
+// win[0]; writes (3, S, S) CHW. Intermediate images live in the STEP0/STEP1 scratch buffers.
+static void crop_plan_run(const crop_plan *p, const ditc_image *src, int sx0, int sy0, int S, uint8_t *out_chw) {
+    ditc_image cur = *src;
     for (int k = 0; k < p->n; k++) {
-        const ditc_image_window *s = &p->win[k], *o = &p->win[k + 1];
-        ditc_resize_window(&cur, s->x0, s->y0, p->w[k], p->h[k], p->w[k + 1], p->h[k + 1], o->x0, o->y0,
-                           o->x1 - o->x0, o->y1 - o->y0, p->f[k], &next);
-        if (owned) ditc_image_free(&cur);
-        cur = next;
-        owned = 1;
+        const ditc_image_window *o = &p->win[k + 1];
+        int ow = o->x1 - o->x0, oh = o->y1 - o->y0;
+        uint8_t *buf = ditc_image_scratch(DITC_SCRATCH_STEP0 + (k & 1), (size_t)ow * (size_t)oh * 3);
+        ditc_resize_window_into(&cur, sx0, sy0, p->w[k], p->h[k], p->w[k + 1], p->h[k + 1], o->x0, o->y0, ow, oh,
+                                p->f[k], buf);
+        cur = (ditc_image){ow, oh, buf};
+        sx0 = o->x0, sy0 = o->y0;
     }
     DITC_CHECK(cur.w == S && cur.h == S, "crop produced %dx%d, not %d", cur.w, cur.h, S);
     const size_t plane = (size_t)S * (size_t)S;
@@ -62,37 +73,54 @@ static void crop_plan_run(const crop_plan *p, const ditc_image *src, int S, uint
         out_chw[plane + i] = cur.rgb[3 * i + 1];
         out_chw[2 * plane + i] = cur.rgb[3 * i + 2];
     }
-    if (owned) ditc_image_free(&cur);
+    ditc_image_scratch_done(DITC_SCRATCH_STEP0);
+    ditc_image_scratch_done(DITC_SCRATCH_STEP1);
 }
 
 void ditc_center_crop_arr(const ditc_image *img, int S, uint8_t *out_chw) {
     DITC_CHECK(S > 0 && img->w > 0 && img->h > 0, "center crop of %dx%d to %d", img->w, img->h, S);
     crop_plan p;
-    crop_plan_make(img->w, img->h, S, &p);
-    // img is the whole level-0 image: view it as window (0, 0) — resize_window reads only what it needs.
-    ditc_image_window full = {0, 0, img->w, img->h};
-    p.win[0] = full;
-    crop_plan_run(&p, img, S, out_chw);
+    int too_long = crop_plan_make(img->w, img->h, S, &p);
+    DITC_CHECK(!too_long, "center crop of %dx%d to %d: aspect ratio too extreme (load_crop reports it)", img->w,
+               img->h, S);
+    crop_plan_run(&p, img, 0, 0, S, out_chw);  // resize_window reads only the part of img it needs
+}
+
+typedef struct {
+    int S;
+    const char *path;
+    crop_plan plan;
+} crop_want_ctx;
+
+// Called by the JPEG decoder with the image size: plans the chain and asks for the source window it reads.
+static int crop_want(int W, int H, void *ctx, ditc_image_window *window, ditc_status *st) {
+    crop_want_ctx *c = ctx;
+    if (crop_plan_make(W, H, c->S, &c->plan)) return plan_error(c->path, W, H, c->S, st);
+    *window = c->plan.win[0];
+    return 0;
 }
 
 int ditc_image_load_crop(const char *path, int S, uint8_t *out_chw, ditc_status *st) {
     if (S <= 0) return ditc_fail(st, DITC_ERR_ARG, "%s: crop size %d must be positive", path, S);
     uint8_t *data;
     size_t n;
-    int rc = ditc_read_file(path, &data, &n, st);
+    int rc = ditc_read_file(path, DITC_SCRATCH_FILE, &data, &n, st);
     if (rc) return rc;
     ditc_image img;
-    int W, H;
-    if (ditc_jpeg_peek_size(data, n, &W, &H) == 0 && W > 0 && H > 0 && (int64_t)W * H <= ((int64_t)1 << 28)) {
-        crop_plan p;
-        crop_plan_make(W, H, S, &p);
-        rc = ditc_jpeg_decode_window(data, n, path, &p.win[0], &img, st);
-        if (rc == 0) crop_plan_run(&p, &img, S, out_chw);
+    if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+        // JPEG: decode only the source window the crop reads, into a reused buffer.
+        crop_want_ctx c = {.S = S, .path = path};
+        ditc_image_window got;
+        rc = ditc_jpeg_decode_region(data, n, path, crop_want, &c, DITC_SCRATCH_DECODED, &img, &got, st);
+        if (rc == 0) crop_plan_run(&c.plan, &img, got.x0, got.y0, S, out_chw);
+        ditc_image_scratch_done(DITC_SCRATCH_DECODED);
     } else {
         rc = ditc_image_decode_rgb(data, n, path, &img, st);
-        if (rc == 0) ditc_center_crop_arr(&img, S, out_chw);
+        crop_plan p;
+        if (rc == 0 && crop_plan_make(img.w, img.h, S, &p)) rc = plan_error(path, img.w, img.h, S, st);
+        if (rc == 0) crop_plan_run(&p, &img, 0, 0, S, out_chw);
+        ditc_image_free(&img);
     }
-    ditc_image_free(&img);
-    free(data);
+    ditc_image_scratch_done(DITC_SCRATCH_FILE);
     return rc;
 }

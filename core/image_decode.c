@@ -7,8 +7,9 @@
 //  * PNG: raw samples (no libpng transforms; gamma/sRGB/iCCP/sBIT/tRNS/bKGD ignored) mapped as Pillow's modes:
 //    1-bit gray → 0/255, 2/4-bit gray × 85/17, 16-bit gray is mode I and convert("RGB") clips it to 255,
 //    16-bit channels keep their high byte, alpha is dropped, palette indices past PLTE map to (i, i, i).
-//    Like Pillow: checksums of chunks before the image data are verified, IDAT checksums are not, and anything
-//    after the last image row (IEND, trailing chunks, even a truncated IDAT checksum) does not matter.
+//    Like Pillow: checksums of chunks before the image data are verified, IDAT checksums are not, anything
+//    after the last image row (IEND, trailing chunks, even a truncated IDAT checksum) does not matter, and a
+//    compressed stream that ends early but cleanly leaves zero rows (non-interlaced images).
 // Errors come back as a ditc_status naming the file; libjpeg/libpng never print and never exit.
 #include "image.h"
 
@@ -47,11 +48,10 @@ static const char *sniff_other_format(const uint8_t *d, size_t n) {
     return NULL;
 }
 
-static int alloc_rgb(ditc_image *img, int w, int h) {
+static void alloc_rgb(ditc_image *img, int w, int h) {
     img->w = w;
     img->h = h;
     img->rgb = ditc_xmalloc((size_t)w * (size_t)h * 3);
-    return 0;
 }
 
 static int check_dims(const char *label, int64_t w, int64_t h, const char *fmt, ditc_status *st) {
@@ -78,9 +78,11 @@ typedef struct {
     struct jpeg_decompress_struct ci;
     jpeg_err err;
     ditc_image *img;
-    uint8_t *row;                 // (output_width, 4) scratch row
-    const ditc_image_window *win; // NULL or empty: the whole image
-    int ox;                       // first wanted column within a (cropped) scanline
+    uint8_t *row;                 // (output_width, 4) scanline for gray/CMYK
+    ditc_jpeg_want_fn want;       // NULL: the whole image
+    void *want_ctx;
+    int scratch_slot;             // >= 0: pixels in that scratch buffer; else malloc
+    ditc_image_window got;        // region img holds
 } jpeg_ctx;
 
 static void jpeg_on_error(j_common_ptr ci) {
@@ -122,16 +124,16 @@ static void jpeg_row_to_rgb(const uint8_t *in, int ncomp, int w, uint8_t *out) {
     }
 }
 
-// Decodes scanlines [skip_to, y1) of the (possibly column-cropped) output and keeps rows [y0, y1) as img rows
-// 0.. (columns from c->ox on); rows before y0 are decoded and dropped.
-static void jpeg_read_rows(jpeg_ctx *c, int skip_to, int y0, int y1) {
+// Decodes scanlines [y0, y1) of the (possibly column-cropped) output into img rows 0.. (after skipping the
+// rows above y0); 3-component rows go straight into img, 16 a call.
+static void jpeg_read_rows(jpeg_ctx *c, int y0, int y1) {
     struct jpeg_decompress_struct *ci = &c->ci;
-    int ncomp = ci->output_components, w = (int)ci->output_width, ox = c->ox;
-    if (skip_to > 0) jpeg_skip_scanlines(ci, (JDIMENSION)skip_to);
+    const int ncomp = ci->output_components, w = (int)ci->output_width;
+    if (y0 > 0) jpeg_skip_scanlines(ci, (JDIMENSION)y0);
     while ((int)ci->output_scanline < y1) {
         int y = (int)ci->output_scanline;
-        uint8_t *dst = y >= y0 ? c->img->rgb + (size_t)(y - y0) * (size_t)c->img->w * 3 : NULL;
-        if (dst && ncomp == 3 && ox == 0 && w == c->img->w) {  // straight into the image, 16 rows a call
+        uint8_t *dst = c->img->rgb + (size_t)(y - y0) * (size_t)w * 3;
+        if (ncomp == 3) {
             JSAMPROW rows[16];
             int n = y1 - y < 16 ? y1 - y : 16;
             for (int i = 0; i < n; i++) rows[i] = dst + (size_t)i * (size_t)w * 3;
@@ -139,16 +141,29 @@ static void jpeg_read_rows(jpeg_ctx *c, int skip_to, int y0, int y1) {
         } else {
             JSAMPROW row = c->row;
             jpeg_read_scanlines(ci, &row, 1);
-            if (!dst) {
-                // a margin row above the window: decoded only for the upsampler's context
-            } else if (ncomp == 3) {
-                memcpy(dst, c->row + (size_t)ox * 3, (size_t)c->img->w * 3);
-            } else {
-                jpeg_row_to_rgb(c->row + (size_t)ox * (size_t)ncomp, ncomp, c->img->w, dst);
-            }
+            jpeg_row_to_rgb(c->row, ncomp, w, dst);
         }
         if (c->err.eof) longjmp(c->err.jb, 1);  // out of data before the last needed row: truncated
     }
+}
+
+// Stopping before the last scanline must not hide a truncated file (Pillow decodes every scanline and fails
+// when the data runs out): accept when an EOI marker follows (entropy-coded data never contains FF D9),
+// otherwise entropy-decode the remaining rows and fail if the data runs out.
+static void jpeg_check_rest(jpeg_ctx *c) {
+    struct jpeg_decompress_struct *ci = &c->ci;
+    if (ci->output_scanline >= ci->output_height || ci->unread_marker == 0xD9) return;
+    const uint8_t *p = ci->src->next_input_byte, *end = p + ci->src->bytes_in_buffer;
+    while (p + 1 < end && (p = memchr(p, 0xFF, (size_t)(end - p - 1))) != NULL) {
+        if (p[1] == 0xD9) return;
+        p++;
+    }
+    // (skipping to the very end only moves the counter, so skip to the last row and decode that one)
+    if (ci->output_height - ci->output_scanline > 1) jpeg_skip_scanlines(ci, ci->output_height - 1 - ci->output_scanline);
+    if (!c->row) c->row = ditc_xmalloc((size_t)ci->output_width * 4);
+    JSAMPROW row = c->row;
+    jpeg_read_scanlines(ci, &row, 1);
+    if (c->err.eof) longjmp(c->err.jb, 1);
 }
 
 // Everything that may longjmp; c is owned by the caller, so nothing here needs to be volatile.
@@ -169,35 +184,42 @@ static int jpeg_decode_inner(jpeg_ctx *c, const uint8_t *data, size_t n, const c
                       label, ci->num_components);
             return 2;
     }
-    int x0 = 0, y0 = 0, x1 = W, y1 = H;
-    if (c->win && c->win->x1 > c->win->x0 && c->win->y1 > c->win->y0) {
-        DITC_CHECK(c->win->x0 >= 0 && c->win->y0 >= 0 && c->win->x1 <= W && c->win->y1 <= H, "bad window");
-        x0 = c->win->x0, y0 = c->win->y0, x1 = c->win->x1, y1 = c->win->y1;
-    }
+    ditc_image_window want = {0, 0, W, H};
+    if (c->want && c->want(W, H, c->want_ctx, &want, st)) return 2;
+    DITC_CHECK(want.x0 >= 0 && want.y0 >= 0 && want.x1 <= W && want.y1 <= H && want.x1 > want.x0 &&
+               want.y1 > want.y0, "JPEG window [%d,%d)x[%d,%d) of %dx%d", want.x0, want.x1, want.y0, want.y1, W, H);
     jpeg_start_decompress(ci);
     // Fancy upsampling treats the edges of a cropped/skipped region as image edges, so decode one iMCU more on
     // each side than wanted: the wanted pixels then equal those of the full decode.
     const int mx = ci->max_h_samp_factor * DCTSIZE, my = ci->max_v_samp_factor * DCTSIZE;
-    int dx0 = x0 - mx > 0 ? x0 - mx : 0, dx1 = x1 + mx < W ? x1 + mx : W;
-    int dy0 = y0 - my > 0 ? y0 - my : 0;
-    c->ox = x0;
+    int dx0 = want.x0 - mx > 0 ? want.x0 - mx : 0, dx1 = want.x1 + mx < W ? want.x1 + mx : W;
+    int dy0 = want.y0 - my > 0 ? want.y0 - my : 0;
+    JDIMENSION xo = 0;
     if (dx1 - dx0 < W) {
-        JDIMENSION xo = (JDIMENSION)dx0, cw = (JDIMENSION)(dx1 - dx0);
+        JDIMENSION cw = (JDIMENSION)(dx1 - dx0);
+        xo = (JDIMENSION)dx0;
         jpeg_crop_scanline(ci, &xo, &cw);  // widens to iMCU column boundaries: xo <= dx0
-        c->ox = x0 - (int)xo;
     }
-    c->row = ditc_xmalloc((size_t)ci->output_width * 4);
-    alloc_rgb(c->img, x1 - x0, y1 - y0);
-    jpeg_read_rows(c, dy0, y0, y1);
+    c->got = (ditc_image_window){(int)xo, dy0, (int)xo + (int)ci->output_width, want.y1};
+    int gw = c->got.x1 - c->got.x0, gh = c->got.y1 - c->got.y0;
+    if (ci->output_components != 3) c->row = ditc_xmalloc((size_t)ci->output_width * 4);  // gray/CMYK scanline
+    if (c->scratch_slot >= 0)
+        *c->img = (ditc_image){gw, gh, ditc_image_scratch(c->scratch_slot, (size_t)gw * (size_t)gh * 3)};
+    else
+        alloc_rgb(c->img, gw, gh);
+    jpeg_read_rows(c, dy0, want.y1);
+    jpeg_check_rest(c);
     return 0;
 }
 
-static int decode_jpeg(const uint8_t *data, size_t n, const char *label, ditc_image *img,
-                       const ditc_image_window *win, ditc_status *st) {
+static int decode_jpeg(const uint8_t *data, size_t n, const char *label, ditc_jpeg_want_fn want, void *want_ctx,
+                       int scratch_slot, ditc_image *img, ditc_image_window *got, ditc_status *st) {
     jpeg_ctx c;
     memset(&c, 0, sizeof c);
     c.img = img;
-    c.win = win;
+    c.want = want;
+    c.want_ctx = want_ctx;
+    c.scratch_slot = scratch_slot;
     c.ci.err = jpeg_std_error(&c.err.pub);
     c.err.pub.error_exit = jpeg_on_error;
     c.err.pub.emit_message = jpeg_on_message;
@@ -205,39 +227,23 @@ static int decode_jpeg(const uint8_t *data, size_t n, const char *label, ditc_im
     int rc = jpeg_decode_inner(&c, data, n, label, st);
     jpeg_destroy_decompress(&c.ci);  // also fine mid-decompression; never reads past the last scanline
     free(c.row);
+    if (got) *got = c.got;
     if (rc == 0) return 0;
-    ditc_image_free(img);
+    if (scratch_slot >= 0) *img = (ditc_image){0, 0, NULL};
+    else ditc_image_free(img);
+    int code = c.err.pub.msg_code;
+    if (rc == 1 && (code == JERR_BAD_PRECISION || code == JERR_NOT_COMPILED || code == JERR_ARITH_NOTIMPL))
+        return ditc_fail(st, DITC_ERR_UNSUPPORTED, "%s: unsupported JPEG: %s", label, c.err.msg);
     if (rc == 1) return ditc_fail(st, DITC_ERR_FORMAT, "%s: truncated or corrupt JPEG: %s", label, c.err.msg);
     return st ? st->code : DITC_ERR_FORMAT;
 }
 
-int ditc_jpeg_decode_window(const uint8_t *data, size_t n, const char *label, const ditc_image_window *win,
-                            ditc_image *img, ditc_status *st) {
+int ditc_jpeg_decode_region(const uint8_t *data, size_t n, const char *label, ditc_jpeg_want_fn want, void *ctx,
+                            int scratch_slot, ditc_image *img, ditc_image_window *got, ditc_status *st) {
     ditc_status_ok(st);
     img->w = img->h = 0;
     img->rgb = NULL;
-    return decode_jpeg(data, n, label, img, win, st);
-}
-
-int ditc_jpeg_peek_size(const uint8_t *data, size_t n, int *w, int *h) {
-    if (n < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) return 1;
-    jpeg_ctx c;
-    memset(&c, 0, sizeof c);
-    c.ci.err = jpeg_std_error(&c.err.pub);
-    c.err.pub.error_exit = jpeg_on_error;
-    c.err.pub.emit_message = jpeg_on_message;
-    c.err.pub.output_message = jpeg_no_output;
-    int rc = 1;
-    if (!setjmp(c.err.jb)) {
-        jpeg_create_decompress(&c.ci);
-        jpeg_mem_src(&c.ci, data, (unsigned long)n);
-        jpeg_read_header(&c.ci, TRUE);
-        *w = (int)c.ci.image_width;
-        *h = (int)c.ci.image_height;
-        rc = (c.ci.num_components == 1 || c.ci.num_components == 3 || c.ci.num_components == 4) ? 0 : 1;
-    }
-    jpeg_destroy_decompress(&c.ci);
-    return rc;
+    return decode_jpeg(data, n, label, want, ctx, scratch_slot, img, got, st);
 }
 
 // ---- PNG -----------------------------------------------------------------------------------------------
@@ -253,8 +259,10 @@ typedef struct {
     uint8_t *raw;         // interlaced: (h, rowbytes) raw samples assembled by libpng
     uint8_t pal[256 * 3]; // palette lookup, entries past PLTE = (i, i, i) as Pillow's ImagingPaletteNew
     int rows_done;        // rows of the final image written to img
+    int saw_end;          // libpng reached IEND
     int failed;           // a check in a callback already set st
-    char msg[256];
+    char msg[256];        // libpng's error
+    char warning[256];    // libpng's last warning (e.g. a zlib error it treats as benign)
 } png_ctx;
 
 static void png_on_error(png_structp png, png_const_charp msg) {
@@ -264,8 +272,9 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 }
 
 static void png_on_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
+    png_ctx *c = png_get_error_ptr(png);
+    if (strlen(msg) > 12 && msg[4] == ':' && !strncmp(msg, msg + 6, 6)) msg += 6;  // "IDAT: IDAT: ..." → once
+    snprintf(c->warning, sizeof c->warning, "%s", msg);
 }
 
 static inline int be16(const uint8_t *p) { return (p[0] << 8) | p[1]; }
@@ -355,6 +364,11 @@ static void png_on_row(png_structp png, png_bytep row, png_uint_32 y, int pass) 
     if (pass == 6 && (int)y == c->h - 1) c->rows_done = c->h;
 }
 
+static void png_on_end(png_structp png, png_infop info) {
+    (void)info;
+    ((png_ctx *)png_get_progressive_ptr(png))->saw_end = 1;
+}
+
 // Keep libpng from parsing ancillary chunks ditc ignores (their checksums are still verified).
 static void png_skip_ancillary(png_structp png) {
     static const png_byte names[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0"
@@ -364,7 +378,7 @@ static void png_skip_ancillary(png_structp png) {
 
 static int png_decode_inner(png_ctx *c, const uint8_t *data, size_t n) {
     if (setjmp(png_jmpbuf(c->png))) return 1;
-    png_set_progressive_read_fn(c->png, c, png_on_info, png_on_row, NULL);
+    png_set_progressive_read_fn(c->png, c, png_on_info, png_on_row, png_on_end);
     png_set_crc_action(c->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);  // as Pillow before the image data
     png_set_user_limits(c->png, 0x7fffffff, 0x7fffffff);                 // check_dims decides
     png_set_chunk_malloc_max(c->png, 0);
@@ -376,9 +390,18 @@ static int png_decode_inner(png_ctx *c, const uint8_t *data, size_t n) {
 }
 
 // After libpng finished (or stopped): did every row of the final image arrive? Interlaced rows are converted
-// only now, once all passes are in.
-static int png_all_rows(png_ctx *c) {
-    if (c->w == 0 || !c->img->rgb || c->rows_done < c->h) return 0;
+// only now, once all passes are in. Like Pillow, a non-interlaced image whose compressed stream ends early but
+// cleanly (IEND reached, no error or warning) keeps its missing rows as zero samples.
+static int png_all_rows(png_ctx *c, int err) {
+    if (c->w == 0 || !c->img->rgb) return 0;
+    if (c->rows_done < c->h && !c->interlaced && c->saw_end && !err && !c->warning[0]) {
+        uint8_t *zero = ditc_xcalloc(1, c->rowbytes);
+        for (int y = c->rows_done; y < c->h; y++)
+            png_row_to_rgb(c, zero, c->img->rgb + (size_t)y * (size_t)c->w * 3);
+        free(zero);
+        c->rows_done = c->h;
+    }
+    if (c->rows_done < c->h) return 0;
     if (c->interlaced)
         for (int y = 0; y < c->h; y++)
             png_row_to_rgb(c, c->raw + (size_t)y * c->rowbytes, c->img->rgb + (size_t)y * (size_t)c->w * 3);
@@ -396,13 +419,15 @@ static int decode_png(const uint8_t *data, size_t n, const char *label, ditc_ima
     c.info = png_create_info_struct(c.png);
     DITC_ALLOC_CHECK(c.info, sizeof(png_info *));
     int err = png_decode_inner(&c, data, n);
-    int ok = !c.failed && png_all_rows(&c);
+    int ok = !c.failed && png_all_rows(&c, err);
     png_destroy_read_struct(&c.png, &c.info, NULL);
     free(c.raw);
     if (ok) return 0;  // an error after the last row (trailing chunks, IDAT checksum, IEND) does not matter
     ditc_image_free(img);
     if (c.failed) return st ? st->code : DITC_ERR_FORMAT;
     if (err) return ditc_fail(st, DITC_ERR_FORMAT, "%s: corrupt PNG: %s", label, c.msg);
+    if (c.warning[0])
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: corrupt PNG: %s (image data incomplete)", label, c.warning);
     return ditc_fail(st, DITC_ERR_FORMAT, "%s: corrupt PNG: file is truncated (image data incomplete)", label);
 }
 
@@ -413,7 +438,7 @@ int ditc_image_decode_rgb(const uint8_t *data, size_t n, const char *label, ditc
     img->w = img->h = 0;
     img->rgb = NULL;
     if (n == 0) return ditc_fail(st, DITC_ERR_FORMAT, "%s: empty file", label);
-    if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return decode_jpeg(data, n, label, img, NULL, st);
+    if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return decode_jpeg(data, n, label, NULL, NULL, -1, img, NULL, st);
     if (n >= 8 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8)) return decode_png(data, n, label, img, st);
     const char *other = sniff_other_format(data, n);
     if (other)
@@ -424,35 +449,60 @@ int ditc_image_decode_rgb(const uint8_t *data, size_t n, const char *label, ditc
                      "%s: not a JPEG or PNG image (unsupported format; ditc decodes JPEG and PNG)", label);
 }
 
-int ditc_read_file(const char *path, uint8_t **data, size_t *n, ditc_status *st) {
+// Reads fd to its end into buf (capacity *cap, realloc'd when it fills up unless fixed): the length, or -1.
+static ssize_t read_all_fd(int fd, uint8_t **buf, size_t *cap, int fixed) {
+    size_t len = 0;
+    for (;;) {
+        if (len == *cap) {
+            if (fixed) return (ssize_t)len;
+            *buf = ditc_xrealloc(*buf, *cap *= 2);
+        }
+        ssize_t r = read(fd, *buf + len, *cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) return (ssize_t)len;
+        len += (size_t)r;
+    }
+}
+
+int ditc_read_file(const char *path, int scratch_slot, uint8_t **data, size_t *n, ditc_status *st) {
     *data = NULL;
     *n = 0;
     int fd = open(path, O_RDONLY);
     if (fd < 0) return ditc_fail(st, DITC_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        int e = S_ISDIR(sb.st_mode) ? EISDIR : errno;
+        int e = errno;
+        if (e == 0 || S_ISDIR(sb.st_mode)) e = EISDIR;
         close(fd);
         return ditc_fail(st, DITC_ERR_IO, "%s: cannot open (%s)", path, strerror(e));
     }
-    size_t cap = sb.st_size > 0 ? (size_t)sb.st_size : 65536, len = 0;
-    uint8_t *buf = ditc_xmalloc(cap);
-    for (;;) {
-        if (len == cap) buf = ditc_xrealloc(buf, cap *= 2);
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return ditc_fail(st, DITC_ERR_IO, "%s: cannot read (%s)", path, strerror(e));
-        }
-        if (r == 0) break;
-        len += (size_t)r;
+    ssize_t len = -1;
+    if (scratch_slot >= 0 && S_ISREG(sb.st_mode)) {  // the usual case: one read into the reused buffer
+        size_t cap = (size_t)sb.st_size + 1;
+        uint8_t *buf = ditc_image_scratch(scratch_slot, cap);
+        len = read_all_fd(fd, &buf, &cap, 1);
+        if (len >= 0 && (size_t)len < cap) *data = buf;
+        else if (len >= 0 && lseek(fd, 0, SEEK_SET) != 0) len = -1;  // the file grew: read it again below
     }
+    if (len >= 0 && !*data) {
+        size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 65536;
+        uint8_t *buf = ditc_xmalloc(cap);
+        len = read_all_fd(fd, &buf, &cap, 0);
+        if (len >= 0 && scratch_slot >= 0) {
+            *data = ditc_image_scratch(scratch_slot, (size_t)len);
+            memcpy(*data, buf, (size_t)len);
+            free(buf);
+        } else if (len >= 0) {
+            *data = buf;
+        } else {
+            free(buf);
+        }
+    }
+    int e = errno;
     close(fd);
-    *data = buf;
-    *n = len;
+    if (len < 0) return ditc_fail(st, DITC_ERR_IO, "%s: cannot read (%s)", path, strerror(e));
+    *n = (size_t)len;
     return 0;
 }
 
@@ -461,10 +511,10 @@ int ditc_image_load_rgb(const char *path, ditc_image *img, ditc_status *st) {
     size_t n;
     img->w = img->h = 0;
     img->rgb = NULL;
-    int rc = ditc_read_file(path, &data, &n, st);
+    int rc = ditc_read_file(path, DITC_SCRATCH_FILE, &data, &n, st);
     if (rc) return rc;
     rc = ditc_image_decode_rgb(data, n, path, img, st);
-    free(data);
+    ditc_image_scratch_done(DITC_SCRATCH_FILE);
     return rc;
 }
 

@@ -254,30 +254,41 @@ static int rnd(int n) {
     return (int)((g_rng >> 8) % (unsigned)n);
 }
 
+static int fixed_window(int W, int H, void *ctx, ditc_image_window *w, ditc_status *st) {
+    (void)W, (void)H, (void)st;
+    *w = *(const ditc_image_window *)ctx;
+    return 0;
+}
+
 // Random windows of a JPEG decoded alone equal the same pixels of the full decode.
 static int check_jpeg_windows(const char *path) {
     size_t n;
     uint8_t *data = read_all(path, &n);
-    ditc_image full, win;
+    ditc_image full, reg;
     ditc_status st;
     int ok = data && ditc_image_decode_rgb(data, n, path, &full, &st) == 0;
     for (int t = 0; ok && t < 40; t++) {
         int x0 = rnd(full.w), y0 = rnd(full.h);
         int x1 = x0 + 1 + rnd(full.w - x0), y1 = y0 + 1 + rnd(full.h - y0);
-        ditc_image_window w = {x0, y0, x1, y1};
-        if (ditc_jpeg_decode_window(data, n, path, &w, &win, &st)) {
+        ditc_image_window w = {x0, y0, x1, y1}, got;
+        if (ditc_jpeg_decode_region(data, n, path, fixed_window, &w, -1, &reg, &got, &st)) {
             printf("  %s window: %s\n", path, st.message);
             ok = 0;
             break;
         }
+        if (got.x0 > x0 || got.y0 > y0 || got.x1 < x1 || got.y1 < y1 || reg.w != got.x1 - got.x0 ||
+            reg.h != got.y1 - got.y0) {
+            printf("  %s: region [%d,%d)x[%d,%d) does not cover the window\n", path, got.x0, got.x1, got.y0, got.y1);
+            ok = 0;
+        }
         for (int y = y0; y < y1 && ok; y++)
-            if (memcmp(win.rgb + (size_t)(y - y0) * win.w * 3, full.rgb + ((size_t)y * full.w + x0) * 3,
-                       (size_t)(x1 - x0) * 3)) {
+            if (memcmp(reg.rgb + ((size_t)(y - got.y0) * reg.w + (x0 - got.x0)) * 3,
+                       full.rgb + ((size_t)y * full.w + x0) * 3, (size_t)(x1 - x0) * 3)) {
                 printf("  %s: window [%d,%d)x[%d,%d) differs from the full decode at row %d\n", path, x0, x1, y0,
                        y1, y);
                 ok = 0;
             }
-        ditc_image_free(&win);
+        ditc_image_free(&reg);
     }
     if (data && full.rgb) ditc_image_free(&full);
     free(data);
@@ -337,6 +348,13 @@ int main(int argc, char **argv) {
     char line[8192], file[4096], cls[256], prev[4096] = "";
     int n_crop = 0, n_rgb = 0, n_resize = 0, file_ok = 1, file_records = 0;
     int crop_fail = 0;
+    typedef struct {
+        char *file;
+        int S;
+        size_t off;
+    } crop_rec;
+    crop_rec *recs = NULL;
+    int nrec = 0;
     while (fgets(line, sizeof line, mf)) {
         int S, w, h;
         size_t off;
@@ -352,6 +370,9 @@ int main(int argc, char **argv) {
         if (!strcmp(kind, "crop") && sscanf(line, "%*s %*s %d %zu", &S, &off) == 2) {
             int ok = check_crop(dir, file, S, off);
             file_ok &= ok, crop_fail += !ok, n_crop++, file_records++;
+            recs = realloc(recs, sizeof(crop_rec) * (size_t)(nrec + 1));
+            recs[nrec].file = strdup(file);
+            recs[nrec].S = S, recs[nrec].off = off, nrec++;
         } else if (!strcmp(kind, "rgb") && sscanf(line, "%*s %*s %d %d %zu", &w, &h, &off) == 3) {
             file_ok &= check_rgb(dir, file, w, h, off), n_rgb++, file_records++;
         } else if (!strcmp(kind, "resize") && sscanf(line, "%*s %*s %d %d %15s %zu", &w, &h, filt, &off) == 4) {
@@ -367,6 +388,26 @@ int main(int argc, char **argv) {
     fclose(mf);
     check(n_crop > 0, "%d image x S center crops (%d differ), %d full RGB decodes, %d resizes compared", n_crop,
           crop_fail, n_rgb, n_resize);
+
+    // Every crop again with each resampling row kernel built here (the default one is ISA-dependent).
+    for (int kern = 0; kern < 2; kern++) {
+        if (ditc_resize_use_kernel(kern)) continue;
+        int bad = 0;
+        for (int i = 0; i < nrec; i++) {
+            size_t n = (size_t)3 * recs[i].S * recs[i].S;
+            uint8_t *out = malloc(n);
+            ditc_status st;
+            char what[512];
+            snprintf(what, sizeof what, "%s crop S=%d (kernel %d)", recs[i].file, recs[i].S, kern);
+            bad += ditc_image_load_crop(join(dir, recs[i].file), recs[i].S, out, &st) ||
+                   !same(what, out, recs[i].off, n, 1, recs[i].S, recs[i].S);
+            free(out);
+        }
+        check(bad == 0, "all %d crops byte-exact with resampling kernel %d (%s)", nrec, kern,
+              kern ? "SSE2 pmaddwd" : "generic vectors");
+    }
+    for (int i = 0; i < nrec; i++) free(recs[i].file);
+    free(recs);
 
     // Windowed JPEG decoding on every sampling/progression variant, windowed resizing on random windows.
     static const char *jpegs[] = {"rgb420_500x375.jpg", "rgb422_301x203.jpg", "rgb444_203x301.jpg",

@@ -64,3 +64,13 @@ set_tests_properties(test_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS 
 ditc_test(test_sources SOURCES tests/test_sources.c TIMEOUT 300)
 add_test(NAME test_extract COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_extract.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_extract PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# Pillow-exact decoding + center_crop_arr (Debian python3-pil generates the corpus and the expected bytes)
+add_executable(test_image_exact tests/test_image_exact.c)
+target_link_libraries(test_image_exact PRIVATE ditc_core)
+add_test(NAME test_image_exact COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_image_exact.sh $<TARGET_FILE:test_image_exact>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_image_exact PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# decode + crop + flip throughput (scripts/bench/crop_vs_pillow.sh runs it beside Pillow)
+add_executable(bench_crop tests/bench_crop.c)
+target_link_libraries(bench_crop PRIVATE ditc_core)

@@ -108,8 +108,11 @@ def _filter_row(ft, row, prev, bpp):
 ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
 
 
-def png_raw(path, samples, bit, color_type, interlace=False, before_idat=b"", plte=None, trns=None):
-    """samples: (h, w, channels) integer sample values (palette indices for color type 3)."""
+def png_raw(path, samples, bit, color_type, interlace=False, before_idat=b"", plte=None, trns=None,
+            stream_rows=None, tail=None):
+    """samples: (h, w, channels) integer sample values (palette indices for color type 3).
+    stream_rows: compress only that many rows (a stream that ends early; Pillow leaves the rest zero).
+    tail: replaces everything after the IDAT chunks (default: a tEXt chunk and IEND)."""
     h, w, ch = samples.shape
     bpp = max(1, ch * bit // 8)
 
@@ -125,7 +128,7 @@ def png_raw(path, samples, bit, color_type, interlace=False, before_idat=b"", pl
         raw = b"".join(encode(samples[ys::dy, xs::dx]) for xs, ys, dx, dy in ADAM7
                        if samples[ys::dy, xs::dx].size)
     else:
-        raw = encode(samples)
+        raw = encode(samples if stream_rows is None else samples[:stream_rows])
     z = zlib.compress(raw, 9)
     data = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit, color_type, 0, 0,
                                                                 1 if interlace else 0))
@@ -137,7 +140,7 @@ def png_raw(path, samples, bit, color_type, interlace=False, before_idat=b"", pl
     # two IDAT chunks when there is enough data (readers must join them)
     cut = len(z) // 2 if len(z) > 64 else len(z)
     data += _chunk(b"IDAT", z[:cut]) + (_chunk(b"IDAT", z[cut:]) if cut < len(z) else b"")
-    data += _chunk(b"tEXt", b"Comment\0after the image data") + _chunk(b"IEND", b"")
+    data += _chunk(b"tEXt", b"Comment\0after the image data") + _chunk(b"IEND", b"") if tail is None else tail
     with open(path, "wb") as f:
         f.write(data)
 
@@ -228,6 +231,17 @@ def make_images(d):
     raw("gray16_adam7_13x11.png", rs.randint(0, 600, (11, 13, 1)), 16, 0, interlace=True)
     raw("p4_adam7_13x11.png", rs.randint(0, 16, (11, 13, 1)), 4, 3, interlace=True, plte=pal)
     raw("rgba16_adam7_13x11.png", rs.randint(0, 65536, (11, 13, 4)), 16, 6, interlace=True)
+    # damaged files Pillow still loads: stream ends early, no IEND, file ends inside the last IDAT checksum,
+    # bad checksum on a chunk after the image data
+    pidx = rs.randint(0, 12, (30, 40, 1))
+    raw("short_stream_p_40x30.png", pidx, 8, 3, plte=pal, stream_rows=11)
+    raw("short_stream_gray_40x30.png", photo_like(40, 30, 51, 1), 8, 0, stream_rows=7)
+    raw("no_iend_40x30.png", photo_like(40, 30, 52), 8, 2, tail=b"")
+    raw("bad_text_crc_after_40x30.png", photo_like(40, 30, 53), 8, 2,
+        tail=_chunk(b"tEXt", b"a\0b")[:-1] + b"\0" + _chunk(b"IEND", b""))
+    raw("cut_in_idat_crc_40x30.png", photo_like(40, 30, 54), 8, 2, tail=b"")
+    with open(os.path.join(d, "cut_in_idat_crc_40x30.png"), "r+b") as f:
+        f.truncate(os.path.getsize(f.name) - 2)
     return names
 
 
@@ -254,6 +268,11 @@ def make_bad(d):
     put("truncated_half.jpg", jpg[: len(jpg) // 2], "jpeg")
     put("truncated_sos.jpg", jpg[: jpg.index(b"\xff\xda") + 20], "jpeg")
     put("truncated_progressive.jpg", pjpg[: len(pjpg) * 2 // 3], "jpeg")
+    # only the bottom rows are missing: a crop that does not need them must still fail, as in Pillow
+    tall = enc(Image.fromarray(photo_like(375, 500, 61)), "JPEG", quality=90)
+    put("truncated_bottom_375x500.jpg", tall[: len(tall) * 95 // 100], "jpeg")
+    put("no_eoi_375x500.jpg", tall[:-2], "jpeg")  # Pillow: "image file is truncated" too
+
     put("truncated_header.jpg", jpg[:40], "jpeg")
     put("soi_garbage.jpg", b"\xff\xd8\xff" + b"garbage" * 20, "jpeg")
     put("truncated.png", png[: len(png) // 2], "png")
