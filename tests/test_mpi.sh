@@ -81,6 +81,28 @@ nmsg=$(grep -c "img3.png" "$TMP/folder.log")
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$nmsg" -ge 1 ]
 check $? "one rank's corrupt image (b/img3.png) ends the np 3 job: exit $rc after ${took}s ($(grep -m1 'img3.png' "$TMP/folder.log" | cut -c1-110))"
 
+# 3c. kill -9 of one rank mid-run: mpirun ends the job; --resume latest continues from the last complete
+# checkpoint (checkpoints appear only when complete: written under a temporary name, then renamed).
+"${MPI[@]}" 2 "$DITC" train "${T[@]}" --max-steps 100000 --ckpt-every 10 --log-every 50 --results-dir "$TMP/kill" \
+  > "$TMP/kill.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do ls "$TMP"/kill/*/checkpoints/0000020 >/dev/null 2>&1 && break; sleep 0.1; done
+victim=$(pgrep -f "results-dir $TMP/kill" | grep -v "^$job\$" | tail -n 1)
+[ -n "$victim" ] && kill -9 "$victim"
+for _ in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$job" 2>/dev/null && { kill -9 "$job"; echo "      mpirun did not end after the kill"; }
+wait "$job"; rc=$?
+latest=$(ls -d "$TMP"/kill/*/checkpoints/[0-9]* 2>/dev/null | sort | tail -n 1)
+ok=1
+[ -n "$victim" ] && [ $rc -ne 0 ] && [ -n "$latest" ] || ok=0
+for f in model ema optimizer; do "$DITC" inspect "$latest/$f.safetensors" >/dev/null 2>&1 || ok=0; done
+step=$((10#$(basename "$latest")))
+timeout 300 "${MPI[@]}" 2 "$DITC" train --results-dir "$TMP/kill" --resume latest --max-steps $((step + 10)) \
+  > "$TMP/kill2.log" 2>&1 || ok=0
+grep -q "resumed from .*$(basename "$latest") at step $step" "$TMP/kill2.log" || ok=0
+ls -d "$TMP"/kill/*/checkpoints/$(printf %07d $((step + 10))) >/dev/null 2>&1 || ok=0
+check $((1 - ok)) "kill -9 of one rank ends the job (exit $rc); resume from the last complete checkpoint (step $step) to step $((step + 10))"
+
 # 4. optimizer state per rank: np 3 --zero 2 vs np 1
 b1=$(grep -o 'AdamW moments + EMA of [0-9]* of' "$TMP/np1.log" | grep -o '[0-9]*' | head -1)
 b3=$(grep -o 'AdamW moments + EMA of [0-9]* of' "$TMP/np3-z2.log" | grep -o '[0-9]*' | head -1)
