@@ -23,6 +23,7 @@ int cmd_bench(int argc, char **argv) {
         {"--steps", ARG_INT, &a.steps, "timed steps (default 5)", 0},
         {"--warmup", ARG_INT, &a.warmup, "untimed warm-up steps (default 3: the arena settles after step 2)", 0},
         {"--grad-checkpointing", ARG_BOOL, &a.grad_checkpointing, "recompute blocks in backward", 0},
+        {"--grad-checkpoint", ARG_BOOL, &a.grad_checkpointing, "the same as --grad-checkpointing", 0},
         {"--gemm-size", ARG_INT, &a.gemm_size, "side of the reference sgemm (default 2048)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
     };

@@ -46,6 +46,8 @@ static void declare(train_flags *f) {
         {"--ema-decay", ARG_FLOAT, &a->ema_decay, "EMA decay (default 0.9999)", 0},
         {"--no-flip", ARG_BOOL, &f->no_flip, "no random horizontal flip", 0},
         {"--grad-checkpointing", ARG_BOOL, &a->grad_checkpointing, "recompute each block in backward (less memory)", 0},
+        {"--grad-checkpoint", ARG_BOOL, &a->grad_checkpointing, "the same as --grad-checkpointing", 0},
+        {"--micro-batch-size", ARG_I64, &a->micro_batch, "gradient accumulation: samples per forward/backward (divides the per-process batch)", 0},
         {"--synthetic-size", ARG_I64, &a->synthetic_size, "samples of the synthetic data set (default 4096)", 0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--resume", ARG_STR, &f->resume, "latest | a run directory | a checkpoint directory", 0},

@@ -310,6 +310,12 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     int64_t total = a->epochs * spe;
     if (a->max_steps >= 0 && a->max_steps < total) total = a->max_steps;
     int64_t per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
+    int64_t mb = a->micro_batch > 0 ? a->micro_batch : B;
+    if (mb > B || B % mb) {
+        r = ditc_fail(st, DITC_ERR_ARG, "--micro-batch-size %lld must divide the per-process batch %lld (global %lld / %d processes)",
+                      (long long)a->micro_batch, (long long)B, (long long)a->global_batch, world);
+        goto done;
+    }
     if (step < total) {
         ditc_loader_opts lo = {.ds = ds, .global_batch = a->global_batch, .rank = rank, .world = world,
                                .seed = a->global_seed, .num_classes = cfg.num_classes, .label_dropout = 0.1f,
@@ -342,20 +348,30 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         wait_total += waited;
         epoch = bt->epoch;
         step_in_epoch = bt->step_in_epoch + 1; // the position after this step (a checkpoint resumes there)
-        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, bt->x);
-        ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, shape);
-        for (int64_t b = 0; b < B; b++) { // each sample's noise keyed by its global batch position
-            ditc_tensor v = *noise;
-            ditc_tensor_set_shape(&v, DITC_F32, 3, shape + 1);
-            v.data = (float *)noise->data + b * per;
-            be->rng_fill(be, &v, DITC_RNG_DIST_NORMAL, a->global_seed, DITC_RNG_NOISE, (uint32_t)step,
-                         (uint64_t)bt->pos[b] * (uint64_t)per);
-        }
+        // Micro-batches of mb samples: each loss is scaled by mb/B, so the gradients accumulated over them
+        // (the first overwrites, the next add) are the gradient of the local-batch mean.
         ditc_params_zero_grad(&m.params);
-        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &diff, &m, x0, bt->t, bt->y, noise, NULL, NULL, NULL), 0);
-        float lv;
-        ditc_to_host(loss, &lv);
-        ditc_backward(&c, loss);
+        float lv = 0.0f;
+        for (int64_t m0 = 0; m0 < B; m0 += mb) {
+            if (m0) ditc_ctx_reset(&c);
+            int64_t mshape[4] = {mb, shape[1], shape[2], shape[3]};
+            ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, mshape, bt->x + m0 * per);
+            ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, mshape);
+            for (int64_t b = 0; b < mb; b++) { // each sample's noise keyed by its global batch position
+                ditc_tensor v = *noise;
+                ditc_tensor_set_shape(&v, DITC_F32, 3, shape + 1);
+                v.data = (float *)noise->data + b * per;
+                be->rng_fill(be, &v, DITC_RNG_DIST_NORMAL, a->global_seed, DITC_RNG_NOISE, (uint32_t)step,
+                             (uint64_t)bt->pos[m0 + b] * (uint64_t)per);
+            }
+            ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &diff, &m, x0, bt->t + m0, bt->y + m0,
+                                                                           noise, NULL, NULL, NULL), 0);
+            if (mb < B) loss = ditc_scale(&c, loss, (float)mb / (float)B);
+            float part;
+            ditc_to_host(loss, &part);
+            lv += part;
+            ditc_backward(&c, loss);
+        }
         ditc_params_settle_grad(&m.params);
         float *grad = m.params.grad;
         size_t nflat = (size_t)m.params.numel;

@@ -17,7 +17,8 @@ typedef struct {
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
     int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
-    int skip_bad_images;      // ImageFolder: skip (and count) undecodable files instead of stopping
+    int skip_bad_images;
+    int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
     double lr, max_grad_norm, ema_decay;
     const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
     int argc;                 // the run's arguments, saved into state.json

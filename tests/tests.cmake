@@ -74,3 +74,6 @@ set_tests_properties(test_image_exact PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
 # decode + crop + flip throughput (scripts/bench/crop_vs_pillow.sh runs it beside Pillow)
 add_executable(bench_crop tests/bench_crop.c)
 target_link_libraries(bench_crop PRIVATE ditc_core)
+add_test(NAME test_microbatch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_microbatch.sh $<TARGET_FILE:ditc>
+         $<TARGET_FILE:st_compare>)
+set_tests_properties(test_microbatch PROPERTIES TIMEOUT 300)
