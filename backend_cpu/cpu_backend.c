@@ -116,6 +116,13 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->expand_rows = cpu_expand_rows;
     be->mse_fwd = cpu_mse_fwd;
     be->mse_bwd = cpu_mse_bwd;
+    be->rms_norm_fwd = cpu_rms_norm_fwd;
+    be->rms_norm_bwd = cpu_rms_norm_bwd;
+    be->layer_norm_fwd = cpu_layer_norm_fwd;
+    be->layer_norm_bwd = cpu_layer_norm_bwd;
+    be->rope = cpu_rope;
+    be->swiglu_fwd = cpu_swiglu_fwd;
+    be->swiglu_bwd = cpu_swiglu_bwd;
     be->q_sample = cpu_q_sample;
     be->diff_loss_fwd = cpu_diff_loss_fwd;
     be->diff_loss_bwd = cpu_diff_loss_bwd;

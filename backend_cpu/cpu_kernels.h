@@ -58,6 +58,20 @@ void cpu_diff_loss_bwd(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *d
 void cpu_cfg_combine(ditc_backend *be, ditc_tensor *out, float scale, int guided);
 void cpu_diff_step(ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,
                    ditc_diff_coefs coef, int ddim);
+// cpu_llama.c
+void cpu_rms_norm_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *rstd, const ditc_tensor *x, const ditc_tensor *w,
+                      float eps);
+void cpu_rms_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, const ditc_tensor *dy, const ditc_tensor *x,
+                      const ditc_tensor *w, const ditc_tensor *rstd, int acc_x, int acc_w);
+void cpu_layer_norm_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd, const ditc_tensor *x,
+                        const ditc_tensor *w, const ditc_tensor *b, float eps);
+void cpu_layer_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc_tensor *db, const ditc_tensor *dy,
+                        const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *mean, const ditc_tensor *rstd,
+                        int acc_x, int acc_w, int acc_b);
+void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse, int acc);
+void cpu_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
+void cpu_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout, const ditc_tensor *a,
+                    const ditc_tensor *b, int acc_a, int acc_b);
 // cpu_optim.c
 void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n, ditc_adamw_args a);
 void cpu_ema_update(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);

@@ -152,6 +152,28 @@ struct ditc_backend {
     void (*mse_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
                     const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
 
+    // ---- LLaMA-style (Large-DiT) pieces; x viewed (R, D) over its last dim ------------------------
+    // RMSNorm: y = x·rstd·w (w (D) or NULL), rstd (R) = 1/√(mean_d x² + eps).
+    void (*rms_norm_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *rstd, const ditc_tensor *x,
+                         const ditc_tensor *w, float eps);
+    void (*rms_norm_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, const ditc_tensor *dy,
+                         const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *rstd, int acc_x,
+                         int acc_w);
+    // LayerNorm with affine: y = (x − mean)·rstd·w + b (w, b (D) or NULL); saves mean, rstd (R).
+    void (*layer_norm_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
+                           const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, float eps);
+    void (*layer_norm_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc_tensor *db,
+                           const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *w,
+                           const ditc_tensor *mean, const ditc_tensor *rstd, int acc_x, int acc_w, int acc_b);
+    // 1-D RoPE on x (B, T, H·hd): per head, pairs (2i, 2i+1) rotated by angle t·theta^(−2i/hd)
+    // (t = token index); inverse = 1 rotates by −angle (the backward). y (+)= rot(x); y may be x if !acc.
+    void (*rope)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse,
+                 int acc);
+    // SwiGLU gate: out = silu(a)·b (same shapes); da, db (+)= its gradients (either may be NULL).
+    void (*swiglu_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
+    void (*swiglu_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
+                       const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
+
     // ---- Gaussian diffusion (coef: (B, DITC_DIFF_NCOEF) F32) ----------------------------------
     // x_t = √ᾱ·x0 + √(1−ᾱ)·noise per sample
     void (*q_sample)(ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise,

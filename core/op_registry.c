@@ -23,6 +23,10 @@ const ditc_op_def ditc_op_defs[DITC_OP_COUNT] = {
     [DITC_OP_RESHAPE] = {"reshape", ditc_bwd_reshape, 1},
     [DITC_OP_CAST] = {"cast", ditc_bwd_cast, 1},
     [DITC_OP_DIFFUSION_LOSS] = {"diffusion_loss", ditc_bwd_diffusion_loss, 1},
+    [DITC_OP_RMS_NORM] = {"rms_norm", ditc_bwd_rms_norm, 1},
+    [DITC_OP_LAYER_NORM] = {"layer_norm", ditc_bwd_layer_norm, 1},
+    [DITC_OP_ROPE] = {"rope", ditc_bwd_rope, 1},
+    [DITC_OP_SWIGLU] = {"swiglu", ditc_bwd_swiglu, 1},
     [DITC_OP_CHECKPOINT] = {"checkpoint", NULL, 1}, // backward lives in autograd.c
 };
 

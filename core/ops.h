@@ -30,6 +30,10 @@ typedef enum {
     DITC_OP_RESHAPE,
     DITC_OP_CAST,
     DITC_OP_DIFFUSION_LOSS, // diffusion.c
+    DITC_OP_RMS_NORM,     // ops_llama.c (Large-DiT pieces)
+    DITC_OP_LAYER_NORM,
+    DITC_OP_ROPE,
+    DITC_OP_SWIGLU,
     DITC_OP_CHECKPOINT,   // a checkpointed segment (autograd.c)
     DITC_OP_COUNT
 } ditc_op_id;
@@ -71,6 +75,19 @@ ditc_tensor *ditc_embedding(ditc_ctx *c, ditc_tensor *table, ditc_tensor *idx);
 ditc_tensor *ditc_patchify(ditc_ctx *c, ditc_tensor *x, int p);
 // x (B, (S/p)², p·p·C) with (i, j, c) order → (B, C, S, S)
 ditc_tensor *ditc_unpatchify(ditc_ctx *c, ditc_tensor *x, int p, int channels);
+
+// ---- LLaMA-style (Large-DiT) pieces: ops_llama.c -------------------------------------------
+// x (..., D), w (D) or NULL → x · rsqrt(mean(x²) + eps) · w   (LLaMA RMSNorm; Large-DiT eps 1e-5)
+ditc_tensor *ditc_rms_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, float eps);
+// x (..., D), w, b (D) or NULL → LayerNorm over the last dim with affine (QK-norm over the whole width)
+ditc_tensor *ditc_layer_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, float eps);
+// x (B, T, H·hd), hd even → 1-D rotary embedding over the token index t = 0..T−1, per head on adjacent
+// pairs (2i, 2i+1) (LLaMA view_as_complex convention): angle t·theta^(−2i/hd), (a, b) →
+// (a cos − b sin, a sin + b cos). cos/sin are computed in float64 and rounded to float32 (LLaMA builds
+// them in float32, so results differ from it by ~1e-7·t relative in the angle).
+ditc_tensor *ditc_rope(ditc_ctx *c, ditc_tensor *x, int heads, float theta);
+// a, b same shape → silu(a)·b   (the SwiGLU gate; w1, w2, w3 are ditc_linear)
+ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
 
 // ---- layout ------------------------------------------------------------------------------
 // Splits x along dim into n parts of sizes[i] (sum = x.shape[dim]); out[i] receives part i.

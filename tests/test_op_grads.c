@@ -388,6 +388,72 @@ static void run_diffusion(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_te
     *n_out = 1;
 }
 
+// ---- LLaMA-style (Large-DiT) pieces ------------------------------------------------------------
+// rms_norm / layer_norm / rope with iarg[7] = 1: applied twice and added (exercises the kernels' acc = 1)
+// rms_norm: x (..., D), w (D) if n_in > 1, eps = farg
+static void ref_rms_norm(const gcase *k, double **in, double *out) {
+    int64_t D = k->sh[0][k->nd[0] - 1], R = numel_of(k, 0) / D;
+    for (int64_t r = 0; r < R; r++) {
+        const double *xr = in[0] + r * D;
+        double s = 0;
+        for (int64_t d = 0; d < D; d++) s += xr[d] * xr[d];
+        double rs = 1.0 / sqrt(s / (double)D + (double)k->farg);
+        for (int64_t d = 0; d < D; d++) out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) * xr[d] * rs * (k->n_in > 1 ? in[1][d] : 1.0);
+    }
+}
+static void run_rms_norm(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    out[0] = ditc_rms_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->farg);
+    if (k->iarg[7]) out[0] = ditc_add(c, out[0], ditc_rms_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->farg));
+    *n_out = 1;
+}
+// layer_norm: x (..., D), w (D) if n_in > 1, b (D) if n_in > 2, eps = farg
+static void ref_layer_norm(const gcase *k, double **in, double *out) {
+    int64_t D = k->sh[0][k->nd[0] - 1], R = numel_of(k, 0) / D;
+    for (int64_t r = 0; r < R; r++) {
+        const double *xr = in[0] + r * D;
+        double mu = 0, var = 0;
+        for (int64_t d = 0; d < D; d++) mu += xr[d];
+        mu /= (double)D;
+        for (int64_t d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
+        double rs = 1.0 / sqrt(var / (double)D + (double)k->farg);
+        for (int64_t d = 0; d < D; d++)
+            out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) * ((xr[d] - mu) * rs * (k->n_in > 1 ? in[1][d] : 1.0) + (k->n_in > 2 ? in[2][d] : 0.0));
+    }
+}
+static void run_layer_norm(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    out[0] = ditc_layer_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->farg);
+    if (k->iarg[7])
+        out[0] = ditc_add(c, out[0], ditc_layer_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->farg));
+    *n_out = 1;
+}
+// rope: x (B, T, H·hd), heads iarg[0], theta farg; pairs (2i, 2i+1), angle t / theta^(2i/hd)
+static void ref_rope(const gcase *k, double **in, double *out) {
+    int64_t B = k->sh[0][0], T = k->sh[0][1], C = k->sh[0][2], H = k->iarg[0], hd = C / H;
+    for (int64_t b = 0; b < B; b++) for (int64_t t = 0; t < T; t++) for (int64_t h = 0; h < H; h++)
+    for (int64_t i = 0; i < hd / 2; i++) {
+        double ang = (double)t / pow((double)k->farg, (double)(2 * i) / (double)hd);
+        int64_t o = (b * T + t) * C + h * hd + 2 * i;
+        double x0 = in[0][o], x1 = in[0][o + 1], m = k->iarg[7] ? 2.0 : 1.0;
+        out[o] = m * (x0 * cos(ang) - x1 * sin(ang));
+        out[o + 1] = m * (x0 * sin(ang) + x1 * cos(ang));
+    }
+}
+static void run_rope(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    out[0] = ditc_rope(c, in[0], (int)k->iarg[0], k->farg);
+    if (k->iarg[7]) out[0] = ditc_add(c, out[0], ditc_rope(c, in[0], (int)k->iarg[0], k->farg));
+    *n_out = 1;
+}
+// swiglu: silu(a)·b
+static void ref_swiglu(const gcase *k, double **in, double *out) {
+    const double *b = k->n_in > 1 ? in[1] : in[0];
+    for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = in[0][i] / (1.0 + exp(-in[0][i])) * b[i];
+}
+static void run_swiglu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    (void)k;
+    out[0] = ditc_swiglu(c, in[0], k->n_in > 1 ? in[1] : in[0]); // n_in 1: silu(a)·a, da accumulates
+    *n_out = 1;
+}
+
 // ---- the cases -------------------------------------------------------------------------------
 // Shapes: odd (B 2, T 7, D 12, H 3) and DiT-like (T 256, D 384, H 6).
 static gcase odd_cases[] = {
@@ -432,6 +498,20 @@ static gcase odd_cases[] = {
      .no_grad = {0, 1, 1, 1, 1}, .init = init_diffusion, .run = run_diffusion, .ref = ref_diffusion, .ref_fd = ref_diffusion_fd},
     {"checkpoint", "ln_mod(gelu(linear)) x(2,7,12) w(10,12)", 5, {3, 2, 1, 2, 2},
      {SH(2, 7, 12), SH(10, 12), SH(10), SH(2, 10), SH(2, 10)}, .run = run_checkpoint, .ref = ref_checkpoint},
+    {"rms_norm", "x(2,7,12) w(12) eps 1e-5", 2, {3, 1}, {SH(2, 7, 12), SH(12)}, .farg = 1e-5f, .run = run_rms_norm, .ref = ref_rms_norm},
+    {"rms_norm", "x(3,5,13) no weight", 1, {3}, {SH(3, 5, 13)}, .farg = 1e-5f, .run = run_rms_norm, .ref = ref_rms_norm},
+    {"layer_norm", "x(2,7,12) w b eps 1e-5", 3, {3, 1, 1}, {SH(2, 7, 12), SH(12), SH(12)}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"layer_norm", "x(5,13) w only", 2, {2, 1}, {SH(5, 13), SH(13)}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"layer_norm", "x(2,3,9) no affine", 1, {3}, {SH(2, 3, 9)}, .farg = 1e-6f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"rope", "x(2,7,12) H=3 hd=4", 1, {3}, {SH(2, 7, 12)}, .iarg = {3}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
+    {"rope", "x(1,9,6) H=1 hd=6", 1, {3}, {SH(1, 9, 6)}, .iarg = {1}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
+    {"rope", "x(2,5,20) H=2 hd=10 theta=100", 1, {3}, {SH(2, 5, 20)}, .iarg = {2}, .farg = 100.0f, .run = run_rope, .ref = ref_rope},
+    {"swiglu", "(2,7,12)*(2,7,12)", 2, {3, 3}, {SH(2, 7, 12), SH(2, 7, 12)}, .run = run_swiglu, .ref = ref_swiglu},
+    {"swiglu", "(5,13)*(5,13)", 2, {2, 2}, {SH(5, 13), SH(5, 13)}, .run = run_swiglu, .ref = ref_swiglu},
+    {"swiglu", "silu(a)*a (5,13) acc", 1, {2}, {SH(5, 13)}, .run = run_swiglu, .ref = ref_swiglu},
+    {"rms_norm", "x(2,7,12) w twice+add acc", 2, {3, 1}, {SH(2, 7, 12), SH(12)}, .iarg = {[7] = 1}, .farg = 1e-5f, .run = run_rms_norm, .ref = ref_rms_norm},
+    {"layer_norm", "x(2,7,12) w b twice+add acc", 3, {3, 1, 1}, {SH(2, 7, 12), SH(12), SH(12)}, .iarg = {[7] = 1}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"rope", "x(2,7,12) H=3 twice+add acc", 1, {3}, {SH(2, 7, 12)}, .iarg = {3, [7] = 1}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
 };
 
 static gcase dit_cases[] = {
@@ -461,6 +541,10 @@ static gcase dit_cases[] = {
      .no_grad = {0, 1, 1, 1, 1}, .init = init_diffusion, .run = run_diffusion, .ref = ref_diffusion, .ref_fd = ref_diffusion_fd},
     {"checkpoint", "ln_mod(gelu(linear)) x(1,256,384) w(384,384)", 5, {3, 2, 1, 2, 2},
      {SH(1, 256, 384), SH(384, 384), SH(384), SH(1, 384), SH(1, 384)}, .run = run_checkpoint, .ref = ref_checkpoint},
+    {"rms_norm", "x(2,256,384) w(384) eps 1e-5", 2, {3, 1}, {SH(2, 256, 384), SH(384)}, .farg = 1e-5f, .run = run_rms_norm, .ref = ref_rms_norm},
+    {"layer_norm", "qk-norm x(2,256,384) w b", 3, {3, 1, 1}, {SH(2, 256, 384), SH(384), SH(384)}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"rope", "x(2,256,384) H=6 theta=1e4", 1, {3}, {SH(2, 256, 384)}, .iarg = {6}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
+    {"swiglu", "(2,256,1024)*(2,256,1024)", 2, {3, 3}, {SH(2, 256, 1024), SH(2, 256, 1024)}, .run = run_swiglu, .ref = ref_swiglu},
 };
 
 // ---- the harness -----------------------------------------------------------------------------
