@@ -2,11 +2,23 @@
 #ifndef DITC_CPU_KERNELS_H
 #define DITC_CPU_KERNELS_H
 
+#include <math.h>
+
 #include "backend.h"
 #include "common.h"
 
 #define F32(t) ((float *)(t)->data)
 #define CF32(t) ((const float *)(t)->data)
+
+// LayerNorm statistics of one row: mean and 1/sqrt(biased variance + eps), two-pass in double.
+static inline void cpu_row_mean_rstd(const float *x, int64_t D, float eps, float *mean, float *rstd) {
+    double s = 0.0, v = 0.0;
+    for (int64_t d = 0; d < D; d++) s += x[d];
+    float mu = (float)(s / (double)D);
+    for (int64_t d = 0; d < D; d++) { double e = x[d] - mu; v += e * e; }
+    *mean = mu;
+    *rstd = (float)(1.0 / sqrt(v / (double)D + (double)eps));
+}
 
 // Per-backend reusable scratch (grows, never shrinks; main thread only).
 float *cpu_scratch(ditc_backend *be, size_t floats);

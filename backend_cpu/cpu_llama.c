@@ -102,12 +102,8 @@ void cpu_layer_norm_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, dit
     for (int64_t r = 0; r < R; r++) {
         const float *xr = xd + r * D;
         float *yr = yd + r * D;
-        double s = 0.0;
-        for (int64_t d = 0; d < D; d++) s += xr[d];
-        float mu = (float)(s / (double)D);
-        double v = 0.0;
-        for (int64_t d = 0; d < D; d++) { double e = xr[d] - mu; v += e * e; }
-        float rs = (float)(1.0 / sqrt(v / (double)D + (double)eps));
+        float mu, rs;
+        cpu_row_mean_rstd(xr, D, eps, &mu, &rs);
         md[r] = mu;
         rd[r] = rs;
 #pragma omp simd

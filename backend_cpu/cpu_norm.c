@@ -15,12 +15,8 @@ void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_te
         int64_t b = row / T;
         const float *xr = xd + row * D;
         float *yr = yd + row * D;
-        double s = 0.0;
-        for (int64_t d = 0; d < D; d++) s += xr[d];
-        float mu = (float)(s / (double)D);
-        double v = 0.0;
-        for (int64_t d = 0; d < D; d++) { double e = xr[d] - mu; v += e * e; }
-        float rs = (float)(1.0 / sqrt(v / (double)D + (double)eps));
+        float mu, rs;
+        cpu_row_mean_rstd(xr, D, eps, &mu, &rs);
         md[row] = mu;
         rd[row] = rs;
         const float *shb = sh ? sh + b * D : NULL, *scb = sc ? sc + b * D : NULL;
