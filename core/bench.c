@@ -4,18 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "diffusion.h"
 #include "optim.h"
 #include "profile.h"
 #include "rng.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -39,10 +32,10 @@ double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps) {
     be->gemm(be, &g);
     be->synchronize(be);
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = ditc_now_s();
         be->gemm(be, &g);
         be->synchronize(be);
-        rate[r] = 2.0 * (double)n * (double)n * (double)n / (now_s() - t0) * 1e-9;
+        rate[r] = 2.0 * (double)n * (double)n * (double)n / (ditc_now_s() - t0) * 1e-9;
     }
     double med = median(rate, reps);
     free(rate);
@@ -90,7 +83,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
         if (s == a->warmup) ditc_profile_init(); // count the timed steps only
         ditc_prof.enabled = prof;
         ditc_profile_mark(be);
-        double t0 = now_s();
+        double t0 = ditc_now_s();
         for (int64_t b = 0; b < B; b++) {
             t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
             y[b] = (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b, (uint64_t)cfg.num_classes);
@@ -102,13 +95,13 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
         ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
         float lv;
         ditc_to_host(loss, &lv);
-        double t1 = now_s();
+        double t1 = ditc_now_s();
         ditc_backward(&c, loss);
         be->synchronize(be);
-        double t2 = now_s();
+        double t2 = ditc_now_s();
         ditc_adamw_step(&opt);
         be->synchronize(be);
-        double t3 = now_s();
+        double t3 = ditc_now_s();
         times[s] = t3 - t0;
         t_fwd[s] = t1 - t0;
         t_bwd[s] = t2 - t1;

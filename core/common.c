@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 // Prints "ditc internal error at file:line: <prefix><message>" and aborts.
 __attribute__((noreturn)) static void vfatal(const char *file, int line, const char *prefix, const char *fmt, va_list ap) {
@@ -43,6 +44,12 @@ void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line) {
     void *q = realloc(p, bytes ? bytes : 1);
     if (!q) ditc_fatal(file, line, "out of memory reallocating %zu bytes", bytes);
     return q;
+}
+
+double ditc_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 char *ditc_xstrdup(const char *s) {

@@ -37,6 +37,7 @@ void *ditc_xmalloc_at(size_t bytes, const char *file, int line);
 void *ditc_xcalloc_at(size_t n, size_t size, const char *file, int line);
 void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line);
 #define ditc_xmalloc(bytes) ditc_xmalloc_at((bytes), __FILE__, __LINE__)
+double ditc_now_s(void);                            // monotonic clock, seconds
 char *ditc_xstrdup(const char *s);                  // checked strdup
 char *ditc_path_join(const char *dir, const char *name); // malloc'd dir + "/" + name
 #define ditc_xcalloc(n, size) ditc_xcalloc_at((n), (size), __FILE__, __LINE__)

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "philox.h"
 #include "rng.h"
@@ -29,12 +28,6 @@ struct ditc_loader {
     pthread_t *threads;
     ditc_sampler sync_sampler;    // the workers = 0 path's sampler
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 // Fills b for global step `step`: samples, flips, timesteps, label dropout. omp: parallel over samples.
 static int build(const ditc_loader *l, ditc_sampler *smp, int64_t step, ditc_batch *b, int omp, ditc_status *st) {
@@ -146,10 +139,10 @@ int ditc_loader_next(ditc_loader *l, const ditc_batch **out, double *wait_s, dit
     int64_t step = l->next_consume;
     DITC_CHECK(step < l->o.end_step, "loader read past its last step");
     slot *s = &l->slots[step % l->nslots];
-    double t0 = now_s();
+    double t0 = ditc_now_s();
     if (!l->o.workers) {
         int r = build(l, &l->sync_sampler, step, &s->b, 1, st);
-        if (wait_s) *wait_s = now_s() - t0;
+        if (wait_s) *wait_s = ditc_now_s() - t0;
         l->next_consume++;
         *out = &s->b;
         return r;
@@ -164,7 +157,7 @@ int ditc_loader_next(ditc_loader *l, const ditc_batch **out, double *wait_s, dit
     pthread_cond_broadcast(&l->cv);
     ditc_status err = s->err;
     pthread_mutex_unlock(&l->mu);
-    if (wait_s) *wait_s = now_s() - t0;
+    if (wait_s) *wait_s = ditc_now_s() - t0;
     *out = &s->b;
     if (err.code) {
         if (st) *st = err;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common.h"
 #include "ops.h"
 
 ditc_profile ditc_prof;
@@ -18,9 +18,7 @@ void ditc_profile_init(void) {
 
 double ditc_profile_now(ditc_backend *be) {
     if (be) be->synchronize(be);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return ditc_now_s();
 }
 
 void ditc_profile_mark(ditc_backend *be) {

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -455,12 +454,6 @@ static void remove_stale_shards(const char *dir, int64_t keep) {
     closedir(d);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_size, int threads, const char *source,
                       FILE *log, ditc_status *st) {
     DITC_CHECK(ds != NULL && dir != NULL, "shards_write with NULL arguments");
@@ -493,7 +486,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
     char (*names)[32] = ditc_xcalloc((size_t)nshards, sizeof *names);
     int64_t *counts = ditc_xmalloc(sizeof *counts * (size_t)nshards);
     int rc = 0;
-    const double t0 = now_s();
+    const double t0 = ditc_now_s();
 #ifdef _OPENMP
     const int nt = threads > 0 ? threads : omp_get_max_threads();
 #else
@@ -532,7 +525,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
         ditc_st_writer_free(w);
         free(sp);
         if (!rc && log) {
-            double el = now_s() - t0;
+            double el = ditc_now_s() - t0;
             fprintf(log, "extract: %s: %lld samples (%lld/%lld, %.0f samples/s)\n", names[k], (long long)cnt,
                     (long long)(first + cnt), (long long)ds->n, el > 0 ? (double)(first + cnt) / el : 0.0);
             fflush(log);
@@ -570,7 +563,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
         ditc_json_buf_free(&b);
         if (!rc && log)
             fprintf(log, "extract: wrote %s (%lld samples %dx%dx%d in %lld shards, %.1f s)\n", ip, (long long)ds->n,
-                    ds->channels, ds->side, ds->side, (long long)nshards, now_s() - t0);
+                    ds->channels, ds->side, ds->side, (long long)nshards, ditc_now_s() - t0);
     }
     free(names);
     free(counts);

@@ -36,12 +36,6 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->ema_decay = 0.9999;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // ---- run directory and logs ------------------------------------------------------------------
 typedef struct {
     char dir[4096];
@@ -335,7 +329,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
              world, world > 1 ? "es" : "", comm->name, a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
              (double)ditc_adamw_state_bytes(&opt) / 1048576.0, (long long)(shard_e - shard_b), (long long)m.params.numel);
 
-    double t_start = now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
+    double t_start = ditc_now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
     int64_t log_steps = 0, start_step = step, bad_reported = 0;
     char where[4096 + 64] = "";
     int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
@@ -391,7 +385,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         loss_sum += lv;
         log_steps++;
         if (!isfinite(lv)) { r = ditc_fail(st, DITC_ERR_FORMAT, "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)", (long long)step, lv); goto done; }
-        double now = now_s(), eta = (double)(total - step) * (now - t_start) / (double)(step - start_step);
+        double now = ditc_now_s(), eta = (double)(total - step) * (now - t_start) / (double)(step - start_step);
         if (out.tty && !out.quiet) {
             char e[32];
             fmt_hms(e, sizeof e, eta);
@@ -422,7 +416,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     }
     if (out.tty) fprintf(stderr, "\r\033[K");
     report_bad_images(&out, ds, &bad_reported);
-    double elapsed = now_s() - t_start;
+    double elapsed = ditc_now_s() - t_start;
     logf_run(&out, "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
              (long long)(step - start_step), elapsed, elapsed > 0 ? 100.0 * wait_total / elapsed : 0.0, out.dir,
              where[0] ? where : "(none)");

@@ -27,6 +27,7 @@
 static char g_root[256]; // mkdtemp directory
 
 #include "test_check.h"
+#include "test_fs.h"
 
 // ---- file helpers -----------------------------------------------------------------------------------
 
@@ -53,14 +54,6 @@ static void make_dir(const char *path) {
     }
 }
 
-static void write_raw(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
 static void write_gz(const char *path, const void *data, size_t len) {
     gzFile gz = gzopen(path, "wb");
     if (!gz || (len && gzwrite(gz, data, (unsigned)len) != (int)len) || gzclose(gz) != Z_OK) {
@@ -71,7 +64,7 @@ static void write_gz(const char *path, const void *data, size_t len) {
 
 static void write_file(const char *path, const void *data, size_t len, int gz) {
     if (gz) write_gz(path, data, len);
-    else write_raw(path, data, len);
+    else write_bytes(path, data, len);
 }
 
 static unsigned char *read_all(const char *path, size_t *len) {
@@ -125,27 +118,6 @@ static void write_pair(const char *dir, const char *prefix, int gz, uint32_t n, 
     snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
     write_file(p, b, len, gz);
     free(b);
-}
-
-static void rm_tree(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-                char sub[1024];
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 static int count_dir_entries(const char *path) {
@@ -215,7 +187,7 @@ static void test_idx_load(void) {
     make_dir(in_root("mixed"));
     size_t len;
     unsigned char *b = idx_images(0x803, N_SMALL, SIDE_SMALL, SIDE_SMALL, g_px, sizeof g_px, &len);
-    write_raw(in_root("mixed/x-images-idx3-ubyte"), b, len);
+    write_bytes(in_root("mixed/x-images-idx3-ubyte"), b, len);
     free(b);
     b = idx_labels(0x801, N_SMALL, g_lab, N_SMALL, &len);
     write_gz(in_root("mixed/x-labels-idx1-ubyte.gz"), b, len);
@@ -380,12 +352,12 @@ static void test_idx_bad(void) {
     expect_fail("directory without the images file", in_root("empty"), 0, "empty", "train-images-idx3-ubyte");
     make_dir(in_root("nolabels"));
     b = idx_images(0x803, 4, 4, 4, px, sizeof px, &len);
-    write_raw(in_root("nolabels/train-images-idx3-ubyte"), b, len);
+    write_bytes(in_root("nolabels/train-images-idx3-ubyte"), b, len);
     free(b);
     expect_fail("directory without the labels file", in_root("nolabels"), 0, "nolabels", "train-labels-idx1-ubyte");
     expect_fail("images file without its labels file", in_root("nolabels/train-images-idx3-ubyte"), 0,
                 "train-labels-idx1-ubyte", NULL);
-    write_raw(in_root("odd-name.bin"), px, 16);
+    write_bytes(in_root("odd-name.bin"), px, 16);
     expect_fail("images file name without images-idx3", in_root("odd-name.bin"), 0, "odd-name.bin", NULL);
     expect_fail("negative image size", in_root("raw"), -3, "raw", "image size");
 
@@ -480,20 +452,20 @@ static void test_idx_bad(void) {
     make_dir(in_root("gzcut"));
     size_t glen;
     unsigned char *g = read_all(in_root("gz/train-images-idx3-ubyte.gz"), &glen);
-    write_raw(in_root("gzcut/train-images-idx3-ubyte.gz"), g, glen / 2);
+    write_bytes(in_root("gzcut/train-images-idx3-ubyte.gz"), g, glen / 2);
     unsigned char *l = read_all(in_root("gz/train-labels-idx1-ubyte.gz"), &len);
-    write_raw(in_root("gzcut/train-labels-idx1-ubyte.gz"), l, len);
+    write_bytes(in_root("gzcut/train-labels-idx1-ubyte.gz"), l, len);
     expect_fail("gzip stream cut in half", in_root("gzcut"), 0, "train-images-idx3-ubyte.gz", NULL);
     make_dir(in_root("gzcrc"));
     g[glen - 6] ^= 0x55; // inside the CRC32 trailer
-    write_raw(in_root("gzcrc/train-images-idx3-ubyte.gz"), g, glen);
-    write_raw(in_root("gzcrc/train-labels-idx1-ubyte.gz"), l, len);
+    write_bytes(in_root("gzcrc/train-images-idx3-ubyte.gz"), g, glen);
+    write_bytes(in_root("gzcrc/train-labels-idx1-ubyte.gz"), l, len);
     expect_fail("gzip CRC mismatch", in_root("gzcrc"), 0, "train-images-idx3-ubyte.gz", NULL);
     make_dir(in_root("gzdata"));
     g[glen - 6] ^= 0x55;
     g[12] ^= 0xFF; // inside the deflate data
-    write_raw(in_root("gzdata/train-images-idx3-ubyte.gz"), g, glen);
-    write_raw(in_root("gzdata/train-labels-idx1-ubyte.gz"), l, len);
+    write_bytes(in_root("gzdata/train-images-idx3-ubyte.gz"), g, glen);
+    write_bytes(in_root("gzdata/train-labels-idx1-ubyte.gz"), l, len);
     expect_fail("corrupt deflate data", in_root("gzdata"), 0, "train-images-idx3-ubyte.gz", NULL);
     free(g);
     free(l);
@@ -711,7 +683,7 @@ static void test_png_rgb_and_shapes(void) {
     check(rc != 0 && strstr(st.message, "missing-dir/x.png"), "png: unwritable path rejected (%s)", st.message);
     rc = ditc_png_read_rgb(in_root("png/missing.png"), &rgb, &W, &H, &st);
     check(rc != 0 && rgb == NULL && strstr(st.message, "missing.png"), "png: unreadable file rejected (%s)", st.message);
-    write_raw(in_root("png/fake.png"), "not a png", 9);
+    write_bytes(in_root("png/fake.png"), "not a png", 9);
     rc = ditc_png_read_rgb(in_root("png/fake.png"), &rgb, &W, &H, &st);
     check(rc != 0 && strstr(st.message, "fake.png"), "png: non-PNG rejected (%s)", st.message);
 }

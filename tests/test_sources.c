@@ -32,6 +32,7 @@
 #include "shards.h"
 
 #include "test_check.h"
+#include "test_fs.h"
 
 static char g_root[256];
 
@@ -52,14 +53,6 @@ static const char *P(const char *fmt, ...) { // "<root>/<fmt...>" in a rotating 
 
 static void mk(const char *path) {
     if (mkdir(path, 0755) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
-static void write_bytes(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0) {
         perror(path);
         exit(1);
     }
@@ -89,27 +82,6 @@ static void copy_file(const char *from, const char *to) {
     char *b = read_text(from, &n);
     write_bytes(to, b, n);
     free(b);
-}
-
-static void rm_tree(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-                char sub[1024];
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
 }
 
 // Copies the regular files of directory `from` into a new directory `to`.
