@@ -11,7 +11,7 @@ int cmd_bench(int argc, char **argv) {
                          .warmup = 3, .gemm_size = 2048};
     int threads = 0;
     arg_def defs[] = {
-        {"--model", ARG_STR, &a.model, "DiT-S/2 ... DiT-XL/8 (default DiT-S/2)", 0},
+        {"--model", ARG_STR, &a.model, "DiT-S/2 ... DiT-XL/8, LDiT-600M|3B|7B (default DiT-S/2)", 0},
         {"--depth", ARG_INT, &a.depth, "override depth", 0},
         {"--hidden-size", ARG_INT, &a.hidden, "override hidden size", 0},
         {"--num-heads", ARG_INT, &a.heads, "override heads", 0},

@@ -26,7 +26,7 @@ static void declare(train_flags *f) {
         {"--dataset", ARG_STR, &a->dataset, "auto (default: by what --data-path holds), imagefolder, cifar10, idx, shards, synthetic", 0},
         {"--skip-bad-images", ARG_BOOL, &a->skip_bad_images, "skip and count undecodable image files (default: stop naming the file)", 0},
         {"--results-dir", ARG_STR, &a->results_dir, "where runs go: <dir>/NNN-<model>/ (default results)", 0},
-        {"--model", ARG_STR, &a->model, "DiT-S/2 ... DiT-XL/8 (default DiT-XL/2)", 0},
+        {"--model", ARG_STR, &a->model, "DiT-S/2 ... DiT-XL/8, LDiT-600M|3B|7B (default DiT-XL/2)", 0},
         {"--depth", ARG_INT, &a->depth, "override the model's depth (tiny debugging configs)", 0},
         {"--hidden-size", ARG_INT, &a->hidden_size, "override the hidden size", 0},
         {"--num-heads", ARG_INT, &a->num_heads, "override the number of heads", 0},

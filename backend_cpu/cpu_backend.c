@@ -123,6 +123,8 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->rope = cpu_rope;
     be->swiglu_fwd = cpu_swiglu_fwd;
     be->swiglu_bwd = cpu_swiglu_bwd;
+    be->modulate_fwd = cpu_modulate_fwd;
+    be->modulate_bwd = cpu_modulate_bwd;
     be->q_sample = cpu_q_sample;
     be->diff_loss_fwd = cpu_diff_loss_fwd;
     be->diff_loss_bwd = cpu_diff_loss_bwd;

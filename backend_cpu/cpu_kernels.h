@@ -80,6 +80,10 @@ void cpu_layer_norm_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, dit
 void cpu_layer_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc_tensor *db, const ditc_tensor *dy,
                         const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *mean, const ditc_tensor *rstd,
                         int acc_x, int acc_w, int acc_b);
+void cpu_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,
+                      const ditc_tensor *scale);
+void cpu_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const ditc_tensor *dy,
+                      const ditc_tensor *x, const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale);
 void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse, int acc);
 void cpu_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
 void cpu_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout, const ditc_tensor *a,

@@ -160,10 +160,11 @@ void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads,
 #pragma omp parallel for schedule(static) if (T * P > 4096)
     for (int64_t t = 0; t < T; t++)
         for (int64_t i = 0; i < P; i++) {
-            double f = 1.0 / pow((double)theta, (double)(2 * i) / (double)hd);
-            double a = (double)t * f;
-            cs[t * P + i] = (float)cos(a);
-            sn[t * P + i] = (float)(sgn * sin(a));
+            // LLaMA's precompute_freqs_cis in float32: f = 1 / theta^(2i/hd), angle = t·f (one rounding each)
+            float f = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+            float a = (float)t * f;
+            cs[t * P + i] = (float)cos((double)a);
+            sn[t * P + i] = (float)(sgn * sin((double)a));
         }
     const float *xd = CF32(x);
     float *yd = F32(y);

@@ -1,7 +1,34 @@
-// cpu_norm.c — LayerNorm (no affine) fused with adaLN modulate, and the gated residual.
+// cpu_norm.c — LayerNorm (no affine) fused with adaLN modulate, plain modulate, and the gated residual.
 #include <math.h>
 
 #include "cpu_kernels.h"
+
+// dshift[b, d] (+)= Σ_t dy, dscale[b, d] (+)= Σ_t dy · xhat with xhat = (x − mean)·rstd per row, or
+// xhat = x when mean is NULL (plain modulate). One sequential sum per (b, 64-column block): the result
+// does not depend on the thread count.
+static void modulation_grads(int64_t B, int64_t T, int64_t D, const float *g, const float *xd, const float *md,
+                             const float *rd, float *gsh, float *gsc, int acc_shift, int acc_scale) {
+    int64_t nblk = (D + 63) / 64;
+#pragma omp parallel for schedule(static) if (B * T * D > 32768)
+    for (int64_t q = 0; q < B * nblk; q++) {
+        int64_t b = q / nblk, d0 = (q % nblk) * 64, d1 = d0 + 64 < D ? d0 + 64 : D;
+        double ssh[64] = {0}, ssc[64] = {0};
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            const float *xr = xd + row * D, *gr = g + row * D;
+            float mu = md ? md[row] : 0.0f, rs = md ? rd[row] : 1.0f;
+            for (int64_t d = d0; d < d1; d++) {
+                ssh[d - d0] += gr[d];
+                ssc[d - d0] += (double)gr[d] * (md ? (xr[d] - mu) * rs : xr[d]);
+            }
+        }
+        for (int64_t d = d0; d < d1; d++) {
+            int64_t i = b * D + d;
+            if (gsh) gsh[i] = acc_shift ? gsh[i] + (float)ssh[d - d0] : (float)ssh[d - d0];
+            if (gsc) gsc[i] = acc_scale ? gsc[i] + (float)ssc[d - d0] : (float)ssc[d - d0];
+        }
+    }
+}
 
 // x (B, T, D); shift/scale (B, D) or NULL. mean/rstd (B, T).
 void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd, const ditc_tensor *x,
@@ -59,29 +86,42 @@ void cpu_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc
             }
         }
     }
-    // dshift[b, d] = Σ_t dy, dscale[b, d] = Σ_t dy · xhat: one sequential sum per (b, d-block).
-    if (gsh || gsc) {
-        int64_t nblk = (D + 63) / 64;
+    if (gsh || gsc) modulation_grads(B, T, D, g, xd, md, rd, gsh, gsc, acc_shift, acc_scale);
+}
+
+// Plain adaLN modulate (Large-DiT applies it after RMSNorm): y = x·(1 + scale) + shift.
+void cpu_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,
+                      const ditc_tensor *scale) {
+    (void)be;
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
+    const float *xd = CF32(x), *sh = CF32(shift), *sc = CF32(scale);
+    float *yd = F32(y);
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
-        for (int64_t q = 0; q < B * nblk; q++) {
-            int64_t b = q / nblk, d0 = (q % nblk) * 64, d1 = d0 + 64 < D ? d0 + 64 : D;
-            double ssh[64] = {0}, ssc[64] = {0};
-            for (int64_t t = 0; t < T; t++) {
-                int64_t row = b * T + t;
-                const float *xr = xd + row * D, *gr = g + row * D;
-                float mu = md[row], rs = rd[row];
-                for (int64_t d = d0; d < d1; d++) {
-                    ssh[d - d0] += gr[d];
-                    ssc[d - d0] += (double)gr[d] * ((xr[d] - mu) * rs);
-                }
-            }
-            for (int64_t d = d0; d < d1; d++) {
-                int64_t i = b * D + d;
-                if (gsh) gsh[i] = acc_shift ? gsh[i] + (float)ssh[d - d0] : (float)ssh[d - d0];
-                if (gsc) gsc[i] = acc_scale ? gsc[i] + (float)ssc[d - d0] : (float)ssc[d - d0];
+    for (int64_t row = 0; row < B * T; row++) {
+        const float *shb = sh + (row / T) * D, *scb = sc + (row / T) * D, *xr = xd + row * D;
+        float *yr = yd + row * D;
+        for (int64_t d = 0; d < D; d++) yr[d] = xr[d] * (1.0f + scb[d]) + shb[d];
+    }
+}
+
+void cpu_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const ditc_tensor *dy,
+                      const ditc_tensor *x, const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale) {
+    (void)be;
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
+    const float *xd = CF32(x), *g = CF32(dy), *sc = CF32(scale);
+    float *gx = dx ? F32(dx) : NULL, *gsh = dshift ? F32(dshift) : NULL, *gsc = dscale ? F32(dscale) : NULL;
+    if (gx) {
+#pragma omp parallel for schedule(static) if (B * T * D > 32768)
+        for (int64_t row = 0; row < B * T; row++) {
+            const float *scb = sc + (row / T) * D, *gr = g + row * D;
+            float *out = gx + row * D;
+            for (int64_t d = 0; d < D; d++) {
+                float v = gr[d] * (1.0f + scb[d]);
+                out[d] = acc_x ? out[d] + v : v;
             }
         }
     }
+    if (gsh || gsc) modulation_grads(B, T, D, g, xd, NULL, NULL, gsh, gsc, acc_shift, acc_scale);
 }
 
 void cpu_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, const ditc_tensor *gate,

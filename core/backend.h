@@ -173,6 +173,13 @@ struct ditc_backend {
     void (*swiglu_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
     void (*swiglu_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
                        const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
+    // adaLN modulate without a norm: y = x·(1 + scale) + shift, x (B, T, D), shift/scale (B, D).
+    // Backward: dx (+)= dy·(1 + scale); dshift (+)= Σ_t dy; dscale (+)= Σ_t dy·x (any may be NULL).
+    void (*modulate_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,
+                         const ditc_tensor *scale);
+    void (*modulate_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
+                         const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *scale, int acc_x,
+                         int acc_shift, int acc_scale);
 
     // ---- Gaussian diffusion (coef: (B, DITC_DIFF_NCOEF) F32) ----------------------------------
     // x_t = √ᾱ·x0 + √(1−ᾱ)·noise per sample

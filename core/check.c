@@ -35,6 +35,21 @@ static int read_image(const ditc_safetensors *s, const char *name, const ditc_di
     return ditc_st_read_f32(s, t, *out, st);
 }
 
+// Large-DiT weights fix only C·p² and work at any side (RoPE): take C and the side from the inputs' x.
+static int fit_ldit_input(ditc_dit_config *c, const ditc_safetensors *in, ditc_status *st) {
+    const ditc_st_tensor *x = ditc_st_find(in, "x");
+    if (c->arch != DITC_ARCH_LDIT || !x || x->ndim != 4 || x->shape[1] < 1) return 0;
+    int64_t P = (int64_t)c->in_channels * c->patch * c->patch, C = x->shape[1], p = 1;
+    while (C * p * p < P) p++;
+    if (C * p * p != P)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: x has %lld channels; these weights embed patches of %lld values",
+                         in->label, (long long)C, (long long)P);
+    c->in_channels = (int)C;
+    c->patch = (int)p;
+    c->input_size = (int)x->shape[2];
+    return ditc_dit_config_validate(c, st);
+}
+
 typedef struct {
     float *x, *noise;
     int *t;
@@ -70,9 +85,10 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     float *keep[8] = {0};
     int nkeep = 0, r;
     if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
+    if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
+    if ((r = fit_ldit_input(&cfg, &in, st))) goto done;
     ditc_dit_create(&m, &cfg, be);
     if ((r = ditc_params_from_file(&m.params, m.params.data, &w, "", 1, st))) goto done;
-    if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
     if ((r = read_image(&in, "x", &cfg, &b.B, &b.x, st)) || (r = read_image(&in, "noise", &cfg, &b.B, &b.noise, st))) goto done;
     b.t = ditc_xmalloc(sizeof(int) * (size_t)b.B);
     b.y = ditc_xmalloc(sizeof(int32_t) * (size_t)b.B);
@@ -130,7 +146,7 @@ done:
     for (int i = 0; i < nkeep; i++) free(keep[i]);
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
-    if (m.blocks) ditc_dit_free(&m);
+    if (m.params.be) ditc_dit_free(&m);
     free(b.x); free(b.noise); free(b.t); free(b.y);
     ditc_st_close(&w);
     ditc_st_close(&in);

@@ -62,6 +62,8 @@ static void config_meta(const ditc_dit_config *c, ditc_st_writer *w) {
 #define META(key, val) (snprintf(buf, sizeof buf, "%d", (val)), ditc_st_writer_meta(w, key, buf))
     ditc_st_writer_meta(w, "format", "ditc");
     ditc_st_writer_meta(w, "model", c->name);
+    ditc_st_writer_meta(w, "arch", c->arch == DITC_ARCH_LDIT ? "LDiT" : "DiT");
+    if (c->arch == DITC_ARCH_LDIT) ditc_st_writer_meta(w, "qk_norm", c->qk_norm ? "true" : "false");
     META("depth", c->depth);
     META("hidden_size", c->hidden);
     META("num_heads", c->heads);
@@ -98,8 +100,65 @@ static const ditc_st_tensor *need(const ditc_safetensors *st, const char *name, 
     return t;
 }
 
+static int meta_int(const ditc_safetensors *st, const char *key, int dflt) {
+    const char *v = ditc_st_meta(st, key);
+    return v ? atoi(v) : dflt;
+}
+
+static int count_blocks(const ditc_safetensors *st, const char *fmt) {
+    int n = 0;
+    while (1) {
+        char name[64];
+        snprintf(name, sizeof name, fmt, n);
+        if (!ditc_st_find(st, name)) return n;
+        n++;
+    }
+}
+
+// Large-DiT (Large-DiT-ImageNet names): x_embedder is a Linear (D, C·p²) and there is no pos_embed, so
+// C, p and the input side come from ditc's metadata, else the reference's latent defaults (C 4, side 32).
+static int ldit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *st, const ditc_st_tensor *xe,
+                                    int heads, ditc_status *s) {
+    const ditc_st_tensor *yt = need(st, "y_embedder.embedding_table.weight", 2, s);
+    const ditc_st_tensor *fl = yt ? need(st, "final_layer.linear.weight", 2, s) : NULL;
+    if (!fl) return s ? s->code : 1;
+    cfg->arch = DITC_ARCH_LDIT;
+    cfg->hidden = (int)xe->shape[0];
+    // channels: the metadata's, else the first of 4 (latents), 3 (RGB), 1 (gray) that makes C·p² = P
+    int64_t P = xe->shape[1], p = 0, C = 0;
+    int64_t tries[4] = {meta_int(st, "in_channels", 4), 4, 3, 1};
+    for (int i = 0; i < 4 && !p; i++) {
+        int64_t q = 1;
+        while (tries[i] > 0 && tries[i] * q * q < P) q++;
+        if (tries[i] > 0 && tries[i] * q * q == P) C = tries[i], p = q;
+    }
+    if (!p)
+        return ditc_fail(s, DITC_ERR_FORMAT, "%s: x_embedder.weight has %lld inputs, not C·p² for C = 4, 3 or 1",
+                         st->label, (long long)P);
+    cfg->in_channels = (int)C;
+    cfg->patch = (int)p;
+    cfg->input_size = meta_int(st, "input_size", 32);
+    cfg->num_classes = (int)yt->shape[0] - 1;
+    cfg->class_dropout = 0.1f;
+    cfg->qk_norm = ditc_st_find(st, "layers.0.attention.q_norm.weight") != NULL;
+    cfg->depth = count_blocks(st, "layers.%d.attention.wq.weight");
+    if (fl->shape[0] != 2 * P)
+        return ditc_fail(s, DITC_ERR_FORMAT, "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %lld)",
+                         st->label, (long long)fl->shape[0], (long long)(2 * P));
+    cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", 32); // every released Large-DiT has 32 heads
+    if (cfg->heads < 1 || cfg->hidden % cfg->heads)
+        return ditc_fail(s, DITC_ERR_ARG, "%s: hidden size %d: pass --num-heads (32 does not divide it)", st->label, cfg->hidden);
+    const char *mm = ditc_st_meta(st, "model");
+    snprintf(cfg->name, sizeof cfg->name, "%s", mm ? mm : "custom");
+    if (cfg->depth == 0) return ditc_fail(s, DITC_ERR_FORMAT, "%s: no layers.N tensors", st->label);
+    return ditc_dit_config_validate(cfg, s);
+}
+
 int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *st, int heads, ditc_status *s) {
     memset(cfg, 0, sizeof *cfg);
+    const ditc_st_tensor *xe = ditc_st_find(st, "x_embedder.weight");
+    if (xe && xe->ndim == 2 && !ditc_st_find(st, "x_embedder.proj.weight"))
+        return ldit_config_from_weights(cfg, st, xe, heads, s);
     const ditc_st_tensor *px = need(st, "x_embedder.proj.weight", 4, s), *pe = px ? need(st, "pos_embed", 3, s) : NULL;
     const ditc_st_tensor *yt = pe ? need(st, "y_embedder.embedding_table.weight", 2, s) : NULL;
     const ditc_st_tensor *fl = yt ? need(st, "final_layer.linear.weight", 2, s) : NULL;
@@ -113,17 +172,11 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
     if (g * g != T || px->shape[2] != px->shape[3])
         return ditc_fail(s, DITC_ERR_FORMAT, "%s: pos_embed has %lld tokens, not a square grid", st->label, (long long)T);
     cfg->input_size = (int)(g * cfg->patch);
-    while (1) {
-        char name[64];
-        snprintf(name, sizeof name, "blocks.%d.attn.qkv.weight", cfg->depth);
-        if (!ditc_st_find(st, name)) break;
-        cfg->depth++;
-    }
+    cfg->depth = count_blocks(st, "blocks.%d.attn.qkv.weight");
     if (fl->shape[0] != 2LL * cfg->in_channels * cfg->patch * cfg->patch)
         return ditc_fail(s, DITC_ERR_FORMAT, "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %d)",
                          st->label, (long long)fl->shape[0], 2 * cfg->in_channels * cfg->patch * cfg->patch);
-    const char *mh = ditc_st_meta(st, "num_heads");
-    cfg->heads = heads > 0 ? heads : mh ? atoi(mh) : cfg->hidden / 64;
+    cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", cfg->hidden / 64);
     if (cfg->heads < 1 || cfg->hidden % cfg->heads)
         return ditc_fail(s, DITC_ERR_ARG, "%s: hidden size %d: pass --num-heads (the default D/64 does not divide it)",
                          st->label, cfg->hidden);

@@ -27,6 +27,7 @@ const ditc_op_def ditc_op_defs[DITC_OP_COUNT] = {
     [DITC_OP_LAYER_NORM] = {"layer_norm", ditc_bwd_layer_norm, 1},
     [DITC_OP_ROPE] = {"rope", ditc_bwd_rope, 1},
     [DITC_OP_SWIGLU] = {"swiglu", ditc_bwd_swiglu, 1},
+    [DITC_OP_MODULATE] = {"modulate", ditc_bwd_modulate, 1},
     [DITC_OP_CHECKPOINT] = {"checkpoint", NULL, 1}, // backward lives in autograd.c
 };
 

@@ -34,6 +34,7 @@ typedef enum {
     DITC_OP_LAYER_NORM,
     DITC_OP_ROPE,
     DITC_OP_SWIGLU,
+    DITC_OP_MODULATE,
     DITC_OP_CHECKPOINT,   // a checkpointed segment (autograd.c)
     DITC_OP_COUNT
 } ditc_op_id;
@@ -83,11 +84,13 @@ ditc_tensor *ditc_rms_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, float ep
 ditc_tensor *ditc_layer_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, float eps);
 // x (B, T, H·hd), hd even → 1-D rotary embedding over the token index t = 0..T−1, per head on adjacent
 // pairs (2i, 2i+1) (LLaMA view_as_complex convention): angle t·theta^(−2i/hd), (a, b) →
-// (a cos − b sin, a sin + b cos). cos/sin are computed in float64 and rounded to float32 (LLaMA builds
-// them in float32, so results differ from it by ~1e-7·t relative in the angle).
+// (a cos − b sin, a sin + b cos). The angle is built in float32 exactly as LLaMA's precompute_freqs_cis
+// (f = 1 / theta^(2i/hd) in float32, angle = float32(t·f)); cos/sin of it are correctly rounded.
 ditc_tensor *ditc_rope(ditc_ctx *c, ditc_tensor *x, int heads, float theta);
 // a, b same shape → silu(a)·b   (the SwiGLU gate; w1, w2, w3 are ditc_linear)
 ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
+// x (B, T, D), shift/scale (B, D) → x·(1 + scale) + shift   (adaLN modulate after RMSNorm)
+ditc_tensor *ditc_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale);
 
 // ---- layout ------------------------------------------------------------------------------
 // Splits x along dim into n parts of sizes[i] (sum = x.shape[dim]); out[i] receives part i.

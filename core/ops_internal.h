@@ -8,7 +8,8 @@
 #define DITC_BACKWARDS(X)                                                                        \
     X(linear) X(matmul) X(add) X(mul) X(scale) X(ln_modulate) X(gated_residual) X(gelu) X(silu)  \
     X(attention) X(embedding) X(patchify) X(unpatchify) X(split) X(concat) X(sum) X(mean) X(mse) \
-    X(reshape) X(cast) X(diffusion_loss) X(rms_norm) X(layer_norm) X(rope) X(swiglu)
+    X(reshape) X(cast) X(diffusion_loss) X(rms_norm) X(layer_norm) X(rope) X(swiglu) \
+    X(modulate)
 
 #define DITC_DECLARE_BWD(name) void ditc_bwd_##name(ditc_ctx *c, ditc_node *n);
 DITC_BACKWARDS(DITC_DECLARE_BWD)

@@ -1,5 +1,6 @@
 // ops_llama.c — the LLaMA-style pieces of the Large-DiT variant: RMSNorm, LayerNorm with affine
-// (QK-norm), 1-D RoPE and the SwiGLU gate. Kernels: backend_cpu/cpu_llama.c.
+// (QK-norm), 1-D RoPE, the SwiGLU gate and plain adaLN modulate. Kernels: backend_cpu/cpu_llama.c,
+// backend_cpu/cpu_norm.c (modulate).
 #include "ops_internal.h"
 
 static int64_t norm_width(const ditc_tensor *x, const char *what) {
@@ -92,4 +93,30 @@ void ditc_bwd_swiglu(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *da = ditc_grad_dst(c, n->in[0], &aa);
     ditc_tensor *db = ditc_grad_dst(c, n->in[1], &ab);
     if (da || db) BE->swiglu_bwd(BE, da, db, ditc_grad_src(n->out[0]), n->in[0], n->in[1], aa, ab);
+}
+
+ditc_tensor *ditc_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale) {
+    check_f32(x, "modulate input");
+    DITC_CHECK(x->ndim == 3, "modulate input must be (B, T, D)");
+    int64_t B = x->shape[0], D = x->shape[2];
+    ditc_tensor *v[2] = {shift, scale};
+    for (int i = 0; i < 2; i++) {
+        check_f32(v[i], i ? "modulate scale" : "modulate shift");
+        DITC_CHECK(v[i]->ndim == 2 && v[i]->shape[0] == B && v[i]->shape[1] == D,
+                   "modulate %s must be (B, D) = (%lld, %lld)", i ? "scale" : "shift", (long long)B, (long long)D);
+    }
+    ditc_tensor *y = ditc_new_like(c, x);
+    BE->modulate_fwd(BE, y, x, shift, scale);
+    ditc_tensor *in[3] = {x, shift, scale};
+    ditc_record(c, DITC_OP_MODULATE, 3, in, 1, &y);
+    return y;
+}
+
+void ditc_bwd_modulate(ditc_ctx *c, ditc_node *n) {
+    int ax = 0, ash = 0, asc = 0;
+    ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &ax);
+    ditc_tensor *dsh = ditc_grad_dst(c, n->in[1], &ash);
+    ditc_tensor *dsc = ditc_grad_dst(c, n->in[2], &asc);
+    if (dx || dsh || dsc)
+        BE->modulate_bwd(BE, dx, dsh, dsc, ditc_grad_src(n->out[0]), n->in[0], n->in[2], ax, ash, asc);
 }

@@ -89,7 +89,7 @@ done:
     free(img);
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
-    if (m.blocks) ditc_dit_free(&m);
+    if (m.params.be) ditc_dit_free(&m);
     ditc_st_close(&w);
     return r;
 }

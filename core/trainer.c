@@ -319,8 +319,9 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         if ((r = ditc_loader_new(&loader, &lo, st))) goto done;
     }
     logf_run(&out, "%s run %s: %s", a->resume_dir ? "resuming" : "starting", out.dir, ds->desc);
-    logf_run(&out, "model %s: depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
-             cfg.name, cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
+    logf_run(&out, "model %s (%s%s): depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
+             cfg.name, cfg.arch == DITC_ARCH_LDIT ? "Large-DiT" : "DiT",
+             cfg.arch == DITC_ARCH_LDIT && cfg.qk_norm ? ", QK-norm" : "", cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
              cfg.num_classes, (long long)m.params.numel_real);
     logf_run(&out, "global batch %lld, %lld steps per epoch, training to step %lld%s", (long long)a->global_batch,
              (long long)spe, (long long)total, a->resume_dir ? "" : "");
@@ -427,7 +428,7 @@ done:
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&diff);
     if (opt.p) ditc_adamw_free(&opt);
-    if (m.blocks) ditc_dit_free(&m);
+    if (m.params.be) ditc_dit_free(&m);
     if (smp.perm || smp.n) ditc_sampler_free(&smp);
     if (ds) ditc_dataset_free(ds);
     ditc_kv_free(&state);

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Reference numbers for given weights (used by tests/test_interop.sh).
 
-  interop_ref.py --out DIR [--batch B] [--seed S] LABEL=WEIGHTS.safetensors[:HEADS] ...
+  interop_ref.py --out DIR [--batch B] [--seed S] LABEL=WEIGHTS.safetensors[:HEADS[:SIDE]] ...
 
 For each case: loads the weights (F32, F16 or BF16, converted to float32 as a PyTorch user would)
-strictly into the reference DiT of tests/reference/dit_reference.py (config inferred from names and
-shapes; heads given or the reference default), draws a batch like `make-case` (t includes 0, 1, 999;
+strictly into the reference DiT of tests/reference/dit_reference.py, or its Large-DiT (config inferred
+from names and shapes; heads given or the reference default; SIDE for Large-DiT, which has no pos_embed), draws a batch like `make-case` (t includes 0, 1, 999;
 y includes the null class) and writes DIR/LABEL/inputs.safetensors and DIR/LABEL/expected.safetensors
 (x_t, output, mse, vb, loss and grad.<name> of mean(loss)) in the layout compare.py reads.
 One process for all cases: importing torch dominates the run time.
@@ -21,10 +21,10 @@ import dit_reference as R  # noqa: E402
 import st  # noqa: E402
 
 
-def one_case(label, weights, heads, out, batch, seed):
+def one_case(label, weights, heads, out, batch, seed, side=None):
     sd = {k: torch.from_numpy(v).float() for k, v in st.read(weights).items()}
-    cfg = R.infer_config(sd, None, heads)
-    model = R.DiT(**cfg)
+    cfg = R.infer_config(sd, side, heads)
+    model = R.make_model(cfg)
     model.load_state_dict(sd, strict=True)   # raises on any missing/unexpected name or shape mismatch
     torch.manual_seed(seed)
     x, t, y, noise = R.make_inputs(batch, cfg['channels'], cfg['side'], cfg['classes'])
@@ -47,15 +47,16 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--batch', type=int, default=4)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('cases', nargs='+', help='LABEL=WEIGHTS[:HEADS]')
+    ap.add_argument('cases', nargs='+', help='LABEL=WEIGHTS[:HEADS[:SIDE]]')
     a = ap.parse_args()
     torch.set_num_threads(2)
     bad = 0
     for c in a.cases:
         label, _, rest = c.partition('=')
         weights, _, heads = rest.partition(':')
+        heads, _, side = heads.partition(':')
         try:
-            one_case(label, weights, int(heads) if heads else None, a.out, a.batch, a.seed)
+            one_case(label, weights, int(heads) if heads else None, a.out, a.batch, a.seed, int(side) if side else None)
         except Exception as e:  # report every case
             print(f'{label}: FAIL {weights}: {type(e).__name__}: {e}')
             bad += 1

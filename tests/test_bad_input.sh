@@ -89,6 +89,10 @@ expect_error "--image-size 30 with --patch-size 4 (IDX)" "--image-size" \
     "$DITC" train --data-path "$TMP/idx" --image-size 30 --patch-size 4 "${small[@]}"
 expect_error "--num-heads not dividing --hidden-size" "--num-heads" \
     "$DITC" train --data-path "$TMP/idx" --model DiT-S/4 --depth 1 --hidden-size 32 --num-heads 5 --results-dir "$J"
+expect_error "Large-DiT with an odd head width (RoPE needs pairs)" "--num-heads" \
+    "$DITC" train --data-path "$TMP/idx" --model LDiT-600M --depth 1 --hidden-size 30 --num-heads 2 --results-dir "$J"
+expect_error "an unknown model name lists the Large-DiT ones too" "LDiT-600M" \
+    "$DITC" train --data-path "$TMP/idx" --model LDiT-1B --results-dir "$J"
 expect_error "--lr 0" "--lr" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --lr 0
 no_run_dir "$J" "model/batch errors"
 

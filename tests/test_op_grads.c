@@ -431,7 +431,9 @@ static void ref_rope(const gcase *k, double **in, double *out) {
     int64_t B = k->sh[0][0], T = k->sh[0][1], C = k->sh[0][2], H = k->iarg[0], hd = C / H;
     for (int64_t b = 0; b < B; b++) for (int64_t t = 0; t < T; t++) for (int64_t h = 0; h < H; h++)
     for (int64_t i = 0; i < hd / 2; i++) {
-        double ang = (double)t / pow((double)k->farg, (double)(2 * i) / (double)hd);
+        // the angle as LLaMA's float32 freqs table defines it (see ditc_rope), then double math
+        float f = 1.0f / powf(k->farg, (float)(2 * i) / (float)hd);
+        double ang = (double)((float)t * f);
         int64_t o = (b * T + t) * C + h * hd + 2 * i;
         double x0 = in[0][o], x1 = in[0][o + 1], m = k->iarg[7] ? 2.0 : 1.0;
         out[o] = m * (x0 * cos(ang) - x1 * sin(ang));
@@ -441,6 +443,20 @@ static void ref_rope(const gcase *k, double **in, double *out) {
 static void run_rope(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_rope(c, in[0], (int)k->iarg[0], k->farg);
     if (k->iarg[7]) out[0] = ditc_add(c, out[0], ditc_rope(c, in[0], (int)k->iarg[0], k->farg));
+    *n_out = 1;
+}
+// modulate: x (B, T, D), shift, scale (B, D) → x·(1 + scale) + shift; iarg[7] = 1: x·(1+scale)+shift with
+// shift = scale (the same tensor twice: both gradient paths accumulate into one buffer)
+static void ref_modulate(const gcase *k, double **in, double *out) {
+    int64_t B = k->sh[0][0], T = k->sh[0][1], D = k->sh[0][2];
+    const double *sh = in[1], *sc = k->n_in > 2 ? in[2] : in[1];
+    for (int64_t i = 0; i < B * T * D; i++) {
+        int64_t bd = (i / (T * D)) * D + i % D;
+        out[i] = in[0][i] * (1.0 + sc[bd]) + sh[bd];
+    }
+}
+static void run_modulate(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    out[0] = ditc_modulate(c, in[0], in[1], k->n_in > 2 ? in[2] : in[1]);
     *n_out = 1;
 }
 // swiglu: silu(a)·b
@@ -511,6 +527,8 @@ static gcase odd_cases[] = {
     {"swiglu", "silu(a)*a (5,13) acc", 1, {2}, {SH(5, 13)}, .run = run_swiglu, .ref = ref_swiglu},
     {"rms_norm", "x(2,7,12) w twice+add acc", 2, {3, 1}, {SH(2, 7, 12), SH(12)}, .iarg = {[7] = 1}, .farg = 1e-5f, .run = run_rms_norm, .ref = ref_rms_norm},
     {"layer_norm", "x(2,7,12) w b twice+add acc", 3, {3, 1, 1}, {SH(2, 7, 12), SH(12), SH(12)}, .iarg = {[7] = 1}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
+    {"modulate", "x(2,7,12) shift scale", 3, {3, 2, 2}, {SH(2, 7, 12), SH(2, 12), SH(2, 12)}, .run = run_modulate, .ref = ref_modulate},
+    {"modulate", "x(3,5,13) shift = scale acc", 2, {3, 2}, {SH(3, 5, 13), SH(3, 13)}, .run = run_modulate, .ref = ref_modulate},
     {"rope", "x(2,7,12) H=3 twice+add acc", 1, {3}, {SH(2, 7, 12)}, .iarg = {3, [7] = 1}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
 };
 
@@ -545,6 +563,7 @@ static gcase dit_cases[] = {
     {"layer_norm", "qk-norm x(2,256,384) w b", 3, {3, 1, 1}, {SH(2, 256, 384), SH(384), SH(384)}, .farg = 1e-5f, .run = run_layer_norm, .ref = ref_layer_norm},
     {"rope", "x(2,256,384) H=6 theta=1e4", 1, {3}, {SH(2, 256, 384)}, .iarg = {6}, .farg = 10000.0f, .run = run_rope, .ref = ref_rope},
     {"swiglu", "(2,256,1024)*(2,256,1024)", 2, {3, 3}, {SH(2, 256, 1024), SH(2, 256, 1024)}, .run = run_swiglu, .ref = ref_swiglu},
+    {"modulate", "x(2,256,384) shift scale", 3, {3, 2, 2}, {SH(2, 256, 384), SH(2, 384), SH(2, 384)}, .run = run_modulate, .ref = ref_modulate},
 };
 
 // ---- the harness -----------------------------------------------------------------------------

@@ -77,3 +77,5 @@ target_link_libraries(bench_crop PRIVATE ditc_core)
 add_test(NAME test_microbatch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_microbatch.sh $<TARGET_FILE:ditc>
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_microbatch PROPERTIES TIMEOUT 300)
+add_test(NAME test_ldit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_ldit.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_ldit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)

@@ -2,8 +2,9 @@
 """PyTorch test reference for ditc: the DiT model and its hybrid diffusion training loss.
 
 Written from docs/spec (model.md, diffusion.md); state_dict names and shapes are exactly those of
-the public PyTorch DiT, so its checkpoints load here with strict=True and vice versa.  Test-only:
-the C trainer never depends on PyTorch.
+the public PyTorch DiT, so its checkpoints load here with strict=True and vice versa.  --arch ldit
+selects the Large-DiT of ldit_model.py (Large-DiT-ImageNet names) instead.  Test-only: the C trainer
+never depends on PyTorch.
 
 Subcommands (see --help of each):
   make-case   weights + inputs + expected outputs/losses/(grads)/(AdamW steps) for the C tests
@@ -310,15 +311,33 @@ def perturb(model, std_zeroed=0.05, std_rest=0.02):
             p.add_(torch.randn_like(p) * std_rest)
 
 
+def make_model(cfg):
+    """DiT or, for cfg['arch'] == 'ldit', the Large-DiT of ldit_model.py."""
+    cfg = dict(cfg)
+    if cfg.pop('arch', 'dit') == 'ldit':
+        from ldit_model import LDiT
+        return LDiT(**cfg)
+    cfg.pop('qk_norm', None)
+    return DiT(**cfg)
+
+
 def config_from_args(a):
+    arch = getattr(a, 'arch', 'dit')
     if getattr(a, 'model', None):
-        a.depth, a.hidden, a.heads, a.patch = MODELS[a.model]
+        if a.model.startswith('LDiT-'):
+            from ldit_model import LDIT_MODELS
+            arch, (a.depth, a.hidden, a.heads, a.patch) = 'ldit', LDIT_MODELS[a.model]
+        else:
+            a.depth, a.hidden, a.heads, a.patch = MODELS[a.model]
     missing = [k for k in ('depth', 'hidden', 'patch') if getattr(a, k) is None]
     if missing:
         raise SystemExit(f'missing --{", --".join(missing)} (or --model)')
-    heads = a.heads or HEADS_BY_HIDDEN.get(a.hidden, max(1, a.hidden // 64))
-    return dict(side=a.side, patch=a.patch, channels=a.channels, hidden=a.hidden, depth=a.depth,
-                heads=heads, classes=a.classes)
+    heads = a.heads or (32 if arch == 'ldit' else HEADS_BY_HIDDEN.get(a.hidden, max(1, a.hidden // 64)))
+    cfg = dict(side=a.side, patch=a.patch, channels=a.channels, hidden=a.hidden, depth=a.depth,
+               heads=heads, classes=a.classes)
+    if arch == 'ldit':
+        cfg.update(arch='ldit', qk_norm=not getattr(a, 'no_qk_norm', False))
+    return cfg
 
 
 def config_str(cfg):
@@ -350,7 +369,7 @@ def batch_loss(diff, model, x, t, y, noise):
 def cmd_make_case(a):
     torch.manual_seed(a.seed)
     cfg = config_from_args(a)
-    model = DiT(**cfg)
+    model = make_model(cfg)
     perturb(model)
     x, t, y, noise = make_inputs(a.batch, a.channels, a.side, a.classes)
     os.makedirs(a.out, exist_ok=True)
@@ -394,8 +413,16 @@ def cmd_make_case(a):
           f'loss={res["loss"].mean().item():.6f}')
 
 
-def infer_config(sd, side=None, heads=None):
-    """Config from reference names/shapes of a state_dict."""
+def infer_config(sd, side=None, heads=None, channels=None):
+    """Config from reference names/shapes of a state_dict (DiT, or Large-DiT by its x_embedder.weight)."""
+    if 'x_embedder.weight' in sd:                                     # Large-DiT: Linear [D, C*p*p]
+        hidden, P = (int(v) for v in sd['x_embedder.weight'].shape)
+        channels = channels or 4
+        patch = int(round(math.sqrt(P // channels)))
+        depth = 1 + max(int(m.group(1)) for k in sd for m in [re.match(r'layers\.(\d+)\.', k)] if m)
+        return dict(arch='ldit', side=side or 32, patch=patch, channels=channels, hidden=hidden, depth=depth,
+                    heads=heads or 32, classes=int(sd['y_embedder.embedding_table.weight'].shape[0]) - 1,
+                    qk_norm='layers.0.attention.q_norm.weight' in sd)
     w = sd['x_embedder.proj.weight']                                  # [D,C,p,p]
     hidden, channels, patch = int(w.shape[0]), int(w.shape[1]), int(w.shape[2])
     idx = {int(m.group(1)) for k in sd for m in [re.match(r'blocks\.(\d+)\.', k)] if m}
@@ -411,9 +438,9 @@ def infer_config(sd, side=None, heads=None):
 def cmd_load_check(a):
     try:
         sd = {k: torch.from_numpy(v).float() for k, v in st.read(a.weights).items()}
-        cfg = infer_config(sd, a.side, a.heads)
+        cfg = infer_config(sd, a.side, a.heads, a.channels)
         torch.manual_seed(0)
-        model = DiT(**cfg)
+        model = make_model(cfg)
         model.load_state_dict(sd, strict=True)
         B = 2
         x = torch.randn(B, cfg['channels'], cfg['side'], cfg['side'])
@@ -434,7 +461,7 @@ def cmd_load_check(a):
 def cmd_save_torch(a):
     torch.manual_seed(a.seed)
     cfg = config_from_args(a)
-    model = DiT(**cfg)
+    model = make_model(cfg)
     if not a.fresh:
         perturb(model)
     st.write(a.out, model.state_dict(), dtype=a.dtype,
@@ -443,7 +470,10 @@ def cmd_save_torch(a):
 
 
 def add_config_flags(p):
-    p.add_argument('--model', choices=sorted(MODELS), help='preset for depth/hidden/heads/patch')
+    p.add_argument('--model', choices=sorted(MODELS) + ['LDiT-600M', 'LDiT-3B', 'LDiT-7B'],
+                   help='preset for depth/hidden/heads/patch')
+    p.add_argument('--arch', choices=['dit', 'ldit'], default='dit', help='ldit: Large-DiT (ldit_model.py)')
+    p.add_argument('--no-qk-norm', action='store_true', help='ldit without the q/k LayerNorms')
     p.add_argument('--depth', type=int)
     p.add_argument('--hidden', type=int)
     p.add_argument('--heads', type=int, help='default: reference heads for D, else D/64')
@@ -469,8 +499,9 @@ def main(argv=None):
 
     p = sub.add_parser('load-check', help='strict load of a safetensors state_dict + one forward')
     p.add_argument('--weights', required=True)
-    p.add_argument('--side', type=int, help='default: from pos_embed')
+    p.add_argument('--side', type=int, help='default: from pos_embed (Large-DiT: 32)')
     p.add_argument('--heads', type=int)
+    p.add_argument('--channels', type=int, help='Large-DiT only (default 4)')
 
     p = sub.add_parser('save-torch', help='write a fresh (perturbed) reference state_dict')
     p.add_argument('--out', required=True)
