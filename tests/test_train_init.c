@@ -302,10 +302,86 @@ static void test_counts(ditc_backend *be) {
     ditc_dit_free(&m);
 }
 
+// Large-DiT: the reference's init (xavier q/k/v/o and w1..w3, norms 1/0, zero adaLN/final), a fresh model
+// outputs exactly zero, and the released sizes' parameter counts (by the shape table; the reference
+// DiT_Llama counts 609,836,576 / 4,237,824,032 / 7,293,819,936).
+static int64_t ldit_count(int64_t D, int64_t depth, int64_t C, int64_t p, int64_t K) {
+    int64_t Dc = D < 1024 ? D : 1024, F = ditc_ldit_ffn_width((int)D), P = C * p * p;
+    int64_t block = 4 * D * D + 4 * D + 3 * D * F + 2 * D + 6 * D * Dc + 6 * D;
+    return D * P + D + 256 * Dc + Dc + Dc * Dc + Dc + (K + 1) * Dc + depth * block + 2 * P * D + 2 * P + 2 * D * Dc + 2 * D;
+}
+
+static void test_ldit(ditc_backend *be) {
+    ditc_dit_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    ditc_status st = {0};
+    check(ditc_dit_config_from_name(&cfg, "LDiT-600M", &st) == 0 && cfg.arch == DITC_ARCH_LDIT && cfg.qk_norm &&
+              cfg.depth == 16 && cfg.hidden == 1536 && cfg.heads == 32 && cfg.patch == 2,
+          "LDiT-600M: Large-DiT, QK-norm, depth 16, D 1536, 32 heads, patch 2");
+    static const struct { const char *name; int64_t want; } sizes[] = {
+        {"LDiT-600M", 609836576LL}, {"LDiT-3B", 4237824032LL}, {"LDiT-7B", 7293819936LL}};
+    for (int i = 0; i < 3; i++) {
+        ditc_dit_config c2;
+        memset(&c2, 0, sizeof c2);
+        ditc_dit_config_from_name(&c2, sizes[i].name, &st);
+        int64_t n = ldit_count(c2.hidden, c2.depth, 4, c2.patch, 1000);
+        check(n == sizes[i].want, "%s (C 4, K 1000, FFN %d, conditioning %d): %lld parameters (reference %lld)", sizes[i].name,
+              ditc_ldit_ffn_width(c2.hidden), ditc_dit_cond_width(&c2), (long long)n, (long long)sizes[i].want);
+    }
+    // a small one, created and initialised by ditc
+    cfg.depth = 2; cfg.hidden = 64; cfg.heads = 4; cfg.in_channels = 4; cfg.input_size = 8; cfg.num_classes = 10;
+    cfg.class_dropout = 0.1f;
+    check(ditc_dit_config_validate(&cfg, &st) == 0, "small Large-DiT config valid");
+    ditc_dit m;
+    ditc_dit_create(&m, &cfg, be);
+    ditc_dit_init(&m, 99);
+    int64_t D = 64, F = ditc_ldit_ffn_width(64), sum = 0;
+    for (int i = 0; i < m.params.n; i++) sum += m.params.t[i]->numel;
+    check(sum == ldit_count(D, 2, 4, 2, 10) && m.params.n == 7 + 15 * 2 + 4 && !m.pos_embed && F == 256,
+          "small Large-DiT: %d tensors, %lld parameters (table %lld), no pos_embed, SwiGLU width %lld", m.params.n,
+          (long long)sum, (long long)ldit_count(D, 2, 4, 2, 10), (long long)F);
+    for (int i = 0; i < cfg.depth; i++) {
+        ditc_ldit_block *b = &m.lblocks[i];
+        check_xavier(b->wq, D, D);
+        check_xavier(b->wo, D, D);
+        check_xavier(b->w1, D, F);
+        check_xavier(b->w2, F, D);
+    }
+    int ones = 1, zeros = 1;
+    for (int i = 0; i < m.params.n; i++) {
+        const ditc_tensor *t = m.params.t[i];
+        const char *n = t->name;
+        int one = strstr(n, "norm.weight") != NULL;
+        int zero = strstr(n, "norm.bias") || strstr(n, "adaLN_modulation.1.") || !strncmp(n, "final_layer.linear.", 19) ||
+                   !strcmp(n, "x_embedder.bias") || strstr(n, "mlp.0.bias") || strstr(n, "mlp.2.bias");
+        float *h = download(t);
+        for (int64_t k = 0; k < t->numel; k++) {
+            if (one && h[k] != 1.0f) { ones = 0; printf("  %s[%lld] = %g, not 1\n", n, (long long)k, h[k]); break; }
+            if (zero && h[k] != 0.0f) { zeros = 0; printf("  %s[%lld] = %g, not 0\n", n, (long long)k, h[k]); break; }
+        }
+        free(h);
+    }
+    check(ones && zeros, "RMSNorm and QK-norm weights exactly 1; their biases, every adaLN, final_layer.linear and the embedding biases 0");
+    float hx[2 * 4 * 8 * 8], tf[2] = {0.0f, 999.0f};
+    int32_t y[2] = {3, 10};
+    ditc_rng_fill_normal(hx, sizeof hx / sizeof *hx, 5, DITC_RNG_TEST, 0, 0);
+    ditc_ctx c;
+    ditc_ctx_init(&c, be);
+    ditc_tensor *out = ditc_dit_forward(&c, &m, ditc_from_host(&c, DITC_F32, 4, (int64_t[]){2, 4, 8, 8}, hx), tf, y);
+    float *ho = download(out);
+    int64_t nonzero = 0;
+    for (int64_t i = 0; i < out->numel; i++) nonzero += ho[i] != 0.0f;
+    check(out->shape[1] == 8 && nonzero == 0, "fresh Large-DiT: output (2, 8, 8, 8) is exactly zero (%lld non-zero)", (long long)nonzero);
+    free(ho);
+    ditc_ctx_free(&c);
+    ditc_dit_free(&m);
+}
+
 int main(void) {
     ditc_backend *be = ditc_cpu_backend_new(0);
     test_small_model(be);
     test_counts(be);
+    test_ldit(be);
     be->destroy(be);
     return check_summary("test_train_init");
 }
