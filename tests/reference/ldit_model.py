@@ -3,6 +3,11 @@ Large-DiT section).  Parameter names, shapes and registration order are those of
 DiT_Llama (Alpha-VLLM LLaMA2-Accessory) without its fairscale/apex/flash-attn dependencies, so state_dicts
 load between the two with strict=True.  Test-only: the C trainer never depends on PyTorch.
 
+Checked by hand (2026-11-21) against Large-DiT-ImageNet/models.py at LLaMA2-Accessory HEAD, run with
+minimal stand-ins for fairscale's parallel layers (plain nn.Linear/nn.Embedding at world size 1), apex's
+FusedRMSNorm (w * (x * rsqrt(mean x^2 + eps))) and torch.compile (identity): with the same perturbed
+weights (strict load, identical key order) both give bit-identical outputs, QK-norm on and off (fp32 path).
+
 forward(x [B,C,S,S], t int [B], y int [B]) -> [B,2C,S,S]   (learned sigma)
 """
 import math
