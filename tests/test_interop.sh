@@ -103,14 +103,7 @@ compare_with_reference() {
         show "$label.check"
         return
     fi
-    if run "$label.cmp" "$PY" "$REF/compare.py" --expected "$dir/expected.safetensors" --got "$dir/got.safetensors" \
-        --inputs "$dir/inputs.safetensors" --grads; then
-        grep -E '^PASS (output|loss) ' "$TMP/$label.cmp.out" | sed 's/^/  /'
-        pass "$label: ditc check matches the reference forward, losses and $(grep -c '^PASS grad\.' "$TMP/$label.cmp.out") gradients"
-    else
-        fail "$label: ditc check differs from the reference"
-        show "$label.cmp"
-    fi
+    compare_results "$label" "$dir"
 }
 
 # ---- (a) ditc -> PyTorch ------------------------------------------------------------------------------

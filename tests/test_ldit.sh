@@ -14,19 +14,6 @@
 source "$(dirname "$0")/test_lib.sh"
 need_torch
 
-compare_case() { # compare_case NAME DIR [compare flags]
-    local name=$1 dir=$2
-    shift 2
-    run "$name.compare" "$PY" "$REF/compare.py" --expected "$dir/expected.safetensors" --got "$dir/got.safetensors" \
-        --inputs "$dir/inputs.safetensors" --grads "$@"
-    local rc=$? ngrad
-    grep -E '^(PASS|FAIL) (output|loss|loss_steps) ' "$TMP/$name.compare.out" | sed 's/^/  /'
-    grep -E '^FAIL' "$TMP/$name.compare.out" | grep -vE '^FAIL (output|loss|loss_steps) ' | sed 's/^/  /'
-    ngrad=$(grep -c '^PASS grad\.' "$TMP/$name.compare.out")
-    [ "$ngrad" -gt 0 ] || rc=1
-    check "$rc" "$name: $ngrad gradient tensors; $(tail -n 1 "$TMP/$name.compare.out")"
-}
-
 # ---- (1) parity ------------------------------------------------------------------------------------
 # name depth hidden heads patch channels side classes batch steps lr extra
 configs=(
@@ -36,24 +23,10 @@ configs=(
 )
 for cfg in "${configs[@]}"; do
     read -r name depth hidden heads patch channels side classes batch STEPS LR extra <<<"$cfg"
-    dir=$TMP/$name
     echo "== $name: Large-DiT depth $depth, hidden $hidden, heads $heads, patch $patch, channels $channels, side $side," \
          "classes $classes, batch $batch ${extra:-}; grads + $STEPS AdamW steps at lr $LR"
-    if ! run "$name.make" "$PY" "$REF/dit_reference.py" make-case --arch ldit ${extra:-} --out "$dir" --depth "$depth" \
-        --hidden "$hidden" --heads "$heads" --patch "$patch" --channels "$channels" --side "$side" --classes "$classes" \
-        --batch "$batch" --seed 3 --grads --train-steps "$STEPS" --lr "$LR"; then
-        fail "$name: dit_reference.py make-case --arch ldit"
-        show "$name.make"
-        continue
-    fi
-    sed -n 1p "$TMP/$name.make.out"
-    if ! run "$name.check" "$DITC" check --ckpt "$dir/weights.safetensors" --inputs "$dir/inputs.safetensors" \
-        --out "$dir/got.safetensors" --num-heads "$heads" --grads --train-steps "$STEPS" --lr "$LR"; then
-        fail "$name: ditc check exited non-zero"
-        show "$name.check"
-        continue
-    fi
-    compare_case "$name" "$dir" --train-steps
+    parity_case "$name" "$heads" "$STEPS" "$LR" --arch ldit ${extra:-} --depth "$depth" --hidden "$hidden" \
+        --patch "$patch" --channels "$channels" --side "$side" --classes "$classes" --batch "$batch"
 done
 
 # ---- (2) ditc checkpoint <-> reference ---------------------------------------------------------------
@@ -83,7 +56,7 @@ if run train "$DITC" train "${flags[@]}" --max-steps 4 --results-dir "$TMP/resul
     if run ref "$PY" "$SRC/tests/interop_ref.py" --out "$TMP/ref" --batch 4 --seed 7 "ditc-ldit=$CK/model.safetensors:4:16" &&
         run rt.check "$DITC" check --ckpt "$CK/model.safetensors" --inputs "$TMP/ref/ditc-ldit/inputs.safetensors" \
             --out "$TMP/ref/ditc-ldit/got.safetensors" --grads; then
-        compare_case "round trip (ditc-trained weights, reference forward)" "$TMP/ref/ditc-ldit"
+        compare_results "round trip (ditc-trained weights, reference forward)" "$TMP/ref/ditc-ldit"
     else
         fail "reference numbers / ditc check of the trained Large-DiT"
         show ref

@@ -70,6 +70,47 @@ make_idx() {
     } >"$dir/train-labels-idx1-ubyte"
 }
 
+# parity_case NAME HEADS STEPS LR MAKE_CASE_ARGS...: the reference writes weights, a batch and its results
+# (dit_reference.py make-case --out $TMP/NAME --grads --train-steps STEPS --lr LR MAKE_CASE_ARGS), `ditc check`
+# computes the same, compare.py applies the tolerances; prints the headline keys and any failure.
+parity_case() {
+    local name=$1 heads=$2 steps=$3 lr=$4
+    shift 4
+    local dir=$TMP/$name
+    if ! run "$name.make" "$PY" "$REF/dit_reference.py" make-case --out "$dir" "$@" --heads "$heads" --seed 3 --grads \
+        --train-steps "$steps" --lr "$lr"; then
+        fail "$name: dit_reference.py make-case"
+        show "$name.make"
+        return
+    fi
+    sed -n 1p "$TMP/$name.make.out"
+    if ! run "$name.check" "$DITC" check --ckpt "$dir/weights.safetensors" --inputs "$dir/inputs.safetensors" \
+        --out "$dir/got.safetensors" --num-heads "$heads" --grads --train-steps "$steps" --lr "$lr"; then
+        fail "$name: ditc check exited non-zero"
+        show "$name.check"
+        return
+    fi
+    compare_results "$name" "$dir" --train-steps
+}
+
+# compare_results NAME DIR [compare.py flags]: DIR/{expected,got,inputs}.safetensors within the tolerances.
+compare_results() {
+    local name=$1 dir=$2 rc ngrad nparam
+    shift 2
+    run "$name.compare" "$PY" "$REF/compare.py" --expected "$dir/expected.safetensors" --got "$dir/got.safetensors" \
+        --inputs "$dir/inputs.safetensors" --grads "$@"
+    rc=$?
+    # the headline keys, then any failure
+    grep -E '^(PASS|FAIL) (output|x_t|mse|vb|loss|loss_steps) ' "$TMP/$name.compare.out" | sed 's/^/  /'
+    grep -E '^FAIL' "$TMP/$name.compare.out" | grep -vE '^FAIL (output|x_t|mse|vb|loss|loss_steps) ' | sed 's/^/  /'
+    ngrad=$(grep -c '^PASS grad\.' "$TMP/$name.compare.out")
+    nparam=$(grep -c '^PASS param\.' "$TMP/$name.compare.out")
+    echo "  $ngrad gradient tensors and $nparam parameter tensors within tolerance"
+    if [ "$ngrad" -eq 0 ] || { [[ " $* " == *" --train-steps "* ]] && [ "$nparam" -eq 0 ]; }; then rc=1; fi
+    check "$rc" "$name: compare.py: $(tail -n 1 "$TMP/$name.compare.out")"
+    [ "$rc" -eq 0 ] || show "$name.compare"
+}
+
 finish() {
     if [ "$NFAIL" -eq 0 ]; then
         echo "$TEST_NAME: ALL PASS ($NPASS checks, ${SECONDS}s)"

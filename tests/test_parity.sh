@@ -20,35 +20,9 @@ configs=(
 )
 for cfg in "${configs[@]}"; do
     read -r name depth hidden heads patch channels side classes batch <<<"$cfg"
-    dir=$TMP/$name
     echo "== $name: depth $depth, hidden $hidden, heads $heads, patch $patch, channels $channels, side $side," \
          "classes $classes, batch $batch; grads + $STEPS AdamW steps at lr $LR"
-    if ! run "$name.make" "$PY" "$REF/dit_reference.py" make-case --out "$dir" --depth "$depth" --hidden "$hidden" \
-        --heads "$heads" --patch "$patch" --channels "$channels" --side "$side" --classes "$classes" \
-        --batch "$batch" --seed 3 --grads --train-steps "$STEPS" --lr "$LR"; then
-        fail "$name: dit_reference.py make-case"
-        show "$name.make"
-        continue
-    fi
-    sed -n 1p "$TMP/$name.make.out"
-    if ! run "$name.check" "$DITC" check --ckpt "$dir/weights.safetensors" --inputs "$dir/inputs.safetensors" \
-        --out "$dir/got.safetensors" --num-heads "$heads" --grads --train-steps "$STEPS" --lr "$LR"; then
-        fail "$name: ditc check exited non-zero"
-        show "$name.check"
-        continue
-    fi
-    run "$name.compare" "$PY" "$REF/compare.py" --expected "$dir/expected.safetensors" --got "$dir/got.safetensors" \
-        --inputs "$dir/inputs.safetensors" --grads --train-steps
-    rc=$?
-    summary=$(tail -n 1 "$TMP/$name.compare.out")
-    # the headline keys, then any failure
-    grep -E '^(PASS|FAIL) (output|x_t|mse|vb|loss|loss_steps) ' "$TMP/$name.compare.out" | sed 's/^/  /'
-    grep -E '^FAIL' "$TMP/$name.compare.out" | grep -vE '^FAIL (output|x_t|mse|vb|loss|loss_steps) ' | sed 's/^/  /'
-    ngrad=$(grep -c '^PASS grad\.' "$TMP/$name.compare.out")
-    nparam=$(grep -c '^PASS param\.' "$TMP/$name.compare.out")
-    echo "  $ngrad gradient tensors and $nparam parameter tensors within tolerance"
-    if [ "$ngrad" -eq 0 ] || [ "$nparam" -eq 0 ]; then rc=1; fi
-    check "$rc" "$name: compare.py: $summary"
-    [ "$rc" -eq 0 ] || show "$name.compare"
+    parity_case "$name" "$heads" "$STEPS" "$LR" --depth "$depth" --hidden "$hidden" --patch "$patch" \
+        --channels "$channels" --side "$side" --classes "$classes" --batch "$batch"
 done
 finish
