@@ -77,3 +77,6 @@ target_link_libraries(bench_crop PRIVATE ditc_core)
 add_test(NAME test_microbatch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_microbatch.sh $<TARGET_FILE:ditc>
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_microbatch PROPERTIES TIMEOUT 300)
+
+# The Stable Diffusion VAE: forward ops against naive references.
+ditc_test(test_vae_ops SOURCES tests/test_vae_ops.c TIMEOUT 120)
