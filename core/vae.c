@@ -169,3 +169,20 @@ void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const 
         out[i] = (mean[i] + std * out[i] - shift) * scale;
     }
 }
+
+int ditc_vae_encode_latents(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t W, const int64_t *pos,
+                            uint64_t seed, uint32_t step, float *out, ditc_status *st) {
+    int f = ditc_vae_factor(v);
+    int64_t n = (int64_t)v->cfg.latent_channels * (H / f) * (W / f), in = (int64_t)v->cfg.in_channels * H * W;
+    float *mean = ditc_xmalloc((size_t)n * sizeof(float)), *logvar = ditc_xmalloc((size_t)n * sizeof(float));
+    int rc = 0;
+    for (int64_t b = 0; b < B && !rc; b++) {
+        rc = ditc_vae_encode(v, img + b * in, 1, H, W, mean, logvar, "--vae", st);
+        if (!rc)
+            ditc_vae_sample_latents(&v->cfg, mean, logvar, n, seed, DITC_RNG_POSTERIOR, step, (uint64_t)pos[b] * (uint64_t)n,
+                                    out + b * n);
+    }
+    free(mean);
+    free(logvar);
+    return rc;
+}

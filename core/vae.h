@@ -66,4 +66,10 @@ int ditc_vae_factor(const ditc_vae *v);   // 2^(levels−1)
 void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const float *logvar, int64_t n,
                              uint64_t seed, uint32_t purpose, uint32_t step, uint64_t index0, float *out);
 
+// Training latents of a batch (`ditc train --vae`): encodes img (B, in_ch, H, W) and draws sample b's
+// posterior sample with ditc_vae_sample_latents keyed (seed, DITC_RNG_POSTERIOR, step, pos[b]·n), n = the
+// latent numel per sample, into out (B, latent_ch, H/f, W/f).
+int ditc_vae_encode_latents(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t W, const int64_t *pos,
+                            uint64_t seed, uint32_t step, float *out, ditc_status *st);
+
 #endif

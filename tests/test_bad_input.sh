@@ -162,4 +162,25 @@ else
     fail "could not train the checkpoint for the checkpoint cases"
     show good_train
 fi
+# The VAE (--vae): broken weight files and configs from vae_reference.py make-bad (numpy only). The VAE is
+# loaded before the image is read, so the image path does not matter here.
+if "$PY" -c 'import numpy' >/dev/null 2>&1 && run vae_bad "$PY" "$REF/vae_reference.py" make-bad --out "$TMP/vae"; then
+    V=$TMP/vae
+    vae_check() { "$DITC" check --vae "$1" --image "$TMP/none.png" --out "$TMP/vae-out.safetensors"; }
+    expect_error "check --vae: missing tensor" "$V/missing/diffusion_pytorch_model.safetensors|decoder.conv_out.bias" vae_check "$V/missing"
+    expect_error "check --vae: mis-shaped tensor" "encoder.conv_in.weight|[32, 3, 3, 1]|[32, 3, 3, 3]" vae_check "$V/shape"
+    expect_error "check --vae: mis-typed tensor" "quant_conv.bias|I32" vae_check "$V/dtype"
+    expect_error "check --vae: unexpected tensor" "encoder.extra.weight" vae_check "$V/unexpected"
+    expect_error "check --vae: config act_fn relu" "$V/act/config.json|act_fn" vae_check "$V/act"
+    expect_error "check --vae: config does not match the weights" "encoder.down_blocks.1.resnets.0.conv1.weight" vae_check "$V/mismatch"
+    echo '{"block_out_channels": [32, "x"]}' >"$V/act/config.json"
+    expect_error "check --vae: config value of the wrong type" "$V/act/config.json|block_out_channels" vae_check "$V/act"
+    expect_error "check --vae: missing directory" "--vae|/nonexistent/vae" vae_check /nonexistent/vae
+    mkdir -p "$TMP/vae-empty"
+    expect_error "check --vae: directory without weights" "$TMP/vae-empty|diffusion_pytorch_model.safetensors" vae_check "$TMP/vae-empty"
+    expect_error "check --vae: image missing" "$TMP/none.png" vae_check "$V/good"
+    expect_error "train --vae: missing directory" "--vae|/nonexistent/vae" "$DITC" train --data-path synthetic --vae /nonexistent/vae --results-dir "$TMP/vae-results" --max-steps 1
+else
+    fail "vae_reference.py make-bad (numpy) for the VAE cases"
+fi
 finish

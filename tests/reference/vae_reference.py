@@ -12,6 +12,10 @@ make-case --out DIR --size S [--config ema|tiny] [--dtype F32|F16|BF16] [--batch
   GroupNorm affine parameters are perturbed (diffusers initialises them to 1/0).
 compare --expected E --got G [--tol 1e-4]
   max |got - ref| <= tol * max |ref| for each of mean, logvar, recon, decoded; exit 0 iff all pass.
+make-bad --out DIR   (numpy only, no torch)
+  Broken VAE directories for tests/test_bad_input.sh, from a tiny config with random weights: missing
+  (a tensor removed), shape, dtype (I32), unexpected (an extra tensor), act (config act_fn "relu"),
+  mismatch (config block_out_channels [32, 128] for [32, 64] weights), plus good.
 bench --size S --threads T [--repeat N]
   Times encode and decode of one S x S image (sd-vae-ft-ema config, random weights) with torch.no_grad on T
   threads; prints 'encode_s', 'decode_s' (best of N) and peak RSS (MiB) as 'key value' lines.
@@ -88,6 +92,61 @@ def cmd_make_case(a):
           f'max|mean| {post.mean.abs().max().item():.4g} max|decoded| {exp["decoded"].abs().max().item():.4g}')
 
 
+def tiny_shapes(cfg):
+    """{name: shape} of an AutoencoderKL state_dict (current names), listed independently of diffusers."""
+    bo, L, lat = cfg['block_out_channels'], cfg['layers_per_block'], cfg['latent_channels']
+    out = {}
+
+    def conv(p, o, i, k):
+        out[p + '.weight'], out[p + '.bias'] = [o, i, k, k], [o]
+
+    def norm(p, c):
+        out[p + '.weight'], out[p + '.bias'] = [c], [c]
+
+    def res(p, i, o):
+        norm(p + '.norm1', i), conv(p + '.conv1', o, i, 3), norm(p + '.norm2', o), conv(p + '.conv2', o, o, 3)
+        if i != o:
+            conv(p + '.conv_shortcut', o, i, 1)
+
+    def mid(p, c):
+        res(p + '.resnets.0', c, c), res(p + '.resnets.1', c, c), norm(p + '.attentions.0.group_norm', c)
+        for k in ('to_q', 'to_k', 'to_v', 'to_out.0'):
+            out[f'{p}.attentions.0.{k}.weight'], out[f'{p}.attentions.0.{k}.bias'] = [c, c], [c]
+
+    conv('encoder.conv_in', bo[0], 3, 3)
+    for i, o in enumerate(bo):
+        for j in range(L):
+            res(f'encoder.down_blocks.{i}.resnets.{j}', (bo[max(i - 1, 0)] if j == 0 else o), o)
+        if i < len(bo) - 1:
+            conv(f'encoder.down_blocks.{i}.downsamplers.0.conv', o, o, 3)
+    mid('encoder.mid_block', bo[-1]), norm('encoder.conv_norm_out', bo[-1])
+    conv('encoder.conv_out', 2 * lat, bo[-1], 3), conv('quant_conv', 2 * lat, 2 * lat, 1)
+    conv('post_quant_conv', lat, lat, 1), conv('decoder.conv_in', bo[-1], lat, 3), mid('decoder.mid_block', bo[-1])
+    rb = bo[::-1]
+    for i, o in enumerate(rb):
+        for j in range(L + 1):
+            res(f'decoder.up_blocks.{i}.resnets.{j}', (rb[max(i - 1, 0)] if j == 0 else o), o)
+        if i < len(rb) - 1:
+            conv(f'decoder.up_blocks.{i}.upsamplers.0.conv', o, o, 3)
+    norm('decoder.conv_norm_out', bo[0]), conv('decoder.conv_out', 3, bo[0], 3)
+    return out
+
+
+def cmd_make_bad(a):
+    rng = np.random.default_rng(0)
+    good = {k: rng.standard_normal(s).astype(np.float32) * 0.05 for k, s in tiny_shapes(TINY).items()}
+    cases = {'good': (good, TINY)}
+    cases['missing'] = ({k: v for k, v in good.items() if k != 'decoder.conv_out.bias'}, TINY)
+    cases['shape'] = (dict(good, **{'encoder.conv_in.weight': np.zeros([32, 3, 3, 1], np.float32)}), TINY)
+    cases['dtype'] = (dict(good, **{'quant_conv.bias': np.zeros([8], np.int32)}), TINY)
+    cases['unexpected'] = (dict(good, **{'encoder.extra.weight': np.zeros([4], np.float32)}), TINY)
+    cases['act'] = (good, dict(TINY, act_fn='relu'))
+    cases['mismatch'] = (good, dict(TINY, block_out_channels=[32, 128]))
+    for name, (sd, cfg) in cases.items():
+        write_dir(os.path.join(a.out, name), sd, cfg, None)
+    print(f'wrote {len(cases)} cases to {a.out}')
+
+
 def cmd_compare(a):
     exp, got = st.read(a.expected), st.read(a.got)
     failed = 0
@@ -144,6 +203,8 @@ def main():
     p.add_argument('--expected', required=True)
     p.add_argument('--got', required=True)
     p.add_argument('--tol', type=float, default=1e-4)
+    p = sub.add_parser('make-bad')
+    p.add_argument('--out', required=True)
     p = sub.add_parser('bench')
     p.add_argument('--size', type=int, default=256)
     p.add_argument('--threads', type=int, default=2)
@@ -151,6 +212,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == 'make-case':
         cmd_make_case(a)
+    elif a.cmd == 'make-bad':
+        cmd_make_bad(a)
     elif a.cmd == 'compare':
         sys.exit(cmd_compare(a))
     else:
