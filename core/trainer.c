@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "diffusion.h"
+#include "latents.h"
 #include "loader.h"
 #include "vae.h"
 #include "philox.h"
@@ -248,6 +249,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     ditc_loader *loader = NULL;
     ditc_kv state = {0};
     ditc_vae *vae = NULL;
+    ditc_latents_info lat;
     float *latents = NULL;
     int r = 0, world = comm->world, rank = comm->rank;
     ditc_dit_config cfg;
@@ -266,7 +268,21 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (a->zero != 0 && a->zero != 2) return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     out.quiet = rank != 0;
     if ((r = open_dataset(&ds, a, patch_hint, st))) goto done;
-    int in_ch = ds->channels, in_side = ds->side;
+    int in_ch = ds->channels, in_side = ds->side, is_latents = ditc_dataset_latents_info(ds, &lat);
+    if (is_latents) { // pre-encoded moments: a fresh posterior sample every step
+        if (a->vae) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--vae: %s already holds latents (extracted with --vae); leave --vae out",
+                          a->data_path);
+            goto done;
+        }
+        if (a->random_flip && !lat.flips) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--data-path %s: the latents have no flipped orientation (extract with "
+                          "--flips) — or train with --no-flip", a->data_path);
+            goto done;
+        }
+        in_ch = lat.latent_channels;
+        in_side = lat.side;
+    }
     if (a->vae) { // images are encoded on the fly: the model sees latents
         if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
         const ditc_vae_config *vc = ditc_vae_get_config(vae);
@@ -332,7 +348,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (step < total) {
         ditc_loader_opts lo = {.ds = ds, .global_batch = a->global_batch, .rank = rank, .world = world,
                                .seed = a->global_seed, .num_classes = cfg.num_classes, .label_dropout = 0.1f,
-                               .random_flip = a->random_flip, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
+                               .random_flip = a->random_flip && !is_latents, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
                                .workers = a->num_workers, .start_step = step, .start_epoch = epoch,
                                .start_step_in_epoch = step_in_epoch, .end_step = total};
         if ((r = ditc_loader_new(&loader, &lo, st))) goto done;
@@ -341,8 +357,8 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (vae) {
         logf_run(&out, "%s; images encoded on the fly (posterior sample x %g)", ditc_vae_desc(vae),
                  ditc_vae_get_config(vae)->scaling_factor);
-        latents = ditc_xmalloc((size_t)(B * per) * sizeof(float));
     }
+    if (vae || is_latents) latents = ditc_xmalloc((size_t)(B * per) * sizeof(float));
     logf_run(&out, "model %s: depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
              cfg.name, cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
              cfg.num_classes, (long long)m.params.numel_real);
@@ -369,6 +385,9 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
             if ((r = ditc_vae_encode_latents(vae, bt->x, B, ds->side, ds->side, bt->pos, a->global_seed, (uint32_t)step,
                                              latents, st)))
                 goto done;
+            xb = latents;
+        } else if (is_latents) {
+            ditc_latents_batch(&lat, bt->x, B, bt->per, bt->pos, a->global_seed, (uint32_t)step, a->random_flip, latents);
             xb = latents;
         }
         epoch = bt->epoch;
