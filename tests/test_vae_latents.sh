@@ -60,4 +60,12 @@ check $? "the losses vary over the steps (fresh timesteps and posterior noise)"
 run noflip-err "$DITC" train --data-path "$TMP/lat-noflip" "${F[@]}" --results-dir "$TMP/err"
 [ $? -eq 1 ] && grep -q -- "--flips" "$TMP/noflip-err.err"
 check $? "latents without flips + random flips: one clear error ($(head -c 150 "$TMP/noflip-err.err"))"
+run sample "$DITC" sample --ckpt "$(ls -d "$TMP"/shard-flips/*/checkpoints/0000009)" --vae "$VAE" --per-class 2 \
+    --num-sampling-steps 4 --out "$TMP/grid.png"
+check $? "sample --vae: latent samples decoded to $(head -c 120 "$TMP/sample.out")"
+"$PY" -c "from PIL import Image; import sys; sys.exit(Image.open('$TMP/grid.png').size != (38, 38))"
+check $? "sample --vae: a 2x2 grid of 16x16 RGB images"
+run sample-novae "$DITC" sample --ckpt "$(ls -d "$TMP"/shard-flips/*/checkpoints/0000009)" --out "$TMP/g2.png"
+[ $? -eq 1 ] && grep -q -- "--vae" "$TMP/sample-novae.err"
+check $? "sample of a latent model without --vae: one clear error"
 finish
