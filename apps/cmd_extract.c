@@ -18,6 +18,7 @@ int cmd_extract(int argc, char **argv) {
         {"--dataset", ARG_STR, &a.dataset, "auto (default), imagefolder, cifar10, idx, shards", 0},
         {"--split", ARG_STR, &a.split, "train (default) or test (CIFAR-10 test_batch.bin)", 0},
         {"--vae", ARG_STR, &a.vae, "none (default: store image bytes) or an AutoencoderKL: latent shards (mean, logvar)", 0},
+        {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: encode images larger than T pixels in overlapping tiles", 0},
         {"--flips", ARG_BOOL, &a.flips, "with --vae: also the latents of the flipped images (training with flips)", 0},
         {"--shard-size", ARG_I64, &a.shard_size, "samples per shard (default 8192)", 0},
         {"--skip-bad-images", ARG_BOOL, &a.skip_bad, "replace an undecodable ImageFolder file by the next decodable one", 0},

@@ -66,10 +66,14 @@ static int write_text(const char *path, const char *text, size_t n, ditc_status 
     return rc;
 }
 
-int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae_path, const char *dir,
+int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae_path, int vae_tile, const char *dir,
                        int64_t shard_size, int flips, FILE *log, ditc_status *st) {
     ditc_vae *v = NULL;
     if (ditc_vae_load(&v, be, vae_path, "--vae", st)) return st->code;
+    if (ditc_vae_set_tile(v, vae_tile, st)) {
+        ditc_vae_free(v);
+        return st->code;
+    }
     const ditc_vae_config *vc = ditc_vae_get_config(v);
     int f = ditc_vae_factor(v), rc = 0;
     if (ds->channels != vc->in_channels || ds->side % f) {

@@ -30,9 +30,10 @@ typedef struct {
     double scaling_factor, shift_factor;
 } ditc_latents_info;
 
-// Encodes every sample of ds (images in [-1, 1]) with the VAE at vae_path (loaded onto be) into latent shards
+// Encodes every sample of ds (images in [-1, 1]) with the VAE at vae_path (loaded onto be; tiled above vae_tile
+// pixels unless 0) into latent shards
 // of shard_size samples in dir (created). Errors name the file / flag.
-int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae_path, const char *dir,
+int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae_path, int vae_tile, const char *dir,
                        int64_t shard_size, int flips, FILE *log, ditc_status *st);
 // Opens dir written by ditc_latents_write (every file validated; messages name the file).
 int ditc_dataset_open_latents(ditc_dataset **out, const char *dir, ditc_status *st);

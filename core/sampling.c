@@ -58,7 +58,7 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     if ((r = ditc_st_open(&w, path, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
     if (a->vae) {
         if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
-        ditc_vae_set_tile(vae, a->vae_tile);
+        if ((r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;
         if (ditc_vae_get_config(vae)->latent_channels != cfg.in_channels) {
             r = ditc_fail(st, DITC_ERR_ARG, "--vae %s: %d latent channels, but the model in %s has %d input channels", a->vae,
                           ditc_vae_get_config(vae)->latent_channels, path, cfg.in_channels);

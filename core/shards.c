@@ -613,7 +613,7 @@ int ditc_extract_run(const ditc_extract_args *a, FILE *log, ditc_status *st) {
     if (rc) return rc;
     if (log) fprintf(log, "extract: source %s\n", ds->desc);
     int64_t shard_size = a->shard_size ? a->shard_size : DITC_SHARDS_DEFAULT_SIZE;
-    if (strcmp(vae, "none")) rc = ditc_latents_write(ds, a->be, vae, a->out_dir, shard_size, a->flips, log, st);
+    if (strcmp(vae, "none")) rc = ditc_latents_write(ds, a->be, vae, a->vae_tile, a->out_dir, shard_size, a->flips, log, st);
     else rc = ditc_shards_write(ds, a->out_dir, shard_size, a->threads, NULL, log, st);
     char first[sizeof st->message];
     int64_t bad = ditc_dataset_bad_count(ds, first, sizeof first);

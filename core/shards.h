@@ -28,6 +28,7 @@ typedef struct {
     const char *vae;        // --vae: none (default, NULL = none: image bytes) or an AutoencoderKL: latent shards
                             // (latents.h) with the posterior mean and log-variance
     int flips;              // --flips (with --vae): also the latents of the horizontally flipped images
+    int vae_tile;           // --vae-tile (with --vae)
     struct ditc_backend *be;// backend for the VAE (set by the caller when vae is given)
     const char *split;      // --split: train (default, NULL = train) or test (CIFAR-10 only)
     int image_size;         // --image-size (0 = the source's native side where it has one)

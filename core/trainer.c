@@ -284,7 +284,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         in_side = lat.side;
     }
     if (a->vae) { // images are encoded on the fly: the model sees latents
-        if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
+        if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st)) || (r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;
         const ditc_vae_config *vc = ditc_vae_get_config(vae);
         int f = ditc_vae_factor(vae);
         if (ds->channels != vc->in_channels || ds->side % f) {

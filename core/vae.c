@@ -9,6 +9,7 @@
 #include "rng.h"
 #include "vae_internal.h"
 #include "vae_ops.h"
+#include "vae_tiled.h"
 
 #define VAE_EPS 1e-6f
 
@@ -16,7 +17,13 @@ const ditc_vae_config *ditc_vae_get_config(const ditc_vae *v) { return &v->cfg; 
 const char *ditc_vae_desc(const ditc_vae *v) { return v->desc; }
 int64_t ditc_vae_num_params(const ditc_vae *v) { return v->n_params; }
 int ditc_vae_factor(const ditc_vae *v) { return 1 << (v->cfg.levels - 1); }
-void ditc_vae_set_tile(ditc_vae *v, int tile) { v->tile = tile; }
+int ditc_vae_set_tile(ditc_vae *v, int tile, ditc_status *st) {
+    int q = 4 * ditc_vae_factor(v);
+    if (tile < 0 || tile % q)
+        return ditc_fail(st, DITC_ERR_ARG, "--vae-tile %d: must be 0 (no tiling) or a positive multiple of %d", tile, q);
+    v->tile = tile;
+    return 0;
+}
 
 static ditc_tensor *conv3(ditc_vae *v, const ditc_tensor *x, const vae_wb *c) {
     return ditc_conv2d(v->be, x, c->w, c->b, 1, 1, 1, 1, 1);
@@ -133,9 +140,13 @@ int ditc_vae_encode(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t
     int64_t lc = c->latent_channels, hw = (H / f) * (W / f), in = (int64_t)c->in_channels * H * W;
     float *mom = ditc_xmalloc((size_t)(2 * lc * hw) * sizeof(float));
     for (int64_t b = 0; b < B; b++) {
-        ditc_tensor *m = encode_one(v, upload(v, img + b * in, c->in_channels, H, W));
-        v->be->copy_d2h(v->be, mom, m->data, ditc_nbytes(m));
-        ditc_vt_free(m);
+        if (v->tile && (H > v->tile || W > v->tile)) {
+            ditc_vae_encode_tiled(v, img + b * in, H, W, mom, encode_one);
+        } else {
+            ditc_tensor *m = encode_one(v, upload(v, img + b * in, c->in_channels, H, W));
+            v->be->copy_d2h(v->be, mom, m->data, ditc_nbytes(m));
+            ditc_vt_free(m);
+        }
         memcpy(mean + b * lc * hw, mom, (size_t)(lc * hw) * sizeof(float));
         float *lv = logvar + b * lc * hw;
         for (int64_t i = 0; i < lc * hw; i++) {
@@ -153,6 +164,10 @@ int ditc_vae_decode(ditc_vae *v, const float *z, int64_t B, int64_t h, int64_t w
     int f = ditc_vae_factor(v);
     int64_t zn = (int64_t)c->latent_channels * h * w, on = (int64_t)c->out_channels * h * f * w * f;
     for (int64_t b = 0; b < B; b++) {
+        if (v->tile && (h * f > v->tile || w * f > v->tile)) {
+            ditc_vae_decode_tiled(v, z + b * zn, h, w, img + b * on, decode_one);
+            continue;
+        }
         ditc_tensor *o = decode_one(v, upload(v, z + b * zn, c->latent_channels, h, w));
         v->be->copy_d2h(v->be, img + b * on, o->data, ditc_nbytes(o));
         ditc_vt_free(o);

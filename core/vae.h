@@ -50,8 +50,8 @@ int64_t ditc_vae_num_params(const ditc_vae *v);
 
 // Tiling: images (encode) or latents·8 (decode) larger than tile×tile pixels are processed in overlapping
 // tiles blended linearly (diffusers' tiled_encode/tiled_decode scheme: overlap 25%, blend 1/4 tile, latent
-// tile = tile/8). 0 = never tile (the default, exact).
-void ditc_vae_set_tile(ditc_vae *v, int tile);
+// tile = tile/8). 0 = never tile (the default, exact). Else a multiple of 4·f (32), or an error naming --vae-tile.
+int ditc_vae_set_tile(ditc_vae *v, int tile, ditc_status *st);
 
 // img (B, in_ch, H, W) host F32 → mean, logvar (B, latent_ch, H/f, W/f) host F32 (logvar clamped to
 // [−30, 20]). H, W must be multiples of f = 2^(levels−1) (error naming `what`).

@@ -1,6 +1,7 @@
 // vae_check.c — `ditc check --vae` (vae_check.h): encode → (mean, logvar), decode(mean), decode(z).
 #include "vae_check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "image.h"
@@ -42,7 +43,10 @@ static int read_4d(const ditc_safetensors *s, const char *name, int64_t C, int64
 int ditc_vae_check_run(ditc_backend *be, const ditc_vae_check_args *a, ditc_status *st) {
     ditc_vae *v = NULL;
     if (ditc_vae_load(&v, be, a->vae, "--vae", st)) return 1;
-    ditc_vae_set_tile(v, a->tile);
+    if (ditc_vae_set_tile(v, a->tile, st)) {
+        ditc_vae_free(v);
+        return 1;
+    }
     const ditc_vae_config *c = ditc_vae_get_config(v);
     int f = ditc_vae_factor(v), rc = 0;
     float *x = NULL, *z = NULL, *mean = NULL, *logvar = NULL, *recon = NULL, *dec = NULL;
@@ -58,15 +62,22 @@ int ditc_vae_check_run(ditc_backend *be, const ditc_vae_check_args *a, ditc_stat
         if (!rc && (rc = read_4d(&in, "z", c->latent_channels, xs[0], &z, zs, st)) < 0) rc = 0;
     }
     int64_t B = xs[0], h = xs[2] / f, w = xs[3] / f, ln = B * c->latent_channels * h * w;
+    double t0 = ditc_now_s(), t_enc = 0, t_dec = 0;
     if (!rc) {
         mean = ditc_xmalloc((size_t)ln * sizeof(float));
         logvar = ditc_xmalloc((size_t)ln * sizeof(float));
         rc = ditc_vae_encode(v, x, B, xs[2], xs[3], mean, logvar, a->image ? a->image : a->inputs, st);
+        t_enc = ditc_now_s() - t0;
     }
     if (!rc) {
         recon = ditc_xmalloc((size_t)(B * c->out_channels * h * f * w * f) * sizeof(float));
+        t0 = ditc_now_s();
         rc = ditc_vae_decode(v, mean, B, h, w, recon, st);
+        t_dec = ditc_now_s() - t0;
     }
+    if (!rc)
+        printf("vae check: %lld image%s %lldx%lld: encode %.3f s, decode %.3f s\n", (long long)B, B == 1 ? "" : "s",
+               (long long)xs[2], (long long)xs[3], t_enc, t_dec);
     if (!rc && z) {
         dec = ditc_xmalloc((size_t)(zs[0] * c->out_channels * zs[2] * f * zs[3] * f) * sizeof(float));
         rc = ditc_vae_decode(v, z, zs[0], zs[2], zs[3], dec, st);

@@ -9,7 +9,8 @@ make-case --out DIR --size S [--config ema|tiny] [--dtype F32|F16|BF16] [--batch
   DIR/expected.safetensors  mean, logvar (the posterior of x; logvar clamped as diffusers), recon
                             (decode(mean)), decoded (decode(z))
   With --dtype F16/BF16 the weights are rounded to that type first, so the F32 reference is exact for them.
-  GroupNorm affine parameters are perturbed (diffusers initialises them to 1/0).
+  GroupNorm affine parameters are perturbed (diffusers initialises them to 1/0). --tile T: the reference runs
+  with enable_tiling() and tile_sample_min_size = T (ditc: --vae-tile T).
 compare --expected E --got G [--tol 1e-4]
   max |got - ref| <= tol * max |ref| for each of mean, logvar, recon, decoded; exit 0 iff all pass.
 make-bad --out DIR   (numpy only, no torch)
@@ -77,6 +78,10 @@ def cmd_make_case(a):
     sd = {k: v.detach().clone() for k, v in m.state_dict().items()}
     write_dir(os.path.join(a.out, 'current'), sd, cfg, a.dtype)
     write_dir(os.path.join(a.out, 'old'), {old_name(k): v for k, v in sd.items()}, cfg, a.dtype)
+    if a.tile:
+        m.enable_tiling()
+        m.tile_sample_min_size = a.tile
+        m.tile_latent_min_size = a.tile // 2 ** (len(cfg['block_out_channels']) - 1)
     g = torch.Generator().manual_seed(a.seed + 1)
     S, B = a.size, a.batch
     x = torch.rand(B, 3, S, S, generator=g) * 2 - 1
@@ -199,6 +204,7 @@ def main():
     p.add_argument('--dtype', choices=['F32', 'F16', 'BF16'], default='F32')
     p.add_argument('--batch', type=int, default=1)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--tile', type=int, default=0)
     p = sub.add_parser('compare')
     p.add_argument('--expected', required=True)
     p.add_argument('--got', required=True)
