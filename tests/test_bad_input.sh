@@ -4,7 +4,8 @@
 # names the file or flag at fault, with no "internal error" (a DITC_CHECK) and no sanitizer report; a
 # failed `ditc train` leaves no run directory behind. Cases: missing data path, wrong IDX magic (images,
 # labels, gzip), truncated/empty checkpoint files (sample and --resume), a missing state.json, unknown
-# model, impossible batch sizes and image sizes, unknown flags, missing flag values, non-numeric values.
+# model, impossible batch sizes and image sizes, unknown flags, missing flag values, non-numeric values; the VAE
+# (--vae): missing/unexpected/mis-shaped/mis-typed tensors, bad config.json values, missing directory or file.
 source "$(dirname "$0")/test_lib.sh"
 
 n_case=0
