@@ -5,9 +5,11 @@
 #include "check.h"
 #include "commands.h"
 #include "cpu_backend.h"
+#include "vae_check.h"
 
 int cmd_check(int argc, char **argv) {
     ditc_check_args a = {.lr = 1e-4};
+    ditc_vae_check_args va = {0};
     int threads = 0;
     arg_def defs[] = {
         {"--ckpt", ARG_STR, &a.ckpt, "weights (.safetensors, reference DiT names)", 0},
@@ -18,9 +20,31 @@ int cmd_check(int argc, char **argv) {
         {"--train-steps", ARG_INT, &a.train_steps, "N AdamW steps on the batch: loss_steps [N], param.<name>", 0},
         {"--lr", ARG_FLOAT, &a.lr, "AdamW learning rate for --train-steps (default 1e-4)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
+        {"--vae", ARG_STR, &va.vae, "VAE check instead: AutoencoderKL directory or .safetensors", 0},
+        {"--image", ARG_STR, &va.image, "with --vae: a JPEG/PNG to encode (else --inputs: x [B,3,H,W], z)", 0},
+        {"--image-size", ARG_INT, &va.image_size, "with --image: centre-crop to S (default: as it is)", 0},
+        {"--vae-tile", ARG_INT, &va.tile, "with --vae: tile size in pixels (default 0: no tiling)", 0},
     };
     int n = (int)(sizeof defs / sizeof *defs), r = args_parse("check", argc, argv, defs, n, "--ckpt W --inputs IN --out OUT [flags]");
     if (r) return r == 1 ? 0 : r;
+    if (va.vae) {
+        va.inputs = a.inputs;
+        va.out = a.out;
+        if ((!va.image == !va.inputs) || !va.out || a.ckpt) {
+            fprintf(stderr, "ditc check --vae: needs --out and exactly one of --image, --inputs (and no --ckpt)\n");
+            return 2;
+        }
+        if (va.image_size < 0 || va.tile < 0) {
+            fprintf(stderr, "ditc check: --image-size and --vae-tile must not be negative\n");
+            return 2;
+        }
+        ditc_backend *be = ditc_cpu_backend_new(threads);
+        ditc_status st = {0};
+        r = ditc_vae_check_run(be, &va, &st);
+        be->destroy(be);
+        if (r) fprintf(stderr, "ditc check: %s\n", st.message);
+        return r ? 1 : 0;
+    }
     if (!a.ckpt || !a.inputs || !a.out) {
         fprintf(stderr, "ditc check: --ckpt, --inputs and --out are required\n");
         return 2;

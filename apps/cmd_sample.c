@@ -25,6 +25,8 @@ int cmd_sample(int argc, char **argv) {
         {"--use-model", ARG_BOOL, &a.use_model, "use the raw model weights instead of the EMA", 0},
         {"--num-heads", ARG_INT, &a.num_heads, "attention heads (default: from the checkpoint)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads", 0},
+        {"--vae", ARG_STR, &a.vae, "AutoencoderKL decoding a latent model's samples (z / scaling factor) to images", 0},
+        {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: tile size in pixels for large images (default 0: no tiling)", 0},
     };
     int r = args_parse("sample", argc, argv, defs, (int)(sizeof defs / sizeof *defs), "--ckpt DIR [flags]");
     if (r) return r == 1 ? 0 : r;
@@ -33,6 +35,7 @@ int cmd_sample(int argc, char **argv) {
     if (strcmp(cfg_channels, "3") && strcmp(cfg_channels, "all")) { fprintf(stderr, "ditc sample: --cfg-channels '%s': expected 3 or all\n", cfg_channels); return 2; }
     if (a.num_steps < 1 || a.num_steps > 1000) { fprintf(stderr, "ditc sample: --num-sampling-steps %d: must be in 1..1000\n", a.num_steps); return 2; }
     if (a.cfg_scale < 1.0) { fprintf(stderr, "ditc sample: --cfg-scale %g: must be at least 1\n", a.cfg_scale); return 2; }
+    if (a.vae_tile < 0) { fprintf(stderr, "ditc sample: --vae-tile %d: must not be negative\n", a.vae_tile); return 2; }
     a.ddim = !strcmp(sampler, "ddim");
     a.cfg_all_channels = !strcmp(cfg_channels, "all");
     a.seed = (uint64_t)seed;

@@ -51,6 +51,8 @@ static void declare(train_flags *f) {
         {"--synthetic-size", ARG_I64, &a->synthetic_size, "samples of the synthetic data set (default 4096)", 0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--resume", ARG_STR, &f->resume, "latest | a run directory | a checkpoint directory", 0},
+        {"--vae", ARG_STR, &a->vae, "AutoencoderKL (diffusers directory or .safetensors): encode images to latents on the fly", 0},
+        {"--vae-tile", ARG_INT, &a->vae_tile, "with --vae: encode images larger than T pixels in overlapping T-pixel tiles (diffusers' tiling)", 0},
         {"--zero", ARG_INT, &a->zero, "0 = data parallel (default), 2 = ZeRO-2 (sharded gradients, AdamW state, EMA)", 0},
     };
     f->n = (int)(sizeof d / sizeof *d);

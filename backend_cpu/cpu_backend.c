@@ -135,5 +135,9 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->sum_squares = cpu_sum_squares;
     be->scale_buffer = cpu_scale_buffer;
     be->rng_fill = cpu_rng_fill;
+    be->conv2d_fwd = cpu_conv2d_fwd;
+    be->group_norm_fwd = cpu_group_norm_fwd;
+    be->upsample2x_fwd = cpu_upsample2x_fwd;
+    be->spatial_attn_fwd = cpu_spatial_attn_fwd;
     return be;
 }

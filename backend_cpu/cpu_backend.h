@@ -7,5 +7,8 @@
 // threads <= 0: keep OpenMP's default (OMP_NUM_THREADS or all cores). Sets OpenBLAS's threads too.
 ditc_backend *ditc_cpu_backend_new(int threads);
 int ditc_cpu_threads(void);
+// im2col band size of the convolution in floats (0 = the default, 4 Mi floats = 16 MiB); tests use small
+// values to exercise many bands.
+void ditc_cpu_conv_set_chunk_floats(size_t floats);
 
 #endif

@@ -93,5 +93,13 @@ void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, f
 void cpu_ema_update(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);
 double cpu_sum_squares(ditc_backend *be, const float *x, size_t n);
 void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s);
+// cpu_conv.c, cpu_vae.c (forward-only VAE kernels)
+void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
+                    int stride, const int pad[4], int acc);
+void cpu_group_norm_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
+                        const ditc_tensor *b, int groups, float eps, int silu);
+void cpu_upsample2x_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x);
+void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k,
+                          const ditc_tensor *v, float scale);
 
 #endif

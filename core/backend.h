@@ -212,6 +212,22 @@ struct ditc_backend {
     // ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) ------
     void (*rng_fill)(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed,
                      uint32_t purpose, uint32_t step, uint64_t index0);
+
+    // ---- VAE (forward-only inference ops, core/vae_ops.h; no backward, not in the op registry) ----------
+    // 2-D convolution with zero padding pad = {top, left, bottom, right}: x (B, C, H, W), w (O, C, kh, kw),
+    // b (O) or NULL → y (B, O, Ho, Wo), Ho = (H + top + bottom − kh)/stride + 1 (Wo alike); y (+)= conv.
+    void (*conv2d_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
+                       const ditc_tensor *b, int stride, const int pad[4], int acc);
+    // GroupNorm over (C/groups)·H·W per sample and group (biased variance), affine w, b (C) or NULL, then
+    // SiLU if silu: x, y (B, C, H, W); y may be x.
+    void (*group_norm_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
+                           const ditc_tensor *b, int groups, float eps, int silu);
+    // nearest-neighbour ×2: x (B, C, H, W) → y (B, C, 2H, 2W)
+    void (*upsample2x_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x);
+    // single-head attention over positions, channel-major: q, k, v, out (B, C, T);
+    // out[:, t] = Σ_s softmax_s(scale · q[:, t]·k[:, s]) v[:, s]
+    void (*spatial_attn_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k,
+                             const ditc_tensor *v, float scale);
 };
 
 #endif

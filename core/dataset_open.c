@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "latents.h"
 
 static int exists_file(const char *dir, const char *name) {
     size_t nd = strlen(dir), nn = strlen(name);
@@ -80,6 +81,7 @@ const char *ditc_dataset_detect(const char *path, ditc_status *st) {
         return NULL;
     }
     if (exists_file(path, "index.json")) return "shards";
+    if (exists_file(path, DITC_LATENTS_INDEX)) return "latents";
     if (exists_file(path, "data_batch_1.bin") || exists_file(path, "cifar-10-batches-bin/data_batch_1.bin") ||
         exists_file(path, "test_batch.bin") || exists_file(path, "cifar-10-batches-bin/test_batch.bin"))
         return "cifar10";
@@ -107,11 +109,11 @@ int ditc_dataset_open(ditc_dataset **out, const char *kind, const char *path, in
     if (!path) return ditc_fail(st, DITC_ERR_ARG, "--data-path is required");
     if (!strcmp(kind, "synthetic"))
         return ditc_fail(st, DITC_ERR_ARG, "--dataset synthetic has no --data-path source (the caller builds it)");
-    static const char *const kinds[] = {"auto", "imagefolder", "cifar10", "idx", "shards"};
+    static const char *const kinds[] = {"auto", "imagefolder", "cifar10", "idx", "shards", "latents"};
     int known = 0;
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) known |= !strcmp(kind, kinds[k]);
     if (!known)
-        return ditc_fail(st, DITC_ERR_ARG, "--dataset '%s': expected auto, imagefolder, cifar10, idx, shards or synthetic",
+        return ditc_fail(st, DITC_ERR_ARG, "--dataset '%s': expected auto, imagefolder, cifar10, idx, shards, latents or synthetic",
                          kind);
     struct stat sb;
     if (stat(path, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "--data-path %s: %s", path, strerror(errno));
@@ -122,6 +124,17 @@ int ditc_dataset_open(ditc_dataset **out, const char *kind, const char *path, in
     if (!strcmp(kind, "imagefolder")) return ditc_dataset_open_imagefolder(out, path, image_size, skip_bad, st);
     if (!strcmp(kind, "cifar10")) return ditc_dataset_open_cifar10(out, path, image_size, 1, st);
     if (!strcmp(kind, "idx")) return ditc_dataset_open_idx(out, path, image_size, st);
+    if (!strcmp(kind, "latents")) { // image_size, if given, must be the side of the encoded images
+        int rc = ditc_dataset_open_latents(out, path, st);
+        ditc_latents_info li;
+        if (!rc && image_size && ditc_dataset_latents_info(*out, &li) && image_size != li.image_side) {
+            rc = ditc_fail(st, DITC_ERR_ARG, "--image-size %d: the latents in %s were extracted from %dx%d images", image_size,
+                           path, li.image_side, li.image_side);
+            ditc_dataset_free(*out);
+            *out = NULL;
+        }
+        return rc;
+    }
     // shards
     int rc = ditc_dataset_open_shards(out, path, st);
     if (rc) return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_internal.h"
 #include "philox.h"
 #include "rng.h"
 #include "sampler.h"
@@ -106,6 +107,7 @@ static void *worker(void *arg) {
     }
     pthread_mutex_unlock(&l->mu);
     ditc_sampler_free(&smp);
+    ditc_image_scratch_free(); // this thread's image decode/resize buffers (thread-local; else leaked at exit)
     return NULL;
 }
 

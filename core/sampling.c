@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "diffusion.h"
 #include "png_io.h"
+#include "vae.h"
 
 static void progress(int done, int total, void *user) {
     (void)user;
@@ -52,11 +53,20 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     ditc_dit_config cfg;
     int32_t *labels = NULL;
     float *img = NULL;
+    ditc_vae *vae = NULL;
     int r, n = 0, nrow = 8;
     if ((r = ditc_st_open(&w, path, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
-    if (cfg.in_channels != 1 && cfg.in_channels != 3) {
-        r = ditc_fail(st, DITC_ERR_UNSUPPORTED, "%s: a %d-channel (latent) model needs the VAE decoder, which is not built yet",
-                      path, cfg.in_channels);
+    if (a->vae) {
+        if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
+        if ((r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;
+        if (ditc_vae_get_config(vae)->latent_channels != cfg.in_channels) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--vae %s: %d latent channels, but the model in %s has %d input channels", a->vae,
+                          ditc_vae_get_config(vae)->latent_channels, path, cfg.in_channels);
+            goto done;
+        }
+    } else if (cfg.in_channels != 1 && cfg.in_channels != 3) {
+        r = ditc_fail(st, DITC_ERR_ARG, "%s: a %d-channel (latent) model: pass --vae PATH to decode its samples", path,
+                      cfg.in_channels);
         goto done;
     }
     ditc_dit_create(&m, &cfg, be);
@@ -81,12 +91,27 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     int64_t per_img = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
     img = ditc_xmalloc(sizeof(float) * (size_t)(n * per_img));
     ditc_diffusion_sample(&c, &m, &d, n, labels, &o, img);
-    r = ditc_png_write_grid(a->out, img, n, cfg.in_channels, cfg.input_size, cfg.input_size, nrow, st);
+    int out_ch = cfg.in_channels, side = cfg.input_size;
+    if (vae) { // latents → images: decode(z / scaling_factor + shift)
+        ditc_ctx_free(&c);
+        c.be = NULL;
+        const ditc_vae_config *vc = ditc_vae_get_config(vae);
+        for (int64_t i = 0; i < n * per_img; i++) img[i] = img[i] / (float)vc->scaling_factor + (float)vc->shift_factor;
+        out_ch = vc->out_channels;
+        side = cfg.input_size * ditc_vae_factor(vae);
+        float *pix = ditc_xmalloc(sizeof(float) * (size_t)n * (size_t)out_ch * (size_t)side * (size_t)side);
+        r = ditc_vae_decode(vae, img, n, cfg.input_size, cfg.input_size, pix, st);
+        free(img);
+        img = pix;
+        if (r) goto done;
+    }
+    r = ditc_png_write_grid(a->out, img, n, out_ch, side, side, nrow, st);
     if (!r) printf("wrote %s: %d samples (%d per row) from %s, %s %d steps, cfg %.2f\n", a->out, n, nrow, path,
                    a->ddim ? "DDIM" : "DDPM", d.n, a->cfg_scale);
 done:
     free(labels);
     free(img);
+    ditc_vae_free(vae);
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
     if (m.params.be) ditc_dit_free(&m);

@@ -14,6 +14,8 @@ typedef struct {
     int num_heads, use_model, num_steps, ddim, cfg_all_channels;
     double cfg_scale;
     uint64_t seed;
+    const char *vae;           // --vae: AutoencoderKL decoding latent samples (x / scaling_factor) to images
+    int vae_tile;              // --vae-tile
 } ditc_sample_args;
 
 int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st);

@@ -28,6 +28,7 @@
 
 #include "json_header.h"
 #include "kvfile.h"
+#include "latents.h"
 #include "safetensors.h"
 
 #define SHARDS_MAX_CHANNELS 64
@@ -412,7 +413,7 @@ int ditc_dataset_open_shards(ditc_dataset **out, const char *dir, ditc_status *s
 
 // ---- writing ------------------------------------------------------------------------------------------
 
-static int mkdir_p(const char *path, ditc_status *st) {
+int ditc_shards_mkdir(const char *path, ditc_status *st) {
     size_t n = strlen(path);
     char *buf = ditc_xmalloc(n + 1);
     memcpy(buf, path, n + 1);
@@ -473,7 +474,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
     if (nshards > 999999)
         return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives %lld shards; at most 999999", (long long)shard_size,
                          (long long)nshards);
-    if (mkdir_p(dir, st)) return st->code;
+    if (ditc_shards_mkdir(dir, st)) return st->code;
     char *ip = ditc_path_join(dir, "index.json");
     if (unlink(ip) != 0 && errno != ENOENT) {
         int rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot remove the old index: %s", ip, strerror(errno));
@@ -586,9 +587,8 @@ int ditc_extract_run(const ditc_extract_args *a, FILE *log, ditc_status *st) {
                *split = a->split ? a->split : "train";
     if (!a->data_path) return ditc_fail(st, DITC_ERR_ARG, "--data-path is required");
     if (!a->out_dir) return ditc_fail(st, DITC_ERR_ARG, "--out is required (the directory to write the shards into)");
-    if (strcmp(vae, "none"))
-        return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--vae %s: latent extraction needs the VAE (not built yet); use --vae none",
-                         vae);
+    if (strcmp(vae, "none") && !a->be) return ditc_fail(st, DITC_ERR_ARG, "--vae %s: no backend to run the VAE on", vae);
+    if (!strcmp(vae, "none") && a->flips) return ditc_fail(st, DITC_ERR_ARG, "--flips needs --vae (latents of both orientations)");
     if (strcmp(split, "train") && strcmp(split, "test"))
         return ditc_fail(st, DITC_ERR_ARG, "--split '%s': expected train or test", split);
     if (a->shard_size < 0) return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld: must be at least 1", (long long)a->shard_size);
@@ -612,8 +612,9 @@ int ditc_extract_run(const ditc_extract_args *a, FILE *log, ditc_status *st) {
     }
     if (rc) return rc;
     if (log) fprintf(log, "extract: source %s\n", ds->desc);
-    rc = ditc_shards_write(ds, a->out_dir, a->shard_size ? a->shard_size : DITC_SHARDS_DEFAULT_SIZE, a->threads, NULL, log,
-                           st);
+    int64_t shard_size = a->shard_size ? a->shard_size : DITC_SHARDS_DEFAULT_SIZE;
+    if (strcmp(vae, "none")) rc = ditc_latents_write(ds, a->be, vae, a->vae_tile, a->out_dir, shard_size, a->flips, log, st);
+    else rc = ditc_shards_write(ds, a->out_dir, shard_size, a->threads, NULL, log, st);
     char first[sizeof st->message];
     int64_t bad = ditc_dataset_bad_count(ds, first, sizeof first);
     if (bad && log)

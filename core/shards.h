@@ -25,7 +25,11 @@ typedef struct {
     const char *data_path;  // the source (--data-path)
     const char *out_dir;    // --out
     const char *dataset;    // --dataset: auto (default, NULL = auto), imagefolder, cifar10, idx, shards
-    const char *vae;        // --vae: none (default, NULL = none); anything else is not built yet
+    const char *vae;        // --vae: none (default, NULL = none: image bytes) or an AutoencoderKL: latent shards
+                            // (latents.h) with the posterior mean and log-variance
+    int flips;              // --flips (with --vae): also the latents of the horizontally flipped images
+    int vae_tile;           // --vae-tile (with --vae)
+    struct ditc_backend *be;// backend for the VAE (set by the caller when vae is given)
     const char *split;      // --split: train (default, NULL = train) or test (CIFAR-10 only)
     int image_size;         // --image-size (0 = the source's native side where it has one)
     int64_t shard_size;     // --shard-size (0 = DITC_SHARDS_DEFAULT_SIZE)
@@ -42,5 +46,7 @@ int ditc_extract_run(const ditc_extract_args *a, FILE *log, ditc_status *st);
 // an earlier extraction beyond the new count are removed. `source` goes into the index (NULL: ds->desc).
 int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_size, int threads, const char *source,
                       FILE *log, ditc_status *st);
+// mkdir -p path (errors name --out path).
+int ditc_shards_mkdir(const char *path, ditc_status *st);
 
 #endif

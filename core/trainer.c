@@ -14,7 +14,9 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "diffusion.h"
+#include "latents.h"
 #include "loader.h"
+#include "vae.h"
 #include "philox.h"
 #include "rng.h"
 #include "sampler.h"
@@ -217,7 +219,9 @@ static int open_dataset(ditc_dataset **ds, const ditc_train_args *a, int patch, 
     return 0;
 }
 
-static int build_config(ditc_dit_config *cfg, const ditc_train_args *a, const ditc_dataset *ds, ditc_status *st) {
+// channels/side: the model input (the data's, or the VAE latent's with --vae).
+static int build_config(ditc_dit_config *cfg, const ditc_train_args *a, const ditc_dataset *ds, int channels, int side,
+                        ditc_status *st) {
     memset(cfg, 0, sizeof *cfg);
     if (ditc_dit_config_from_name(cfg, a->model, st)) return st->code;
     if (a->depth) cfg->depth = a->depth;
@@ -225,8 +229,8 @@ static int build_config(ditc_dit_config *cfg, const ditc_train_args *a, const di
     if (a->num_heads) cfg->heads = a->num_heads;
     if (a->patch_size) cfg->patch = a->patch_size;
     if (a->depth || a->hidden_size || a->num_heads || a->patch_size) snprintf(cfg->name, sizeof cfg->name, "custom");
-    cfg->in_channels = ds->channels;
-    cfg->input_size = ds->side;
+    cfg->in_channels = channels;
+    cfg->input_size = side;
     cfg->num_classes = a->num_classes ? a->num_classes : ds->num_classes;
     cfg->class_dropout = 0.1f;
     if (cfg->num_classes < ds->num_classes)
@@ -244,6 +248,9 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     run_output out = {0};
     ditc_loader *loader = NULL;
     ditc_kv state = {0};
+    ditc_vae *vae = NULL;
+    ditc_latents_info lat;
+    float *latents = NULL;
     int r = 0, world = comm->world, rank = comm->rank;
     ditc_dit_config cfg;
     int patch_hint = a->patch_size;
@@ -260,7 +267,35 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (a->lr <= 0 || !isfinite(a->lr)) return ditc_fail(st, DITC_ERR_ARG, "--lr %g: must be a positive number", a->lr);
     if (a->zero != 0 && a->zero != 2) return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     out.quiet = rank != 0;
-    if ((r = open_dataset(&ds, a, patch_hint, st)) || (r = build_config(&cfg, a, ds, st))) goto done;
+    if ((r = open_dataset(&ds, a, patch_hint, st))) goto done;
+    int in_ch = ds->channels, in_side = ds->side, is_latents = ditc_dataset_latents_info(ds, &lat);
+    if (is_latents) { // pre-encoded moments: a fresh posterior sample every step
+        if (a->vae) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--vae: %s already holds latents (extracted with --vae); leave --vae out",
+                          a->data_path);
+            goto done;
+        }
+        if (a->random_flip && !lat.flips) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--data-path %s: the latents have no flipped orientation (extract with "
+                          "--flips) — or train with --no-flip", a->data_path);
+            goto done;
+        }
+        in_ch = lat.latent_channels;
+        in_side = lat.side;
+    }
+    if (a->vae) { // images are encoded on the fly: the model sees latents
+        if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st)) || (r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;
+        const ditc_vae_config *vc = ditc_vae_get_config(vae);
+        int f = ditc_vae_factor(vae);
+        if (ds->channels != vc->in_channels || ds->side % f) {
+            r = ditc_fail(st, DITC_ERR_ARG, "--vae: the data has %dx%dx%d samples; the VAE needs %d channels and a side "
+                          "that is a multiple of %d", ds->channels, ds->side, ds->side, vc->in_channels, f);
+            goto done;
+        }
+        in_ch = vc->latent_channels;
+        in_side = ds->side / f;
+    }
+    if ((r = build_config(&cfg, a, ds, in_ch, in_side, st))) goto done;
     if ((r = ditc_sampler_init(&smp, ds->n, a->global_batch, a->global_seed, st))) goto done;
 
     ditc_dit_create(&m, &cfg, be);
@@ -313,12 +348,17 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     if (step < total) {
         ditc_loader_opts lo = {.ds = ds, .global_batch = a->global_batch, .rank = rank, .world = world,
                                .seed = a->global_seed, .num_classes = cfg.num_classes, .label_dropout = 0.1f,
-                               .random_flip = a->random_flip, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
+                               .random_flip = a->random_flip && !is_latents, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
                                .workers = a->num_workers, .start_step = step, .start_epoch = epoch,
                                .start_step_in_epoch = step_in_epoch, .end_step = total};
         if ((r = ditc_loader_new(&loader, &lo, st))) goto done;
     }
     logf_run(&out, "%s run %s: %s", a->resume_dir ? "resuming" : "starting", out.dir, ds->desc);
+    if (vae) {
+        logf_run(&out, "%s; images encoded on the fly (posterior sample x %g)", ditc_vae_desc(vae),
+                 ditc_vae_get_config(vae)->scaling_factor);
+    }
+    if (vae || is_latents) latents = ditc_xmalloc((size_t)(B * per) * sizeof(float));
     logf_run(&out, "model %s (%s%s): depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
              cfg.name, cfg.arch == DITC_ARCH_LDIT ? "Large-DiT" : "DiT",
              cfg.arch == DITC_ARCH_LDIT && cfg.qk_norm ? ", QK-norm" : "", cfg.depth, cfg.hidden, cfg.heads, cfg.patch, cfg.in_channels, cfg.input_size, cfg.input_size,
@@ -341,6 +381,16 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         if ((r = ditc_loader_next(loader, &bt, &waited, st))) goto done;
         wait_log += waited;
         wait_total += waited;
+        const float *xb = bt->x;
+        if (vae) { // (B, 3, S, S) flipped images → (B, latent, S/8, S/8) posterior samples keyed by position
+            if ((r = ditc_vae_encode_latents(vae, bt->x, B, ds->side, ds->side, bt->pos, a->global_seed, (uint32_t)step,
+                                             latents, st)))
+                goto done;
+            xb = latents;
+        } else if (is_latents) {
+            ditc_latents_batch(&lat, bt->x, B, bt->per, bt->pos, a->global_seed, (uint32_t)step, a->random_flip, latents);
+            xb = latents;
+        }
         epoch = bt->epoch;
         step_in_epoch = bt->step_in_epoch + 1; // the position after this step (a checkpoint resumes there)
         // Micro-batches of mb samples: each loss is scaled by mb/B, so the gradients accumulated over them
@@ -350,7 +400,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         for (int64_t m0 = 0; m0 < B; m0 += mb) {
             if (m0) ditc_ctx_reset(&c);
             int64_t mshape[4] = {mb, shape[1], shape[2], shape[3]};
-            ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, mshape, bt->x + m0 * per);
+            ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, mshape, xb + m0 * per);
             ditc_tensor *noise = ditc_new(&c, DITC_F32, 4, mshape);
             for (int64_t b = 0; b < mb; b++) { // each sample's noise keyed by its global batch position
                 ditc_tensor v = *noise;
@@ -431,6 +481,8 @@ done:
     if (m.params.be) ditc_dit_free(&m);
     if (smp.perm || smp.n) ditc_sampler_free(&smp);
     if (ds) ditc_dataset_free(ds);
+    ditc_vae_free(vae);
+    free(latents);
     ditc_kv_free(&state);
     return r;
 }

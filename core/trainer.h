@@ -20,6 +20,8 @@ typedef struct {
     int skip_bad_images;
     int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
     double lr, max_grad_norm, ema_decay;
+    const char *vae;          // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
+    int vae_tile;             // --vae-tile: tiled encoding above this many pixels (0: never)
     const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
     int argc;                 // the run's arguments, saved into state.json
     char **argv;

@@ -14,12 +14,27 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all packages present"
-  exit 0
-fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# diffusers (test reference of the VAE only: tests/test_vae_parity.sh, scripts/bench/vae_vs_diffusers.sh) for
+# the distribution's python3 + torch, pinned to a release that works with Debian's torch 1.13; --no-deps so pip
+# never replaces the distribution's torch/numpy, hence its small pure-Python dependencies listed explicitly.
+# Best effort: without network the VAE parity test is skipped (exit 77), nothing else depends on it.
+if ! /usr/bin/python3 -c 'import diffusers' >/dev/null 2>&1; then
+  if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null || true
+  fi
+  echo "install-deps: installing diffusers for /usr/bin/python3 (VAE reference)"
+  $SUDO /usr/bin/python3 -m pip install -q --break-system-packages --no-deps \
+    diffusers==0.29.2 huggingface_hub==0.23.4 safetensors filelock regex requests importlib_metadata zipp \
+    packaging pyyaml tqdm fsspec typing_extensions urllib3 idna charset_normalizer certifi \
+    || echo "install-deps: diffusers not installed (the VAE parity test will be skipped)"
+fi

@@ -4,7 +4,8 @@
 # names the file or flag at fault, with no "internal error" (a DITC_CHECK) and no sanitizer report; a
 # failed `ditc train` leaves no run directory behind. Cases: missing data path, wrong IDX magic (images,
 # labels, gzip), truncated/empty checkpoint files (sample and --resume), a missing state.json, unknown
-# model, impossible batch sizes and image sizes, unknown flags, missing flag values, non-numeric values.
+# model, impossible batch sizes and image sizes, unknown flags, missing flag values, non-numeric values; the VAE
+# (--vae): missing/unexpected/mis-shaped/mis-typed tensors, bad config.json values, missing directory or file.
 source "$(dirname "$0")/test_lib.sh"
 
 n_case=0
@@ -165,5 +166,26 @@ if run good_train "$DITC" train --data-path "$TMP/idx" --model DiT-S/4 --depth 1
 else
     fail "could not train the checkpoint for the checkpoint cases"
     show good_train
+fi
+# The VAE (--vae): broken weight files and configs from vae_reference.py make-bad (numpy only). The VAE is
+# loaded before the image is read, so the image path does not matter here.
+if "$PY" -c 'import numpy' >/dev/null 2>&1 && run vae_bad "$PY" "$REF/vae_reference.py" make-bad --out "$TMP/vae"; then
+    V=$TMP/vae
+    vae_check() { "$DITC" check --vae "$1" --image "$TMP/none.png" --out "$TMP/vae-out.safetensors"; }
+    expect_error "check --vae: missing tensor" "$V/missing/diffusion_pytorch_model.safetensors|decoder.conv_out.bias" vae_check "$V/missing"
+    expect_error "check --vae: mis-shaped tensor" "encoder.conv_in.weight|[32, 3, 3, 1]|[32, 3, 3, 3]" vae_check "$V/shape"
+    expect_error "check --vae: mis-typed tensor" "quant_conv.bias|I32" vae_check "$V/dtype"
+    expect_error "check --vae: unexpected tensor" "encoder.extra.weight" vae_check "$V/unexpected"
+    expect_error "check --vae: config act_fn relu" "$V/act/config.json|act_fn" vae_check "$V/act"
+    expect_error "check --vae: config does not match the weights" "encoder.down_blocks.1.resnets.0.conv1.weight" vae_check "$V/mismatch"
+    echo '{"block_out_channels": [32, "x"]}' >"$V/act/config.json"
+    expect_error "check --vae: config value of the wrong type" "$V/act/config.json|block_out_channels" vae_check "$V/act"
+    expect_error "check --vae: missing directory" "--vae|/nonexistent/vae" vae_check /nonexistent/vae
+    mkdir -p "$TMP/vae-empty"
+    expect_error "check --vae: directory without weights" "$TMP/vae-empty|diffusion_pytorch_model.safetensors" vae_check "$TMP/vae-empty"
+    expect_error "check --vae: image missing" "$TMP/none.png" vae_check "$V/good"
+    expect_error "train --vae: missing directory" "--vae|/nonexistent/vae" "$DITC" train --data-path synthetic --vae /nonexistent/vae --results-dir "$TMP/vae-results" --max-steps 1
+else
+    fail "vae_reference.py make-bad (numpy) for the VAE cases"
 fi
 finish

@@ -77,7 +77,7 @@ bad() {
     grep -qF -- "$want" "$TMP/$label.err"
     check $? "$label: $(head -n 1 "$TMP/$label.err")"
 }
-bad vae "latent extraction needs the VAE (not built yet)" --data-path "$TMP/cifar" --split test --out "$TMP/o1" --vae sd-ft-ema
+bad vae "--vae sd-ft-ema: No such file or directory" --data-path "$TMP/cifar" --split test --out "$TMP/o1" --vae sd-ft-ema
 bad no_out "--out is required" --data-path "$TMP/cifar"
 bad missing "--data-path $TMP/nothere: No such file or directory" --data-path "$TMP/nothere" --out "$TMP/o2"
 bad synthetic "synthetic" --data-path synthetic --out "$TMP/o3"

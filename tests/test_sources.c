@@ -697,7 +697,7 @@ static void test_shards(void) {
     // ditc extract's argument handling (core)
     ditc_extract_args a = {.data_path = P("c1"), .out_dir = P("sh/x"), .vae = "sd-ft-ema"};
     rc = ditc_extract_run(&a, NULL, &st);
-    check(rc != 0 && contains(st.message, "latent extraction needs the VAE (not built yet)"), "--vae other than none: %s", st.message);
+    check(rc != 0 && contains(st.message, "--vae sd-ft-ema: no backend"), "--vae without a backend: %s", st.message);
     a = (ditc_extract_args){.data_path = "synthetic", .out_dir = P("sh/x")};
     rc = ditc_extract_run(&a, NULL, &st);
     check(rc != 0 && contains(st.message, "synthetic"), "extract synthetic -> error: %s", st.message);

@@ -79,3 +79,11 @@ add_test(NAME test_microbatch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_microb
 set_tests_properties(test_microbatch PROPERTIES TIMEOUT 300)
 add_test(NAME test_ldit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_ldit.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_ldit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# The Stable Diffusion VAE: forward ops against naive references.
+ditc_test(test_vae_ops SOURCES tests/test_vae_ops.c TIMEOUT 120)
+# against diffusers' AutoencoderKL (skipped without /usr/bin/python3 + torch + diffusers)
+add_test(NAME test_vae_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_parity.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_vae_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_test(NAME test_vae_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_vae_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
