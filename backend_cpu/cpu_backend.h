@@ -7,5 +7,10 @@
 // threads <= 0: keep OpenMP's default (OMP_NUM_THREADS or all cores). Sets OpenBLAS's threads too.
 ditc_backend *ditc_cpu_backend_new(int threads);
 int ditc_cpu_threads(void);
+// The CPU kernels behind device-style memory (host_memory = 0): every allocation lives in pages that are
+// inaccessible (PROT_NONE) except while one of this backend's own entries runs, so a host access from the
+// core that bypasses copy_h2d/copy_d2h or a kernel faults at once. For tests of the device code paths
+// (`--device cpu-guard`); results are bit-identical to the plain CPU backend.
+ditc_backend *ditc_cpu_guard_backend_new(int threads);
 
 #endif

@@ -79,3 +79,9 @@ add_test(NAME test_microbatch COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_microb
 set_tests_properties(test_microbatch PROPERTIES TIMEOUT 300)
 add_test(NAME test_ldit COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_ldit.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_ldit PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# Device code paths without a GPU: the cpu-guard backend (host_memory = 0, memory the core cannot touch).
+ditc_test(test_guard SOURCES tests/test_guard.c TIMEOUT 60)
+add_test(NAME test_device_paths COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_device_paths.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
