@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend_open.h"
+#include "bench.h"
 #include "cpu_backend.h"
 
 static int nfail = 0;
@@ -47,5 +48,13 @@ int main(void) {
     be->modulate_fwd = saved;
     EXPECT(ditc_backend_validate(be, &st) == 0, "complete table validates");
     be->destroy(be);
+
+    // dense peaks used for `ditc bench` MFU on a GPU
+    EXPECT(ditc_gpu_dense_peak_tflops("NVIDIA H100 80GB HBM3", 9, 0, DITC_PREC_BF16) == 989.4, "H100 SXM bf16 peak");
+    EXPECT(ditc_gpu_dense_peak_tflops("NVIDIA H200", 9, 0, DITC_PREC_BF16) == 989.4, "H200 bf16 peak");
+    EXPECT(ditc_gpu_dense_peak_tflops("NVIDIA H100 PCIe", 9, 0, DITC_PREC_TF32) == 378.0, "H100 PCIe tf32 peak");
+    EXPECT(ditc_gpu_dense_peak_tflops("NVIDIA A100-SXM4-80GB", 8, 0, DITC_PREC_BF16) == 312.0, "A100 bf16 peak");
+    EXPECT(ditc_gpu_dense_peak_tflops("NVIDIA A100-SXM4-80GB", 8, 0, DITC_PREC_FP32) == 19.5, "A100 fp32 peak");
+    EXPECT(ditc_gpu_dense_peak_tflops("Some GPU", 8, 6, DITC_PREC_BF16) == 0.0, "unknown card: no peak");
     return nfail ? 1 : 0;
 }
