@@ -4,12 +4,13 @@
 #include "args.h"
 #include "bench.h"
 #include "commands.h"
-#include "cpu_backend.h"
+#include "backend_open.h"
 
 int cmd_bench(int argc, char **argv) {
     ditc_bench_args a = {.model = "DiT-S/2", .batch = 8, .side = 32, .channels = 4, .num_classes = 1000, .steps = 5,
                          .warmup = 3, .gemm_size = 2048};
     int threads = 0;
+    const char *device = NULL, *precision = NULL;
     arg_def defs[] = {
         {"--model", ARG_STR, &a.model, "DiT-S/2 ... DiT-XL/8, LDiT-600M|3B|7B (default DiT-S/2)", 0},
         {"--depth", ARG_INT, &a.depth, "override depth", 0},
@@ -25,13 +26,16 @@ int cmd_bench(int argc, char **argv) {
         {"--grad-checkpointing", ARG_BOOL, &a.grad_checkpointing, "recompute blocks in backward", 0},
         {"--grad-checkpoint", ARG_BOOL, &a.grad_checkpointing, "the same as --grad-checkpointing", 0},
         {"--gemm-size", ARG_INT, &a.gemm_size, "side of the reference sgemm (default 2048)", 0},
+        {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
+        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
     };
     int r = args_parse("bench", argc, argv, defs, (int)(sizeof defs / sizeof *defs), "[--model DiT-S/2] [flags]");
     if (r) return r == 1 ? 0 : r;
     if (a.gemm_size < 64 || a.gemm_size > 16384) { fprintf(stderr, "ditc bench: --gemm-size must be in 64..16384\n"); return 2; }
-    ditc_backend *be = ditc_cpu_backend_new(threads);
     ditc_status st = {0};
+    ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
+    if (!be) { fprintf(stderr, "ditc bench: %s\n", st.message); return 1; }
     r = ditc_bench_run(be, &a, &st);
     be->destroy(be);
     if (r) { fprintf(stderr, "ditc bench: %s\n", st.message); return 1; }

@@ -4,6 +4,7 @@
 #include "args.h"
 #include "check.h"
 #include "commands.h"
+#include "backend_open.h"
 #include "cpu_backend.h"
 #include "vae_check.h"
 
@@ -11,6 +12,7 @@ int cmd_check(int argc, char **argv) {
     ditc_check_args a = {.lr = 1e-4};
     ditc_vae_check_args va = {0};
     int threads = 0;
+    const char *device = NULL, *precision = NULL;
     arg_def defs[] = {
         {"--ckpt", ARG_STR, &a.ckpt, "weights (.safetensors, reference DiT names)", 0},
         {"--inputs", ARG_STR, &a.inputs, "x F32 [B,C,S,S], t, y (I64/I32) [B], noise F32 [B,C,S,S]", 0},
@@ -19,6 +21,8 @@ int cmd_check(int argc, char **argv) {
         {"--grads", ARG_BOOL, &a.grads, "also write grad.<param> of mean(loss)", 0},
         {"--train-steps", ARG_INT, &a.train_steps, "N AdamW steps on the batch: loss_steps [N], param.<name>", 0},
         {"--lr", ARG_FLOAT, &a.lr, "AdamW learning rate for --train-steps (default 1e-4)", 0},
+        {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
+        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--vae", ARG_STR, &va.vae, "VAE check instead: AutoencoderKL directory or .safetensors", 0},
         {"--image", ARG_STR, &va.image, "with --vae: a JPEG/PNG to encode (else --inputs: x [B,3,H,W], z)", 0},
@@ -53,8 +57,12 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "ditc check: --train-steps and --num-heads must not be negative\n");
         return 2;
     }
-    ditc_backend *be = ditc_cpu_backend_new(threads);
     ditc_status st = {0};
+    ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
+    if (!be) {
+        fprintf(stderr, "ditc check: %s\n", st.message);
+        return 1;
+    }
     r = ditc_check_run(be, &a, &st);
     be->destroy(be);
     if (r) {

@@ -4,7 +4,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "cpu_backend.h"
+#include "backend_open.h"
 #include "sampling.h"
 
 int cmd_sample(int argc, char **argv) {
@@ -12,6 +12,7 @@ int cmd_sample(int argc, char **argv) {
     const char *sampler = "ddpm", *cfg_channels = "3";
     int64_t seed = 0;
     int threads = 0;
+    const char *device = NULL, *precision = NULL;
     arg_def defs[] = {
         {"--ckpt", ARG_STR, &a.ckpt, "checkpoint directory (EMA weights by default) or a weights .safetensors", 0},
         {"--out", ARG_STR, &a.out, "PNG grid to write (default samples.png)", 0},
@@ -24,6 +25,8 @@ int cmd_sample(int argc, char **argv) {
         {"--seed", ARG_I64, &seed, "seed of the initial noise and the sampler (default 0)", 0},
         {"--use-model", ARG_BOOL, &a.use_model, "use the raw model weights instead of the EMA", 0},
         {"--num-heads", ARG_INT, &a.num_heads, "attention heads (default: from the checkpoint)", 0},
+        {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
+        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads", 0},
         {"--vae", ARG_STR, &a.vae, "AutoencoderKL decoding a latent model's samples (z / scaling factor) to images", 0},
         {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: tile size in pixels for large images (default 0: no tiling)", 0},
@@ -39,8 +42,9 @@ int cmd_sample(int argc, char **argv) {
     a.ddim = !strcmp(sampler, "ddim");
     a.cfg_all_channels = !strcmp(cfg_channels, "all");
     a.seed = (uint64_t)seed;
-    ditc_backend *be = ditc_cpu_backend_new(threads);
     ditc_status st = {0};
+    ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
+    if (!be) { fprintf(stderr, "ditc sample: %s\n", st.message); return 1; }
     r = ditc_sample_run(be, &a, &st);
     be->destroy(be);
     if (r) { fprintf(stderr, "ditc sample: %s\n", st.message); return 1; }

@@ -7,7 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "comm.h"
-#include "cpu_backend.h"
+#include "backend_open.h"
 #include "trainer.h"
 
 typedef struct {
@@ -15,6 +15,7 @@ typedef struct {
     const char *resume;
     int64_t seed;
     int no_flip;
+    const char *device, *precision;
     arg_def defs[48];
     int n;
 } train_flags;
@@ -49,6 +50,8 @@ static void declare(train_flags *f) {
         {"--grad-checkpoint", ARG_BOOL, &a->grad_checkpointing, "the same as --grad-checkpointing", 0},
         {"--micro-batch-size", ARG_I64, &a->micro_batch, "gradient accumulation: samples per forward/backward (divides the per-process batch)", 0},
         {"--synthetic-size", ARG_I64, &a->synthetic_size, "samples of the synthetic data set (default 4096)", 0},
+        {"--device", ARG_STR, &f->device, "cpu (default), cuda or cuda:N", 0},
+        {"--precision", ARG_STR, &f->precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--resume", ARG_STR, &f->resume, "latest | a run directory | a checkpoint directory", 0},
         {"--vae", ARG_STR, &a->vae, "AutoencoderKL (diffusers directory or .safetensors): encode images to latents on the fly", 0},
@@ -67,6 +70,8 @@ int cmd_train(int argc, char **argv) {
     f.resume = NULL;
     f.seed = 0;
     f.no_flip = 0;
+    f.device = NULL;
+    f.precision = NULL;
     declare(&f);
     const char *usage = "--data-path PATH [--model DiT-S/2] [flags]";
     int r = args_parse("train", argc, argv, f.defs, f.n, usage);
@@ -131,7 +136,20 @@ static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, c
     f.a.random_flip = !f.no_flip;
     f.a.argc = argc;
     f.a.argv = argv;
-    ditc_backend *be = ditc_cpu_backend_new(f.a.threads);
+    // one GPU per process: a bare "cuda" under mpirun/srun means cuda:<local rank>
+    char dev[32];
+    const char *device = f.device;
+    if (device && !strcmp(device, "cuda")) {
+        snprintf(dev, sizeof dev, "cuda:%d", comm->local_rank);
+        device = dev;
+    }
+    ditc_backend *be = ditc_backend_open(device, f.precision, f.a.threads, &st);
+    if (!be) {
+        fprintf(stderr, "ditc train: %s\n", st.message);
+        free(merged);
+        ditc_kv_free(&kv);
+        return 1;
+    }
     r = ditc_train(be, comm, &f.a, &st);
     be->destroy(be);
     free(merged);

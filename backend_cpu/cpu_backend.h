@@ -10,5 +10,10 @@ int ditc_cpu_threads(void);
 // im2col band size of the convolution in floats (0 = the default, 4 Mi floats = 16 MiB); tests use small
 // values to exercise many bands.
 void ditc_cpu_conv_set_chunk_floats(size_t floats);
+// The CPU kernels behind device-style memory (host_memory = 0): every allocation lives in pages that are
+// inaccessible (PROT_NONE) except while one of this backend's own entries runs, so a host access from the
+// core that bypasses copy_h2d/copy_d2h or a kernel faults at once. For tests of the device code paths
+// (`--device cpu-guard`); results are bit-identical to the plain CPU backend.
+ditc_backend *ditc_cpu_guard_backend_new(int threads);
 
 #endif

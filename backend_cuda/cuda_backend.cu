@@ -1,8 +1,104 @@
-// cuda_backend.cu — placeholder of the CUDA backend: it finds the device; the kernels (every entry of
-// core/backend.h) are delivered by the CUDA backend issue. Until then it reports itself unavailable.
-#include <cuda_runtime.h>
+// cuda_backend.cu — the CUDA backend object: device, one stream (ordered like the interface requires), cuBLAS,
+// stream-ordered memory from a pool (its high-water mark is the peak device memory), copies, scratch, and the
+// kernel table (kernels in cuda_*.cu). The stream is a blocking stream, so work on the legacy default stream
+// (NCCL in comm_nccl.cu) is ordered with it.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cuda_backend.h"
+#include "cuda_internal.cuh"
+
+static void *cu_alloc(ditc_backend *be, size_t bytes) {
+    void *p = NULL;
+    size_t n = (bytes + 255) / 256 * 256;
+    if (cudaMallocFromPoolAsync(&p, n ? n : 256, cctx(be)->pool, cstream(be)) != cudaSuccess) {
+        (void)cudaGetLastError(); // clear the sticky-free out-of-memory error
+        return NULL;
+    }
+    return p;
+}
+
+static void cu_free(ditc_backend *be, void *p) {
+    if (p) CUDA_CHECK(cudaFreeAsync(p, cstream(be)));
+}
+
+static void cu_h2d(ditc_backend *be, void *dst, const void *src, size_t n) {
+    // pageable source: returns once the data is staged, so the caller may reuse `src` at once
+    if (n) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, cstream(be)));
+}
+static void cu_d2h(ditc_backend *be, void *dst, const void *src, size_t n) {
+    if (!n) return;
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cstream(be)));
+    CUDA_CHECK(cudaStreamSynchronize(cstream(be)));
+}
+static void cu_d2d(ditc_backend *be, void *dst, const void *src, size_t n) {
+    if (n && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, cstream(be)));
+}
+static void cu_sync(ditc_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cstream(be))); }
+
+void *cuda_scratch(ditc_backend *be, size_t bytes) {
+    cuda_ctx *c = cctx(be);
+    if (bytes > c->scratch_bytes) {
+        if (c->scratch) CUDA_CHECK(cudaFreeAsync(c->scratch, c->stream));
+        size_t n = bytes + bytes / 4 + 256;
+        CUDA_CHECK(cudaMallocFromPoolAsync(&c->scratch, n, c->pool, c->stream));
+        c->scratch_bytes = n;
+    }
+    return c->scratch;
+}
+
+static void cu_destroy(ditc_backend *be) {
+    cuda_ctx *c = cctx(be);
+    cudaStreamSynchronize(c->stream);
+    if (c->scratch) cudaFreeAsync(c->scratch, c->stream);
+    cudaFree(c->sumsq_partial);
+    cudaFreeHost(c->sumsq_host);
+    cublasDestroy(c->blas);
+    cudaStreamSynchronize(c->stream);
+    cudaStreamDestroy(c->stream);
+    free(c);
+    free(be);
+}
+
+extern "C" int ditc_cuda_memory_stats(ditc_backend *be, size_t *peak_bytes, size_t *free_bytes, size_t *total_bytes) {
+    if (!be || strcmp(be->name, "cuda")) return -1;
+    cuda_ctx *c = cctx(be);
+    unsigned long long high = 0;
+    CUDA_CHECK(cudaMemPoolGetAttribute(c->pool, cudaMemPoolAttrUsedMemHigh, &high));
+    size_t fr = 0, tot = 0;
+    CUDA_CHECK(cudaMemGetInfo(&fr, &tot));
+    if (peak_bytes) *peak_bytes = (size_t)high;
+    if (free_bytes) *free_bytes = fr;
+    if (total_bytes) *total_bytes = tot;
+    return 0;
+}
+
+extern "C" void ditc_cuda_reset_peak(ditc_backend *be) {
+    if (!be || strcmp(be->name, "cuda")) return;
+    unsigned long long zero = 0;
+    CUDA_CHECK(cudaMemPoolSetAttribute(cctx(be)->pool, cudaMemPoolAttrUsedMemHigh, &zero));
+}
+
+extern "C" int ditc_cuda_device_info(ditc_backend *be, char *name, size_t name_len, int *cc_major, int *cc_minor,
+                                     int *sm_count) {
+    if (!be || strcmp(be->name, "cuda")) return -1;
+    cuda_ctx *c = cctx(be);
+    if (name) snprintf(name, name_len, "%s", c->name);
+    if (cc_major) *cc_major = c->cc_major;
+    if (cc_minor) *cc_minor = c->cc_minor;
+    if (sm_count) *sm_count = c->sm_count;
+    return 0;
+}
+
+extern "C" int ditc_cuda_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
 
 extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     int count = 0;
@@ -10,8 +106,85 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     if (err != cudaSuccess || device < 0 || device >= count) {
         ditc_fail(st, DITC_ERR_UNSUPPORTED, "--device cuda:%d: no such CUDA device (%d found: %s)", device, count,
                   cudaGetErrorString(err));
+        (void)cudaGetLastError();
         return NULL;
     }
-    ditc_fail(st, DITC_ERR_UNSUPPORTED, "--device cuda:%d: the CUDA kernels are not implemented yet", device);
-    return NULL;
+    CUDA_CHECK(cudaSetDevice(device));
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    if (prop.major < 8) {
+        ditc_fail(st, DITC_ERR_UNSUPPORTED, "--device cuda:%d: %s has compute capability %d.%d; ditc needs 8.0 or newer",
+                  device, prop.name, prop.major, prop.minor);
+        return NULL;
+    }
+    cuda_ctx *c = (cuda_ctx *)ditc_xcalloc(1, sizeof *c);
+    c->device = device;
+    snprintf(c->name, sizeof c->name, "%s", prop.name);
+    c->cc_major = prop.major;
+    c->cc_minor = prop.minor;
+    c->sm_count = prop.multiProcessorCount;
+    CUDA_CHECK(cudaStreamCreate(&c->stream));
+    CUDA_CHECK(cudaDeviceGetDefaultMemPool(&c->pool, device));
+    unsigned long long keep = UINT64_MAX; // keep freed memory in the pool (no release at every synchronisation)
+    CUDA_CHECK(cudaMemPoolSetAttribute(c->pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    CUBLAS_CHECK(cublasCreate(&c->blas));
+    CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
+    CUDA_CHECK(cudaMalloc(&c->sumsq_partial, 1024 * sizeof(double)));
+    CUDA_CHECK(cudaMallocHost(&c->sumsq_host, sizeof(double)));
+
+    ditc_backend *be = (ditc_backend *)ditc_xcalloc(1, sizeof *be);
+    be->name = "cuda";
+    be->host_memory = 0;
+    be->ctx = c;
+    be->destroy = cu_destroy;
+    be->alloc = cu_alloc;
+    be->free = cu_free;
+    be->copy_h2d = cu_h2d;
+    be->copy_d2h = cu_d2h;
+    be->copy_d2d = cu_d2d;
+    be->fill = cuda_fill;
+    be->synchronize = cu_sync;
+    be->gemm = cuda_gemm;
+    be->axpy = cuda_axpy;
+    be->cast = cuda_cast;
+    be->binary_fwd = cuda_binary_fwd;
+    be->binary_bwd = cuda_binary_bwd;
+    be->unary_fwd = cuda_unary_fwd;
+    be->unary_bwd = cuda_unary_bwd;
+    be->bias_fwd = cuda_bias_fwd;
+    be->bias_bwd = cuda_bias_bwd;
+    be->ln_mod_fwd = cuda_ln_mod_fwd;
+    be->ln_mod_bwd = cuda_ln_mod_bwd;
+    be->gated_res_fwd = cuda_gated_res_fwd;
+    be->gated_res_bwd = cuda_gated_res_bwd;
+    be->attn_fwd = cuda_attn_fwd;
+    be->attn_bwd = cuda_attn_bwd;
+    be->embed_fwd = cuda_embed_fwd;
+    be->embed_bwd = cuda_embed_bwd;
+    be->patch_copy = cuda_patch_copy;
+    be->copy_2d = cuda_copy_2d;
+    be->reduce_rows = cuda_reduce_rows;
+    be->expand_rows = cuda_expand_rows;
+    be->mse_fwd = cuda_mse_fwd;
+    be->mse_bwd = cuda_mse_bwd;
+    be->rms_norm_fwd = cuda_rms_norm_fwd;
+    be->rms_norm_bwd = cuda_rms_norm_bwd;
+    be->layer_norm_fwd = cuda_layer_norm_fwd;
+    be->layer_norm_bwd = cuda_layer_norm_bwd;
+    be->rope = cuda_rope;
+    be->swiglu_fwd = cuda_swiglu_fwd;
+    be->swiglu_bwd = cuda_swiglu_bwd;
+    be->modulate_fwd = cuda_modulate_fwd;
+    be->modulate_bwd = cuda_modulate_bwd;
+    be->q_sample = cuda_q_sample;
+    be->diff_loss_fwd = cuda_diff_loss_fwd;
+    be->diff_loss_bwd = cuda_diff_loss_bwd;
+    be->cfg_combine = cuda_cfg_combine;
+    be->diff_step = cuda_diff_step;
+    be->adamw = cuda_adamw;
+    be->ema_update = cuda_ema_update;
+    be->sum_squares = cuda_sum_squares;
+    be->scale_buffer = cuda_scale_buffer;
+    be->rng_fill = cuda_rng_fill;
+    return be;
 }

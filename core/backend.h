@@ -60,11 +60,16 @@ typedef struct {
     float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
 } ditc_adamw_args;
 
+// Arithmetic of GEMMs and attention (`--precision`). Storage, master weights, optimizer state, norms,
+// softmax statistics and reductions stay F32 in every mode; the CPU backend supports FP32 only.
+typedef enum { DITC_PREC_FP32 = 0, DITC_PREC_TF32 = 1, DITC_PREC_BF16 = 2 } ditc_precision;
+
 typedef struct ditc_backend ditc_backend;
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
     int host_memory;    // 1 if data pointers are host-addressable (communicators then need no staging)
     void *ctx;          // backend private state
+    ditc_precision precision; // set by ditc_backend_open (core/backend_open.c); FP32 by default
     void (*destroy)(ditc_backend *be);
 
     // ---- memory ----------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 // bench.c — the training-step benchmark (see bench.h).
 #include "bench.h"
 
+#include "backend_open.h"
+#include "cuda_backend.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,21 @@ double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps) {
     free(rate);
     be->free(be, a); be->free(be, b); be->free(be, c);
     return med;
+}
+
+double ditc_gpu_dense_peak_tflops(const char *name, int cc_major, int cc_minor, ditc_precision prec) {
+    // Dense (no sparsity) peaks from the vendor data sheets: {bf16 tensor, tf32 tensor, fp32 SIMT} TFLOP/s.
+    static const struct { const char *key; int major; double bf16, tf32, fp32; } tab[] = {
+        {"H200", 9, 989.4, 494.7, 66.9},     {"H100 PCIe", 9, 756.0, 378.0, 51.2}, {"H100 NVL", 9, 835.0, 417.5, 60.0},
+        {"H100", 9, 989.4, 494.7, 66.9},     {"GH200", 9, 989.4, 494.7, 66.9},     {"A100", 8, 312.0, 156.0, 19.5},
+        {"A800", 8, 312.0, 156.0, 19.5},     {"A10", 8, 125.0, 62.5, 31.2},        {"L40S", 8, 362.1, 183.0, 91.6},
+    };
+    (void)cc_minor;
+    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++) {
+        if (!name || !strstr(name, tab[i].key) || cc_major != tab[i].major) continue;
+        return prec == DITC_PREC_BF16 ? tab[i].bf16 : prec == DITC_PREC_TF32 ? tab[i].tf32 : tab[i].fp32;
+    }
+    return 0.0;
 }
 
 int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) {
@@ -125,6 +143,20 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
            median(t_fwd + a->warmup, a->steps) * 1e3, median(t_bwd + a->warmup, a->steps) * 1e3,
            median(t_opt + a->warmup, a->steps) * 1e3);
     ditc_profile_print(a->steps);
+    char dev[256];
+    int ccmaj = 0, ccmin = 0, sms = 0;
+    if (ditc_cuda_device_info(be, dev, sizeof dev, &ccmaj, &ccmin, &sms) == 0) {
+        double tf = ditc_gpu_dense_peak_tflops(dev, ccmaj, ccmin, be->precision);
+        size_t peak_mem = 0, fr = 0, tot = 0;
+        ditc_cuda_memory_stats(be, &peak_mem, &fr, &tot);
+        if (tf > 0)
+            printf("  MFU %.1f%% of the %s dense %s peak (%.1f TFLOP/s; model %.1f TFLOP/s)\n",
+                   100.0 * gflop / med * 1e-3 / tf, dev, ditc_precision_name(be->precision), tf, gflop / med * 1e-3);
+        else
+            printf("  MFU: unknown dense peak for %s (sm_%d%d); model %.1f TFLOP/s\n", dev, ccmaj, ccmin, gflop / med * 1e-3);
+        printf("  peak device memory %.1f MiB (memory-pool high-water mark); device %.1f of %.1f GiB in use\n",
+               (double)peak_mem / 1048576.0, (double)(tot - fr) / 1073741824.0, (double)tot / 1073741824.0);
+    }
     printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
            (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
     free(times); free(x); free(y); free(t);

@@ -87,3 +87,16 @@ add_test(NAME test_vae_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_pa
 set_tests_properties(test_vae_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_vae_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_vae_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Device code paths without a GPU: the cpu-guard backend (host_memory = 0, memory the core cannot touch).
+ditc_test(test_guard SOURCES tests/test_guard.c TIMEOUT 60)
+add_test(NAME test_device_paths COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_device_paths.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# CPU vs CUDA parity (label gpu): every op, RNG streams, then `ditc check` and 50 training steps. Exit 77 (skipped)
+# without a CUDA device or without -DDITC_CUDA=ON.
+ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600)
+set_tests_properties(test_gpu_parity PROPERTIES LABELS gpu)
+add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
+         $<TARGET_FILE:st_compare>)
+set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)

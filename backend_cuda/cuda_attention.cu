@@ -1,0 +1,298 @@
+// cuda_attention.cu — fused multi-head attention on the packed qkv (B, T, 3D), flash-attention style: the T×T
+// score matrix never exists in global memory. Forward: online softmax over key tiles, saves lse (B, H, T).
+// Backward recomputes the probabilities from lse in two deterministic kernels (no atomics):
+//   dQ  — one block per 32 queries, looping over key tiles;
+//   dKV — one block per 32 keys, looping over query tiles;
+// after Di = rowsum(dO ∘ O) (B, H, T) in scratch.
+//
+// Layout of work: 4 warps per block, 8 rows per warp; lane j of a warp takes key (or query) j of a 32-wide tile
+// for the dot products (tiles in shared memory, rows padded to hd+1 floats against bank conflicts), and lane l owns
+// head-dim columns l, l+32, … of the accumulators (NC = ceil(hd/32) registers per row; templated for NC = 1..4,
+// i.e. any head dim ≤ 128: 16, 64, 72, 96, 128 …). Arithmetic is fp32 (SIMT FMA) in every --precision mode.
+// TODO(perf): a tensor-core (mma.sync bf16/tf32) path for hd 64/72/96/128 — needs the GPU session to tune.
+#include <math.h>
+
+#include "cuda_internal.cuh"
+
+#define AT_ROWS 32  // rows (queries for fwd/dQ, keys for dKV) per block
+#define AT_TILE 32  // the other side's tile = warp size
+#define AT_WARPS 4
+#define AT_RPW (AT_ROWS / AT_WARPS)
+#define FULL 0xffffffffu
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL, v, o));
+    return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL, v, o);
+    return v;
+}
+
+// rows [r0, r0 + n) of one head's column block (offset col) of the packed (T, ld) matrix into s (n, sld); zeros past T.
+__device__ __forceinline__ void load_tile(float *s, int sld, const float *src, int64_t ld, int64_t r0, int64_t T, int hd,
+                                          float mul) {
+    for (int e = threadIdx.x; e < AT_TILE * hd; e += blockDim.x) {
+        int r = e / hd, d = e % hd;
+        int64_t t = r0 + r;
+        s[r * sld + d] = t < T ? src[t * ld + d] * mul : 0.0f;
+    }
+}
+
+template <int NC>
+__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_fwd(float *out, float *lse, const float *qkv, int64_t T,
+                                                            int64_t D, int H, int hd, float scale) {
+    extern __shared__ float smem[];
+    const int hdp = hd + 1;
+    float *sq = smem, *sk = sq + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t q0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
+    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
+    load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+    float m[AT_RPW], l[AT_RPW], o[AT_RPW][NC];
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++) {
+        m[rr] = -INFINITY;
+        l[rr] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < NC; c++) o[rr][c] = 0.0f;
+    }
+    for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
+        __syncthreads();
+        load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+        load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+        __syncthreads();
+        const bool valid = k0 + lane < T;
+#pragma unroll
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            const float *qr = sq + (warp * AT_RPW + rr) * hdp, *kr = sk + lane * hdp;
+            float s = 0.0f;
+            for (int d = 0; d < hd; d++) s += qr[d] * kr[d];
+            s = valid ? s : -INFINITY;
+            float mnew = fmaxf(m[rr], warp_max(s)); // finite: lane 0 is always a valid key
+            float p = valid ? expf(s - mnew) : 0.0f, alpha = expf(m[rr] - mnew);
+            l[rr] = l[rr] * alpha + warp_sum(p);
+#pragma unroll
+            for (int c = 0; c < NC; c++) o[rr][c] *= alpha;
+            for (int j = 0; j < AT_TILE; j++) {
+                float pj = __shfl_sync(FULL, p, j);
+#pragma unroll
+                for (int c = 0; c < NC; c++) {
+                    int d = lane + 32 * c;
+                    if (d < hd) o[rr][c] += pj * sv[j * hdp + d];
+                }
+            }
+            m[rr] = mnew;
+        }
+    }
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++) {
+        int64_t t = q0 + warp * AT_RPW + rr;
+        if (t >= T) continue;
+        float inv = 1.0f / l[rr];
+        float *orow = out + ((int64_t)b * T + t) * D + (int64_t)h * hd;
+#pragma unroll
+        for (int c = 0; c < NC; c++) {
+            int d = lane + 32 * c;
+            if (d < hd) orow[d] = o[rr][c] * inv;
+        }
+        if (lane == 0) lse[(int64_t)bh * T + t] = m[rr] + logf(l[rr]);
+    }
+}
+
+// Di (B, H, T) = Σ_d dO · O over the head's columns: one warp per (b, t, h).
+__global__ void k_attn_di(float *Di, const float *dout, const float *out, int64_t T, int64_t D, int H, int hd,
+                          int64_t nrows) {
+    int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    int lane = threadIdx.x & 31;
+    if (w >= nrows) return;
+    int64_t h = w % H, bt = w / H, b = bt / T, t = bt % T;
+    const float *a = dout + bt * D + h * hd, *o = out + bt * D + h * hd;
+    float s = 0.0f;
+    for (int d = lane; d < hd; d += 32) s += a[d] * o[d];
+    s = warp_sum(s);
+    if (lane == 0) Di[(b * H + h) * T + t] = s;
+}
+
+template <int NC>
+__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dq(float *dqkv, const float *dout, const float *qkv,
+                                                               const float *lse, const float *Di, int64_t T, int64_t D,
+                                                               int H, int hd, float scale, int acc) {
+    extern __shared__ float smem[];
+    const int hdp = hd + 1;
+    float *sq = smem, *sdo = sq + AT_ROWS * hdp, *sk = sdo + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t q0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
+    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
+    load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+    load_tile(sdo, hdp, dout + (int64_t)b * T * D + (int64_t)h * hd, D, q0, T, hd, 1.0f);
+    float li[AT_RPW], di[AT_RPW], dq[AT_RPW][NC];
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++) {
+        int64_t t = q0 + warp * AT_RPW + rr;
+        li[rr] = t < T ? lse[(int64_t)bh * T + t] : 0.0f;
+        di[rr] = t < T ? Di[(int64_t)bh * T + t] : 0.0f;
+#pragma unroll
+        for (int c = 0; c < NC; c++) dq[rr][c] = 0.0f;
+    }
+    for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
+        __syncthreads();
+        load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+        load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+        __syncthreads();
+        const bool valid = k0 + lane < T;
+#pragma unroll
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            int r = warp * AT_RPW + rr;
+            const float *qr = sq + r * hdp, *dor = sdo + r * hdp, *kr = sk + lane * hdp, *vr = sv + lane * hdp;
+            float s = 0.0f, dp = 0.0f;
+            for (int d = 0; d < hd; d++) {
+                s += qr[d] * kr[d];
+                dp += dor[d] * vr[d];
+            }
+            float p = valid ? expf(s - li[rr]) : 0.0f, ds = p * (dp - di[rr]);
+            for (int j = 0; j < AT_TILE; j++) {
+                float dsj = __shfl_sync(FULL, ds, j);
+#pragma unroll
+                for (int c = 0; c < NC; c++) {
+                    int d = lane + 32 * c;
+                    if (d < hd) dq[rr][c] += dsj * sk[j * hdp + d];
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++) {
+        int64_t t = q0 + warp * AT_RPW + rr;
+        if (t >= T) continue;
+        float *g = dqkv + ((int64_t)b * T + t) * ld + (int64_t)h * hd;
+#pragma unroll
+        for (int c = 0; c < NC; c++) {
+            int d = lane + 32 * c;
+            if (d < hd) g[d] = acc_store(g[d], dq[rr][c] * scale, acc);
+        }
+    }
+}
+
+template <int NC>
+__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dkv(float *dqkv, const float *dout, const float *qkv,
+                                                                const float *lse, const float *Di, int64_t T,
+                                                                int64_t D, int H, int hd, float scale, int acc) {
+    extern __shared__ float smem[];
+    const int hdp = hd + 1;
+    float *sk = smem, *sv = sk + AT_ROWS * hdp, *sq = sv + AT_ROWS * hdp, *sdo = sq + AT_TILE * hdp;
+    float *sl = sdo + AT_TILE * hdp, *sd = sl + AT_TILE;
+    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t k0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
+    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
+    const float *dob = dout + (int64_t)b * T * D + (int64_t)h * hd;
+    load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+    load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+    float dk[AT_RPW][NC], dv[AT_RPW][NC];
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++)
+#pragma unroll
+        for (int c = 0; c < NC; c++) dk[rr][c] = dv[rr][c] = 0.0f;
+    for (int64_t q0 = 0; q0 < T; q0 += AT_TILE) {
+        __syncthreads();
+        load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+        load_tile(sdo, hdp, dob, D, q0, T, hd, 1.0f);
+        if (threadIdx.x < AT_TILE) {
+            int64_t t = q0 + threadIdx.x;
+            sl[threadIdx.x] = t < T ? lse[(int64_t)bh * T + t] : 0.0f;
+            sd[threadIdx.x] = t < T ? Di[(int64_t)bh * T + t] : 0.0f;
+        }
+        __syncthreads();
+        const bool valid = q0 + lane < T;
+#pragma unroll
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            int r = warp * AT_RPW + rr;
+            const float *kr = sk + r * hdp, *vr = sv + r * hdp, *qi = sq + lane * hdp, *doi = sdo + lane * hdp;
+            float s = 0.0f, dp = 0.0f;
+            for (int d = 0; d < hd; d++) {
+                s += qi[d] * kr[d];
+                dp += doi[d] * vr[d];
+            }
+            float p = valid ? expf(s - sl[lane]) : 0.0f, ds = p * (dp - sd[lane]);
+            for (int i = 0; i < AT_TILE; i++) {
+                float pi = __shfl_sync(FULL, p, i), dsi = __shfl_sync(FULL, ds, i);
+#pragma unroll
+                for (int c = 0; c < NC; c++) {
+                    int d = lane + 32 * c;
+                    if (d < hd) {
+                        dv[rr][c] += pi * sdo[i * hdp + d];
+                        dk[rr][c] += dsi * sq[i * hdp + d]; // sq is pre-scaled: dK = scale · dSᵀ Q
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int rr = 0; rr < AT_RPW; rr++) {
+        int64_t t = k0 + warp * AT_RPW + rr;
+        if (t >= T) continue;
+        float *g = dqkv + ((int64_t)b * T + t) * ld + (int64_t)h * hd;
+#pragma unroll
+        for (int c = 0; c < NC; c++) {
+            int d = lane + 32 * c;
+            if (d < hd) {
+                g[D + d] = acc_store(g[D + d], dk[rr][c], acc);
+                g[2 * D + d] = acc_store(g[2 * D + d], dv[rr][c], acc);
+            }
+        }
+    }
+}
+
+// Opt in to more than 48 KiB of dynamic shared memory where a kernel needs it (hd > ~90).
+template <typename K> static void set_smem(K kernel, size_t bytes) {
+    if (bytes > 48 * 1024) CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+}
+
+#define AT_DISPATCH(nc, CALL)                                                                                  \
+    switch (nc) {                                                                                              \
+    case 1: CALL(1); break;                                                                                    \
+    case 2: CALL(2); break;                                                                                    \
+    case 3: CALL(3); break;                                                                                    \
+    case 4: CALL(4); break;                                                                                    \
+    default: DITC_CHECK(0, "cuda attention: head dim %d > 128 is not supported", hd);                          \
+    }
+
+extern "C" void cuda_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
+    int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3;
+    int hd = (int)(D / heads), nc = (hd + 31) / 32;
+    if (B * T == 0) return;
+    float scale = 1.0f / sqrtf((float)hd);
+    dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
+    size_t smem = (size_t)(AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float);
+#define FWD(N)                                                                                                 \
+    set_smem(k_attn_fwd<N>, smem);                                                                             \
+    k_attn_fwd<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(out), F32P(lse), CF32P(qkv), T, D, heads, hd, scale)
+    AT_DISPATCH(nc, FWD)
+#undef FWD
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
+                              const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc) {
+    int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3;
+    int hd = (int)(D / heads), nc = (hd + 31) / 32;
+    if (B * T == 0) return;
+    float scale = 1.0f / sqrtf((float)hd);
+    int64_t nrows = B * heads * T;
+    float *Di = (float *)cuda_scratch(be, (size_t)nrows * sizeof(float));
+    k_attn_di<<<grid_for(nrows * 32, 256), 256, 0, cstream(be)>>>(Di, CF32P(dout), CF32P(out), T, D, heads, hd, nrows);
+    CUDA_LAUNCHED();
+    dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
+    size_t smem = (size_t)(2 * AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float) + 2 * AT_TILE * sizeof(float);
+#define BWD(N)                                                                                                 \
+    set_smem(k_attn_bwd_dq<N>, smem);                                                                          \
+    k_attn_bwd_dq<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di, \
+                                                                 T, D, heads, hd, scale, acc);                \
+    CUDA_LAUNCHED();                                                                                           \
+    set_smem(k_attn_bwd_dkv<N>, smem);                                                                         \
+    k_attn_bwd_dkv<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), \
+                                                                  Di, T, D, heads, hd, scale, acc)
+    AT_DISPATCH(nc, BWD)
+#undef BWD
+    CUDA_LAUNCHED();
+}

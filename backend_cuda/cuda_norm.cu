@@ -1,0 +1,162 @@
+// cuda_norm.cu — LayerNorm (no affine) fused with adaLN modulate, plain modulate, the gated residual.
+// x (B, T, D); shift/scale/gate (B, D); mean/rstd (B, T). One block per row for the row statistics
+// (two passes over the row held in registers/L1: mean, then centred variance, both in fp32 with a
+// fixed-order block reduction); the (B, D) gradients are fixed-order column sums (cuda_col_sums).
+#include "cuda_internal.cuh"
+
+#define TPB 256
+
+// mean and rstd of one row (every thread gets them).
+__device__ __forceinline__ void row_stats(const float *xr, int64_t D, float eps, float *sh, float *mu, float *rs) {
+    float s = 0.0f;
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) s += xr[d];
+    float m = block_sum(s, sh) / (float)D;
+    float v = 0.0f;
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+        float e = xr[d] - m;
+        v += e * e;
+    }
+    v = block_sum(v, sh) / (float)D;
+    *mu = m;
+    *rs = rsqrtf(v + eps);
+}
+
+__global__ void k_ln_mod_fwd(float *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_,
+                             int64_t T, int64_t D, float eps) {
+    __shared__ float sh[32];
+    int64_t row = blockIdx.x, b = row / T;
+    const float *xr = x + row * D;
+    float mu, rs;
+    row_stats(xr, D, eps, sh, &mu, &rs);
+    if (threadIdx.x == 0) {
+        mean[row] = mu;
+        rstd[row] = rs;
+    }
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+        float h = (xr[d] - mu) * rs;
+        if (sc_) h = h * (1.0f + sc_[b * D + d]);
+        if (sh_) h += sh_[b * D + d];
+        y[row * D + d] = h;
+    }
+}
+
+extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
+                                const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps) {
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
+    if (B * T == 0) return;
+    k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(y), F32P(mean), F32P(rstd), CF32P(x),
+                                                            shift ? CF32P(shift) : NULL, scale ? CF32P(scale) : NULL,
+                                                            T, D, eps);
+    CUDA_LAUNCHED();
+}
+
+// dx = rstd·(g' − mean(g') − xhat·mean(g'·xhat)), g' = dy·(1 + scale[b]) (or dy·w[d] for the affine LayerNorm).
+// Shared with cuda_llama.cu via the `w` pointer: scale_mode 1 = (1 + v[b, d]), 2 = w[d], 0 = none.
+__global__ void k_ln_bwd_dx(float *gx, const float *g, const float *x, const float *mean, const float *rstd,
+                            const float *v, int scale_mode, int64_t T, int64_t D, int acc) {
+    __shared__ float sh[32];
+    int64_t row = blockIdx.x, b = row / T;
+    const float *xr = x + row * D, *gr = g + row * D;
+    float mu = mean[row], rs = rstd[row];
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+        float gp = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+        s1 += gp;
+        s2 += gp * ((xr[d] - mu) * rs);
+    }
+    float m1 = block_sum(s1, sh) / (float)D;
+    float m2 = block_sum(s2, sh) / (float)D;
+    for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
+        float gp = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+        float o = rs * (gp - m1 - (xr[d] - mu) * rs * m2);
+        gx[row * D + d] = acc_store(gx[row * D + d], o, acc);
+    }
+}
+
+extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
+                                const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *mean,
+                                const ditc_tensor *rstd, const ditc_tensor *scale, int acc_x, int acc_shift,
+                                int acc_scale) {
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
+    if (B * T == 0) return;
+    if (dx) {
+        k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd),
+                                                               scale ? CF32P(scale) : NULL, scale ? 1 : 0, T, D, acc_x);
+        CUDA_LAUNCHED();
+    }
+    if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
+    if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
+}
+
+__global__ void k_modulate_fwd(float *y, const float *x, const float *sh, const float *sc, int64_t T, int64_t D,
+                               int64_t n) {
+    GRID_LOOP(i, n) {
+        int64_t bd = (i / (T * D)) * D + i % D;
+        y[i] = x[i] * (1.0f + sc[bd]) + sh[bd];
+    }
+}
+__global__ void k_modulate_bwd_dx(float *gx, const float *g, const float *sc, int64_t T, int64_t D, int64_t n, int acc) {
+    GRID_LOOP(i, n) gx[i] = acc_store(gx[i], g[i] * (1.0f + sc[(i / (T * D)) * D + i % D]), acc);
+}
+
+extern "C" void cuda_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,
+                                  const ditc_tensor *scale) {
+    int64_t T = x->shape[1], D = x->shape[2], n = x->numel;
+    if (!n) return;
+    k_modulate_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(x), CF32P(shift), CF32P(scale), T, D, n);
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
+                                  const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *scale, int acc_x,
+                                  int acc_shift, int acc_scale) {
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2], n = x->numel;
+    if (!n) return;
+    if (dx) {
+        k_modulate_bwd_dx<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(scale), T, D, n, acc_x);
+        CUDA_LAUNCHED();
+    }
+    if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
+    if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), NULL, NULL, B, T, D, 1, acc_scale);
+}
+
+__global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, const float *y, int64_t T, int64_t D,
+                                int64_t n) {
+    GRID_LOOP(i, n) o[i] = x[i] + gate[(i / (T * D)) * D + i % D] * y[i];
+}
+__global__ void k_gated_res_bwd(float *gx, float *gy, const float *g, const float *gate, int64_t T, int64_t D, int64_t n,
+                                int acc_x, int acc_y) {
+    GRID_LOOP(i, n) {
+        if (gx) gx[i] = acc_store(gx[i], g[i], acc_x);
+        if (gy) gy[i] = acc_store(gy[i], gate[(i / (T * D)) * D + i % D] * g[i], acc_y);
+    }
+}
+
+extern "C" void cuda_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, const ditc_tensor *gate,
+                                   const ditc_tensor *y) {
+    int64_t T = x->shape[1], D = x->shape[2], n = x->numel;
+    if (!n) return;
+    k_gated_res_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), CF32P(gate), CF32P(y), T, D, n);
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
+                                   const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y, int acc_x,
+                                   int acc_gate, int acc_y) {
+    int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2], n = y->numel;
+    if (!n) return;
+    if (dx || dy) {
+        k_gated_res_bwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(dx ? F32P(dx) : NULL, dy ? F32P(dy) : NULL,
+                                                                   CF32P(dout), CF32P(gate), T, D, n, acc_x, acc_y);
+        CUDA_LAUNCHED();
+    }
+    if (dgate) cuda_col_sums(be, F32P(dgate), CF32P(dout), CF32P(y), NULL, NULL, B, T, D, 1, acc_gate);
+}
+
+// LayerNorm input gradient for cuda_llama.cu: g' = dy·w[d] (w may be NULL) over rows of length D.
+extern "C" void cuda_ln_bwd_dx(ditc_backend *be, float *dx, const float *dy, const float *x, const float *mean,
+                               const float *rstd, const float *w, int64_t R, int64_t D, int acc) {
+    if (!R) return;
+    k_ln_bwd_dx<<<(unsigned)R, TPB, 0, cstream(be)>>>(dx, dy, x, mean, rstd, w, w ? 2 : 0, R, D, acc);
+    CUDA_LAUNCHED();
+}

@@ -1,0 +1,118 @@
+// cuda_reduce.cu — bias broadcast, column sums (bias/affine/modulation gradients), row sums, per-row MSE.
+//
+// Deterministic: every sum has a fixed order independent of timing (no atomics). Column sums: a block of
+// 32 columns × 16 row lanes, each lane sums rows lane, lane+16, … then the 16 lanes are added in order.
+// Row sums: one block per row, strided per-thread partials then a fixed shuffle tree (block_sum).
+#include "cuda_internal.cuh"
+
+#define TPB 256
+
+__global__ void k_bias_fwd(float *y, const float *b, int64_t M, int64_t N) {
+    GRID_LOOP(i, M * N) y[i] = b[i % N];
+}
+
+extern "C" void cuda_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b) {
+    int64_t N = b->numel, M = y->numel / N;
+    if (!y->numel) return;
+    k_bias_fwd<<<grid_for(M * N, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(b), M, N);
+    CUDA_LAUNCHED();
+}
+
+__global__ void k_col_sums(float *out, const float *x, const float *y, const float *mean, const float *rstd, int64_t R,
+                           int64_t C, int mode, int acc) {
+    __shared__ float part[16][33];
+    int64_t g = blockIdx.y, c = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    const float *xg = x + g * R * C, *yg = y ? y + g * R * C : NULL;
+    float s = 0.0f;
+    if (c < C) {
+        for (int64_t r = threadIdx.y; r < R; r += 16) {
+            int64_t i = r * C + c;
+            float v = xg[i];
+            if (mode == 1) v *= yg[i];
+            else if (mode == 2) v *= (yg[i] - mean[g * R + r]) * rstd[g * R + r];
+            else if (mode == 3) v *= yg[i] * rstd[g * R + r];
+            s += v;
+        }
+    }
+    part[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        float t = 0.0f;
+        for (int k = 0; k < 16; k++) t += part[k][threadIdx.x];
+        out[g * C + c] = acc_store(out[g * C + c], t, acc);
+    }
+}
+
+extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean,
+                              const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc) {
+    if (G * C == 0) return;
+    dim3 grid((unsigned)((C + 31) / 32), (unsigned)G), block(32, 16);
+    k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, R, C, mode, acc);
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc) {
+    int64_t N = db->numel, M = dy->numel / N;
+    cuda_col_sums(be, F32P(db), CF32P(dy), NULL, NULL, NULL, 1, M, N, 0, acc);
+}
+
+// out[r] (+)= scale · Σ_c f(a, b), f = a (b NULL) or (a − b)²; partials in double like the CPU backend.
+__global__ void k_row_sums(float *out, const float *a, const float *b, int64_t C, float scale, int acc) {
+    __shared__ double sh[32];
+    int64_t r = blockIdx.x;
+    const float *ar = a + r * C, *br = b ? b + r * C : NULL;
+    double s = 0.0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+        if (br) {
+            double d = (double)ar[c] - br[c];
+            s += d * d;
+        } else {
+            s += ar[c];
+        }
+    }
+    s = block_sum_d(s, sh);
+    if (threadIdx.x == 0) out[r] = acc_store(out[r], (float)(s * scale), acc);
+}
+
+extern "C" void cuda_reduce_rows(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc) {
+    int64_t R = out->numel, C = x->numel / R;
+    if (!R) return;
+    k_row_sums<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), NULL, C, scale, acc);
+    CUDA_LAUNCHED();
+}
+
+__global__ void k_expand_rows(float *g, const float *d, int64_t R, int64_t C, float scale, int acc) {
+    GRID_LOOP(i, R * C) g[i] = acc_store(g[i], scale * d[i / C], acc);
+}
+
+extern "C" void cuda_expand_rows(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *dout, float scale, int acc) {
+    int64_t R = dout->numel, C = dx->numel / R;
+    if (!dx->numel) return;
+    k_expand_rows<<<grid_for(R * C, TPB), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dout), R, C, scale, acc);
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_mse_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
+    int64_t R = out->numel, C = a->numel / R;
+    if (!R) return;
+    k_row_sums<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), C, 1.0f / (float)C, 0);
+    CUDA_LAUNCHED();
+}
+
+__global__ void k_mse_bwd(float *ga, float *gb, const float *d, const float *a, const float *b, int64_t R, int64_t C,
+                          int acc_a, int acc_b) {
+    GRID_LOOP(i, R * C) {
+        float v = 2.0f * d[i / C] / (float)C * (a[i] - b[i]);
+        if (ga) ga[i] = acc_store(ga[i], v, acc_a);
+        if (gb) gb[i] = acc_b ? gb[i] - v : -v;
+    }
+}
+
+extern "C" void cuda_mse_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
+                             const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b) {
+    int64_t R = dout->numel, C = a->numel / R;
+    if (!a->numel || (!da && !db)) return;
+    k_mse_bwd<<<grid_for(R * C, TPB), TPB, 0, cstream(be)>>>(da ? F32P(da) : NULL, db ? F32P(db) : NULL, CF32P(dout),
+                                                             CF32P(a), CF32P(b), R, C, acc_a, acc_b);
+    CUDA_LAUNCHED();
+}
