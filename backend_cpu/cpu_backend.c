@@ -133,5 +133,7 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->sum_squares = cpu_sum_squares;
     be->scale_buffer = cpu_scale_buffer;
     be->rng_fill = cpu_rng_fill;
+    be->sophia = cpu_sophia;
+    be->sophia_hessian = cpu_sophia_hessian;
     return be;
 }

@@ -89,5 +89,8 @@ void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, f
 void cpu_ema_update(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);
 double cpu_sum_squares(ditc_backend *be, const float *x, size_t n);
 void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s);
+void cpu_sophia(ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n,
+                ditc_sophia_args a);
+void cpu_sophia_hessian(ditc_backend *be, float *h, const float *g, size_t n, float beta2, float one_minus_beta2);
 
 #endif

@@ -60,6 +60,15 @@ typedef struct {
     float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
 } ditc_adamw_args;
 
+// SophiaG hyper-parameters of one update (Liuhong99/Sophia, the rho/bs version), as torch receives them.
+typedef struct {
+    float beta1, one_minus_beta1;
+    float decay;       // 1 − lr·weight_decay
+    float neg_lr;      // −lr
+    float rho_bs;      // rho·bs (bs: see core/optim_sophia.h)
+    float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
+} ditc_sophia_args;
+
 typedef struct ditc_backend ditc_backend;
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
@@ -205,6 +214,14 @@ struct ditc_backend {
     // ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) ------
     void (*rng_fill)(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed,
                      uint32_t purpose, uint32_t step, uint64_t index0);
+
+    // ---- SophiaG on flat buffers (n floats); appended for the optimizer of issue 8 ---------------
+    // p ·= decay; m = β1·m + (1 − β1)·g; p += −lr·sign(m)·min(|m| / (rho_bs·h + 1e-15), 1);
+    // then, if ema != NULL, ema = d·ema + (1 − d)·p. h is only read.
+    void (*sophia)(ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n,
+                   ditc_sophia_args a);
+    // Hessian EMA from a Gauss-Newton-Bartlett gradient: h = β2·h + (1 − β2)·g·g.
+    void (*sophia_hessian)(ditc_backend *be, float *h, const float *g, size_t n, float beta2, float one_minus_beta2);
 };
 
 #endif
