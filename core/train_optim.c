@@ -10,8 +10,7 @@
 
 static int bad_beta(double b) { return !(b >= 0.0 && b < 1.0); }
 
-int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *a, int64_t begin, int64_t end,
-                          int64_t hess_elems, ditc_status *st) {
+int ditc_train_optim_check(const ditc_train_args *a, ditc_status *st) {
     const char *name = a->optimizer ? a->optimizer : "adamw";
     int sophia = !strcmp(name, "sophiag");
     if (!sophia && strcmp(name, "adamw"))
@@ -25,6 +24,14 @@ int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *
     if (!(a->rho >= 0) || !isfinite(a->rho)) return ditc_fail(st, DITC_ERR_ARG, "--rho %g: must be a non-negative number", a->rho);
     if (a->hessian_every < 1)
         return ditc_fail(st, DITC_ERR_ARG, "--hessian-every %lld: must be at least 1", (long long)a->hessian_every);
+    return 0;
+}
+
+int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *a, int64_t begin, int64_t end,
+                          int64_t hess_elems, ditc_status *st) {
+    if (ditc_train_optim_check(a, st)) return st ? st->code : 1;
+    int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
+    double lr = isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr;
     ditc_adamw_init_shard(o, p, lr, 1, begin, end);
     if (sophia) {
         ditc_sophia_configure(o);

@@ -9,6 +9,9 @@
 #include "optim.h"
 #include "trainer.h"
 
+// Validates the optimizer flags (--optimizer, --lr, --beta1, --beta2, --weight-decay, --rho, --hessian-every):
+// one message naming the flag.
+int ditc_train_optim_check(const ditc_train_args *a, ditc_status *st);
 // Validates --optimizer/--lr/--beta1/--beta2/--rho/--hessian-every/--weight-decay and initialises o over the
 // shard [begin, end) of p (with EMA). hess_elems: the sampled elements behind one Hessian estimate (global
 // batch · C·H·W), SophiaG's bs. Returns non-zero with a message on a bad flag (o untouched then).

@@ -263,6 +263,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
                          (long long)a->global_batch, world);
     if (a->log_every < 1 || a->ckpt_every < 1) return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
+    if ((r = ditc_train_optim_check(a, st))) return r;
     if (a->zero != 0 && a->zero != 2) return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     out.quiet = rank != 0;
     if ((r = open_dataset(&ds, a, patch_hint, st)) || (r = build_config(&cfg, a, ds, st))) goto done;
