@@ -2,6 +2,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ int args_parse(const char *cmd, int argc, char **argv, arg_def *defs, int n, con
         }
         case ARG_FLOAT: {
             double x = strtod(v, &end);
-            if (errno || *end || end == v) goto bad;
+            if (errno || *end || end == v || !isfinite(x)) goto bad;
             *(double *)d->dst = x;
             break;
         }

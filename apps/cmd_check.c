@@ -1,5 +1,7 @@
 // cmd_check.c — `ditc check`: dump the numerics of one batch for comparison with PyTorch (core/check.c).
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "args.h"
 #include "check.h"
@@ -9,7 +11,7 @@
 #include "vae_check.h"
 
 int cmd_check(int argc, char **argv) {
-    ditc_check_args a = {.lr = 1e-4};
+    ditc_check_args a = {.lr = NAN, .optimizer = "adamw", .rho = 0.01, .hessian_every = 10};
     ditc_vae_check_args va = {0};
     int threads = 0;
     const char *device = NULL, *precision = NULL;
@@ -19,8 +21,11 @@ int cmd_check(int argc, char **argv) {
         {"--out", ARG_STR, &a.out, "output .safetensors", 0},
         {"--num-heads", ARG_INT, &a.num_heads, "attention heads (default: metadata, else D/64)", 0},
         {"--grads", ARG_BOOL, &a.grads, "also write grad.<param> of mean(loss)", 0},
-        {"--train-steps", ARG_INT, &a.train_steps, "N AdamW steps on the batch: loss_steps [N], param.<name>", 0},
-        {"--lr", ARG_FLOAT, &a.lr, "AdamW learning rate for --train-steps (default 1e-4)", 0},
+        {"--train-steps", ARG_INT, &a.train_steps, "N optimizer steps on the batch: loss_steps [N], param.<name>", 0},
+        {"--lr", ARG_FLOAT, &a.lr, "learning rate for --train-steps (default: AdamW 1e-4, SophiaG 2e-4)", 0},
+        {"--optimizer", ARG_STR, &a.optimizer, "adamw (default) or sophiag (also writes hessian_noise [R,B,C,S,S], gnb_loss [R])", 0},
+        {"--rho", ARG_FLOAT, &a.rho, "SophiaG rho (default 0.01)", 0},
+        {"--hessian-every", ARG_INT, &a.hessian_every, "SophiaG: Hessian refresh after every k-th step (default 10)", 0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
         {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
@@ -57,6 +62,13 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "ditc check: --train-steps and --num-heads must not be negative\n");
         return 2;
     }
+    if (strcmp(a.optimizer, "adamw") && strcmp(a.optimizer, "sophiag")) {
+        fprintf(stderr, "ditc check: --optimizer %s: expected adamw or sophiag\n", a.optimizer);
+        return 2;
+    }
+    if (!(a.lr > 0) && !isnan(a.lr)) { fprintf(stderr, "ditc check: --lr %g: must be positive\n", a.lr); return 2; }
+    if (!(a.rho >= 0)) { fprintf(stderr, "ditc check: --rho %g: must not be negative\n", a.rho); return 2; }
+    if (a.hessian_every < 1) { fprintf(stderr, "ditc check: --hessian-every %d: must be at least 1\n", a.hessian_every); return 2; }
     ditc_status st = {0};
     ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
     if (!be) {

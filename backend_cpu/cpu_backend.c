@@ -139,5 +139,7 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->group_norm_fwd = cpu_group_norm_fwd;
     be->upsample2x_fwd = cpu_upsample2x_fwd;
     be->spatial_attn_fwd = cpu_spatial_attn_fwd;
+    be->sophia = cpu_sophia;
+    be->sophia_hessian = cpu_sophia_hessian;
     return be;
 }

@@ -156,6 +156,9 @@ FWD(adamw, (ditc_backend *be, float *p, const float *gr, float *m, float *v, flo
     (IN, p, gr, m, v, ema, n, a))
 FWD(ema_update, (ditc_backend *be, float *ema, const float *p, size_t n, float d, float omd), (IN, ema, p, n, d, omd))
 FWD(scale_buffer, (ditc_backend *be, float *x, size_t n, float s), (IN, x, n, s))
+FWD(sophia, (ditc_backend *be, float *p, const float *gr, float *m, const float *h, float *ema, size_t n,
+             ditc_sophia_args a), (IN, p, gr, m, h, ema, n, a))
+FWD(sophia_hessian, (ditc_backend *be, float *h, const float *gr, size_t n, float b2, float omb2), (IN, h, gr, n, b2, omb2))
 FWD(rng_fill, (ditc_backend *be, ditc_tensor *t, ditc_rng_dist d, uint64_t seed, uint32_t pu, uint32_t st,
                uint64_t i0), (IN, t, d, seed, pu, st, i0))
 
@@ -187,6 +190,7 @@ ditc_backend *ditc_cpu_guard_backend_new(int threads) {
     SET(rms_norm_bwd) SET(layer_norm_fwd) SET(layer_norm_bwd) SET(rope) SET(swiglu_fwd) SET(swiglu_bwd)
     SET(modulate_fwd) SET(modulate_bwd) SET(q_sample) SET(diff_loss_fwd) SET(diff_loss_bwd) SET(cfg_combine)
     SET(diff_step) SET(adamw) SET(ema_update) SET(scale_buffer) SET(rng_fill)
+    SET(sophia) SET(sophia_hessian)
 #undef SET
     return be;
 }

@@ -101,5 +101,8 @@ void cpu_group_norm_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, 
 void cpu_upsample2x_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x);
 void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k,
                           const ditc_tensor *v, float scale);
+void cpu_sophia(ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n,
+                ditc_sophia_args a);
+void cpu_sophia_hessian(ditc_backend *be, float *h, const float *g, size_t n, float beta2, float one_minus_beta2);
 
 #endif

@@ -64,6 +64,15 @@ typedef struct {
 // softmax statistics and reductions stay F32 in every mode; the CPU backend supports FP32 only.
 typedef enum { DITC_PREC_FP32 = 0, DITC_PREC_TF32 = 1, DITC_PREC_BF16 = 2 } ditc_precision;
 
+// SophiaG hyper-parameters of one update (Liuhong99/Sophia, the rho/bs version), as torch receives them.
+typedef struct {
+    float beta1, one_minus_beta1;
+    float decay;       // 1 − lr·weight_decay
+    float neg_lr;      // −lr
+    float rho_bs;      // rho·bs (bs: see core/optim_sophia.h)
+    float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
+} ditc_sophia_args;
+
 typedef struct ditc_backend ditc_backend;
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
@@ -233,6 +242,14 @@ struct ditc_backend {
     // out[:, t] = Σ_s softmax_s(scale · q[:, t]·k[:, s]) v[:, s]
     void (*spatial_attn_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k,
                              const ditc_tensor *v, float scale);
+
+    // ---- SophiaG on flat buffers (n floats); appended for the optimizer of issue 8 ---------------
+    // p ·= decay; m = β1·m + (1 − β1)·g; p += −lr·sign(m)·min(|m| / (rho_bs·h + 1e-15), 1);
+    // then, if ema != NULL, ema = d·ema + (1 − d)·p. h is only read.
+    void (*sophia)(ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n,
+                   ditc_sophia_args a);
+    // Hessian EMA from a Gauss-Newton-Bartlett gradient: h = β2·h + (1 − β2)·g·g.
+    void (*sophia_hessian)(ditc_backend *be, float *h, const float *g, size_t n, float beta2, float one_minus_beta2);
 };
 
 #endif

@@ -20,8 +20,10 @@
     X(rms_norm_bwd) X(layer_norm_fwd) X(layer_norm_bwd) X(rope) X(swiglu_fwd) X(swiglu_bwd) X(modulate_fwd)   \
     X(modulate_bwd) X(q_sample) X(diff_loss_fwd) X(diff_loss_bwd) X(cfg_combine) X(diff_step) X(adamw)         \
     X(ema_update) X(sum_squares) X(scale_buffer) X(rng_fill)
-// Entries a backend may leave NULL: their users check and refuse with a message (the VAE: core/vae_load.c).
-#define DITC_BACKEND_OPTIONAL_ENTRIES(X) X(conv2d_fwd) X(group_norm_fwd) X(upsample2x_fwd) X(spatial_attn_fwd)
+// Entries a backend may leave NULL: their users check and refuse with a message (the VAE: core/vae_load.c;
+// SophiaG: core/train_optim.c).
+#define DITC_BACKEND_OPTIONAL_ENTRIES(X)                                                                     \
+    X(conv2d_fwd) X(group_norm_fwd) X(upsample2x_fwd) X(spatial_attn_fwd) X(sophia) X(sophia_hessian)
 
 #define ENTRY_COUNT(f) +1
 _Static_assert(sizeof(ditc_backend) ==

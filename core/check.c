@@ -6,6 +6,9 @@
 
 #include "checkpoint.h"
 #include "diffusion.h"
+#include "optim_sophia.h"
+#include "rng.h"
+#include "sophia_gnb.h"
 
 // Reads an integer tensor (I64/I32/F32 holding integers) of shape [B] with values in [lo, hi].
 static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int lo, int hi, int *out, ditc_status *st) {
@@ -68,6 +71,28 @@ static ditc_tensor *batch_loss(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d
     return ditc_mean(c, l, 0);
 }
 
+// SophiaG's Hessian refresh on the fixed batch after update `step` (1-based): z from (seed 0,
+// DITC_RNG_HESSIAN, step − 1, element index), as the trainer keys it for a one-sample-per-position batch.
+// Copies z to zh (B·C·S·S floats) and returns the GNB loss.
+static float hessian_refresh(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, const batch *b, ditc_adamw *o,
+                             float *zh) {
+    const ditc_dit_config *cfg = &m->cfg;
+    int64_t shape[4] = {b->B, cfg->in_channels, cfg->input_size, cfg->input_size};
+    ditc_ctx_reset(c);
+    ditc_params_zero_grad(&m->params);
+    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x), *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
+    ditc_tensor *z = ditc_new(c, DITC_F32, 4, shape);
+    c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, 0, DITC_RNG_HESSIAN, (uint32_t)(o->step - 1), 0);
+    ditc_to_host(z, zh);
+    ditc_tensor *l = ditc_sophia_gnb_loss(c, d, m, x0, b->t, b->y, nz, z);
+    float lv;
+    ditc_to_host(l, &lv);
+    ditc_backward(c, l);
+    ditc_params_settle_grad(&m->params);
+    ditc_sophia_update_hessian(o);
+    return lv;
+}
+
 static float *host_copy(const ditc_tensor *t) {
     float *h = ditc_xmalloc(ditc_nbytes(t));
     ditc_to_host(t, h);
@@ -82,7 +107,7 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     ditc_diffusion d = {0};
     ditc_ctx c = {0};
     ditc_st_writer *wr = NULL;
-    float *keep[8] = {0};
+    float *keep[12] = {0};
     int nkeep = 0, r;
     if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
     if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
@@ -121,10 +146,25 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
             ditc_st_writer_add(wr, name, DITC_F32, t->ndim, t->shape, g + m.params.offset[i]);
         }
     }
+    int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
+    if (a->train_steps > 0 && sophia && (!be->sophia || !be->sophia_hessian)) {
+        r = ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet", be->name);
+        goto done;
+    }
     if (a->train_steps > 0) {
         ditc_adamw o;
-        ditc_adamw_init(&o, &m.params, a->lr, 0);
+        ditc_adamw_init(&o, &m.params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);
+        int64_t per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size, nref = 0;
+        if (sophia) {
+            ditc_sophia_configure(&o);
+            o.rho = a->rho;
+            o.hessian_every = a->hessian_every;
+            o.hess_bs = (double)(b.B * per); // the element count of the batch (core/sophia_gnb.h)
+        }
+        int64_t maxref = sophia ? a->train_steps / a->hessian_every : 0;
         float *ls = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)a->train_steps);
+        float *zh = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)((maxref ? maxref : 1) * b.B * per));
+        float *gl = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)(maxref ? maxref : 1));
         for (int s = 0; s < a->train_steps; s++) {
             ditc_ctx_reset(&c);
             ditc_params_zero_grad(&m.params);
@@ -132,9 +172,18 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
             ditc_to_host(lm, &ls[s]);
             ditc_backward(&c, lm);
             ditc_adamw_step(&o);
+            if (ditc_sophia_hessian_due(&o)) {
+                gl[nref] = hessian_refresh(&c, &m, &d, &b, &o, zh + nref * b.B * per);
+                nref++;
+            }
         }
         int64_t n = a->train_steps;
         ditc_st_writer_add(wr, "loss_steps", DITC_F32, 1, &n, ls);
+        if (nref) {
+            int64_t zs[5] = {nref, b.B, cfg.in_channels, cfg.input_size, cfg.input_size};
+            ditc_st_writer_add(wr, "hessian_noise", DITC_F32, 5, zs, zh);
+            ditc_st_writer_add(wr, "gnb_loss", DITC_F32, 1, &nref, gl);
+        }
         float *p = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
         be->copy_d2h(be, p, m.params.data, sizeof(float) * (size_t)m.params.numel);
         ditc_params_to_writer(&m.params, p, "param.", wr);

@@ -200,6 +200,10 @@ static int remove_tree(const char *dir) {
     return rmdir(dir);
 }
 
+// The optimizer of a training state and the prefix of its second buffer in optimizer.safetensors.
+static const char *opt_name(const ditc_ckpt_buffers *b) { return b->optimizer ? b->optimizer : "adamw"; }
+static const char *second_prefix(const char *opt) { return strcmp(opt, "sophiag") ? "exp_avg_sq." : "hessian."; }
+
 int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_buffers *o, const ditc_kv *state,
                           ditc_status *st) {
     char tmp[4096], p[4096 + 64]; // + room for "/file"
@@ -216,8 +220,9 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
         char step[32];
         snprintf(step, sizeof step, "%lld", (long long)o->opt_step);
         ditc_st_writer_meta(w, "step", step);
+        ditc_st_writer_meta(w, "optimizer", opt_name(o));
         ditc_params_to_writer(&m->params, hm, "exp_avg.", w);
-        ditc_params_to_writer(&m->params, hv, "exp_avg_sq.", w);
+        ditc_params_to_writer(&m->params, hv, second_prefix(opt_name(o)), w);
         path_join(p, sizeof p, tmp, "optimizer.safetensors");
         r = ditc_st_writer_save(w, p, st);
         ditc_st_writer_free(w);
@@ -261,8 +266,13 @@ int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *
     if (!r) {
         path_join(path, sizeof path, dir, "optimizer.safetensors");
         r = ditc_st_open(&opt, path, st);
+        const char *had = r ? NULL : ditc_st_meta(&opt, "optimizer");
+        if (!had) had = "adamw"; // checkpoints from before SophiaG
+        if (!r && strcmp(had, opt_name(o)))
+            r = ditc_fail(st, DITC_ERR_ARG, "%s: the checkpoint's optimizer state is %s, but this run uses --optimizer %s "
+                          "(resume with --optimizer %s)", path, had, opt_name(o), had);
         if (!r) r = ditc_params_from_file(&m->params, o->m, &opt, "exp_avg.", 0, st);
-        if (!r) r = ditc_params_from_file(&m->params, o->v, &opt, "exp_avg_sq.", 0, st);
+        if (!r) r = ditc_params_from_file(&m->params, o->v, &opt, second_prefix(had), 0, st);
         const char *step = r ? NULL : ditc_st_meta(&opt, "step");
         if (!r && !step) r = ditc_fail(st, DITC_ERR_FORMAT, "%s: no \"step\" in __metadata__", path);
         if (!r) o->opt_step = atoll(step);

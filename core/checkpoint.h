@@ -1,8 +1,9 @@
 // checkpoint.h — weights and training checkpoints in safetensors under the reference DiT names.
 //
 // A checkpoint directory checkpoints/NNNNNNN/ holds model.safetensors and ema.safetensors (F32, the
-// reference state_dict, the model config in __metadata__), optimizer.safetensors (exp_avg.<name>,
-// exp_avg_sq.<name>, step in __metadata__) and state.json (step, epoch, data position, seed, arguments).
+// reference state_dict, the model config in __metadata__), optimizer.safetensors (exp_avg.<name> and
+// exp_avg_sq.<name> for AdamW or hessian.<name> for SophiaG; step and optimizer in __metadata__) and
+// state.json (step, epoch, data position, seed, arguments).
 // It is written into NNNNNNN.tmp.<pid>/ and renamed into place: a reader never sees half a checkpoint.
 #ifndef DITC_CHECKPOINT_H
 #define DITC_CHECKPOINT_H
@@ -27,8 +28,9 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
 // The full flat buffers of a training state (backend memory, the model's parameter layout). With ZeRO the
 // caller gathers the shards into such buffers first: checkpoints do not depend on the world size.
 typedef struct {
-    float *params, *ema, *m, *v;   // ema may be NULL
+    float *params, *ema, *m, *v;   // ema may be NULL; v: exp_avg_sq (AdamW) or the Hessian EMA (SophiaG)
     int64_t opt_step;
+    const char *optimizer;         // "adamw" (also when NULL) or "sophiag"; reading a file of the other is an error
 } ditc_ckpt_buffers;
 
 // Training checkpoints (model, EMA, optimizer, state.json), written atomically.

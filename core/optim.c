@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "optim_sophia.h"
 
 static void add_range(int64_t (**r)[2], int *n, int64_t b, int64_t e) {
     if (*n && (*r)[*n - 1][1] >= b) { // contiguous up to alignment padding: merge
@@ -92,6 +93,10 @@ void ditc_adamw_apply(ditc_adamw *o, double norm) {
     }
     double lr = ditc_adamw_current_lr(o);
     o->step++;
+    if (o->kind == DITC_OPT_SOPHIAG) {
+        ditc_sophia_update(o, lr);
+        return;
+    }
     double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
     ditc_adamw_args a = {.beta1 = (float)o->beta1, .one_minus_beta1 = (float)(1.0 - o->beta1),
                          .beta2 = (float)o->beta2, .one_minus_beta2 = (float)(1.0 - o->beta2), .eps = (float)o->eps,

@@ -20,6 +20,7 @@
 #include "philox.h"
 #include "rng.h"
 #include "sampler.h"
+#include "train_optim.h"
 
 void ditc_train_args_defaults(ditc_train_args *a) {
     memset(a, 0, sizeof *a);
@@ -34,8 +35,12 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->synthetic_size = 4096;
     a->num_workers = 4;
     a->random_flip = 1;
-    a->lr = 1e-4;
+    a->lr = NAN; // the optimizer's default
     a->ema_decay = 0.9999;
+    a->optimizer = "adamw";
+    a->beta1 = a->beta2 = NAN;
+    a->rho = 0.01;
+    a->hessian_every = 10;
 }
 
 // ---- run directory and logs ------------------------------------------------------------------
@@ -129,6 +134,7 @@ static void report_bad_images(run_output *o, const ditc_dataset *ds, int64_t *re
 static void ckpt_buffers_open(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
     b->params = m->params.data;
     b->opt_step = o->step;
+    b->optimizer = ditc_train_optim_name(o);
     if (o->begin == 0 && o->end == m->params.numel) {
         b->ema = o->ema;
         b->m = o->m;
@@ -264,7 +270,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
                          (long long)a->global_batch, world);
     if (a->log_every < 1 || a->ckpt_every < 1) return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
-    if (a->lr <= 0 || !isfinite(a->lr)) return ditc_fail(st, DITC_ERR_ARG, "--lr %g: must be a positive number", a->lr);
+    if ((r = ditc_train_optim_check(a, st))) return r;
     if (a->zero != 0 && a->zero != 2) return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     out.quiet = rank != 0;
     if ((r = open_dataset(&ds, a, patch_hint, st))) goto done;
@@ -303,10 +309,8 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     ditc_dit_init(&m, a->global_seed);
     size_t shard_b = 0, shard_e = (size_t)m.params.numel;
     if (a->zero) ditc_shard_range((size_t)m.params.numel, world, rank, &shard_b, &shard_e);
-    ditc_adamw_init_shard(&opt, &m.params, a->lr, 1, (int64_t)shard_b, (int64_t)shard_e);
-    opt.ema_decay = a->ema_decay;
-    opt.max_grad_norm = a->max_grad_norm;
-    opt.warmup_steps = a->warmup_steps;
+    int64_t hess_elems = a->global_batch * cfg.in_channels * cfg.input_size * cfg.input_size; // SophiaG's bs
+    if ((r = ditc_train_optim_init(&opt, &m.params, a, (int64_t)shard_b, (int64_t)shard_e, hess_elems, st))) goto done;
     ditc_adamw_ema_copy(&opt);
     int64_t step = 0, epoch = 0, step_in_epoch = 0;
     if (a->resume_dir) {
@@ -366,9 +370,14 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     logf_run(&out, "global batch %lld, %lld steps per epoch, training to step %lld%s", (long long)a->global_batch,
              (long long)spe, (long long)total, a->resume_dir ? "" : "");
     if (a->resume_dir) logf_run(&out, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)step, (long long)epoch);
-    logf_run(&out, "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (AdamW moments + EMA of %lld of %lld elements)",
+    logf_run(&out, "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (%s moments + EMA of %lld of %lld elements)",
              world, world > 1 ? "es" : "", comm->name, a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
-             (double)ditc_adamw_state_bytes(&opt) / 1048576.0, (long long)(shard_e - shard_b), (long long)m.params.numel);
+             (double)ditc_adamw_state_bytes(&opt) / 1048576.0, opt.kind == DITC_OPT_SOPHIAG ? "SophiaG" : "AdamW",
+             (long long)(shard_e - shard_b),
+             (long long)m.params.numel);
+    if (opt.kind == DITC_OPT_SOPHIAG)
+        logf_run(&out, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",
+                 opt.lr, opt.beta1, opt.beta2, opt.rho, opt.weight_decay, (long long)opt.hessian_every, (long long)hess_elems);
 
     double t_start = ditc_now_s(), t_log = t_start, loss_sum = 0, last_norm = 0, wait_log = 0, wait_total = 0;
     int64_t log_steps = 0, start_step = step, bad_reported = 0;
@@ -432,6 +441,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
         last_norm = sqrt(sumsq);
         ditc_adamw_apply(&opt, last_norm);
         if (a->zero && world > 1) comm->allgather(comm, be, m.params.data, nflat, DITC_F32);
+        ditc_train_hessian_pass(&c, &diff, &m, &opt, comm, bt, mb, a->global_seed, step, a->zero); // SophiaG, every k
         step++;
         loss_sum += lv;
         log_steps++;

@@ -19,7 +19,12 @@ typedef struct {
     int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
     int skip_bad_images;
     int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
-    double lr, max_grad_norm, ema_decay;
+    double lr, max_grad_norm, ema_decay;   // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
+    const char *optimizer;    // "adamw" (default) or "sophiag" (core/optim_sophia.h)
+    double beta1, beta2;      // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
+    double weight_decay;      // decoupled, both optimizers (default 0)
+    double rho;               // SophiaG rho (default 0.01)
+    int64_t hessian_every;    // SophiaG k: Hessian refresh after every k-th step (default 10)
     const char *vae;          // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
     int vae_tile;             // --vae-tile: tiled encoding above this many pixels (0: never)
     const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL

@@ -95,6 +95,14 @@ expect_error "Large-DiT with an odd head width (RoPE needs pairs)" "--num-heads"
 expect_error "an unknown model name lists the Large-DiT ones too" "LDiT-600M" \
     "$DITC" train --data-path "$TMP/idx" --model LDiT-1B --results-dir "$J"
 expect_error "--lr 0" "--lr" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --lr 0
+# optimizer flags (SophiaG)
+expect_error "--optimizer sgd" "--optimizer|sgd" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --optimizer sgd
+expect_error "--rho -0.01" "--rho" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --optimizer sophiag --rho -0.01
+expect_error "--hessian-every 0" "--hessian-every" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --optimizer sophiag --hessian-every 0
+expect_error "--beta1 1" "--beta1" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --optimizer sophiag --beta1 1
+expect_error "--beta2 -0.5" "--beta2" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --beta2 -0.5
+expect_error "--beta2 nan" "--beta2|nan" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --beta2 nan
+expect_error "--weight-decay -1" "--weight-decay" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --weight-decay -1
 no_run_dir "$J" "model/batch errors"
 
 # ---- flags -------------------------------------------------------------------------------------------------
@@ -155,6 +163,9 @@ if run good_train "$DITC" train --data-path "$TMP/idx" --model DiT-S/4 --depth 1
     d=$(bad_ckpt bad-state state.json empty)
     echo '{"format": "ditc-train-state-1", "step": "two"' >"$d/state.json"
     expect_error "train --resume DIR (state.json corrupt)" "$d/state.json" "$DITC" train --resume "$d" --max-steps 4
+    # resuming an AdamW checkpoint as SophiaG: one message naming both optimizers
+    expect_error "train --resume DIR --optimizer sophiag (AdamW state)" "--optimizer sophiag|adamw" \
+        "$DITC" train --resume "$CK" --max-steps 4 --optimizer sophiag
     expect_error "train --resume /nonexistent" "/nonexistent/ckpt" "$DITC" train --resume /nonexistent/ckpt
     mkdir -p "$TMP/empty-results"
     expect_error "train --resume latest with no runs" "--resume" "$DITC" train --resume latest --results-dir "$TMP/empty-results"

@@ -8,6 +8,9 @@
 #  2. the synthetic set with 48 samples (3 steps per epoch, so the run crosses epochs and resumes
 #     mid-epoch): 20 steps straight vs 10 + `--resume <checkpoint directory>` + 10, and vs
 #     7 + `--resume <run directory>` + 6 + `--resume latest` + 7.
+#  3. SophiaG (--optimizer sophiag --hessian-every 3 --micro-batch-size 8): 20 steps straight vs 10 + --resume
+#     + 10, Hessian refreshes after steps 3, 6, 9 and 12, 15, 18 (optimizer.safetensors: exp_avg.*, hessian.*);
+#     resuming it with --optimizer adamw is refused with one message.
 source "$(dirname "$0")/test_lib.sh"
 
 model=(--model DiT-S/4 --depth 2 --hidden-size 64 --num-heads 4 --global-batch-size 16 --log-every 1 --ckpt-every 10)
@@ -108,5 +111,22 @@ if train straight2 "$TMP/s2" "${common[@]}" --max-steps 20; then
         check $? "--resume <run dir> picked checkpoint 7, then --resume latest picked checkpoint 13"
         same_run "synthetic, 7 + resume <run dir> 6 + resume latest 7" "$s2" "$(echo "$TMP"/r3/000-*)" 20
     fi
+fi
+
+# ---- 3. SophiaG ------------------------------------------------------------------------------------------
+echo "== 3. SophiaG (k = 3, micro-batches of 8): 20 steps straight vs 10 + --resume + 10"
+common=(--data-path synthetic --synthetic-size 48 --image-size 16 --num-classes 10 "${model[@]}" --global-seed 8
+        --optimizer sophiag --hessian-every 3 --micro-batch-size 8)
+if train straight4 "$TMP/s4" "${common[@]}" --max-steps 20 &&
+    train part4a "$TMP/r4" "${common[@]}" --max-steps 10 &&
+    train part4b "$TMP/r4" --resume latest --max-steps 20; then
+    same_run "sophiag, resume latest at step 10" "$(echo "$TMP"/s4/000-*)" "$(echo "$TMP"/r4/000-*)" 20
+    o=$(echo "$TMP"/r4/000-*)/checkpoints/0000020/optimizer.safetensors
+    grep -aq '"hessian.final_layer.linear.weight"' "$o" && grep -aq '"optimizer":"sophiag"' "$o" && ! grep -aq exp_avg_sq "$o"
+    check $? "sophiag optimizer.safetensors holds exp_avg.* and hessian.* (optimizer: sophiag in __metadata__)"
+    run part4c "$DITC" train --resume latest --results-dir "$TMP/r4" --max-steps 22 --optimizer adamw
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l <"$TMP/part4c.err")" -eq 1 ] && grep -q -- "--optimizer adamw" "$TMP/part4c.err"
+    check $? "--resume of a SophiaG checkpoint with --optimizer adamw is refused: $(head -c 200 "$TMP/part4c.err")"
 fi
 finish

@@ -6,9 +6,11 @@ acceptance tolerances.  Prints one line per key with the measured error; exit 0 
   x_t (if in got)   same as output
   mse, vb, loss     max_i |got_i-ref_i| / max(|ref_i|, 1e-6) <= 1e-5  (worst sample and t=0 shown)
   grad.* (--grads)  ||g-g_ref|| <= 1e-4 ||g_ref||   (||g|| <= 1e-8 where ||g_ref|| == 0)
-  loss_steps        elementwise relative <= 1e-4   (--train-steps)
+  loss_steps        elementwise relative <= 1e-4   (--train-steps; --train-tol sets the 1e-4)
+  gnb_loss          the same, if expected has it (SophiaG's Hessian-pass losses)
   param.*           ||p-p_ref|| / ||p_ref|| <= 1e-4 (--train-steps); for attn.qkv.bias the key slice,
-                    whose true gradient is exactly zero, is compared loosely (see Checker.qkv_bias)
+                    whose true gradient is exactly zero, is compared loosely (see Checker.qkv_bias;
+                    --key-slice-tol, default 1e-3 absolute)
 Keys missing from --got, shape mismatches and non-finite values are failures.  For mse/vb/loss
 the distance of ref and got to `<key>_f64` (same loss math in float64) is printed as info.
 """
@@ -84,6 +86,22 @@ class Checker:
         else:
             self.report(nd <= tol * nr, key, f'||diff||/||ref||={nd / nr:.3e} ||ref||={nr:.3e} (tol {tol:g})')
 
+    def norm_rel_flips(self, key, tol, lr, bound):
+        """norm_rel after setting aside 'sign decisions': elements off by more than lr/20 (at most `bound`, the
+        most a sign can move a weight in the run). SophiaG's step is -lr*sign(m) wherever rho*bs*h is ~0, so an
+        element whose momentum is within float rounding of 0 may step the other way. Returns their count."""
+        rg = self._fetch(key)
+        if rg is None:
+            return 0
+        r, g = rg
+        d = np.abs(g - r).ravel()
+        flip = d > lr / 20
+        nd, nr = np.linalg.norm(np.where(flip, 0.0, d)), np.linalg.norm(r.ravel())
+        ok = nd <= tol * max(nr, 1e-30) and bool(np.all(d[flip] <= bound))
+        self.report(ok, key, f'||diff||/||ref||={nd / max(nr, 1e-30):.3e} without {int(flip.sum())} sign decisions '
+                    f'(max|diff| {d.max(initial=0.0):.2e} <= {bound:.1e}) (tol {tol:g})')
+        return int(flip.sum())
+
     def qkv_bias(self, key, tol=1e-4, key_slice_tol=1e-3):
         """param.*.attn.qkv.bias after AdamW steps: its key slice [D, 2D) has an exactly zero true gradient
         (softmax is invariant to q·b_k), so PyTorch and ditc both update it from rounding noise that AdamW
@@ -124,6 +142,11 @@ def main(argv=None):
     ap.add_argument('--inputs', help='inputs.safetensors for t per sample (default: next to --expected)')
     ap.add_argument('--grads', action='store_true')
     ap.add_argument('--train-steps', action='store_true')
+    ap.add_argument('--train-tol', type=float, default=1e-4, help='loss_steps, gnb_loss and param.* tolerance')
+    ap.add_argument('--sign-flips', type=float, nargs=3, metavar=('LR', 'BOUND', 'MAX'),
+                    help='param.*: set aside up to MAX elements that differ by a sign decision (> LR/20, <= BOUND)')
+    ap.add_argument('--key-slice-tol', type=float, default=1e-3,
+                    help='max|diff| of the attn.qkv.bias key slice (zero true gradient) after the steps')
     a = ap.parse_args(argv)
     try:
         exp, got = st.read(a.expected), st.read(a.got)
@@ -149,9 +172,19 @@ def main(argv=None):
         if 'loss_steps' not in exp:
             c.report(False, 'loss_steps', 'expected file has no train steps (make-case --train-steps)')
         else:
-            c.elem_rel('loss_steps')
+            c.elem_rel('loss_steps', tol=a.train_tol)
+        if 'gnb_loss' in exp:
+            c.elem_rel('gnb_loss', tol=a.train_tol)
+        flips = 0
         for k in sorted(k for k in exp if k.startswith('param.')):
-            (c.qkv_bias if k.endswith('.attn.qkv.bias') else c.norm_rel)(k)
+            if k.endswith('.attn.qkv.bias'):
+                c.qkv_bias(k, tol=a.train_tol, key_slice_tol=a.key_slice_tol)
+            elif a.sign_flips:
+                flips += c.norm_rel_flips(k, a.train_tol, a.sign_flips[0], a.sign_flips[1])
+            else:
+                c.norm_rel(k, tol=a.train_tol)
+        if a.sign_flips:
+            c.report(flips <= a.sign_flips[2], 'sign decisions', f'{flips} elements (max {int(a.sign_flips[2])})')
     print(f'{"ALL PASS" if not c.failed else f"{c.failed} FAILED"}')
     return 1 if c.failed else 0
 

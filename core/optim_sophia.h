@@ -1,0 +1,31 @@
+// optim_sophia.h — SophiaG (Liu et al. 2023, Liuhong99/Sophia `SophiaG`, the rho/bs version) on the flat
+// parameter buffers, sharing ditc_adamw's state layout, warm-up, clipping, EMA and ZeRO shard ranges:
+// o->m = exp_avg, o->v = the Hessian EMA. Per element, in this order (ditc_adamw_apply → ditc_sophia_update):
+//     p ·= 1 − lr·wd;  m = β1·m + (1 − β1)·g;  p += −lr·sign(m)·min(|m| / (rho·bs·h + 1e-15), 1)
+// and after every k-th update, from the gradient ĝ of the Gauss-Newton-Bartlett loss (core/sophia_gnb.h):
+//     h = β2·h + (1 − β2)·ĝ²
+// bs (o->hess_bs) is the number of sampled target elements behind ĝ, see core/sophia_gnb.h for why.
+#ifndef DITC_OPTIM_SOPHIA_H
+#define DITC_OPTIM_SOPHIA_H
+
+#include "optim.h"
+
+// Defaults of the DiT usage: lr 2e-4 (the caller's), betas (0.965, 0.99), rho 0.01, weight decay 0, k = 10.
+#define DITC_SOPHIA_LR 2e-4
+#define DITC_SOPHIA_BETA1 0.965
+#define DITC_SOPHIA_BETA2 0.99
+#define DITC_SOPHIA_RHO 0.01
+#define DITC_SOPHIA_EVERY 10
+
+// Turns an initialised ditc_adamw (zero state) into SophiaG with the defaults above; hess_bs must be set.
+void ditc_sophia_configure(ditc_adamw *o);
+// The parameter update of one step at learning rate lr (called by ditc_adamw_apply after clipping and the
+// step count; the EMA is fused as for AdamW).
+void ditc_sophia_update(ditc_adamw *o, double lr);
+// 1 if a Hessian refresh follows the update just done (o->step % k == 0: the reference's
+// iter_num % k == k − 1 with iter_num counted from 0).
+int ditc_sophia_hessian_due(const ditc_adamw *o);
+// h = β2·h + (1 − β2)·ĝ² over the owned range, with ĝ in p->grad (already averaged over ranks).
+void ditc_sophia_update_hessian(ditc_adamw *o);
+
+#endif
