@@ -10,5 +10,8 @@ int ditc_cpu_threads(void);
 // im2col band size of the convolution in floats (0 = the default, 4 Mi floats = 16 MiB); tests use small
 // values to exercise many bands.
 void ditc_cpu_conv_set_chunk_floats(size_t floats);
+// 3×3 stride-1 pad-1 convolutions (≥ 32 channels in and out, ≥ 32×32 pixels) by Winograd F(4×4, 3×3) (on = 1, the default)
+// or by im2col (0: the reference path).
+void ditc_cpu_conv_set_winograd(int on);
 
 #endif
