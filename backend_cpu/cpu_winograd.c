@@ -69,12 +69,18 @@ static void filter_row(const float *w, int64_t O, int64_t C, int64_t o, float *U
     float g[9 * VL], t[18 * VL], u[WE * VL];
     for (int64_t c0 = 0; c0 < C; c0 += VL) {
         int64_t n = C - c0 < VL ? C - c0 : VL;
-        for (int k = 0; k < 9; k++)
-            for (int l = 0; l < VL; l++) g[k * VL + l] = l < n ? w[(o * C + c0 + l) * 9 + k] : 0.0f;
+        const float *wc = w + (o * C + c0) * 9;
+        for (int l = 0; l < VL; l++)
+            for (int k = 0; k < 9; k++) g[k * VL + l] = l < n ? wc[l * 9 + k] : 0.0f;
         for (int b = 0; b < 3; b++) g6(t + b * VL, 3 * VL, g + b * VL, 3 * VL);   // t[i][b] = Σ_a G[i][a] g[a][b]
         for (int i = 0; i < WA; i++) g6(u + i * WA * VL, VL, t + i * 3 * VL, VL); // u[i][j] = Σ_b t[i][b] G[j][b]
-        for (int e = 0; e < WE; e++)
-            for (int64_t l = 0; l < n; l++) U[(int64_t)e * O * C + o * C + c0 + l] = u[e * VL + l];
+        float *uo = U + o * C + c0;
+        if (n == VL)
+            for (int e = 0; e < WE; e++)
+                for (int l = 0; l < VL; l++) uo[(int64_t)e * O * C + l] = u[e * VL + l];
+        else
+            for (int e = 0; e < WE; e++)
+                for (int64_t l = 0; l < n; l++) uo[(int64_t)e * O * C + l] = u[e * VL + l];
     }
 }
 
@@ -92,11 +98,16 @@ static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t
             continue;
         }
         const float *row = xc + iy * W;
-        for (int64_t tx = 0; tx < np; tx++)
-            for (int p = 0; p < WM; p++) {
-                int64_t ix = tx * WM + p - 1;
-                pk[p * np + tx] = ix >= 0 && ix < W ? row[ix] : 0.0f;
-            }
+        for (int p = 0; p < WM; p++) {
+            // 0 <= ix = 4·tx + p − 1 < W for tx in [lo, hi)
+            int64_t lo = p == 0 ? 1 : 0, hi = (W - p) / WM + 1;
+            if (hi > np) hi = np;
+            float *d = pk + p * np;
+            const float *src = row + p - 1;
+            for (int64_t tx = 0; tx < lo; tx++) d[tx] = 0.0f;
+            for (int64_t tx = lo; tx < hi; tx++) d[tx] = src[tx * WM];
+            for (int64_t tx = hi; tx < np; tx++) d[tx] = 0.0f;
+        }
     }
     float t[WE * VL], v[WE * VL];
     for (int64_t tx0 = 0; tx0 < ntx; tx0 += VL) {
@@ -105,8 +116,12 @@ static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t
             bt6(t + j * VL, WA * VL, ps + (j % WM) * np + tx0 + j / WM, WM * np); // t[i][j] = Σ_k Bᵀ[i][k] d[k][j]
         for (int i = 0; i < WA; i++) bt6(v + i * WA * VL, VL, t + i * WA * VL, VL); // v[i][j] = Σ_k t[i][k] Bᵀ[j][k]
         int64_t n = ntx - tx0 < VL ? ntx - tx0 : VL;
-        for (int e = 0; e < WE; e++)
-            for (int64_t l = 0; l < n; l++) V[e * ldv + tx0 + l] = v[e * VL + l];
+        if (n == VL)
+            for (int e = 0; e < WE; e++)
+                for (int l = 0; l < VL; l++) V[e * ldv + tx0 + l] = v[e * VL + l];
+        else
+            for (int e = 0; e < WE; e++)
+                for (int64_t l = 0; l < n; l++) V[e * ldv + tx0 + l] = v[e * VL + l];
     }
 }
 
@@ -116,8 +131,12 @@ static void output_row(const float *M, int64_t ldm, int64_t H, int64_t W, int64_
     float m[WE * VL], s[WM * WA * VL], o[WM * WM * VL];
     for (int64_t tx0 = 0; tx0 < ntx; tx0 += VL) {
         int64_t n = ntx - tx0 < VL ? ntx - tx0 : VL;
-        for (int e = 0; e < WE; e++)
-            for (int64_t l = 0; l < VL; l++) m[e * VL + l] = l < n ? M[e * ldm + tx0 + l] : 0.0f;
+        if (n == VL)
+            for (int e = 0; e < WE; e++)
+                for (int l = 0; l < VL; l++) m[e * VL + l] = M[e * ldm + tx0 + l];
+        else
+            for (int e = 0; e < WE; e++)
+                for (int64_t l = 0; l < VL; l++) m[e * VL + l] = l < n ? M[e * ldm + tx0 + l] : 0.0f;
         for (int j = 0; j < WA; j++) at6(s + j * VL, WA * VL, m + j * VL, WA * VL); // s[r][j] = Σ_i Aᵀ[r][i] m[i][j]
         for (int r = 0; r < WM; r++) at6(o + r * WM * VL, VL, s + r * WA * VL, VL);         // o[r][q] = Σ_j s[r][j] Aᵀ[q][j]
         for (int r = 0; r < WM; r++) {
