@@ -15,5 +15,8 @@ void ditc_cpu_conv_set_chunk_floats(size_t floats);
 // core that bypasses copy_h2d/copy_d2h or a kernel faults at once. For tests of the device code paths
 // (`--device cpu-guard`); results are bit-identical to the plain CPU backend.
 ditc_backend *ditc_cpu_guard_backend_new(int threads);
+// 3×3 stride-1 pad-1 convolutions (≥ 32 channels in and out, ≥ 32×32 pixels) by Winograd F(4×4, 3×3) (on = 1, the default)
+// or by im2col (0: the reference path).
+void ditc_cpu_conv_set_winograd(int on);
 
 #endif

@@ -4,7 +4,9 @@
 // band of output rows at a time, so the buffer is bounded by DITC_CONV_CHUNK_FLOATS floats (16 MiB by
 // default; a full im2col of a 256-channel 3×3 conv at 256² would be 576 MiB). 1×1 stride-1 unpadded
 // convolutions need no column matrix (x is already (C, H·W)). The bias is written (or added) first and the
-// GEMM accumulates onto it (beta = 1), so `acc` (y += conv) costs nothing extra.
+// GEMM accumulates onto it (beta = 1), so `acc` (y += conv) costs nothing extra. 3×3 stride-1 pad-1
+// convolutions with at least DITC_WINOGRAD_MIN_CH input and output channels on planes of at least
+// DITC_WINOGRAD_MIN_HW pixels go to cpu_winograd.c instead.
 #include <cblas.h>
 #include <string.h>
 
@@ -13,9 +15,14 @@
 
 #define DITC_CONV_CHUNK_FLOATS ((size_t)4 << 20)
 
+#define DITC_WINOGRAD_MIN_CH 32
+#define DITC_WINOGRAD_MIN_HW 1024 // smaller planes: too few tiles to pay for the per-call filter transform
+
 static size_t g_chunk_floats = DITC_CONV_CHUNK_FLOATS;
+static int g_winograd = 1;
 
 void ditc_cpu_conv_set_chunk_floats(size_t floats) { g_chunk_floats = floats ? floats : DITC_CONV_CHUNK_FLOATS; }
+void ditc_cpu_conv_set_winograd(int on) { g_winograd = on; }
 
 // col (K, nr·Wo) for output rows [r0, r0 + nr) of one sample x (C, H, W).
 static void im2col_rows(const float *x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int stride,
@@ -52,6 +59,12 @@ void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, cons
     int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t O = w->shape[0], kh = w->shape[2], kw = w->shape[3];
     int64_t Ho = y->shape[2], Wo = y->shape[3], P = Ho * Wo, K = C * kh * kw;
+    if (g_winograd && kh == 3 && kw == 3 && stride == 1 && pad[0] == 1 && pad[1] == 1 && pad[2] == 1 &&
+        pad[3] == 1 && C >= DITC_WINOGRAD_MIN_CH && O >= DITC_WINOGRAD_MIN_CH &&
+        H * W >= DITC_WINOGRAD_MIN_HW) {
+        cpu_conv3x3_winograd(be, y, x, w, b, acc, 2 * g_chunk_floats);
+        return;
+    }
     float *yd = F32(y);
     const float *xd = CF32(x), *wd = CF32(w);
     if (b) {

@@ -96,6 +96,10 @@ void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s);
 // cpu_conv.c, cpu_vae.c (forward-only VAE kernels)
 void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
                     int stride, const int pad[4], int acc);
+// cpu_winograd.c: x (B, C, H, W), w (O, C, 3, 3), b (O) or NULL → y (B, O, H, W) (stride 1, pad 1; acc: y +=);
+// V and M bands under band_floats floats (at least one tile row).
+void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
+                          const ditc_tensor *b, int acc, size_t band_floats);
 void cpu_group_norm_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
                         const ditc_tensor *b, int groups, float eps, int silu);
 void cpu_upsample2x_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x);
