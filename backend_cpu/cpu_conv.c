@@ -1,4 +1,5 @@
-// cpu_conv.c — 2-D convolution (forward only, for the VAE) on OpenBLAS sgemm with im2col in row chunks.
+// cpu_conv.c — 2-D convolution (forward only, for the VAE) on OpenBLAS sgemm (cpu_sgemm_cols: the same bits
+// on any thread count) with im2col in row chunks.
 //
 // Per sample, y (O, Ho·Wo) = w (O, K) · col (K, Ho·Wo) with K = C·kh·kw. The column matrix is built for a
 // band of output rows at a time, so the buffer is bounded by DITC_CONV_CHUNK_FLOATS floats (16 MiB by
@@ -7,7 +8,6 @@
 // GEMM accumulates onto it (beta = 1), so `acc` (y += conv) costs nothing extra. 3×3 stride-1 pad-1
 // convolutions with at least DITC_WINOGRAD_MIN_CH input and output channels on planes of at least
 // DITC_WINOGRAD_MIN_HW pixels go to cpu_winograd.c instead.
-#include <cblas.h>
 #include <string.h>
 
 #include "cpu_backend.h"
@@ -82,8 +82,7 @@ void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, cons
     int direct = kh == 1 && kw == 1 && stride == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
     if (direct) {
         for (int64_t s = 0; s < B; s++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)O, (int)P, (int)K, 1.0f, wd, (int)K,
-                        xd + s * C * H * W, (int)P, beta, yd + s * O * P, (int)P);
+            cpu_sgemm_cols(0, 0, O, P, K, 1.0f, wd, K, xd + s * C * H * W, P, beta, yd + s * O * P, P);
         return;
     }
     int64_t rows = (int64_t)(g_chunk_floats / (size_t)(K * Wo));
@@ -94,8 +93,7 @@ void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, cons
         for (int64_t r0 = 0; r0 < Ho; r0 += rows) {
             int64_t nr = Ho - r0 < rows ? Ho - r0 : rows, n = nr * Wo;
             im2col_rows(xd + s * C * H * W, C, H, W, kh, kw, stride, pad, Wo, r0, nr, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)O, (int)n, (int)K, 1.0f, wd, (int)K, col,
-                        (int)n, beta, yd + s * O * P + r0 * Wo, (int)P);
+            cpu_sgemm_cols(0, 0, O, n, K, 1.0f, wd, K, col, n, beta, yd + s * O * P + r0 * Wo, P);
         }
     }
 }

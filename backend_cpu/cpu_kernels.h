@@ -96,6 +96,10 @@ void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s);
 // cpu_conv.c, cpu_vae.c (forward-only VAE kernels)
 void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
                     int stride, const int pad[4], int acc);
+// cpu_sgemm_cols.c: row-major C = alpha·op(A)·op(B) + beta·C in fixed column blocks on single-threaded
+// OpenBLAS (the same bits on any thread count). op(A) (M, K), op(B) (K, N), C (M, N).
+void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 // cpu_winograd.c: x (B, C, H, W), w (O, C, 3, 3), b (O) or NULL → y (B, O, H, W) (stride 1, pad 1; acc: y +=);
 // V and M bands under band_floats floats (at least one tile row).
 void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,

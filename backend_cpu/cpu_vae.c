@@ -4,7 +4,6 @@
 // GroupNorm statistics are two-pass sums in double (8 interleaved partial sums) over each contiguous
 // (C/G)·H·W block, one block per OpenMP iteration (fixed order: the result does not depend on the thread count). Attention processes the
 // queries in bands so the score matrix stays under DITC_ATTN_CHUNK_FLOATS floats.
-#include <cblas.h>
 #include <math.h>
 
 #include "cpu_backend.h"
@@ -91,8 +90,7 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
         for (int64_t t0 = 0; t0 < T; t0 += tq) {
             int64_t n = T - t0 < tq ? T - t0 : tq;
             // S (n, T) = scale · q[:, t0:t0+n]ᵀ k
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)T, (int)C, scale, qs + t0, (int)T,
-                        ks, (int)T, 0.0f, S, (int)T);
+            cpu_sgemm_cols(1, 0, n, T, C, scale, qs + t0, T, ks, T, 0.0f, S, T);
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < n; i++) {
                 float *row = S + i * T, m = row[0];
@@ -104,8 +102,7 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
                 for (int64_t j = 0; j < T; j++) row[j] *= inv;
             }
             // out[:, t0:t0+n] (C, n) = v (C, T) · Sᵀ (T, n)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)C, (int)n, (int)T, 1.0f, vs, (int)T, S, (int)T,
-                        0.0f, os + t0, (int)T);
+            cpu_sgemm_cols(0, 1, C, n, T, 1.0f, vs, T, S, T, 0.0f, os + t0, T);
         }
     }
 }

@@ -6,11 +6,12 @@
 // starting at (4·ty − 1, 4·tx − 1) (zero outside). With e = 6·i + j (36 transform elements):
 //   U[e] (O, C)  = (G g Gᵀ)[e] for each filter g = w[o][c] (3×3)   — once per call, into scratch
 //   V[e] (C, nt) = (Bᵀ d B)[e] for each input patch d (6×6)          — per band of tile rows
-//   M[e] (O, nt) = U[e] · V[e]                                       — 36 cblas_sgemm
+//   M[e] (O, nt) = U[e] · V[e]                                       — 36 single-threaded cblas_sgemm in parallel
 //   y tile (4×4) = Aᵀ m A + bias, m = M[·][o][t] (6×6), clipped at the right/bottom border
 // The filters are transformed per call (36/9 of the weights would be 4× the model in memory if cached);
 // bands keep V and M under 2 × the im2col band (cpu_conv.c). Transforms run VL tiles (filters: VL input
-// channels) per vector step in a fixed arithmetic order, so the result does not depend on the thread count.
+// channels) per vector step in a fixed arithmetic order, and each product runs on one OpenBLAS thread, so the
+// result does not depend on the thread count.
 #include <cblas.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -182,9 +183,15 @@ void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x
                 }
                 free(ps);
             }
+            // the 36 products side by side, each on one OpenBLAS thread: its rounding then does not depend on
+            // the thread count (a multi-threaded sgemm's does)
+            int blas_threads = openblas_get_num_threads();
+            openblas_set_num_threads(1);
+#pragma omp parallel for schedule(static)
             for (int e = 0; e < WE; e++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)O, (int)nt, (int)C, 1.0f, U + e * O * C,
                             (int)C, V + e * C * nt, (int)nt, 0.0f, M + e * O * nt, (int)nt);
+            openblas_set_num_threads(blas_threads);
 #pragma omp parallel for schedule(static)
             for (int64_t ot = 0; ot < O * nr; ot++) {
                 int64_t o = ot / nr, r = ot % nr;

@@ -5,6 +5,7 @@
 #  * sd-vae-ft-ema at 64×64, weights under current diffusers names and under the older attention names;
 #  * a tiny config (block_out [32, 64], 1 layer, 8 groups) at 16×16, batch 2, F16 and BF16 storage;
 #  * tiling: the tiny config at 24×24 with --vae-tile 8 against diffusers' enable_tiling() (tile 8 pixels).
+#  * ema-64 again with --threads 1 and 2: bit-identical outputs.
 # VAE_PARITY_SIZE=256 adds the 256×256 sd-vae-ft-ema case (extended run; ~1 GB of memory, minutes).
 # Skipped (77) when /usr/bin/python3 cannot import torch and diffusers.
 source "$(dirname "$0")/test_lib.sh"
@@ -39,6 +40,13 @@ parity_case() {
 }
 
 parity_case ema-64 --size 64 --seed 0
+# the same bits on any thread count (Winograd products and the other sgemm on single-threaded OpenBLAS)
+for t in 1 2; do
+    run "threads$t" "$DITC" check --vae "$TMP/ema-64/current" --inputs "$TMP/ema-64/inputs.safetensors" \
+        --out "$TMP/threads$t.safetensors" --threads "$t"
+done
+cmp -s "$TMP/threads1.safetensors" "$TMP/threads2.safetensors"
+check $? "ema-64: --threads 1 and --threads 2 give identical outputs"
 parity_case tiny-f16 --config tiny --size 16 --batch 2 --dtype F16 --seed 1
 parity_case tiny-bf16 --config tiny --size 16 --batch 2 --dtype BF16 --seed 2
 CHECK_FLAGS="--vae-tile 8" parity_case tiny-tiled --config tiny --size 24 --tile 8 --seed 4

@@ -7,6 +7,7 @@
 # S×S parity case (the extended acceptance run): encoder mean/logvar and decoder outputs vs diffusers.
 #
 # usage: bash scripts/bench/vae_vs_diffusers.sh [size=256] [threads=2] [rounds=3]
+# DITC_BASELINE=PATH: also time that ditc binary (e.g. a build of an older commit) in each round, for before/after.
 # Prereqs: ./build/ditc (Release); /usr/bin/python3 with torch and diffusers (scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,8 +31,16 @@ sys.path.insert(0, 'tests/reference')
 import st
 st.write(sys.argv[2], {'x': st.read(sys.argv[1])['x']})
 PYEOF
-de=(); dd=(); dm=(); pe=(); pd=(); pm=()
+de=(); dd=(); dm=(); pe=(); pd=(); pm=(); be=(); bd=(); bm=()
 for r in $(seq "$rounds"); do
+    if [ -n "${DITC_BASELINE:-}" ]; then
+        /usr/bin/time -f 'maxrss_kb %M' -o "$TMP/time.txt" "$DITC_BASELINE" check --vae "$TMP/case/current" \
+            --inputs "$TMP/x.safetensors" --out "$TMP/o.safetensors" --threads "$threads" >"$TMP/d.txt"
+        be+=("$(sed -n 's/.*encode \([0-9.]*\) s.*/\1/p' "$TMP/d.txt")")
+        bd+=("$(sed -n 's/.*decode \([0-9.]*\) s.*/\1/p' "$TMP/d.txt")")
+        bm+=("$(awk '/maxrss_kb/ {print $2 / 1024}' "$TMP/time.txt")")
+        echo "  round $r: baseline encode ${be[-1]} s, decode ${bd[-1]} s, peak RSS ${bm[-1]} MiB"
+    fi
     /usr/bin/time -f 'maxrss_kb %M' -o "$TMP/time.txt" ./build/ditc check --vae "$TMP/case/current" \
         --inputs "$TMP/x.safetensors" --out "$TMP/o.safetensors" --threads "$threads" >"$TMP/d.txt"
     de+=("$(sed -n 's/.*encode \([0-9.]*\) s.*/\1/p' "$TMP/d.txt")")
@@ -45,6 +54,9 @@ for r in $(seq "$rounds"); do
 done
 tail -n 1 "$TMP/p.txt"
 m() { printf '%s\n' "$@" | median; }
+if [ -n "${DITC_BASELINE:-}" ]; then
+    echo "baseline medians: encode $(m "${be[@]}") s, decode $(m "${bd[@]}") s, peak RSS $(m "${bm[@]}") MiB"
+fi
 awk -v de="$(m "${de[@]}")" -v dd="$(m "${dd[@]}")" -v dm="$(m "${dm[@]}")" -v pe="$(m "${pe[@]}")" \
     -v pd="$(m "${pd[@]}")" -v pm="$(m "${pm[@]}")" -v s="$size" 'BEGIN {
     printf "%dx%d medians: encode ditc %.2f s vs PyTorch %.2f s (%.2fx); decode ditc %.2f s vs PyTorch %.2f s (%.2fx); encode+decode %.2fx; peak RSS ditc %.0f MiB vs PyTorch %.0f MiB\n",
