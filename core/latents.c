@@ -58,7 +58,12 @@ static int write_text(const char *path, const char *text, size_t n, ditc_status 
     snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     int ok = f && fwrite(text, 1, n, f) == n;
-    if (f) ok = (fflush(f) == 0) & (fsync(fileno(f)) == 0) & (fclose(f) == 0) & ok;
+    if (f) { // all three run (the file is closed whatever happened)
+        int flushed = fflush(f) == 0;
+        int synced = fsync(fileno(f)) == 0;
+        int closed = fclose(f) == 0;
+        ok = ok && flushed && synced && closed;
+    }
     if (ok) ok = rename(tmp, path) == 0;
     int rc = ok ? 0 : ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     if (!ok) unlink(tmp);
