@@ -42,13 +42,13 @@ static int read_image(const ditc_safetensors *s, const char *name, const ditc_di
 static int fit_ldit_input(ditc_dit_config *c, const ditc_safetensors *in, ditc_status *st) {
     const ditc_st_tensor *x = ditc_st_find(in, "x");
     if (c->arch != DITC_ARCH_LDIT || !x || x->ndim != 4 || x->shape[1] < 1) return 0;
-    int64_t P = (int64_t)c->in_channels * c->patch * c->patch, C = x->shape[1], p = 1;
-    while (C * p * p < P) p++;
-    if (C * p * p != P)
+    int64_t P = (int64_t)c->in_channels * c->patch * c->patch, C = x->shape[1];
+    int p = ditc_ldit_patch_side(P, C);
+    if (!p)
         return ditc_fail(st, DITC_ERR_FORMAT, "%s: x has %lld channels; these weights embed patches of %lld values",
                          in->label, (long long)C, (long long)P);
     c->in_channels = (int)C;
-    c->patch = (int)p;
+    c->patch = p;
     c->input_size = (int)x->shape[2];
     return ditc_dit_config_validate(c, st);
 }
@@ -147,10 +147,7 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
         }
     }
     int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
-    if (a->train_steps > 0 && sophia && (!be->sophia || !be->sophia_hessian)) {
-        r = ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet", be->name);
-        goto done;
-    }
+    if (a->train_steps > 0 && sophia && (r = ditc_sophia_check_backend(be, st))) goto done;
     if (a->train_steps > 0) {
         ditc_adamw o;
         ditc_adamw_init(&o, &m.params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);

@@ -127,11 +127,8 @@ static int ldit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors
     // channels: the metadata's, else the first of 4 (latents), 3 (RGB), 1 (gray) that makes C·p² = P
     int64_t P = xe->shape[1], p = 0, C = 0;
     int64_t tries[4] = {meta_int(st, "in_channels", 4), 4, 3, 1};
-    for (int i = 0; i < 4 && !p; i++) {
-        int64_t q = 1;
-        while (tries[i] > 0 && tries[i] * q * q < P) q++;
-        if (tries[i] > 0 && tries[i] * q * q == P) C = tries[i], p = q;
-    }
+    for (int i = 0; i < 4 && !p; i++)
+        if ((p = ditc_ldit_patch_side(P, tries[i]))) C = tries[i];
     if (!p)
         return ditc_fail(s, DITC_ERR_FORMAT, "%s: x_embedder.weight has %lld inputs, not C·p² for C = 4, 3 or 1",
                          st->label, (long long)P);

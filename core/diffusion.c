@@ -127,9 +127,9 @@ void ditc_bwd_diffusion_loss(ditc_ctx *c, ditc_node *n) {
     if (dout) BE->diff_loss_bwd(BE, dout, ditc_grad_src(n->out[0]), n->in[0], n->in[1], n->in[2], n->in[3], n->in[4], acc);
 }
 
-ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
-                                          const int *t, const int32_t *y, ditc_tensor *noise,
-                                          ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **out_model) {
+ditc_tensor *ditc_diffusion_noisy_forward(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
+                                          const int *t, const int32_t *y, ditc_tensor *noise, ditc_tensor **xt_out,
+                                          ditc_tensor **coef_out) {
     int64_t B = x0->shape[0];
     float *coef = ditc_xmalloc(sizeof(float) * (size_t)(B * DITC_DIFF_NCOEF)), *tf = ditc_xmalloc(sizeof(float) * (size_t)B);
     ditc_diffusion_coefs(d, t, B, coef);
@@ -140,6 +140,16 @@ ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, 
     ditc_tensor *out = ditc_dit_forward(c, m, xt, tf, y);
     free(coef);
     free(tf);
+    *xt_out = xt;
+    *coef_out = ct;
+    return out;
+}
+
+ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
+                                          const int *t, const int32_t *y, ditc_tensor *noise,
+                                          ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **out_model) {
+    ditc_tensor *xt, *ct;
+    ditc_tensor *out = ditc_diffusion_noisy_forward(c, d, m, x0, t, y, noise, &xt, &ct);
     if (out_model) *out_model = out;
     return ditc_diffusion_loss(c, out, x0, xt, noise, ct, mse, vb);
 }

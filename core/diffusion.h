@@ -25,6 +25,11 @@ void ditc_diffusion_coefs(const ditc_diffusion *d, const int *t, int64_t B, floa
 ditc_tensor *ditc_diffusion_loss(ditc_ctx *c, ditc_tensor *out, ditc_tensor *x0, ditc_tensor *xt,
                                  ditc_tensor *noise, ditc_tensor *coef, ditc_tensor **mse, ditc_tensor **vb);
 
+// x_t = q_sample(x0, t, noise) → model(x_t, t, y) (B, 2C, H, W); *xt_out = x_t, *coef_out = the per-sample
+// coefficients (B, NCOEF). Shared by the training loss and SophiaG's Hessian pass.
+ditc_tensor *ditc_diffusion_noisy_forward(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
+                                          const int *t, const int32_t *y, ditc_tensor *noise, ditc_tensor **xt_out,
+                                          ditc_tensor **coef_out);
 // One training loss evaluation: x_t = q_sample(x0, t, noise); out = model(x_t, t, y);
 // returns loss (B) with the terms in *mse, *vb (may be NULL), and the model output in *out_model.
 ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,

@@ -16,6 +16,13 @@ int ditc_dit_cond_width(const ditc_dit_config *c) {
     return c->arch == DITC_ARCH_LDIT && c->hidden > 1024 ? 1024 : c->hidden;
 }
 
+int ditc_ldit_patch_side(int64_t P, int64_t C) {
+    if (C < 1) return 0;
+    int64_t p = 1;
+    while (C * p * p < P) p++;
+    return C * p * p == P ? (int)p : 0;
+}
+
 int ditc_ldit_ffn_width(int hidden) {
     int h = (int)(2 * (int64_t)(4 * hidden) / 3);
     return (h + 255) / 256 * 256;

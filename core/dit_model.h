@@ -31,6 +31,8 @@ int ditc_dit_config_validate(const ditc_dit_config *cfg, ditc_status *st);
 extern const char *const ditc_dit_model_names[15];
 // Width of the conditioning vector c (timestep MLP, label table, adaLN input): D for DiT, min(D, 1024) for LDiT.
 int ditc_dit_cond_width(const ditc_dit_config *cfg);
+// LDiT patch side p with C·p² = P (a Large-DiT x_embedder fixes only P), or 0 if there is none (C < 1 too).
+int ditc_ldit_patch_side(int64_t P, int64_t C);
 // LDiT SwiGLU hidden width: int(2·4D/3) rounded up to a multiple of 256 (LLaMA FeedForward, multiple_of 256).
 int ditc_ldit_ffn_width(int hidden);
 

@@ -107,10 +107,14 @@ void ditc_adamw_apply(ditc_adamw *o, double norm) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
         be->adamw(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
     }
+    ditc_adamw_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
+}
+
+void ditc_adamw_ema_frozen(ditc_adamw *o, float d, float one_minus_d) {
+    ditc_backend *be = o->p->be;
     for (int r = 0; o->ema && r < o->n_frozen; r++) {
         int64_t b = o->frozen[r][0];
-        be->ema_update(be, o->ema + (b - o->begin), p + b, (size_t)(o->frozen[r][1] - b), a.ema_decay,
-                       a.one_minus_ema_decay);
+        be->ema_update(be, o->ema + (b - o->begin), o->p->data + b, (size_t)(o->frozen[r][1] - b), d, one_minus_d);
     }
 }
 

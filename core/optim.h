@@ -41,6 +41,9 @@ double ditc_adamw_step(ditc_adamw *o);
 double ditc_adamw_grad_sumsq(ditc_adamw *o);
 // Clipping against the given global norm, then AdamW + EMA on the owned range.
 void ditc_adamw_apply(ditc_adamw *o, double grad_norm);
+// EMA of the owned runs the optimizer does not update (frozen tensors such as pos_embed): ema = d·ema + (1−d)·p.
+// The update kernels fuse the EMA of the trained runs.
+void ditc_adamw_ema_frozen(ditc_adamw *o, float d, float one_minus_d);
 // The learning rate the next step will use (after warm-up).
 double ditc_adamw_current_lr(const ditc_adamw *o);
 

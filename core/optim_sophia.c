@@ -25,11 +25,12 @@ void ditc_sophia_update(ditc_adamw *o, double lr) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
         be->sophia(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
     }
-    for (int r = 0; o->ema && r < o->n_frozen; r++) {
-        int64_t b = o->frozen[r][0];
-        be->ema_update(be, o->ema + (b - o->begin), p + b, (size_t)(o->frozen[r][1] - b), a.ema_decay,
-                       a.one_minus_ema_decay);
-    }
+    ditc_adamw_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
+}
+
+int ditc_sophia_check_backend(const ditc_backend *be, ditc_status *st) {
+    if (be->sophia && be->sophia_hessian) return 0;
+    return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet", be->name);
 }
 
 int ditc_sophia_hessian_due(const ditc_adamw *o) {

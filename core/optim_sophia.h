@@ -8,6 +8,7 @@
 #ifndef DITC_OPTIM_SOPHIA_H
 #define DITC_OPTIM_SOPHIA_H
 
+#include "common.h"
 #include "optim.h"
 
 // Defaults of the DiT usage: lr 2e-4 (the caller's), betas (0.965, 0.99), rho 0.01, weight decay 0, k = 10.
@@ -22,6 +23,8 @@ void ditc_sophia_configure(ditc_adamw *o);
 // The parameter update of one step at learning rate lr (called by ditc_adamw_apply after clipping and the
 // step count; the EMA is fused as for AdamW).
 void ditc_sophia_update(ditc_adamw *o, double lr);
+// 0 if the backend has the SophiaG kernels (optional entries), else an error naming --optimizer and the backend.
+int ditc_sophia_check_backend(const ditc_backend *be, ditc_status *st);
 // 1 if a Hessian refresh follows the update just done (o->step % k == 0: the reference's
 // iter_num % k == k − 1 with iter_num counted from 0).
 int ditc_sophia_hessian_due(const ditc_adamw *o);

@@ -32,9 +32,7 @@ int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *
     if (ditc_train_optim_check(a, st)) return st ? st->code : 1;
     int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
     double lr = isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr;
-    if (sophia && (!p->be->sophia || !p->be->sophia_hessian))
-        return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet",
-                         p->be->name);
+    if (sophia && ditc_sophia_check_backend(p->be, st)) return st ? st->code : 1;
     ditc_adamw_init_shard(o, p, lr, 1, begin, end);
     if (sophia) {
         ditc_sophia_configure(o);
