@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "json_header.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -91,7 +92,7 @@ int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae
     int64_t nshards = (ds->n + shard_size - 1) / shard_size, side = ds->side / f;
     int64_t n = (int64_t)vc->latent_channels * side * side, per = (int64_t)ds->channels * ds->side * ds->side;
     if (nshards > LAT_MAX_FILES) rc = ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives too many shards", (long long)shard_size);
-    if (!rc) rc = ditc_shards_mkdir(dir, st);
+    if (!rc) rc = ditc_mkdir_p(dir, "--out", st);
     char *ip = ditc_path_join(dir, DITC_LATENTS_INDEX);
     if (!rc && unlink(ip) != 0 && errno != ENOENT)
         rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot remove the old index: %s", ip, strerror(errno));

@@ -26,6 +26,7 @@
 #include <omp.h>
 #endif
 
+#include "fs.h"
 #include "json_header.h"
 #include "kvfile.h"
 #include "latents.h"
@@ -413,28 +414,6 @@ int ditc_dataset_open_shards(ditc_dataset **out, const char *dir, ditc_status *s
 
 // ---- writing ------------------------------------------------------------------------------------------
 
-int ditc_shards_mkdir(const char *path, ditc_status *st) {
-    size_t n = strlen(path);
-    char *buf = ditc_xmalloc(n + 1);
-    memcpy(buf, path, n + 1);
-    int rc = 0;
-    for (size_t i = 1; i <= n && !rc; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
-        char save = buf[i];
-        buf[i] = '\0';
-        struct stat sb;
-        if (stat(buf, &sb) != 0) {
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                rc = ditc_fail(st, DITC_ERR_IO, "--out %s: cannot create %s: %s", path, buf, strerror(errno));
-        } else if (!S_ISDIR(sb.st_mode) && save == '\0') {
-            rc = ditc_fail(st, DITC_ERR_IO, "--out %s: exists and is not a directory", path);
-        }
-        buf[i] = save;
-    }
-    free(buf);
-    return rc;
-}
-
 // Removes dir/shard-<digits>.safetensors numbered >= keep (left from an earlier, larger extraction).
 static void remove_stale_shards(const char *dir, int64_t keep) {
     DIR *d = opendir(dir);
@@ -474,7 +453,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
     if (nshards > 999999)
         return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives %lld shards; at most 999999", (long long)shard_size,
                          (long long)nshards);
-    if (ditc_shards_mkdir(dir, st)) return st->code;
+    if (ditc_mkdir_p(dir, "--out", st)) return st->code;
     char *ip = ditc_path_join(dir, "index.json");
     if (unlink(ip) != 0 && errno != ENOENT) {
         int rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot remove the old index: %s", ip, strerror(errno));

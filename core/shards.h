@@ -46,7 +46,5 @@ int ditc_extract_run(const ditc_extract_args *a, FILE *log, ditc_status *st);
 // an earlier extraction beyond the new count are removed. `source` goes into the index (NULL: ds->desc).
 int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_size, int threads, const char *source,
                       FILE *log, ditc_status *st);
-// mkdir -p path (errors name --out path).
-int ditc_shards_mkdir(const char *path, ditc_status *st);
 
 #endif

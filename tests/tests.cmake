@@ -90,6 +90,9 @@ add_test(NAME test_vae_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_pa
 set_tests_properties(test_vae_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_vae_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_vae_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# SophiaG on latents (--vae, latent shards): the Hessian pass sees the model input
+add_test(NAME test_sophia_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sophia_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_sophia_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Device code paths without a GPU: the cpu-guard backend (host_memory = 0, memory the core cannot touch).
 ditc_test(test_guard SOURCES tests/test_guard.c TIMEOUT 60)
 add_test(NAME test_device_paths COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_device_paths.sh $<TARGET_FILE:ditc>
