@@ -8,11 +8,11 @@
 #include "commands.h"
 #include "backend_open.h"
 #include "cpu_backend.h"
-#include "vae_check.h"
+#include "check_vae.h"
 
 int cmd_check(int argc, char **argv) {
     ditc_check_args a = {.lr = NAN, .optimizer = "adamw", .rho = 0.01, .hessian_every = 10};
-    ditc_vae_check_args va = {0};
+    ditc_check_vae_args va = {0};
     int threads = 0;
     const char *device = NULL, *precision = NULL;
     arg_def defs[] = {
@@ -49,7 +49,7 @@ int cmd_check(int argc, char **argv) {
         }
         ditc_backend *be = ditc_cpu_backend_new(threads);
         ditc_status st = {0};
-        r = ditc_vae_check_run(be, &va, &st);
+        r = ditc_check_vae_run(be, &va, &st);
         be->destroy(be);
         if (r) fprintf(stderr, "ditc check: %s\n", st.message);
         return r ? 1 : 0;

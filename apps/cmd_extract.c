@@ -7,6 +7,7 @@
 #include "args.h"
 #include "cpu_backend.h"
 #include "commands.h"
+#include "extract.h"
 #include "shards.h"
 
 int cmd_extract(int argc, char **argv) {

@@ -5,7 +5,7 @@
 #include "args.h"
 #include "commands.h"
 #include "backend_open.h"
-#include "sampling.h"
+#include "sample.h"
 
 int cmd_sample(int argc, char **argv) {
     ditc_sample_args a = {.out = "samples.png", .num_steps = 250, .cfg_scale = 4.0};

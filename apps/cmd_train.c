@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "comm.h"
 #include "backend_open.h"
-#include "trainer.h"
+#include "train.h"
 
 typedef struct {
     ditc_train_args a;

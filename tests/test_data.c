@@ -1,7 +1,7 @@
 // test_data.c — standalone tests for the data pipeline: the IDX reader (raw and gzip, directory and file
 // forms, strict rejection of bad files with messages naming the file), preprocessing (value mapping,
 // centre padding, exact area-average downscale against an independent supersampling reference), the
-// synthetic source, batch assembly, the world-size-invariant sampler and the torchvision-style PNG grid
+// synthetic source, batch assembly, the world-size-invariant data order and the torchvision-style PNG grid
 // writer. Opens the real Fashion-MNIST when /usr/share/datasets/fashion-mnist exists.
 // Exit status 0 on pass, 1 on failure.
 #ifndef _POSIX_C_SOURCE
@@ -22,7 +22,7 @@
 #include "dataset.h"
 #include "png_io.h"
 #include "rng.h"
-#include "sampler.h"
+#include "data_order.h"
 
 static char g_root[256]; // mkdtemp directory
 
@@ -521,7 +521,7 @@ static void test_synthetic(void) {
     ditc_dataset_free(c);
 }
 
-// ---- sampler ----------------------------------------------------------------------------------------
+// ---- data order ----------------------------------------------------------------------------------------
 
 static int is_permutation(const int64_t *p, int64_t n) {
     char *seen = calloc((size_t)n, 1);
@@ -536,36 +536,36 @@ static int is_permutation(const int64_t *p, int64_t n) {
 
 static void test_sampler(void) {
     const int64_t n = 103, B = 8;
-    ditc_sampler s;
+    ditc_data_order s;
     ditc_status st;
-    int rc = ditc_sampler_init(&s, n, B, 42, &st);
-    check(rc == 0, "sampler: init n=103 B=8");
-    check(ditc_sampler_steps_per_epoch(&s) == 12, "sampler: steps_per_epoch = floor(103/8) = 12 (drop-last)");
+    int rc = ditc_data_order_init(&s, n, B, 42, &st);
+    check(rc == 0, "data order: init n=103 B=8");
+    check(ditc_data_order_steps_per_epoch(&s) == 12, "data order: steps_per_epoch = floor(103/8) = 12 (drop-last)");
 
     int64_t idx[8], pos[8], ref[8], refpos[8];
     int64_t *e0 = malloc(sizeof(int64_t) * n), *e1 = malloc(sizeof(int64_t) * n);
-    ditc_sampler_indices(&s, 0, 0, 0, 1, idx, pos);
+    ditc_data_order_indices(&s, 0, 0, 0, 1, idx, pos);
     memcpy(e0, s.perm, sizeof(int64_t) * n);
-    ditc_sampler_indices(&s, 1, 0, 0, 1, idx, pos);
+    ditc_data_order_indices(&s, 1, 0, 0, 1, idx, pos);
     memcpy(e1, s.perm, sizeof(int64_t) * n);
-    check(is_permutation(e0, n) && is_permutation(e1, n), "sampler: epoch permutations are permutations of 0..n-1");
-    check(memcmp(e0, e1, sizeof(int64_t) * n) != 0, "sampler: epochs 0 and 1 are shuffled differently");
+    check(is_permutation(e0, n) && is_permutation(e1, n), "data order: epoch permutations are permutations of 0..n-1");
+    check(memcmp(e0, e1, sizeof(int64_t) * n) != 0, "data order: epochs 0 and 1 are shuffled differently");
     int64_t *direct = malloc(sizeof(int64_t) * n);
     ditc_rng_permutation(direct, n, 42, DITC_RNG_SHUFFLE, 1);
-    check(memcmp(direct, e1, sizeof(int64_t) * n) == 0, "sampler: permutation = ditc_rng_permutation(seed, SHUFFLE, epoch)");
+    check(memcmp(direct, e1, sizeof(int64_t) * n) == 0, "data order: permutation = ditc_rng_permutation(seed, SHUFFLE, epoch)");
 
     // One epoch's steps visit distinct samples; steps are consecutive slices of the permutation.
     char *seen = calloc((size_t)n, 1);
     int distinct = 1, slices = 1;
     for (int64_t step = 0; step < 12; step++) {
-        ditc_sampler_indices(&s, 3, step, 0, 1, idx, pos);
+        ditc_data_order_indices(&s, 3, step, 0, 1, idx, pos);
         for (int j = 0; j < 8; j++) {
             distinct &= !seen[idx[j]];
             seen[idx[j]] = 1;
             slices &= idx[j] == s.perm[step * 8 + j] && pos[j] == j;
         }
     }
-    check(distinct && slices, "sampler: steps of an epoch are disjoint consecutive slices, pos = 0..B-1");
+    check(distinct && slices, "data order: steps of an epoch are disjoint consecutive slices, pos = 0..B-1");
     free(seen);
 
     // World-size invariance: ranks of W = 1, 2, 4 partition the W = 1 batch, with matching positions.
@@ -573,12 +573,12 @@ static void test_sampler(void) {
     const int worlds[3] = {1, 2, 4};
     for (int64_t epoch = 0; epoch < 3; epoch++)
         for (int64_t step = 0; step < 12; step += 5) {
-            ditc_sampler_indices(&s, epoch, step, 0, 1, ref, refpos);
+            ditc_data_order_indices(&s, epoch, step, 0, 1, ref, refpos);
             for (int wi = 0; wi < 3; wi++) {
                 const int W = worlds[wi];
                 int covered[8] = {0};
                 for (int r = 0; r < W; r++) {
-                    ditc_sampler_indices(&s, epoch, step, r, W, idx, pos);
+                    ditc_data_order_indices(&s, epoch, step, r, W, idx, pos);
                     for (int j = 0; j < 8 / W; j++) {
                         inv &= pos[j] >= 0 && pos[j] < 8 && idx[j] == ref[pos[j]] && pos[j] == r + j * W;
                         if (pos[j] >= 0 && pos[j] < 8) covered[pos[j]]++;
@@ -587,27 +587,27 @@ static void test_sampler(void) {
                 for (int p = 0; p < 8; p++) inv &= covered[p] == 1;
             }
         }
-    check(inv, "sampler: union over ranks (W = 1, 2, 4) equals the W = 1 batch, pos[] matches");
+    check(inv, "data order: union over ranks (W = 1, 2, 4) equals the W = 1 batch, pos[] matches");
 
     // Resume: a fresh sampler reproduces the same step.
-    ditc_sampler s2;
-    ditc_sampler_init(&s2, n, B, 42, &st);
-    ditc_sampler_indices(&s, 2, 7, 1, 2, ref, refpos);
-    ditc_sampler_indices(&s2, 2, 7, 1, 2, idx, pos);
+    ditc_data_order s2;
+    ditc_data_order_init(&s2, n, B, 42, &st);
+    ditc_data_order_indices(&s, 2, 7, 1, 2, ref, refpos);
+    ditc_data_order_indices(&s2, 2, 7, 1, 2, idx, pos);
     check(memcmp(ref, idx, sizeof(int64_t) * 4) == 0 && memcmp(refpos, pos, sizeof(int64_t) * 4) == 0,
-          "sampler: a fresh sampler reproduces any (epoch, step, rank)");
-    ditc_sampler_free(&s2);
-    ditc_sampler_free(&s);
+          "data order: a fresh sampler reproduces any (epoch, step, rank)");
+    ditc_data_order_free(&s2);
+    ditc_data_order_free(&s);
 
-    rc = ditc_sampler_init(&s, n, 0, 42, &st);
-    check(rc != 0 && strstr(st.message, "--global-batch-size"), "sampler: batch 0 rejected (%s)", st.message);
-    ditc_sampler_free(&s);
-    rc = ditc_sampler_init(&s, n, 104, 42, &st);
-    check(rc != 0 && strstr(st.message, "--global-batch-size"), "sampler: batch > n rejected (%s)", st.message);
-    ditc_sampler_free(&s);
-    rc = ditc_sampler_init(&s, n, n, 42, &st);
-    check(rc == 0 && ditc_sampler_steps_per_epoch(&s) == 1, "sampler: batch = n gives 1 step");
-    ditc_sampler_free(&s);
+    rc = ditc_data_order_init(&s, n, 0, 42, &st);
+    check(rc != 0 && strstr(st.message, "--global-batch-size"), "data order: batch 0 rejected (%s)", st.message);
+    ditc_data_order_free(&s);
+    rc = ditc_data_order_init(&s, n, 104, 42, &st);
+    check(rc != 0 && strstr(st.message, "--global-batch-size"), "data order: batch > n rejected (%s)", st.message);
+    ditc_data_order_free(&s);
+    rc = ditc_data_order_init(&s, n, n, 42, &st);
+    check(rc == 0 && ditc_data_order_steps_per_epoch(&s) == 1, "data order: batch = n gives 1 step");
+    ditc_data_order_free(&s);
     free(e0);
     free(e1);
     free(direct);

@@ -29,6 +29,7 @@
 #include "dataset.h"
 #include "image.h"
 #include "safetensors.h"
+#include "extract.h"
 #include "shards.h"
 
 #include "test_check.h"

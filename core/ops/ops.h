@@ -1,0 +1,118 @@
+// ops.h — the differentiable ops of the core: forward, backward, autograd recording.
+//
+// Every op has an id in the registry below (name + backward). tests/test_op_grads.c checks that each
+// registered op has a finite-difference gradient test. Shapes in comments: B batch, T tokens, D width.
+// Inputs/outputs are F32 unless stated; all results are new tensors in the context's current arena.
+#ifndef DITC_OPS_H
+#define DITC_OPS_H
+
+#include "autograd.h"
+
+typedef enum {
+    DITC_OP_LINEAR = 0,
+    DITC_OP_MATMUL,
+    DITC_OP_ADD,
+    DITC_OP_MUL,
+    DITC_OP_SCALE,
+    DITC_OP_LN_MODULATE,
+    DITC_OP_GATED_RESIDUAL,
+    DITC_OP_GELU,
+    DITC_OP_SILU,
+    DITC_OP_ATTENTION,
+    DITC_OP_EMBEDDING,
+    DITC_OP_PATCHIFY,
+    DITC_OP_UNPATCHIFY,
+    DITC_OP_SPLIT,
+    DITC_OP_CONCAT,
+    DITC_OP_SUM,
+    DITC_OP_MEAN,
+    DITC_OP_MSE,
+    DITC_OP_RESHAPE,
+    DITC_OP_CAST,
+    DITC_OP_DIFFUSION_LOSS, // diffusion.c
+    DITC_OP_RMS_NORM,     // ops_llama.c (Large-DiT pieces)
+    DITC_OP_LAYER_NORM,
+    DITC_OP_ROPE,
+    DITC_OP_SWIGLU,
+    DITC_OP_MODULATE,
+    DITC_OP_CHECKPOINT,   // a checkpointed segment (autograd.c)
+    DITC_OP_COUNT
+} ditc_op_id;
+
+typedef struct {
+    const char *name;
+    ditc_backward_fn backward;
+    int differentiable;   // 0 only for ops whose inputs never need grad (none so far)
+} ditc_op_def;
+
+extern const ditc_op_def ditc_op_defs[DITC_OP_COUNT];
+const char *ditc_op_name(int op);
+
+// ---- linear algebra ----------------------------------------------------------------------
+// x (..., K), w (N, K) or (N, ...) with numel N·K (read as (N, K)), b (N) or NULL → (..., N) = x·wᵀ + b
+ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b);
+// a (Bt, M, K) or (M, K) [transposed if ta], b (Bt, K, N) [transposed if tb] → (Bt, M, N)
+ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, int tb);
+
+// ---- elementwise -------------------------------------------------------------------------
+// numpy broadcasting over up to 4 dims (shapes right-aligned; a size-1 dim broadcasts)
+ditc_tensor *ditc_add(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
+ditc_tensor *ditc_mul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
+ditc_tensor *ditc_scale(ditc_ctx *c, ditc_tensor *x, float alpha);
+ditc_tensor *ditc_gelu(ditc_ctx *c, ditc_tensor *x);   // tanh approximation
+ditc_tensor *ditc_silu(ditc_ctx *c, ditc_tensor *x);
+
+// ---- DiT block pieces --------------------------------------------------------------------
+// x (B, T, D), shift/scale (B, D) or NULL → LN(x; eps, no affine)·(1 + scale) + shift
+ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale,
+                              float eps);
+// x, y (B, T, D), gate (B, D) → x + gate·y
+ditc_tensor *ditc_gated_residual(ditc_ctx *c, ditc_tensor *x, ditc_tensor *gate, ditc_tensor *y);
+// qkv (B, T, 3D) packed [q | k | v], heads H → (B, T, D), softmax(q kᵀ / sqrt(D/H)) v per head
+ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads);
+// table (K, D), idx I32 (N) → (N, D)
+ditc_tensor *ditc_embedding(ditc_ctx *c, ditc_tensor *table, ditc_tensor *idx);
+// x (B, C, S, S) → (B, (S/p)², C·p·p), token vector in conv order (c, i, j)
+ditc_tensor *ditc_patchify(ditc_ctx *c, ditc_tensor *x, int p);
+// x (B, (S/p)², p·p·C) with (i, j, c) order → (B, C, S, S)
+ditc_tensor *ditc_unpatchify(ditc_ctx *c, ditc_tensor *x, int p, int channels);
+
+// ---- LLaMA-style (Large-DiT) pieces: ops_llama.c -------------------------------------------
+// x (..., D), w (D) or NULL → x · rsqrt(mean(x²) + eps) · w   (LLaMA RMSNorm; Large-DiT eps 1e-5)
+ditc_tensor *ditc_rms_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, float eps);
+// x (..., D), w, b (D) or NULL → LayerNorm over the last dim with affine (QK-norm over the whole width)
+ditc_tensor *ditc_layer_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, float eps);
+// x (B, T, H·hd), hd even → 1-D rotary embedding over the token index t = 0..T−1, per head on adjacent
+// pairs (2i, 2i+1) (LLaMA view_as_complex convention): angle t·theta^(−2i/hd), (a, b) →
+// (a cos − b sin, a sin + b cos). The angle is built in float32 exactly as LLaMA's precompute_freqs_cis
+// (f = 1 / theta^(2i/hd) in float32, angle = float32(t·f)); cos/sin of it are correctly rounded.
+ditc_tensor *ditc_rope(ditc_ctx *c, ditc_tensor *x, int heads, float theta);
+// a, b same shape → silu(a)·b   (the SwiGLU gate; w1, w2, w3 are ditc_linear)
+ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
+// x (B, T, D), shift/scale (B, D) → x·(1 + scale) + shift   (adaLN modulate after RMSNorm)
+ditc_tensor *ditc_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale);
+
+// ---- layout ------------------------------------------------------------------------------
+// Splits x along dim into n parts of sizes[i] (sum = x.shape[dim]); out[i] receives part i.
+void ditc_split(ditc_ctx *c, ditc_tensor *x, int dim, int n, const int64_t *sizes, ditc_tensor **out);
+// n equal chunks along dim (torch.chunk with divisible size).
+void ditc_chunk(ditc_ctx *c, ditc_tensor *x, int dim, int n, ditc_tensor **out);
+ditc_tensor *ditc_concat(ditc_ctx *c, int n, ditc_tensor *const *xs, int dim);
+ditc_tensor *ditc_reshape(ditc_ctx *c, ditc_tensor *x, int ndim, const int64_t *shape);
+// F32 <-> BF16 (gradient flows back as F32)
+ditc_tensor *ditc_cast(ditc_ctx *c, ditc_tensor *x, ditc_dtype dtype);
+
+// ---- reductions and losses ---------------------------------------------------------------
+// Reduce dims [from_dim, ndim) → shape[:from_dim] (from_dim = 0: a one-element tensor [1]).
+ditc_tensor *ditc_sum(ditc_ctx *c, ditc_tensor *x, int from_dim);
+ditc_tensor *ditc_mean(ditc_ctx *c, ditc_tensor *x, int from_dim);
+// mean over dims [from_dim, ndim) of (a − b)²  (the reference's mean_flat((a − b)²) with from_dim = 1)
+ditc_tensor *ditc_mse(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int from_dim);
+
+// ---- diffusion ---------------------------------------------------------------------------
+// The fused hybrid loss of the reference (ops_diffusion.c): out (B, 2C, H, W), x0, x_t, noise (B, C, H, W),
+// coef (B, NCOEF) → loss (B) (differentiable w.r.t. out); *mse and *vb (B) receive the two terms (no gradient).
+ditc_tensor *ditc_diffusion_loss(ditc_ctx *c, ditc_tensor *out, ditc_tensor *x0, ditc_tensor *xt,
+                                 ditc_tensor *noise, ditc_tensor *coef, ditc_tensor **mse, ditc_tensor **vb);
+
+#endif

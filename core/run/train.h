@@ -1,0 +1,42 @@
+// train.h — the training loop of `ditc train` (reference train.py semantics): data → diffusion loss →
+// backward → AdamW → EMA, logging (stdout, log.txt, metrics.csv, progress/ETA), atomic checkpoints and
+// bit-exact resume. All randomness is keyed by (seed, purpose, global step, position in the global batch).
+#ifndef DITC_TRAIN_H
+#define DITC_TRAIN_H
+
+#include "backend.h"
+#include "common.h"
+#include "comm.h"
+#include "kvfile.h"
+
+typedef struct {
+    const char *data_path, *results_dir, *model, *dataset; // dataset: auto|imagefolder|cifar10|idx|shards|synthetic
+    int image_size, num_classes;                            // 0 = from the data
+    int depth, hidden_size, num_heads, patch_size;          // 0 = from --model
+    int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
+    uint64_t global_seed;
+    int num_workers, random_flip, grad_checkpointing, threads;
+    int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
+    int skip_bad_images;
+    int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
+    double lr, max_grad_norm, ema_decay;   // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
+    const char *optimizer;    // "adamw" (default) or "sophiag" (core/optim_sophia.h)
+    double beta1, beta2;      // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
+    double weight_decay;      // decoupled, both optimizers (default 0)
+    double rho;               // SophiaG rho (default 0.01)
+    int64_t hessian_every;    // SophiaG k: Hessian refresh after every k-th step (default 10)
+    const char *vae;          // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
+    int vae_tile;             // --vae-tile: tiled encoding above this many pixels (0: never)
+    const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
+    int argc;                 // the run's arguments, saved into state.json
+    char **argv;
+} ditc_train_args;
+
+void ditc_train_args_defaults(ditc_train_args *a);
+int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st);
+
+// --resume latest|DIR → a checkpoint directory: DIR may be a checkpoint, a run directory (its newest
+// checkpoint) or "latest" (the newest run under results_dir that has a checkpoint).
+int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, size_t n, ditc_status *st);
+
+#endif

@@ -1,0 +1,100 @@
+// train_internal.h — the state of one `ditc train` run and the named pieces its loop is made of (train.c).
+// One file per concern: train_setup.c (flags → data, model, optimizer, resume), train_step.c (model input,
+// micro-batch passes, rank reduction, update, SophiaG's Hessian), train_log.c (run directory, log.txt,
+// metrics.csv, progress), train_state.c (checkpoints and resume), train_optim.c (optimizer flags).
+#ifndef DITC_TRAIN_INTERNAL_H
+#define DITC_TRAIN_INTERNAL_H
+
+#include <stdio.h>
+
+#include "checkpoint.h"
+#include "diffusion.h"
+#include "latents.h"
+#include "loader.h"
+#include "optim.h"
+#include "data_order.h"
+#include "train_optim.h"
+#include "train.h"
+#include "vae.h"
+
+// Run directory, logs and the running statistics of the log lines.
+typedef struct {
+    char dir[4096];
+    FILE *log, *csv;
+    int tty;
+    int quiet;                        // ranks other than 0 neither log nor write
+    double t_start, t_log;            // run start, last log line
+    double loss_sum, wait_log, wait_total;
+    int64_t log_steps, bad_reported;
+    char last_ckpt[4096 + 64];        // the newest checkpoint written ("" if none)
+} ditc_train_log;
+
+typedef struct {
+    const ditc_train_args *a;
+    ditc_backend *be;
+    ditc_comm *comm;
+    ditc_dataset *ds;
+    ditc_vae *vae;                    // --vae: images encoded to latents on the fly (NULL: none)
+    int is_latents;                   // the data are latent shards (moments): a posterior sample per step
+    ditc_latents_info lat;
+    ditc_dit model;
+    ditc_adamw opt;                   // AdamW or SophiaG
+    ditc_diffusion diff;
+    ditc_ctx ctx;
+    ditc_data_order order;               // which samples each step takes
+    ditc_loader *loader;
+    ditc_kv state;                    // state.json of the checkpoint resumed from
+    int64_t B, mb;                    // local batch, micro-batch (B when not accumulating)
+    int64_t per;                      // floats per model-input sample (C·H·W of the model)
+    int64_t steps_per_epoch, total;   // the run ends at step `total`
+    int64_t hess_elems;               // SophiaG's bs: global batch · C·H·W
+    size_t shard_b, shard_e;          // the flat range this rank's optimizer owns (all of it without ZeRO)
+    float *input;                     // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
+    int64_t step, epoch, step_in_epoch, start_step;
+    ditc_train_log log;
+} ditc_trainer;
+
+// ---- train_setup.c ----------------------------------------------------------------------------------
+// Everything before the first step; on failure t holds what was opened (ditc_trainer_close frees it).
+int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st);
+void ditc_trainer_close(ditc_trainer *t);
+
+// ---- train_step.c: the pieces of one step, in loop order ---------------------------------------------
+// The next step's batch from the loader (its data wait counted in the log statistics).
+int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *st);
+// The model input of the batch, (B, C, H, W): the loader's samples, their VAE latents (posterior samples of
+// the flipped images) or a posterior sample of the latent shards' moments.
+int ditc_train_model_input(ditc_trainer *t, const ditc_batch *bt, const float **x0, ditc_status *st);
+// Gradient of the local-batch mean diffusion loss in the flat gradient buffer, accumulated over micro-batches;
+// returns the local mean loss.
+float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0);
+// The gradient averaged over the ranks (all of it, or this rank's ZeRO-2 shard); returns the loss averaged
+// over the ranks.
+float ditc_train_reduce(ditc_trainer *t, float loss);
+// Clipping against the global gradient norm, warm-up, the AdamW or SophiaG update and the EMA (ZeRO-2: on the
+// owned shard, then the parameters all-gathered). Returns the norm before clipping; *lr: the rate used.
+double ditc_train_update(ditc_trainer *t, double *lr);
+// SophiaG, after every k-th update: the GNB loss on the same model input and noise as the gradient pass,
+// its gradient averaged over the ranks, then the Hessian EMA. Returns 1 if it ran.
+int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0);
+
+// ---- train_log.c ------------------------------------------------------------------------------------
+int ditc_train_log_new_run(ditc_train_log *l, const char *results, const char *model, ditc_status *st);
+int ditc_train_log_open(ditc_train_log *l, int append, ditc_status *st);
+void ditc_train_log_close(ditc_train_log *l);
+// One line to stdout and log.txt, "[YYYY-mm-dd HH:MM:SS] message" (rank 0 only).
+void ditc_train_logf(ditc_train_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// The run's configuration, once before the first step.
+void ditc_train_log_start(ditc_trainer *t);
+// After step t->step: the progress line (a terminal), the log line and metrics.csv row every --log-every.
+void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_norm);
+void ditc_train_log_done(ditc_trainer *t);
+
+// ---- train_state.c ----------------------------------------------------------------------------------
+// A checkpoint after step t->step when it is due (every --ckpt-every steps and at the end).
+int ditc_train_checkpoint_if_due(ditc_trainer *t, ditc_status *st);
+// Loads the checkpoint a->resume_dir into the model and optimizer, the position into t->step/epoch/
+// step_in_epoch, and its run directory into t->log.dir.
+int ditc_train_resume(ditc_trainer *t, ditc_status *st);
+
+#endif

@@ -1,0 +1,152 @@
+// train_step.c — the stages of one training step (train_internal.h). The gradient pass and SophiaG's Hessian
+// pass are one micro-batch loop over the same model input: only the loss differs.
+#include <math.h>
+
+#include "rng.h"
+#include "sophia_gnb.h"
+#include "optim_sophia.h"
+#include "train_internal.h"
+
+int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *st) {
+    double waited;
+    int r = ditc_loader_next(t->loader, bt, &waited, st);
+    if (r) return r;
+    t->log.wait_log += waited;
+    t->log.wait_total += waited;
+    t->epoch = (*bt)->epoch;
+    t->step_in_epoch = (*bt)->step_in_epoch + 1; // the position after this step (a checkpoint resumes there)
+    return 0;
+}
+
+// The model input of latent shards: for sample b (moments x + b·per, global batch position pos[b]) the
+// orientation flip = random_flip && uniform(seed, DITC_RNG_FLIP, step, pos[b]) < 0.5 (the loader's draw for
+// images), then the posterior sample ditc_vae_sample_latents keyed (seed, DITC_RNG_POSTERIOR, step, pos[b]·n) —
+// so training on latents equals encoding the (flipped) images on the fly. out (B, latent, side, side).
+static void latents_batch(const ditc_latents_info *li, const float *x, int64_t B, int64_t per, const int64_t *pos,
+                          uint64_t seed, uint32_t step, int random_flip, float *out) {
+    ditc_vae_config vc;
+    ditc_vae_config_default(&vc);
+    vc.scaling_factor = li->scaling_factor;
+    vc.shift_factor = li->shift_factor;
+    int64_t n = (int64_t)li->latent_channels * li->side * li->side;
+    for (int64_t b = 0; b < B; b++) {
+        uint64_t p = (uint64_t)pos[b];
+        int flip = random_flip && ditc_rng_uniform(seed, DITC_RNG_FLIP, step, p) < 0.5f;
+        const float *m = x + b * per + (flip ? 2 * n : 0);
+        ditc_vae_sample_latents(&vc, m, m + n, n, seed, DITC_RNG_POSTERIOR, step, p * (uint64_t)n, out + b * n);
+    }
+}
+
+int ditc_train_model_input(ditc_trainer *t, const ditc_batch *bt, const float **x0, ditc_status *st) {
+    const ditc_train_args *a = t->a;
+    *x0 = bt->x;
+    if (t->vae) { // (B, 3, S, S) flipped images → (B, latent, S/8, S/8) posterior samples keyed by position
+        int side = t->ds->side;
+        int r = ditc_vae_encode_latents(t->vae, bt->x, t->B, side, side, bt->pos, a->global_seed, (uint32_t)t->step,
+                                        t->input, st);
+        if (r) return r;
+        *x0 = t->input;
+    } else if (t->is_latents) { // (B, 2·latent | 4·latent, h, w) moments → (B, latent, h, w) samples
+        latents_batch(&t->lat, bt->x, t->B, bt->per, bt->pos, a->global_seed, (uint32_t)t->step, a->random_flip,
+                      t->input);
+        *x0 = t->input;
+    }
+    return 0;
+}
+
+// dst (n, C, H, W) = the normal stream `purpose` of each sample at its global batch position.
+static void fill_keyed(ditc_backend *be, ditc_tensor *dst, const int64_t *pos, uint64_t seed, uint32_t purpose,
+                       int64_t step) {
+    int64_t n = dst->shape[0], per = dst->shape[1] * dst->shape[2] * dst->shape[3];
+    for (int64_t b = 0; b < n; b++) {
+        ditc_tensor v = *dst;
+        ditc_tensor_set_shape(&v, DITC_F32, 3, dst->shape + 1);
+        v.data = (float *)dst->data + b * per;
+        be->rng_fill(be, &v, DITC_RNG_DIST_NORMAL, seed, purpose, (uint32_t)step, (uint64_t)pos[b] * (uint64_t)per);
+    }
+}
+
+// The loss a backward pass differentiates: the hybrid diffusion loss (the gradient pass) or SophiaG's GNB loss
+// (the Hessian pass, with targets ε̂ = ε_pred + z/√2, core/sophia_gnb.h).
+typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
+
+// Micro-batch [m0, m0 + mb) of the local batch: x0 a view of the model input, the noise of the step keyed by
+// each sample's global batch position (the same draw in both passes, so the same x_t), the loss scaled by mb/B
+// (the gradients accumulated over the micro-batches — the first overwrites, the next add — are those of the
+// local-batch mean), and its backward. Returns the scaled loss.
+static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind) {
+    ditc_ctx *c = &t->ctx;
+    const ditc_dit_config *cfg = &t->model.cfg;
+    uint64_t seed = t->a->global_seed;
+    int64_t shape[4] = {t->mb, cfg->in_channels, cfg->input_size, cfg->input_size};
+    ditc_ctx_reset(c);
+    ditc_tensor *x = ditc_from_host(c, DITC_F32, 4, shape, x0 + m0 * t->per);
+    ditc_tensor *noise = ditc_new(c, DITC_F32, 4, shape);
+    fill_keyed(t->be, noise, bt->pos + m0, seed, DITC_RNG_NOISE, t->step);
+    ditc_tensor *loss;
+    if (kind == TRAIN_LOSS_GNB) {
+        ditc_tensor *z = ditc_new(c, DITC_F32, 4, shape);
+        fill_keyed(t->be, z, bt->pos + m0, seed, DITC_RNG_HESSIAN, t->step);
+        loss = ditc_sophia_gnb_loss(c, &t->diff, &t->model, x, bt->t + m0, bt->y + m0, noise, z);
+    } else {
+        loss = ditc_mean(c, ditc_diffusion_training_loss(c, &t->diff, &t->model, x, bt->t + m0, bt->y + m0, noise, NULL,
+                                                         NULL, NULL), 0);
+    }
+    if (t->mb < t->B) loss = ditc_scale(c, loss, (float)t->mb / (float)t->B);
+    float v;
+    ditc_to_host(loss, &v);
+    ditc_backward(c, loss);
+    return v;
+}
+
+// The gradient of the local-batch mean of `kind` in the flat gradient buffer; returns that mean.
+static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind) {
+    ditc_params_zero_grad(&t->model.params);
+    float loss = 0.0f;
+    for (int64_t m0 = 0; m0 < t->B; m0 += t->mb) loss += train_microbatch(t, bt, x0, m0, kind);
+    ditc_params_settle_grad(&t->model.params);
+    return loss;
+}
+
+// The mean over ranks of the flat gradient buffer: all of it, or this rank's shard (ZeRO-2).
+static void train_average_grad(ditc_trainer *t) {
+    ditc_comm *comm = t->comm;
+    if (comm->world < 2) return;
+    float *grad = t->model.params.grad;
+    size_t nflat = (size_t)t->model.params.numel;
+    if (t->a->zero) comm->reduce_scatter_sum(comm, t->be, grad, nflat, DITC_F32);
+    else comm->allreduce_sum(comm, t->be, grad, nflat, DITC_F32);
+    t->be->scale_buffer(t->be, grad + t->shard_b, t->shard_e - t->shard_b, 1.0f / (float)comm->world);
+}
+
+float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
+    return train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION);
+}
+
+float ditc_train_reduce(ditc_trainer *t, float loss) {
+    ditc_comm *comm = t->comm;
+    if (comm->world < 2) return loss;
+    train_average_grad(t);
+    comm->allreduce_sum(comm, NULL, &loss, 1, DITC_F32); // the logged loss is the mean over ranks
+    return loss / (float)comm->world;
+}
+
+double ditc_train_update(ditc_trainer *t, double *lr) {
+    ditc_comm *comm = t->comm;
+    int sharded = t->a->zero && comm->world > 1;
+    *lr = ditc_adamw_current_lr(&t->opt);
+    double sumsq = ditc_adamw_grad_sumsq(&t->opt);
+    if (sharded) comm->allreduce_sum(comm, NULL, &sumsq, 1, DITC_F64);
+    double norm = sqrt(sumsq);
+    ditc_adamw_apply(&t->opt, norm);
+    if (sharded) comm->allgather(comm, t->be, t->model.params.data, (size_t)t->model.params.numel, DITC_F32);
+    return norm;
+}
+
+int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
+    if (!ditc_sophia_hessian_due(&t->opt)) return 0;
+    train_backward_pass(t, bt, x0, TRAIN_LOSS_GNB);
+    train_average_grad(t);
+    ditc_sophia_update_hessian(&t->opt);
+    return 1;
+}

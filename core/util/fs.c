@@ -1,0 +1,61 @@
+// fs.c — file-system helpers (fs.h).
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st) {
+    size_t n = strlen(path);
+    char *buf = ditc_xmalloc(n + 1);
+    memcpy(buf, path, n + 1);
+    int rc = 0;
+    for (size_t i = 1; i <= n && !rc; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char save = buf[i];
+        buf[i] = '\0';
+        struct stat sb;
+        if (stat(buf, &sb) != 0) {
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                if (flag) rc = ditc_fail(st, DITC_ERR_IO, "%s %s: cannot create %s: %s", flag, path, buf, strerror(errno));
+                else rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+            }
+        } else if (!S_ISDIR(sb.st_mode) && save == '\0') {
+            if (flag) rc = ditc_fail(st, DITC_ERR_IO, "%s %s: exists and is not a directory", flag, path);
+            else rc = ditc_fail(st, DITC_ERR_IO, "%s: exists and is not a directory", path);
+        }
+        buf[i] = save;
+    }
+    free(buf);
+    return rc;
+}
+
+int ditc_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r < 0 && errno != EINVAL ? -1 : 0;
+}
+
+int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return ditc_fail(st, DITC_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    ditc_fsync_dir(dirname(dir));
+    return 0;
+}

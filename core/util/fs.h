@@ -1,0 +1,17 @@
+// fs.h — file-system helpers: mkdir -p with messages that name the flag, atomic small-file writes.
+#ifndef DITC_FS_H
+#define DITC_FS_H
+
+#include "common.h"
+
+// Creates path and its missing parents (0755). An existing directory is fine; an existing non-directory at
+// path is an error. Messages: with flag (e.g. "--out") "FLAG PATH: cannot create DIR: reason" and "FLAG PATH:
+// exists and is not a directory"; without, "DIR: cannot create: reason".
+int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st);
+
+// Atomic small-file write: path.tmp.<pid>, fsync, rename, fsync of the directory.
+int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st);
+// fsync of a directory (after a rename in it); 0, or -1 with errno.
+int ditc_fsync_dir(const char *dir);
+
+#endif
