@@ -19,7 +19,7 @@
 #include "diffusion.h"
 #include "dit_model.h"
 #include "ops.h"
-#include "optim.h"
+#include "optimizer.h"
 #include "params.h"
 #include "rng.h"
 
@@ -225,8 +225,8 @@ static void test_small_model(ditc_backend *be) {
     be->copy_d2h(be, before, m.params.data, sizeof(float) * (size_t)m.params.numel);
     ditc_diffusion d;
     ditc_diffusion_init(&d, "", NULL);
-    ditc_adamw o;
-    ditc_adamw_init(&o, &m.params, 1e-4, 0);
+    ditc_optimizer o;
+    ditc_optimizer_init(&o, &m.params, 1e-4, 0);
     ditc_ctx_reset(&c);
     ditc_params_zero_grad(&m.params);
     ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, xs, hx), *nz = ditc_from_host(&c, DITC_F32, 4, xs, hn);
@@ -234,7 +234,7 @@ static void test_small_model(ditc_backend *be) {
     float lv;
     ditc_to_host(loss, &lv);
     ditc_backward(&c, loss);
-    double gnorm = ditc_adamw_step(&o);
+    double gnorm = ditc_optimizer_step(&o);
     float *after = malloc(sizeof(float) * (size_t)m.params.numel);
     be->copy_d2h(be, after, m.params.data, sizeof(float) * (size_t)m.params.numel);
     int others_same = 1, n_same = 0;
@@ -266,7 +266,7 @@ static void test_small_model(ditc_backend *be) {
     check(maxstep > 0.5e-4 && maxstep <= 1.0001e-4, "largest bias update %.4g ≈ lr (first AdamW step)", maxstep);
 
     free(before); free(after); free(hx); free(hn); free(tf); free(ti); free(y);
-    ditc_adamw_free(&o);
+    ditc_optimizer_free(&o);
     ditc_diffusion_free(&d);
     ditc_ctx_free(&c);
     ditc_dit_free(&m);

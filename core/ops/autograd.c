@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "common.h"
-#include "ops.h"
 #include "profile.h"
 
 void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
@@ -116,8 +115,6 @@ ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
 }
 
 // ---- backward --------------------------------------------------------------------------------
-static void checkpoint_backward(ditc_ctx *c, ditc_node *n);
-
 static void run_backward(ditc_ctx *c, int start) {
     for (int i = c->n_nodes - 1; i >= start; i--) {
         ditc_node *n = &c->tape[i];
@@ -126,8 +123,7 @@ static void run_backward(ditc_ctx *c, int start) {
         if (!any) continue;
         int op = n->op;
         double t0 = ditc_prof.enabled ? ditc_profile_now(c->be) : 0;
-        if (op == DITC_OP_CHECKPOINT) checkpoint_backward(c, n);
-        else ditc_op_defs[op].backward(c, n);
+        ditc_op_defs[op].backward(c, n);
         if (ditc_prof.enabled) ditc_profile_bwd(op, ditc_profile_now(c->be) - t0);
     }
 }
@@ -179,7 +175,7 @@ void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc
     }
 }
 
-static void checkpoint_backward(ditc_ctx *c, ditc_node *node) {
+void ditc_bwd_checkpoint(ditc_ctx *c, ditc_node *node) {
     // The re-run records nodes and may grow (move) the tape: work on a copy of the node.
     ditc_node copy = *node;
     ditc_node *n = &copy;

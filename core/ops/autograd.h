@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "backend.h"
+#include "op_list.h"
 
 #define DITC_NODE_MAX_IO 8
 
@@ -22,7 +23,7 @@ typedef void (*ditc_backward_fn)(ditc_ctx *c, ditc_node *n);
 typedef void (*ditc_segment_fn)(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out);
 
 struct ditc_node {
-    int op;                                 // ditc_op_id (ops.h)
+    int op;                                 // ditc_op_id (op_list.h)
     int n_in, n_out;
     ditc_tensor *in[DITC_NODE_MAX_IO];
     ditc_tensor *out[DITC_NODE_MAX_IO];
@@ -43,6 +44,14 @@ struct ditc_ctx {
     int grad_enabled;
     int in_checkpoint;
 };
+
+// The registry the tape runs backward through: name and backward of every op id, one row per entry of
+// op_list.h (defined by the ops, op_registry.c).
+typedef struct {
+    const char *name;
+    ditc_backward_fn backward;
+} ditc_op_def;
+extern const ditc_op_def ditc_op_defs[DITC_OP_COUNT];
 
 void ditc_ctx_init(ditc_ctx *c, ditc_backend *be);
 void ditc_ctx_free(ditc_ctx *c);
@@ -87,5 +96,7 @@ void ditc_backward_seeded(ditc_ctx *c, int n, ditc_tensor *const *outs, ditc_ten
 // its intermediates are not kept: it runs without recording, and backward re-runs it with grad.
 void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in,
                      int n_out, ditc_tensor **out);
+// The backward of a checkpointed segment (the registry row of DITC_OP_CHECKPOINT).
+void ditc_bwd_checkpoint(ditc_ctx *c, ditc_node *n);
 
 #endif

@@ -1,52 +1,13 @@
 // ops.h — the differentiable ops of the core: forward, backward, autograd recording.
 //
-// Every op has an id in the registry below (name + backward). tests/test_op_grads.c checks that each
-// registered op has a finite-difference gradient test. Shapes in comments: B batch, T tokens, D width.
+// Every op has an id and a registry row (name + backward) generated from op_list.h; tests/test_op_grads.c
+// checks that each op of the list has a finite-difference gradient test. Shapes in comments: B batch, T tokens, D width.
 // Inputs/outputs are F32 unless stated; all results are new tensors in the context's current arena.
 #ifndef DITC_OPS_H
 #define DITC_OPS_H
 
 #include "autograd.h"
-
-typedef enum {
-    DITC_OP_LINEAR = 0,
-    DITC_OP_MATMUL,
-    DITC_OP_ADD,
-    DITC_OP_MUL,
-    DITC_OP_SCALE,
-    DITC_OP_LN_MODULATE,
-    DITC_OP_GATED_RESIDUAL,
-    DITC_OP_GELU,
-    DITC_OP_SILU,
-    DITC_OP_ATTENTION,
-    DITC_OP_EMBEDDING,
-    DITC_OP_PATCHIFY,
-    DITC_OP_UNPATCHIFY,
-    DITC_OP_SPLIT,
-    DITC_OP_CONCAT,
-    DITC_OP_SUM,
-    DITC_OP_MEAN,
-    DITC_OP_MSE,
-    DITC_OP_RESHAPE,
-    DITC_OP_CAST,
-    DITC_OP_DIFFUSION_LOSS, // diffusion.c
-    DITC_OP_RMS_NORM,     // ops_llama.c (Large-DiT pieces)
-    DITC_OP_LAYER_NORM,
-    DITC_OP_ROPE,
-    DITC_OP_SWIGLU,
-    DITC_OP_MODULATE,
-    DITC_OP_CHECKPOINT,   // a checkpointed segment (autograd.c)
-    DITC_OP_COUNT
-} ditc_op_id;
-
-typedef struct {
-    const char *name;
-    ditc_backward_fn backward;
-    int differentiable;   // 0 only for ops whose inputs never need grad (none so far)
-} ditc_op_def;
-
-extern const ditc_op_def ditc_op_defs[DITC_OP_COUNT];
-const char *ditc_op_name(int op);
+#include "op_list.h"
 
 // ---- linear algebra ----------------------------------------------------------------------
 // x (..., K), w (N, K) or (N, ...) with numel N·K (read as (N, K)), b (N) or NULL → (..., N) = x·wᵀ + b

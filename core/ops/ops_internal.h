@@ -1,18 +1,14 @@
-// ops_internal.h — backward functions of the ops (referenced by the registry) and shared helpers.
+// ops_internal.h — what the op implementations share: their backward declarations, the backend shorthand,
+// dtype checks.
 #ifndef DITC_OPS_INTERNAL_H
 #define DITC_OPS_INTERNAL_H
 
 #include "common.h"
 #include "ops.h"
 
-#define DITC_BACKWARDS(X)                                                                        \
-    X(linear) X(matmul) X(add) X(mul) X(scale) X(ln_modulate) X(gated_residual) X(gelu) X(silu)  \
-    X(attention) X(embedding) X(patchify) X(unpatchify) X(split) X(concat) X(sum) X(mean) X(mse) \
-    X(reshape) X(cast) X(diffusion_loss) X(rms_norm) X(layer_norm) X(rope) X(swiglu) \
-    X(modulate)
-
-#define DITC_DECLARE_BWD(name) void ditc_bwd_##name(ditc_ctx *c, ditc_node *n);
-DITC_BACKWARDS(DITC_DECLARE_BWD)
+// The backward of every listed op (op_list.h); checkpoint's is in autograd.c.
+#define DITC_DECLARE_BWD(id, name, file) void ditc_bwd_##name(ditc_ctx *c, ditc_node *n);
+DITC_OPS(DITC_DECLARE_BWD)
 #undef DITC_DECLARE_BWD
 
 // Shorthand: the backend of the context.

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "ops.h"
+#include "op_list.h"
 
 ditc_profile ditc_prof;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "diffusion.h"
-#include "optim.h"
+#include "optimizer.h"
 #include "profile.h"
 #include "rng.h"
 
@@ -79,9 +79,9 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     ditc_dit_create(&m, &cfg, be);
     m.checkpoint_blocks = a->grad_checkpointing;
     ditc_dit_init(&m, 0);
-    ditc_adamw opt;
-    ditc_adamw_init(&opt, &m.params, 1e-4, 1);
-    ditc_adamw_ema_copy(&opt);
+    ditc_optimizer opt;
+    ditc_optimizer_init(&opt, &m.params, 1e-4, 1);
+    ditc_optimizer_ema_copy(&opt);
     ditc_diffusion d;
     ditc_diffusion_init(&d, "", NULL);
     ditc_ctx c;
@@ -117,7 +117,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
         ditc_backward(&c, loss);
         be->synchronize(be);
         double t2 = ditc_now_s();
-        ditc_adamw_step(&opt);
+        ditc_optimizer_step(&opt);
         be->synchronize(be);
         double t3 = ditc_now_s();
         times[s] = t3 - t0;
@@ -162,7 +162,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     free(times); free(x); free(y); free(t);
     ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
-    ditc_adamw_free(&opt);
+    ditc_optimizer_free(&opt);
     ditc_dit_free(&m);
     return 0;
 }

@@ -6,7 +6,7 @@
 
 #include "checkpoint.h"
 #include "diffusion.h"
-#include "optim_sophia.h"
+#include "sophia.h"
 #include "rng.h"
 #include "sophia_gnb.h"
 
@@ -74,7 +74,7 @@ static ditc_tensor *batch_loss(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d
 // SophiaG's Hessian refresh on the fixed batch after update `step` (1-based): z from (seed 0,
 // DITC_RNG_HESSIAN, step − 1, element index), as the trainer keys it for a one-sample-per-position batch.
 // Copies z to zh (B·C·S·S floats) and returns the GNB loss.
-static float hessian_refresh(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, const batch *b, ditc_adamw *o,
+static float hessian_refresh(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, const batch *b, ditc_optimizer *o,
                              float *zh) {
     const ditc_dit_config *cfg = &m->cfg;
     int64_t shape[4] = {b->B, cfg->in_channels, cfg->input_size, cfg->input_size};
@@ -149,14 +149,14 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
     if (a->train_steps > 0 && sophia && (r = ditc_sophia_check_backend(be, st))) goto done;
     if (a->train_steps > 0) {
-        ditc_adamw o;
-        ditc_adamw_init(&o, &m.params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);
+        ditc_optimizer o;
+        ditc_optimizer_init(&o, &m.params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);
         int64_t per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size, nref = 0;
         if (sophia) {
             ditc_sophia_configure(&o);
             o.rho = a->rho;
             o.hessian_every = a->hessian_every;
-            o.hess_bs = (double)(b.B * per); // the element count of the batch (core/sophia_gnb.h)
+            o.hess_bs = (double)(b.B * per); // the element count of the batch (core/diffusion/sophia_gnb.h)
         }
         int64_t maxref = sophia ? a->train_steps / a->hessian_every : 0;
         float *ls = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)a->train_steps);
@@ -168,7 +168,7 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
             ditc_tensor *lm = batch_loss(&c, &m, &d, &b, NULL, NULL, NULL, NULL);
             ditc_to_host(lm, &ls[s]);
             ditc_backward(&c, lm);
-            ditc_adamw_step(&o);
+            ditc_optimizer_step(&o);
             if (ditc_sophia_hessian_due(&o)) {
                 gl[nref] = hessian_refresh(&c, &m, &d, &b, &o, zh + nref * b.B * per);
                 nref++;
@@ -184,7 +184,7 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
         float *p = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
         be->copy_d2h(be, p, m.params.data, sizeof(float) * (size_t)m.params.numel);
         ditc_params_to_writer(&m.params, p, "param.", wr);
-        ditc_adamw_free(&o);
+        ditc_optimizer_free(&o);
     }
     r = ditc_st_writer_save(wr, a->out, st);
 done:

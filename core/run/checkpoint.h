@@ -10,7 +10,7 @@
 
 #include "dit_model.h"
 #include "kvfile.h"
-#include "optim.h"
+#include "optimizer.h"
 #include "safetensors.h"
 
 // Adds the tensors of p held in the flat host buffer `host` (p->numel floats) as F32 under prefix+name.

@@ -20,7 +20,7 @@ typedef struct {
     int skip_bad_images;
     int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
     double lr, max_grad_norm, ema_decay;   // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
-    const char *optimizer;    // "adamw" (default) or "sophiag" (core/optim_sophia.h)
+    const char *optimizer;    // "adamw" (default) or "sophiag" (core/optim/sophia.h)
     double beta1, beta2;      // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
     double weight_decay;      // decoupled, both optimizers (default 0)
     double rho;               // SophiaG rho (default 0.01)

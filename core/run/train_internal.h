@@ -11,9 +11,8 @@
 #include "diffusion.h"
 #include "latents.h"
 #include "loader.h"
-#include "optim.h"
+#include "optimizer.h"
 #include "data_order.h"
-#include "train_optim.h"
 #include "train.h"
 #include "vae.h"
 
@@ -38,7 +37,7 @@ typedef struct {
     int is_latents;                   // the data are latent shards (moments): a posterior sample per step
     ditc_latents_info lat;
     ditc_dit model;
-    ditc_adamw opt;                   // AdamW or SophiaG
+    ditc_optimizer opt;                   // AdamW or SophiaG
     ditc_diffusion diff;
     ditc_ctx ctx;
     ditc_data_order order;               // which samples each step takes
@@ -77,6 +76,16 @@ double ditc_train_update(ditc_trainer *t, double *lr);
 // SophiaG, after every k-th update: the GNB loss on the same model input and noise as the gradient pass,
 // its gradient averaged over the ranks, then the Hessian EMA. Returns 1 if it ran.
 int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0);
+
+// ---- train_optim.c: the optimizer from the flags (defaults, checks with messages naming the flag) ----------
+// Validates the optimizer flags (--optimizer, --lr, --beta1, --beta2, --weight-decay, --rho, --hessian-every):
+// one message naming the flag.
+int ditc_train_optim_check(const ditc_train_args *a, ditc_status *st);
+// Validates --optimizer/--lr/--beta1/--beta2/--rho/--hessian-every/--weight-decay and initialises o over the
+// shard [begin, end) of p (with EMA). hess_elems: the sampled elements behind one Hessian estimate (global
+// batch · C·H·W), SophiaG's bs. Returns non-zero with a message on a bad flag (o untouched then).
+int ditc_train_optim_init(ditc_optimizer *o, ditc_params *p, const ditc_train_args *a, int64_t begin, int64_t end,
+                          int64_t hess_elems, ditc_status *st);
 
 // ---- train_log.c ------------------------------------------------------------------------------------
 int ditc_train_log_new_run(ditc_train_log *l, const char *results, const char *model, ditc_status *st);

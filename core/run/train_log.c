@@ -87,7 +87,7 @@ void ditc_train_log_start(ditc_trainer *t) {
     ditc_train_log *l = &t->log;
     const ditc_train_args *a = t->a;
     const ditc_dit_config *cfg = &t->model.cfg;
-    const ditc_adamw *o = &t->opt;
+    const ditc_optimizer *o = &t->opt;
     int sophia = o->kind == DITC_OPT_SOPHIAG, world = t->comm->world;
     ditc_train_logf(l, "%s run %s: %s", a->resume_dir ? "resuming" : "starting", l->dir, t->ds->desc);
     if (t->vae)
@@ -105,7 +105,7 @@ void ditc_train_log_start(ditc_trainer *t) {
     ditc_train_logf(l, "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (%s moments + EMA of %lld of %lld elements)",
                     world, world > 1 ? "es" : "", t->comm->name,
                     a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
-                    (double)ditc_adamw_state_bytes(o) / 1048576.0, sophia ? "SophiaG" : "AdamW",
+                    (double)ditc_optimizer_state_bytes(o) / 1048576.0, sophia ? "SophiaG" : "AdamW",
                     (long long)(t->shard_e - t->shard_b), (long long)t->model.params.numel);
     if (sophia)
         ditc_train_logf(l, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",

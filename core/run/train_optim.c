@@ -1,10 +1,10 @@
-// train_optim.c — the optimizer from the training flags (see train_optim.h).
-#include "train_optim.h"
+// train_optim.c — the optimizer from the training flags (train_internal.h).
 
 #include <math.h>
 #include <string.h>
 
-#include "optim_sophia.h"
+#include "sophia.h"
+#include "train_internal.h"
 
 static int bad_beta(double b) { return !(b >= 0.0 && b < 1.0); }
 
@@ -25,13 +25,13 @@ int ditc_train_optim_check(const ditc_train_args *a, ditc_status *st) {
     return 0;
 }
 
-int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *a, int64_t begin, int64_t end,
+int ditc_train_optim_init(ditc_optimizer *o, ditc_params *p, const ditc_train_args *a, int64_t begin, int64_t end,
                           int64_t hess_elems, ditc_status *st) {
     if (ditc_train_optim_check(a, st)) return st ? st->code : 1;
     int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
     double lr = isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr;
     if (sophia && ditc_sophia_check_backend(p->be, st)) return st ? st->code : 1;
-    ditc_adamw_init_shard(o, p, lr, 1, begin, end);
+    ditc_optimizer_init_shard(o, p, lr, 1, begin, end);
     if (sophia) {
         ditc_sophia_configure(o);
         o->rho = a->rho;
@@ -46,5 +46,3 @@ int ditc_train_optim_init(ditc_adamw *o, ditc_params *p, const ditc_train_args *
     o->warmup_steps = a->warmup_steps;
     return 0;
 }
-
-const char *ditc_train_optim_name(const ditc_adamw *o) { return o->kind == DITC_OPT_SOPHIAG ? "sophiag" : "adamw"; }

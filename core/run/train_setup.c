@@ -130,7 +130,7 @@ static int create_model(ditc_trainer *t, const ditc_dit_config *cfg, ditc_status
     t->hess_elems = a->global_batch * cfg->in_channels * cfg->input_size * cfg->input_size;
     if (ditc_train_optim_init(&t->opt, &t->model.params, a, (int64_t)t->shard_b, (int64_t)t->shard_e, t->hess_elems, st))
         return st->code;
-    ditc_adamw_ema_copy(&t->opt);
+    ditc_optimizer_ema_copy(&t->opt);
     return 0;
 }
 
@@ -182,7 +182,7 @@ void ditc_trainer_close(ditc_trainer *t) {
     ditc_loader_free(t->loader);
     if (t->ctx.be) ditc_ctx_free(&t->ctx);
     ditc_diffusion_free(&t->diff);
-    if (t->opt.p) ditc_adamw_free(&t->opt);
+    if (t->opt.p) ditc_optimizer_free(&t->opt);
     if (t->model.params.be) ditc_dit_free(&t->model);
     if (t->order.perm || t->order.n) ditc_data_order_free(&t->order);
     if (t->ds) ditc_dataset_free(t->ds);

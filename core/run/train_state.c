@@ -11,10 +11,10 @@
 
 // Full-layout buffers of the training state: the optimizer's own when it owns the whole layout, else
 // temporaries that hold the gathered shards (ZeRO).
-static void buffers_open(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
+static void buffers_open(ditc_ckpt_buffers *b, ditc_dit *m, ditc_optimizer *o) {
     b->params = m->params.data;
     b->opt_step = o->step;
-    b->optimizer = ditc_train_optim_name(o);
+    b->optimizer = ditc_optimizer_name(o);
     if (o->begin == 0 && o->end == m->params.numel) {
         b->ema = o->ema;
         b->m = o->m;
@@ -26,7 +26,7 @@ static void buffers_open(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
     b->ema = o->ema ? ditc_params_alloc_like(&m->params, DITC_F32) : NULL;
 }
 
-static void buffers_close(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
+static void buffers_close(ditc_ckpt_buffers *b, ditc_dit *m, ditc_optimizer *o) {
     ditc_backend *be = m->params.be;
     if (b->m == o->m) return;
     be->free(be, b->m);
@@ -35,7 +35,7 @@ static void buffers_close(ditc_ckpt_buffers *b, ditc_dit *m, ditc_adamw *o) {
 }
 
 // shard → full (every rank's range, all-gathered) or full → shard.
-static void buffers_sync(ditc_ckpt_buffers *b, ditc_adamw *o, ditc_comm *comm, int to_full) {
+static void buffers_sync(ditc_ckpt_buffers *b, ditc_optimizer *o, ditc_comm *comm, int to_full) {
     if (b->m == o->m) return;
     ditc_backend *be = o->p->be;
     size_t n = (size_t)(o->end - o->begin) * sizeof(float);

@@ -4,7 +4,7 @@
 
 #include "rng.h"
 #include "sophia_gnb.h"
-#include "optim_sophia.h"
+#include "sophia.h"
 #include "train_internal.h"
 
 int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *st) {
@@ -67,7 +67,7 @@ static void fill_keyed(ditc_backend *be, ditc_tensor *dst, const int64_t *pos, u
 }
 
 // The loss a backward pass differentiates: the hybrid diffusion loss (the gradient pass) or SophiaG's GNB loss
-// (the Hessian pass, with targets ε̂ = ε_pred + z/√2, core/sophia_gnb.h).
+// (the Hessian pass, with targets ε̂ = ε_pred + z/√2, core/diffusion/sophia_gnb.h).
 typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
 
 // Micro-batch [m0, m0 + mb) of the local batch: x0 a view of the model input, the noise of the step keyed by
@@ -134,11 +134,11 @@ float ditc_train_reduce(ditc_trainer *t, float loss) {
 double ditc_train_update(ditc_trainer *t, double *lr) {
     ditc_comm *comm = t->comm;
     int sharded = t->a->zero && comm->world > 1;
-    *lr = ditc_adamw_current_lr(&t->opt);
-    double sumsq = ditc_adamw_grad_sumsq(&t->opt);
+    *lr = ditc_optimizer_current_lr(&t->opt);
+    double sumsq = ditc_optimizer_grad_sumsq(&t->opt);
     if (sharded) comm->allreduce_sum(comm, NULL, &sumsq, 1, DITC_F64);
     double norm = sqrt(sumsq);
-    ditc_adamw_apply(&t->opt, norm);
+    ditc_optimizer_apply(&t->opt, norm);
     if (sharded) comm->allgather(comm, t->be, t->model.params.data, (size_t)t->model.params.numel, DITC_F32);
     return norm;
 }

@@ -69,7 +69,7 @@ typedef struct {
     float beta1, one_minus_beta1;
     float decay;       // 1 − lr·weight_decay
     float neg_lr;      // −lr
-    float rho_bs;      // rho·bs (bs: see core/optim_sophia.h)
+    float rho_bs;      // rho·bs (bs: see core/optim/sophia.h)
     float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
 } ditc_sophia_args;
 

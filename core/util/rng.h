@@ -20,7 +20,7 @@ typedef enum {
     DITC_RNG_SHUFFLE = 6,    // dataset permutation
     DITC_RNG_POSTERIOR = 7,  // VAE latent posterior sampling
     DITC_RNG_SAMPLING = 8,   // sampler noise at inference
-    DITC_RNG_HESSIAN = 9,    // SophiaG: targets of the Gauss-Newton-Bartlett Hessian pass (core/sophia_gnb.h)
+    DITC_RNG_HESSIAN = 9,    // SophiaG: targets of the Gauss-Newton-Bartlett Hessian pass (core/diffusion/sophia_gnb.h)
     DITC_RNG_TEST = 100      // tests only
 } ditc_rng_purpose;
 

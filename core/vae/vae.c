@@ -7,16 +7,17 @@
 #include <string.h>
 
 #include "rng.h"
-#include "vae_internal.h"
+#include "vae.h"
+#include "vae_net.h"
 #include "vae_ops.h"
-#include "vae_tiled.h"
+#include "vae_tile.h"
 
 #define VAE_EPS 1e-6f
 
 const ditc_vae_config *ditc_vae_get_config(const ditc_vae *v) { return &v->cfg; }
 const char *ditc_vae_desc(const ditc_vae *v) { return v->desc; }
 int64_t ditc_vae_num_params(const ditc_vae *v) { return v->n_params; }
-int ditc_vae_factor(const ditc_vae *v) { return 1 << (v->cfg.levels - 1); }
+int ditc_vae_factor(const ditc_vae *v) { return ditc_vae_config_factor(&v->cfg); }
 int ditc_vae_set_tile(ditc_vae *v, int tile, ditc_status *st) {
     int q = 4 * ditc_vae_factor(v);
     if (tile < 0 || tile % q)

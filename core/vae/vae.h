@@ -18,26 +18,11 @@
 
 #include "backend.h"
 #include "common.h"
+#include "vae_config.h"
 
-#define DITC_VAE_MAX_LEVELS 8
 #define DITC_VAE_FILE "diffusion_pytorch_model.safetensors"
 
-typedef struct {
-    int in_channels, out_channels, latent_channels;
-    int levels;                               // len(block_out_channels)
-    int block_out[DITC_VAE_MAX_LEVELS];
-    int layers_per_block, norm_groups;
-    int sample_size;
-    int use_quant_conv, use_post_quant_conv, mid_attention;
-    double scaling_factor, shift_factor;      // latents = (z − shift)·scale
-} ditc_vae_config;
-
 typedef struct ditc_vae ditc_vae;
-
-// sd-vae-ft-ema: 3/3/4 channels, [128, 256, 512, 512], 2 layers, 32 groups, sample 256, scale 0.18215.
-void ditc_vae_config_default(ditc_vae_config *c);
-// Parses a diffusers config.json (path for messages) over the defaults in *c. Unknown keys are ignored.
-int ditc_vae_config_parse(ditc_vae_config *c, const char *json, size_t len, const char *path, ditc_status *st);
 
 // Loads path (directory or .safetensors file) onto backend be. `flag` names the option in messages
 // ("--vae"). Returns 0 and *out, or an error naming the path/tensor/key.

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "json_header.h"
-#include "vae.h"
+#include "vae_config.h"
 
 void ditc_vae_config_default(ditc_vae_config *c) {
     memset(c, 0, sizeof *c);

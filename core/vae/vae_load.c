@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "safetensors.h"
-#include "vae_internal.h"
+#include "vae.h"
+#include "vae_net.h"
 
 typedef struct {
     char name[DITC_NAME_MAX], alt[DITC_NAME_MAX]; // alt: the older diffusers name ("" if none)

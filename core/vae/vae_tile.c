@@ -6,9 +6,9 @@
 // same numbers as diffusers' enable_tiling() with tile_sample_min_size = T.
 #include <string.h>
 
-#include "vae_internal.h"
+#include "vae_net.h"
 #include "vae_ops.h"
-#include "vae_tiled.h"
+#include "vae_tile.h"
 
 typedef struct {
     float *d;
@@ -88,14 +88,14 @@ static void run_tiled(ditc_vae *v, const float *src, int64_t C, int64_t H, int64
 
 void ditc_vae_encode_tiled(ditc_vae *v, const float *img, int64_t H, int64_t W, float *moments,
                            ditc_tensor *(*encode_one)(ditc_vae *, ditc_tensor *)) {
-    int64_t T = v->tile, f = ditc_vae_factor(v), Tl = T / f, blend = Tl / 4;
+    int64_t T = v->tile, f = ditc_vae_config_factor(&v->cfg), Tl = T / f, blend = Tl / 4;
     run_tiled(v, img, v->cfg.in_channels, H, W, T, T * 3 / 4, 1, f, blend, Tl - blend, 2 * v->cfg.latent_channels,
               encode_one, moments);
 }
 
 void ditc_vae_decode_tiled(ditc_vae *v, const float *z, int64_t h, int64_t w, float *img,
                            ditc_tensor *(*decode_one)(ditc_vae *, ditc_tensor *)) {
-    int64_t T = v->tile, f = ditc_vae_factor(v), Tl = T / f, blend = T / 4;
+    int64_t T = v->tile, f = ditc_vae_config_factor(&v->cfg), Tl = T / f, blend = T / 4;
     run_tiled(v, z, v->cfg.latent_channels, h, w, Tl, Tl * 3 / 4, f, 1, blend, T - blend, v->cfg.out_channels,
               decode_one, img);
 }

@@ -1,10 +1,13 @@
-// optim_sophia.c — SophiaG update and Hessian EMA over the owned runs of the flat buffers (see optim_sophia.h).
-#include "optim_sophia.h"
+// sophia.c — SophiaG update and Hessian EMA over the owned runs of the flat buffers (see sophia.h).
+#include "sophia.h"
 
 #include "common.h"
 
-void ditc_sophia_configure(ditc_adamw *o) {
+static void sophia_update(ditc_optimizer *o, double lr);
+
+void ditc_sophia_configure(ditc_optimizer *o) {
     o->kind = DITC_OPT_SOPHIAG;
+    o->update = sophia_update;
     o->beta1 = DITC_SOPHIA_BETA1;
     o->beta2 = DITC_SOPHIA_BETA2;
     o->rho = DITC_SOPHIA_RHO;
@@ -13,7 +16,7 @@ void ditc_sophia_configure(ditc_adamw *o) {
     o->hess_bs = 1.0;
 }
 
-void ditc_sophia_update(ditc_adamw *o, double lr) {
+static void sophia_update(ditc_optimizer *o, double lr) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
     // complements and products in double, rounded once (torch gets them as Python floats)
@@ -25,7 +28,7 @@ void ditc_sophia_update(ditc_adamw *o, double lr) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
         be->sophia(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
     }
-    ditc_adamw_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
+    ditc_optimizer_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
 }
 
 int ditc_sophia_check_backend(const ditc_backend *be, ditc_status *st) {
@@ -33,11 +36,11 @@ int ditc_sophia_check_backend(const ditc_backend *be, ditc_status *st) {
     return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet", be->name);
 }
 
-int ditc_sophia_hessian_due(const ditc_adamw *o) {
+int ditc_sophia_hessian_due(const ditc_optimizer *o) {
     return o->kind == DITC_OPT_SOPHIAG && o->hessian_every > 0 && o->step > 0 && o->step % o->hessian_every == 0;
 }
 
-void ditc_sophia_update_hessian(ditc_adamw *o) {
+void ditc_sophia_update_hessian(ditc_optimizer *o) {
     DITC_CHECK(o->kind == DITC_OPT_SOPHIAG, "Hessian update on a non-SophiaG optimizer");
     ditc_backend *be = o->p->be;
     const float *g = o->p->grad;

@@ -1,11 +1,10 @@
-// optim.c — AdamW + EMA over flat buffers.
-#include "optim.h"
+// optimizer.c — the optimizer state over flat buffers, clipping, warm-up, EMA, and the AdamW update rule.
+#include "optimizer.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "common.h"
-#include "optim_sophia.h"
 
 static void add_range(int64_t (**r)[2], int *n, int64_t b, int64_t e) {
     if (*n && (*r)[*n - 1][1] >= b) { // contiguous up to alignment padding: merge
@@ -24,7 +23,9 @@ static void add_clipped(int64_t (**r)[2], int *n, int64_t b, int64_t e, int64_t 
     if (b < e) add_range(r, n, b, e);
 }
 
-void ditc_adamw_init_shard(ditc_adamw *o, ditc_params *p, double lr, int with_ema, int64_t begin, int64_t end) {
+static void adamw_update(ditc_optimizer *o, double lr);
+
+void ditc_optimizer_init_shard(ditc_optimizer *o, ditc_params *p, double lr, int with_ema, int64_t begin, int64_t end) {
     DITC_CHECK(p->finalized && begin >= 0 && begin <= end && end <= p->numel, "optimizer shard [%lld, %lld)",
                (long long)begin, (long long)end);
     memset(o, 0, sizeof *o);
@@ -36,6 +37,7 @@ void ditc_adamw_init_shard(ditc_adamw *o, ditc_params *p, double lr, int with_em
     o->beta2 = 0.999;
     o->eps = 1e-8;
     o->ema_decay = 0.9999;
+    o->update = adamw_update;
     size_t n = (size_t)(end - begin), bytes = (n ? n : 1) * sizeof(float);
     float **bufs[3] = {&o->m, &o->v, &o->ema};
     for (int k = 0; k < (with_ema ? 3 : 2); k++) {
@@ -50,15 +52,15 @@ void ditc_adamw_init_shard(ditc_adamw *o, ditc_params *p, double lr, int with_em
     }
 }
 
-void ditc_adamw_init(ditc_adamw *o, ditc_params *p, double lr, int with_ema) {
-    ditc_adamw_init_shard(o, p, lr, with_ema, 0, p->numel);
+void ditc_optimizer_init(ditc_optimizer *o, ditc_params *p, double lr, int with_ema) {
+    ditc_optimizer_init_shard(o, p, lr, with_ema, 0, p->numel);
 }
 
-size_t ditc_adamw_state_bytes(const ditc_adamw *o) {
+size_t ditc_optimizer_state_bytes(const ditc_optimizer *o) {
     return (size_t)(o->end - o->begin) * sizeof(float) * (o->ema ? 3 : 2);
 }
 
-void ditc_adamw_free(ditc_adamw *o) {
+void ditc_optimizer_free(ditc_optimizer *o) {
     ditc_backend *be = o->p->be;
     be->free(be, o->m);
     be->free(be, o->v);
@@ -68,35 +70,26 @@ void ditc_adamw_free(ditc_adamw *o) {
     memset(o, 0, sizeof *o);
 }
 
-void ditc_adamw_ema_copy(ditc_adamw *o) {
+void ditc_optimizer_ema_copy(ditc_optimizer *o) {
     if (o->ema)
         o->p->be->copy_d2d(o->p->be, o->ema, (float *)o->p->data + o->begin, (size_t)(o->end - o->begin) * sizeof(float));
 }
 
-double ditc_adamw_current_lr(const ditc_adamw *o) {
+double ditc_optimizer_current_lr(const ditc_optimizer *o) {
     if (o->warmup_steps > 0 && o->step < o->warmup_steps)
         return o->lr * (double)(o->step + 1) / (double)o->warmup_steps;
     return o->lr;
 }
 
-double ditc_adamw_grad_sumsq(ditc_adamw *o) {
+double ditc_optimizer_grad_sumsq(ditc_optimizer *o) {
     ditc_backend *be = o->p->be;
     return be->sum_squares(be, (float *)o->p->grad + o->begin, (size_t)(o->end - o->begin)); // padding/frozen are 0
 }
 
-void ditc_adamw_apply(ditc_adamw *o, double norm) {
+// torch.optim.AdamW (decoupled weight decay), the EMA fused.
+static void adamw_update(ditc_optimizer *o, double lr) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
-    if (o->max_grad_norm > 0.0) { // torch.nn.utils.clip_grad_norm_
-        double coef = o->max_grad_norm / (norm + 1e-6);
-        if (coef < 1.0) be->scale_buffer(be, g + o->begin, (size_t)(o->end - o->begin), (float)coef);
-    }
-    double lr = ditc_adamw_current_lr(o);
-    o->step++;
-    if (o->kind == DITC_OPT_SOPHIAG) {
-        ditc_sophia_update(o, lr);
-        return;
-    }
     double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
     ditc_adamw_args a = {.beta1 = (float)o->beta1, .one_minus_beta1 = (float)(1.0 - o->beta1),
                          .beta2 = (float)o->beta2, .one_minus_beta2 = (float)(1.0 - o->beta2), .eps = (float)o->eps,
@@ -107,10 +100,21 @@ void ditc_adamw_apply(ditc_adamw *o, double norm) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
         be->adamw(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
     }
-    ditc_adamw_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
+    ditc_optimizer_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
 }
 
-void ditc_adamw_ema_frozen(ditc_adamw *o, float d, float one_minus_d) {
+void ditc_optimizer_apply(ditc_optimizer *o, double norm) {
+    ditc_backend *be = o->p->be;
+    if (o->max_grad_norm > 0.0) { // torch.nn.utils.clip_grad_norm_
+        double coef = o->max_grad_norm / (norm + 1e-6);
+        if (coef < 1.0) be->scale_buffer(be, (float *)o->p->grad + o->begin, (size_t)(o->end - o->begin), (float)coef);
+    }
+    double lr = ditc_optimizer_current_lr(o);
+    o->step++;
+    o->update(o, lr);
+}
+
+void ditc_optimizer_ema_frozen(ditc_optimizer *o, float d, float one_minus_d) {
     ditc_backend *be = o->p->be;
     for (int r = 0; o->ema && r < o->n_frozen; r++) {
         int64_t b = o->frozen[r][0];
@@ -118,9 +122,11 @@ void ditc_adamw_ema_frozen(ditc_adamw *o, float d, float one_minus_d) {
     }
 }
 
-double ditc_adamw_step(ditc_adamw *o) {
+double ditc_optimizer_step(ditc_optimizer *o) {
     ditc_params_settle_grad(o->p);
-    double norm = sqrt(ditc_adamw_grad_sumsq(o));
-    ditc_adamw_apply(o, norm);
+    double norm = sqrt(ditc_optimizer_grad_sumsq(o));
+    ditc_optimizer_apply(o, norm);
     return norm;
 }
+
+const char *ditc_optimizer_name(const ditc_optimizer *o) { return o->kind == DITC_OPT_SOPHIAG ? "sophiag" : "adamw"; }

@@ -1,8 +1,12 @@
-// vae_internal.h — the AutoencoderKL's module structure (shared by vae_load.c and vae.c).
-#ifndef DITC_VAE_INTERNAL_H
-#define DITC_VAE_INTERNAL_H
+// vae_net.h — the AutoencoderKL network: its modules and weights (built by vae_load.c, run by vae.c and
+// vae_tile.c).
+#ifndef DITC_VAE_NET_H
+#define DITC_VAE_NET_H
 
-#include "vae.h"
+#include "backend.h"
+#include "vae_config.h"
+
+typedef struct ditc_vae ditc_vae;
 
 typedef struct { ditc_tensor *w, *b; } vae_wb;          // a conv, linear or norm: weight + bias
 
