@@ -12,6 +12,9 @@ function(ditc_test name)
 endfunction()
 
 ditc_test(test_rng SOURCES tests/test_rng.c)
+# The layering of the source tree: no upward include between layer folders, no include cycle (check_layers.py).
+find_program(DITC_PYTHON3 python3 REQUIRED)
+add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/check_layers.py ${CMAKE_SOURCE_DIR})
 ditc_test(test_safetensors SOURCES tests/test_safetensors.c)
 ditc_test(test_op_grads_odd SOURCES tests/test_op_grads.c ARGS odd)
 add_test(NAME test_op_grads_dit COMMAND test_op_grads_odd dit)

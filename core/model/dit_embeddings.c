@@ -2,7 +2,7 @@
 // the 2-D sin-cos position table (float64, stored float32) and the timestep frequency vector (float32).
 #include <math.h>
 
-#include "dit_model.h"
+#include "dit_embeddings.h"
 
 // One half of the table: position q → [sin(q·ω_k), cos(q·ω_k)], ω_k = 10000^(-k / (half/2)).
 static void sincos_1d(float *row, int half, double q) {

@@ -11,7 +11,8 @@
 //   h = modulate(RMSNorm(x), shift_mlp, scale_mlp); x += gate_mlp · w2(silu(w1 h) · w3 h)
 #include <stdio.h>
 
-#include "dit_model.h"
+#include "ldit_model.h"
+#include "model_params.h"
 
 #define LDIT_NORM_EPS 1e-5f   // RMSNorm (norm_eps) and nn.LayerNorm's default for the QK-norm
 #define LDIT_ROPE_THETA 10000.0f
@@ -64,12 +65,6 @@ void ditc_ldit_init_blocks(ditc_dit *m, uint64_t seed, float *host) {
         for (int k = 0; k < 4; k++)
             if (zero[k]) ditc_dit_init_tensor(m, zero[k], DITC_INIT_ZERO, 0, 0, seed, host);
     }
-}
-
-double ditc_ldit_block_macs(const ditc_dit_config *c) {
-    double T = (double)ditc_dit_tokens(c), D = c->hidden, F = ditc_ldit_ffn_width(c->hidden);
-    double Dc = ditc_dit_cond_width(c);
-    return T * D * 3 * D + 2 * T * T * D + T * D * D + 3 * T * D * F + Dc * 6 * D;
 }
 
 void ditc_ldit_block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
