@@ -74,182 +74,205 @@ typedef struct {
 } ditc_sophia_args;
 
 typedef struct ditc_backend ditc_backend;
+
+// ---- the entries of a backend: one list each, X(return type, name, (parameters), (arguments)) -------------
+// These lists are the only place an entry is named: they generate the struct below, the completeness check
+// (core/device/backend_open.c), the cpu-guard forwarders (backend_cpu/cpu_guard_backend.c) and the GPU parity
+// suite's "every entry has a case" check. A backend fills the function pointers by name (cpu_backend.c,
+// cuda_backend.cu). Parameters are named as the kernels see them; (arguments) repeats the names.
+
+// Lifetime and memory (each backend its own; the guard backend replaces them).
+#define DITC_BACKEND_LIFETIME(X)                                                                              \
+    X(void, destroy, (ditc_backend *be), (be))                                                                \
+    /* 64-byte aligned, NULL on failure */                                                                    \
+    X(void *, alloc, (ditc_backend *be, size_t bytes), (be, bytes))                                           \
+    X(void, free, (ditc_backend *be, void *ptr), (be, ptr))                                                   \
+    X(void, synchronize, (ditc_backend *be), (be))
+
+// Copies between host and backend memory (d2h is synchronous) and fills.
+#define DITC_BACKEND_TRANSFERS(X)                                                                             \
+    X(void, copy_h2d, (ditc_backend *be, void *dst, const void *host_src, size_t bytes), (be, dst, host_src, bytes)) \
+    X(void, copy_d2h, (ditc_backend *be, void *host_dst, const void *src, size_t bytes), (be, host_dst, src, bytes)) \
+    X(void, copy_d2d, (ditc_backend *be, void *dst, const void *src, size_t bytes), (be, dst, src, bytes))    \
+    X(void, fill, (ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value), (be, dst, dtype, n, value))
+
+// The kernels every backend must have (asynchronous, in stream order).
+#define DITC_BACKEND_KERNELS(X)                                                                               \
+    /* ---- GEMM (ditc_gemm above) */                                                                         \
+    X(void, gemm, (ditc_backend *be, const ditc_gemm *g), (be, g))                                            \
+    /* ---- elementwise: y = alpha·x + (acc ? y : 0) (same numel; scale, reshape/cast grads, accumulation) */ \
+    X(void, axpy, (ditc_backend *be, ditc_tensor *y, float alpha, const ditc_tensor *x, int acc), (be, y, alpha, x, acc)) \
+    /* dst = src converted to dst's dtype (F32 <-> BF16) */                                                   \
+    X(void, cast, (ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src), (be, dst, src))               \
+    /* out = a ∘ b with 4-D numpy broadcasting (a dim of size 1 in a or b broadcasts) */                      \
+    X(void, binary_fwd, (ditc_backend *be, ditc_binary_op op, ditc_tensor *out, const ditc_tensor *a,         \
+                         const ditc_tensor *b), (be, op, out, a, b))                                          \
+    /* grad of input `which` (0 = a, 1 = b): dx (+)= sum over broadcast dims of dout (· other for MUL) */      \
+    X(void, binary_bwd, (ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx, const ditc_tensor *dout, \
+                         const ditc_tensor *a, const ditc_tensor *b, int acc), (be, op, which, dx, dout, a, b, acc)) \
+    X(void, unary_fwd, (ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x), (be, op, y, x)) \
+    X(void, unary_bwd, (ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,           \
+                        const ditc_tensor *x, int acc), (be, op, dx, dy, x, acc))                             \
+    /* ---- linear helpers: y (M, N) rows = b (N); db (N) (+)= column sums of dy (M, N) */                    \
+    X(void, bias_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *b), (be, y, b))                   \
+    X(void, bias_bwd, (ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc), (be, db, dy, acc)) \
+    /* ---- LayerNorm (no affine) fused with adaLN modulate: x (B, T, D); shift, scale (B, D) or NULL;        \
+       y = LN(x)·(1 + scale[b]) + shift[b]; saves mean, rstd (B, T) */                                        \
+    X(void, ln_mod_fwd, (ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,              \
+                         const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps), \
+      (be, y, mean, rstd, x, shift, scale, eps))                                                              \
+    X(void, ln_mod_bwd, (ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,         \
+                         const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *mean, const ditc_tensor *rstd, \
+                         const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale),                  \
+      (be, dx, dshift, dscale, dy, x, mean, rstd, scale, acc_x, acc_shift, acc_scale))                        \
+    /* ---- gated residual: out = x + gate[b] · y;  x, y (B, T, D), gate (B, D) */                            \
+    X(void, gated_res_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, const ditc_tensor *gate, \
+                            const ditc_tensor *y), (be, out, x, gate, y))                                     \
+    X(void, gated_res_bwd, (ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,           \
+                            const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y, int acc_x, \
+                            int acc_gate, int acc_y), (be, dx, dgate, dy, dout, gate, y, acc_x, acc_gate, acc_y)) \
+    /* ---- fused multi-head attention on packed qkv (B, T, 3D): out (B, T, D), lse (B, H, T);               \
+       q = qkv[..., 0:D], k = [D:2D], v = [2D:3D]; head h = columns [h·D/H, (h+1)·D/H) of each;               \
+       out[b, t, h·hd + j] = softmax(q·kᵀ/sqrt(hd)) v; lse = log-sum-exp of the scaled scores */              \
+    X(void, attn_fwd, (ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads), \
+      (be, out, lse, qkv, heads))                                                                             \
+    X(void, attn_bwd, (ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,  \
+                       const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc),                   \
+      (be, dqkv, dout, qkv, out, lse, heads, acc))                                                            \
+    /* ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds */                      \
+    X(void, embed_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *table, const ditc_tensor *idx), \
+      (be, out, table, idx))                                                                                  \
+    X(void, embed_bwd, (ditc_backend *be, ditc_tensor *dtable, const ditc_tensor *dout, const ditc_tensor *idx, \
+                        int acc), (be, dtable, dout, idx, acc))                                               \
+    /* ---- patch layout: img (B, C, S, S) <-> tokens (B, (S/p)², C·p²); token vector order (c, i, j) if      \
+       !channel_last (patchify / conv order), (i, j, c) if channel_last (unpatchify). to_tokens: tokens (+)=  \
+       gather(img); else img (+)= scatter(tokens) */                                                          \
+    X(void, patch_copy, (ditc_backend *be, ditc_tensor *img, ditc_tensor *tokens, int p, int channel_last,    \
+                         int to_tokens, int acc), (be, img, tokens, p, channel_last, to_tokens, acc))         \
+    /* ---- strided block copy: dst[r·dst_ld + dst_off + c] (+)= src[r·src_ld + src_off + c] */               \
+    X(void, copy_2d, (ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld, const ditc_tensor *src, \
+                      int64_t src_off, int64_t src_ld, int64_t rows, int64_t cols, int acc),                  \
+      (be, dst, dst_off, dst_ld, src, src_off, src_ld, rows, cols, acc))                                      \
+    /* ---- reductions over rows, x viewed (R, C): out (R) (+)= scale · Σ_c x[r, c] */                        \
+    X(void, reduce_rows, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc),    \
+      (be, out, x, scale, acc))                                                                               \
+    /* dx (R, C) (+)= scale · dout[r] */                                                                      \
+    X(void, expand_rows, (ditc_backend *be, ditc_tensor *dx, const ditc_tensor *dout, float scale, int acc),  \
+      (be, dx, dout, scale, acc))                                                                             \
+    /* out (R) = mean_c (a − b)²;  backward: da (+)= 2(a−b)/C·dout[r], db (+)= −that */                       \
+    X(void, mse_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b), (be, out, a, b)) \
+    X(void, mse_bwd, (ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,            \
+                      const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b),                      \
+      (be, da, db, dout, a, b, acc_a, acc_b))                                                                 \
+    /* ---- LLaMA-style (Large-DiT) pieces; x viewed (R, D) over its last dim.                               \
+       RMSNorm: y = x·rstd·w (w (D) or NULL), rstd (R) = 1/√(mean_d x² + eps) */                              \
+    X(void, rms_norm_fwd, (ditc_backend *be, ditc_tensor *y, ditc_tensor *rstd, const ditc_tensor *x,         \
+                           const ditc_tensor *w, float eps), (be, y, rstd, x, w, eps))                        \
+    X(void, rms_norm_bwd, (ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, const ditc_tensor *dy,         \
+                           const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *rstd, int acc_x, int acc_w), \
+      (be, dx, dw, dy, x, w, rstd, acc_x, acc_w))                                                             \
+    /* LayerNorm with affine: y = (x − mean)·rstd·w + b (w, b (D) or NULL); saves mean, rstd (R) */           \
+    X(void, layer_norm_fwd, (ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,          \
+                             const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, float eps),    \
+      (be, y, mean, rstd, x, w, b, eps))                                                                      \
+    X(void, layer_norm_bwd, (ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc_tensor *db,             \
+                             const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *w,               \
+                             const ditc_tensor *mean, const ditc_tensor *rstd, int acc_x, int acc_w, int acc_b), \
+      (be, dx, dw, db, dy, x, w, mean, rstd, acc_x, acc_w, acc_b))                                            \
+    /* 1-D RoPE on x (B, T, H·hd): per head, pairs (2i, 2i+1) rotated by angle t·theta^(−2i/hd) (t = token    \
+       index); inverse = 1 rotates by −angle (the backward). y (+)= rot(x); y may be x if !acc */             \
+    X(void, rope, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse, \
+                   int acc), (be, y, x, heads, theta, inverse, acc))                                          \
+    /* SwiGLU gate: out = silu(a)·b (same shapes); da, db (+)= its gradients (either may be NULL) */          \
+    X(void, swiglu_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b),     \
+      (be, out, a, b))                                                                                        \
+    X(void, swiglu_bwd, (ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,         \
+                         const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b),                   \
+      (be, da, db, dout, a, b, acc_a, acc_b))                                                                 \
+    /* adaLN modulate without a norm: y = x·(1 + scale) + shift, x (B, T, D), shift/scale (B, D).             \
+       Backward: dx (+)= dy·(1 + scale); dshift (+)= Σ_t dy; dscale (+)= Σ_t dy·x (any may be NULL) */        \
+    X(void, modulate_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,  \
+                           const ditc_tensor *scale), (be, y, x, shift, scale))                               \
+    X(void, modulate_bwd, (ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,       \
+                           const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *scale, int acc_x,  \
+                           int acc_shift, int acc_scale), (be, dx, dshift, dscale, dy, x, scale, acc_x, acc_shift, acc_scale)) \
+    /* ---- Gaussian diffusion (coef: (B, DITC_DIFF_NCOEF) F32): x_t = √ᾱ·x0 + √(1−ᾱ)·noise per sample */      \
+    X(void, q_sample, (ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise,    \
+                       const ditc_tensor *coef), (be, xt, x0, noise, coef))                                   \
+    /* hybrid loss of the reference per sample: out (B, 2C, H, W) = [ε | v]; mse, vb, loss (B) */            \
+    X(void, diff_loss_fwd, (ditc_backend *be, ditc_tensor *mse, ditc_tensor *vb, ditc_tensor *loss,           \
+                            const ditc_tensor *out, const ditc_tensor *x0, const ditc_tensor *xt,             \
+                            const ditc_tensor *noise, const ditc_tensor *coef), (be, mse, vb, loss, out, x0, xt, noise, coef)) \
+    /* dout (+)= d(Σ_b dloss[b]·loss[b]) / dout, with ε frozen inside vb (as the reference) */               \
+    X(void, diff_loss_bwd, (ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss, const ditc_tensor *out, \
+                            const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise,           \
+                            const ditc_tensor *coef, int acc), (be, dout, dloss, out, x0, xt, noise, coef, acc)) \
+    /* classifier-free guidance on out (2N, 2C, H, W) = [cond; uncond]: channels [0, guided) of the first     \
+       half become uncond + scale·(cond − uncond) */                                                          \
+    X(void, cfg_combine, (ditc_backend *be, ditc_tensor *out, float scale, int guided), (be, out, scale, guided)) \
+    /* one reverse step on x (N, C, H, W) in place, from out's first N samples; noise NULL at t = 0.          \
+       ddim = 0: ancestral p_sample; 1: DDIM with η = 0 */                                                    \
+    X(void, diff_step, (ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,   \
+                        ditc_diff_coefs coef, int ddim), (be, x, out, noise, coef, ddim))                     \
+    /* ---- optimizer on flat buffers (n floats): AdamW on p with gradient g and moments m, v; then, if       \
+       ema != NULL, ema = d·ema + (1 − d)·p */                                                                \
+    X(void, adamw, (ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,     \
+                    ditc_adamw_args a), (be, p, g, m, v, ema, n, a))                                          \
+    X(void, ema_update, (ditc_backend *be, float *ema, const float *p, size_t n, float decay,                 \
+                         float one_minus_decay), (be, ema, p, n, decay, one_minus_decay))                     \
+    X(void, scale_buffer, (ditc_backend *be, float *x, size_t n, float s), (be, x, n, s))                     \
+    /* ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) */             \
+    X(void, rng_fill, (ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose, \
+                       uint32_t step, uint64_t index0), (be, t, dist, seed, purpose, step, index0))
+
+// Kernels that return a value to the host (synchronous).
+#define DITC_BACKEND_SYNC_KERNELS(X)                                                                          \
+    /* Σ x² over n floats, in a fixed order (the same on every call) */                                       \
+    X(double, sum_squares, (ditc_backend *be, const float *x, size_t n), (be, x, n))
+
+// Optional: the VAE's forward-only inference ops (core/vae/vae_ops.h; no backward, not in the op registry).
+// A backend may leave them NULL: the VAE refuses such a backend with a message (core/vae/vae_load.c).
+#define DITC_BACKEND_VAE_KERNELS(X)                                                                           \
+    /* 2-D convolution with zero padding pad = {top, left, bottom, right}: x (B, C, H, W), w (O, C, kh, kw),  \
+       b (O) or NULL → y (B, O, Ho, Wo), Ho = (H + top + bottom − kh)/stride + 1 (Wo alike); y (+)= conv */   \
+    X(void, conv2d_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,        \
+                         const ditc_tensor *b, int stride, const int pad[4], int acc), (be, y, x, w, b, stride, pad, acc)) \
+    /* GroupNorm over (C/groups)·H·W per sample and group (biased variance), affine w, b (C) or NULL, then    \
+       SiLU if silu: x, y (B, C, H, W); y may be x */                                                         \
+    X(void, group_norm_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,    \
+                             const ditc_tensor *b, int groups, float eps, int silu), (be, y, x, w, b, groups, eps, silu)) \
+    /* nearest-neighbour ×2: x (B, C, H, W) → y (B, C, 2H, 2W) */                                             \
+    X(void, upsample2x_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x), (be, y, x))             \
+    /* single-head attention over positions, channel-major: q, k, v, out (B, C, T);                          \
+       out[:, t] = Σ_s softmax_s(scale · q[:, t]·k[:, s]) v[:, s] */                                          \
+    X(void, spatial_attn_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k, \
+                               const ditc_tensor *v, float scale), (be, out, q, k, v, scale))
+
+// Optional: SophiaG on flat buffers (n floats); without them `--optimizer sophiag` is refused with a message
+// (core/optim/sophia.c).
+#define DITC_BACKEND_SOPHIA_KERNELS(X)                                                                        \
+    /* p ·= decay; m = β1·m + (1 − β1)·g; p += −lr·sign(m)·min(|m| / (rho_bs·h + 1e-15), 1);                 \
+       then, if ema != NULL, ema = d·ema + (1 − d)·p. h is only read */                                       \
+    X(void, sophia, (ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n, \
+                     ditc_sophia_args a), (be, p, g, m, h, ema, n, a))                                        \
+    /* Hessian EMA from a Gauss-Newton-Bartlett gradient: h = β2·h + (1 − β2)·g·g */                          \
+    X(void, sophia_hessian, (ditc_backend *be, float *h, const float *g, size_t n, float beta2,               \
+                             float one_minus_beta2), (be, h, g, n, beta2, one_minus_beta2))
+
+// Every entry a backend must provide, and the optional ones.
+#define DITC_BACKEND_REQUIRED_ENTRIES(X)                                                                      \
+    DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X) DITC_BACKEND_SYNC_KERNELS(X)
+#define DITC_BACKEND_OPTIONAL_ENTRIES(X) DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)
+
 struct ditc_backend {
     const char *name;   // "cpu", "cuda"
     int host_memory;    // 1 if data pointers are host-addressable (communicators then need no staging)
     void *ctx;          // backend private state
-    ditc_precision precision; // set by ditc_backend_open (core/backend_open.c); FP32 by default
-    void (*destroy)(ditc_backend *be);
-
-    // ---- memory ----------------------------------------------------------------------------
-    void *(*alloc)(ditc_backend *be, size_t bytes);               // 64-byte aligned, NULL on failure
-    void (*free)(ditc_backend *be, void *ptr);
-    void (*copy_h2d)(ditc_backend *be, void *dst, const void *host_src, size_t bytes);
-    void (*copy_d2h)(ditc_backend *be, void *host_dst, const void *src, size_t bytes); // synchronous
-    void (*copy_d2d)(ditc_backend *be, void *dst, const void *src, size_t bytes);
-    void (*fill)(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value);
-    void (*synchronize)(ditc_backend *be);
-
-    // ---- GEMM ------------------------------------------------------------------------------
-    void (*gemm)(ditc_backend *be, const ditc_gemm *g);
-
-    // ---- elementwise -----------------------------------------------------------------------
-    // y = alpha·x + (acc ? y : 0)   (same numel; used for scale, reshape/cast grads, accumulation)
-    void (*axpy)(ditc_backend *be, ditc_tensor *y, float alpha, const ditc_tensor *x, int acc);
-    // dst = src converted to dst's dtype (F32 <-> BF16)
-    void (*cast)(ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src);
-    // out = a ∘ b with 4-D numpy broadcasting (a dim of size 1 in a or b broadcasts)
-    void (*binary_fwd)(ditc_backend *be, ditc_binary_op op, ditc_tensor *out, const ditc_tensor *a,
-                       const ditc_tensor *b);
-    // grad of input `which` (0 = a, 1 = b): dx (+)= sum over broadcast dims of dout (· other for MUL)
-    void (*binary_bwd)(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx,
-                       const ditc_tensor *dout, const ditc_tensor *a, const ditc_tensor *b, int acc);
-    void (*unary_fwd)(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x);
-    void (*unary_bwd)(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,
-                      const ditc_tensor *x, int acc);
-
-    // ---- linear helpers: y (M, N) rows = b (N); db (N) (+)= column sums of dy (M, N) -------------
-    void (*bias_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b);
-    void (*bias_bwd)(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc);
-
-    // ---- LayerNorm (no affine) fused with adaLN modulate --------------------------------------
-    // x (B, T, D); shift, scale (B, D) or NULL; y = LN(x)·(1 + scale[b]) + shift[b];
-    // saves mean, rstd (B, T).
-    void (*ln_mod_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
-                       const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale,
-                       float eps);
-    void (*ln_mod_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
-                       const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *mean,
-                       const ditc_tensor *rstd, const ditc_tensor *scale, int acc_x, int acc_shift,
-                       int acc_scale);
-
-    // ---- gated residual: out = x + gate[b] · y;  x, y (B, T, D), gate (B, D) -------------------
-    void (*gated_res_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x,
-                          const ditc_tensor *gate, const ditc_tensor *y);
-    void (*gated_res_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
-                          const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y,
-                          int acc_x, int acc_gate, int acc_y);
-
-    // ---- fused multi-head attention on packed qkv (B, T, 3D): out (B, T, D), lse (B, H, T) -------
-    // q = qkv[..., 0:D], k = [D:2D], v = [2D:3D]; head h = columns [h·D/H, (h+1)·D/H) of each;
-    // out[b, t, h·hd + j] = softmax(q·kᵀ/sqrt(hd)) v; lse = log-sum-exp of the scaled scores.
-    void (*attn_fwd)(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv,
-                     int heads);
-    void (*attn_bwd)(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout,
-                     const ditc_tensor *qkv, const ditc_tensor *out, const ditc_tensor *lse,
-                     int heads, int acc);
-
-    // ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds -------------
-    void (*embed_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *table,
-                      const ditc_tensor *idx);
-    void (*embed_bwd)(ditc_backend *be, ditc_tensor *dtable, const ditc_tensor *dout,
-                      const ditc_tensor *idx, int acc);
-
-    // ---- patch layout: img (B, C, S, S) <-> tokens (B, (S/p)², C·p²) --------------------------
-    // token vector order (c, i, j) if !channel_last (patchify / conv order), (i, j, c) if channel_last
-    // (unpatchify). to_tokens: tokens (+)= gather(img); else img (+)= scatter(tokens).
-    void (*patch_copy)(ditc_backend *be, ditc_tensor *img, ditc_tensor *tokens, int p,
-                       int channel_last, int to_tokens, int acc);
-
-    // ---- strided block copy: dst[r·dst_ld + dst_off + c] (+)= src[r·src_ld + src_off + c] -------
-    void (*copy_2d)(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld,
-                    const ditc_tensor *src, int64_t src_off, int64_t src_ld, int64_t rows,
-                    int64_t cols, int acc);
-
-    // ---- reductions over rows: x viewed (R, C) -----------------------------------------------
-    // out (R) (+)= scale · Σ_c x[r, c]
-    void (*reduce_rows)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc);
-    // dx (R, C) (+)= scale · dout[r]
-    void (*expand_rows)(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *dout, float scale, int acc);
-    // out (R) = mean_c (a − b)²;  backward: da (+)= 2(a−b)/C·dout[r], db (+)= −that
-    void (*mse_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
-    void (*mse_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
-                    const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
-
-    // ---- LLaMA-style (Large-DiT) pieces; x viewed (R, D) over its last dim ------------------------
-    // RMSNorm: y = x·rstd·w (w (D) or NULL), rstd (R) = 1/√(mean_d x² + eps).
-    void (*rms_norm_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *rstd, const ditc_tensor *x,
-                         const ditc_tensor *w, float eps);
-    void (*rms_norm_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, const ditc_tensor *dy,
-                         const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *rstd, int acc_x,
-                         int acc_w);
-    // LayerNorm with affine: y = (x − mean)·rstd·w + b (w, b (D) or NULL); saves mean, rstd (R).
-    void (*layer_norm_fwd)(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
-                           const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, float eps);
-    void (*layer_norm_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc_tensor *db,
-                           const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *w,
-                           const ditc_tensor *mean, const ditc_tensor *rstd, int acc_x, int acc_w, int acc_b);
-    // 1-D RoPE on x (B, T, H·hd): per head, pairs (2i, 2i+1) rotated by angle t·theta^(−2i/hd)
-    // (t = token index); inverse = 1 rotates by −angle (the backward). y (+)= rot(x); y may be x if !acc.
-    void (*rope)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse,
-                 int acc);
-    // SwiGLU gate: out = silu(a)·b (same shapes); da, db (+)= its gradients (either may be NULL).
-    void (*swiglu_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b);
-    void (*swiglu_bwd)(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
-                       const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b);
-    // adaLN modulate without a norm: y = x·(1 + scale) + shift, x (B, T, D), shift/scale (B, D).
-    // Backward: dx (+)= dy·(1 + scale); dshift (+)= Σ_t dy; dscale (+)= Σ_t dy·x (any may be NULL).
-    void (*modulate_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *shift,
-                         const ditc_tensor *scale);
-    void (*modulate_bwd)(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
-                         const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *scale, int acc_x,
-                         int acc_shift, int acc_scale);
-
-    // ---- Gaussian diffusion (coef: (B, DITC_DIFF_NCOEF) F32) ----------------------------------
-    // x_t = √ᾱ·x0 + √(1−ᾱ)·noise per sample
-    void (*q_sample)(ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise,
-                     const ditc_tensor *coef);
-    // Hybrid loss of the reference per sample: out (B, 2C, H, W) = [ε | v]; mse, vb, loss (B).
-    void (*diff_loss_fwd)(ditc_backend *be, ditc_tensor *mse, ditc_tensor *vb, ditc_tensor *loss,
-                          const ditc_tensor *out, const ditc_tensor *x0, const ditc_tensor *xt,
-                          const ditc_tensor *noise, const ditc_tensor *coef);
-    // dout (+)= d(Σ_b dloss[b]·loss[b]) / dout, with ε frozen inside vb (as the reference).
-    void (*diff_loss_bwd)(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss, const ditc_tensor *out,
-                          const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise,
-                          const ditc_tensor *coef, int acc);
-    // Classifier-free guidance on out (2N, 2C, H, W) = [cond; uncond]: channels [0, guided) of the first
-    // half become uncond + scale·(cond − uncond).
-    void (*cfg_combine)(ditc_backend *be, ditc_tensor *out, float scale, int guided);
-    // One reverse step on x (N, C, H, W) in place, from out's first N samples; noise NULL at t = 0.
-    // ddim = 0: ancestral p_sample; 1: DDIM with η = 0.
-    void (*diff_step)(ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,
-                      ditc_diff_coefs coef, int ddim);
-
-    // ---- optimizer on flat buffers (n floats) --------------------------------------------------
-    // AdamW on p with gradient g and moments m, v; then, if ema != NULL, ema = d·ema + (1 − d)·p.
-    void (*adamw)(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,
-                  ditc_adamw_args a);
-    void (*ema_update)(ditc_backend *be, float *ema, const float *p, size_t n, float decay, float one_minus_decay);
-    double (*sum_squares)(ditc_backend *be, const float *x, size_t n); // synchronous, fixed order
-    void (*scale_buffer)(ditc_backend *be, float *x, size_t n, float s);
-
-    // ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) ------
-    void (*rng_fill)(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed,
-                     uint32_t purpose, uint32_t step, uint64_t index0);
-
-    // ---- VAE (forward-only inference ops, core/vae_ops.h; no backward, not in the op registry) ----------
-    // 2-D convolution with zero padding pad = {top, left, bottom, right}: x (B, C, H, W), w (O, C, kh, kw),
-    // b (O) or NULL → y (B, O, Ho, Wo), Ho = (H + top + bottom − kh)/stride + 1 (Wo alike); y (+)= conv.
-    void (*conv2d_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
-                       const ditc_tensor *b, int stride, const int pad[4], int acc);
-    // GroupNorm over (C/groups)·H·W per sample and group (biased variance), affine w, b (C) or NULL, then
-    // SiLU if silu: x, y (B, C, H, W); y may be x.
-    void (*group_norm_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
-                           const ditc_tensor *b, int groups, float eps, int silu);
-    // nearest-neighbour ×2: x (B, C, H, W) → y (B, C, 2H, 2W)
-    void (*upsample2x_fwd)(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x);
-    // single-head attention over positions, channel-major: q, k, v, out (B, C, T);
-    // out[:, t] = Σ_s softmax_s(scale · q[:, t]·k[:, s]) v[:, s]
-    void (*spatial_attn_fwd)(ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k,
-                             const ditc_tensor *v, float scale);
-
-    // ---- SophiaG on flat buffers (n floats); appended for the optimizer of issue 8 ---------------
-    // p ·= decay; m = β1·m + (1 − β1)·g; p += −lr·sign(m)·min(|m| / (rho_bs·h + 1e-15), 1);
-    // then, if ema != NULL, ema = d·ema + (1 − d)·p. h is only read.
-    void (*sophia)(ditc_backend *be, float *p, const float *g, float *m, const float *h, float *ema, size_t n,
-                   ditc_sophia_args a);
-    // Hessian EMA from a Gauss-Newton-Bartlett gradient: h = β2·h + (1 − β2)·g·g.
-    void (*sophia_hessian)(ditc_backend *be, float *h, const float *g, size_t n, float beta2, float one_minus_beta2);
+    ditc_precision precision; // set by ditc_backend_open (core/device/backend_open.c); FP32 by default
+#define DITC_BACKEND_MEMBER_(ret, name, params, args) ret(*name) params;
+    DITC_BACKEND_REQUIRED_ENTRIES(DITC_BACKEND_MEMBER_)
+    DITC_BACKEND_OPTIONAL_ENTRIES(DITC_BACKEND_MEMBER_)
+#undef DITC_BACKEND_MEMBER_
 };
 
 #endif
