@@ -51,7 +51,7 @@ static void cpu_fill(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, fl
     }
 }
 
-static void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose,
+void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose,
                          uint32_t step, uint64_t index0) {
     (void)be;
     DITC_CHECK(t->dtype == DITC_F32, "rng_fill needs F32");
@@ -93,53 +93,11 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->copy_d2d = cpu_copy;
     be->fill = cpu_fill;
     be->synchronize = cpu_sync;
-    be->gemm = cpu_gemm;
-    be->axpy = cpu_axpy;
-    be->cast = cpu_cast;
-    be->binary_fwd = cpu_binary_fwd;
-    be->binary_bwd = cpu_binary_bwd;
-    be->unary_fwd = cpu_unary_fwd;
-    be->unary_bwd = cpu_unary_bwd;
-    be->bias_fwd = cpu_bias_fwd;
-    be->bias_bwd = cpu_bias_bwd;
-    be->ln_mod_fwd = cpu_ln_mod_fwd;
-    be->ln_mod_bwd = cpu_ln_mod_bwd;
-    be->gated_res_fwd = cpu_gated_res_fwd;
-    be->gated_res_bwd = cpu_gated_res_bwd;
-    be->attn_fwd = cpu_attn_fwd;
-    be->attn_bwd = cpu_attn_bwd;
-    be->embed_fwd = cpu_embed_fwd;
-    be->embed_bwd = cpu_embed_bwd;
-    be->patch_copy = cpu_patch_copy;
-    be->copy_2d = cpu_copy_2d;
-    be->reduce_rows = cpu_reduce_rows;
-    be->expand_rows = cpu_expand_rows;
-    be->mse_fwd = cpu_mse_fwd;
-    be->mse_bwd = cpu_mse_bwd;
-    be->rms_norm_fwd = cpu_rms_norm_fwd;
-    be->rms_norm_bwd = cpu_rms_norm_bwd;
-    be->layer_norm_fwd = cpu_layer_norm_fwd;
-    be->layer_norm_bwd = cpu_layer_norm_bwd;
-    be->rope = cpu_rope;
-    be->swiglu_fwd = cpu_swiglu_fwd;
-    be->swiglu_bwd = cpu_swiglu_bwd;
-    be->modulate_fwd = cpu_modulate_fwd;
-    be->modulate_bwd = cpu_modulate_bwd;
-    be->q_sample = cpu_q_sample;
-    be->diff_loss_fwd = cpu_diff_loss_fwd;
-    be->diff_loss_bwd = cpu_diff_loss_bwd;
-    be->cfg_combine = cpu_cfg_combine;
-    be->diff_step = cpu_diff_step;
-    be->adamw = cpu_adamw;
-    be->ema_update = cpu_ema_update;
-    be->sum_squares = cpu_sum_squares;
-    be->scale_buffer = cpu_scale_buffer;
-    be->rng_fill = cpu_rng_fill;
-    be->conv2d_fwd = cpu_conv2d_fwd;
-    be->group_norm_fwd = cpu_group_norm_fwd;
-    be->upsample2x_fwd = cpu_upsample2x_fwd;
-    be->spatial_attn_fwd = cpu_spatial_attn_fwd;
-    be->sophia = cpu_sophia;
-    be->sophia_hessian = cpu_sophia_hessian;
+#define SET(ret, name, params, args) be->name = cpu_##name;
+    DITC_BACKEND_KERNELS(SET)
+    DITC_BACKEND_SYNC_KERNELS(SET)
+    DITC_BACKEND_VAE_KERNELS(SET)
+    DITC_BACKEND_SOPHIA_KERNELS(SET)
+#undef SET
     return be;
 }
