@@ -1,4 +1,4 @@
-// cmd_bench.c — `ditc bench`: training-step throughput of a config (core/bench.c).
+// cmd_bench.c — `ditc bench`: training-step throughput of a config (core/run/bench.c).
 #include <stdio.h>
 
 #include "args.h"

@@ -1,4 +1,4 @@
-// cmd_check.c — `ditc check`: dump the numerics of one batch for comparison with PyTorch (core/check.c).
+// cmd_check.c — `ditc check`: dump the numerics of one batch for comparison with PyTorch (core/run/check.c).
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

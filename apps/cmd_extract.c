@@ -1,5 +1,5 @@
 // cmd_extract.c — `ditc extract`: a data source's exact 8-bit samples into safetensors shards + index.json
-// (core/shards.h; format in docs/data-formats.md), read back by `--data-path DIR` (auto-detected).
+// (core/data/shards.h; format in docs/data-formats.md), read back by `--data-path DIR` (auto-detected).
 #include <stdio.h>
 
 #include <string.h>

@@ -1,4 +1,4 @@
-// cuda_backend.h — entry point of the CUDA + cuBLAS backend (implements core/backend.h on the GPU).
+// cuda_backend.h — entry point of the CUDA + cuBLAS backend (implements core/tensor/backend.h on the GPU).
 // Built with -DDITC_CUDA=ON; otherwise a stub reports that the build has no CUDA.
 #ifndef DITC_CUDA_BACKEND_H
 #define DITC_CUDA_BACKEND_H

@@ -1,4 +1,4 @@
-// cuda_rng.cu — rng_fill on the device with core/philox.h (the same inline code as the CPU backend, compiled
+// cuda_rng.cu — rng_fill on the device with core/util/philox.h (the same inline code as the CPU backend, compiled
 // __host__ __device__): element j = dist(seed, purpose, step, index0 + j). One thread per Philox block, writing
 // the lanes of it that fall in the range, so uniform streams are bit-equal to the CPU backend's and normal
 // streams equal up to the libm caveat documented in philox.h (CUDA's double log/sin/cos vs glibc's).

@@ -3,8 +3,8 @@
 // Parses the input as a whole file; on success converts every tensor to F32 (touching every data byte),
 // looks each one up by name and reads the metadata back, then closes. Any crash, sanitizer report or leak
 // is a bug. Build and run (seed with `test_safetensors <dir>`):
-//   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -I core tests/fuzz_safetensors.c \
-//     core/safetensors.c core/json_header.c core/dtype.c core/common.c -lm -o /tmp/fuzz_st
+//   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -I core/util tests/fuzz_safetensors.c \
+//     core/util/safetensors.c core/util/json.c core/util/dtype.c core/util/common.c -lm -o /tmp/fuzz_st
 //   /tmp/fuzz_st -max_total_time=60 -max_len=4096 <seed dir>
 #include <stddef.h>
 #include <stdint.h>

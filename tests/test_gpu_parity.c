@@ -4,7 +4,7 @@
 // Thresholds on NMSE = Σ(gpu − cpu)² / Σ cpu² per output: fp32 ≤ 1e-10 (reordered sums, expf/tanhf vs the CPU's
 // polynomial exp/tanh, FMA contraction), tf32 ≤ 1e-5 and bf16 ≤ 1e-4 (GEMM only; attention stays fp32).
 // RNG: uniform streams bit-equal; normal streams bit-equal except ≤ 1e-6 of the elements by ≤ 1 float ulp
-// (CUDA's double log/sin/cos vs glibc's; see core/philox.h).
+// (CUDA's double log/sin/cos vs glibc's; see core/util/philox.h).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

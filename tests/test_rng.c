@@ -1,5 +1,5 @@
-// test_rng.c — standalone tests for the Philox4x32-10 RNG (core/philox.h) and the host helpers
-// (core/rng.c): Random123 known answers, the element layout contract, bulk-vs-per-element bit
+// test_rng.c — standalone tests for the Philox4x32-10 RNG (core/util/philox.h) and the host helpers
+// (core/util/rng.c): Random123 known answers, the element layout contract, bulk-vs-per-element bit
 // identity, stream separation, distribution sanity, randint range and Fisher–Yates permutations.
 // Exit status 0 on pass, 1 on failure.
 #include <math.h>

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_header.h"
+#include "json.h"
 #include "safetensors.h"
 
 #include "test_check.h"

@@ -1,4 +1,4 @@
-// test_vae_ops.c — the forward-only VAE ops (core/vae_ops.h) against naive double-precision references:
+// test_vae_ops.c — the forward-only VAE ops (core/vae/vae_ops.h) against naive double-precision references:
 // convolution (3×3 stride 1 pad 1, 3×3 stride 2 with right/bottom pad, 1×1, odd sizes, bias/no bias,
 // accumulate, im2col in many row bands; Winograd F(4×4, 3×3) for ≥ 32 channels, ragged tiles, many bands), GroupNorm (+ SiLU, in place), SiLU, nearest ×2 upsampling and
 // single-head spatial attention. Tolerance: max |diff| ≤ 1e-5 · max(1, max |ref|) (float32 sums of ≤ 1200

@@ -27,7 +27,7 @@ if(DITC_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "DITC_FUZZ needs clang (CC=clang)")
   endif()
-  add_executable(fuzz_safetensors tests/fuzz_safetensors.c core/util/safetensors.c core/util/json_header.c
+  add_executable(fuzz_safetensors tests/fuzz_safetensors.c core/util/safetensors.c core/util/json.c
                  core/util/dtype.c core/util/common.c)
   target_include_directories(fuzz_safetensors PRIVATE core/util)
   target_compile_options(fuzz_safetensors PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)

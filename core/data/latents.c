@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_header.h"
+#include "json.h"
 #include "safetensors.h"
 
 #define LAT_INDEX_MAX_BYTES (64u << 20)

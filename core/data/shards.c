@@ -1,7 +1,7 @@
 // shards.c — the shards data source: what `ditc extract` writes (run/extract_shards.c), read back
 // (format: shards.h, docs/data-formats.md).
 //
-// Reading: index.json is parsed strictly (json_header.h pull parser: every key known, required, of the
+// Reading: index.json is parsed strictly (json.h pull parser: every key known, required, of the
 // right type, no duplicates), then every shard is memory-mapped read-only and validated (a valid
 // safetensors file with exactly `images` U8 [count, C, S, S] and `labels` I32 [count], labels in
 // [0, num_classes)). Sample i maps to (shard, offset) by binary search over the shards' first indices;
@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_header.h"
+#include "json.h"
 #include "safetensors.h"
 
 #define SHARDS_MAX_CHANNELS 64

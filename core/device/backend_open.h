@@ -1,5 +1,5 @@
 // backend_open.h — choosing a backend by name (`--device`, `--precision`) and checking that it
-// implements every entry of core/backend.h.
+// implements every entry of core/tensor/backend.h.
 #ifndef DITC_BACKEND_OPEN_H
 #define DITC_BACKEND_OPEN_H
 

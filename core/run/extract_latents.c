@@ -9,7 +9,7 @@
 
 #include "extract.h"
 #include "fs.h"
-#include "json_header.h"
+#include "json.h"
 #include "latents.h"
 #include "safetensors.h"
 #include "vae.h"

@@ -13,7 +13,7 @@
 
 #include "extract.h"
 #include "fs.h"
-#include "json_header.h"
+#include "json.h"
 #include "safetensors.h"
 #include "shards.h"
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "json_header.h"
+#include "json.h"
 
 void ditc_kv_set(ditc_kv *kv, const char *key, const char *val) {
     for (int i = 0; i < kv->n; i++)

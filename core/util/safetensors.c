@@ -1,6 +1,6 @@
 // safetensors.c — strict safetensors reader and atomic writer (spec/formats.md, "safetensors").
 //
-// Reader: length field -> header JSON (pull-parsed, see json_header.h) -> per-tensor checks (dtype,
+// Reader: length field -> header JSON (pull-parsed, see json.h) -> per-tensor checks (dtype,
 // shape, offsets vs byte size) -> duplicate names -> layout (sorted by offset the tensors tile the data
 // buffer exactly). Tensors and metadata are appended to `st` as soon as their key is read, so every error
 // path is cleaned up by ditc_st_close.
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_header.h"
+#include "json.h"
 
 // Tensor data is copied as-is, so the host must use the file's byte order.
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -1,11 +1,11 @@
 // vae_config.c — the VAE's configuration: sd-vae-ft-ema defaults and diffusers' config.json (strict JSON,
-// json_header.h pull parser). Known keys are type- and range-checked with messages naming the file and the
+// json.h pull parser). Known keys are type- and range-checked with messages naming the file and the
 // key; keys that do not change the computation (_class_name, force_upcast, latents_mean, ...) are skipped.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_header.h"
+#include "json.h"
 #include "vae_config.h"
 
 void ditc_vae_config_default(ditc_vae_config *c) {

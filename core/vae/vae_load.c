@@ -307,7 +307,7 @@ static int convert(ditc_vae *v, const ditc_safetensors *st, const entry_list *l,
 
 int ditc_vae_load(ditc_vae **out, ditc_backend *be, const char *path, const char *flag, ditc_status *st) {
     *out = NULL;
-    // The VAE's kernels are optional backend entries (core/backend_open.c); so far only the CPU has them.
+    // The VAE's kernels are optional backend entries (core/device/backend_open.c); so far only the CPU has them.
     if (!be->host_memory || !be->conv2d_fwd || !be->group_norm_fwd || !be->upsample2x_fwd || !be->spatial_attn_fwd)
         return ditc_fail(st, DITC_ERR_UNSUPPORTED,
                          "%s: the %s backend has no VAE kernels yet: encode once with `ditc extract --vae` (CPU) "

@@ -19,8 +19,8 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 if [ -z "$bin" ]; then
   bin="$tmp/bench_crop"
   ${CC:-cc} -std=c17 -O3 -march=native -ffp-contract=off -fno-math-errno -fno-trapping-math \
-    -D_POSIX_C_SOURCE=200809L -I core tests/bench_crop.c core/image_decode.c core/image_resize.c \
-    core/center_crop.c core/common.c -ljpeg -lpng -lz -lm -o "$bin"
+    -D_POSIX_C_SOURCE=200809L -I core/util -I core/data tests/bench_crop.c core/data/image_decode.c core/data/image_resize.c \
+    core/data/center_crop.c core/util/common.c -ljpeg -lpng -lz -lm -o "$bin"
 fi
 
 # ImageNet-like JPEGs: mostly 500x375, some 375x500 and 500x333; smooth gradients + blobs + texture + noise.

@@ -6,7 +6,7 @@ The update is SophiaG of Liuhong99/Sophia (the rho/bs version), written here fro
     p += -lr * sign(m) * clamp(|m| / (rho*bs*h + 1e-15), max=1)
 and after every k-th step a Hessian refresh from the gradient g_hat of the Gauss-Newton-Bartlett loss:
     h = b2*h + (1-b2)*g_hat*g_hat
-For the diffusion MSE (ditc's core/sophia_gnb.h): eps_hat = eps_pred.detach() + z/sqrt(2), loss =
+For the diffusion MSE (ditc's core/diffusion/sophia_gnb.h): eps_hat = eps_pred.detach() + z/sqrt(2), loss =
 mean_b mean_flat((eps_pred - eps_hat)^2) on the same batch (x0, t, y, noise) with the updated weights; bs = the
 element count B*C*S*S. The normal draws z are ditc's (Philox, purpose DITC_RNG_HESSIAN): they are read from
 `ditc check --optimizer sophiag`'s hessian_noise [R,B,C,S,S], one slab per refresh, so both sides use the same

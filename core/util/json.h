@@ -1,4 +1,4 @@
-// json_header.h — a small strict pull parser for JSON (RFC 8259) and JSON writing helpers, sized for
+// json.h — a small strict pull parser for JSON (RFC 8259) and JSON writing helpers, sized for
 // safetensors headers.
 //
 // The parser walks a byte buffer that is NOT NUL-terminated and never reads past its length. The caller
@@ -7,8 +7,8 @@
 // characters and invalid escapes are rejected, \uXXXX (incl. surrogate pairs) decodes to UTF-8, numbers
 // follow the JSON grammar (no leading zeros), nesting is bounded by DITC_JSON_MAX_DEPTH. The first error
 // is kept in `err` together with the byte offset where it was found; every later call fails.
-#ifndef DITC_JSON_HEADER_H
-#define DITC_JSON_HEADER_H
+#ifndef DITC_JSON_H
+#define DITC_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

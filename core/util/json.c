@@ -1,5 +1,5 @@
-// json_header.c — strict JSON pull parser over a length-bounded buffer, and JSON writing helpers.
-#include "json_header.h"
+// json.c — strict JSON pull parser over a length-bounded buffer, and JSON writing helpers.
+#include "json.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
