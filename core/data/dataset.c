@@ -37,6 +37,21 @@ int ditc_dataset_get_from_u8(const ditc_dataset *ds, int64_t i, float *dst, int3
     return r;
 }
 
+ditc_dataset *ditc_dataset_new_u8(int64_t n, int channels, int side, int num_classes,
+                                  int (*get_u8)(const ditc_dataset *, int64_t, uint8_t *, int32_t *, ditc_status *),
+                                  void (*destroy)(ditc_dataset *), void *ctx) {
+    ditc_dataset *ds = ditc_xcalloc(1, sizeof *ds);
+    ds->n = n;
+    ds->channels = channels;
+    ds->side = side;
+    ds->num_classes = num_classes;
+    ds->get = ditc_dataset_get_from_u8;
+    ds->get_u8 = get_u8;
+    ds->destroy = destroy;
+    ds->ctx = ctx;
+    return ds;
+}
+
 void ditc_dataset_free(ditc_dataset *ds) {
     if (ds && ds->destroy) ds->destroy(ds);
 }

@@ -34,6 +34,10 @@ struct ditc_dataset {
 int ditc_dataset_batch(const ditc_dataset *ds, const int64_t *idx, int64_t B, float *x, int32_t *y, ditc_status *st);
 // get() for sources that have get_u8: the u8 sample scaled by v/127.5 − 1.
 int ditc_dataset_get_from_u8(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label, ditc_status *st);
+// A source of exact 8-bit samples (get = get_u8 scaled by ditc_dataset_get_from_u8); the caller writes desc.
+ditc_dataset *ditc_dataset_new_u8(int64_t n, int channels, int side, int num_classes,
+                                  int (*get_u8)(const ditc_dataset *, int64_t, uint8_t *, int32_t *, ditc_status *),
+                                  void (*destroy)(ditc_dataset *), void *ctx);
 
 // Calls ds->destroy; NULL is a no-op.
 void ditc_dataset_free(ditc_dataset *ds);

@@ -175,15 +175,7 @@ int ditc_dataset_open_cifar10(ditc_dataset **out, const char *path, int image_si
     const int S = image_size ? image_size : CIFAR_SIDE;
     char names[160];
     read_class_names(dir, names, sizeof names);
-    ditc_dataset *ds = ditc_xcalloc(1, sizeof *ds);
-    ds->n = n;
-    ds->channels = 3;
-    ds->side = S;
-    ds->num_classes = CIFAR_CLASSES;
-    ds->get = ditc_dataset_get_from_u8;
-    ds->get_u8 = cifar_get_u8;
-    ds->destroy = cifar_destroy;
-    ds->ctx = c;
+    ditc_dataset *ds = ditc_dataset_new_u8(n, 3, S, CIFAR_CLASSES, cifar_get_u8, cifar_destroy, c);
     snprintf(ds->desc, sizeof ds->desc, "CIFAR-10 %s (%s): %lld images 32x32 -> 3x%dx%d (%s), 10 classes%s%s%s", dir,
              train ? "train" : "test", (long long)n, S, S, S == CIFAR_SIDE ? "as is" : "center_crop_arr",
              names[0] ? " (" : "", names, names[0] ? ")" : "");

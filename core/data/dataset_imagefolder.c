@@ -400,15 +400,7 @@ int ditc_dataset_open_imagefolder(ditc_dataset **out, const char *root, int imag
     atomic_init(&c->bad_count, 0);
     atomic_init(&c->msg_state, 0);
 
-    ditc_dataset *ds = ditc_xcalloc(1, sizeof *ds);
-    ds->n = (int64_t)offs.n;
-    ds->channels = 3;
-    ds->side = image_size;
-    ds->num_classes = K;
-    ds->get = ditc_dataset_get_from_u8;
-    ds->get_u8 = if_get_u8;
-    ds->destroy = if_destroy;
-    ds->ctx = c;
+    ditc_dataset *ds = ditc_dataset_new_u8((int64_t)offs.n, 3, image_size, K, if_get_u8, if_destroy, c);
     snprintf(ds->desc, sizeof ds->desc, "ImageFolder %s: %lld images in %d classes -> 3x%dx%d (center_crop_arr)%s", root,
              (long long)ds->n, K, image_size, image_size, c->skip_bad ? ", skipping undecodable files" : "");
     *out = ds;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -189,16 +190,10 @@ static int read_whole(const char *path, char **buf, size_t *len, ditc_status *st
     if (!f)
         return ditc_fail(st, DITC_ERR_IO, "latents index %s: %s%s", path, strerror(errno),
                          errno == ENOENT ? " (not written by `ditc extract --vae`, or unfinished)" : "");
-    size_t cap = 0, got;
-    *buf = NULL;
-    *len = 0;
-    do {
-        if (*len == cap) *buf = ditc_xrealloc(*buf, cap = cap ? 2 * cap : 4096);
-        got = fread(*buf + *len, 1, cap - *len, f);
-        *len += got;
-    } while (got > 0 && *len <= LAT_INDEX_MAX_BYTES);
+    int rd = ditc_read_stream(f, LAT_INDEX_MAX_BYTES, buf, len);
     fclose(f);
-    if (*len > LAT_INDEX_MAX_BYTES) return ditc_fail(st, DITC_ERR_FORMAT, "latents index %s: too large", path);
+    if (rd < 0) return ditc_fail(st, DITC_ERR_IO, "latents index %s: read error", path);
+    if (rd) return ditc_fail(st, DITC_ERR_FORMAT, "latents index %s: too large", path);
     return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -232,18 +233,13 @@ static int read_index(const char *dir, index_info *x, ditc_status *st) {
         free(ip);
         return rc;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap) buf = ditc_xrealloc(buf, cap = cap ? 2 * cap : 65536);
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0 && len < SHARDS_INDEX_MAX_BYTES);
-    int rerr = ferror(f);
+    char *buf;
+    size_t len;
+    int rd = ditc_read_stream(f, SHARDS_INDEX_MAX_BYTES, &buf, &len);
     fclose(f);
     int rc = 0;
-    if (rerr) rc = ditc_fail(st, DITC_ERR_IO, "shards index %s: read error", ip);
-    else if (len >= SHARDS_INDEX_MAX_BYTES) rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: larger than %u bytes", ip, SHARDS_INDEX_MAX_BYTES);
+    if (rd < 0) rc = ditc_fail(st, DITC_ERR_IO, "shards index %s: read error", ip);
+    else if (rd) rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: larger than %u bytes", ip, SHARDS_INDEX_MAX_BYTES);
     if (!rc) {
         ditc_json j;
         ditc_json_init(&j, buf, len);
@@ -389,15 +385,8 @@ int ditc_dataset_open_shards(ditc_dataset **out, const char *dir, ditc_status *s
         index_free(&x);
         return rc;
     }
-    ditc_dataset *ds = ditc_xcalloc(1, sizeof *ds);
-    ds->n = (int64_t)x.total;
-    ds->channels = (int)x.channels;
-    ds->side = (int)x.side;
-    ds->num_classes = (int)x.num_classes;
-    ds->get = ditc_dataset_get_from_u8;
-    ds->get_u8 = shards_get_u8;
-    ds->destroy = shards_destroy;
-    ds->ctx = c;
+    ditc_dataset *ds = ditc_dataset_new_u8((int64_t)x.total, (int)x.channels, (int)x.side, (int)x.num_classes,
+                                           shards_get_u8, shards_destroy, c);
     snprintf(ds->desc, sizeof ds->desc, "shards %s: %lld samples %dx%dx%d u8 in %d files, %d classes (from: %.120s)", dir,
              (long long)ds->n, ds->channels, ds->side, ds->side, c->nshards, ds->num_classes, x.source);
     index_free(&x);

@@ -59,3 +59,16 @@ int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_st
     ditc_fsync_dir(dirname(dir));
     return 0;
 }
+
+int ditc_read_stream(FILE *f, size_t max, char **buf, size_t *len) {
+    size_t cap = 0, got;
+    *buf = NULL;
+    *len = 0;
+    do {
+        if (*len == cap) *buf = ditc_xrealloc(*buf, cap = cap ? 2 * cap : 4096);
+        got = fread(*buf + *len, 1, cap - *len, f);
+        *len += got;
+    } while (got > 0 && *len <= max);
+    if (ferror(f)) return -1;
+    return *len > max ? 1 : 0;
+}

@@ -2,6 +2,8 @@
 #ifndef DITC_FS_H
 #define DITC_FS_H
 
+#include <stdio.h>
+
 #include "common.h"
 
 // Creates path and its missing parents (0755). An existing directory is fine; an existing non-directory at
@@ -11,6 +13,9 @@ int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st);
 
 // Atomic small-file write: path.tmp.<pid>, fsync, rename, fsync of the directory.
 int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st);
+// Reads the rest of f into a malloc'd buffer *buf (*len bytes; free it), stopping once more than max bytes
+// have been read. Returns 0, 1 if the stream holds more than max bytes (*len > max), -1 on a read error.
+int ditc_read_stream(FILE *f, size_t max, char **buf, size_t *len);
 // fsync of a directory (after a rename in it); 0, or -1 with errno.
 int ditc_fsync_dir(const char *dir);
 

@@ -13,6 +13,8 @@
 #include "fs.h"
 #include "json.h"
 
+#define KV_MAX_BYTES (16u << 20)
+
 void ditc_kv_set(ditc_kv *kv, const char *key, const char *val) {
     for (int i = 0; i < kv->n; i++)
         if (!strcmp(kv->keys[i], key)) {
@@ -79,14 +81,14 @@ int ditc_kv_load(ditc_kv *kv, const char *path, ditc_status *st) {
     memset(kv, 0, sizeof *kv);
     FILE *f = fopen(path, "rb");
     if (!f) return ditc_fail(st, DITC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap) buf = ditc_xrealloc(buf, cap = cap ? 2 * cap : 4096);
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0 && len < (1u << 24));
+    char *buf;
+    size_t len;
+    int rd = ditc_read_stream(f, KV_MAX_BYTES, &buf, &len);
     fclose(f);
+    if (rd) {
+        free(buf);
+        return ditc_fail(st, DITC_ERR_IO, "%s: %s", path, rd < 0 ? "read error" : "larger than 16 MiB");
+    }
     ditc_json j;
     ditc_json_init(&j, buf, len);
     int r = ditc_json_object_begin(&j), more;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "safetensors.h"
 #include "vae.h"
 #include "vae_net.h"
@@ -206,17 +207,13 @@ static int load_config(ditc_vae *v, const char *cfg_path, const char *flag, ditc
         if (errno == ENOENT) return 0;
         return ditc_fail(st, DITC_ERR_IO, "%s: VAE config %s: %s", flag, cfg_path, strerror(errno));
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len == cap) buf = ditc_xrealloc(buf, cap = cap ? 2 * cap : 4096);
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0 && len < (1u << 24));
-    int err = ferror(f);
+    char *buf;
+    size_t len;
+    int rd = ditc_read_stream(f, 16u << 20, &buf, &len);
     fclose(f);
-    int rc = err ? ditc_fail(st, DITC_ERR_IO, "%s: VAE config %s: read error", flag, cfg_path)
-                 : ditc_vae_config_parse(&v->cfg, buf, len, cfg_path, st);
+    int rc = rd ? ditc_fail(st, DITC_ERR_IO, "%s: VAE config %s: %s", flag, cfg_path,
+                            rd < 0 ? "read error" : "larger than 16 MiB")
+                : ditc_vae_config_parse(&v->cfg, buf, len, cfg_path, st);
     free(buf);
     return rc;
 }
