@@ -19,7 +19,7 @@ int ditc_data_order_init(ditc_data_order *s, int64_t n, int64_t global_batch, ui
 }
 
 int64_t ditc_data_order_steps_per_epoch(const ditc_data_order *s) {
-    DITC_CHECK(s != NULL && s->global_batch >= 1, "sampler not initialised");
+    DITC_CHECK(s != NULL && s->global_batch >= 1, "data order not initialised");
     return s->n / s->global_batch;
 }
 
@@ -32,7 +32,7 @@ static void ensure_epoch(ditc_data_order *s, int64_t epoch) {
 
 void ditc_data_order_indices(ditc_data_order *s, int64_t epoch, int64_t step_in_epoch, int rank, int world, int64_t *idx,
                           int64_t *pos) {
-    DITC_CHECK(s != NULL && s->perm != NULL, "sampler not initialised");
+    DITC_CHECK(s != NULL && s->perm != NULL, "data order not initialised");
     DITC_CHECK(epoch >= 0 && epoch <= (int64_t)UINT32_MAX, "epoch %lld out of range", (long long)epoch);
     DITC_CHECK(step_in_epoch >= 0 && step_in_epoch < ditc_data_order_steps_per_epoch(s),
                "step %lld out of range [0, %lld)", (long long)step_in_epoch,

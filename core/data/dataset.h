@@ -57,7 +57,7 @@ int ditc_dataset_open_idx(ditc_dataset **out, const char *path, int image_size, 
 // (DITC_CHECK): n >= 1, channels >= 1, side >= 1, num_classes >= 1.
 ditc_dataset *ditc_dataset_synthetic(int64_t n, int channels, int side, int num_classes, uint64_t seed);
 
-// ---- sources of the data pipeline (dataset_imagefolder.c, dataset_cifar10.c, shards.c, dataset_open.c) ----
+// ---- sources of the data pipeline (dataset_imagefolder.c, dataset_cifar10.c, shards.c, dataset_open.c) ---
 
 // torchvision ImageFolder: root/<class>/**/<file>. Classes = the sorted (byte order) names of root's
 // sub-directories (symlinks followed, hidden ones included, as torchvision), label = index. Files of a class

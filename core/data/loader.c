@@ -27,7 +27,7 @@ struct ditc_loader {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t *threads;
-    ditc_data_order sync_sampler;    // the workers = 0 path's sampler
+    ditc_data_order sync_order;    // the workers = 0 path's data order
 };
 
 // Fills b for global step `step`: samples, flips, timesteps, label dropout. omp: parallel over samples.
@@ -119,8 +119,8 @@ int ditc_loader_new(ditc_loader **out, const ditc_loader_opts *o, ditc_status *s
     if (o->workers < 0 || o->workers > 256) return ditc_fail(st, DITC_ERR_ARG, "--num-workers %d: must be in 0..256", o->workers);
     ditc_loader *l = ditc_xcalloc(1, sizeof *l);
     l->o = *o;
-    if (ditc_data_order_init(&l->sync_sampler, o->ds->n, o->global_batch, o->seed, st)) { free(l); return st->code; }
-    l->spe = ditc_data_order_steps_per_epoch(&l->sync_sampler);
+    if (ditc_data_order_init(&l->sync_order, o->ds->n, o->global_batch, o->seed, st)) { free(l); return st->code; }
+    l->spe = ditc_data_order_steps_per_epoch(&l->sync_order);
     l->nslots = o->workers ? (o->prefetch > 1 ? o->prefetch : o->workers + 1) : 1;
     if (o->workers && l->nslots < 2) l->nslots = 2;
     l->slots = ditc_xcalloc((size_t)l->nslots, sizeof *l->slots);
@@ -143,7 +143,7 @@ int ditc_loader_next(ditc_loader *l, const ditc_batch **out, double *wait_s, dit
     slot *s = &l->slots[step % l->nslots];
     double t0 = ditc_now_s();
     if (!l->o.workers) {
-        int r = build(l, &l->sync_sampler, step, &s->b, 1, st);
+        int r = build(l, &l->sync_order, step, &s->b, 1, st);
         if (wait_s) *wait_s = ditc_now_s() - t0;
         l->next_consume++;
         *out = &s->b;
@@ -178,7 +178,7 @@ void ditc_loader_free(ditc_loader *l) {
     for (int i = 0; i < l->nslots; i++) batch_free(&l->slots[i].b);
     free(l->slots);
     free(l->threads);
-    ditc_data_order_free(&l->sync_sampler);
+    ditc_data_order_free(&l->sync_order);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     free(l);

@@ -1,4 +1,4 @@
-// check_vae.c — `ditc check --vae` (vae_check.h): encode → (mean, logvar), decode(mean), decode(z).
+// check_vae.c — `ditc check --vae` (check_vae.h): encode → (mean, logvar), decode(mean), decode(z).
 #include "check_vae.h"
 
 #include <stdio.h>

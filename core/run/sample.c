@@ -1,4 +1,4 @@
-// sample.c — the `ditc sample` pipeline (see sampling.h).
+// sample.c — the `ditc sample` pipeline (see sample.h).
 #include "sample.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-// train.c — the training loop of `ditc train` (trainer.h), top to bottom: set-up, one named call per stage
+// train.c — the training loop of `ditc train` (train.h), top to bottom: set-up, one named call per stage
 // of a step, teardown. The stages live in train_step.c, train_log.c and train_state.c (train_internal.h).
 #include <math.h>
 
