@@ -38,6 +38,33 @@ static void put_str(ditc_json_buf *b, const char *key, const char *v) {
     ditc_json_buf_puts(b, ",\n");
 }
 
+// latents.json (written last, atomically): the format, the latent shape, the VAE's scaling, the sources and
+// the shards (their entries already in `shards`).
+static int write_index(const ditc_dataset *ds, const ditc_vae *v, const char *ip, int64_t side, int flips,
+                       const ditc_json_buf *shards, ditc_status *st) {
+    const ditc_vae_config *vc = ditc_vae_get_config(v);
+    ditc_json_buf b = {0};
+    ditc_json_buf_puts(&b, "{\n");
+    put_str(&b, "format", DITC_LATENTS_FORMAT);
+    put_num(&b, "version", DITC_LATENTS_VERSION, 1);
+    put_num(&b, "latent_channels", vc->latent_channels, 1);
+    put_num(&b, "side", (double)side, 1);
+    put_num(&b, "image_side", ds->side, 1);
+    put_num(&b, "num_classes", ds->num_classes, 1);
+    put_num(&b, "total", (double)ds->n, 1);
+    put_num(&b, "flips", flips ? 1 : 0, 1);
+    put_num(&b, "scaling_factor", vc->scaling_factor, 0);
+    put_num(&b, "shift_factor", vc->shift_factor, 0);
+    put_str(&b, "vae", ditc_vae_desc(v));
+    put_str(&b, "source", ds->desc);
+    ditc_json_buf_puts(&b, "  \"shards\": [\n");
+    if (shards->len) ditc_json_buf_put(&b, shards->p, shards->len);
+    ditc_json_buf_puts(&b, "\n  ]\n}\n");
+    int rc = ditc_write_file_atomic(ip, b.p, b.len, st);
+    ditc_json_buf_free(&b);
+    return rc;
+}
+
 int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae_path, int vae_tile, const char *dir,
                        int64_t shard_size, int flips, FILE *log, ditc_status *st) {
     ditc_vae *v = NULL;
@@ -100,27 +127,7 @@ int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae
             fflush(log);
         }
     }
-    if (!rc) {
-        ditc_json_buf b = {0};
-        ditc_json_buf_puts(&b, "{\n");
-        put_str(&b, "format", DITC_LATENTS_FORMAT);
-        put_num(&b, "version", DITC_LATENTS_VERSION, 1);
-        put_num(&b, "latent_channels", vc->latent_channels, 1);
-        put_num(&b, "side", (double)side, 1);
-        put_num(&b, "image_side", ds->side, 1);
-        put_num(&b, "num_classes", ds->num_classes, 1);
-        put_num(&b, "total", (double)ds->n, 1);
-        put_num(&b, "flips", flips ? 1 : 0, 1);
-        put_num(&b, "scaling_factor", vc->scaling_factor, 0);
-        put_num(&b, "shift_factor", vc->shift_factor, 0);
-        put_str(&b, "vae", ditc_vae_desc(v));
-        put_str(&b, "source", ds->desc);
-        ditc_json_buf_puts(&b, "  \"shards\": [\n");
-        if (shards.len) ditc_json_buf_put(&b, shards.p, shards.len);
-        ditc_json_buf_puts(&b, "\n  ]\n}\n");
-        rc = ditc_write_file_atomic(ip, b.p, b.len, st);
-        ditc_json_buf_free(&b);
-    }
+    if (!rc) rc = write_index(ds, v, ip, side, flips, &shards, st);
     ditc_json_buf_free(&shards);
     free(ip);
     free(img);
