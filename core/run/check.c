@@ -99,6 +99,63 @@ static float *host_copy(const ditc_tensor *t) {
     return h;
 }
 
+// The parameter gradients of the batch-mean loss, as grad.<name>.
+static void add_grads(ditc_ctx *c, ditc_dit *m, ditc_tensor *mean, ditc_st_writer *wr, float **keep, int *nkeep) {
+    ditc_backward(c, mean);
+    ditc_params_settle_grad(&m->params);
+    float *g = keep[(*nkeep)++] = ditc_xmalloc(sizeof(float) * (size_t)m->params.numel);
+    m->params.be->copy_d2h(m->params.be, g, m->params.grad, sizeof(float) * (size_t)m->params.numel);
+    for (int i = 0; i < m->params.n; i++) {
+        ditc_tensor *t = m->params.t[i];
+        if (!t->requires_grad) continue;
+        char name[2 * DITC_NAME_MAX];
+        snprintf(name, sizeof name, "grad.%s", t->name);
+        ditc_st_writer_add(wr, name, DITC_F32, t->ndim, t->shape, g + m->params.offset[i]);
+    }
+}
+
+// a->train_steps optimizer steps on the batch: per-step losses, SophiaG's GNB losses and target noise, and the
+// weights after the last step.
+static void train_steps(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, batch *b, const ditc_check_args *a,
+                        int sophia, ditc_st_writer *wr, float **keep, int *nkeep) {
+    ditc_optimizer o;
+    ditc_optimizer_init(&o, &m->params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);
+    int64_t per = (int64_t)m->cfg.in_channels * m->cfg.input_size * m->cfg.input_size, nref = 0;
+    if (sophia) {
+        ditc_sophia_configure(&o);
+        o.rho = a->rho;
+        o.hessian_every = a->hessian_every;
+        o.hess_bs = (double)(b->B * per); // the element count of the batch (core/diffusion/sophia_gnb.h)
+    }
+    int64_t maxref = sophia ? a->train_steps / a->hessian_every : 0;
+    float *ls = keep[(*nkeep)++] = ditc_xmalloc(sizeof(float) * (size_t)a->train_steps);
+    float *zh = keep[(*nkeep)++] = ditc_xmalloc(sizeof(float) * (size_t)((maxref ? maxref : 1) * b->B * per));
+    float *gl = keep[(*nkeep)++] = ditc_xmalloc(sizeof(float) * (size_t)(maxref ? maxref : 1));
+    for (int s = 0; s < a->train_steps; s++) {
+        ditc_ctx_reset(c);
+        ditc_params_zero_grad(&m->params);
+        ditc_tensor *lm = batch_loss(c, m, d, b, NULL, NULL, NULL, NULL);
+        ditc_to_host(lm, &ls[s]);
+        ditc_backward(c, lm);
+        ditc_optimizer_step(&o);
+        if (ditc_sophia_hessian_due(&o)) {
+            gl[nref] = hessian_refresh(c, m, d, b, &o, zh + nref * b->B * per);
+            nref++;
+        }
+    }
+    int64_t n = a->train_steps;
+    ditc_st_writer_add(wr, "loss_steps", DITC_F32, 1, &n, ls);
+    if (nref) {
+        int64_t zs[5] = {nref, b->B, m->cfg.in_channels, m->cfg.input_size, m->cfg.input_size};
+        ditc_st_writer_add(wr, "hessian_noise", DITC_F32, 5, zs, zh);
+        ditc_st_writer_add(wr, "gnb_loss", DITC_F32, 1, &nref, gl);
+    }
+    float *p = keep[(*nkeep)++] = ditc_xmalloc(sizeof(float) * (size_t)m->params.numel);
+    m->params.be->copy_d2h(m->params.be, p, m->params.data, sizeof(float) * (size_t)m->params.numel);
+    ditc_params_to_writer(&m->params, p, "param.", wr);
+    ditc_optimizer_free(&o);
+}
+
 int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) {
     ditc_safetensors w = {0}, in = {0};
     ditc_dit m = {0};
@@ -133,59 +190,10 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
         keep[nkeep] = host_copy(res[i]);
         ditc_st_writer_add(wr, names[i], DITC_F32, res[i]->ndim, res[i]->shape, keep[nkeep++]);
     }
-    if (a->grads) {
-        ditc_backward(&c, mean);
-        ditc_params_settle_grad(&m.params);
-        float *g = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
-        be->copy_d2h(be, g, m.params.grad, sizeof(float) * (size_t)m.params.numel);
-        for (int i = 0; i < m.params.n; i++) {
-            ditc_tensor *t = m.params.t[i];
-            if (!t->requires_grad) continue;
-            char name[2 * DITC_NAME_MAX];
-            snprintf(name, sizeof name, "grad.%s", t->name);
-            ditc_st_writer_add(wr, name, DITC_F32, t->ndim, t->shape, g + m.params.offset[i]);
-        }
-    }
+    if (a->grads) add_grads(&c, &m, mean, wr, keep, &nkeep);
     int sophia = a->optimizer && !strcmp(a->optimizer, "sophiag");
     if (a->train_steps > 0 && sophia && (r = ditc_sophia_check_backend(be, st))) goto done;
-    if (a->train_steps > 0) {
-        ditc_optimizer o;
-        ditc_optimizer_init(&o, &m.params, isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr, 0);
-        int64_t per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size, nref = 0;
-        if (sophia) {
-            ditc_sophia_configure(&o);
-            o.rho = a->rho;
-            o.hessian_every = a->hessian_every;
-            o.hess_bs = (double)(b.B * per); // the element count of the batch (core/diffusion/sophia_gnb.h)
-        }
-        int64_t maxref = sophia ? a->train_steps / a->hessian_every : 0;
-        float *ls = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)a->train_steps);
-        float *zh = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)((maxref ? maxref : 1) * b.B * per));
-        float *gl = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)(maxref ? maxref : 1));
-        for (int s = 0; s < a->train_steps; s++) {
-            ditc_ctx_reset(&c);
-            ditc_params_zero_grad(&m.params);
-            ditc_tensor *lm = batch_loss(&c, &m, &d, &b, NULL, NULL, NULL, NULL);
-            ditc_to_host(lm, &ls[s]);
-            ditc_backward(&c, lm);
-            ditc_optimizer_step(&o);
-            if (ditc_sophia_hessian_due(&o)) {
-                gl[nref] = hessian_refresh(&c, &m, &d, &b, &o, zh + nref * b.B * per);
-                nref++;
-            }
-        }
-        int64_t n = a->train_steps;
-        ditc_st_writer_add(wr, "loss_steps", DITC_F32, 1, &n, ls);
-        if (nref) {
-            int64_t zs[5] = {nref, b.B, cfg.in_channels, cfg.input_size, cfg.input_size};
-            ditc_st_writer_add(wr, "hessian_noise", DITC_F32, 5, zs, zh);
-            ditc_st_writer_add(wr, "gnb_loss", DITC_F32, 1, &nref, gl);
-        }
-        float *p = keep[nkeep++] = ditc_xmalloc(sizeof(float) * (size_t)m.params.numel);
-        be->copy_d2h(be, p, m.params.data, sizeof(float) * (size_t)m.params.numel);
-        ditc_params_to_writer(&m.params, p, "param.", wr);
-        ditc_optimizer_free(&o);
-    }
+    if (a->train_steps > 0) train_steps(&c, &m, &d, &b, a, sophia, wr, keep, &nkeep);
     r = ditc_st_writer_save(wr, a->out, st);
 done:
     if (wr) ditc_st_writer_free(wr);
