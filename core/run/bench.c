@@ -61,18 +61,41 @@ double ditc_gpu_dense_peak_tflops(const char *name, int cc_major, int cc_minor, 
     return 0.0;
 }
 
+// The model of the flags: a named config with overrides, checked (errors name the flag).
+static int bench_config(ditc_dit_config *cfg, const ditc_bench_args *a, ditc_status *st) {
+    if (ditc_dit_config_from_name(cfg, a->model, st)) return st->code;
+    if (a->depth) cfg->depth = a->depth;
+    if (a->hidden) cfg->hidden = a->hidden;
+    if (a->heads) cfg->heads = a->heads;
+    if (a->patch) cfg->patch = a->patch;
+    if (a->depth || a->hidden || a->heads || a->patch) snprintf(cfg->name, sizeof cfg->name, "custom");
+    cfg->in_channels = a->channels;
+    cfg->input_size = a->side;
+    cfg->num_classes = a->num_classes;
+    return ditc_dit_config_validate(cfg, st);
+}
+
+// On a GPU: MFU against the card's dense peak for the precision (flops: the model's GFLOP/s) and device memory.
+static void print_device(ditc_backend *be, double flops) {
+    char dev[256];
+    int ccmaj = 0, ccmin = 0, sms = 0;
+    if (ditc_cuda_device_info(be, dev, sizeof dev, &ccmaj, &ccmin, &sms) == 0) {
+        double tf = ditc_gpu_dense_peak_tflops(dev, ccmaj, ccmin, be->precision);
+        size_t peak_mem = 0, fr = 0, tot = 0;
+        ditc_cuda_memory_stats(be, &peak_mem, &fr, &tot);
+        if (tf > 0)
+            printf("  MFU %.1f%% of the %s dense %s peak (%.1f TFLOP/s; model %.1f TFLOP/s)\n",
+                   100.0 * flops * 1e-3 / tf, dev, ditc_precision_name(be->precision), tf, flops * 1e-3);
+        else
+            printf("  MFU: unknown dense peak for %s (sm_%d%d); model %.1f TFLOP/s\n", dev, ccmaj, ccmin, flops * 1e-3);
+        printf("  peak device memory %.1f MiB (memory-pool high-water mark); device %.1f of %.1f GiB in use\n",
+               (double)peak_mem / 1048576.0, (double)(tot - fr) / 1073741824.0, (double)tot / 1073741824.0);
+    }
+}
+
 int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) {
     ditc_dit_config cfg;
-    if (ditc_dit_config_from_name(&cfg, a->model, st)) return st->code;
-    if (a->depth) cfg.depth = a->depth;
-    if (a->hidden) cfg.hidden = a->hidden;
-    if (a->heads) cfg.heads = a->heads;
-    if (a->patch) cfg.patch = a->patch;
-    if (a->depth || a->hidden || a->heads || a->patch) snprintf(cfg.name, sizeof cfg.name, "custom");
-    cfg.in_channels = a->channels;
-    cfg.input_size = a->side;
-    cfg.num_classes = a->num_classes;
-    if (ditc_dit_config_validate(&cfg, st)) return st->code;
+    if (bench_config(&cfg, a, st)) return st->code;
     if (a->batch < 1 || a->steps < 1 || a->warmup < 0)
         return ditc_fail(st, DITC_ERR_ARG, "--batch and --steps must be positive, --warmup not negative");
     ditc_dit m;
@@ -143,20 +166,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
            median(t_fwd + a->warmup, a->steps) * 1e3, median(t_bwd + a->warmup, a->steps) * 1e3,
            median(t_opt + a->warmup, a->steps) * 1e3);
     ditc_profile_print(a->steps);
-    char dev[256];
-    int ccmaj = 0, ccmin = 0, sms = 0;
-    if (ditc_cuda_device_info(be, dev, sizeof dev, &ccmaj, &ccmin, &sms) == 0) {
-        double tf = ditc_gpu_dense_peak_tflops(dev, ccmaj, ccmin, be->precision);
-        size_t peak_mem = 0, fr = 0, tot = 0;
-        ditc_cuda_memory_stats(be, &peak_mem, &fr, &tot);
-        if (tf > 0)
-            printf("  MFU %.1f%% of the %s dense %s peak (%.1f TFLOP/s; model %.1f TFLOP/s)\n",
-                   100.0 * gflop / med * 1e-3 / tf, dev, ditc_precision_name(be->precision), tf, gflop / med * 1e-3);
-        else
-            printf("  MFU: unknown dense peak for %s (sm_%d%d); model %.1f TFLOP/s\n", dev, ccmaj, ccmin, gflop / med * 1e-3);
-        printf("  peak device memory %.1f MiB (memory-pool high-water mark); device %.1f of %.1f GiB in use\n",
-               (double)peak_mem / 1048576.0, (double)(tot - fr) / 1073741824.0, (double)tot / 1073741824.0);
-    }
+    print_device(be, gflop / med);
     printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
            (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
     free(times); free(x); free(y); free(t);
