@@ -23,8 +23,8 @@ static int thread_id(void) {
 
 // P (T, T) = scale · Q Kᵀ (the raw scaled scores).
 static void scores(const float *q, const float *k, int64_t T, int64_t hd, int64_t ld, float scale, float *P) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, scale, q, (int)ld, k, (int)ld,
-                0.0f, P, (int)T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, scale, q, (int)ld, k, (int)ld, 0.0f,
+                P, (int)T);
 }
 
 void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
@@ -45,7 +45,10 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
             for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
             double s = 0.0;
 #pragma omp simd reduction(+ : s)
-            for (int64_t j = 0; j < T; j++) { row[j] = ditc_vexpf(row[j] - m); s += row[j]; }
+            for (int64_t j = 0; j < T; j++) {
+                row[j] = ditc_vexpf(row[j] - m);
+                s += row[j];
+            }
             float inv = (float)(1.0 / s);
             for (int64_t j = 0; j < T; j++) row[j] *= inv;
             l[bh * T + i] = m + (float)log(s);
@@ -80,10 +83,10 @@ void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, 
             Di[i] = (float)s;
         }
         // dV = Pᵀ dO ; dP = dO Vᵀ
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, P, (int)T, dO, (int)D,
-                    beta, dv, (int)(3 * D));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, 1.0f, dO, (int)D, v,
-                    (int)(3 * D), 0.0f, dP, (int)T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, P, (int)T, dO, (int)D, beta,
+                    dv, (int)(3 * D));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, 1.0f, dO, (int)D, v, (int)(3 * D),
+                    0.0f, dP, (int)T);
         for (int64_t i = 0; i < T; i++)
             for (int64_t j = 0; j < T; j++) dP[i * T + j] = P[i * T + j] * (dP[i * T + j] - Di[i]); // dS
         // dQ = scale · dS K ; dK = scale · dSᵀ Q

@@ -33,7 +33,10 @@ static void *cpu_alloc(ditc_backend *be, size_t bytes) {
     return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
 }
 
-static void cpu_free(ditc_backend *be, void *p) { (void)be; free(p); }
+static void cpu_free(ditc_backend *be, void *p) {
+    (void)be;
+    free(p);
+}
 static void cpu_copy(ditc_backend *be, void *dst, const void *src, size_t bytes) {
     (void)be;
     if (bytes) memmove(dst, src, bytes);
@@ -42,17 +45,32 @@ static void cpu_sync(ditc_backend *be) { (void)be; }
 
 static void cpu_fill(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value) {
     (void)be;
-    if (value == 0.0f) { memset(dst, 0, n * ditc_dtype_size(dtype)); return; }
+    if (value == 0.0f) {
+        memset(dst, 0, n * ditc_dtype_size(dtype));
+        return;
+    }
     switch (dtype) {
-    case DITC_F32: { float *d = dst; for (size_t i = 0; i < n; i++) d[i] = value; break; }
-    case DITC_BF16: { uint16_t v = ditc_f32_to_bf16(value), *d = dst; for (size_t i = 0; i < n; i++) d[i] = v; break; }
-    case DITC_I32: { int32_t v = (int32_t)value, *d = dst; for (size_t i = 0; i < n; i++) d[i] = v; break; }
+    case DITC_F32: {
+        float *d = dst;
+        for (size_t i = 0; i < n; i++) d[i] = value;
+        break;
+    }
+    case DITC_BF16: {
+        uint16_t v = ditc_f32_to_bf16(value), *d = dst;
+        for (size_t i = 0; i < n; i++) d[i] = v;
+        break;
+    }
+    case DITC_I32: {
+        int32_t v = (int32_t)value, *d = dst;
+        for (size_t i = 0; i < n; i++) d[i] = v;
+        break;
+    }
     default: DITC_CHECK(0, "fill: unsupported dtype %s", ditc_dtype_name(dtype));
     }
 }
 
-void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose,
-                         uint32_t step, uint64_t index0) {
+void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose, uint32_t step,
+                  uint64_t index0) {
     (void)be;
     DITC_CHECK(t->dtype == DITC_F32, "rng_fill needs F32");
     if (dist == DITC_RNG_DIST_NORMAL) ditc_rng_fill_normal(F32(t), (size_t)t->numel, seed, purpose, step, index0);

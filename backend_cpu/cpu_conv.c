@@ -42,7 +42,10 @@ static void im2col_rows(const float *x, int64_t C, int64_t H, int64_t W, int64_t
         for (int64_t r = 0; r < nr; r++) {
             int64_t iy = (r0 + r) * stride - pad[0] + ky;
             float *d = dst + r * Wo;
-            if (iy < 0 || iy >= H) { memset(d, 0, (size_t)Wo * sizeof(float)); continue; }
+            if (iy < 0 || iy >= H) {
+                memset(d, 0, (size_t)Wo * sizeof(float));
+                continue;
+            }
             const float *src = xc + iy * W; // input column of output ox: ox·stride + off
             for (int64_t ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
             if (stride == 1 && ox_hi > ox_lo)
@@ -54,14 +57,13 @@ static void im2col_rows(const float *x, int64_t C, int64_t H, int64_t W, int64_t
     }
 }
 
-void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
-                    const ditc_tensor *b, int stride, const int pad[4], int acc) {
+void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
+                    int stride, const int pad[4], int acc) {
     int64_t B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t O = w->shape[0], kh = w->shape[2], kw = w->shape[3];
     int64_t Ho = y->shape[2], Wo = y->shape[3], P = Ho * Wo, K = C * kh * kw;
-    if (g_winograd && kh == 3 && kw == 3 && stride == 1 && pad[0] == 1 && pad[1] == 1 && pad[2] == 1 &&
-        pad[3] == 1 && C >= DITC_WINOGRAD_MIN_CH && O >= DITC_WINOGRAD_MIN_CH &&
-        H * W >= DITC_WINOGRAD_MIN_HW) {
+    if (g_winograd && kh == 3 && kw == 3 && stride == 1 && pad[0] == 1 && pad[1] == 1 && pad[2] == 1 && pad[3] == 1 &&
+        C >= DITC_WINOGRAD_MIN_CH && O >= DITC_WINOGRAD_MIN_CH && H * W >= DITC_WINOGRAD_MIN_HW) {
         cpu_conv3x3_winograd(be, y, x, w, b, acc, 2 * g_chunk_floats);
         return;
     }

@@ -4,7 +4,7 @@
 
 #include "cpu_kernels.h"
 
-#define LN2F 0.6931471805599453f
+#define LN2F  0.6931471805599453f
 #define CDF_K 0.7978845608028654f // √(2/π)
 
 void cpu_q_sample(ditc_backend *be, ditc_tensor *xt, const ditc_tensor *x0, const ditc_tensor *noise,
@@ -58,7 +58,8 @@ static inline float decoder_logp(float x0, float mean, float lv, float *dlogp_dl
 }
 
 void cpu_diff_loss_fwd(ditc_backend *be, ditc_tensor *mse, ditc_tensor *vb, ditc_tensor *loss, const ditc_tensor *out,
-                       const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise, const ditc_tensor *coef) {
+                       const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise,
+                       const ditc_tensor *coef) {
     (void)be;
     int64_t B = x0->shape[0], M = x0->numel / B;
     const float *o = CF32(out), *x = CF32(x0), *xtd = CF32(xt), *n = CF32(noise), *cfa = CF32(coef);

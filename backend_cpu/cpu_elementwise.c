@@ -24,7 +24,10 @@ void cpu_axpy(ditc_backend *be, ditc_tensor *y, float alpha, const ditc_tensor *
 void cpu_cast(ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src) {
     (void)be;
     int64_t n = dst->numel;
-    if (dst->dtype == src->dtype) { be->copy_d2d(be, dst->data, src->data, ditc_nbytes(src)); return; }
+    if (dst->dtype == src->dtype) {
+        be->copy_d2d(be, dst->data, src->data, ditc_nbytes(src));
+        return;
+    }
     if (dst->dtype == DITC_BF16 && src->dtype == DITC_F32) {
         uint16_t *d = dst->data;
         const float *s = src->data;
@@ -112,7 +115,10 @@ void cpu_binary_bwd(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor 
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t xi = 0; xi < xn; xi++) {
         int64_t idx[4], lo[4], cnt[4], r = xi;
-        for (int k = 3; k >= 0; k--) { idx[k] = r % xs[k]; r /= xs[k]; }
+        for (int k = 3; k >= 0; k--) {
+            idx[k] = r % xs[k];
+            r /= xs[k];
+        }
         for (int k = 0; k < 4; k++) {
             int red = xs[k] == 1 && os[k] > 1;
             lo[k] = red ? 0 : idx[k];

@@ -12,7 +12,6 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
         const float *b = (const float *)g->b + i * g->stride_b;
         float *c = (float *)g->c + i * g->stride_c;
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
-                    (int)g->m, (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c,
-                    (int)g->ldc);
+                    (int)g->m, (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c, (int)g->ldc);
     }
 }

@@ -9,8 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cpu_backend.h"
 #include "common.h"
+#include "cpu_backend.h"
 
 typedef struct region {
     void *p;
@@ -21,7 +21,7 @@ typedef struct region {
 typedef struct {
     ditc_backend *in; // the CPU backend that runs the kernels
     region *head;
-    int depth;        // nesting of open() (a kernel may call another entry of this backend)
+    int depth; // nesting of open() (a kernel may call another entry of this backend)
 } guard_ctx;
 
 static void protect_all(guard_ctx *g, int prot) {
@@ -74,27 +74,27 @@ static void g_sync(ditc_backend *be) { (void)be; }
 // Forwarders of every entry of backend.h's transfer, kernel and SophiaG lists: open the regions, run the CPU
 // entry on the CPU backend (the inner `be` shadows the guard's own), close them. The VAE kernels are not
 // forwarded (the VAE runs on host-memory backends only).
-#define FWD(ret, entry, params, args)                                                                         \
-    static void g_##entry params {                                                                            \
-        guard_ctx *guard_ = be->ctx;                                                                          \
-        open_all(guard_);                                                                                     \
-        {                                                                                                     \
-            ditc_backend *be = guard_->in;                                                                    \
-            be->entry args;                                                                                   \
-        }                                                                                                     \
-        close_all(guard_);                                                                                    \
+#define FWD(ret, entry, params, args)                                                                                  \
+    static void g_##entry params {                                                                                     \
+        guard_ctx *guard_ = be->ctx;                                                                                   \
+        open_all(guard_);                                                                                              \
+        {                                                                                                              \
+            ditc_backend *be = guard_->in;                                                                             \
+            be->entry args;                                                                                            \
+        }                                                                                                              \
+        close_all(guard_);                                                                                             \
     }
-#define FWD_VALUE(ret, entry, params, args)                                                                   \
-    static ret g_##entry params {                                                                             \
-        guard_ctx *guard_ = be->ctx;                                                                          \
-        open_all(guard_);                                                                                     \
-        ret ret_;                                                                                             \
-        {                                                                                                     \
-            ditc_backend *be = guard_->in;                                                                    \
-            ret_ = be->entry args;                                                                            \
-        }                                                                                                     \
-        close_all(guard_);                                                                                    \
-        return ret_;                                                                                          \
+#define FWD_VALUE(ret, entry, params, args)                                                                            \
+    static ret g_##entry params {                                                                                      \
+        guard_ctx *guard_ = be->ctx;                                                                                   \
+        open_all(guard_);                                                                                              \
+        ret ret_;                                                                                                      \
+        {                                                                                                              \
+            ditc_backend *be = guard_->in;                                                                             \
+            ret_ = be->entry args;                                                                                     \
+        }                                                                                                              \
+        close_all(guard_);                                                                                             \
+        return ret_;                                                                                                   \
     }
 DITC_BACKEND_TRANSFERS(FWD)
 DITC_BACKEND_KERNELS(FWD)

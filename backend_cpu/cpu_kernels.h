@@ -7,7 +7,7 @@
 #include "backend.h"
 #include "common.h"
 
-#define F32(t) ((float *)(t)->data)
+#define F32(t)  ((float *)(t)->data)
 #define CF32(t) ((const float *)(t)->data)
 
 // LayerNorm statistics of one row: mean and 1/sqrt(biased variance + eps), two-pass in double.
@@ -15,7 +15,10 @@ static inline void cpu_row_mean_rstd(const float *x, int64_t D, float eps, float
     double s = 0.0, v = 0.0;
     for (int64_t d = 0; d < D; d++) s += x[d];
     float mu = (float)(s / (double)D);
-    for (int64_t d = 0; d < D; d++) { double e = x[d] - mu; v += e * e; }
+    for (int64_t d = 0; d < D; d++) {
+        double e = x[d] - mu;
+        v += e * e;
+    }
     *mean = mu;
     *rstd = (float)(1.0 / sqrt(v / (double)D + (double)eps));
 }
@@ -35,8 +38,8 @@ DITC_BACKEND_SOPHIA_KERNELS(DITC_CPU_DECLARE)
 // Helpers shared between kernel files.
 // cpu_sgemm_cols.c: row-major C = alpha·op(A)·op(B) + beta·C in fixed column blocks on single-threaded
 // OpenBLAS (the same bits on any thread count). op(A) (M, K), op(B) (K, N), C (M, N).
-void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 // cpu_winograd.c: x (B, C, H, W), w (O, C, 3, 3), b (O) or NULL → y (B, O, H, W) (stride 1, pad 1; acc: y +=);
 // V and M bands under band_floats floats (at least one tile row).
 void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,

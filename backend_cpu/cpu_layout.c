@@ -54,7 +54,8 @@ void cpu_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t ds
     const float *s = CF32(src) + src_off;
 #pragma omp parallel for schedule(static) if (rows * cols > 32768)
     for (int64_t r = 0; r < rows; r++) {
-        if (acc) for (int64_t c = 0; c < cols; c++) d[r * dst_ld + c] += s[r * src_ld + c];
+        if (acc)
+            for (int64_t c = 0; c < cols; c++) d[r * dst_ld + c] += s[r * src_ld + c];
         else memcpy(d + r * dst_ld, s + r * src_ld, (size_t)cols * sizeof(float));
     }
 }

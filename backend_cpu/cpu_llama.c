@@ -10,7 +10,7 @@
 #include "cpu_math.h"
 
 #define PAR_MIN 32768 // below this many elements a loop stays on one thread
-#define CBLK 64       // columns per thread in the weight-gradient reductions
+#define CBLK    64    // columns per thread in the weight-gradient reductions
 
 static inline int64_t last_dim(const ditc_tensor *x) { return x->shape[x->ndim - 1]; }
 

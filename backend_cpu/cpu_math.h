@@ -35,8 +35,11 @@ static inline float ditc_vexpf(float x) {
 static inline float ditc_vtanhf(float x) {
     float a = x < 0.0f ? -x : x;
     float z = x * x;
-    float small = ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z
-                   - 3.33332819422E-1f) * z * x + x;
+    float small =
+        ((((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
+         3.33332819422E-1f) *
+            z * x +
+        x;
     float e = ditc_vexpf(2.0f * a);
     float big = 1.0f - 2.0f / (e + 1.0f);
     big = x < 0.0f ? -big : big;

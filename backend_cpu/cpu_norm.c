@@ -104,8 +104,9 @@ void cpu_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, co
     }
 }
 
-void cpu_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const ditc_tensor *dy,
-                      const ditc_tensor *x, const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale) {
+void cpu_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
+                      const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *scale, int acc_x, int acc_shift,
+                      int acc_scale) {
     (void)be;
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     const float *xd = CF32(x), *g = CF32(dy), *sc = CF32(scale);

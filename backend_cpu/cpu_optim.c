@@ -7,16 +7,17 @@
 #define CHUNK 65536
 
 // One element of AdamW (p·decay with decay = 1 when weight decay is 0 is exact, so no branch is needed).
-#define ADAMW_ELEMENT(i)                                                                     \
-    float pi = p[i] * a.decay;                                                               \
-    float mi = m[i] * a.beta1 + a.one_minus_beta1 * g[i];                                    \
-    float vi = v[i] * a.beta2 + a.one_minus_beta2 * g[i] * g[i];                             \
-    pi = pi + -a.step_size * (mi / (sqrtf(vi) / a.bc2_sqrt + a.eps));                        \
-    m[i] = mi;                                                                               \
-    v[i] = vi;                                                                               \
+#define ADAMW_ELEMENT(i)                                                                                               \
+    float pi = p[i] * a.decay;                                                                                         \
+    float mi = m[i] * a.beta1 + a.one_minus_beta1 * g[i];                                                              \
+    float vi = v[i] * a.beta2 + a.one_minus_beta2 * g[i] * g[i];                                                       \
+    pi = pi + -a.step_size * (mi / (sqrtf(vi) / a.bc2_sqrt + a.eps));                                                  \
+    m[i] = mi;                                                                                                         \
+    v[i] = vi;                                                                                                         \
     p[i] = pi
 
-void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n, ditc_adamw_args a) {
+void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,
+               ditc_adamw_args a) {
     (void)be;
     if (ema) {
 #pragma omp parallel for simd schedule(static)
@@ -26,9 +27,7 @@ void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, f
         }
     } else {
 #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            ADAMW_ELEMENT(i);
-        }
+        for (size_t i = 0; i < n; i++) { ADAMW_ELEMENT(i); }
     }
 }
 

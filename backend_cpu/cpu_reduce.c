@@ -32,8 +32,8 @@ void cpu_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int 
 }
 
 // out[r] (+)= scale · Σ_c f(a[r, c], b[r, c]) with f = a (b NULL) or (a − b)².
-static void row_sums(ditc_backend *be, float *out, const float *a, const float *b, int64_t R, int64_t C,
-                     float scale, int acc) {
+static void row_sums(ditc_backend *be, float *out, const float *a, const float *b, int64_t R, int64_t C, float scale,
+                     int acc) {
     int64_t nch = (C + CHUNK - 1) / CHUNK;
     if (nch == 0) nch = 1;
     double *part = (double *)cpu_scratch(be, (size_t)(R * nch * 2));
@@ -43,7 +43,10 @@ static void row_sums(ditc_backend *be, float *out, const float *a, const float *
         const float *ar = a + r * C, *br = b ? b + r * C : NULL;
         double s = 0.0;
         if (br) {
-            for (int64_t c = c0; c < c1; c++) { double d = (double)ar[c] - br[c]; s += d * d; }
+            for (int64_t c = c0; c < c1; c++) {
+                double d = (double)ar[c] - br[c];
+                s += d * d;
+            }
         } else {
             for (int64_t c = c0; c < c1; c++) s += ar[c];
         }

@@ -10,8 +10,8 @@
 
 #define SGEMM_COLS 256
 
-void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     int64_t nb = (N + SGEMM_COLS - 1) / SGEMM_COLS;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);

@@ -97,7 +97,10 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
                 for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
                 double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
-                for (int64_t j = 0; j < T; j++) { row[j] = ditc_vexpf(row[j] - m); sum += row[j]; }
+                for (int64_t j = 0; j < T; j++) {
+                    row[j] = ditc_vexpf(row[j] - m);
+                    sum += row[j];
+                }
                 float inv = (float)(1.0 / sum);
                 for (int64_t j = 0; j < T; j++) row[j] *= inv;
             }

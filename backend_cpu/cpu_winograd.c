@@ -88,8 +88,8 @@ static void filter_row(const float *w, int64_t O, int64_t C, int64_t o, float *U
 // V[e·ldv + tx] = (Bᵀ d B)[e] for the ntx tiles of tile row ty of the channel plane xc (H, W).
 // ps (WA, WM, ntxr + 1): the 6 input rows split by column phase, ps[k][p][tx] = x[4ty − 1 + k][4tx + p − 1]
 // (ntxr = ntx rounded up to VL: the vector steps read whole lanes, zeros past the border).
-static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t ntx, int64_t ntxr, float *ps,
-                      float *V, int64_t ldv) {
+static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t ntx, int64_t ntxr, float *ps, float *V,
+                      int64_t ldv) {
     int64_t np = ntxr + 1;
     for (int k = 0; k < WA; k++) {
         int64_t iy = ty * WM - 1 + k;
@@ -114,7 +114,7 @@ static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t
     for (int64_t tx0 = 0; tx0 < ntx; tx0 += VL) {
         // columns j < 4 are phase j of tile tx; j = 4, 5 are phases 0, 1 of tile tx + 1
         for (int j = 0; j < WA; j++)
-            bt6(t + j * VL, WA * VL, ps + (j % WM) * np + tx0 + j / WM, WM * np); // t[i][j] = Σ_k Bᵀ[i][k] d[k][j]
+            bt6(t + j * VL, WA * VL, ps + (j % WM) * np + tx0 + j / WM, WM * np);   // t[i][j] = Σ_k Bᵀ[i][k] d[k][j]
         for (int i = 0; i < WA; i++) bt6(v + i * WA * VL, VL, t + i * WA * VL, VL); // v[i][j] = Σ_k t[i][k] Bᵀ[j][k]
         int64_t n = ntx - tx0 < VL ? ntx - tx0 : VL;
         if (n == VL)
@@ -127,8 +127,8 @@ static void input_row(const float *xc, int64_t H, int64_t W, int64_t ty, int64_t
 }
 
 // y rows of tile row ty (plane yo (H, W)) from M[e·ldm + tx]: y = Aᵀ m A + bias (acc: y += that).
-static void output_row(const float *M, int64_t ldm, int64_t H, int64_t W, int64_t ty, int64_t ntx, float bias,
-                       int acc, float *yo) {
+static void output_row(const float *M, int64_t ldm, int64_t H, int64_t W, int64_t ty, int64_t ntx, float bias, int acc,
+                       float *yo) {
     float m[WE * VL], s[WM * WA * VL], o[WM * WM * VL];
     for (int64_t tx0 = 0; tx0 < ntx; tx0 += VL) {
         int64_t n = ntx - tx0 < VL ? ntx - tx0 : VL;
@@ -139,7 +139,7 @@ static void output_row(const float *M, int64_t ldm, int64_t H, int64_t W, int64_
             for (int e = 0; e < WE; e++)
                 for (int64_t l = 0; l < VL; l++) m[e * VL + l] = l < n ? M[e * ldm + tx0 + l] : 0.0f;
         for (int j = 0; j < WA; j++) at6(s + j * VL, WA * VL, m + j * VL, WA * VL); // s[r][j] = Σ_i Aᵀ[r][i] m[i][j]
-        for (int r = 0; r < WM; r++) at6(o + r * WM * VL, VL, s + r * WA * VL, VL);         // o[r][q] = Σ_j s[r][j] Aᵀ[q][j]
+        for (int r = 0; r < WM; r++) at6(o + r * WM * VL, VL, s + r * WA * VL, VL); // o[r][q] = Σ_j s[r][j] Aᵀ[q][j]
         for (int r = 0; r < WM; r++) {
             int64_t oy = ty * WM + r;
             if (oy >= H) break;

@@ -83,8 +83,8 @@ int main(int argc, char **argv) {
         double t = now_s() - t0;
         best = t < best ? t : best;
     }
-    printf("bench_crop: %d images, S=%d, best of %d passes %.3f s, %.1f images/s (checksum %lu)\n", n, S, passes,
-           best, n / best, sum);
+    printf("bench_crop: %d images, S=%d, best of %d passes %.3f s, %.1f images/s (checksum %lu)\n", n, S, passes, best,
+           n / best, sum);
     for (int i = 0; i < n; i++) free(files[i]);
     free(files);
     free(out);

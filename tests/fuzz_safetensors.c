@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ditc_status s;
     int rc = ditc_st_parse(&st, buf, size, "fuzz.safetensors", &s);
     if (rc == 0) exercise(&st);
-    else if (s.message[0] == '\0' || s.code != rc) abort();  // every rejection carries a message
+    else if (s.message[0] == '\0' || s.code != rc) abort(); // every rejection carries a message
     ditc_st_close(&st);
     free(buf);
     return 0;

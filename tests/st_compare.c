@@ -8,24 +8,40 @@
 #include "safetensors.h"
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: st_compare A B RTOL\n"); return 2; }
+    if (argc != 4) {
+        fprintf(stderr, "usage: st_compare A B RTOL\n");
+        return 2;
+    }
     double rtol = atof(argv[3]), worst = 0;
     ditc_safetensors a, b;
     ditc_status st = {0};
-    if (ditc_st_open(&a, argv[1], &st) || ditc_st_open(&b, argv[2], &st)) { fprintf(stderr, "%s\n", st.message); return 1; }
+    if (ditc_st_open(&a, argv[1], &st) || ditc_st_open(&b, argv[2], &st)) {
+        fprintf(stderr, "%s\n", st.message);
+        return 1;
+    }
     const char *worst_name = "";
     int bad = 0;
     for (int i = 0; i < a.n_tensors; i++) {
         const ditc_st_tensor *ta = &a.tensors[i], *tb = ditc_st_find(&b, ta->name);
         int64_t n = ditc_st_numel(ta);
-        if (!tb || ditc_st_numel(tb) != n) { printf("%s: missing or different size in %s\n", ta->name, argv[2]); bad = 1; continue; }
+        if (!tb || ditc_st_numel(tb) != n) {
+            printf("%s: missing or different size in %s\n", ta->name, argv[2]);
+            bad = 1;
+            continue;
+        }
         float *x = malloc(sizeof(float) * (size_t)(n ? n : 1)), *y = malloc(sizeof(float) * (size_t)(n ? n : 1));
         ditc_st_read_f32(&a, ta, x, NULL);
         ditc_st_read_f32(&b, tb, y, NULL);
         double d = 0, r = 0;
-        for (int64_t k = 0; k < n; k++) { d += ((double)y[k] - x[k]) * ((double)y[k] - x[k]); r += (double)x[k] * x[k]; }
+        for (int64_t k = 0; k < n; k++) {
+            d += ((double)y[k] - x[k]) * ((double)y[k] - x[k]);
+            r += (double)x[k] * x[k];
+        }
         double rel = r > 0 ? sqrt(d / r) : sqrt(d);
-        if (rel > worst) { worst = rel; worst_name = ta->name; }
+        if (rel > worst) {
+            worst = rel;
+            worst_name = ta->name;
+        }
         if (!(rel <= rtol)) bad = 1;
         free(x);
         free(y);

@@ -42,12 +42,16 @@ static void mlp_init(mlp *m, ditc_backend *be) {
     free(host);
 }
 
-typedef struct { mlp *m; int layer; } seg_arg;
+typedef struct {
+    mlp *m;
+    int layer;
+} seg_arg;
 
 // One residual block: x + gelu(ln(x) · Wᵀ + b)
 static void block(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
     seg_arg *a = user;
-    ditc_tensor *h = ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), a->m->w[a->layer], a->m->b[a->layer]);
+    ditc_tensor *h =
+        ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), a->m->w[a->layer], a->m->b[a->layer]);
     out[0] = ditc_add(c, in[0], ditc_gelu(c, h));
 }
 
@@ -85,12 +89,14 @@ static void test_params_layout(ditc_backend *be) {
         ok &= (char *)t->data == (char *)m.p.data + m.p.offset[i] * 4;
         if (i) ok &= m.p.offset[i] >= m.p.offset[i - 1] + m.p.t[i - 1]->numel;
     }
-    check(ok, "parameter views: disjoint, in order, 64-byte aligned (%d tensors, %lld elements)", m.p.n, (long long)m.p.numel_real);
-    check(ditc_params_find(&m.p, "blocks.3.bias") == m.b[3] && !ditc_params_find(&m.p, "nope"), "params_find by state_dict name");
+    check(ok, "parameter views: disjoint, in order, 64-byte aligned (%d tensors, %lld elements)", m.p.n,
+          (long long)m.p.numel_real);
+    check(ditc_params_find(&m.p, "blocks.3.bias") == m.b[3] && !ditc_params_find(&m.p, "nope"),
+          "params_find by state_dict name");
     float *opt = ditc_params_alloc_like(&m.p, DITC_F32);
     ditc_tensor v = ditc_params_view(&m.p, 5, opt, DITC_F32);
     check(v.data == (char *)opt + m.p.offset[5] * 4 && v.numel == m.p.t[5]->numel && !strcmp(v.name, m.p.t[5]->name),
-           "alloc_like + view: optimizer state shares the layout");
+          "alloc_like + view: optimizer state shares the layout");
     be->free(be, opt);
     ditc_params_free(&m.p);
 }
@@ -120,7 +126,10 @@ static void test_nograd_and_accumulation(ditc_backend *be) {
     step(&c, &m, 0, NULL);
     be->copy_d2h(be, g2, m.p.grad, n * 4);
     int ok = 1, nonzero = 0;
-    for (size_t i = 0; i < n; i++) { ok &= g2[i] == 2.0f * g1[i]; nonzero |= g1[i] != 0.0f; }
+    for (size_t i = 0; i < n; i++) {
+        ok &= g2[i] == 2.0f * g1[i];
+        nonzero |= g1[i] != 0.0f;
+    }
     check(ok && nonzero, "two backward passes accumulate into the flat gradient buffer (exactly 2x)");
     ditc_params_zero_grad(&m.p);
     ditc_params_settle_grad(&m.p);
@@ -166,15 +175,17 @@ static void test_checkpoint_and_arena(ditc_backend *be) {
             ditc_ctx_reset(&c);
             step(&c, &m, ck, NULL);
             check(c.arena.backend_allocs + c.scratch.backend_allocs == allocs2 && allocs2 <= allocs + 2,
-                   "arena: no allocation in the steady state (%zu chunk allocations after step 1, %zu after 3, same after 4)",
-                   allocs, allocs2);
+                  "arena: no allocation in the steady state (%zu chunk allocations after step 1, %zu after 3, same "
+                  "after 4)",
+                  allocs, allocs2);
         }
         ditc_ctx_free(&c);
     }
     check(loss[0] == loss[1], "checkpointed forward gives the same loss (%.7g)", loss[0]);
     check(!memcmp(gp[0], gp[1], n * 4), "checkpointed parameter gradients are bit-identical");
     check(!memcmp(xg[0], xg[1], sizeof xg[0]), "checkpointed input gradients are bit-identical");
-    check(peak[1] < peak[0] * 0.6, "checkpointing lowers the arena high-water mark: %zu -> %zu bytes", peak[0], peak[1]);
+    check(peak[1] < peak[0] * 0.6, "checkpointing lowers the arena high-water mark: %zu -> %zu bytes", peak[0],
+          peak[1]);
     free(gp[0]);
     free(gp[1]);
     ditc_params_free(&m.p);
@@ -184,7 +195,8 @@ static void test_dtypes(void) {
     check(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
     // 1 + 2^-8 is a tie between bf16 1.0 and 1.0078125: ties to even -> 1.0; just above rounds up
     check(ditc_f32_to_bf16(1.00390625f) == 0x3f80 && ditc_f32_to_bf16(nextafterf(1.00390625f, 2.0f)) == 0x3f81 &&
-           ditc_f32_to_bf16(1.01171875f) == 0x3f82, "bf16 round to nearest even");
+              ditc_f32_to_bf16(1.01171875f) == 0x3f82,
+          "bf16 round to nearest even");
     int ok = 1;
     for (uint32_t h = 0; h < 65536; h++) {
         float f = ditc_f16_to_f32((uint16_t)h);
@@ -193,7 +205,8 @@ static void test_dtypes(void) {
     }
     check(ok, "every non-NaN F16 value round-trips through F32");
     check(ditc_f16_to_f32(0x0001) == ldexpf(1.0f, -24) && ditc_f16_to_f32(0x7bff) == 65504.0f &&
-           isinf(ditc_f16_to_f32(0x7c00)), "f16 subnormal, max and inf");
+              isinf(ditc_f16_to_f32(0x7c00)),
+          "f16 subnormal, max and inf");
 }
 
 int main(void) {

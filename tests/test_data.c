@@ -19,10 +19,10 @@
 #include <zlib.h>
 
 #include "common.h"
+#include "data_order.h"
 #include "dataset.h"
 #include "png_io.h"
 #include "rng.h"
-#include "data_order.h"
 
 static char g_root[256]; // mkdtemp directory
 
@@ -133,7 +133,7 @@ static int count_dir_entries(const char *path) {
 
 // ---- IDX: loading and preprocessing ------------------------------------------------------------------
 
-#define N_SMALL 5
+#define N_SMALL    5
 #define SIDE_SMALL 4
 static uint8_t g_px[N_SMALL * SIDE_SMALL * SIDE_SMALL];
 static const uint8_t g_lab[N_SMALL] = {3, 0, 7, 3, 1}; // max 7 -> 8 classes
@@ -154,8 +154,7 @@ static void test_idx_native(const char *dir, const char *what) {
     check(rc == 0 && ds, "%s: open (rc %d: %s)", what, rc, rc ? st.message : "ok");
     if (rc) return;
     check(ds->n == N_SMALL && ds->channels == 1 && ds->side == SIDE_SMALL && ds->num_classes == 8,
-          "%s: n=%lld channels=%d side=%d classes=%d", what, (long long)ds->n, ds->channels, ds->side,
-          ds->num_classes);
+          "%s: n=%lld channels=%d side=%d classes=%d", what, (long long)ds->n, ds->channels, ds->side, ds->num_classes);
     check(strstr(ds->desc, "IDX") && strstr(ds->desc, "5 images"), "%s: desc \"%s\"", what, ds->desc);
     float img[SIDE_SMALL * SIDE_SMALL];
     int32_t label;
@@ -552,7 +551,8 @@ static void test_sampler(void) {
     check(memcmp(e0, e1, sizeof(int64_t) * n) != 0, "data order: epochs 0 and 1 are shuffled differently");
     int64_t *direct = malloc(sizeof(int64_t) * n);
     ditc_rng_permutation(direct, n, 42, DITC_RNG_SHUFFLE, 1);
-    check(memcmp(direct, e1, sizeof(int64_t) * n) == 0, "data order: permutation = ditc_rng_permutation(seed, SHUFFLE, epoch)");
+    check(memcmp(direct, e1, sizeof(int64_t) * n) == 0,
+          "data order: permutation = ditc_rng_permutation(seed, SHUFFLE, epoch)");
 
     // One epoch's steps visit distinct samples; steps are consecutive slices of the permutation.
     char *seen = calloc((size_t)n, 1);
@@ -615,7 +615,9 @@ static void test_sampler(void) {
 
 // ---- PNG --------------------------------------------------------------------------------------------
 
-static const unsigned char *px_at(const unsigned char *rgb, int w, int x, int y) { return rgb + ((size_t)y * w + x) * 3; }
+static const unsigned char *px_at(const unsigned char *rgb, int w, int x, int y) {
+    return rgb + ((size_t)y * w + x) * 3;
+}
 
 static void test_png_gray_grid(void) {
     // 5 single-channel 3x4 images, nrow 2 -> 2 columns x 3 rows, 14 x 17 canvas.
@@ -633,8 +635,10 @@ static void test_png_gray_grid(void) {
     check(rc == 0 && W == 2 * (w + 2) + 2 && H == 3 * (h + 2) + 2, "png: grid is %dx%d (want 14x17)", W, H);
     if (rc) return;
     int border = 1;
-    for (int x = 0; x < W; x++) border &= !px_at(rgb, W, x, 0)[0] && !px_at(rgb, W, x, 1)[1] && !px_at(rgb, W, x, H - 1)[2];
-    for (int y = 0; y < H; y++) border &= !px_at(rgb, W, 0, y)[0] && !px_at(rgb, W, 7, y)[0] && !px_at(rgb, W, W - 1, y)[2];
+    for (int x = 0; x < W; x++)
+        border &= !px_at(rgb, W, x, 0)[0] && !px_at(rgb, W, x, 1)[1] && !px_at(rgb, W, x, H - 1)[2];
+    for (int y = 0; y < H; y++)
+        border &= !px_at(rgb, W, 0, y)[0] && !px_at(rgb, W, 7, y)[0] && !px_at(rgb, W, W - 1, y)[2];
     check(border, "png: padding (outer edge and between cells) is 0");
     // Image k at cell (k / 2, k % 2), top-left (2 + col*6, 2 + row*5); gray replicated to R = G = B.
     const unsigned char want[6] = {0, 255, 128, 0, 255, 191};
@@ -682,7 +686,8 @@ static void test_png_rgb_and_shapes(void) {
     rc = ditc_png_write_grid(in_root("png/missing-dir/x.png"), imgs, 2, 3, 2, 2, 8, &st);
     check(rc != 0 && strstr(st.message, "missing-dir/x.png"), "png: unwritable path rejected (%s)", st.message);
     rc = ditc_png_read_rgb(in_root("png/missing.png"), &rgb, &W, &H, &st);
-    check(rc != 0 && rgb == NULL && strstr(st.message, "missing.png"), "png: unreadable file rejected (%s)", st.message);
+    check(rc != 0 && rgb == NULL && strstr(st.message, "missing.png"), "png: unreadable file rejected (%s)",
+          st.message);
     write_bytes(in_root("png/fake.png"), "not a png", 9);
     rc = ditc_png_read_rgb(in_root("png/fake.png"), &rgb, &W, &H, &st);
     check(rc != 0 && strstr(st.message, "fake.png"), "png: non-PNG rejected (%s)", st.message);

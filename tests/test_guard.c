@@ -12,7 +12,19 @@
 #include "cpu_backend.h"
 
 static int nfail = 0;
-#define EXPECT(c, ...) do { if (!(c)) { nfail++; printf("FAIL "); printf(__VA_ARGS__); printf("\n"); } else { printf("PASS "); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define EXPECT(c, ...)                                                                                                 \
+    do {                                                                                                               \
+        if (!(c)) {                                                                                                    \
+            nfail++;                                                                                                   \
+            printf("FAIL ");                                                                                           \
+            printf(__VA_ARGS__);                                                                                       \
+            printf("\n");                                                                                              \
+        } else {                                                                                                       \
+            printf("PASS ");                                                                                           \
+            printf(__VA_ARGS__);                                                                                       \
+            printf("\n");                                                                                              \
+        }                                                                                                              \
+    } while (0)
 
 int main(void) {
     ditc_status st = {0};

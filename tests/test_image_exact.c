@@ -39,9 +39,9 @@ typedef struct {
     const char *name;
     int w, h, nc;
     J_COLOR_SPACE in_cs, jpeg_cs;
-    int adobe;      // write the Adobe APP14 marker
-    int h0, v0;     // sampling factors of component 0 (others 1×1); 0 = library default
-    int restart;    // restart interval in MCU rows (0 = none)
+    int adobe;   // write the Adobe APP14 marker
+    int h0, v0;  // sampling factors of component 0 (others 1×1); 0 = library default
+    int restart; // restart interval in MCU rows (0 = none)
     int progressive;
 } jpeg_variant;
 
@@ -155,8 +155,8 @@ static int same(const char *what, const uint8_t *got, size_t off, size_t n, int 
     int c, y, x;
     if (chw) c = (int)(first / ((size_t)w * h)), y = (int)(first / w % h), x = (int)(first % w);
     else c = (int)(first % 3), x = (int)(first / 3 % w), y = (int)(first / 3 / w);
-    printf("  %s: %zu of %zu bytes differ (max |diff| %d); first at channel %d y %d x %d: ditc %d, Pillow %d\n",
-           what, diff, n, maxd, c, y, x, got[first], want[first]);
+    printf("  %s: %zu of %zu bytes differ (max |diff| %d); first at channel %d y %d x %d: ditc %d, Pillow %d\n", what,
+           diff, n, maxd, c, y, x, got[first], want[first]);
     return 0;
 }
 
@@ -284,8 +284,8 @@ static int check_jpeg_windows(const char *path) {
         for (int y = y0; y < y1 && ok; y++)
             if (memcmp(reg.rgb + ((size_t)(y - got.y0) * reg.w + (x0 - got.x0)) * 3,
                        full.rgb + ((size_t)y * full.w + x0) * 3, (size_t)(x1 - x0) * 3)) {
-                printf("  %s: window [%d,%d)x[%d,%d) differs from the full decode at row %d\n", path, x0, x1, y0,
-                       y1, y);
+                printf("  %s: window [%d,%d)x[%d,%d) differs from the full decode at row %d\n", path, x0, x1, y0, y1,
+                       y);
                 ok = 0;
             }
         ditc_image_free(&reg);
@@ -302,7 +302,7 @@ static int check_resize_windows(void) {
     int ok = 1;
     for (int t = 0; t < 300 && ok; t++) {
         int ow = 1 + rnd(t % 3 == 0 ? 30 : 140), oh = 1 + rnd(t % 4 == 0 ? 20 : 100);
-        if (t % 5 == 0) ow = src.w;  // one side unchanged
+        if (t % 5 == 0) ow = src.w; // one side unchanged
         if (t % 7 == 0) oh = src.h;
         ditc_resample f = t % 2 ? DITC_RESAMPLE_BOX : DITC_RESAMPLE_BICUBIC;
         if (t % 11 == 0) ow = src.w / 2, oh = src.h / 2, f = DITC_RESAMPLE_BOX;
@@ -410,12 +410,20 @@ int main(int argc, char **argv) {
     free(recs);
 
     // Windowed JPEG decoding on every sampling/progression variant, windowed resizing on random windows.
-    static const char *jpegs[] = {"rgb420_500x375.jpg", "rgb422_301x203.jpg", "rgb444_203x301.jpg",
-                                  "progressive_411x257.jpg", "gray_120x90.jpg", "cmyk_33x71.jpg",
-                                  "extra/ycck_prog_300x517.jpg", "extra/s411_407x203.jpg", "extra/s440_203x407.jpg",
-                                  "extra/restart_420_333x251.jpg", "extra/s420_prog_517x300.jpg"};
+    static const char *jpegs[] = {"rgb420_500x375.jpg",
+                                  "rgb422_301x203.jpg",
+                                  "rgb444_203x301.jpg",
+                                  "progressive_411x257.jpg",
+                                  "gray_120x90.jpg",
+                                  "cmyk_33x71.jpg",
+                                  "extra/ycck_prog_300x517.jpg",
+                                  "extra/s411_407x203.jpg",
+                                  "extra/s440_203x407.jpg",
+                                  "extra/restart_420_333x251.jpg",
+                                  "extra/s420_prog_517x300.jpg"};
     for (size_t i = 0; i < sizeof jpegs / sizeof jpegs[0]; i++) {
-        check(check_jpeg_windows(join(dir, jpegs[i])), "random windows of %s decode exactly as the full image", jpegs[i]);
+        check(check_jpeg_windows(join(dir, jpegs[i])), "random windows of %s decode exactly as the full image",
+              jpegs[i]);
     }
     check(check_resize_windows(), "300 random resize windows equal the full resize");
     free(g_expected);

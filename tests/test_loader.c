@@ -17,7 +17,7 @@ typedef struct {
     int64_t idx[GB], pos[GB];
     int32_t y[GB];
     int t[GB];
-    uint64_t sum[GB];   // FNV-1a of each sample's floats
+    uint64_t sum[GB]; // FNV-1a of each sample's floats
 } rec;
 
 static uint64_t fnv(const float *x, int64_t n) {
@@ -29,9 +29,20 @@ static uint64_t fnv(const float *x, int64_t n) {
 
 static ditc_loader_opts opts(const ditc_dataset *ds, int workers, int prefetch, int rank, int world, int64_t start,
                              int64_t end) {
-    ditc_loader_opts o = {.ds = ds, .global_batch = GB, .rank = rank, .world = world, .seed = 7, .num_classes = 10,
-                          .label_dropout = 0.1f, .random_flip = 1, .num_timesteps = 1000, .workers = workers,
-                          .prefetch = prefetch, .start_step = start, .start_epoch = 0, .start_step_in_epoch = start,
+    ditc_loader_opts o = {.ds = ds,
+                          .global_batch = GB,
+                          .rank = rank,
+                          .world = world,
+                          .seed = 7,
+                          .num_classes = 10,
+                          .label_dropout = 0.1f,
+                          .random_flip = 1,
+                          .num_timesteps = 1000,
+                          .workers = workers,
+                          .prefetch = prefetch,
+                          .start_step = start,
+                          .start_epoch = 0,
+                          .start_step_in_epoch = start,
                           .end_step = end};
     return o;
 }
@@ -42,10 +53,17 @@ static int record(const ditc_dataset *ds, int workers, int prefetch, int rank, i
     ditc_loader *l;
     ditc_status st = {0};
     ditc_loader_opts o = opts(ds, workers, prefetch, rank, world, start, end);
-    if (ditc_loader_new(&l, &o, &st)) { printf("loader_new: %s\n", st.message); return 1; }
+    if (ditc_loader_new(&l, &o, &st)) {
+        printf("loader_new: %s\n", st.message);
+        return 1;
+    }
     for (int64_t s = start; s < end; s++) {
         const ditc_batch *b;
-        if (ditc_loader_next(l, &b, NULL, &st)) { printf("next: %s\n", st.message); ditc_loader_free(l); return 1; }
+        if (ditc_loader_next(l, &b, NULL, &st)) {
+            printf("next: %s\n", st.message);
+            ditc_loader_free(l);
+            return 1;
+        }
         rec *q = &r[s];
         for (int64_t i = 0; i < b->B; i++) { // store by global position
             int64_t p = b->pos[i];
@@ -102,12 +120,16 @@ int main(void) {
         for (int64_t i = 0; ok && i < b->B; i++) {
             rec *q = &got[s];
             int64_t p = b->pos[i];
-            q->idx[p] = b->idx[i]; q->pos[p] = p; q->y[p] = b->y[i]; q->t[p] = b->t[i];
+            q->idx[p] = b->idx[i];
+            q->pos[p] = p;
+            q->y[p] = b->y[i];
+            q->t[p] = b->t[i];
             q->sum[p] = fnv(b->x + i * b->per, b->per);
         }
     }
     if (ok) ditc_loader_free(l);
-    check(ok && !memcmp(ref + 11, got + 11, sizeof(rec) * (size_t)(steps - 11)), "a loader started at step 11 continues the stream");
+    check(ok && !memcmp(ref + 11, got + 11, sizeof(rec) * (size_t)(steps - 11)),
+          "a loader started at step 11 continues the stream");
     // errors
     ditc_dataset bad = *ds;
     bad.ctx = ds;
@@ -124,8 +146,8 @@ int main(void) {
             }
             ditc_loader_free(l);
         }
-        check(failed && strstr(es.message, "sample-13.jpg"), "workers %d: a bad sample stops with its message (%s)", workers,
-              es.message);
+        check(failed && strstr(es.message, "sample-13.jpg"), "workers %d: a bad sample stops with its message (%s)",
+              workers, es.message);
     }
     ditc_loader_opts oz = opts(ds, 0, 0, 0, 4, 0, steps);
     ditc_status zs = {0};

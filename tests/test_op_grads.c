@@ -15,9 +15,9 @@
 #include "ops.h"
 #include "rng.h"
 
-#define MAXIN 6
+#define MAXIN  6
 #define MAXOUT 4
-#define TOL 1e-4
+#define TOL    1e-4
 
 typedef struct gcase gcase;
 struct gcase {
@@ -25,12 +25,12 @@ struct gcase {
     int n_in;
     int nd[MAXIN];
     int64_t sh[MAXIN][4];
-    int is_index[MAXIN];            // I32 input in [0, idx_range), not differentiated
+    int is_index[MAXIN]; // I32 input in [0, idx_range), not differentiated
     int64_t idx_range;
     int64_t iarg[8];
     float farg;
-    int seed_mask;                  // outputs seeded with a gradient (bit i), 0 = all
-    int no_grad[MAXIN];             // F32 input that is not differentiated (e.g. coefficients)
+    int seed_mask;                            // outputs seeded with a gradient (bit i), 0 = all
+    int no_grad[MAXIN];                       // F32 input that is not differentiated (e.g. coefficients)
     void (*init)(const gcase *k, float **in); // overrides the random inputs, or NULL
     void (*run)(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out);
     void (*ref)(const gcase *k, double **in, double *out);    // outputs concatenated
@@ -38,7 +38,8 @@ struct gcase {
 };
 
 static int64_t numel_of(const gcase *k, int i) { return ditc_shape_numel(k->nd[i], k->sh[i]); }
-#define SH(...) {__VA_ARGS__}
+#define SH(...)                                                                                                        \
+    { __VA_ARGS__ }
 
 // ---- references ------------------------------------------------------------------------------
 // x (M, K) · w (N, K)ᵀ + b
@@ -80,7 +81,10 @@ static void run_matmul(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tenso
 
 // numpy broadcasting, iarg[0] = 0 add / 1 mul
 static void r4(const gcase *k, int i, int64_t s[4]) {
-    for (int d = 0; d < 4; d++) { int j = k->nd[i] - 4 + d; s[d] = j >= 0 ? k->sh[i][j] : 1; }
+    for (int d = 0; d < 4; d++) {
+        int j = k->nd[i] - 4 + d;
+        s[d] = j >= 0 ? k->sh[i][j] : 1;
+    }
 }
 static void ref_binary(const gcase *k, double **in, double *out) {
     int64_t as[4], bs[4], os[4];
@@ -88,12 +92,18 @@ static void ref_binary(const gcase *k, double **in, double *out) {
     r4(k, 1, bs);
     for (int d = 0; d < 4; d++) os[d] = as[d] > bs[d] ? as[d] : bs[d];
     int64_t o = 0;
-    for (int64_t i0 = 0; i0 < os[0]; i0++) for (int64_t i1 = 0; i1 < os[1]; i1++)
-    for (int64_t i2 = 0; i2 < os[2]; i2++) for (int64_t i3 = 0; i3 < os[3]; i3++) {
-        int64_t ia = (((as[0] > 1 ? i0 : 0) * as[1] + (as[1] > 1 ? i1 : 0)) * as[2] + (as[2] > 1 ? i2 : 0)) * as[3] + (as[3] > 1 ? i3 : 0);
-        int64_t ib = (((bs[0] > 1 ? i0 : 0) * bs[1] + (bs[1] > 1 ? i1 : 0)) * bs[2] + (bs[2] > 1 ? i2 : 0)) * bs[3] + (bs[3] > 1 ? i3 : 0);
-        out[o++] = k->iarg[0] ? in[0][ia] * in[1][ib] : in[0][ia] + in[1][ib];
-    }
+    for (int64_t i0 = 0; i0 < os[0]; i0++)
+        for (int64_t i1 = 0; i1 < os[1]; i1++)
+            for (int64_t i2 = 0; i2 < os[2]; i2++)
+                for (int64_t i3 = 0; i3 < os[3]; i3++) {
+                    int64_t ia =
+                        (((as[0] > 1 ? i0 : 0) * as[1] + (as[1] > 1 ? i1 : 0)) * as[2] + (as[2] > 1 ? i2 : 0)) * as[3] +
+                        (as[3] > 1 ? i3 : 0);
+                    int64_t ib =
+                        (((bs[0] > 1 ? i0 : 0) * bs[1] + (bs[1] > 1 ? i1 : 0)) * bs[2] + (bs[2] > 1 ? i2 : 0)) * bs[3] +
+                        (bs[3] > 1 ? i3 : 0);
+                    out[o++] = k->iarg[0] ? in[0][ia] * in[1][ib] : in[0][ia] + in[1][ib];
+                }
 }
 static void run_binary(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = k->iarg[0] ? ditc_mul(c, in[0], in[1]) : ditc_add(c, in[0], in[1]);
@@ -129,7 +139,8 @@ static void ln_mod_ref(const double *x, const double *shift, const double *scale
         }
 }
 static void ref_ln_mod(const gcase *k, double **in, double *out) {
-    ln_mod_ref(in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->sh[0][0], k->sh[0][1], k->sh[0][2], out);
+    ln_mod_ref(in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->sh[0][0], k->sh[0][1], k->sh[0][2],
+               out);
 }
 static void run_ln_mod(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_ln_modulate(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, 1e-6f);
@@ -148,10 +159,22 @@ static void run_gated(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor
 }
 
 static double gelu_d(double v) { return 0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); }
-static void ref_gelu(const gcase *k, double **in, double *out) { for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = gelu_d(in[0][i]); }
-static void ref_silu(const gcase *k, double **in, double *out) { for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = in[0][i] / (1.0 + exp(-in[0][i])); }
-static void run_gelu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) { (void)k; out[0] = ditc_gelu(c, in[0]); *n_out = 1; }
-static void run_silu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) { (void)k; out[0] = ditc_silu(c, in[0]); *n_out = 1; }
+static void ref_gelu(const gcase *k, double **in, double *out) {
+    for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = gelu_d(in[0][i]);
+}
+static void ref_silu(const gcase *k, double **in, double *out) {
+    for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = in[0][i] / (1.0 + exp(-in[0][i]));
+}
+static void run_gelu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    (void)k;
+    out[0] = ditc_gelu(c, in[0]);
+    *n_out = 1;
+}
+static void run_silu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    (void)k;
+    out[0] = ditc_silu(c, in[0]);
+    *n_out = 1;
+}
 
 // qkv (B, T, 3D), heads iarg[0]
 static void ref_attention(const gcase *k, double **in, double *out) {
@@ -169,7 +192,10 @@ static void ref_attention(const gcase *k, double **in, double *out) {
                     p[j] = dot / sqrt((double)hd);
                     if (p[j] > m) m = p[j];
                 }
-                for (int64_t j = 0; j < T; j++) { p[j] = exp(p[j] - m); s += p[j]; }
+                for (int64_t j = 0; j < T; j++) {
+                    p[j] = exp(p[j] - m);
+                    s += p[j];
+                }
                 for (int64_t e = 0; e < hd; e++) {
                     double acc = 0;
                     for (int64_t j = 0; j < T; j++) acc += p[j] * in[0][(b * T + j) * 3 * D + 2 * D + h * hd + e];
@@ -198,9 +224,14 @@ static void run_embedding(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_te
 // patchify: x (B, C, S, S), p = iarg[0]; token (r, c) vector (ch, i, j)
 static void ref_patchify(const gcase *k, double **in, double *out) {
     int64_t B = k->sh[0][0], C = k->sh[0][1], S = k->sh[0][2], p = k->iarg[0], G = S / p;
-    for (int64_t b = 0; b < B; b++) for (int64_t r = 0; r < G; r++) for (int64_t cc = 0; cc < G; cc++)
-    for (int64_t ch = 0; ch < C; ch++) for (int64_t i = 0; i < p; i++) for (int64_t j = 0; j < p; j++)
-        out[((b * G * G) + r * G + cc) * C * p * p + (ch * p + i) * p + j] = in[0][((b * C + ch) * S + r * p + i) * S + cc * p + j];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t r = 0; r < G; r++)
+            for (int64_t cc = 0; cc < G; cc++)
+                for (int64_t ch = 0; ch < C; ch++)
+                    for (int64_t i = 0; i < p; i++)
+                        for (int64_t j = 0; j < p; j++)
+                            out[((b * G * G) + r * G + cc) * C * p * p + (ch * p + i) * p + j] =
+                                in[0][((b * C + ch) * S + r * p + i) * S + cc * p + j];
 }
 static void run_patchify(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_patchify(c, in[0], (int)k->iarg[0]);
@@ -208,10 +239,16 @@ static void run_patchify(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_ten
 }
 // unpatchify: x (B, G·G, p·p·C), p = iarg[0], C = iarg[1]; token vector (i, j, ch)
 static void ref_unpatchify(const gcase *k, double **in, double *out) {
-    int64_t B = k->sh[0][0], T = k->sh[0][1], p = k->iarg[0], C = k->iarg[1], G = (int64_t)llround(sqrt((double)T)), S = G * p;
-    for (int64_t b = 0; b < B; b++) for (int64_t r = 0; r < G; r++) for (int64_t cc = 0; cc < G; cc++)
-    for (int64_t i = 0; i < p; i++) for (int64_t j = 0; j < p; j++) for (int64_t ch = 0; ch < C; ch++)
-        out[((b * C + ch) * S + r * p + i) * S + cc * p + j] = in[0][(b * T + r * G + cc) * p * p * C + (i * p + j) * C + ch];
+    int64_t B = k->sh[0][0], T = k->sh[0][1], p = k->iarg[0], C = k->iarg[1], G = (int64_t)llround(sqrt((double)T)),
+            S = G * p;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t r = 0; r < G; r++)
+            for (int64_t cc = 0; cc < G; cc++)
+                for (int64_t i = 0; i < p; i++)
+                    for (int64_t j = 0; j < p; j++)
+                        for (int64_t ch = 0; ch < C; ch++)
+                            out[((b * C + ch) * S + r * p + i) * S + cc * p + j] =
+                                in[0][(b * T + r * G + cc) * p * p * C + (i * p + j) * C + ch];
 }
 static void run_unpatchify(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_unpatchify(c, in[0], (int)k->iarg[0], (int)k->iarg[1]);
@@ -277,7 +314,10 @@ static void ref_mse(const gcase *k, double **in, double *out) {
     int64_t R = ditc_shape_numel((int)k->iarg[0], k->sh[0]), C = numel_of(k, 0) / R;
     for (int64_t r = 0; r < R; r++) {
         double s = 0;
-        for (int64_t j = 0; j < C; j++) { double d = in[0][r * C + j] - in[1][r * C + j]; s += d * d; }
+        for (int64_t j = 0; j < C; j++) {
+            double d = in[0][r * C + j] - in[1][r * C + j];
+            s += d * d;
+        }
         out[r] = s / (double)C;
     }
 }
@@ -287,7 +327,9 @@ static void run_mse(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor *
 }
 
 // reshape to (iarg[0], iarg[1]); cast through BF16 and back (forward rounds, gradient is the identity)
-static void ref_identity(const gcase *k, double **in, double *out) { memcpy(out, in[0], sizeof(double) * (size_t)numel_of(k, 0)); }
+static void ref_identity(const gcase *k, double **in, double *out) {
+    memcpy(out, in[0], sizeof(double) * (size_t)numel_of(k, 0));
+}
 static void run_reshape(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_reshape(c, in[0], 2, &k->iarg[0]);
     *n_out = 1;
@@ -366,8 +408,9 @@ static void diffusion_ref(const gcase *k, double **in, const double *vb_eps, dou
             double lv = frac * cf[DITC_DC_LOG_BETA] + (1 - frac) * cf[DITC_DC_POST_LOGVAR];
             if (cf[DITC_DC_IS_T0] != 0) {
                 double inv = exp(-0.5 * lv), zp = inv * (x0 - mean + 1 / 255.0), zm = inv * (x0 - mean - 1 / 255.0);
-                double lp = x0 < -0.999 ? log(fmax(phi_d(zp), 1e-12)) : x0 > 0.999 ? log(fmax(1 - phi_d(zm), 1e-12))
-                                                                               : log(fmax(phi_d(zp) - phi_d(zm), 1e-12));
+                double lp = x0 < -0.999  ? log(fmax(phi_d(zp), 1e-12))
+                            : x0 > 0.999 ? log(fmax(1 - phi_d(zm), 1e-12))
+                                         : log(fmax(phi_d(zp) - phi_d(zm), 1e-12));
                 sv += -lp;
             } else {
                 double tm = cf[DITC_DC_COEF1] * x0 + cf[DITC_DC_COEF2] * xt, dm = tm - mean;
@@ -398,7 +441,8 @@ static void ref_rms_norm(const gcase *k, double **in, double *out) {
         double s = 0;
         for (int64_t d = 0; d < D; d++) s += xr[d] * xr[d];
         double rs = 1.0 / sqrt(s / (double)D + (double)k->farg);
-        for (int64_t d = 0; d < D; d++) out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) * xr[d] * rs * (k->n_in > 1 ? in[1][d] : 1.0);
+        for (int64_t d = 0; d < D; d++)
+            out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) * xr[d] * rs * (k->n_in > 1 ? in[1][d] : 1.0);
     }
 }
 static void run_rms_norm(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
@@ -417,28 +461,32 @@ static void ref_layer_norm(const gcase *k, double **in, double *out) {
         for (int64_t d = 0; d < D; d++) var += (xr[d] - mu) * (xr[d] - mu);
         double rs = 1.0 / sqrt(var / (double)D + (double)k->farg);
         for (int64_t d = 0; d < D; d++)
-            out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) * ((xr[d] - mu) * rs * (k->n_in > 1 ? in[1][d] : 1.0) + (k->n_in > 2 ? in[2][d] : 0.0));
+            out[r * D + d] = (k->iarg[7] ? 2.0 : 1.0) *
+                             ((xr[d] - mu) * rs * (k->n_in > 1 ? in[1][d] : 1.0) + (k->n_in > 2 ? in[2][d] : 0.0));
     }
 }
 static void run_layer_norm(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_layer_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->farg);
     if (k->iarg[7])
-        out[0] = ditc_add(c, out[0], ditc_layer_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->farg));
+        out[0] = ditc_add(c, out[0],
+                          ditc_layer_norm(c, in[0], k->n_in > 1 ? in[1] : NULL, k->n_in > 2 ? in[2] : NULL, k->farg));
     *n_out = 1;
 }
 // rope: x (B, T, H·hd), heads iarg[0], theta farg; pairs (2i, 2i+1), angle t / theta^(2i/hd)
 static void ref_rope(const gcase *k, double **in, double *out) {
     int64_t B = k->sh[0][0], T = k->sh[0][1], C = k->sh[0][2], H = k->iarg[0], hd = C / H;
-    for (int64_t b = 0; b < B; b++) for (int64_t t = 0; t < T; t++) for (int64_t h = 0; h < H; h++)
-    for (int64_t i = 0; i < hd / 2; i++) {
-        // the angle as LLaMA's float32 freqs table defines it (see ditc_rope), then double math
-        float f = 1.0f / powf(k->farg, (float)(2 * i) / (float)hd);
-        double ang = (double)((float)t * f);
-        int64_t o = (b * T + t) * C + h * hd + 2 * i;
-        double x0 = in[0][o], x1 = in[0][o + 1], m = k->iarg[7] ? 2.0 : 1.0;
-        out[o] = m * (x0 * cos(ang) - x1 * sin(ang));
-        out[o + 1] = m * (x0 * sin(ang) + x1 * cos(ang));
-    }
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t i = 0; i < hd / 2; i++) {
+                    // the angle as LLaMA's float32 freqs table defines it (see ditc_rope), then double math
+                    float f = 1.0f / powf(k->farg, (float)(2 * i) / (float)hd);
+                    double ang = (double)((float)t * f);
+                    int64_t o = (b * T + t) * C + h * hd + 2 * i;
+                    double x0 = in[0][o], x1 = in[0][o + 1], m = k->iarg[7] ? 2.0 : 1.0;
+                    out[o] = m * (x0 * cos(ang) - x1 * sin(ang));
+                    out[o + 1] = m * (x0 * sin(ang) + x1 * cos(ang));
+                }
 }
 static void run_rope(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     out[0] = ditc_rope(c, in[0], (int)k->iarg[0], k->farg);
@@ -472,6 +520,7 @@ static void run_swiglu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tenso
 
 // ---- the cases -------------------------------------------------------------------------------
 // Shapes: odd (B 2, T 7, D 12, H 3) and DiT-like (T 256, D 384, H 6).
+// clang-format off
 static gcase odd_cases[] = {
     {"linear", "x(2,7,12) w(5,12) b(5)", 3, {3, 2, 1}, {SH(2, 7, 12), SH(5, 12), SH(5)}, .run = run_linear, .ref = ref_linear},
     {"linear", "no bias x(7,12) w(9,12)", 2, {2, 2}, {SH(7, 12), SH(9, 12)}, .run = run_linear, .ref = ref_linear},
@@ -565,6 +614,7 @@ static gcase dit_cases[] = {
     {"swiglu", "(2,256,1024)*(2,256,1024)", 2, {3, 3}, {SH(2, 256, 1024), SH(2, 256, 1024)}, .run = run_swiglu, .ref = ref_swiglu},
     {"modulate", "x(2,256,384) shift scale", 3, {3, 2, 2}, {SH(2, 256, 384), SH(2, 384), SH(2, 384)}, .run = run_modulate, .ref = ref_modulate},
 };
+// clang-format on
 
 // ---- the harness -----------------------------------------------------------------------------
 static double objective(const gcase *k, double **in, const double *w, int64_t n_out, double *buf, int fd) {
@@ -608,7 +658,10 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
     int n_out = 0;
     k->run(&c, tin, k, out, &n_out);
     int64_t total = 0, off[DITC_NODE_MAX_IO + 1];
-    for (int o = 0; o < n_out; o++) { off[o] = total; total += out[o]->numel; }
+    for (int o = 0; o < n_out; o++) {
+        off[o] = total;
+        total += out[o]->numel;
+    }
     off[n_out] = total;
 
     // forward vs reference
@@ -643,13 +696,20 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
     for (int i = 0; i < k->n_in; i++) {
         if (k->is_index[i] || k->no_grad[i]) continue;
         int64_t n = numel_of(k, i);
-        if (!tin[i]->grad) { printf("  input %d got no gradient\n", i); ok = 0; continue; }
+        if (!tin[i]->grad) {
+            printf("  input %d got no gradient\n", i);
+            ok = 0;
+            continue;
+        }
         float *g = malloc(sizeof(float) * (size_t)n);
         ditc_to_host(tin[i]->grad, g);
         int64_t amax = 0;
         double gmax = 0;
         for (int64_t j = 0; j < n; j++)
-            if (fabs(g[j]) > gmax) { gmax = fabs(g[j]); amax = j; }
+            if (fabs(g[j]) > gmax) {
+                gmax = fabs(g[j]);
+                amax = j;
+            }
         int64_t n_check = full_fd || n <= 64 ? n : 9;
         double err = 0, fdmax = 0;
         for (int64_t q = 0; q < n_check; q++) {
@@ -671,12 +731,22 @@ static int run_case(ditc_backend *be, const gcase *k, int case_no, int full_fd) 
         }
         double rel = err / fmax(fmax(fdmax, gmax), 1e-30);
         worst = fmax(worst, rel);
-        if (rel > TOL) { printf("  input %d: gradient rel err %.3g (max|fd| %.3g)\n", i, rel, fdmax); ok = 0; }
+        if (rel > TOL) {
+            printf("  input %d: gradient rel err %.3g (max|fd| %.3g)\n", i, rel, fdmax);
+            ok = 0;
+        }
         free(g);
     }
     printf("%s %-15s %-45s fwd %.2e  grad %.2e\n", ok ? "[PASS]" : "[FAIL]", k->op, k->label, frel, worst);
-    for (int i = 0; i < k->n_in; i++) { free(fin[i]); free(din[i]); }
-    free(ref); free(buf); free(got); free(w); free(wf);
+    for (int i = 0; i < k->n_in; i++) {
+        free(fin[i]);
+        free(din[i]);
+    }
+    free(ref);
+    free(buf);
+    free(got);
+    free(w);
+    free(wf);
     ditc_ctx_free(&c);
     return ok;
 }
@@ -692,7 +762,11 @@ int main(int argc, char **argv) {
     for (int op = 0; op < DITC_OP_COUNT; op++) {
         int found = 0;
         for (int i = 0; i < n; i++) found |= !strcmp(cases[i].op, ditc_op_name(op));
-        if (!found) { printf("[FAIL] registered op '%s' has no gradient test (%s shapes)\n", ditc_op_name(op), dit ? "dit" : "odd"); fail++; }
+        if (!found) {
+            printf("[FAIL] registered op '%s' has no gradient test (%s shapes)\n", ditc_op_name(op),
+                   dit ? "dit" : "odd");
+            fail++;
+        }
     }
     be->destroy(be);
     free(frozen_eps);

@@ -84,8 +84,8 @@ static void test_layout(void) {
         ok &= ditc_rng_normal(0, 0, 0, 2 * p + 1) == (float)(r * sin(th));
     }
     check(ok, "normal(i): Box-Muller pairs (x0,x1)->(cos,sin), (x2,x3)->(cos,sin) (elements 0..3: %.9g %.9g %.9g %.9g)",
-          (double)ditc_rng_normal(0, 0, 0, 0), (double)ditc_rng_normal(0, 0, 0, 1),
-          (double)ditc_rng_normal(0, 0, 0, 2), (double)ditc_rng_normal(0, 0, 0, 3));
+          (double)ditc_rng_normal(0, 0, 0, 0), (double)ditc_rng_normal(0, 0, 0, 1), (double)ditc_rng_normal(0, 0, 0, 2),
+          (double)ditc_rng_normal(0, 0, 0, 3));
 
     // randint(i, n) uses block i (here block 0) lanes 0,1: n = 2^32 returns x1; n = 2^63 returns v >> 1.
     uint64_t v = (uint64_t)x[0] | (uint64_t)x[1] << 32;
@@ -95,13 +95,20 @@ static void test_layout(void) {
     // A nonzero block index: seed 7, purpose 9, step 11, block 5.
     uint32_t b5[4];
     ditc_rng_block(7, 9, 11, 5, b5);
-    check(ditc_rng_randint(7, 9, 11, 5, 1ull << 32) == b5[1] && ditc_rng_uniform(7, 9, 11, 21) ==
-                                                                    (float)(b5[1] >> 8) * 0x1p-24f,
+    check(ditc_rng_randint(7, 9, 11, 5, 1ull << 32) == b5[1] &&
+              ditc_rng_uniform(7, 9, 11, 21) == (float)(b5[1] >> 8) * 0x1p-24f,
           "randint element i uses block i; uniform element 21 uses block 5 lane 1");
 
     // Portable 64x64 high product agrees with __int128 on a few values (covers the fallback formula).
-    const uint64_t vals[] = {0, 1, 2, 0xffffffffull, 0x100000000ull, 0x123456789abcdef0ull, UINT64_MAX,
-                             UINT64_MAX - 1, 0x8000000000000000ull};
+    const uint64_t vals[] = {0,
+                             1,
+                             2,
+                             0xffffffffull,
+                             0x100000000ull,
+                             0x123456789abcdef0ull,
+                             UINT64_MAX,
+                             UINT64_MAX - 1,
+                             0x8000000000000000ull};
     ok = 1;
     for (size_t a = 0; a < sizeof vals / sizeof vals[0]; a++)
         for (size_t c = 0; c < sizeof vals / sizeof vals[0]; c++) {
@@ -150,7 +157,9 @@ static void test_bulk_identity(void) {
             ok_guard &= buf[0] == guard && buf[n + 1] == guard;
             cases++;
         }
-    check(ok_u, "fill_uniform bit-identical to ditc_rng_uniform (%d cases: n in 1..200003, index0 in {0,1,2,3,4,5,2^33,2^33+3,2^64-300001})",
+    check(ok_u,
+          "fill_uniform bit-identical to ditc_rng_uniform (%d cases: n in 1..200003, index0 in "
+          "{0,1,2,3,4,5,2^33,2^33+3,2^64-300001})",
           cases);
     check(ok_n, "fill_normal bit-identical to ditc_rng_normal (same %d cases, incl. OpenMP-sized fills)", cases);
     check(ok_guard, "fills write exactly n elements (guards untouched)");
@@ -161,7 +170,8 @@ static void test_bulk_identity(void) {
     ditc_rng_fill_normal(parts, 3, 42, DITC_RNG_NOISE, 3, 0);
     ditc_rng_fill_normal(parts + 3, 498, 42, DITC_RNG_NOISE, 3, 3);
     ditc_rng_fill_normal(parts + 501, 499, 42, DITC_RNG_NOISE, 3, 501);
-    check(memcmp(whole, parts, 1000 * sizeof(float)) == 0, "fill_normal in pieces [0,3)+[3,501)+[501,1000) == one fill");
+    check(memcmp(whole, parts, 1000 * sizeof(float)) == 0,
+          "fill_normal in pieces [0,3)+[3,501)+[501,1000) == one fill");
     free(whole);
     free(parts);
     free(buf);
@@ -178,8 +188,10 @@ static int streams_equal(uint64_t s1, uint32_t p1, uint32_t t1, uint64_t i1, uin
 }
 
 static void test_streams(void) {
-    check(streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_NOISE, 7, 0), "same (seed, purpose, step) -> same stream");
-    check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_TIMESTEP, 7, 0), "different purpose -> different stream");
+    check(streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_NOISE, 7, 0),
+          "same (seed, purpose, step) -> same stream");
+    check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_TIMESTEP, 7, 0),
+          "different purpose -> different stream");
     check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_NOISE, 8, 0), "different step -> different stream");
     check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1235, DITC_RNG_NOISE, 7, 0), "different seed -> different stream");
     check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234 + (1ull << 32), DITC_RNG_NOISE, 7, 0),
@@ -187,9 +199,9 @@ static void test_streams(void) {
     check(!streams_equal(1234, DITC_RNG_NOISE, 7, 0, 1234, DITC_RNG_NOISE, 7, 1ull << 34),
           "index high 32 bits matter (element 2^34 != element 0)");
     // Across all purposes in the enum, the first blocks are pairwise distinct.
-    const uint32_t purposes[] = {DITC_RNG_PARAM_INIT, DITC_RNG_LABEL_DROP, DITC_RNG_TIMESTEP, DITC_RNG_NOISE,
-                                 DITC_RNG_FLIP,       DITC_RNG_SHUFFLE,    DITC_RNG_POSTERIOR, DITC_RNG_SAMPLING,
-                                 DITC_RNG_TEST};
+    const uint32_t purposes[] = {DITC_RNG_PARAM_INIT, DITC_RNG_LABEL_DROP, DITC_RNG_TIMESTEP,
+                                 DITC_RNG_NOISE,      DITC_RNG_FLIP,       DITC_RNG_SHUFFLE,
+                                 DITC_RNG_POSTERIOR,  DITC_RNG_SAMPLING,   DITC_RNG_TEST};
     const size_t np = sizeof purposes / sizeof purposes[0];
     int ok = 1;
     for (size_t a = 0; a < np; a++)
@@ -243,7 +255,10 @@ static int is_permutation(const int64_t *p, int64_t n) {
     char *seen = ditc_xcalloc((size_t)n + 1, 1);
     int ok = 1;
     for (int64_t i = 0; i < n; i++) {
-        if (p[i] < 0 || p[i] >= n || seen[p[i]]) { ok = 0; break; }
+        if (p[i] < 0 || p[i] >= n || seen[p[i]]) {
+            ok = 0;
+            break;
+        }
         seen[p[i]] = 1;
     }
     free(seen);
@@ -267,7 +282,9 @@ static void test_randint(void) {
         ok &= fabs((double)count[b] - expect) <= 5.0 * sigma;
         chi2 += ((double)count[b] - expect) * ((double)count[b] - expect) / expect;
     }
-    check(ok, "randint(n=10): 1e5 draws, every bucket within 5 sigma (%.1f) of 1e4; counts %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld, chi2 = %.2f (9 dof)",
+    check(ok,
+          "randint(n=10): 1e5 draws, every bucket within 5 sigma (%.1f) of 1e4; counts %ld %ld %ld %ld %ld %ld %ld %ld "
+          "%ld %ld, chi2 = %.2f (9 dof)",
           5.0 * sigma, count[0], count[1], count[2], count[3], count[4], count[5], count[6], count[7], count[8],
           count[9], chi2);
 

@@ -19,7 +19,7 @@
 
 #include "test_check.h"
 
-static char g_dir[64];        // scratch directory
+static char g_dir[64];         // scratch directory
 static const char *g_seed_dir; // optional corpus output
 
 static void path_in(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
@@ -54,7 +54,11 @@ static int count_temp_files(const char *dir) {
     return n;
 }
 
-static uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
 
 // ---- round trip ---------------------------------------------------------------------------------
 
@@ -166,11 +170,12 @@ static void test_round_trip(void) {
     // Same bytes through ditc_st_parse (no copy).
     ditc_safetensors m;
     rc = ditc_st_parse(&m, st.bytes, st.size, "in-memory", &s);
-    check(rc == 0 && m.n_tensors == n && m.tensors[0].data == st.tensors[0].data, "ditc_st_parse references the buffer");
+    check(rc == 0 && m.n_tensors == n && m.tensors[0].data == st.tensors[0].data,
+          "ditc_st_parse references the buffer");
     ditc_st_close(&m);
     ditc_st_close(&st);
     check(st.n_tensors == 0 && st.tensors == NULL && st.label == NULL, "close zeroes the struct");
-    ditc_st_close(&st);  // twice is safe
+    ditc_st_close(&st); // twice is safe
 }
 
 // ---- conversions --------------------------------------------------------------------------------
@@ -178,7 +183,8 @@ static void test_round_trip(void) {
 static void test_conversions(void) {
     printf("# ditc_st_read_f32 conversions\n");
     static const uint16_t bf[6] = {0x3f80, 0xc000, 0x7f80, 0x0001, 0x8000, 0x7fc1};
-    static const uint16_t hf[11] = {0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00, 0x8000, 0x7e00, 0x3c00, 0xc000, 0x8001};
+    static const uint16_t hf[11] = {0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00,
+                                    0x8000, 0x7e00, 0x3c00, 0xc000, 0x8001};
     static const double f64[2] = {1.5, -2.25};
     static const int64_t i64[2] = {-3, 1LL << 40};
     static const int32_t i32[2] = {-7, 123456};
@@ -229,7 +235,7 @@ static void test_conversions(void) {
     check(ok && o[0] == 0.0f && o[1] == 255.0f, "U8 -> F32");
 
     ditc_st_tensor bogus = st.tensors[0];
-    bogus.dtype = DITC_DTYPE_COUNT;  // what a future unconvertible dtype would look like
+    bogus.dtype = DITC_DTYPE_COUNT; // what a future unconvertible dtype would look like
     bogus.end = bogus.begin;        // keep the size check consistent (size 0 per element)
     int rc = ditc_st_read_f32(&st, &bogus, o, &s);
     check(rc != 0 && strstr(s.message, "conv.safetensors") && strstr(s.message, "\"bf\""),
@@ -266,7 +272,8 @@ static void test_atomic(void) {
 
     path_in(bad, sizeof bad, g_dir, "no/such/dir/x.safetensors");
     save_small(bad, 3, &s, &rc);
-    check(rc != 0 && strstr(s.message, bad) != NULL, "save into a missing directory fails naming the path: %s", s.message);
+    check(rc != 0 && strstr(s.message, bad) != NULL, "save into a missing directory fails naming the path: %s",
+          s.message);
 
     ditc_st_writer *w = ditc_st_writer_new();
     int64_t n = 1;
@@ -275,9 +282,11 @@ static void test_atomic(void) {
     ditc_st_writer_add(w, "dup", DITC_U8, 1, &n, &d);
     rc = ditc_st_writer_save(w, path, &s);
     ditc_st_writer_free(w);
-    check(rc != 0 && strstr(s.message, path) && strstr(s.message, "duplicate"), "duplicate names rejected: %s", s.message);
+    check(rc != 0 && strstr(s.message, path) && strstr(s.message, "duplicate"), "duplicate names rejected: %s",
+          s.message);
     unsigned char *after = read_file(path, &len1);
-    check(before && after && len0 == len1 && memcmp(before, after, len0) == 0, "failed save leaves the old file intact");
+    check(before && after && len0 == len1 && memcmp(before, after, len0) == 0,
+          "failed save leaves the old file intact");
     free(before);
     free(after);
 
@@ -324,7 +333,7 @@ static void test_atomic(void) {
 // ---- JSON parser --------------------------------------------------------------------------------
 
 static int json_skip_ok(const char *text, size_t len) {
-    char *copy = malloc(len ? len : 1);  // exact-size copy: an overread would be caught by ASan
+    char *copy = malloc(len ? len : 1); // exact-size copy: an overread would be caught by ASan
     memcpy(copy, text, len);
     ditc_json j;
     ditc_json_init(&j, copy, len);
@@ -342,14 +351,42 @@ static void test_json(void) {
         check(json_skip_ok(deep, 2 * (size_t)d) == (d <= DITC_JSON_MAX_DEPTH), "nesting depth %d %s", d,
               d <= DITC_JSON_MAX_DEPTH ? "accepted" : "rejected");
     }
-    const char *good[] = {"{}", " [ ] ", "{\"a\":[1,-2.5e+3,0,true,false,null,\"x\"]}", "\"\\ud83d\\ude00\"",
-                          "0", "-0.0E-0", "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\""};
+    const char *good[] = {"{}",
+                          " [ ] ",
+                          "{\"a\":[1,-2.5e+3,0,true,false,null,\"x\"]}",
+                          "\"\\ud83d\\ude00\"",
+                          "0",
+                          "-0.0E-0",
+                          "\"\\/\\b\\f\\n\\r\\t\\\"\\\\\""};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         check(json_skip_ok(good[i], strlen(good[i])), "valid JSON accepted: %s", good[i]);
-    const char *bad[] = {"[1,]", "{\"a\":1,}", "[01]", "[1.]", "[.5]", "[1e]", "[+1]", "[-]", "[tru]", "[nul]",
-                         "{\"a\" 1}", "{a:1}", "[1 2]", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
-                         "\"\\u00g0\"", "\"\\x\"", "\"\x01\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
-                         "\"abc", "[1", "{\"a\":", "\"\\u12", ""};
+    const char *bad[] = {"[1,]",
+                         "{\"a\":1,}",
+                         "[01]",
+                         "[1.]",
+                         "[.5]",
+                         "[1e]",
+                         "[+1]",
+                         "[-]",
+                         "[tru]",
+                         "[nul]",
+                         "{\"a\" 1}",
+                         "{a:1}",
+                         "[1 2]",
+                         "\"\\ud800\"",
+                         "\"\\udc00\"",
+                         "\"\\ud800\\u0041\"",
+                         "\"\\u00g0\"",
+                         "\"\\x\"",
+                         "\"\x01\"",
+                         "\"\xc0\xaf\"",
+                         "\"\xed\xa0\x80\"",
+                         "\"\xf4\x90\x80\x80\"",
+                         "\"abc",
+                         "[1",
+                         "{\"a\":",
+                         "\"\\u12",
+                         ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ditc_json j;
         ditc_json_init(&j, bad[i], strlen(bad[i]));
@@ -368,7 +405,12 @@ static void test_json(void) {
              ditc_json_number(&j, &b) == 0 && ditc_json_array_next(&j) == 1 && ditc_json_number(&j, &c) == 0 &&
              ditc_json_array_next(&j) == 1 && ditc_json_number(&j, &d) == 0 && ditc_json_array_next(&j) == 0;
     check(ok, "array walked element by element");
-    check(str && sl == 7 && memcmp(str, "\xf0\x9f\x98\x80\xc3\xa9" "A", 7) == 0, "surrogate pair and \\u escapes -> UTF-8");
+    check(str && sl == 7 &&
+              memcmp(str,
+                     "\xf0\x9f\x98\x80\xc3\xa9"
+                     "A",
+                     7) == 0,
+          "surrogate pair and \\u escapes -> UTF-8");
     check(a.kind == DITC_JSON_NUM_UINT && a.u == UINT64_MAX, "UINT64_MAX parses as an unsigned integer");
     check(b.kind == DITC_JSON_NUM_OVERFLOW, "UINT64_MAX + 1 flagged as overflow");
     check(c.kind == DITC_JSON_NUM_OTHER && d.kind == DITC_JSON_NUM_OTHER, "1.0 and -1 are not unsigned integers");
@@ -386,7 +428,7 @@ static void test_json(void) {
 
 typedef struct {
     const char *name;
-    const char *expect;  // substring the message must contain
+    const char *expect; // substring the message must contain
     unsigned char *buf;
     size_t len;
 } corpus_case;
@@ -416,7 +458,8 @@ static void add_file(const char *name, const char *expect, uint64_t nfield, cons
 }
 
 #define HDR(name, expect, json, data_len) add_file(name, expect, sizeof(json) - 1, json, sizeof(json) - 1, data_len)
-#define T(name, dtype, shape, offs) "\"" name "\":{\"dtype\":\"" dtype "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
+#define T(name, dtype, shape, offs)                                                                                    \
+    "\"" name "\":{\"dtype\":\"" dtype "\",\"shape\":" shape ",\"data_offsets\":" offs "}"
 
 static void build_corpus(void) {
     add_raw("empty-file", "too short", "", 0);
@@ -426,14 +469,14 @@ static void build_corpus(void) {
     add_file("header-len-u64-max", "exceeds the limit", UINT64_MAX, "{}", 2, 0);
     add_file("header-len-zero", "does not start with '{'", 0, "{}", 2, 0);
     HDR("data-shorter-than-offsets", "truncated", "{" T("w", "F32", "[3,2]", "[0,24]") "}", 12);
-    HDR("overlap", "overlap tensor \"a\"",
-        "{" T("a", "F32", "[4]", "[0,16]") "," T("b", "F32", "[4]", "[8,24]") "}", 24);
+    HDR("overlap", "overlap tensor \"a\"", "{" T("a", "F32", "[4]", "[0,16]") "," T("b", "F32", "[4]", "[8,24]") "}",
+        24);
     HDR("gap", "gap of 4 bytes", "{" T("a", "F32", "[2]", "[0,8]") "," T("b", "F32", "[2]", "[12,20]") "}", 20);
     HDR("not-from-zero", "must start at offset 0", "{" T("a", "F32", "[2]", "[4,12]") "}", 12);
     HDR("trailing-data", "4 trailing bytes", "{" T("a", "F32", "[2]", "[0,8]") "}", 12);
     HDR("no-tensors-but-data", "trailing bytes", "{}", 4);
-    HDR("zero-size-inside-other", "overlap",
-        "{" T("a", "F32", "[4]", "[0,16]") "," T("z", "F32", "[0]", "[8,8]") "}", 16);
+    HDR("zero-size-inside-other", "overlap", "{" T("a", "F32", "[4]", "[0,16]") "," T("z", "F32", "[0]", "[8,8]") "}",
+        16);
     HDR("dtype-F8", "unsupported dtype \"F8_E4M3\"", "{" T("a", "F8_E4M3", "[4]", "[0,4]") "}", 4);
     HDR("dtype-BOOL", "unsupported dtype \"BOOL\"", "{" T("a", "BOOL", "[4]", "[0,4]") "}", 4);
     HDR("dtype-garbage", "unsupported dtype \"float32\"", "{" T("a", "float32", "[1]", "[0,4]") "}", 4);
@@ -442,7 +485,8 @@ static void build_corpus(void) {
         "{\"a\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
     HDR("shape-size-mismatch", "span 12 bytes but shape [3, 2] of F32 needs 24",
         "{" T("blocks.0.attn.qkv.weight", "F32", "[3,2]", "[0,12]") "}", 12);
-    HDR("shape-negative", "shape entry 0 is -1, not a non-negative integer", "{" T("a", "F32", "[-1,2]", "[0,4]") "}", 4);
+    HDR("shape-negative", "shape entry 0 is -1, not a non-negative integer", "{" T("a", "F32", "[-1,2]", "[0,4]") "}",
+        4);
     HDR("shape-fraction", "is 1.5, not a non-negative integer", "{" T("a", "F32", "[1.5]", "[0,4]") "}", 4);
     HDR("shape-exponent", "is 1e0, not a non-negative integer", "{" T("a", "F32", "[1e0]", "[0,4]") "}", 4);
     HDR("shape-string", "must be a non-negative integer, found string", "{" T("a", "F32", "[\"1\"]", "[0,4]") "}", 4);
@@ -452,8 +496,7 @@ static void build_corpus(void) {
     HDR("shape-int64-overflow", "too large", "{" T("a", "U8", "[9223372036854775808]", "[0,4]") "}", 4);
     HDR("shape-u64-overflow", "too large", "{" T("a", "U8", "[18446744073709551616]", "[0,4]") "}", 4);
     HDR("numel-overflow", "overflows 64 bits", "{" T("a", "F32", "[4294967296,4294967296,16]", "[0,4]") "}", 4);
-    HDR("bytes-overflow", "byte size that overflows",
-        "{" T("a", "F64", "[2305843009213693952,2]", "[0,4]") "}", 4);
+    HDR("bytes-overflow", "byte size that overflows", "{" T("a", "F64", "[2305843009213693952,2]", "[0,4]") "}", 4);
     HDR("non-json", "invalid header JSON", "{garbage}", 0);
     HDR("json-truncated", "unexpected end of input", "{\"a\":{\"dtype\":\"F32\"", 0);
     HDR("not-brace-array", "does not start with '{'", "[]", 0);
@@ -464,12 +507,14 @@ static void build_corpus(void) {
     HDR("nul-padding", "after the JSON object", "{}\0\0", 0);
     HDR("duplicate-tensor", "duplicate tensor name \"a\"",
         "{" T("a", "F32", "[1]", "[0,4]") "," T("a", "F32", "[1]", "[4,8]") "}", 8);
-    HDR("duplicate-metadata-key", "duplicate __metadata__ key \"k\"", "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0);
+    HDR("duplicate-metadata-key", "duplicate __metadata__ key \"k\"", "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}",
+        0);
     HDR("duplicate-metadata-object", "duplicate key \"__metadata__\"", "{\"__metadata__\":{},\"__metadata__\":{}}", 0);
     HDR("missing-data_offsets", "missing \"data_offsets\"", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4);
     HDR("missing-dtype", "missing \"dtype\"", "{\"a\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
     HDR("missing-shape", "missing \"shape\"", "{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4);
-    HDR("unknown-key", "unknown key \"foo\"", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"foo\":1}}", 4);
+    HDR("unknown-key", "unknown key \"foo\"",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"foo\":1}}", 4);
     HDR("duplicate-key-in-entry", "duplicate key \"dtype\"",
         "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
     HDR("entry-not-object", "entry must be an object", "{\"a\":5}", 0);
@@ -485,9 +530,12 @@ static void build_corpus(void) {
     HDR("offsets-u64-max", "span", "{" T("a", "F32", "[1]", "[0,18446744073709551615]") "}", 4);
     HDR("deep-nesting-entry", "entry must be an object",
         "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 0);
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        0);
     HDR("deep-nesting-metadata", "value must be a string",
-        "{\"__metadata__\":{\"k\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]}", 0);
+        "{\"__metadata__\":{\"k\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        "[]}",
+        0);
     HDR("invalid-utf8", "invalid UTF-8", "{\"a\xc3(\":{}}", 0);
     HDR("overlong-utf8", "invalid UTF-8", "{\"a\xc0\xaf\":{}}", 0);
     HDR("utf8-surrogate", "invalid UTF-8", "{\"a\xed\xa0\x80\":{}}", 0);
@@ -532,11 +580,13 @@ static void test_valid_headers(void) {
         int rc = ditc_st_parse(&st, c->buf, c->len, c->name, &s);
         check(rc == 0, "%s accepted%s%s", c->name, rc ? ": " : "", rc ? s.message : "");
         if (rc == 0 && i == 0)
-            check(st.n_tensors == 3 && strcmp(st.tensors[0].name, "b") == 0 && st.tensors[1].data == c->buf + 8 + sizeof ws - 1,
+            check(st.n_tensors == 3 && strcmp(st.tensors[0].name, "b") == 0 &&
+                      st.tensors[1].data == c->buf + 8 + sizeof ws - 1,
                   "header order kept, data pointers follow offsets");
         if (rc == 0 && i == 1)
             check(st.n_tensors == 1 && strcmp(st.tensors[0].name, "\xf0\x9f\x98\x80 x\xc3\xa9\n\"") == 0 &&
-                  st.tensors[0].ndim == 0 && ditc_st_meta(&st, "\xc3\xa9") && strcmp(ditc_st_meta(&st, "\xc3\xa9"), "\t") == 0,
+                      st.tensors[0].ndim == 0 && ditc_st_meta(&st, "\xc3\xa9") &&
+                      strcmp(ditc_st_meta(&st, "\xc3\xa9"), "\t") == 0,
                   "escaped names and metadata decoded");
         ditc_st_close(&st);
     }
@@ -577,7 +627,8 @@ static void test_corpus(void) {
         if (strcmp(g_cases[i].name, "shape-size-mismatch") == 0) {
             ditc_st_parse(&st, g_cases[i].buf, g_cases[i].len, "model.safetensors", &s);
             check(strcmp(s.message, "model.safetensors: tensor \"blocks.0.attn.qkv.weight\": data_offsets [0, 12] span "
-                                    "12 bytes but shape [3, 2] of F32 needs 24") == 0, "message format as in the spec");
+                                    "12 bytes but shape [3, 2] of F32 needs 24") == 0,
+                  "message format as in the spec");
         }
     // Every strict prefix of a valid file is rejected (truncation anywhere).
     char path[256];

@@ -27,9 +27,9 @@
 
 #include "common.h"
 #include "dataset.h"
+#include "extract.h"
 #include "image.h"
 #include "safetensors.h"
-#include "extract.h"
 #include "shards.h"
 
 #include "test_check.h"
@@ -157,9 +157,9 @@ static int is_pattern(const uint8_t *u, int id) {
 
 // The tree and torchvision's order (computed with torchvision's algorithm on the same tree):
 static const char *const k_order[] = {
-    ".cache/c.bmp",     "Dog/a.png",       "bird/b1.png",   "cat/.hidden.png",   "cat/B.png",    "cat/Y.TIFF",
-    "cat/img10.png",    "cat/img2.png",    "cat/photo.JPG", "cat/sub.png",       "cat/w.webp",   "cat/x.jpeg",
-    "cat/dir.png/q.png", "cat/link/e.png", "cat/sub/x.png", "cat/sub-a/y.png",   "cat/sub/deeper/z.png"};
+    ".cache/c.bmp",      "Dog/a.png",      "bird/b1.png",   "cat/.hidden.png", "cat/B.png",           "cat/Y.TIFF",
+    "cat/img10.png",     "cat/img2.png",   "cat/photo.JPG", "cat/sub.png",     "cat/w.webp",          "cat/x.jpeg",
+    "cat/dir.png/q.png", "cat/link/e.png", "cat/sub/x.png", "cat/sub-a/y.png", "cat/sub/deeper/z.png"};
 static const int k_labels[] = {0, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
 #define N_ORDER ((int)(sizeof k_order / sizeof *k_order))
 
@@ -167,11 +167,11 @@ static void build_order_tree(void) {
     mk(P("if"));
     mk(P("if/R"));
     const char *dirs[] = {"R/cat", "R/cat/sub", "R/cat/sub/deeper", "R/cat/sub-a", "R/cat/dir.png", "R/Dog",
-                          "extra", "R2", "R2/birds", "R/.cache"};
+                          "extra", "R2",        "R2/birds",         "R/.cache"};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) mk(P("if/%s", dirs[i]));
     // ignored: files at the root, files without an image extension, hidden non-images
-    const char *ignored[] = {"R/notes.txt", "R/.DS_Store", "R/cat/notes.txt", "R/cat/.DS_Store", "R/cat/noext",
-                             "R/cat/x.png.bak"};
+    const char *ignored[] = {"R/notes.txt",     "R/.DS_Store", "R/cat/notes.txt",
+                             "R/cat/.DS_Store", "R/cat/noext", "R/cat/x.png.bak"};
     for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++) touch(P("if/%s", ignored[i]));
     if (symlink("../../extra", P("if/R/cat/link")) || symlink("../R2/birds", P("if/R/bird"))) {
         perror("symlink");
@@ -199,7 +199,8 @@ static void test_imagefolder_order(void) {
           ds->num_classes, ds->side, ds->side, N_ORDER);
     const char *cls[] = {".cache", "Dog", "bird", "cat"};
     int ok = 1;
-    for (int k = 0; k < 4; k++) ok &= ditc_imagefolder_class_name(ds, k) && !strcmp(ditc_imagefolder_class_name(ds, k), cls[k]);
+    for (int k = 0; k < 4; k++)
+        ok &= ditc_imagefolder_class_name(ds, k) && !strcmp(ditc_imagefolder_class_name(ds, k), cls[k]);
     check(ok, "classes sorted byte-wise incl. hidden and symlinked directories: .cache, Dog, bird, cat");
     ok = ds->n == N_ORDER;
     for (int i = 0; ok && i < N_ORDER; i++) {
@@ -235,7 +236,8 @@ static void test_imagefolder_order(void) {
     for (int b = 0; ok && b < N_ORDER; b++) {
         int32_t lab;
         ds->get_u8(ds, idx[b], u, &lab, NULL);
-        for (int k = 0; k < 3 * S_IMG * S_IMG; k++) ok &= x[(size_t)b * 3 * S_IMG * S_IMG + k] == (float)u[k] / 127.5f - 1.0f;
+        for (int k = 0; k < 3 * S_IMG * S_IMG; k++)
+            ok &= x[(size_t)b * 3 * S_IMG * S_IMG + k] == (float)u[k] / 127.5f - 1.0f;
         ok &= y[b] == lab;
     }
     check(ok, "ditc_dataset_batch (threads) = get_u8 / 127.5 - 1 with the labels");
@@ -251,7 +253,8 @@ static void test_imagefolder_order(void) {
     write_png(P("loop/c/sub/b.png"), 1, S_IMG);
     if (symlink("..", P("loop/c/sub/up"))) perror("symlink");
     rc = ditc_dataset_open_imagefolder(&ds, P("loop"), S_IMG, 0, &st);
-    check(rc == 0 && ds->n == 2, "a symlink back to an ancestor is not walked again (%lld files)", rc ? -1LL : (long long)ds->n);
+    check(rc == 0 && ds->n == 2, "a symlink back to an ancestor is not walked again (%lld files)",
+          rc ? -1LL : (long long)ds->n);
     if (!rc) ditc_dataset_free(ds);
 }
 
@@ -301,7 +304,8 @@ static void test_imagefolder_skip_bad(void) {
     uint8_t u[3 * S_IMG * S_IMG];
     int32_t lab = -1;
     int rc = ditc_dataset_open_imagefolder(&ds, P("bad"), S_IMG, 0, &st);
-    if (!check(rc == 0 && ds->n == 4, "ImageFolder with bad files opens (the scan does not decode): %s", rc ? st.message : ds->desc))
+    if (!check(rc == 0 && ds->n == 4, "ImageFolder with bad files opens (the scan does not decode): %s",
+               rc ? st.message : ds->desc))
         return;
     rc = ds->get_u8(ds, 1, u, &lab, &st);
     check(rc != 0 && contains(st.message, P("bad/a/1.png")) && contains(st.message, "--skip-bad-images"),
@@ -325,7 +329,8 @@ static void test_imagefolder_skip_bad(void) {
     ds->get_u8(ds, 1, u, &lab, &st);
     char first[512];
     int64_t bad = ditc_dataset_bad_count(ds, first, sizeof first);
-    check(bad == 2 && contains(first, P("bad/a/1.png")), "2 distinct bad files counted once each; first message: %s", first);
+    check(bad == 2 && contains(first, P("bad/a/1.png")), "2 distinct bad files counted once each; first message: %s",
+          first);
     ditc_dataset_free(ds);
 
     // threads: a batch of many indices, bad ones included, counted exactly once
@@ -341,11 +346,13 @@ static void test_imagefolder_skip_bad(void) {
         int want = idx[b] == 0 ? 0 : 3;
         for (int c = 0; c < 3; c++)
             for (int p = 0; p < S_IMG * S_IMG; p++)
-                ok &= x[(size_t)b * 3 * S_IMG * S_IMG + c * S_IMG * S_IMG + p] == (float)pat(want, p * 3 + c) / 127.5f - 1.0f;
+                ok &= x[(size_t)b * 3 * S_IMG * S_IMG + c * S_IMG * S_IMG + p] ==
+                      (float)pat(want, p * 3 + c) / 127.5f - 1.0f;
         ok &= y[b] == (idx[b] == 0 ? 0 : 1);
     }
-    check(ok && ditc_dataset_bad_count(ds, NULL, 0) == 2, "skip_bad under threads: %d samples replaced deterministically, bad count %lld",
-          B, (long long)ditc_dataset_bad_count(ds, NULL, 0));
+    check(ok && ditc_dataset_bad_count(ds, NULL, 0) == 2,
+          "skip_bad under threads: %d samples replaced deterministically, bad count %lld", B,
+          (long long)ditc_dataset_bad_count(ds, NULL, 0));
     free(x);
     ditc_dataset_free(ds);
 
@@ -356,18 +363,19 @@ static void test_imagefolder_skip_bad(void) {
     rc = ditc_dataset_open_imagefolder(&ds, P("allbad"), S_IMG, 1, &st);
     if (rc == 0) {
         rc = ds->get_u8(ds, 0, u, &lab, &st);
-        check(rc != 0 && contains(st.message, "none of the 1 files decodes"), "skip_bad with no decodable file -> error: %s",
-              st.message);
+        check(rc != 0 && contains(st.message, "none of the 1 files decodes"),
+              "skip_bad with no decodable file -> error: %s", st.message);
         ditc_dataset_free(ds);
     }
     ditc_dataset *syn = ditc_dataset_synthetic(4, 3, 4, 2, 1);
-    check(ditc_dataset_bad_count(syn, first, sizeof first) == 0 && first[0] == '\0', "bad count of another source is 0");
+    check(ditc_dataset_bad_count(syn, first, sizeof first) == 0 && first[0] == '\0',
+          "bad count of another source is 0");
     ditc_dataset_free(syn);
 }
 
 // ---- CIFAR-10 -------------------------------------------------------------------------------------------
 
-#define REC 3073
+#define REC      3073
 #define PER_FILE 10000
 
 static uint8_t cpx(int64_t r, int k) { return (uint8_t)(r * 7 + k * 13 + (r >> 8) + (k >> 5)); } // k: CHW index
@@ -428,15 +436,18 @@ static void test_cifar10(void) {
     if (check(rc == 0, "CIFAR-10 test split opens from the parent directory: %s", rc ? st.message : ds->desc)) {
         check(ds->n == 10000 && ds->channels == 3 && ds->side == 32 && ds->num_classes == 10 && ds->get_u8,
               "CIFAR-10 test: 10000 samples 3x32x32, 10 classes, get_u8");
-        check(contains(ds->desc, "airplane, automobile") && contains(ds->desc, "truck"), "class names from batches.meta.txt in the description");
+        check(contains(ds->desc, "airplane, automobile") && contains(ds->desc, "truck"),
+              "class names from batches.meta.txt in the description");
         int ok = 1;
         int64_t probe[] = {0, 1, 2, 1234, 5000, 9998, 9999};
-        for (size_t p = 0; p < sizeof probe / sizeof *probe; p++) ok &= cifar_sample_ok(ds, probe[p], probe[p], (int)(probe[p] % 10));
+        for (size_t p = 0; p < sizeof probe / sizeof *probe; p++)
+            ok &= cifar_sample_ok(ds, probe[p], probe[p], (int)(probe[p] % 10));
         check(ok, "CIFAR-10 pixels (R, G, B planes) and labels exact, get = u8/127.5 - 1");
         ditc_dataset_free(ds);
     }
     rc = ditc_dataset_open_cifar10(&ds, P("c1/cifar-10-batches-bin"), 32, 0, &st);
-    check(rc == 0 && ds->side == 32 && cifar_sample_ok(ds, 77, 77, 7), "CIFAR-10 opens from the batches directory, --image-size 32 = as is");
+    check(rc == 0 && ds->side == 32 && cifar_sample_ok(ds, 77, 77, 7),
+          "CIFAR-10 opens from the batches directory, --image-size 32 = as is");
     if (!rc) ditc_dataset_free(ds);
     // other sizes: center_crop_arr of the 32x32 RGB image
     rc = ditc_dataset_open_cifar10(&ds, P("c1"), 20, 0, &st);
@@ -448,18 +459,21 @@ static void test_cifar10(void) {
         ditc_center_crop_arr(&im, 20, want);
         int32_t lab;
         rc = ds->get_u8(ds, 42, got, &lab, &st);
-        check(rc == 0 && !memcmp(got, want, sizeof want) && lab == 2, "CIFAR-10 at 20: get_u8 = ditc_center_crop_arr(interleaved 32x32 image, 20)");
+        check(rc == 0 && !memcmp(got, want, sizeof want) && lab == 2,
+              "CIFAR-10 at 20: get_u8 = ditc_center_crop_arr(interleaved 32x32 image, 20)");
         ditc_dataset_free(ds);
     }
     // train split: five files (sparse), sample 10000 f + r from data_batch_{f+1}
     mk(P("c2"));
     for (int f = 0; f < 5; f++) write_cifar_sparse(P("c2/data_batch_%d.bin", f + 1), f);
     rc = ditc_dataset_open_cifar10(&ds, P("c2"), 0, 1, &st);
-    if (check(rc == 0 && ds->n == 50000, "CIFAR-10 train split: 50000 samples from data_batch_1..5.bin (%s)", rc ? st.message : ds->desc)) {
+    if (check(rc == 0 && ds->n == 50000, "CIFAR-10 train split: 50000 samples from data_batch_1..5.bin (%s)",
+              rc ? st.message : ds->desc)) {
         int ok = 1;
         for (int f = 0; f < 5; f++) {
             ok &= cifar_sample_ok(ds, (int64_t)f * PER_FILE, (int64_t)f * PER_FILE, f);
-            ok &= cifar_sample_ok(ds, (int64_t)f * PER_FILE + PER_FILE - 1, (int64_t)f * PER_FILE + PER_FILE - 1, 9 - f);
+            ok &=
+                cifar_sample_ok(ds, (int64_t)f * PER_FILE + PER_FILE - 1, (int64_t)f * PER_FILE + PER_FILE - 1, 9 - f);
         }
         check(ok, "CIFAR-10 train: first and last record of every file at 10000 f + r with their labels");
         ditc_dataset_free(ds);
@@ -575,7 +589,8 @@ static void test_shards(void) {
     int rc = ditc_shards_write(src, P("sh/cifar"), 3000, 0, NULL, NULL, &st); // creates sh/ and sh/cifar
     check(rc == 0 && exists(P("sh/cifar/shard-00003.safetensors")) && !exists(P("sh/cifar/shard-00004.safetensors")) &&
               exists(P("sh/cifar/index.json")),
-          "extract CIFAR-10 (10000) with --shard-size 3000 -> shard-00000..00003 + index.json (%s)", rc ? st.message : "ok");
+          "extract CIFAR-10 (10000) with --shard-size 3000 -> shard-00000..00003 + index.json (%s)",
+          rc ? st.message : "ok");
     rc = ditc_dataset_open_shards(&ds, P("sh/cifar"), &st);
     if (check(rc == 0, "open_shards: %s", rc ? st.message : ds->desc)) {
         check(same_samples(src, ds), "shards round trip: all 10000 get_u8 samples, labels and get floats identical");
@@ -584,14 +599,16 @@ static void test_shards(void) {
     {
         char *idx = read_text(P("sh/cifar/index.json"), NULL);
         check(contains(idx, "\"format\": \"ditc-shards\"") && contains(idx, "\"total\": 10000") &&
-                  contains(idx, "{\"file\": \"shard-00003.safetensors\", \"count\": 1000}") && contains(idx, "CIFAR-10"),
+                  contains(idx, "{\"file\": \"shard-00003.safetensors\", \"count\": 1000}") &&
+                  contains(idx, "CIFAR-10"),
               "index.json: format, total, per-shard file and count, source");
         free(idx);
         ditc_safetensors sf;
         rc = ditc_st_open(&sf, P("sh/cifar/shard-00001.safetensors"), &st);
         const ditc_st_tensor *im = rc ? NULL : ditc_st_find(&sf, "images");
-        check(im && im->dtype == DITC_U8 && im->ndim == 4 && im->shape[0] == 3000 && im->shape[1] == 3 && im->shape[3] == 32 &&
-                  ditc_st_meta(&sf, "first_index") && !strcmp(ditc_st_meta(&sf, "first_index"), "3000"),
+        check(im && im->dtype == DITC_U8 && im->ndim == 4 && im->shape[0] == 3000 && im->shape[1] == 3 &&
+                  im->shape[3] == 32 && ditc_st_meta(&sf, "first_index") &&
+                  !strcmp(ditc_st_meta(&sf, "first_index"), "3000"),
               "a shard is a plain safetensors file: images U8 [3000, 3, 32, 32], metadata first_index 3000");
         ditc_st_close(&sf);
     }
@@ -611,8 +628,8 @@ static void test_shards(void) {
         rc = ditc_shards_write(src, P("sh/if"), 5, 0, "my ImageFolder", NULL, &st);
         rc = rc ? rc : ditc_dataset_open_shards(&ds, P("sh/if"), &st);
         if (check(rc == 0, "ImageFolder -> shards of 5 -> open (%s)", rc ? st.message : ds->desc)) {
-            check(same_samples(src, ds) && contains(ds->desc, "my ImageFolder"), "ImageFolder shards identical (%lld samples, 4 classes)",
-                  (long long)ds->n);
+            check(same_samples(src, ds) && contains(ds->desc, "my ImageFolder"),
+                  "ImageFolder shards identical (%lld samples, 4 classes)", (long long)ds->n);
             ditc_dataset_free(ds);
         }
         ditc_dataset_free(src);
@@ -671,10 +688,12 @@ static void test_shards(void) {
     expect_shards_error("a shard missing", dd, P("bad4/shard-00001.safetensors"), "No such file");
     dd = FRESH();
     write_shard(P("bad5/shard-00001.safetensors"), DITC_U8, 5000, 3, 32, 31, DITC_I32, 0);
-    expect_shards_error("a shard with the wrong image shape", dd, P("bad5/shard-00001.safetensors"), "U8 [5000, 3, 32, 31]");
+    expect_shards_error("a shard with the wrong image shape", dd, P("bad5/shard-00001.safetensors"),
+                        "U8 [5000, 3, 32, 31]");
     dd = FRESH();
     write_shard(P("bad6/shard-00000.safetensors"), DITC_U8, 4999, 3, 32, 32, DITC_I32, 0);
-    expect_shards_error("a shard with fewer samples than the index says", dd, P("bad6/shard-00000.safetensors"), "[4999, 3, 32, 32]");
+    expect_shards_error("a shard with fewer samples than the index says", dd, P("bad6/shard-00000.safetensors"),
+                        "[4999, 3, 32, 32]");
     dd = FRESH();
     write_shard(P("bad7/shard-00000.safetensors"), DITC_U8, 5000, 3, 32, 32, DITC_I64, 0);
     expect_shards_error("labels I64 instead of I32", dd, P("bad7/shard-00000.safetensors"), "\"labels\" is I64");
@@ -707,10 +726,13 @@ static void test_shards(void) {
     check(rc != 0 && contains(st.message, "--split test"), "--split test on IDX -> error: %s", st.message);
     a = (ditc_extract_args){.data_path = P("sh/cifar"), .out_dir = P("sh/cifar")};
     rc = ditc_extract_run(&a, NULL, &st);
-    check(rc != 0 && contains(st.message, "is the --data-path directory"), "--out = --data-path -> error: %s", st.message);
-    a = (ditc_extract_args){.data_path = P("c1"), .out_dir = P("sh/x"), .split = "test", .shard_size = 4096, .threads = 2};
+    check(rc != 0 && contains(st.message, "is the --data-path directory"), "--out = --data-path -> error: %s",
+          st.message);
+    a = (ditc_extract_args){
+        .data_path = P("c1"), .out_dir = P("sh/x"), .split = "test", .shard_size = 4096, .threads = 2};
     rc = ditc_extract_run(&a, NULL, &st);
-    if (check(rc == 0 && exists(P("sh/x/shard-00002.safetensors")), "ditc_extract_run CIFAR-10 --split test --shard-size 4096 -> 3 shards")) {
+    if (check(rc == 0 && exists(P("sh/x/shard-00002.safetensors")),
+              "ditc_extract_run CIFAR-10 --split test --shard-size 4096 -> 3 shards")) {
         rc = ditc_dataset_open_shards(&ds, P("sh/x"), &st);
         check(rc == 0 && ds->n == 10000, "and they open");
         if (!rc) ditc_dataset_free(ds);
@@ -742,7 +764,8 @@ static void expect_kind(const char *label, const char *kind, const char *path, i
     if (!rc) ditc_dataset_free(ds);
 }
 
-static void expect_open_fail(const char *label, const char *kind, const char *path, int S, const char *must1, const char *must2) {
+static void expect_open_fail(const char *label, const char *kind, const char *path, int S, const char *must1,
+                             const char *must2) {
     ditc_status st = {0};
     ditc_dataset *ds = NULL;
     int rc = ditc_dataset_open(&ds, kind, path, S, 0, &st);
@@ -781,8 +804,10 @@ static void test_dataset_open(void) {
     }
     mk(P("plain"));
     touch(P("plain/readme.txt"));
-    expect_open_fail("auto on a directory of plain files", "auto", P("plain"), 0, "index.json", "class sub-directories");
-    expect_open_fail("auto on a file that is not IDX", "auto", P("plain/readme.txt"), 0, "not an IDX images file", NULL);
+    expect_open_fail("auto on a directory of plain files", "auto", P("plain"), 0, "index.json",
+                     "class sub-directories");
+    expect_open_fail("auto on a file that is not IDX", "auto", P("plain/readme.txt"), 0, "not an IDX images file",
+                     NULL);
     expect_open_fail("shards with another --image-size", "auto", P("sh/cifar"), 16, "--image-size 16", "32x32");
     expect_open_fail("ImageFolder without --image-size", "auto", P("if/R"), 0, "--image-size", NULL);
     expect_open_fail("cifar10 kind on an ImageFolder", "cifar10", P("if/R"), 0, "data_batch_1.bin", NULL);

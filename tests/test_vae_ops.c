@@ -46,8 +46,8 @@ static int compare(const char *what, const float *got, const double *ref, int64_
     return check(md <= tol, "%s: max |diff| %.3g (max |ref| %.3g, tol %.3g)", what, md, mr, tol);
 }
 
-static void test_conv(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int stride,
-                      int pt, int pl, int pb, int pr, int bias, int acc, size_t chunk) {
+static void test_conv(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int stride, int pt, int pl,
+                      int pb, int pr, int bias, int acc, size_t chunk) {
     float *xh, *wh, *bh = NULL, *yh0 = NULL;
     int64_t xs[4] = {B, C, H, W}, ws[4] = {O, C, k, k}, bs[1] = {O};
     ditc_tensor *x = rand_tensor(4, xs, 11 + (uint64_t)C, &xh), *w = rand_tensor(4, ws, 23 + (uint64_t)O, &wh);
@@ -84,11 +84,19 @@ static void test_conv(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int
     float *got = download(y);
     char what[160];
     snprintf(what, sizeof what, "conv2d B%lld C%lld %lldx%lld -> O%lld k%lld s%d pad(%d,%d,%d,%d)%s%s chunk %zu",
-             (long long)B, (long long)C, (long long)H, (long long)W, (long long)O, (long long)k, stride, pt, pl, pb,
-             pr, bias ? " bias" : "", acc ? " acc" : "", chunk);
+             (long long)B, (long long)C, (long long)H, (long long)W, (long long)O, (long long)k, stride, pt, pl, pb, pr,
+             bias ? " bias" : "", acc ? " acc" : "", chunk);
     compare(what, got, ref, n);
-    free(got); free(ref); free(xh); free(wh); free(bh); free(yh0);
-    ditc_vt_free(x); ditc_vt_free(w); ditc_vt_free(b); ditc_vt_free(y);
+    free(got);
+    free(ref);
+    free(xh);
+    free(wh);
+    free(bh);
+    free(yh0);
+    ditc_vt_free(x);
+    ditc_vt_free(w);
+    ditc_vt_free(b);
+    ditc_vt_free(y);
 }
 
 static void test_group_norm(int64_t B, int64_t C, int64_t H, int64_t W, int groups, int silu, int inplace) {
@@ -119,9 +127,15 @@ static void test_group_norm(int64_t B, int64_t C, int64_t H, int64_t W, int grou
     snprintf(what, sizeof what, "group_norm B%lld C%lld %lldx%lld G%d%s%s", (long long)B, (long long)C, (long long)H,
              (long long)W, groups, silu ? " +silu" : "", inplace ? " in place" : "");
     compare(what, got, ref, n);
-    free(got); free(ref); free(xh); free(wh); free(bh);
+    free(got);
+    free(ref);
+    free(xh);
+    free(wh);
+    free(bh);
     if (y != x) ditc_vt_free(y);
-    ditc_vt_free(x); ditc_vt_free(w); ditc_vt_free(b);
+    ditc_vt_free(x);
+    ditc_vt_free(w);
+    ditc_vt_free(b);
 }
 
 static void test_silu(void) {
@@ -135,7 +149,10 @@ static void test_silu(void) {
     for (int i = 0; i < 1000; i++) ref[i] = xh[i] / (1.0 + exp(-(double)xh[i]));
     float *got = download(x);
     compare("silu (in place, |x| <= 30)", got, ref, 1000);
-    free(got); free(ref); free(xh); ditc_vt_free(x);
+    free(got);
+    free(ref);
+    free(xh);
+    ditc_vt_free(x);
 }
 
 static void test_upsample(void) {
@@ -150,7 +167,11 @@ static void test_upsample(void) {
     float *got = download(y);
     check(y->shape[2] == 10 && y->shape[3] == 14, "upsample2x shape (2, 3, 10, 14)");
     compare("upsample2x nearest (2, 3, 5, 7)", got, ref, n);
-    free(got); free(ref); free(xh); ditc_vt_free(x); ditc_vt_free(y);
+    free(got);
+    free(ref);
+    free(xh);
+    ditc_vt_free(x);
+    ditc_vt_free(y);
 }
 
 static void test_attention(int64_t B, int64_t C, int64_t H, int64_t W) {
@@ -170,7 +191,10 @@ static void test_attention(int64_t B, int64_t C, int64_t H, int64_t W) {
                 p[u] = a / sqrt((double)C);
                 m = p[u] > m ? p[u] : m;
             }
-            for (int64_t u = 0; u < T; u++) { p[u] = exp(p[u] - m); sum += p[u]; }
+            for (int64_t u = 0; u < T; u++) {
+                p[u] = exp(p[u] - m);
+                sum += p[u];
+            }
             for (int64_t c = 0; c < C; c++) {
                 double a = 0.0;
                 for (int64_t u = 0; u < T; u++) a += p[u] / sum * vb[c * T + u];
@@ -183,30 +207,38 @@ static void test_attention(int64_t B, int64_t C, int64_t H, int64_t W) {
     snprintf(what, sizeof what, "spatial attention B%lld C%lld %lldx%lld", (long long)B, (long long)C, (long long)H,
              (long long)W);
     compare(what, got, ref, n);
-    free(got); free(ref); free(p); free(qh); free(kh); free(vh);
-    ditc_vt_free(q); ditc_vt_free(k); ditc_vt_free(v); ditc_vt_free(y);
+    free(got);
+    free(ref);
+    free(p);
+    free(qh);
+    free(kh);
+    free(vh);
+    ditc_vt_free(q);
+    ditc_vt_free(k);
+    ditc_vt_free(v);
+    ditc_vt_free(y);
 }
 
 int main(void) {
     g_be = ditc_cpu_backend_new(0);
-    test_conv(2, 5, 9, 11, 7, 3, 1, 1, 1, 1, 1, 1, 0, 0);          // 3×3 s1 p1
-    test_conv(1, 4, 12, 10, 6, 3, 1, 1, 1, 1, 1, 1, 0, 50);        // one output row per band
+    test_conv(2, 5, 9, 11, 7, 3, 1, 1, 1, 1, 1, 1, 0, 0);             // 3×3 s1 p1
+    test_conv(1, 4, 12, 10, 6, 3, 1, 1, 1, 1, 1, 1, 0, 50);           // one output row per band
     test_conv(2, 3, 13, 8, 5, 3, 1, 1, 1, 1, 1, 0, 1, 3 * 9 * 8 * 4); // no bias, accumulate, 4-row bands
-    test_conv(2, 6, 10, 9, 4, 3, 2, 0, 0, 1, 1, 1, 0, 0);          // Downsample: right/bottom pad, stride 2
-    test_conv(1, 6, 11, 12, 4, 3, 2, 0, 0, 1, 1, 1, 0, 6 * 9 * 6); // same, odd height, 1-row bands
-    test_conv(2, 8, 7, 5, 3, 1, 1, 0, 0, 0, 0, 1, 0, 0);           // 1×1 (direct GEMM)
-    test_conv(2, 8, 7, 5, 3, 1, 1, 0, 0, 0, 0, 1, 1, 0);           // 1×1 accumulate
-    test_conv(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1, 1, 0, 0);       // K = 576 terms
+    test_conv(2, 6, 10, 9, 4, 3, 2, 0, 0, 1, 1, 1, 0, 0);             // Downsample: right/bottom pad, stride 2
+    test_conv(1, 6, 11, 12, 4, 3, 2, 0, 0, 1, 1, 1, 0, 6 * 9 * 6);    // same, odd height, 1-row bands
+    test_conv(2, 8, 7, 5, 3, 1, 1, 0, 0, 0, 0, 1, 0, 0);              // 1×1 (direct GEMM)
+    test_conv(2, 8, 7, 5, 3, 1, 1, 0, 0, 0, 0, 1, 1, 0);              // 1×1 accumulate
+    test_conv(1, 64, 16, 16, 32, 3, 1, 1, 1, 1, 1, 1, 0, 0);          // K = 576 terms
     // Winograd F(4×4, 3×3) (≥ 32 channels, ≥ 32×32 pixels), tolerance 3e-5: ragged tiles (H, W not multiples of 4, tile rows not a multiple
     // of 8 tiles), channels not a multiple of 8, accumulate without bias, one tile row per band, B = 2
     g_tol = 3e-5;
     test_conv(2, 37, 43, 29, 33, 3, 1, 1, 1, 1, 1, 1, 0, 0);
     test_conv(1, 32, 15, 70, 40, 3, 1, 1, 1, 1, 1, 0, 1, 1);
     test_conv(2, 48, 37, 29, 32, 3, 1, 1, 1, 1, 1, 1, 1, 36 * 80 * 8 * 2);
-    test_conv(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1, 1, 0, 0);     // K = 1152 terms
+    test_conv(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1, 1, 0, 0); // K = 1152 terms
     g_tol = 1e-5;
     ditc_cpu_conv_set_winograd(0);
-    test_conv(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1, 1, 0, 0);     // the same through im2col
+    test_conv(1, 128, 32, 32, 128, 3, 1, 1, 1, 1, 1, 1, 0, 0); // the same through im2col
     ditc_cpu_conv_set_winograd(1);
     test_group_norm(2, 8, 5, 6, 4, 0, 0);
     test_group_norm(2, 64, 4, 3, 32, 1, 0);

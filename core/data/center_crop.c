@@ -10,8 +10,8 @@
 
 #include "image_internal.h"
 
-#define MAX_STEPS 40             // halvings of a side < 2^31 plus the final bicubic
-#define MAX_SIDE ((double)(1 << 30)) // longest side after the bicubic step (logical; only S×S is computed)
+#define MAX_STEPS 40                  // halvings of a side < 2^31 plus the final bicubic
+#define MAX_SIDE  ((double)(1 << 30)) // longest side after the bicubic step (logical; only S×S is computed)
 
 typedef struct {
     int n;                                  // resize steps
@@ -81,9 +81,9 @@ void ditc_center_crop_arr(const ditc_image *img, int S, uint8_t *out_chw) {
     DITC_CHECK(S > 0 && img->w > 0 && img->h > 0, "center crop of %dx%d to %d", img->w, img->h, S);
     crop_plan p;
     int too_long = crop_plan_make(img->w, img->h, S, &p);
-    DITC_CHECK(!too_long, "center crop of %dx%d to %d: aspect ratio too extreme (load_crop reports it)", img->w,
-               img->h, S);
-    crop_plan_run(&p, img, 0, 0, S, out_chw);  // resize_window reads only the part of img it needs
+    DITC_CHECK(!too_long, "center crop of %dx%d to %d: aspect ratio too extreme (load_crop reports it)", img->w, img->h,
+               S);
+    crop_plan_run(&p, img, 0, 0, S, out_chw); // resize_window reads only the part of img it needs
 }
 
 typedef struct {

@@ -30,8 +30,8 @@ static void ensure_epoch(ditc_data_order *s, int64_t epoch) {
     s->epoch = epoch;
 }
 
-void ditc_data_order_indices(ditc_data_order *s, int64_t epoch, int64_t step_in_epoch, int rank, int world, int64_t *idx,
-                          int64_t *pos) {
+void ditc_data_order_indices(ditc_data_order *s, int64_t epoch, int64_t step_in_epoch, int rank, int world,
+                             int64_t *idx, int64_t *pos) {
     DITC_CHECK(s != NULL && s->perm != NULL, "data order not initialised");
     DITC_CHECK(epoch >= 0 && epoch <= (int64_t)UINT32_MAX, "epoch %lld out of range", (long long)epoch);
     DITC_CHECK(step_in_epoch >= 0 && step_in_epoch < ditc_data_order_steps_per_epoch(s),

@@ -27,8 +27,8 @@ int64_t ditc_data_order_steps_per_epoch(const ditc_data_order *s);
 // and pos[j] = rank + j*W (position in the global batch) for j in [0, B/W). B must be divisible by W and
 // 0 <= step_in_epoch < steps_per_epoch, 0 <= epoch < 2^32 (internal invariants: DITC_CHECK).
 // Recomputes the cached permutation when the epoch changes (so not thread-safe on one data order).
-void ditc_data_order_indices(ditc_data_order *s, int64_t epoch, int64_t step_in_epoch, int rank, int world, int64_t *idx,
-                          int64_t *pos);
+void ditc_data_order_indices(ditc_data_order *s, int64_t epoch, int64_t step_in_epoch, int rank, int world,
+                             int64_t *idx, int64_t *pos);
 
 void ditc_data_order_free(ditc_data_order *s);
 

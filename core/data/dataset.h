@@ -13,10 +13,10 @@
 
 typedef struct ditc_dataset ditc_dataset;
 struct ditc_dataset {
-    int64_t n;            // number of samples
-    int channels, side;   // every sample is (channels, side, side) float in [-1, 1], CHW
-    int num_classes;      // labels in [0, num_classes)
-    char desc[256];       // one line for logs: source, sizes, preprocessing
+    int64_t n;          // number of samples
+    int channels, side; // every sample is (channels, side, side) float in [-1, 1], CHW
+    int num_classes;    // labels in [0, num_classes)
+    char desc[256];     // one line for logs: source, sizes, preprocessing
     // Writes sample i (0 <= i < n; no flip, preprocessing applied) into dst[channels*side*side] and its
     // label into *label. Thread-safe for concurrent calls. Returns 0, or non-zero with st (may be NULL)
     // naming the file and what is wrong (a corrupt image, an unreadable file).

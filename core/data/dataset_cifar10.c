@@ -15,12 +15,12 @@
 #include "dataset.h"
 #include "image.h"
 
-#define CIFAR_SIDE 32
-#define CIFAR_PLANE (CIFAR_SIDE * CIFAR_SIDE)
-#define CIFAR_RECORD (1 + 3 * CIFAR_PLANE)           // 3073
-#define CIFAR_PER_FILE 10000
+#define CIFAR_SIDE       32
+#define CIFAR_PLANE      (CIFAR_SIDE * CIFAR_SIDE)
+#define CIFAR_RECORD     (1 + 3 * CIFAR_PLANE) // 3073
+#define CIFAR_PER_FILE   10000
 #define CIFAR_FILE_BYTES ((int64_t)CIFAR_RECORD * CIFAR_PER_FILE) // 30,730,000
-#define CIFAR_CLASSES 10
+#define CIFAR_CLASSES    10
 
 typedef struct {
     uint8_t *pixels; // n * 3 * 1024, CHW
@@ -143,8 +143,9 @@ int ditc_dataset_open_cifar10(ditc_dataset **out, const char *path, int image_si
             free(sub);
             free(p2);
             free(probe);
-            return ditc_fail(st, DITC_ERR_IO, "CIFAR-10 data path %s: neither %s/%s nor %s/cifar-10-batches-bin/%s exists",
-                             path, path, first, path, first);
+            return ditc_fail(st, DITC_ERR_IO,
+                             "CIFAR-10 data path %s: neither %s/%s nor %s/cifar-10-batches-bin/%s exists", path, path,
+                             first, path, first);
         }
         free(p2);
         dir = sub;
@@ -161,8 +162,8 @@ int ditc_dataset_open_cifar10(ditc_dataset **out, const char *path, int image_si
         if (train) snprintf(name, sizeof name, "data_batch_%d.bin", f + 1);
         else snprintf(name, sizeof name, "test_batch.bin");
         char *fp = ditc_path_join(dir, name);
-        rc = read_batch(fp, c->pixels + (size_t)f * CIFAR_PER_FILE * 3 * CIFAR_PLANE, c->labels + (size_t)f * CIFAR_PER_FILE,
-                        st);
+        rc = read_batch(fp, c->pixels + (size_t)f * CIFAR_PER_FILE * 3 * CIFAR_PLANE,
+                        c->labels + (size_t)f * CIFAR_PER_FILE, st);
         free(fp);
     }
     if (rc) {

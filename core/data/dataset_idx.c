@@ -16,10 +16,10 @@
 
 #include "dataset.h"
 
-#define IDX_MAGIC_IMAGES 0x00000803u
-#define IDX_MAGIC_LABELS 0x00000801u
+#define IDX_MAGIC_IMAGES    0x00000803u
+#define IDX_MAGIC_LABELS    0x00000801u
 #define IDX_MAX_PIXEL_BYTES ((uint64_t)1 << 31)
-#define IDX_MAX_IMAGE_SIZE 16384
+#define IDX_MAX_IMAGE_SIZE  16384
 
 typedef enum { PREP_COPY, PREP_PAD, PREP_AREA } prep_mode;
 
@@ -62,8 +62,7 @@ static int file_open(idx_file *f, const char *path, const char *what, ditc_statu
     f->path = path;
     f->gz = NULL;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ditc_fail(st, DITC_ERR_IO, "IDX %s file %s: %s", what, path, strerror(errno));
+    if (stat(path, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "IDX %s file %s: %s", what, path, strerror(errno));
     if (!S_ISREG(sb.st_mode)) return ditc_fail(st, DITC_ERR_IO, "IDX %s file %s: not a regular file", what, path);
     errno = 0;
     f->gz = gzopen(path, "rb");
@@ -162,9 +161,7 @@ static int file_expect_end(idx_file *f, const char *what, ditc_status *st) {
     return 0;
 }
 
-static uint32_t bswap32(uint32_t v) {
-    return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-}
+static uint32_t bswap32(uint32_t v) { return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24); }
 
 static int check_magic(const idx_file *f, uint32_t magic, uint32_t expect, const char *kind, ditc_status *st) {
     if (magic == expect) return 0;
@@ -180,13 +177,14 @@ static int check_magic(const idx_file *f, uint32_t magic, uint32_t expect, const
 static int check_image_header(const char *path, uint32_t n, uint32_t rows, uint32_t cols, ditc_status *st) {
     if (n == 0 || rows == 0 || cols == 0)
         return ditc_fail(st, DITC_ERR_FORMAT,
-                         "IDX file %s: header says %u images of %ux%u: count and sizes must be positive", path, n,
-                         rows, cols);
+                         "IDX file %s: header says %u images of %ux%u: count and sizes must be positive", path, n, rows,
+                         cols);
     const uint64_t per = (uint64_t)rows * cols; // < 2^64
     if (per > IDX_MAX_PIXEL_BYTES || (uint64_t)n * per > IDX_MAX_PIXEL_BYTES)
-        return ditc_fail(st, DITC_ERR_FORMAT,
-                         "IDX file %s: header says %u images of %ux%u, more than 2^31 bytes of pixels (corrupt header?)",
-                         path, n, rows, cols);
+        return ditc_fail(
+            st, DITC_ERR_FORMAT,
+            "IDX file %s: header says %u images of %ux%u, more than 2^31 bytes of pixels (corrupt header?)", path, n,
+            rows, cols);
     if (rows != cols)
         return ditc_fail(st, DITC_ERR_UNSUPPORTED, "IDX file %s: images are %ux%u; only square images are supported",
                          path, rows, cols);
@@ -194,8 +192,7 @@ static int check_image_header(const char *path, uint32_t n, uint32_t rows, uint3
 }
 
 // Reads the images file: header checks, then all pixels.
-static int read_images(const char *path, uint8_t **pixels, int64_t *n_out, int *side_out, int *gzip,
-                       ditc_status *st) {
+static int read_images(const char *path, uint8_t **pixels, int64_t *n_out, int *side_out, int *gzip, ditc_status *st) {
     idx_file f;
     *pixels = NULL;
     int rc = file_open(&f, path, "images", st);
@@ -220,8 +217,7 @@ static int read_images(const char *path, uint8_t **pixels, int64_t *n_out, int *
 }
 
 // Reads the labels file and checks its count against the images file's.
-static int read_labels(const char *path, const char *images_path, int64_t n_images, uint8_t **labels,
-                       ditc_status *st) {
+static int read_labels(const char *path, const char *images_path, int64_t n_images, uint8_t **labels, ditc_status *st) {
     idx_file f;
     *labels = NULL;
     int rc = file_open(&f, path, "labels", st);
@@ -232,8 +228,8 @@ static int read_labels(const char *path, const char *images_path, int64_t n_imag
     uint32_t n = be32(hdr + 4);
     if (!rc && n == 0) rc = ditc_fail(st, DITC_ERR_FORMAT, "IDX file %s: header says 0 labels", path);
     if (!rc && (int64_t)n != n_images)
-        rc = ditc_fail(st, DITC_ERR_FORMAT, "IDX labels file %s has %u labels but images file %s has %lld images",
-                       path, n, images_path, (long long)n_images);
+        rc = ditc_fail(st, DITC_ERR_FORMAT, "IDX labels file %s has %u labels but images file %s has %lld images", path,
+                       n, images_path, (long long)n_images);
     if (!rc) rc = file_read_alloc(&f, n, "label data after the header", labels, st);
     if (!rc) rc = file_expect_end(&f, "label data", st);
     file_close(&f);
@@ -313,8 +309,7 @@ static int resolve_paths(const char *path, char **images, char **labels, ditc_st
     if (stat(path, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "IDX data path %s: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         *images = find_in_dir(path, "train-images-idx3-ubyte");
-        if (!*images)
-            return ditc_fail(st, DITC_ERR_IO, "IDX directory %s has no train-images-idx3-ubyte[.gz]", path);
+        if (!*images) return ditc_fail(st, DITC_ERR_IO, "IDX directory %s has no train-images-idx3-ubyte[.gz]", path);
         *labels = find_in_dir(path, "train-labels-idx1-ubyte");
         if (!*labels) {
             free(*images);
@@ -488,7 +483,10 @@ int ditc_dataset_open_idx(ditc_dataset **out, const char *path, int image_size, 
     ds->get_u8 = ((idx_ctx *)ds->ctx)->mode == PREP_AREA ? NULL : idx_get_u8; // area averages are not bytes
     snprintf(ds->desc, sizeof ds->desc, "IDX %s%s: %lld images %dx%d -> 1x%dx%d (%s), %d classes", images_path,
              gzip ? " (gzip)" : "", (long long)n, native, native, S, S,
-             S == native ? "as is" : S > native ? "centre-padded with -1" : "area-averaged", ds->num_classes);
+             S == native  ? "as is"
+             : S > native ? "centre-padded with -1"
+                          : "area-averaged",
+             ds->num_classes);
     free(images_path);
     free(labels_path);
     *out = ds;

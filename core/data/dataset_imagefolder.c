@@ -32,14 +32,14 @@ static const char k_ext_list[] = ".jpg, .jpeg, .png, .ppm, .bmp, .pgm, .tif, .ti
 
 typedef struct {
     char *root;
-    char *pool;       // NUL-terminated relative paths "class/sub/file"
-    int64_t *off;     // n offsets into pool
-    int32_t *labels;  // n
-    char **classes;   // num_classes names
+    char *pool;      // NUL-terminated relative paths "class/sub/file"
+    int64_t *off;    // n offsets into pool
+    int32_t *labels; // n
+    char **classes;  // num_classes names
     int skip_bad;
     _Atomic unsigned char *bad; // n flags: file i failed to decode (skip_bad)
     _Atomic int64_t bad_count;
-    _Atomic int msg_state;      // 0 no message, 1 being written, 2 ready
+    _Atomic int msg_state; // 0 no message, 1 being written, 2 ready
     char first_msg[sizeof(((ditc_status *)0)->message)];
 } if_ctx;
 
@@ -172,8 +172,8 @@ static int list_dir(const char *path, const char *what, int (*keep_file)(const c
 // ---- walking one class ----------------------------------------------------------------------------
 
 typedef struct {
-    char *suffix;   // "" for the class directory, "/a/b" below it
-    listing l;      // its kept files (sorted)
+    char *suffix; // "" for the class directory, "/a/b" below it
+    listing l;    // its kept files (sorted)
 } walk_dir;
 
 typedef struct {
@@ -347,9 +347,10 @@ int ditc_dataset_open_imagefolder(ditc_dataset **out, const char *root, int imag
     *out = NULL;
     ditc_status_ok(st);
     if (image_size <= 0 || image_size > 16384)
-        return ditc_fail(st, DITC_ERR_ARG,
-                         "ImageFolder %s: --image-size %d: an ImageFolder needs an image size in 1..16384 (center crop side)",
-                         root, image_size);
+        return ditc_fail(
+            st, DITC_ERR_ARG,
+            "ImageFolder %s: --image-size %d: an ImageFolder needs an image size in 1..16384 (center crop side)", root,
+            image_size);
     struct stat sb;
     if (stat(root, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "ImageFolder root %s: %s", root, strerror(errno));
     if (!S_ISDIR(sb.st_mode)) return ditc_fail(st, DITC_ERR_IO, "ImageFolder root %s: not a directory", root);
@@ -359,11 +360,13 @@ int ditc_dataset_open_imagefolder(ditc_dataset **out, const char *root, int imag
     if (top.dirs.n == 0) {
         listing_free(&top);
         return ditc_fail(st, DITC_ERR_FORMAT,
-                         "ImageFolder root %s has no class sub-directories (expected %s/<class>/<image files>)", root, root);
+                         "ImageFolder root %s has no class sub-directories (expected %s/<class>/<image files>)", root,
+                         root);
     }
     if (top.dirs.n > INT32_MAX / 2) {
         listing_free(&top);
-        return ditc_fail(st, DITC_ERR_FORMAT, "ImageFolder root %s: too many class directories (%zu)", root, top.dirs.n);
+        return ditc_fail(st, DITC_ERR_FORMAT, "ImageFolder root %s: too many class directories (%zu)", root,
+                         top.dirs.n);
     }
     const int K = (int)top.dirs.n;
     sbuf pool = {0};
@@ -401,8 +404,8 @@ int ditc_dataset_open_imagefolder(ditc_dataset **out, const char *root, int imag
     atomic_init(&c->msg_state, 0);
 
     ditc_dataset *ds = ditc_dataset_new_u8((int64_t)offs.n, 3, image_size, K, if_get_u8, if_destroy, c);
-    snprintf(ds->desc, sizeof ds->desc, "ImageFolder %s: %lld images in %d classes -> 3x%dx%d (center_crop_arr)%s", root,
-             (long long)ds->n, K, image_size, image_size, c->skip_bad ? ", skipping undecodable files" : "");
+    snprintf(ds->desc, sizeof ds->desc, "ImageFolder %s: %lld images in %d classes -> 3x%dx%d (center_crop_arr)%s",
+             root, (long long)ds->n, K, image_size, image_size, c->skip_bad ? ", skipping undecodable files" : "");
     *out = ds;
     return 0;
 }

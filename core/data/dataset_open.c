@@ -113,7 +113,8 @@ int ditc_dataset_open(ditc_dataset **out, const char *kind, const char *path, in
     int known = 0;
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) known |= !strcmp(kind, kinds[k]);
     if (!known)
-        return ditc_fail(st, DITC_ERR_ARG, "--dataset '%s': expected auto, imagefolder, cifar10, idx, shards, latents or synthetic",
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "--dataset '%s': expected auto, imagefolder, cifar10, idx, shards, latents or synthetic",
                          kind);
     struct stat sb;
     if (stat(path, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "--data-path %s: %s", path, strerror(errno));
@@ -128,8 +129,8 @@ int ditc_dataset_open(ditc_dataset **out, const char *kind, const char *path, in
         int rc = ditc_dataset_open_latents(out, path, st);
         ditc_latents_info li;
         if (!rc && image_size && ditc_dataset_latents_info(*out, &li) && image_size != li.image_side) {
-            rc = ditc_fail(st, DITC_ERR_ARG, "--image-size %d: the latents in %s were extracted from %dx%d images", image_size,
-                           path, li.image_side, li.image_side);
+            rc = ditc_fail(st, DITC_ERR_ARG, "--image-size %d: the latents in %s were extracted from %dx%d images",
+                           image_size, path, li.image_side, li.image_side);
             ditc_dataset_free(*out);
             *out = NULL;
         }

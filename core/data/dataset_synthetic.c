@@ -9,7 +9,7 @@
 #include "rng.h"
 
 #define SYN_AMPLITUDE 0.7f // wave amplitude; with the noise below |value| <= 0.9
-#define SYN_NOISE 0.2f     // noise amplitude
+#define SYN_NOISE     0.2f // noise amplitude
 
 typedef struct {
     uint64_t seed;

@@ -11,7 +11,7 @@
 
 typedef struct {
     int w, h;
-    uint8_t *rgb;   // (h, w, 3) interleaved, row-major
+    uint8_t *rgb; // (h, w, 3) interleaved, row-major
 } ditc_image;
 
 typedef enum { DITC_RESAMPLE_BOX = 0, DITC_RESAMPLE_BICUBIC = 1 } ditc_resample;

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
 #include <jerror.h>
+#include <jpeglib.h>
 
 #include "image_internal.h"
 
@@ -37,8 +37,8 @@ static const char *sniff_other_format(const uint8_t *d, size_t n) {
     if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) return "WebP";
     if (n >= 4 && (!memcmp(d, "II*\0", 4) || !memcmp(d, "MM\0*", 4))) return "TIFF";
     if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "BMP";
-    if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && (d[2] == ' ' || d[2] == '\n' || d[2] == '\r' ||
-                                                                 d[2] == '\t'))
+    if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' &&
+        (d[2] == ' ' || d[2] == '\n' || d[2] == '\r' || d[2] == '\t'))
         return "PNM (PPM/PGM/PBM)";
     if (n >= 12 && !memcmp(d, "\0\0\0\x0cjP  ", 8)) return "JPEG 2000";
     if (n >= 12 && !memcmp(d + 4, "ftyp", 4)) return "HEIF/AVIF";
@@ -70,7 +70,7 @@ static int check_dims(const char *label, int64_t w, int64_t h, const char *fmt, 
 typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
-    int eof;                      // libjpeg ran out of data and inserted a fake EOI
+    int eof; // libjpeg ran out of data and inserted a fake EOI
     char msg[JMSG_LENGTH_MAX];
 } jpeg_err;
 
@@ -78,11 +78,11 @@ typedef struct {
     struct jpeg_decompress_struct ci;
     jpeg_err err;
     ditc_image *img;
-    uint8_t *row;                 // (output_width, 4) scanline for gray/CMYK
-    ditc_jpeg_want_fn want;       // NULL: the whole image
+    uint8_t *row;           // (output_width, 4) scanline for gray/CMYK
+    ditc_jpeg_want_fn want; // NULL: the whole image
     void *want_ctx;
-    int scratch_slot;             // >= 0: pixels in that scratch buffer; else malloc
-    ditc_image_window got;        // region img holds
+    int scratch_slot;      // >= 0: pixels in that scratch buffer; else malloc
+    ditc_image_window got; // region img holds
 } jpeg_ctx;
 
 static void jpeg_on_error(j_common_ptr ci) {
@@ -116,7 +116,7 @@ static void jpeg_row_to_rgb(const uint8_t *in, int ncomp, int w, uint8_t *out) {
     } else {
         for (int x = 0; x < w; x++) {
             const uint8_t *p = in + 4 * x;
-            int nk = p[3];  // 255 - (255 - k): the file's k is inverted (Adobe polarity)
+            int nk = p[3]; // 255 - (255 - k): the file's k is inverted (Adobe polarity)
             out[3 * x + 0] = cmyk_channel(255 - p[0], nk);
             out[3 * x + 1] = cmyk_channel(255 - p[1], nk);
             out[3 * x + 2] = cmyk_channel(255 - p[2], nk);
@@ -143,7 +143,7 @@ static void jpeg_read_rows(jpeg_ctx *c, int y0, int y1) {
             jpeg_read_scanlines(ci, &row, 1);
             jpeg_row_to_rgb(c->row, ncomp, w, dst);
         }
-        if (c->err.eof) longjmp(c->err.jb, 1);  // out of data before the last needed row: truncated
+        if (c->err.eof) longjmp(c->err.jb, 1); // out of data before the last needed row: truncated
     }
 }
 
@@ -159,7 +159,8 @@ static void jpeg_check_rest(jpeg_ctx *c) {
         p++;
     }
     // (skipping to the very end only moves the counter, so skip to the last row and decode that one)
-    if (ci->output_height - ci->output_scanline > 1) jpeg_skip_scanlines(ci, ci->output_height - 1 - ci->output_scanline);
+    if (ci->output_height - ci->output_scanline > 1)
+        jpeg_skip_scanlines(ci, ci->output_height - 1 - ci->output_scanline);
     if (!c->row) c->row = ditc_xmalloc((size_t)ci->output_width * 4);
     JSAMPROW row = c->row;
     jpeg_read_scanlines(ci, &row, 1);
@@ -176,18 +177,18 @@ static int jpeg_decode_inner(jpeg_ctx *c, const uint8_t *data, size_t n, const c
     const int W = (int)ci->image_width, H = (int)ci->image_height;
     if (check_dims(label, W, H, "JPEG", st)) return 2;
     switch (ci->num_components) {
-        case 1: ci->out_color_space = JCS_GRAYSCALE; break;
-        case 3: ci->out_color_space = JCS_RGB; break;
-        case 4: ci->out_color_space = JCS_CMYK; break;
-        default:
-            ditc_fail(st, DITC_ERR_UNSUPPORTED, "%s: unsupported JPEG with %d components (Pillow handles 1, 3, 4)",
-                      label, ci->num_components);
-            return 2;
+    case 1: ci->out_color_space = JCS_GRAYSCALE; break;
+    case 3: ci->out_color_space = JCS_RGB; break;
+    case 4: ci->out_color_space = JCS_CMYK; break;
+    default:
+        ditc_fail(st, DITC_ERR_UNSUPPORTED, "%s: unsupported JPEG with %d components (Pillow handles 1, 3, 4)", label,
+                  ci->num_components);
+        return 2;
     }
     ditc_image_window want = {0, 0, W, H};
     if (c->want && c->want(W, H, c->want_ctx, &want, st)) return 2;
-    DITC_CHECK(want.x0 >= 0 && want.y0 >= 0 && want.x1 <= W && want.y1 <= H && want.x1 > want.x0 &&
-               want.y1 > want.y0, "JPEG window [%d,%d)x[%d,%d) of %dx%d", want.x0, want.x1, want.y0, want.y1, W, H);
+    DITC_CHECK(want.x0 >= 0 && want.y0 >= 0 && want.x1 <= W && want.y1 <= H && want.x1 > want.x0 && want.y1 > want.y0,
+               "JPEG window [%d,%d)x[%d,%d) of %dx%d", want.x0, want.x1, want.y0, want.y1, W, H);
     jpeg_start_decompress(ci);
     // Fancy upsampling treats the edges of a cropped/skipped region as image edges, so decode one iMCU more on
     // each side than wanted: the wanted pixels then equal those of the full decode.
@@ -198,15 +199,14 @@ static int jpeg_decode_inner(jpeg_ctx *c, const uint8_t *data, size_t n, const c
     if (dx1 - dx0 < W) {
         JDIMENSION cw = (JDIMENSION)(dx1 - dx0);
         xo = (JDIMENSION)dx0;
-        jpeg_crop_scanline(ci, &xo, &cw);  // widens to iMCU column boundaries: xo <= dx0
+        jpeg_crop_scanline(ci, &xo, &cw); // widens to iMCU column boundaries: xo <= dx0
     }
     c->got = (ditc_image_window){(int)xo, dy0, (int)xo + (int)ci->output_width, want.y1};
     int gw = c->got.x1 - c->got.x0, gh = c->got.y1 - c->got.y0;
-    if (ci->output_components != 3) c->row = ditc_xmalloc((size_t)ci->output_width * 4);  // gray/CMYK scanline
+    if (ci->output_components != 3) c->row = ditc_xmalloc((size_t)ci->output_width * 4); // gray/CMYK scanline
     if (c->scratch_slot >= 0)
         *c->img = (ditc_image){gw, gh, ditc_image_scratch(c->scratch_slot, (size_t)gw * (size_t)gh * 3)};
-    else
-        alloc_rgb(c->img, gw, gh);
+    else alloc_rgb(c->img, gw, gh);
     jpeg_read_rows(c, dy0, want.y1);
     jpeg_check_rest(c);
     return 0;
@@ -225,7 +225,7 @@ static int decode_jpeg(const uint8_t *data, size_t n, const char *label, ditc_jp
     c.err.pub.emit_message = jpeg_on_message;
     c.err.pub.output_message = jpeg_no_output;
     int rc = jpeg_decode_inner(&c, data, n, label, st);
-    jpeg_destroy_decompress(&c.ci);  // also fine mid-decompression; never reads past the last scanline
+    jpeg_destroy_decompress(&c.ci); // also fine mid-decompression; never reads past the last scanline
     free(c.row);
     if (got) *got = c.got;
     if (rc == 0) return 0;
@@ -273,7 +273,7 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 
 static void png_on_warning(png_structp png, png_const_charp msg) {
     png_ctx *c = png_get_error_ptr(png);
-    if (strlen(msg) > 12 && msg[4] == ':' && !strncmp(msg, msg + 6, 6)) msg += 6;  // "IDAT: IDAT: ..." → once
+    if (strlen(msg) > 12 && msg[4] == ':' && !strncmp(msg, msg + 6, 6)) msg += 6; // "IDAT: IDAT: ..." → once
     snprintf(c->warning, sizeof c->warning, "%s", msg);
 }
 
@@ -283,41 +283,46 @@ static inline int be16(const uint8_t *p) { return (p[0] << 8) | p[1]; }
 static void png_row_to_rgb(const png_ctx *c, const uint8_t *in, uint8_t *out) {
     int w = c->w, bd = c->bit_depth;
     switch (c->color_type) {
-        case PNG_COLOR_TYPE_GRAY:
-            for (int x = 0; x < w; x++) {
-                int v;
-                if (bd == 16) { v = be16(in + 2 * x); v = v > 255 ? 255 : v; }  // mode I → RGB clips
-                else if (bd == 8) v = in[x];
-                else {
-                    int per = 8 / bd, shift = 8 - bd * (x % per + 1);
-                    v = (in[x / per] >> shift) & ((1 << bd) - 1);
-                    v = bd == 1 ? v * 255 : bd == 2 ? v * 0x55 : v * 0x11;
-                }
-                out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = (uint8_t)v;
-            }
-            break;
-        case PNG_COLOR_TYPE_PALETTE:
-            for (int x = 0; x < w; x++) {
+    case PNG_COLOR_TYPE_GRAY:
+        for (int x = 0; x < w; x++) {
+            int v;
+            if (bd == 16) {
+                v = be16(in + 2 * x);
+                v = v > 255 ? 255 : v;
+            } // mode I → RGB clips
+            else if (bd == 8)
+                v = in[x];
+            else {
                 int per = 8 / bd, shift = 8 - bd * (x % per + 1);
-                int i = bd == 8 ? in[x] : (in[x / per] >> shift) & ((1 << bd) - 1);
-                memcpy(out + 3 * x, c->pal + 3 * i, 3);
+                v = (in[x / per] >> shift) & ((1 << bd) - 1);
+                v = bd == 1 ? v * 255 : bd == 2 ? v * 0x55 : v * 0x11;
             }
-            break;
-        case PNG_COLOR_TYPE_RGB:
-            if (bd == 8) memcpy(out, in, (size_t)w * 3);
-            else for (int x = 0; x < 3 * w; x++) out[x] = in[2 * x];
-            break;
-        case PNG_COLOR_TYPE_GRAY_ALPHA: {
-            int step = bd == 8 ? 2 : 4;
-            for (int x = 0; x < w; x++) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = in[step * x];
-            break;
+            out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = (uint8_t)v;
         }
-        case PNG_COLOR_TYPE_RGB_ALPHA: {
-            int b = bd / 8;  // bytes per sample; the high byte comes first
-            for (int x = 0; x < w; x++)
-                for (int k = 0; k < 3; k++) out[3 * x + k] = in[(4 * x + k) * b];
-            break;
+        break;
+    case PNG_COLOR_TYPE_PALETTE:
+        for (int x = 0; x < w; x++) {
+            int per = 8 / bd, shift = 8 - bd * (x % per + 1);
+            int i = bd == 8 ? in[x] : (in[x / per] >> shift) & ((1 << bd) - 1);
+            memcpy(out + 3 * x, c->pal + 3 * i, 3);
         }
+        break;
+    case PNG_COLOR_TYPE_RGB:
+        if (bd == 8) memcpy(out, in, (size_t)w * 3);
+        else
+            for (int x = 0; x < 3 * w; x++) out[x] = in[2 * x];
+        break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: {
+        int step = bd == 8 ? 2 : 4;
+        for (int x = 0; x < w; x++) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = in[step * x];
+        break;
+    }
+    case PNG_COLOR_TYPE_RGB_ALPHA: {
+        int b = bd / 8; // bytes per sample; the high byte comes first
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < 3; k++) out[3 * x + k] = in[(4 * x + k) * b];
+        break;
+    }
     }
 }
 
@@ -379,10 +384,10 @@ static void png_skip_ancillary(png_structp png) {
 static int png_decode_inner(png_ctx *c, const uint8_t *data, size_t n) {
     if (setjmp(png_jmpbuf(c->png))) return 1;
     png_set_progressive_read_fn(c->png, c, png_on_info, png_on_row, png_on_end);
-    png_set_crc_action(c->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);  // as Pillow before the image data
-    png_set_user_limits(c->png, 0x7fffffff, 0x7fffffff);                 // check_dims decides
+    png_set_crc_action(c->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT); // as Pillow before the image data
+    png_set_user_limits(c->png, 0x7fffffff, 0x7fffffff);                // check_dims decides
     png_set_chunk_malloc_max(c->png, 0);
-    png_set_check_for_invalid_index(c->png, 0);  // Pillow maps indices past PLTE to gray; not an error
+    png_set_check_for_invalid_index(c->png, 0); // Pillow maps indices past PLTE to gray; not an error
     png_set_benign_errors(c->png, 1);
     png_skip_ancillary(c->png);
     png_process_data(c->png, c->info, (png_bytep)(uintptr_t)data, n);
@@ -396,8 +401,7 @@ static int png_all_rows(png_ctx *c, int err) {
     if (c->w == 0 || !c->img->rgb) return 0;
     if (c->rows_done < c->h && !c->interlaced && c->saw_end && !err && !c->warning[0]) {
         uint8_t *zero = ditc_xcalloc(1, c->rowbytes);
-        for (int y = c->rows_done; y < c->h; y++)
-            png_row_to_rgb(c, zero, c->img->rgb + (size_t)y * (size_t)c->w * 3);
+        for (int y = c->rows_done; y < c->h; y++) png_row_to_rgb(c, zero, c->img->rgb + (size_t)y * (size_t)c->w * 3);
         free(zero);
         c->rows_done = c->h;
     }
@@ -422,7 +426,7 @@ static int decode_png(const uint8_t *data, size_t n, const char *label, ditc_ima
     int ok = !c.failed && png_all_rows(&c, err);
     png_destroy_read_struct(&c.png, &c.info, NULL);
     free(c.raw);
-    if (ok) return 0;  // an error after the last row (trailing chunks, IDAT checksum, IEND) does not matter
+    if (ok) return 0; // an error after the last row (trailing chunks, IDAT checksum, IEND) does not matter
     ditc_image_free(img);
     if (c.failed) return st ? st->code : DITC_ERR_FORMAT;
     if (err) return ditc_fail(st, DITC_ERR_FORMAT, "%s: corrupt PNG: %s", label, c.msg);
@@ -438,7 +442,8 @@ int ditc_image_decode_rgb(const uint8_t *data, size_t n, const char *label, ditc
     img->w = img->h = 0;
     img->rgb = NULL;
     if (n == 0) return ditc_fail(st, DITC_ERR_FORMAT, "%s: empty file", label);
-    if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return decode_jpeg(data, n, label, NULL, NULL, -1, img, NULL, st);
+    if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        return decode_jpeg(data, n, label, NULL, NULL, -1, img, NULL, st);
     if (n >= 8 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8)) return decode_png(data, n, label, img, st);
     const char *other = sniff_other_format(data, n);
     if (other)
@@ -478,12 +483,12 @@ int ditc_read_file(const char *path, int scratch_slot, uint8_t **data, size_t *n
         return ditc_fail(st, DITC_ERR_IO, "%s: cannot open (%s)", path, strerror(e));
     }
     ssize_t len = -1;
-    if (scratch_slot >= 0 && S_ISREG(sb.st_mode)) {  // the usual case: one read into the reused buffer
+    if (scratch_slot >= 0 && S_ISREG(sb.st_mode)) { // the usual case: one read into the reused buffer
         size_t cap = (size_t)sb.st_size + 1;
         uint8_t *buf = ditc_image_scratch(scratch_slot, cap);
         len = read_all_fd(fd, &buf, &cap, 1);
         if (len >= 0 && (size_t)len < cap) *data = buf;
-        else if (len >= 0 && lseek(fd, 0, SEEK_SET) != 0) len = -1;  // the file grew: read it again below
+        else if (len >= 0 && lseek(fd, 0, SEEK_SET) != 0) len = -1; // the file grew: read it again below
     }
     if (len >= 0 && !*data) {
         size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 65536;

@@ -14,8 +14,13 @@ typedef struct {
 // Per-thread reusable buffers of the crop pipeline (one per slot; grown on demand, kept between images unless
 // larger than 64 MiB, which ditc_image_scratch_done frees). A slot's buffer is valid until its next request.
 enum {
-    DITC_SCRATCH_FILE, DITC_SCRATCH_DECODED, DITC_SCRATCH_STEP0, DITC_SCRATCH_STEP1, // center_crop.c
-    DITC_SCRATCH_H, DITC_SCRATCH_T, DITC_SCRATCH_U,                                  // image_resize.c
+    DITC_SCRATCH_FILE,
+    DITC_SCRATCH_DECODED,
+    DITC_SCRATCH_STEP0,
+    DITC_SCRATCH_STEP1, // center_crop.c
+    DITC_SCRATCH_H,
+    DITC_SCRATCH_T,
+    DITC_SCRATCH_U, // image_resize.c
     DITC_SCRATCH_SLOTS
 };
 uint8_t *ditc_image_scratch(int slot, size_t bytes);
@@ -44,11 +49,11 @@ void ditc_resize_source_range(int in, int out, ditc_resample filter, int a, int 
 // Windowed Pillow resize. src holds the window of a logical in_w × in_h image starting at (sx0, sy0) and must
 // cover ditc_resize_source_range of the wanted output window; dst (allocated, ow × oh) receives the window
 // [ox0, ox0+ow) × [oy0, oy0+oh) of resize(in → out_w × out_h), identical to cropping Pillow's full result.
-void ditc_resize_window(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h,
-                        int ox0, int oy0, int ow, int oh, ditc_resample filter, ditc_image *dst);
+void ditc_resize_window(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h, int ox0,
+                        int oy0, int ow, int oh, ditc_resample filter, ditc_image *dst);
 // The same into caller memory (ow·oh·3 bytes, not a DITC_SCRATCH_H/T/U buffer).
-void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h,
-                             int ox0, int oy0, int ow, int oh, ditc_resample filter, uint8_t *dst_rgb);
+void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h, int ox0,
+                             int oy0, int ow, int oh, ditc_resample filter, uint8_t *dst_rgb);
 
 // Test hook: selects the vertical-pass row kernel for the whole process (0: generic vector code, 1: SSE2
 // pmaddwd; the default depends on the build's ISA). Non-zero when that kernel is not built here.

@@ -22,7 +22,7 @@
 #endif
 
 #define PRECISION_BITS 22
-#define SCRATCH_KEEP ((size_t)64 << 20)  // scratch buffers above 64 MiB are freed after use
+#define SCRATCH_KEEP   ((size_t)64 << 20) // scratch buffers above 64 MiB are freed after use
 
 // ---- per-thread scratch buffers -------------------------------------------------------------------------
 // The crop pipeline runs once per training image; reusing its buffers avoids fresh pages (page faults and
@@ -73,11 +73,11 @@ typedef int32_t vi32 __attribute__((vector_size(VL * 4)));
 
 // Weights of one axis for output indices [a, a + n).
 typedef struct {
-    int n;         // outputs
-    int ksize;     // weights stored per output (taps padded with zero weights)
-    int *lo;       // (n,) first source index of each output (absolute, logical input)
-    int *len;      // (n,) taps of each output (<= ksize)
-    int32_t *w;    // (n, ksize) fixed-point weights, zero past len
+    int n;      // outputs
+    int ksize;  // weights stored per output (taps padded with zero weights)
+    int *lo;    // (n,) first source index of each output (absolute, logical input)
+    int *len;   // (n,) taps of each output (<= ksize)
+    int32_t *w; // (n, ksize) fixed-point weights, zero past len
 } axis_plan;
 
 // A read-only strided RGB view: pixel (x, y) at p + y·stride + 3·x.
@@ -193,7 +193,7 @@ static void vpass(rgb_view in, int sy0, int width3, const axis_plan *p, uint8_t 
 // first byte of dst pixel (x, y + 1), which a later source row rewrites. The last source row moves 3 bytes
 // per pixel, so nothing is read or written outside the two regions.
 static void transpose_rgb(const uint8_t *src, size_t src_stride, int nx, int ny, uint8_t *dst, size_t dst_stride) {
-    enum { TB = 16 };  // tiles keep both sides in L1
+    enum { TB = 16 }; // tiles keep both sides in L1
     for (int y0 = 0; y0 < ny; y0 += TB)
         for (int x0 = 0; x0 < nx; x0 += TB) {
             int y1 = y0 + TB < ny ? y0 + TB : ny, x1 = x0 + TB < nx ? x0 + TB : nx;
@@ -215,12 +215,11 @@ static void transpose_rgb(const uint8_t *src, size_t src_stride, int nx, int ny,
 
 // in: the source rows (rows of them), pointing at logical column sx0; reads columns [rx0, rx1) as planned by p.
 // out: rows × p->n pixels.
-static void hpass(rgb_view in, int sx0, int rx0, int rx1, int rows, const axis_plan *p, uint8_t *out,
-                  size_t ostride) {
+static void hpass(rgb_view in, int sx0, int rx0, int rx1, int rows, const axis_plan *p, uint8_t *out, size_t ostride) {
     const int ncols = rx1 - rx0;
     const size_t tstride = 3 * (size_t)rows;
-    uint8_t *t = ditc_image_scratch(DITC_SCRATCH_T, (size_t)ncols * tstride);  // (ncols, rows, 3)
-    uint8_t *u = ditc_image_scratch(DITC_SCRATCH_U, (size_t)p->n * tstride);   // (n, rows, 3)
+    uint8_t *t = ditc_image_scratch(DITC_SCRATCH_T, (size_t)ncols * tstride); // (ncols, rows, 3)
+    uint8_t *u = ditc_image_scratch(DITC_SCRATCH_U, (size_t)p->n * tstride);  // (n, rows, 3)
     transpose_rgb(in.p + 3 * (size_t)(rx0 - sx0), in.stride, ncols, rows, t, tstride);
     vpass((rgb_view){t, tstride}, rx0, 3 * rows, p, u, tstride);
     transpose_rgb(u, tstride, rows, p->n, out, ostride);
@@ -244,7 +243,7 @@ static void hpass_half(rgb_view in, int sx0, int rows, int ox0, int n, uint8_t *
 // acc += s[0..VL) · k (vectors go by pointer: no vector arguments in the ABI).
 static inline void mac(vi32 *acc, const uint8_t *s, int32_t k) {
     vi32 v;
-    for (int i = 0; i < VL; i++) v[i] = s[i];  // one zero-extending load
+    for (int i = 0; i < VL; i++) v[i] = s[i]; // one zero-extending load
     *acc += v * k;
 }
 
@@ -289,8 +288,8 @@ static void vpass_row(const uint8_t *base, size_t stride, const int32_t *k, int 
 // and every partial sum stays within int32.
 static inline void madd_pair(const uint8_t *a, const uint8_t *b, __m128i zero, __m128i *p) {
     __m128i va = _mm_loadu_si128((const __m128i *)a), vb = _mm_loadu_si128((const __m128i *)b);
-    __m128i lo = _mm_unpacklo_epi8(va, vb), hi = _mm_unpackhi_epi8(va, vb);  // a0 b0 a1 b1 ...
-    p[0] = _mm_unpacklo_epi8(lo, zero), p[1] = _mm_unpackhi_epi8(lo, zero);   // (a_i, b_i) as int16 pairs
+    __m128i lo = _mm_unpacklo_epi8(va, vb), hi = _mm_unpackhi_epi8(va, vb); // a0 b0 a1 b1 ...
+    p[0] = _mm_unpacklo_epi8(lo, zero), p[1] = _mm_unpackhi_epi8(lo, zero); // (a_i, b_i) as int16 pairs
     p[2] = _mm_unpacklo_epi8(hi, zero), p[3] = _mm_unpackhi_epi8(hi, zero);
 }
 
@@ -300,14 +299,13 @@ static inline __m128i pair_weights(int32_t w0, int32_t w1, int hi) {
     return _mm_set1_epi32((int32_t)(((uint32_t)(uint16_t)b << 16) | (uint16_t)a));
 }
 
-static void vpass_row_sse2(const uint8_t *base, size_t stride, const int32_t *k, int len, int width3,
-                           uint8_t *o) {
-    enum { MAXP = 64 };  // tap pairs whose weight vectors are prepared once per row
+static void vpass_row_sse2(const uint8_t *base, size_t stride, const int32_t *k, int len, int width3, uint8_t *o) {
+    enum { MAXP = 64 }; // tap pairs whose weight vectors are prepared once per row
     const __m128i zero = _mm_setzero_si128(), half = _mm_set1_epi32(1 << (PRECISION_BITS - 1));
     const int npairs = (len + 1) / 2;
     __m128i wv[2 * MAXP];
     for (int q = 0; q < npairs && q < MAXP; q++) {
-        int32_t w1 = 2 * q + 1 < len ? k[2 * q + 1] : 0;  // an odd last tap pairs with weight 0
+        int32_t w1 = 2 * q + 1 < len ? k[2 * q + 1] : 0; // an odd last tap pairs with weight 0
         wv[2 * q] = pair_weights(k[2 * q], w1, 0), wv[2 * q + 1] = pair_weights(k[2 * q], w1, 1);
     }
     int x = 0;
@@ -330,7 +328,7 @@ static void vpass_row_sse2(const uint8_t *base, size_t stride, const int32_t *k,
             }
         }
         __m128i r[4];
-        for (int i = 0; i < 4; i++) {  // clip8: max(acc, 0) >> 22; the packs saturate at 255
+        for (int i = 0; i < 4; i++) { // clip8: max(acc, 0) >> 22; the packs saturate at 255
             __m128i acc = _mm_add_epi32(_mm_add_epi32(_mm_slli_epi32(hi[i], 11), lo[i]), half);
             acc = _mm_and_si128(acc, _mm_cmpgt_epi32(acc, zero));
             r[i] = _mm_srli_epi32(acc, PRECISION_BITS);
@@ -367,8 +365,8 @@ int ditc_resize_use_kernel(int which) {
 // in points at logical row sy0; output row j reads rows p->lo[j] .. + len[j].
 static void vpass(rgb_view in, int sy0, int width3, const axis_plan *p, uint8_t *out, size_t ostride) {
     for (int j = 0; j < p->n; j++)
-        g_vrow(in.p + (size_t)(p->lo[j] - sy0) * in.stride, in.stride, p->w + (size_t)j * (size_t)p->ksize,
-                  p->len[j], width3, out + (size_t)j * ostride);
+        g_vrow(in.p + (size_t)(p->lo[j] - sy0) * in.stride, in.stride, p->w + (size_t)j * (size_t)p->ksize, p->len[j],
+               width3, out + (size_t)j * ostride);
 }
 
 // Output rows [oy0, oy0 + n) read source rows [2·oy0, 2·oy0 + 2n).
@@ -384,12 +382,12 @@ static void vpass_half(rgb_view in, int sy0, int width3, int oy0, int n, uint8_t
 
 static int is_exact_half(int in, int out, ditc_resample f) { return f == DITC_RESAMPLE_BOX && in == 2 * out; }
 
-void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h,
-                             int ox0, int oy0, int ow, int oh, ditc_resample filter, uint8_t *dst_rgb) {
+void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h, int ox0,
+                             int oy0, int ow, int oh, ditc_resample filter, uint8_t *dst_rgb) {
     DITC_CHECK(ow > 0 && oh > 0 && ox0 >= 0 && oy0 >= 0 && ox0 + ow <= out_w && oy0 + oh <= out_h,
                "resize window %dx%d+%d+%d outside %dx%d", ow, oh, ox0, oy0, out_w, out_h);
     const int need_h = out_w != in_w, need_v = out_h != in_h;
-    int rx0, rx1, ry0, ry1;  // source rectangle read
+    int rx0, rx1, ry0, ry1; // source rectangle read
     ditc_resize_source_range(in_w, out_w, filter, ox0, ox0 + ow, &rx0, &rx1);
     ditc_resize_source_range(in_h, out_h, filter, oy0, oy0 + oh, &ry0, &ry1);
     DITC_CHECK(rx0 >= sx0 && ry0 >= sy0 && rx1 <= sx0 + src->w && ry1 <= sy0 + src->h,
@@ -398,7 +396,7 @@ void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, 
     rgb_view sv = {src->rgb + (size_t)(ry0 - sy0) * (size_t)src->w * 3, (size_t)src->w * 3};
 
     // Horizontal pass over source rows [ry0, ry1) into tmp (or straight into dst when no vertical pass).
-    rgb_view hv;  // the horizontally resampled rows [ry0, ry1), columns = output window
+    rgb_view hv; // the horizontally resampled rows [ry0, ry1), columns = output window
     if (need_h) {
         uint8_t *hout = need_v ? ditc_image_scratch(DITC_SCRATCH_H, (size_t)ow * (size_t)(ry1 - ry0) * 3) : dst->rgb;
         if (is_exact_half(in_w, out_w, filter)) {
@@ -432,8 +430,8 @@ void ditc_resize_window_into(const ditc_image *src, int sx0, int sy0, int in_w, 
     if (need_h && need_v) ditc_image_scratch_done(DITC_SCRATCH_H);
 }
 
-void ditc_resize_window(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h,
-                        int ox0, int oy0, int ow, int oh, ditc_resample filter, ditc_image *dst) {
+void ditc_resize_window(const ditc_image *src, int sx0, int sy0, int in_w, int in_h, int out_w, int out_h, int ox0,
+                        int oy0, int ow, int oh, ditc_resample filter, ditc_image *dst) {
     DITC_CHECK(ow > 0 && oh > 0, "resize window %dx%d", ow, oh);
     dst->w = ow;
     dst->h = oh;

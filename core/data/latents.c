@@ -37,7 +37,7 @@ typedef struct {
     ditc_latents_info info;
     int nshards;
     lat_shard *shards;
-    int64_t n;   // floats per moment tensor per sample
+    int64_t n; // floats per moment tensor per sample
 } lat_ctx;
 
 static void lat_ctx_free(lat_ctx *c) {
@@ -77,16 +77,17 @@ static int lat_get(const ditc_dataset *ds, int64_t i, float *dst, int32_t *label
 }
 
 typedef struct {
-    uint64_t u[9];    // version, latent_channels, side, image_side, num_classes, total, flips
+    uint64_t u[9]; // version, latent_channels, side, image_side, num_classes, total, flips
     int have[12];
-    double d[2];      // scaling_factor, shift_factor
+    double d[2]; // scaling_factor, shift_factor
     char *format;
     int nshards;
     char **files;
     uint64_t *counts;
 } lat_index;
 
-static const char *const k_uints[7] = {"version", "latent_channels", "side", "image_side", "num_classes", "total", "flips"};
+static const char *const k_uints[7] = {"version",     "latent_channels", "side", "image_side",
+                                       "num_classes", "total",           "flips"};
 
 static int idx_double(ditc_json *j, const char *key, double *out) {
     size_t at = j->pos;
@@ -128,7 +129,10 @@ static int idx_shard(ditc_json *j, lat_index *x) {
     }
     if (!r && more < 0) r = -1;
     if (!r && (!file || !have_count)) r = ditc_json_fail(j, at, "shards[%d] needs \"file\" and \"count\"", x->nshards);
-    if (r) { free(file); return -1; }
+    if (r) {
+        free(file);
+        return -1;
+    }
     x->files = ditc_xrealloc(x->files, (size_t)(x->nshards + 1) * sizeof *x->files);
     x->counts = ditc_xrealloc(x->counts, (size_t)(x->nshards + 1) * sizeof *x->counts);
     x->files[x->nshards] = file;
@@ -149,7 +153,8 @@ static int idx_parse(ditc_json *j, lat_index *x) {
                 ditc_json_num num;
                 size_t at = j->pos;
                 if (x->have[k]) r = ditc_json_fail(j, at, "duplicate key \"%s\"", key);
-                else if (ditc_json_peek(j) != DITC_JSON_NUMBER || ditc_json_number(j, &num) || num.kind != DITC_JSON_NUM_UINT)
+                else if (ditc_json_peek(j) != DITC_JSON_NUMBER || ditc_json_number(j, &num) ||
+                         num.kind != DITC_JSON_NUM_UINT)
                     r = ditc_json_fail(j, at, "\"%s\" must be a non-negative integer", key);
                 else x->u[k] = num.u;
                 x->have[k] = 1;
@@ -175,10 +180,16 @@ static int idx_parse(ditc_json *j, lat_index *x) {
     if (!r && more < 0) r = -1;
     if (!r && ditc_json_peek(j) != DITC_JSON_END) r = ditc_json_fail(j, j->pos, "trailing data after the index object");
     for (int k = 0; !r && k < 10; k++)
-        if (!x->have[k]) r = ditc_json_fail(j, 0, "missing key \"%s\"", k < 7 ? k_uints[k] : k == 7 ? "scaling_factor" : k == 8 ? "shift_factor" : "shards");
+        if (!x->have[k])
+            r = ditc_json_fail(j, 0, "missing key \"%s\"",
+                               k < 7    ? k_uints[k]
+                               : k == 7 ? "scaling_factor"
+                               : k == 8 ? "shift_factor"
+                                        : "shards");
     if (!r && (!x->format || strcmp(x->format, DITC_LATENTS_FORMAT)))
         r = ditc_json_fail(j, 0, "\"format\" must be \"%s\"", DITC_LATENTS_FORMAT);
-    if (!r && x->u[0] != DITC_LATENTS_VERSION) r = ditc_json_fail(j, 0, "unsupported version %llu", (unsigned long long)x->u[0]);
+    if (!r && x->u[0] != DITC_LATENTS_VERSION)
+        r = ditc_json_fail(j, 0, "unsupported version %llu", (unsigned long long)x->u[0]);
     if (!r && (x->u[1] < 1 || x->u[1] > 1024 || x->u[2] < 1 || x->u[2] > 4096 || x->u[4] < 1 || x->u[4] > (1u << 24) ||
                x->u[6] > 1 || x->nshards < 1 || !(x->d[0] > 0)))
         r = ditc_json_fail(j, 0, "latent_channels, side, num_classes, flips, scaling_factor or shards out of range");
@@ -218,18 +229,20 @@ static int open_shard(lat_ctx *c, lat_shard *s, int64_t count, ditc_status *st) 
     int nm = c->info.flips ? 4 : 2, lc = c->info.latent_channels, S = c->info.side;
     if (s->st.n_tensors != nm + 1)
         return ditc_fail(st, DITC_ERR_FORMAT, "latent shard %s: %d tensors, expected %d (%s)", s->path, s->st.n_tensors,
-                         nm + 1, c->info.flips ? "mean, logvar, mean_flip, logvar_flip, labels" : "mean, logvar, labels");
+                         nm + 1,
+                         c->info.flips ? "mean, logvar, mean_flip, logvar_flip, labels" : "mean, logvar, labels");
     for (int m = 0; m < nm; m++) {
         const ditc_st_tensor *t = ditc_st_find(&s->st, ditc_latents_moments[m]);
-        if (!t || t->dtype != DITC_F32 || t->ndim != 4 || t->shape[0] != count || t->shape[1] != lc || t->shape[2] != S ||
-            t->shape[3] != S)
-            return ditc_fail(st, DITC_ERR_FORMAT, "latent shard %s: tensor \"%s\" must be F32 [%lld, %d, %d, %d]", s->path,
-                             ditc_latents_moments[m], (long long)count, lc, S, S);
+        if (!t || t->dtype != DITC_F32 || t->ndim != 4 || t->shape[0] != count || t->shape[1] != lc ||
+            t->shape[2] != S || t->shape[3] != S)
+            return ditc_fail(st, DITC_ERR_FORMAT, "latent shard %s: tensor \"%s\" must be F32 [%lld, %d, %d, %d]",
+                             s->path, ditc_latents_moments[m], (long long)count, lc, S, S);
         s->mom[m] = t->data;
     }
     const ditc_st_tensor *t = ditc_st_find(&s->st, "labels");
     if (!t || t->dtype != DITC_I32 || t->ndim != 1 || t->shape[0] != count)
-        return ditc_fail(st, DITC_ERR_FORMAT, "latent shard %s: tensor \"labels\" must be I32 [%lld]", s->path, (long long)count);
+        return ditc_fail(st, DITC_ERR_FORMAT, "latent shard %s: tensor \"labels\" must be I32 [%lld]", s->path,
+                         (long long)count);
     s->labels = t->data;
     return 0;
 }
@@ -244,7 +257,8 @@ int ditc_dataset_open_latents(ditc_dataset **out, const char *dir, ditc_status *
     if (!rc) {
         ditc_json j;
         ditc_json_init(&j, buf, len);
-        if (idx_parse(&j, &x)) rc = ditc_fail(st, DITC_ERR_FORMAT, "latents index %s: %s (at byte %zu)", ip, j.err, j.err_pos);
+        if (idx_parse(&j, &x))
+            rc = ditc_fail(st, DITC_ERR_FORMAT, "latents index %s: %s (at byte %zu)", ip, j.err, j.err_pos);
     }
     uint64_t total = 0;
     for (int k = 0; !rc && k < x.nshards; k++) total += x.counts[k];

@@ -19,9 +19,9 @@
 #include "common.h"
 #include "dataset.h"
 
-#define DITC_LATENTS_FORMAT "ditc-latents"
-#define DITC_LATENTS_VERSION 1
-#define DITC_LATENTS_INDEX "latents.json"
+#define DITC_LATENTS_FORMAT     "ditc-latents"
+#define DITC_LATENTS_VERSION    1
+#define DITC_LATENTS_INDEX      "latents.json"
 #define DITC_LATENTS_MAX_SHARDS 1000000
 
 // Tensor names of the moments in a shard: mean, logvar, mean_flip, logvar_flip.

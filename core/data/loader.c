@@ -5,29 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_order.h"
 #include "image_internal.h"
 #include "philox.h"
 #include "rng.h"
-#include "data_order.h"
 
 typedef struct {
     ditc_batch b;
-    int ready;           // 1 when b holds step `b.step`
-    ditc_status err;     // the first error while building it
+    int ready;       // 1 when b holds step `b.step`
+    ditc_status err; // the first error while building it
 } slot;
 
 struct ditc_loader {
     ditc_loader_opts o;
-    int64_t spe;                  // steps per epoch
+    int64_t spe; // steps per epoch
     slot *slots;
     int nslots;
-    int64_t next_build;           // next step a worker will take
-    int64_t next_consume;         // next step handed out
+    int64_t next_build;   // next step a worker will take
+    int64_t next_consume; // next step handed out
     int stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t *threads;
-    ditc_data_order sync_order;    // the workers = 0 path's data order
+    ditc_data_order sync_order; // the workers = 0 path's data order
 };
 
 // Fills b for global step `step`: samples, flips, timesteps, label dropout. omp: parallel over samples.
@@ -77,7 +77,11 @@ static void batch_alloc(ditc_batch *b, int64_t B, int64_t per) {
 }
 
 static void batch_free(ditc_batch *b) {
-    free(b->idx); free(b->pos); free(b->x); free(b->y); free(b->t);
+    free(b->idx);
+    free(b->pos);
+    free(b->x);
+    free(b->y);
+    free(b->t);
 }
 
 static void *worker(void *arg) {
@@ -116,10 +120,14 @@ int ditc_loader_new(ditc_loader **out, const ditc_loader_opts *o, ditc_status *s
     if (o->global_batch % o->world)
         return ditc_fail(st, DITC_ERR_ARG, "--global-batch-size %lld is not divisible by the world size %d",
                          (long long)o->global_batch, o->world);
-    if (o->workers < 0 || o->workers > 256) return ditc_fail(st, DITC_ERR_ARG, "--num-workers %d: must be in 0..256", o->workers);
+    if (o->workers < 0 || o->workers > 256)
+        return ditc_fail(st, DITC_ERR_ARG, "--num-workers %d: must be in 0..256", o->workers);
     ditc_loader *l = ditc_xcalloc(1, sizeof *l);
     l->o = *o;
-    if (ditc_data_order_init(&l->sync_order, o->ds->n, o->global_batch, o->seed, st)) { free(l); return st->code; }
+    if (ditc_data_order_init(&l->sync_order, o->ds->n, o->global_batch, o->seed, st)) {
+        free(l);
+        return st->code;
+    }
     l->spe = ditc_data_order_steps_per_epoch(&l->sync_order);
     l->nslots = o->workers ? (o->prefetch > 1 ? o->prefetch : o->workers + 1) : 1;
     if (o->workers && l->nslots < 2) l->nslots = 2;
@@ -131,7 +139,8 @@ int ditc_loader_new(ditc_loader **out, const ditc_loader_opts *o, ditc_status *s
     pthread_cond_init(&l->cv, NULL);
     if (o->workers) {
         l->threads = ditc_xcalloc((size_t)o->workers, sizeof *l->threads);
-        for (int i = 0; i < o->workers; i++) DITC_CHECK(pthread_create(&l->threads[i], NULL, worker, l) == 0, "pthread_create");
+        for (int i = 0; i < o->workers; i++)
+            DITC_CHECK(pthread_create(&l->threads[i], NULL, worker, l) == 0, "pthread_create");
     }
     *out = l;
     return 0;

@@ -14,7 +14,7 @@
 #include "dataset.h"
 
 typedef struct {
-    int64_t B, per;     // local batch, floats per sample
+    int64_t B, per; // local batch, floats per sample
     int64_t step, epoch, step_in_epoch;
     int64_t *idx, *pos; // dataset index and global-batch position of each local sample
     float *x;           // (B, C, S, S)
@@ -27,12 +27,12 @@ typedef struct {
     int64_t global_batch;
     int rank, world;
     uint64_t seed;
-    int num_classes;        // label dropout replaces a label by this (the null class)
-    float label_dropout;    // 0.1 in training
+    int num_classes;     // label dropout replaces a label by this (the null class)
+    float label_dropout; // 0.1 in training
     int random_flip;
-    int num_timesteps;      // 1000
-    int workers;            // 0: build batches in the caller's thread (OpenMP over samples)
-    int prefetch;           // ring slots (>= 1; default workers + 1)
+    int num_timesteps; // 1000
+    int workers;       // 0: build batches in the caller's thread (OpenMP over samples)
+    int prefetch;      // ring slots (>= 1; default workers + 1)
     int64_t start_step, start_epoch, start_step_in_epoch, end_step;
 } ditc_loader_opts;
 

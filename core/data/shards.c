@@ -26,22 +26,22 @@
 #include "json.h"
 #include "safetensors.h"
 
-#define SHARDS_MAX_CHANNELS 64
-#define SHARDS_MAX_SIDE 16384
-#define SHARDS_MAX_CLASSES (1 << 24)
-#define SHARDS_MAX_FILES 10000000
+#define SHARDS_MAX_CHANNELS    64
+#define SHARDS_MAX_SIDE        16384
+#define SHARDS_MAX_CLASSES     (1 << 24)
+#define SHARDS_MAX_FILES       10000000
 #define SHARDS_INDEX_MAX_BYTES (256u << 20)
 
 // ---- the shards data source -------------------------------------------------------------------------
 
 typedef struct {
     char *path;
-    void *map;              // mmap of the whole file (NULL when size 0)
+    void *map; // mmap of the whole file (NULL when size 0)
     size_t size;
     ditc_safetensors st;
-    const uint8_t *images;  // count * per bytes
-    const uint8_t *labels;  // count little-endian int32 (maybe unaligned)
-    int64_t first, count;   // sample indices [first, first + count)
+    const uint8_t *images; // count * per bytes
+    const uint8_t *labels; // count little-endian int32 (maybe unaligned)
+    int64_t first, count;  // sample indices [first, first + count)
 } shard;
 
 typedef struct {
@@ -124,7 +124,8 @@ static int json_uint(ditc_json *j, const char *key, uint64_t *out) {
 
 static int json_str(ditc_json *j, const char *key, char **out) {
     if (ditc_json_peek(j) != DITC_JSON_STRING)
-        return ditc_json_fail(j, j->pos, "\"%s\" must be a string, not %s", key, ditc_json_kind_name(ditc_json_peek(j)));
+        return ditc_json_fail(j, j->pos, "\"%s\" must be a string, not %s", key,
+                              ditc_json_kind_name(ditc_json_peek(j)));
     if (*out) return ditc_json_fail(j, j->pos, "duplicate key \"%s\"", key);
     size_t len;
     if (ditc_json_string(j, out, &len)) return -1;
@@ -147,7 +148,8 @@ static int parse_shard_entry(ditc_json *j, index_info *x) {
             if (have_count) r = ditc_json_fail(j, j->pos, "duplicate key \"count\" in shards[%d]", x->nshards);
             else r = json_uint(j, "count", &count);
             have_count = 1;
-        } else r = ditc_json_fail(j, j->pos, "unknown key \"%s\" in shards[%d] (expected file, count)", key, x->nshards);
+        } else
+            r = ditc_json_fail(j, j->pos, "unknown key \"%s\" in shards[%d] (expected file, count)", key, x->nshards);
         free(key);
         key = NULL;
     }
@@ -174,8 +176,10 @@ static int parse_index_json(ditc_json *j, index_info *x) {
         const char *name;
         uint64_t *v;
         int *have;
-    } nums[] = {{"version", &x->version, &x->have_version},   {"channels", &x->channels, &x->have_channels},
-                {"side", &x->side, &x->have_side},             {"num_classes", &x->num_classes, &x->have_classes},
+    } nums[] = {{"version", &x->version, &x->have_version},
+                {"channels", &x->channels, &x->have_channels},
+                {"side", &x->side, &x->have_side},
+                {"num_classes", &x->num_classes, &x->have_classes},
                 {"total", &x->total, &x->have_total}};
     while (!r && (more = ditc_json_object_next(j, &key, NULL, NULL)) == 1) {
         int done = 0;
@@ -193,7 +197,8 @@ static int parse_index_json(ditc_json *j, index_info *x) {
         else if (!strcmp(key, "shards")) {
             if (x->have_shards) r = ditc_json_fail(j, j->pos, "duplicate key \"shards\"");
             else if (ditc_json_peek(j) != DITC_JSON_ARRAY)
-                r = ditc_json_fail(j, j->pos, "\"shards\" must be an array, not %s", ditc_json_kind_name(ditc_json_peek(j)));
+                r = ditc_json_fail(j, j->pos, "\"shards\" must be an array, not %s",
+                                   ditc_json_kind_name(ditc_json_peek(j)));
             else {
                 x->have_shards = 1;
                 int m;
@@ -202,10 +207,11 @@ static int parse_index_json(ditc_json *j, index_info *x) {
                 if (!r && m < 0) r = -1;
             }
         } else
-            r = ditc_json_fail(j, j->pos,
-                               "unknown key \"%s\" (expected format, version, data, channels, side, num_classes, total, "
-                               "source, shards)",
-                               key);
+            r = ditc_json_fail(
+                j, j->pos,
+                "unknown key \"%s\" (expected format, version, data, channels, side, num_classes, total, "
+                "source, shards)",
+                key);
         free(key);
         key = NULL;
     }
@@ -227,9 +233,9 @@ static int read_index(const char *dir, index_info *x, ditc_status *st) {
     FILE *f = fopen(ip, "rb");
     if (!f) {
         int e = errno;
-        int rc = ditc_fail(st, DITC_ERR_IO, "shards index %s: %s%s", ip, strerror(e),
-                           e == ENOENT ? " (not a directory written by `ditc extract`, or its extraction did not finish)"
-                                       : "");
+        int rc = ditc_fail(
+            st, DITC_ERR_IO, "shards index %s: %s%s", ip, strerror(e),
+            e == ENOENT ? " (not a directory written by `ditc extract`, or its extraction did not finish)" : "");
         free(ip);
         return rc;
     }
@@ -239,12 +245,14 @@ static int read_index(const char *dir, index_info *x, ditc_status *st) {
     fclose(f);
     int rc = 0;
     if (rd < 0) rc = ditc_fail(st, DITC_ERR_IO, "shards index %s: read error", ip);
-    else if (rd) rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: larger than %u bytes", ip, SHARDS_INDEX_MAX_BYTES);
+    else if (rd)
+        rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: larger than %u bytes", ip, SHARDS_INDEX_MAX_BYTES);
     if (!rc) {
         ditc_json j;
         ditc_json_init(&j, buf, len);
         if (parse_index_json(&j, x))
-            rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: not a valid index: %s at byte %zu", ip, j.err, j.err_pos);
+            rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: not a valid index: %s at byte %zu", ip, j.err,
+                           j.err_pos);
     }
     free(buf);
     // semantic checks
@@ -275,7 +283,8 @@ static int read_index(const char *dir, index_info *x, ditc_status *st) {
         rc = ditc_fail(st, DITC_ERR_FORMAT,
                        "shards index %s: channels %" PRIu64 ", side %" PRIu64 ", num_classes %" PRIu64
                        " out of range (1..%d, 1..%d, 1..%d)",
-                       ip, x->channels, x->side, x->num_classes, SHARDS_MAX_CHANNELS, SHARDS_MAX_SIDE, SHARDS_MAX_CLASSES);
+                       ip, x->channels, x->side, x->num_classes, SHARDS_MAX_CHANNELS, SHARDS_MAX_SIDE,
+                       SHARDS_MAX_CLASSES);
     if (!rc && x->nshards == 0) rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: \"shards\" is empty", ip);
     uint64_t sum = 0;
     for (int k = 0; !rc && k < x->nshards; k++) {
@@ -285,16 +294,18 @@ static int read_index(const char *dir, index_info *x, ditc_status *st) {
                            ".safetensors",
                            ip, k, x->files[k]);
         else if (x->counts[k] < 1 || x->counts[k] > ((uint64_t)1 << 40))
-            rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: shards[%d].count %" PRIu64 " must be in 1..2^40", ip, k,
-                           x->counts[k]);
+            rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: shards[%d].count %" PRIu64 " must be in 1..2^40", ip,
+                           k, x->counts[k]);
         for (int m = 0; !rc && m < k; m++)
             if (!strcmp(x->files[m], x->files[k]))
-                rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: file \"%.100s\" is listed twice", ip, x->files[k]);
+                rc =
+                    ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: file \"%.100s\" is listed twice", ip, x->files[k]);
         sum += rc ? 0 : x->counts[k];
     }
     if (!rc && sum != x->total)
-        rc = ditc_fail(st, DITC_ERR_FORMAT, "shards index %s: the shard counts add up to %" PRIu64 " but total is %" PRIu64,
-                       ip, sum, x->total);
+        rc = ditc_fail(st, DITC_ERR_FORMAT,
+                       "shards index %s: the shard counts add up to %" PRIu64 " but total is %" PRIu64, ip, sum,
+                       x->total);
     free(ip);
     if (rc) index_free(x);
     return rc;
@@ -326,32 +337,34 @@ static int open_shard(shard *s, const index_info *x, ditc_status *st) {
     if (ditc_st_parse(&s->st, bytes, s->size, s->path, st)) return st ? st->code : DITC_ERR_FORMAT;
     const ditc_st_tensor *im = ditc_st_find(&s->st, "images"), *lb = ditc_st_find(&s->st, "labels");
     if (!im || !lb)
-        return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: no \"%s\" tensor (a shard holds \"images\" U8 and \"labels\" I32)",
-                         s->path, im ? "labels" : "images");
+        return ditc_fail(st, DITC_ERR_FORMAT,
+                         "shard %s: no \"%s\" tensor (a shard holds \"images\" U8 and \"labels\" I32)", s->path,
+                         im ? "labels" : "images");
     if (s->st.n_tensors != 2)
-        return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: %d tensors, expected exactly \"images\" and \"labels\"", s->path,
-                         s->st.n_tensors);
+        return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: %d tensors, expected exactly \"images\" and \"labels\"",
+                         s->path, s->st.n_tensors);
     const int64_t C = (int64_t)x->channels, S = (int64_t)x->side, n = s->count;
     char got[160];
     int o = snprintf(got, sizeof got, "%s [", ditc_dtype_name(im->dtype));
-    for (int d = 0; d < im->ndim && o < 120; d++) o += snprintf(got + o, sizeof got - (size_t)o, "%s%lld", d ? ", " : "", (long long)im->shape[d]);
+    for (int d = 0; d < im->ndim && o < 120; d++)
+        o += snprintf(got + o, sizeof got - (size_t)o, "%s%lld", d ? ", " : "", (long long)im->shape[d]);
     snprintf(got + o, sizeof got - (size_t)o, "]");
     if (im->dtype != DITC_U8 || im->ndim != 4 || im->shape[0] != n || im->shape[1] != C || im->shape[2] != S ||
         im->shape[3] != S)
         return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: \"images\" is %s, the index says U8 [%lld, %lld, %lld, %lld]",
                          s->path, got, (long long)n, (long long)C, (long long)S, (long long)S);
     if (lb->dtype != DITC_I32 || lb->ndim != 1 || lb->shape[0] != n)
-        return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: \"labels\" is %s with %d dims (first %lld), the index says I32 [%lld]",
-                         s->path, ditc_dtype_name(lb->dtype), lb->ndim, lb->ndim ? (long long)lb->shape[0] : 0LL,
-                         (long long)n);
+        return ditc_fail(st, DITC_ERR_FORMAT,
+                         "shard %s: \"labels\" is %s with %d dims (first %lld), the index says I32 [%lld]", s->path,
+                         ditc_dtype_name(lb->dtype), lb->ndim, lb->ndim ? (long long)lb->shape[0] : 0LL, (long long)n);
     s->images = im->data;
     s->labels = lb->data;
     for (int64_t i = 0; i < n; i++) {
         int32_t v;
         memcpy(&v, s->labels + (size_t)i * 4, 4);
         if (v < 0 || (uint64_t)v >= x->num_classes)
-            return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: label %d of sample %lld is outside [0, %" PRIu64 ")", s->path, v,
-                             (long long)i, x->num_classes);
+            return ditc_fail(st, DITC_ERR_FORMAT, "shard %s: label %d of sample %lld is outside [0, %" PRIu64 ")",
+                             s->path, v, (long long)i, x->num_classes);
     }
     return 0;
 }
@@ -387,8 +400,8 @@ int ditc_dataset_open_shards(ditc_dataset **out, const char *dir, ditc_status *s
     }
     ditc_dataset *ds = ditc_dataset_new_u8((int64_t)x.total, (int)x.channels, (int)x.side, (int)x.num_classes,
                                            shards_get_u8, shards_destroy, c);
-    snprintf(ds->desc, sizeof ds->desc, "shards %s: %lld samples %dx%dx%d u8 in %d files, %d classes (from: %.120s)", dir,
-             (long long)ds->n, ds->channels, ds->side, ds->side, c->nshards, ds->num_classes, x.source);
+    snprintf(ds->desc, sizeof ds->desc, "shards %s: %lld samples %dx%dx%d u8 in %d files, %d classes (from: %.120s)",
+             dir, (long long)ds->n, ds->channels, ds->side, ds->side, c->nshards, ds->num_classes, x.source);
     index_free(&x);
     *out = ds;
     return 0;

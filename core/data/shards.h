@@ -12,9 +12,9 @@
 
 #include "dataset.h"
 
-#define DITC_SHARDS_FORMAT "ditc-shards"
-#define DITC_SHARDS_VERSION 1
-#define DITC_SHARDS_DATA_U8 "images-u8"
+#define DITC_SHARDS_FORMAT       "ditc-shards"
+#define DITC_SHARDS_VERSION      1
+#define DITC_SHARDS_DATA_U8      "images-u8"
 #define DITC_SHARDS_DEFAULT_SIZE 8192
 
 #endif

@@ -14,9 +14,9 @@
 int ditc_backend_validate(const ditc_backend *be, ditc_status *st) {
     char missing[1024] = "";
     size_t len = 0;
-#define CHECK_ENTRY(ret, f, params, args)                                                                    \
-    if (!be->f && len + sizeof(#f) + 2 < sizeof missing) {                                                   \
-        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", #f);             \
+#define CHECK_ENTRY(ret, f, params, args)                                                                              \
+    if (!be->f && len + sizeof(#f) + 2 < sizeof missing) {                                                             \
+        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", #f);                     \
     }
     DITC_BACKEND_REQUIRED_ENTRIES(CHECK_ENTRY)
 #undef CHECK_ENTRY
@@ -45,8 +45,8 @@ ditc_backend *ditc_backend_open(const char *device, const char *precision, int t
     ditc_backend *be = NULL;
     if (!strcmp(device, "cpu") || !strcmp(device, "cpu-guard")) {
         if (prec != DITC_PREC_FP32) {
-            ditc_fail(st, DITC_ERR_UNSUPPORTED, "--precision %s: the cpu backend computes in fp32 only (use --device cuda)",
-                      precision);
+            ditc_fail(st, DITC_ERR_UNSUPPORTED,
+                      "--precision %s: the cpu backend computes in fp32 only (use --device cuda)", precision);
             return NULL;
         }
         be = !strcmp(device, "cpu") ? ditc_cpu_backend_new(threads) : ditc_cpu_guard_backend_new(threads);

@@ -15,8 +15,13 @@ static double *dalloc(int n) { return ditc_xcalloc((size_t)n, sizeof(double)); }
 // Builds every table from a beta sequence (GaussianDiffusion.__init__).
 static void build_tables(ditc_diffusion *d, const double *betas, int n) {
     d->n = n;
-    d->betas = dalloc(n); d->ac = dalloc(n); d->ac_prev = dalloc(n); d->post_logvar_clipped = dalloc(n);
-    d->coef1 = dalloc(n); d->coef2 = dalloc(n); d->log_betas = dalloc(n);
+    d->betas = dalloc(n);
+    d->ac = dalloc(n);
+    d->ac_prev = dalloc(n);
+    d->post_logvar_clipped = dalloc(n);
+    d->coef1 = dalloc(n);
+    d->coef2 = dalloc(n);
+    d->log_betas = dalloc(n);
     double *post_var = dalloc(n), prod = 1.0;
     for (int i = 0; i < n; i++) {
         d->betas[i] = betas[i];
@@ -53,7 +58,8 @@ int ditc_diffusion_init(ditc_diffusion *d, const char *respacing, ditc_status *s
         for (int s = 1; s < T && !stride; s++)
             if ((T + s - 1) / s == want) stride = s;
         if (want < 1 || !stride)
-            return ditc_fail(st, DITC_ERR_ARG, "--num-sampling-steps %d: no integer DDIM stride gives exactly that many steps", want);
+            return ditc_fail(st, DITC_ERR_ARG,
+                             "--num-sampling-steps %d: no integer DDIM stride gives exactly that many steps", want);
         for (int i = 0; i < T; i += stride) keep[n++] = i;
     } else {
         char *end;
@@ -68,7 +74,10 @@ int ditc_diffusion_init(ditc_diffusion *d, const char *respacing, ditc_status *s
     }
     // New betas from the kept ᾱ: β'_i = 1 − ᾱ[k_i] / ᾱ[k_{i−1}]
     double ac_full[T], prod = 1.0, betas[T], last = 1.0;
-    for (int i = 0; i < T; i++) { prod *= 1.0 - base[i]; ac_full[i] = prod; }
+    for (int i = 0; i < T; i++) {
+        prod *= 1.0 - base[i];
+        ac_full[i] = prod;
+    }
     for (int i = 0; i < n; i++) {
         betas[i] = 1.0 - ac_full[keep[i]] / last;
         last = ac_full[keep[i]];
@@ -81,8 +90,14 @@ int ditc_diffusion_init(ditc_diffusion *d, const char *respacing, ditc_status *s
 }
 
 void ditc_diffusion_free(ditc_diffusion *d) {
-    free(d->timestep_map); free(d->betas); free(d->ac); free(d->ac_prev); free(d->post_logvar_clipped);
-    free(d->coef1); free(d->coef2); free(d->log_betas);
+    free(d->timestep_map);
+    free(d->betas);
+    free(d->ac);
+    free(d->ac_prev);
+    free(d->post_logvar_clipped);
+    free(d->coef1);
+    free(d->coef2);
+    free(d->log_betas);
     memset(d, 0, sizeof *d);
 }
 
@@ -109,7 +124,8 @@ ditc_tensor *ditc_diffusion_noisy_forward(ditc_ctx *c, const ditc_diffusion *d, 
                                           const int *t, const int32_t *y, ditc_tensor *noise, ditc_tensor **xt_out,
                                           ditc_tensor **coef_out) {
     int64_t B = x0->shape[0];
-    float *coef = ditc_xmalloc(sizeof(float) * (size_t)(B * DITC_DIFF_NCOEF)), *tf = ditc_xmalloc(sizeof(float) * (size_t)B);
+    float *coef = ditc_xmalloc(sizeof(float) * (size_t)(B * DITC_DIFF_NCOEF)),
+          *tf = ditc_xmalloc(sizeof(float) * (size_t)B);
     ditc_diffusion_coefs(d, t, B, coef);
     for (int64_t b = 0; b < B; b++) tf[b] = (float)d->timestep_map[t[b]];
     ditc_tensor *ct = ditc_from_host(c, DITC_F32, 2, (int64_t[]){B, DITC_DIFF_NCOEF}, coef);
@@ -124,8 +140,8 @@ ditc_tensor *ditc_diffusion_noisy_forward(ditc_ctx *c, const ditc_diffusion *d, 
 }
 
 ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
-                                          const int *t, const int32_t *y, ditc_tensor *noise,
-                                          ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **out_model) {
+                                          const int *t, const int32_t *y, ditc_tensor *noise, ditc_tensor **mse,
+                                          ditc_tensor **vb, ditc_tensor **out_model) {
     ditc_tensor *xt, *ct;
     ditc_tensor *out = ditc_diffusion_noisy_forward(c, d, m, x0, t, y, noise, &xt, &ct);
     if (out_model) *out_model = out;

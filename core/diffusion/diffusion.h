@@ -8,8 +8,8 @@
 #define DITC_DIFF_TRAIN_STEPS 1000
 
 typedef struct {
-    int n;              // steps of this (possibly respaced) process
-    int *timestep_map;  // model timestep (0..999) of each step
+    int n;             // steps of this (possibly respaced) process
+    int *timestep_map; // model timestep (0..999) of each step
     // float64 tables of length n, as the reference's numpy arrays
     double *betas, *ac, *ac_prev, *post_logvar_clipped, *coef1, *coef2, *log_betas;
 } ditc_diffusion;
@@ -28,13 +28,13 @@ ditc_tensor *ditc_diffusion_noisy_forward(ditc_ctx *c, const ditc_diffusion *d, 
 // One training loss evaluation: x_t = q_sample(x0, t, noise); out = model(x_t, t, y);
 // returns loss (B) with the terms in *mse, *vb (may be NULL), and the model output in *out_model.
 ditc_tensor *ditc_diffusion_training_loss(ditc_ctx *c, const ditc_diffusion *d, ditc_dit *m, ditc_tensor *x0,
-                                          const int *t, const int32_t *y, ditc_tensor *noise,
-                                          ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **out_model);
+                                          const int *t, const int32_t *y, ditc_tensor *noise, ditc_tensor **mse,
+                                          ditc_tensor **vb, ditc_tensor **out_model);
 
 typedef struct {
-    float cfg_scale;          // 1 = no guidance
-    int cfg_all_channels;     // 0: reference rule (output channels [0, min(3, 2C))); 1: all ε channels
-    int ddim;                 // 0: ancestral DDPM; 1: DDIM (η = 0)
+    float cfg_scale;      // 1 = no guidance
+    int cfg_all_channels; // 0: reference rule (output channels [0, min(3, 2C))); 1: all ε channels
+    int ddim;             // 0: ancestral DDPM; 1: DDIM (η = 0)
     uint64_t seed;
     void (*progress)(int done, int total, void *user);
     void *user;

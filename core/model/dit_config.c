@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const ditc_dit_model_names[15] = {"DiT-XL/2", "DiT-XL/4", "DiT-XL/8", "DiT-L/2",   "DiT-L/4",
-                                               "DiT-L/8",  "DiT-B/2",  "DiT-B/4",  "DiT-B/8",   "DiT-S/2",
-                                               "DiT-S/4",  "DiT-S/8",  "LDiT-600M", "LDiT-3B", "LDiT-7B"};
+const char *const ditc_dit_model_names[15] = {"DiT-XL/2", "DiT-XL/4", "DiT-XL/8",  "DiT-L/2", "DiT-L/4",
+                                              "DiT-L/8",  "DiT-B/2",  "DiT-B/4",   "DiT-B/8", "DiT-S/2",
+                                              "DiT-S/4",  "DiT-S/8",  "LDiT-600M", "LDiT-3B", "LDiT-7B"};
 
 int ditc_dit_cond_width(const ditc_dit_config *c) {
     return c->arch == DITC_ARCH_LDIT && c->hidden > 1024 ? 1024 : c->hidden;
@@ -25,11 +25,15 @@ int ditc_ldit_ffn_width(int hidden) {
 }
 
 int ditc_dit_config_from_name(ditc_dit_config *cfg, const char *name, ditc_status *st) {
-    static const struct { const char *size; int depth, hidden, heads; } sizes[] = {
-        {"S", 12, 384, 6}, {"B", 12, 768, 12}, {"L", 24, 1024, 16}, {"XL", 28, 1152, 16}};
+    static const struct {
+        const char *size;
+        int depth, hidden, heads;
+    } sizes[] = {{"S", 12, 384, 6}, {"B", 12, 768, 12}, {"L", 24, 1024, 16}, {"XL", 28, 1152, 16}};
     // Large-DiT-ImageNet DiT_Llama_{600M,3B,7B}_patch2 (QK-norm on, as its released runs)
-    static const struct { const char *name; int depth, hidden, heads; } large[] = {
-        {"LDiT-600M", 16, 1536, 32}, {"LDiT-3B", 32, 3072, 32}, {"LDiT-7B", 32, 4096, 32}};
+    static const struct {
+        const char *name;
+        int depth, hidden, heads;
+    } large[] = {{"LDiT-600M", 16, 1536, 32}, {"LDiT-3B", 32, 3072, 32}, {"LDiT-7B", 32, 4096, 32}};
     for (size_t i = 0; i < sizeof large / sizeof *large; i++) {
         if (strcmp(large[i].name, name)) continue;
         snprintf(cfg->name, sizeof cfg->name, "%s", name);
@@ -57,27 +61,32 @@ int ditc_dit_config_from_name(ditc_dit_config *cfg, const char *name, ditc_statu
         }
     return ditc_fail(st, DITC_ERR_ARG,
                      "--model '%s': unknown model (DiT-S/2, DiT-S/4, DiT-S/8, DiT-B/*, DiT-L/*, DiT-XL/*, "
-                     "LDiT-600M, LDiT-3B, LDiT-7B)", name);
+                     "LDiT-600M, LDiT-3B, LDiT-7B)",
+                     name);
 }
 
 int ditc_dit_config_validate(const ditc_dit_config *c, ditc_status *st) {
     if (c->depth < 1 || c->depth > 256) return ditc_fail(st, DITC_ERR_ARG, "--depth %d: must be in 1..256", c->depth);
-    if (c->hidden < 2 || c->hidden > 16384) return ditc_fail(st, DITC_ERR_ARG, "--hidden-size %d: must be in 2..16384", c->hidden);
+    if (c->hidden < 2 || c->hidden > 16384)
+        return ditc_fail(st, DITC_ERR_ARG, "--hidden-size %d: must be in 2..16384", c->hidden);
     if (c->heads < 1 || c->hidden % c->heads)
         return ditc_fail(st, DITC_ERR_ARG, "--num-heads %d: must divide --hidden-size %d", c->heads, c->hidden);
     if (c->arch == DITC_ARCH_DIT && c->hidden % 4)
-        return ditc_fail(st, DITC_ERR_ARG, "--hidden-size %d: must be divisible by 4 (2-D sin-cos position table)", c->hidden);
+        return ditc_fail(st, DITC_ERR_ARG, "--hidden-size %d: must be divisible by 4 (2-D sin-cos position table)",
+                         c->hidden);
     if (c->arch == DITC_ARCH_LDIT && (c->hidden / c->heads) % 2)
         return ditc_fail(st, DITC_ERR_ARG, "--num-heads %d: the head width %d must be even (RoPE rotates pairs)",
                          c->heads, c->hidden / c->heads);
     if (c->arch == DITC_ARCH_LDIT && c->input_size / c->patch * (c->input_size / c->patch) > 4096)
         return ditc_fail(st, DITC_ERR_ARG, "--image-size: %d tokens; Large-DiT's RoPE table covers 4096",
                          (c->input_size / c->patch) * (c->input_size / c->patch));
-    if (c->patch < 1 || c->patch > 64) return ditc_fail(st, DITC_ERR_ARG, "--patch-size %d: must be in 1..64", c->patch);
+    if (c->patch < 1 || c->patch > 64)
+        return ditc_fail(st, DITC_ERR_ARG, "--patch-size %d: must be in 1..64", c->patch);
     if (c->input_size < 1 || c->input_size % c->patch)
         return ditc_fail(st, DITC_ERR_ARG, "--image-size: input side %d is not divisible by the patch size %d",
                          c->input_size, c->patch);
-    if (c->in_channels < 1 || c->in_channels > 64) return ditc_fail(st, DITC_ERR_ARG, "input channels %d: must be in 1..64", c->in_channels);
+    if (c->in_channels < 1 || c->in_channels > 64)
+        return ditc_fail(st, DITC_ERR_ARG, "input channels %d: must be in 1..64", c->in_channels);
     if (c->num_classes < 1) return ditc_fail(st, DITC_ERR_ARG, "--num-classes %d: must be at least 1", c->num_classes);
     return 0;
 }
@@ -97,7 +106,8 @@ static double ldit_block_macs(const ditc_dit_config *c) {
 double ditc_dit_forward_macs(const ditc_dit_config *c) {
     double T = (double)ditc_dit_tokens(c), D = c->hidden, P = (double)c->patch * c->patch * c->in_channels;
     double Dc = ditc_dit_cond_width(c);
-    double block = c->arch == DITC_ARCH_LDIT ? ldit_block_macs(c)
-                                             : T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * 4 * D + D * 6 * D;
+    double block = c->arch == DITC_ARCH_LDIT
+                       ? ldit_block_macs(c)
+                       : T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * 4 * D + D * 6 * D;
     return T * P * D + 256 * Dc + Dc * Dc + c->depth * block + Dc * 2 * D + T * D * 2 * P;
 }

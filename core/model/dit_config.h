@@ -9,17 +9,17 @@
 #include "common.h"
 
 typedef enum {
-    DITC_ARCH_DIT = 0,    // DiT: LayerNorm + adaLN, fused qkv with biases, GELU MLP, fixed 2-D sin-cos positions
-    DITC_ARCH_LDIT = 1,   // Large-DiT: RMSNorm + adaLN, bias-free q/k/v/o, QK-norm, 1-D RoPE, SwiGLU
+    DITC_ARCH_DIT = 0,  // DiT: LayerNorm + adaLN, fused qkv with biases, GELU MLP, fixed 2-D sin-cos positions
+    DITC_ARCH_LDIT = 1, // Large-DiT: RMSNorm + adaLN, bias-free q/k/v/o, QK-norm, 1-D RoPE, SwiGLU
 } ditc_arch;
 
 typedef struct {
-    char name[32];        // "DiT-S/2", "LDiT-600M" ... or "custom"
-    int arch;             // ditc_arch
-    int qk_norm;          // LDiT: LayerNorm with affine over the whole q and k projections
+    char name[32]; // "DiT-S/2", "LDiT-600M" ... or "custom"
+    int arch;      // ditc_arch
+    int qk_norm;   // LDiT: LayerNorm with affine over the whole q and k projections
     int depth, hidden, heads, patch;
     int in_channels, input_size, num_classes;
-    float class_dropout;  // 0.1 (label → num_classes with this probability in training)
+    float class_dropout; // 0.1 (label → num_classes with this probability in training)
 } ditc_dit_config;
 
 // Fills arch/depth/hidden/heads/patch from a name like "DiT-XL/2" or "LDiT-600M". Returns 0, or an error

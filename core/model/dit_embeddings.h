@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-void ditc_pos_embed_2d(float *out, int dim, int grid);          // (grid², dim)
+void ditc_pos_embed_2d(float *out, int dim, int grid);           // (grid², dim)
 void ditc_timestep_embedding(float *out, const float *t, int n); // (n, 256), [cos | sin]
 
 #endif

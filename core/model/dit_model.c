@@ -10,8 +10,10 @@
 #include "model_params.h"
 
 #define add_param ditc_dit_add_param
-#define P1(a) (int64_t[]){a}
-#define P2(a, b) (int64_t[]){a, b}
+#define P1(a)                                                                                                          \
+    (int64_t[]) { a }
+#define P2(a, b)                                                                                                       \
+    (int64_t[]) { a, b }
 
 void ditc_dit_create(ditc_dit *m, const ditc_dit_config *cfg, ditc_backend *be) {
     memset(m, 0, sizeof *m);
@@ -65,10 +67,10 @@ void ditc_dit_free(ditc_dit *m) {
 }
 
 // ---- initialisation --------------------------------------------------------------------------
-#define INIT_ZERO DITC_INIT_ZERO
-#define INIT_XAVIER DITC_INIT_XAVIER
+#define INIT_ZERO      DITC_INIT_ZERO
+#define INIT_XAVIER    DITC_INIT_XAVIER
 #define INIT_NORMAL002 DITC_INIT_NORMAL002
-#define init_tensor ditc_dit_init_tensor
+#define init_tensor    ditc_dit_init_tensor
 
 void ditc_dit_init(ditc_dit *m, uint64_t seed) {
     const ditc_dit_config *c = &m->cfg;
@@ -130,7 +132,8 @@ ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const fl
     ditc_timestep_embedding(temb, t, (int)B);
     ditc_tensor *tf = ditc_from_host(c, DITC_F32, 2, (int64_t[]){B, 256}, temb); // conditioning width Dc below
     free(temb);
-    ditc_tensor *temb_h = ditc_linear(c, ditc_silu(c, ditc_linear(c, tf, m->t_fc1_w, m->t_fc1_b)), m->t_fc2_w, m->t_fc2_b);
+    ditc_tensor *temb_h =
+        ditc_linear(c, ditc_silu(c, ditc_linear(c, tf, m->t_fc1_w, m->t_fc1_b)), m->t_fc2_w, m->t_fc2_b);
     ditc_tensor *labels = ditc_from_host(c, DITC_I32, 1, &B, y);
     ditc_tensor *cond = ditc_silu(c, ditc_add(c, temb_h, ditc_embedding(c, m->y_table, labels)));
     // blocks (each adaLN starts with SiLU(c): computed once, shared)

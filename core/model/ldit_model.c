@@ -14,7 +14,7 @@
 #include "ldit_model.h"
 #include "model_params.h"
 
-#define LDIT_NORM_EPS 1e-5f   // RMSNorm (norm_eps) and nn.LayerNorm's default for the QK-norm
+#define LDIT_NORM_EPS   1e-5f // RMSNorm (norm_eps) and nn.LayerNorm's default for the QK-norm
 #define LDIT_ROPE_THETA 10000.0f
 
 void ditc_ldit_create_blocks(ditc_dit *m) {

@@ -97,8 +97,7 @@ static ditc_node *record_node(ditc_ctx *c, int op, int n_in, ditc_tensor *const 
     return n;
 }
 
-ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
-                       ditc_tensor *const *out) {
+ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out, ditc_tensor *const *out) {
     if (ditc_prof.enabled) ditc_profile_fwd(c->be, op);
     if (!c->grad_enabled) return NULL;
     int any = 0;
@@ -150,8 +149,8 @@ void ditc_backward(ditc_ctx *c, ditc_tensor *loss) {
 }
 
 // ---- gradient checkpointing ------------------------------------------------------------------
-void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in,
-                     int n_out, ditc_tensor **out) {
+void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in, int n_out,
+                     ditc_tensor **out) {
     DITC_CHECK(!c->in_checkpoint, "nested checkpointed segments are not supported");
     DITC_CHECK(n_out <= DITC_NODE_MAX_IO, "too many segment outputs");
     int grad = c->grad_enabled;

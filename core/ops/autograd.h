@@ -23,22 +23,22 @@ typedef void (*ditc_backward_fn)(ditc_ctx *c, ditc_node *n);
 typedef void (*ditc_segment_fn)(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out);
 
 struct ditc_node {
-    int op;                                 // ditc_op_id (op_list.h)
+    int op; // ditc_op_id (op_list.h)
     int n_in, n_out;
     ditc_tensor *in[DITC_NODE_MAX_IO];
     ditc_tensor *out[DITC_NODE_MAX_IO];
     ditc_tensor *saved[2];
     int64_t iarg[4];
     float farg[2];
-    ditc_segment_fn segment;                // for DITC_OP_CHECKPOINT nodes
+    ditc_segment_fn segment; // for DITC_OP_CHECKPOINT nodes
     void *user;
 };
 
 struct ditc_ctx {
     ditc_backend *be;
-    ditc_arena arena;        // activations of the step
-    ditc_arena scratch;      // intermediates of checkpointed segments
-    ditc_arena *cur;         // where new tensors are allocated
+    ditc_arena arena;   // activations of the step
+    ditc_arena scratch; // intermediates of checkpointed segments
+    ditc_arena *cur;    // where new tensors are allocated
     ditc_node *tape;
     int n_nodes, cap_nodes;
     int grad_enabled;
@@ -66,18 +66,16 @@ size_t ditc_ctx_arena_peak(const ditc_ctx *c);
 ditc_tensor *ditc_new(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape);
 ditc_tensor *ditc_new_like(ditc_ctx *c, const ditc_tensor *t);
 ditc_tensor *ditc_zeros(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape);
-ditc_tensor *ditc_from_host(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape,
-                            const void *host);
+ditc_tensor *ditc_from_host(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape, const void *host);
 // A header sharing t's memory with another shape of equal numel (no autograd link; see ditc_reshape).
 ditc_tensor *ditc_view(ditc_ctx *c, ditc_tensor *t, int ndim, const int64_t *shape);
-void ditc_to_host(const ditc_tensor *t, void *host);        // synchronous
+void ditc_to_host(const ditc_tensor *t, void *host); // synchronous
 void ditc_upload(ditc_tensor *t, const void *host);
 
 // ---- recording (used by op implementations) -------------------------------------------------
 // Records a node if grad is enabled and some input requires grad; marks the outputs as requiring
 // grad then. Returns the node or NULL.
-ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out,
-                       ditc_tensor *const *out);
+ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out, ditc_tensor *const *out);
 // The gradient tensor of t to write in backward (NULL if t needs none). *acc tells the kernel to add
 // (1) or overwrite (0). Marks the gradient as holding a value.
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
@@ -94,8 +92,8 @@ void ditc_backward_seeded(ditc_ctx *c, int n, ditc_tensor *const *outs, ditc_ten
 // ---- gradient checkpointing ----------------------------------------------------------------
 // fn computes out[0..n_out) from in[0..n_in) (and parameters) with ditc ops. Under ditc_checkpoint
 // its intermediates are not kept: it runs without recording, and backward re-runs it with grad.
-void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in,
-                     int n_out, ditc_tensor **out);
+void ditc_checkpoint(ditc_ctx *c, ditc_segment_fn fn, void *user, int n_in, ditc_tensor *const *in, int n_out,
+                     ditc_tensor **out);
 // The backward of a checkpointed segment (the registry row of DITC_OP_CHECKPOINT).
 void ditc_bwd_checkpoint(ditc_ctx *c, ditc_node *n);
 

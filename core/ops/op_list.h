@@ -6,6 +6,7 @@
 #ifndef DITC_OP_LIST_H
 #define DITC_OP_LIST_H
 
+// clang-format off
 #define DITC_OPS(X)                                                                                           \
     X(LINEAR, linear, ops_linear.c)                                                                           \
     X(MATMUL, matmul, ops_linear.c)                                                                           \
@@ -35,6 +36,7 @@
     X(MODULATE, modulate, ops_llama.c)                                                                        \
     X(CHECKPOINT, checkpoint, autograd.c) /* a checkpointed segment: re-run with grad in backward */
 
+// clang-format on
 #define DITC_OP_ENUM_(id, name, file) DITC_OP_##id,
 typedef enum { DITC_OPS(DITC_OP_ENUM_) DITC_OP_COUNT } ditc_op_id;
 #undef DITC_OP_ENUM_

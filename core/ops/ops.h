@@ -20,13 +20,12 @@ ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, in
 ditc_tensor *ditc_add(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
 ditc_tensor *ditc_mul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b);
 ditc_tensor *ditc_scale(ditc_ctx *c, ditc_tensor *x, float alpha);
-ditc_tensor *ditc_gelu(ditc_ctx *c, ditc_tensor *x);   // tanh approximation
+ditc_tensor *ditc_gelu(ditc_ctx *c, ditc_tensor *x); // tanh approximation
 ditc_tensor *ditc_silu(ditc_ctx *c, ditc_tensor *x);
 
 // ---- DiT block pieces --------------------------------------------------------------------
 // x (B, T, D), shift/scale (B, D) or NULL → LN(x; eps, no affine)·(1 + scale) + shift
-ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale,
-                              float eps);
+ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps);
 // x, y (B, T, D), gate (B, D) → x + gate·y
 ditc_tensor *ditc_gated_residual(ditc_ctx *c, ditc_tensor *x, ditc_tensor *gate, ditc_tensor *y);
 // qkv (B, T, 3D) packed [q | k | v], heads H → (B, T, D), softmax(q kᵀ / sqrt(D/H)) v per head
@@ -73,7 +72,7 @@ ditc_tensor *ditc_mse(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int from_dim)
 // ---- diffusion ---------------------------------------------------------------------------
 // The fused hybrid loss of the reference (ops_diffusion.c): out (B, 2C, H, W), x0, x_t, noise (B, C, H, W),
 // coef (B, NCOEF) → loss (B) (differentiable w.r.t. out); *mse and *vb (B) receive the two terms (no gradient).
-ditc_tensor *ditc_diffusion_loss(ditc_ctx *c, ditc_tensor *out, ditc_tensor *x0, ditc_tensor *xt,
-                                 ditc_tensor *noise, ditc_tensor *coef, ditc_tensor **mse, ditc_tensor **vb);
+ditc_tensor *ditc_diffusion_loss(ditc_ctx *c, ditc_tensor *out, ditc_tensor *x0, ditc_tensor *xt, ditc_tensor *noise,
+                                 ditc_tensor *coef, ditc_tensor **mse, ditc_tensor **vb);
 
 #endif

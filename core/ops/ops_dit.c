@@ -9,8 +9,7 @@ static void check_mod(const ditc_tensor *x, const ditc_tensor *m, const char *wh
                "%s must be (B, D) = (%lld, %lld)", what, (long long)x->shape[0], (long long)x->shape[2]);
 }
 
-ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale,
-                              float eps) {
+ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps) {
     check_f32(x, "ln_modulate input");
     DITC_CHECK(x->ndim == 3, "ln_modulate input must be (B, T, D)");
     check_mod(x, shift, "ln_modulate shift");
@@ -21,7 +20,11 @@ ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, d
     BE->ln_mod_fwd(BE, y, mean, rstd, x, shift, scale, eps);
     ditc_tensor *in[3] = {x, shift, scale};
     ditc_node *n = ditc_record(c, DITC_OP_LN_MODULATE, 3, in, 1, &y);
-    if (n) { n->saved[0] = mean; n->saved[1] = rstd; n->farg[0] = eps; }
+    if (n) {
+        n->saved[0] = mean;
+        n->saved[1] = rstd;
+        n->farg[0] = eps;
+    }
     return y;
 }
 
@@ -30,8 +33,8 @@ void ditc_bwd_ln_modulate(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &ax);
     ditc_tensor *dshift = ditc_grad_dst(c, n->in[1], &ash);
     ditc_tensor *dscale = ditc_grad_dst(c, n->in[2], &asc);
-    BE->ln_mod_bwd(BE, dx, dshift, dscale, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], n->saved[1],
-                   n->in[2], ax, ash, asc);
+    BE->ln_mod_bwd(BE, dx, dshift, dscale, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], n->saved[1], n->in[2], ax,
+                   ash, asc);
 }
 
 ditc_tensor *ditc_gated_residual(ditc_ctx *c, ditc_tensor *x, ditc_tensor *gate, ditc_tensor *y) {
@@ -64,15 +67,17 @@ ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads) {
     ditc_tensor *out = ditc_new(c, DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
     BE->attn_fwd(BE, out, lse, qkv, heads);
     ditc_node *n = ditc_record(c, DITC_OP_ATTENTION, 1, &qkv, 1, &out);
-    if (n) { n->saved[0] = lse; n->iarg[0] = heads; }
+    if (n) {
+        n->saved[0] = lse;
+        n->iarg[0] = heads;
+    }
     return out;
 }
 
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {
     int acc;
     ditc_tensor *dqkv = ditc_grad_dst(c, n->in[0], &acc);
-    if (dqkv) BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0],
-                           (int)n->iarg[0], acc);
+    if (dqkv) BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
 }
 
 ditc_tensor *ditc_embedding(ditc_ctx *c, ditc_tensor *table, ditc_tensor *idx) {

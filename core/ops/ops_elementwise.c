@@ -9,8 +9,8 @@ static int broadcast_shape(const ditc_tensor *a, const ditc_tensor *b, int64_t *
     for (int i = 0; i < nd; i++) {
         int ia = a->ndim - nd + i, ib = b->ndim - nd + i;
         int64_t da = ia >= 0 ? a->shape[ia] : 1, db = ib >= 0 ? b->shape[ib] : 1;
-        DITC_CHECK(da == db || da == 1 || db == 1, "shapes do not broadcast (dim %d: %lld vs %lld)",
-                   i, (long long)da, (long long)db);
+        DITC_CHECK(da == db || da == 1 || db == 1, "shapes do not broadcast (dim %d: %lld vs %lld)", i, (long long)da,
+                   (long long)db);
         out[i] = da == 1 ? db : da;
     }
     return nd;
@@ -28,8 +28,12 @@ static ditc_tensor *binary(ditc_ctx *c, ditc_binary_op op, int id, ditc_tensor *
     return y;
 }
 
-ditc_tensor *ditc_add(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) { return binary(c, DITC_BIN_ADD, DITC_OP_ADD, a, b); }
-ditc_tensor *ditc_mul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) { return binary(c, DITC_BIN_MUL, DITC_OP_MUL, a, b); }
+ditc_tensor *ditc_add(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) {
+    return binary(c, DITC_BIN_ADD, DITC_OP_ADD, a, b);
+}
+ditc_tensor *ditc_mul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) {
+    return binary(c, DITC_BIN_MUL, DITC_OP_MUL, a, b);
+}
 
 static void binary_bwd(ditc_ctx *c, ditc_node *n, ditc_binary_op op) {
     ditc_tensor *dy = ditc_grad_src(n->out[0]);

@@ -3,14 +3,29 @@
 
 #include "ops_internal.h"
 
-static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch,
-                 const ditc_tensor *A, int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb,
-                 int64_t sb, ditc_tensor *C, int64_t ldc, int64_t sc, float beta) {
-    ditc_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .batch = batch,
-                   .alpha = 1.0f, .beta = beta,
-                   .a = A->data, .lda = lda, .stride_a = sa, .a_dtype = A->dtype,
-                   .b = B->data, .ldb = ldb, .stride_b = sb, .b_dtype = B->dtype,
-                   .c = C->data, .ldc = ldc, .stride_c = sc, .c_dtype = C->dtype};
+static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
+                 int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C, int64_t ldc,
+                 int64_t sc, float beta) {
+    ditc_gemm g = {.trans_a = ta,
+                   .trans_b = tb,
+                   .m = m,
+                   .n = n,
+                   .k = k,
+                   .batch = batch,
+                   .alpha = 1.0f,
+                   .beta = beta,
+                   .a = A->data,
+                   .lda = lda,
+                   .stride_a = sa,
+                   .a_dtype = A->dtype,
+                   .b = B->data,
+                   .ldb = ldb,
+                   .stride_b = sb,
+                   .b_dtype = B->dtype,
+                   .c = C->data,
+                   .ldc = ldc,
+                   .stride_c = sc,
+                   .c_dtype = C->dtype};
     BE->gemm(BE, &g);
 }
 
@@ -18,8 +33,8 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b) {
     DITC_CHECK(w->ndim >= 2, "linear weight %s must be at least 2-D", w->name);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
-    DITC_CHECK(w->numel == N * K, "linear %s: input width %lld != weight in %lld", w->name,
-               (long long)K, (long long)(w->numel / N));
+    DITC_CHECK(w->numel == N * K, "linear %s: input width %lld != weight in %lld", w->name, (long long)K,
+               (long long)(w->numel / N));
     DITC_CHECK(!b || (b->numel == N), "linear bias size");
     int64_t shape[DITC_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
@@ -66,7 +81,10 @@ ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, in
     gemm(c, ta, tb, M, N, K, ba, a, ac, ar * ac, b, bc, br * bc, y, N, M * N, 0.0f);
     ditc_tensor *in[2] = {a, b};
     ditc_node *node = ditc_record(c, DITC_OP_MATMUL, 2, in, 1, &y);
-    if (node) { node->iarg[0] = ta; node->iarg[1] = tb; }
+    if (node) {
+        node->iarg[0] = ta;
+        node->iarg[1] = tb;
+    }
     return y;
 }
 

@@ -22,7 +22,10 @@ ditc_tensor *ditc_rms_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, float ep
     BE->rms_norm_fwd(BE, y, rstd, x, w, eps);
     ditc_tensor *in[2] = {x, w};
     ditc_node *n = ditc_record(c, DITC_OP_RMS_NORM, 2, in, 1, &y);
-    if (n) { n->saved[0] = rstd; n->farg[0] = eps; }
+    if (n) {
+        n->saved[0] = rstd;
+        n->farg[0] = eps;
+    }
     return y;
 }
 
@@ -30,8 +33,7 @@ void ditc_bwd_rms_norm(ditc_ctx *c, ditc_node *n) {
     int ax = 0, aw = 0;
     ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &ax);
     ditc_tensor *dw = ditc_grad_dst(c, n->in[1], &aw);
-    if (dx || dw)
-        BE->rms_norm_bwd(BE, dx, dw, ditc_grad_src(n->out[0]), n->in[0], n->in[1], n->saved[0], ax, aw);
+    if (dx || dw) BE->rms_norm_bwd(BE, dx, dw, ditc_grad_src(n->out[0]), n->in[0], n->in[1], n->saved[0], ax, aw);
 }
 
 ditc_tensor *ditc_layer_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, float eps) {
@@ -43,7 +45,11 @@ ditc_tensor *ditc_layer_norm(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_t
     BE->layer_norm_fwd(BE, y, mean, rstd, x, w, b, eps);
     ditc_tensor *in[3] = {x, w, b};
     ditc_node *n = ditc_record(c, DITC_OP_LAYER_NORM, 3, in, 1, &y);
-    if (n) { n->saved[0] = mean; n->saved[1] = rstd; n->farg[0] = eps; }
+    if (n) {
+        n->saved[0] = mean;
+        n->saved[1] = rstd;
+        n->farg[0] = eps;
+    }
     return y;
 }
 
@@ -53,8 +59,8 @@ void ditc_bwd_layer_norm(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *dw = ditc_grad_dst(c, n->in[1], &aw);
     ditc_tensor *db = ditc_grad_dst(c, n->in[2], &ab);
     if (dx || dw || db)
-        BE->layer_norm_bwd(BE, dx, dw, db, ditc_grad_src(n->out[0]), n->in[0], n->in[1], n->saved[0],
-                           n->saved[1], ax, aw, ab);
+        BE->layer_norm_bwd(BE, dx, dw, db, ditc_grad_src(n->out[0]), n->in[0], n->in[1], n->saved[0], n->saved[1], ax,
+                           aw, ab);
 }
 
 ditc_tensor *ditc_rope(ditc_ctx *c, ditc_tensor *x, int heads, float theta) {
@@ -66,7 +72,10 @@ ditc_tensor *ditc_rope(ditc_ctx *c, ditc_tensor *x, int heads, float theta) {
     ditc_tensor *y = ditc_new_like(c, x);
     BE->rope(BE, y, x, heads, theta, 0, 0);
     ditc_node *n = ditc_record(c, DITC_OP_ROPE, 1, &x, 1, &y);
-    if (n) { n->iarg[0] = heads; n->farg[0] = theta; }
+    if (n) {
+        n->iarg[0] = heads;
+        n->farg[0] = theta;
+    }
     return y;
 }
 

@@ -40,7 +40,10 @@ void ditc_profile_bwd(int op, double seconds) {
 void ditc_profile_print(int steps) {
     if (!ditc_prof.enabled || steps < 1) return;
     double tf = 0, tb = 0;
-    for (int i = 0; i < DITC_OP_COUNT; i++) { tf += ditc_prof.fwd[i]; tb += ditc_prof.bwd[i]; }
+    for (int i = 0; i < DITC_OP_COUNT; i++) {
+        tf += ditc_prof.fwd[i];
+        tb += ditc_prof.bwd[i];
+    }
     printf("  per-op time per step (ms), forward | backward:\n");
     for (int i = 0; i < DITC_OP_COUNT; i++)
         if (ditc_prof.nfwd[i] || ditc_prof.nbwd[i])

@@ -8,14 +8,14 @@
 
 typedef struct {
     int enabled;
-    double last;                        // time of the previous record / backward node
+    double last; // time of the previous record / backward node
     double fwd[64], bwd[64];
     long nfwd[64], nbwd[64];
 } ditc_profile;
 
 extern ditc_profile ditc_prof;
 
-void ditc_profile_init(void);            // reads DITC_PROFILE from the environment
+void ditc_profile_init(void);             // reads DITC_PROFILE from the environment
 void ditc_profile_mark(ditc_backend *be); // restart the forward clock (start of a step)
 void ditc_profile_fwd(ditc_backend *be, int op);
 void ditc_profile_bwd(int op, double seconds);

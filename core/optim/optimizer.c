@@ -72,7 +72,8 @@ void ditc_optimizer_free(ditc_optimizer *o) {
 
 void ditc_optimizer_ema_copy(ditc_optimizer *o) {
     if (o->ema)
-        o->p->be->copy_d2d(o->p->be, o->ema, (float *)o->p->data + o->begin, (size_t)(o->end - o->begin) * sizeof(float));
+        o->p->be->copy_d2d(o->p->be, o->ema, (float *)o->p->data + o->begin,
+                           (size_t)(o->end - o->begin) * sizeof(float));
 }
 
 double ditc_optimizer_current_lr(const ditc_optimizer *o) {
@@ -91,10 +92,15 @@ static void adamw_update(ditc_optimizer *o, double lr) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
     double bc1 = 1.0 - pow(o->beta1, (double)o->step), bc2 = 1.0 - pow(o->beta2, (double)o->step);
-    ditc_adamw_args a = {.beta1 = (float)o->beta1, .one_minus_beta1 = (float)(1.0 - o->beta1),
-                         .beta2 = (float)o->beta2, .one_minus_beta2 = (float)(1.0 - o->beta2), .eps = (float)o->eps,
-                         .decay = (float)(1.0 - lr * o->weight_decay), .step_size = (float)(lr / bc1),
-                         .bc2_sqrt = (float)sqrt(bc2), .ema_decay = (float)o->ema_decay,
+    ditc_adamw_args a = {.beta1 = (float)o->beta1,
+                         .one_minus_beta1 = (float)(1.0 - o->beta1),
+                         .beta2 = (float)o->beta2,
+                         .one_minus_beta2 = (float)(1.0 - o->beta2),
+                         .eps = (float)o->eps,
+                         .decay = (float)(1.0 - lr * o->weight_decay),
+                         .step_size = (float)(lr / bc1),
+                         .bc2_sqrt = (float)sqrt(bc2),
+                         .ema_decay = (float)o->ema_decay,
                          .one_minus_ema_decay = (float)(1.0 - o->ema_decay)};
     for (int r = 0; r < o->n_runs; r++) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;

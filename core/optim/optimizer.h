@@ -12,21 +12,21 @@ typedef enum { DITC_OPT_ADAMW = 0, DITC_OPT_SOPHIAG = 1 } ditc_opt_kind;
 typedef struct ditc_optimizer ditc_optimizer;
 struct ditc_optimizer {
     ditc_params *p;
-    ditc_opt_kind kind;         // DITC_OPT_ADAMW unless ditc_sophia_configure was called
+    ditc_opt_kind kind; // DITC_OPT_ADAMW unless ditc_sophia_configure was called
     // The parameter update of one step at learning rate lr, after clipping and the step count (the EMA fused):
     // AdamW's, or SophiaG's once ditc_sophia_configure has set it.
     void (*update)(ditc_optimizer *o, double lr);
-    int64_t begin, end;         // the element range of the flat layout this optimizer owns (ZeRO shard)
-    float *m, *v, *ema;         // moments and EMA of [begin, end): element i at [i − begin] (ema NULL if off);
-                                // SophiaG: m = exp_avg, v = the Hessian EMA
+    int64_t begin, end; // the element range of the flat layout this optimizer owns (ZeRO shard)
+    float *m, *v, *ema; // moments and EMA of [begin, end): element i at [i − begin] (ema NULL if off);
+                        // SophiaG: m = exp_avg, v = the Hessian EMA
     double lr, beta1, beta2, eps, weight_decay, ema_decay, max_grad_norm; // as Python floats; max_grad_norm 0 = off
-    int64_t warmup_steps;       // linear warm-up of lr over this many steps (0 = off)
-    int64_t step;               // updates done so far
-    double rho, hess_bs;        // SophiaG: rho and the bs of rho·bs·h (core/optim/sophia.h)
-    int64_t hessian_every;      // SophiaG: k, a Hessian refresh after every k-th update
-    int64_t (*runs)[2];         // [begin, end) element ranges of trainable tensors (merged)
+    int64_t warmup_steps;  // linear warm-up of lr over this many steps (0 = off)
+    int64_t step;          // updates done so far
+    double rho, hess_bs;   // SophiaG: rho and the bs of rho·bs·h (core/optim/sophia.h)
+    int64_t hessian_every; // SophiaG: k, a Hessian refresh after every k-th update
+    int64_t (*runs)[2];    // [begin, end) element ranges of trainable tensors (merged)
     int n_runs;
-    int64_t (*frozen)[2];       // ranges of non-trainable tensors (EMA only)
+    int64_t (*frozen)[2]; // ranges of non-trainable tensors (EMA only)
     int n_frozen;
 };
 

@@ -20,9 +20,12 @@ static void sophia_update(ditc_optimizer *o, double lr) {
     ditc_backend *be = o->p->be;
     float *g = o->p->grad, *p = o->p->data;
     // complements and products in double, rounded once (torch gets them as Python floats)
-    ditc_sophia_args a = {.beta1 = (float)o->beta1, .one_minus_beta1 = (float)(1.0 - o->beta1),
-                          .decay = (float)(1.0 - lr * o->weight_decay), .neg_lr = (float)(-lr),
-                          .rho_bs = (float)(o->rho * o->hess_bs), .ema_decay = (float)o->ema_decay,
+    ditc_sophia_args a = {.beta1 = (float)o->beta1,
+                          .one_minus_beta1 = (float)(1.0 - o->beta1),
+                          .decay = (float)(1.0 - lr * o->weight_decay),
+                          .neg_lr = (float)(-lr),
+                          .rho_bs = (float)(o->rho * o->hess_bs),
+                          .ema_decay = (float)o->ema_decay,
                           .one_minus_ema_decay = (float)(1.0 - o->ema_decay)};
     for (int r = 0; r < o->n_runs; r++) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
@@ -33,7 +36,8 @@ static void sophia_update(ditc_optimizer *o, double lr) {
 
 int ditc_sophia_check_backend(const ditc_backend *be, ditc_status *st) {
     if (be->sophia && be->sophia_hessian) return 0;
-    return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet", be->name);
+    return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--optimizer sophiag: the %s backend has no SophiaG kernels yet",
+                     be->name);
 }
 
 int ditc_sophia_hessian_due(const ditc_optimizer *o) {

@@ -14,10 +14,10 @@
 #include "optimizer.h"
 
 // Defaults of the DiT usage: lr 2e-4 (the caller's), betas (0.965, 0.99), rho 0.01, weight decay 0, k = 10.
-#define DITC_SOPHIA_LR 2e-4
+#define DITC_SOPHIA_LR    2e-4
 #define DITC_SOPHIA_BETA1 0.965
 #define DITC_SOPHIA_BETA2 0.99
-#define DITC_SOPHIA_RHO 0.01
+#define DITC_SOPHIA_RHO   0.01
 #define DITC_SOPHIA_EVERY 10
 
 // Turns an initialised ditc_optimizer (zero state) into SophiaG with the defaults above (its update rule:

@@ -29,8 +29,21 @@ double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps) {
     DITC_ALLOC_CHECK(a && b && c ? a : NULL, 3 * bytes);
     be->fill(be, a, DITC_F32, (size_t)(n * n), 0.5f);
     be->fill(be, b, DITC_F32, (size_t)(n * n), 0.25f);
-    ditc_gemm g = {.m = n, .n = n, .k = n, .batch = 1, .alpha = 1.0f, .beta = 0.0f, .a = a, .lda = n,
-                   .a_dtype = DITC_F32, .b = b, .ldb = n, .b_dtype = DITC_F32, .c = c, .ldc = n, .c_dtype = DITC_F32};
+    ditc_gemm g = {.m = n,
+                   .n = n,
+                   .k = n,
+                   .batch = 1,
+                   .alpha = 1.0f,
+                   .beta = 0.0f,
+                   .a = a,
+                   .lda = n,
+                   .a_dtype = DITC_F32,
+                   .b = b,
+                   .ldb = n,
+                   .b_dtype = DITC_F32,
+                   .c = c,
+                   .ldc = n,
+                   .c_dtype = DITC_F32};
     double *rate = ditc_xmalloc(sizeof(double) * (size_t)reps);
     be->gemm(be, &g);
     be->synchronize(be);
@@ -42,16 +55,22 @@ double ditc_bench_sgemm(ditc_backend *be, int64_t n, int reps) {
     }
     double med = median(rate, reps);
     free(rate);
-    be->free(be, a); be->free(be, b); be->free(be, c);
+    be->free(be, a);
+    be->free(be, b);
+    be->free(be, c);
     return med;
 }
 
 double ditc_gpu_dense_peak_tflops(const char *name, int cc_major, int cc_minor, ditc_precision prec) {
     // Dense (no sparsity) peaks from the vendor data sheets: {bf16 tensor, tf32 tensor, fp32 SIMT} TFLOP/s.
-    static const struct { const char *key; int major; double bf16, tf32, fp32; } tab[] = {
-        {"H200", 9, 989.4, 494.7, 66.9},     {"H100 PCIe", 9, 756.0, 378.0, 51.2}, {"H100 NVL", 9, 835.0, 417.5, 60.0},
-        {"H100", 9, 989.4, 494.7, 66.9},     {"GH200", 9, 989.4, 494.7, 66.9},     {"A100", 8, 312.0, 156.0, 19.5},
-        {"A800", 8, 312.0, 156.0, 19.5},     {"A10", 8, 125.0, 62.5, 31.2},        {"L40S", 8, 362.1, 183.0, 91.6},
+    static const struct {
+        const char *key;
+        int major;
+        double bf16, tf32, fp32;
+    } tab[] = {
+        {"H200", 9, 989.4, 494.7, 66.9}, {"H100 PCIe", 9, 756.0, 378.0, 51.2}, {"H100 NVL", 9, 835.0, 417.5, 60.0},
+        {"H100", 9, 989.4, 494.7, 66.9}, {"GH200", 9, 989.4, 494.7, 66.9},     {"A100", 8, 312.0, 156.0, 19.5},
+        {"A800", 8, 312.0, 156.0, 19.5}, {"A10", 8, 125.0, 62.5, 31.2},        {"L40S", 8, 362.1, 183.0, 91.6},
     };
     (void)cc_minor;
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++) {
@@ -127,13 +146,15 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
         double t0 = ditc_now_s();
         for (int64_t b = 0; b < B; b++) {
             t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
-            y[b] = (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b, (uint64_t)cfg.num_classes);
+            y[b] =
+                (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b, (uint64_t)cfg.num_classes);
         }
         ditc_ctx_reset(&c);
         ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, x), *noise = ditc_new(&c, DITC_F32, 4, shape);
         be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
         ditc_params_zero_grad(&m.params);
-        ditc_tensor *loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
+        ditc_tensor *loss =
+            ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
         float lv;
         ditc_to_host(loss, &lv);
         double t1 = ditc_now_s();
@@ -161,7 +182,8 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
            getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "default", med * 1e3, a->steps, a->warmup,
            (double)B / med, 1.0 / med);
     printf("  %.1f GFLOP/step (6 x %.3f GMAC forward/image) -> %.1f GFLOP/s = %.0f%% of sgemm %dx%d (%.1f GFLOP/s)\n",
-           gflop, ditc_dit_forward_macs(&cfg) * 1e-9, gflop / med, 100.0 * gflop / med / peak, a->gemm_size, a->gemm_size, peak);
+           gflop, ditc_dit_forward_macs(&cfg) * 1e-9, gflop / med, 100.0 * gflop / med / peak, a->gemm_size,
+           a->gemm_size, peak);
     printf("  phases (median ms): data+forward+loss %.1f, backward %.1f, AdamW+EMA %.1f\n",
            median(t_fwd + a->warmup, a->steps) * 1e3, median(t_bwd + a->warmup, a->steps) * 1e3,
            median(t_opt + a->warmup, a->steps) * 1e3);
@@ -169,7 +191,10 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     print_device(be, gflop / med);
     printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
            (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
-    free(times); free(x); free(y); free(t);
+    free(times);
+    free(x);
+    free(y);
+    free(t);
     ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
     ditc_optimizer_free(&opt);

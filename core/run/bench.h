@@ -9,7 +9,7 @@
 
 typedef struct {
     const char *model;
-    int depth, hidden, heads, patch;   // overrides (0 = from the model name)
+    int depth, hidden, heads, patch; // overrides (0 = from the model name)
     int batch, side, channels, num_classes, steps, warmup, grad_checkpointing, gemm_size;
 } ditc_bench_args;
 

@@ -6,20 +6,23 @@
 
 #include "checkpoint.h"
 #include "diffusion.h"
-#include "sophia.h"
 #include "rng.h"
+#include "sophia.h"
 #include "sophia_gnb.h"
 
 // Reads an integer tensor (I64/I32/F32 holding integers) of shape [B] with values in [lo, hi].
-static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int lo, int hi, int *out, ditc_status *st) {
+static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int lo, int hi, int *out,
+                     ditc_status *st) {
     const ditc_st_tensor *t = ditc_st_find(s, name);
     if (!t || t->ndim != 1 || t->shape[0] != B)
-        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must exist with shape [%lld]", s->label, name, (long long)B);
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must exist with shape [%lld]", s->label, name,
+                         (long long)B);
     float *f = ditc_xmalloc(sizeof(float) * (size_t)B);
     int r = ditc_st_read_f32(s, t, f, st);
     for (int64_t i = 0; !r && i < B; i++) {
         if (f[i] != floorf(f[i]) || f[i] < (float)lo || f[i] > (float)hi)
-            r = ditc_fail(st, DITC_ERR_FORMAT, "%s: %s[%lld] = %g outside [%d, %d]", s->label, name, (long long)i, f[i], lo, hi);
+            r = ditc_fail(st, DITC_ERR_FORMAT, "%s: %s[%lld] = %g outside [%d, %d]", s->label, name, (long long)i, f[i],
+                          lo, hi);
         out[i] = (int)f[i];
     }
     free(f);
@@ -29,10 +32,12 @@ static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int
 static int read_image(const ditc_safetensors *s, const char *name, const ditc_dit_config *c, int64_t *B, float **out,
                       ditc_status *st) {
     const ditc_st_tensor *t = ditc_st_find(s, name);
-    if (!t || t->ndim != 4 || t->shape[1] != c->in_channels || t->shape[2] != c->input_size || t->shape[3] != c->input_size)
-        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must be F32 [B, %d, %d, %d] for these weights", s->label,
-                         name, c->in_channels, c->input_size, c->input_size);
-    if (*B && t->shape[0] != *B) return ditc_fail(st, DITC_ERR_FORMAT, "%s: \"%s\" batch differs from x", s->label, name);
+    if (!t || t->ndim != 4 || t->shape[1] != c->in_channels || t->shape[2] != c->input_size ||
+        t->shape[3] != c->input_size)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: tensor \"%s\" must be F32 [B, %d, %d, %d] for these weights",
+                         s->label, name, c->in_channels, c->input_size, c->input_size);
+    if (*B && t->shape[0] != *B)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: \"%s\" batch differs from x", s->label, name);
     *B = t->shape[0];
     *out = ditc_xmalloc(sizeof(float) * (size_t)ditc_st_numel(t));
     return ditc_st_read_f32(s, t, *out, st);
@@ -65,7 +70,8 @@ static ditc_tensor *batch_loss(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d
                                ditc_tensor **mse, ditc_tensor **vb, ditc_tensor **loss) {
     const ditc_dit_config *cfg = &m->cfg;
     int64_t shape[4] = {b->B, cfg->in_channels, cfg->input_size, cfg->input_size};
-    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x), *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
+    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x),
+                *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
     ditc_tensor *l = ditc_diffusion_training_loss(c, d, m, x0, b->t, b->y, nz, mse, vb, out);
     if (loss) *loss = l;
     return ditc_mean(c, l, 0);
@@ -80,7 +86,8 @@ static float hessian_refresh(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, 
     int64_t shape[4] = {b->B, cfg->in_channels, cfg->input_size, cfg->input_size};
     ditc_ctx_reset(c);
     ditc_params_zero_grad(&m->params);
-    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x), *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
+    ditc_tensor *x0 = ditc_from_host(c, DITC_F32, 4, shape, b->x),
+                *nz = ditc_from_host(c, DITC_F32, 4, shape, b->noise);
     ditc_tensor *z = ditc_new(c, DITC_F32, 4, shape);
     c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, 0, DITC_RNG_HESSIAN, (uint32_t)(o->step - 1), 0);
     ditc_to_host(z, zh);
@@ -166,12 +173,14 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     ditc_st_writer *wr = NULL;
     float *keep[12] = {0};
     int nkeep = 0, r;
-    if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
+    if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st)))
+        goto done;
     if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
     if ((r = fit_ldit_input(&cfg, &in, st))) goto done;
     ditc_dit_create(&m, &cfg, be);
     if ((r = ditc_params_from_file(&m.params, m.params.data, &w, "", 1, st))) goto done;
-    if ((r = read_image(&in, "x", &cfg, &b.B, &b.x, st)) || (r = read_image(&in, "noise", &cfg, &b.B, &b.noise, st))) goto done;
+    if ((r = read_image(&in, "x", &cfg, &b.B, &b.x, st)) || (r = read_image(&in, "noise", &cfg, &b.B, &b.noise, st)))
+        goto done;
     b.t = ditc_xmalloc(sizeof(int) * (size_t)b.B);
     b.y = ditc_xmalloc(sizeof(int32_t) * (size_t)b.B);
     if ((r = read_ints(&in, "t", b.B, 0, DITC_DIFF_TRAIN_STEPS - 1, b.t, st)) ||
@@ -201,7 +210,10 @@ done:
     if (c.be) ditc_ctx_free(&c);
     ditc_diffusion_free(&d);
     if (m.params.be) ditc_dit_free(&m);
-    free(b.x); free(b.noise); free(b.t); free(b.y);
+    free(b.x);
+    free(b.noise);
+    free(b.t);
+    free(b.y);
     ditc_st_close(&w);
     ditc_st_close(&in);
     return r;

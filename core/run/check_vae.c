@@ -17,7 +17,8 @@ static int load_image(const char *path, int S, float **x, int64_t *H, int64_t *W
     if (S) ditc_center_crop_arr(&img, S, chw);
     else
         for (int c = 0; c < 3; c++)
-            for (int i = 0; i < h * w; i++) chw[(size_t)c * (size_t)(h * w) + (size_t)i] = img.rgb[(size_t)i * 3 + (size_t)c];
+            for (int i = 0; i < h * w; i++)
+                chw[(size_t)c * (size_t)(h * w) + (size_t)i] = img.rgb[(size_t)i * 3 + (size_t)c];
     ditc_image_free(&img);
     *x = ditc_xmalloc((size_t)3 * (size_t)h * (size_t)w * sizeof(float));
     for (size_t i = 0; i < (size_t)3 * (size_t)h * (size_t)w; i++) (*x)[i] = chw[i] / 127.5f - 1.0f;
@@ -53,7 +54,8 @@ int ditc_check_vae_run(ditc_backend *be, const ditc_check_vae_args *a, ditc_stat
     int64_t xs[4] = {1, c->in_channels, 0, 0}, zs[4] = {0};
     ditc_safetensors in = {0};
     if (a->image) {
-        if (c->in_channels != 3) rc = ditc_fail(st, DITC_ERR_ARG, "--image needs a 3-channel VAE (this one has %d)", c->in_channels);
+        if (c->in_channels != 3)
+            rc = ditc_fail(st, DITC_ERR_ARG, "--image needs a 3-channel VAE (this one has %d)", c->in_channels);
         else rc = load_image(a->image, a->image_size, &x, &xs[2], &xs[3], st);
     } else {
         rc = ditc_st_open(&in, a->inputs, st);
@@ -95,7 +97,12 @@ int ditc_check_vae_run(ditc_backend *be, const ditc_check_vae_args *a, ditc_stat
         ditc_st_writer_free(wr);
     }
     ditc_st_close(&in);
-    free(x); free(z); free(mean); free(logvar); free(recon); free(dec);
+    free(x);
+    free(z);
+    free(mean);
+    free(logvar);
+    free(recon);
+    free(dec);
     ditc_vae_free(v);
     return rc ? 1 : 0;
 }

@@ -13,8 +13,8 @@
 
 typedef struct {
     const char *vae, *image, *inputs, *out;
-    int image_size;   // 0: the image as it is
-    int tile;         // --vae-tile
+    int image_size; // 0: the image as it is
+    int tile;       // --vae-tile
 } ditc_check_vae_args;
 
 int ditc_check_vae_run(ditc_backend *be, const ditc_check_vae_args *a, ditc_status *st);

@@ -26,8 +26,8 @@ void ditc_params_to_writer(const ditc_params *p, const float *host, const char *
     }
 }
 
-int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetensors *st, const char *prefix,
-                          int strict, ditc_status *s) {
+int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetensors *st, const char *prefix, int strict,
+                          ditc_status *s) {
     size_t plen = strlen(prefix);
     if (strict) // tensors in the file that the model does not have
         for (int i = 0; i < st->n_tensors; i++) {
@@ -52,7 +52,10 @@ int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetens
             return ditc_fail(s, DITC_ERR_FORMAT, "%s: tensor \"%s\" %s (model expects shape %s)", st->label, name,
                              f ? "has a different shape" : "is missing", want);
         }
-        if (ditc_st_read_f32(st, f, host + p->offset[i], s)) { free(host); return s ? s->code : 1; }
+        if (ditc_st_read_f32(st, f, host + p->offset[i], s)) {
+            free(host);
+            return s ? s->code : 1;
+        }
     }
     p->be->copy_h2d(p->be, flat, host, (size_t)p->numel * sizeof(float));
     free(host);
@@ -142,11 +145,13 @@ static int ldit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors
     cfg->qk_norm = ditc_st_find(st, "layers.0.attention.q_norm.weight") != NULL;
     cfg->depth = count_blocks(st, "layers.%d.attention.wq.weight");
     if (fl->shape[0] != 2 * P)
-        return ditc_fail(s, DITC_ERR_FORMAT, "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %lld)",
+        return ditc_fail(s, DITC_ERR_FORMAT,
+                         "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %lld)",
                          st->label, (long long)fl->shape[0], (long long)(2 * P));
     cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", 32); // every released Large-DiT has 32 heads
     if (cfg->heads < 1 || cfg->hidden % cfg->heads)
-        return ditc_fail(s, DITC_ERR_ARG, "%s: hidden size %d: pass --num-heads (32 does not divide it)", st->label, cfg->hidden);
+        return ditc_fail(s, DITC_ERR_ARG, "%s: hidden size %d: pass --num-heads (32 does not divide it)", st->label,
+                         cfg->hidden);
     const char *mm = ditc_st_meta(st, "model");
     snprintf(cfg->name, sizeof cfg->name, "%s", mm ? mm : "custom");
     if (cfg->depth == 0) return ditc_fail(s, DITC_ERR_FORMAT, "%s: no layers.N tensors", st->label);
@@ -169,11 +174,13 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
     cfg->class_dropout = 0.1f;
     int64_t T = pe->shape[1], g = (int64_t)llround(sqrt((double)T));
     if (g * g != T || px->shape[2] != px->shape[3])
-        return ditc_fail(s, DITC_ERR_FORMAT, "%s: pos_embed has %lld tokens, not a square grid", st->label, (long long)T);
+        return ditc_fail(s, DITC_ERR_FORMAT, "%s: pos_embed has %lld tokens, not a square grid", st->label,
+                         (long long)T);
     cfg->input_size = (int)(g * cfg->patch);
     cfg->depth = count_blocks(st, "blocks.%d.attn.qkv.weight");
     if (fl->shape[0] != 2LL * cfg->in_channels * cfg->patch * cfg->patch)
-        return ditc_fail(s, DITC_ERR_FORMAT, "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %d)",
+        return ditc_fail(s, DITC_ERR_FORMAT,
+                         "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %d)",
                          st->label, (long long)fl->shape[0], 2 * cfg->in_channels * cfg->patch * cfg->patch);
     cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", cfg->hidden / 64);
     if (cfg->heads < 1 || cfg->hidden % cfg->heads)
@@ -194,7 +201,10 @@ static int remove_tree(const char *dir) {
     struct dirent *e;
     char p[4096 + 256];
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) { path_join(p, sizeof p, dir, e->d_name); remove(p); }
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            path_join(p, sizeof p, dir, e->d_name);
+            remove(p);
+        }
     closedir(d);
     return rmdir(dir);
 }
@@ -212,7 +222,10 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
     int r;
     path_join(p, sizeof p, tmp, "model.safetensors");
     r = save_flat(p, m, o->params, st);
-    if (!r && o->ema) { path_join(p, sizeof p, tmp, "ema.safetensors"); r = save_flat(p, m, o->ema, st); }
+    if (!r && o->ema) {
+        path_join(p, sizeof p, tmp, "ema.safetensors");
+        r = save_flat(p, m, o->ema, st);
+    }
     if (!r) {
         float *hm = download(&m->params, o->m), *hv = download(&m->params, o->v);
         ditc_st_writer *w = ditc_st_writer_new();
@@ -228,7 +241,10 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
         free(hm);
         free(hv);
     }
-    if (!r) { path_join(p, sizeof p, tmp, "state.json"); r = ditc_kv_save(state, p, st); }
+    if (!r) {
+        path_join(p, sizeof p, tmp, "state.json");
+        r = ditc_kv_save(state, p, st);
+    }
     if (!r) {
         ditc_fsync_dir(tmp);
         remove_tree(dir); // a checkpoint of the same step from an interrupted earlier run
@@ -268,8 +284,10 @@ int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *
         const char *had = r ? NULL : ditc_st_meta(&opt, "optimizer");
         if (!had) had = "adamw"; // checkpoints from before SophiaG
         if (!r && strcmp(had, opt_name(o)))
-            r = ditc_fail(st, DITC_ERR_ARG, "%s: the checkpoint's optimizer state is %s, but this run uses --optimizer %s "
-                          "(resume with --optimizer %s)", path, had, opt_name(o), had);
+            r = ditc_fail(st, DITC_ERR_ARG,
+                          "%s: the checkpoint's optimizer state is %s, but this run uses --optimizer %s "
+                          "(resume with --optimizer %s)",
+                          path, had, opt_name(o), had);
         if (!r) r = ditc_params_from_file(&m->params, o->m, &opt, "exp_avg.", 0, st);
         if (!r) r = ditc_params_from_file(&m->params, o->v, &opt, second_prefix(had), 0, st);
         const char *step = r ? NULL : ditc_st_meta(&opt, "step");
@@ -286,8 +304,9 @@ int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status
     path_join(cdir, sizeof cdir, run_dir, "checkpoints");
     DIR *d = opendir(cdir);
     if (!d)
-        return ditc_fail(st, DITC_ERR_IO, "--resume %s: neither a checkpoint (no state.json) nor a run directory (%s: %s)",
-                         run_dir, cdir, strerror(errno));
+        return ditc_fail(st, DITC_ERR_IO,
+                         "--resume %s: neither a checkpoint (no state.json) nor a run directory (%s: %s)", run_dir,
+                         cdir, strerror(errno));
     long long best = -1;
     struct dirent *e;
     while ((e = readdir(d))) {

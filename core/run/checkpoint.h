@@ -18,8 +18,8 @@ void ditc_params_to_writer(const ditc_params *p, const float *host, const char *
 // Strict load (like load_state_dict(strict=True)): every tensor prefix+name must be present with the same
 // shape (any float dtype, converted); with strict, extra tensors (matching the prefix) are an error.
 // Fills the flat backend buffer `flat` (p->numel floats).
-int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetensors *st, const char *prefix,
-                          int strict, ditc_status *s);
+int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetensors *st, const char *prefix, int strict,
+                          ditc_status *s);
 // Model weights file: config in __metadata__.
 int ditc_save_weights(const char *path, const ditc_dit *m, const float *flat_values, ditc_status *st);
 // Infers the DiT config from a weights file (names and shapes; heads from metadata, else `heads`, else D/64).
@@ -28,9 +28,9 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
 // The full flat buffers of a training state (backend memory, the model's parameter layout). With ZeRO the
 // caller gathers the shards into such buffers first: checkpoints do not depend on the world size.
 typedef struct {
-    float *params, *ema, *m, *v;   // ema may be NULL; v: exp_avg_sq (AdamW) or the Hessian EMA (SophiaG)
+    float *params, *ema, *m, *v; // ema may be NULL; v: exp_avg_sq (AdamW) or the Hessian EMA (SophiaG)
     int64_t opt_step;
-    const char *optimizer;         // "adamw" (also when NULL) or "sophiag"; reading a file of the other is an error
+    const char *optimizer; // "adamw" (also when NULL) or "sophiag"; reading a file of the other is an error
 } ditc_ckpt_buffers;
 
 // Training checkpoints (model, EMA, optimizer, state.json), written atomically.

@@ -11,19 +11,19 @@
 #include "dataset.h"
 
 typedef struct {
-    const char *data_path;  // the source (--data-path)
-    const char *out_dir;    // --out
-    const char *dataset;    // --dataset: auto (default, NULL = auto), imagefolder, cifar10, idx, shards
-    const char *vae;        // --vae: none (default, NULL = none: image bytes) or an AutoencoderKL: latent shards
-                            // (latents.h) with the posterior mean and log-variance
-    int flips;              // --flips (with --vae): also the latents of the horizontally flipped images
-    int vae_tile;           // --vae-tile (with --vae)
+    const char *data_path; // the source (--data-path)
+    const char *out_dir;   // --out
+    const char *dataset;   // --dataset: auto (default, NULL = auto), imagefolder, cifar10, idx, shards
+    const char *vae;       // --vae: none (default, NULL = none: image bytes) or an AutoencoderKL: latent shards
+                           // (latents.h) with the posterior mean and log-variance
+    int flips;             // --flips (with --vae): also the latents of the horizontally flipped images
+    int vae_tile;          // --vae-tile (with --vae)
     ditc_backend *be;      // backend for the VAE (set by the caller when vae is given)
-    const char *split;      // --split: train (default, NULL = train) or test (CIFAR-10 only)
-    int image_size;         // --image-size (0 = the source's native side where it has one)
-    int64_t shard_size;     // --shard-size (0 = DITC_SHARDS_DEFAULT_SIZE)
-    int skip_bad;           // --skip-bad-images (ImageFolder)
-    int threads;            // --threads (0 = OpenMP default)
+    const char *split;     // --split: train (default, NULL = train) or test (CIFAR-10 only)
+    int image_size;        // --image-size (0 = the source's native side where it has one)
+    int64_t shard_size;    // --shard-size (0 = DITC_SHARDS_DEFAULT_SIZE)
+    int skip_bad;          // --skip-bad-images (ImageFolder)
+    int threads;           // --threads (0 = OpenMP default)
 } ditc_extract_args;
 
 // Opens the source, checks the arguments (errors name the flag) and writes the shards and index into

@@ -76,15 +76,18 @@ int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae
     const ditc_vae_config *vc = ditc_vae_get_config(v);
     int f = ditc_vae_factor(v), rc = 0;
     if (ds->channels != vc->in_channels || ds->side % f) {
-        rc = ditc_fail(st, DITC_ERR_ARG, "--vae: the data has %dx%dx%d samples; the VAE needs %d channels and a side that "
-                       "is a multiple of %d (--image-size)", ds->channels, ds->side, ds->side, vc->in_channels, f);
+        rc = ditc_fail(st, DITC_ERR_ARG,
+                       "--vae: the data has %dx%dx%d samples; the VAE needs %d channels and a side that "
+                       "is a multiple of %d (--image-size)",
+                       ds->channels, ds->side, ds->side, vc->in_channels, f);
         ditc_vae_free(v);
         return rc;
     }
     if (shard_size > ds->n) shard_size = ds->n;
     int64_t nshards = (ds->n + shard_size - 1) / shard_size, side = ds->side / f;
     int64_t n = (int64_t)vc->latent_channels * side * side, per = (int64_t)ds->channels * ds->side * ds->side;
-    if (nshards > DITC_LATENTS_MAX_SHARDS) rc = ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives too many shards", (long long)shard_size);
+    if (nshards > DITC_LATENTS_MAX_SHARDS)
+        rc = ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld gives too many shards", (long long)shard_size);
     if (!rc) rc = ditc_mkdir_p(dir, "--out", st);
     char *ip = ditc_path_join(dir, DITC_LATENTS_INDEX);
     if (!rc && unlink(ip) != 0 && errno != ENOENT)
@@ -99,7 +102,8 @@ int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae
         int64_t first = k * shard_size, cnt = first + shard_size <= ds->n ? shard_size : ds->n - first;
         for (int64_t b = 0; b < cnt && !rc; b++) {
             rc = ds->get(ds, first + b, img, &labels[b], st);
-            if (!rc) rc = ditc_vae_encode(v, img, 1, ds->side, ds->side, mom[0] + b * n, mom[1] + b * n, "--data-path", st);
+            if (!rc)
+                rc = ditc_vae_encode(v, img, 1, ds->side, ds->side, mom[0] + b * n, mom[1] + b * n, "--data-path", st);
             if (!rc && flips) {
                 flip_image(img, (int64_t)ds->channels * ds->side, ds->side);
                 rc = ditc_vae_encode(v, img, 1, ds->side, ds->side, mom[2] + b * n, mom[3] + b * n, "--data-path", st);
@@ -118,12 +122,14 @@ int ditc_latents_write(const ditc_dataset *ds, ditc_backend *be, const char *vae
         ditc_st_writer_free(w);
         free(sp);
         char entry[128];
-        snprintf(entry, sizeof entry, "%s    {\"file\": \"%s\", \"count\": %lld}", k ? ",\n" : "", name, (long long)cnt);
+        snprintf(entry, sizeof entry, "%s    {\"file\": \"%s\", \"count\": %lld}", k ? ",\n" : "", name,
+                 (long long)cnt);
         ditc_json_buf_puts(&shards, entry);
         if (!rc && log) {
             double el = ditc_now_s() - t0;
             fprintf(log, "extract: %s: %lld latents (%lld/%lld, %.2f images/s)\n", name, (long long)cnt,
-                    (long long)(first + cnt), (long long)ds->n, el > 0 ? (double)(first + cnt) * (flips ? 2 : 1) / el : 0.0);
+                    (long long)(first + cnt), (long long)ds->n,
+                    el > 0 ? (double)(first + cnt) * (flips ? 2 : 1) / el : 0.0);
             fflush(log);
         }
     }

@@ -76,8 +76,8 @@ static int write_shard(const ditc_dataset *ds, const char *dir, int64_t k, int64
 }
 
 // index.json (written last, atomically): the format, the sample shape, the source and the shards in order.
-static int write_index(const ditc_dataset *ds, const char *ip, const char *source, int64_t nshards,
-                       char (*names)[32], const int64_t *counts, ditc_status *st) {
+static int write_index(const ditc_dataset *ds, const char *ip, const char *source, int64_t nshards, char (*names)[32],
+                       const int64_t *counts, ditc_status *st) {
     ditc_json_buf b = {0};
     char num[64];
     ditc_json_buf_puts(&b, "{\n  \"format\": \"" DITC_SHARDS_FORMAT "\",\n  \"version\": ");
@@ -115,7 +115,8 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
                          "cannot extract %s: this source has no exact 8-bit samples (IDX with an area downscale, "
                          "synthetic data): nothing to store as u8 shards",
                          ds->desc);
-    if (shard_size < 1) return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld: must be at least 1", (long long)shard_size);
+    if (shard_size < 1)
+        return ditc_fail(st, DITC_ERR_ARG, "--shard-size %lld: must be at least 1", (long long)shard_size);
     const size_t per = (size_t)ds->channels * (size_t)ds->side * (size_t)ds->side;
     if (shard_size > ds->n) shard_size = ds->n;
     if ((uint64_t)shard_size * per > ((uint64_t)1 << 36))
@@ -135,7 +136,7 @@ int ditc_shards_write(const ditc_dataset *ds, const char *dir, int64_t shard_siz
     uint8_t *images = ditc_xmalloc((size_t)shard_size * per);
     int32_t *labels = ditc_xmalloc(sizeof *labels * (size_t)shard_size);
     ditc_status *errs = ditc_xcalloc((size_t)shard_size, sizeof *errs);
-    char (*names)[32] = ditc_xcalloc((size_t)nshards, sizeof *names);
+    char(*names)[32] = ditc_xcalloc((size_t)nshards, sizeof *names);
     int64_t *counts = ditc_xcalloc((size_t)nshards, sizeof *counts);
     int rc = 0;
     const double t0 = ditc_now_s();

@@ -44,7 +44,8 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     char path[4096 + 32];
     struct stat sb;
     if (stat(a->ckpt, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "--ckpt %s: %s", a->ckpt, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) snprintf(path, sizeof path, "%s/%s", a->ckpt, a->use_model ? "model.safetensors" : "ema.safetensors");
+    if (S_ISDIR(sb.st_mode))
+        snprintf(path, sizeof path, "%s/%s", a->ckpt, a->use_model ? "model.safetensors" : "ema.safetensors");
     else snprintf(path, sizeof path, "%s", a->ckpt);
     ditc_safetensors w = {0};
     ditc_dit m = {0};
@@ -60,8 +61,8 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
         if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
         if ((r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;
         if (ditc_vae_get_config(vae)->latent_channels != cfg.in_channels) {
-            r = ditc_fail(st, DITC_ERR_ARG, "--vae %s: %d latent channels, but the model in %s has %d input channels", a->vae,
-                          ditc_vae_get_config(vae)->latent_channels, path, cfg.in_channels);
+            r = ditc_fail(st, DITC_ERR_ARG, "--vae %s: %d latent channels, but the model in %s has %d input channels",
+                          a->vae, ditc_vae_get_config(vae)->latent_channels, path, cfg.in_channels);
             goto done;
         }
     } else if (cfg.in_channels != 1 && cfg.in_channels != 3) {
@@ -75,19 +76,29 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     snprintf(spacing, sizeof spacing, "%s%d", a->ddim ? "ddim" : "", a->num_steps);
     if ((r = ditc_diffusion_init(&d, spacing, st))) goto done;
     if (a->class_labels) {
-        if ((n = parse_labels(a->class_labels, cfg.num_classes, &labels, st)) < 0) { r = st->code; goto done; }
+        if ((n = parse_labels(a->class_labels, cfg.num_classes, &labels, st)) < 0) {
+            r = st->code;
+            goto done;
+        }
         nrow = n < 8 ? n : 8;
     } else {
         int per = a->per_class > 0 ? a->per_class : 8;
         n = per * cfg.num_classes;
-        if (n > 4096) { r = ditc_fail(st, DITC_ERR_ARG, "%d classes x %d per class is too many; pass --class-labels", cfg.num_classes, per); goto done; }
+        if (n > 4096) {
+            r = ditc_fail(st, DITC_ERR_ARG, "%d classes x %d per class is too many; pass --class-labels",
+                          cfg.num_classes, per);
+            goto done;
+        }
         labels = ditc_xmalloc(sizeof(int32_t) * (size_t)n);
         for (int i = 0; i < n; i++) labels[i] = i / per; // one row per class
         nrow = per;
     }
     ditc_ctx_init(&c, be);
-    ditc_sample_opts o = {.cfg_scale = (float)a->cfg_scale, .cfg_all_channels = a->cfg_all_channels, .ddim = a->ddim,
-                          .seed = a->seed, .progress = progress};
+    ditc_sample_opts o = {.cfg_scale = (float)a->cfg_scale,
+                          .cfg_all_channels = a->cfg_all_channels,
+                          .ddim = a->ddim,
+                          .seed = a->seed,
+                          .progress = progress};
     int64_t per_img = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
     img = ditc_xmalloc(sizeof(float) * (size_t)(n * per_img));
     ditc_diffusion_sample(&c, &m, &d, n, labels, &o, img);
@@ -106,8 +117,9 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
         if (r) goto done;
     }
     r = ditc_png_write_grid(a->out, img, n, out_ch, side, side, nrow, st);
-    if (!r) printf("wrote %s: %d samples (%d per row) from %s, %s %d steps, cfg %.2f\n", a->out, n, nrow, path,
-                   a->ddim ? "DDIM" : "DDPM", d.n, a->cfg_scale);
+    if (!r)
+        printf("wrote %s: %d samples (%d per row) from %s, %s %d steps, cfg %.2f\n", a->out, n, nrow, path,
+               a->ddim ? "DDIM" : "DDPM", d.n, a->cfg_scale);
 done:
     free(labels);
     free(img);

@@ -18,7 +18,8 @@ static int train_step(ditc_trainer *t, ditc_status *st) {
     ditc_train_hessian_if_due(t, bt, x0);
     t->step++;
     if (!isfinite(loss))
-        return ditc_fail(st, DITC_ERR_FORMAT, "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)",
+        return ditc_fail(st, DITC_ERR_FORMAT,
+                         "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)",
                          (long long)t->step, loss);
     ditc_train_log_step(t, loss, lr, grad_norm);
     return ditc_train_checkpoint_if_due(t, st);

@@ -5,30 +5,31 @@
 #define DITC_TRAIN_H
 
 #include "backend.h"
-#include "common.h"
 #include "comm.h"
+#include "common.h"
 #include "kvfile.h"
 
 typedef struct {
     const char *data_path, *results_dir, *model, *dataset; // dataset: auto|imagefolder|cifar10|idx|shards|synthetic
-    int image_size, num_classes;                            // 0 = from the data
-    int depth, hidden_size, num_heads, patch_size;          // 0 = from --model
+    int image_size, num_classes;                           // 0 = from the data
+    int depth, hidden_size, num_heads, patch_size;         // 0 = from --model
     int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
-    int zero;                 // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
+    int zero; // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
     int skip_bad_images;
-    int64_t micro_batch;      // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
-    double lr, max_grad_norm, ema_decay;   // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
-    const char *optimizer;    // "adamw" (default) or "sophiag" (core/optim/sophia.h)
-    double beta1, beta2;      // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
-    double weight_decay;      // decoupled, both optimizers (default 0)
-    double rho;               // SophiaG rho (default 0.01)
-    int64_t hessian_every;    // SophiaG k: Hessian refresh after every k-th step (default 10)
-    const char *vae;          // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
-    int vae_tile;             // --vae-tile: tiled encoding above this many pixels (0: never)
-    const char *resume_dir;   // checkpoint directory to resume from (resolved by the caller), or NULL
-    int argc;                 // the run's arguments, saved into state.json
+    int64_t
+        micro_batch; // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
+    double lr, max_grad_norm, ema_decay; // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
+    const char *optimizer;               // "adamw" (default) or "sophiag" (core/optim/sophia.h)
+    double beta1, beta2;                 // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
+    double weight_decay;                 // decoupled, both optimizers (default 0)
+    double rho;                          // SophiaG rho (default 0.01)
+    int64_t hessian_every;               // SophiaG k: Hessian refresh after every k-th step (default 10)
+    const char *vae;        // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
+    int vae_tile;           // --vae-tile: tiled encoding above this many pixels (0: never)
+    const char *resume_dir; // checkpoint directory to resume from (resolved by the caller), or NULL
+    int argc;               // the run's arguments, saved into state.json
     char **argv;
 } ditc_train_args;
 

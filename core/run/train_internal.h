@@ -8,11 +8,11 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
+#include "data_order.h"
 #include "diffusion.h"
 #include "latents.h"
 #include "loader.h"
 #include "optimizer.h"
-#include "data_order.h"
 #include "train.h"
 #include "vae.h"
 
@@ -21,11 +21,11 @@ typedef struct {
     char dir[4096];
     FILE *log, *csv;
     int tty;
-    int quiet;                        // ranks other than 0 neither log nor write
-    double t_start, t_log;            // run start, last log line
+    int quiet;             // ranks other than 0 neither log nor write
+    double t_start, t_log; // run start, last log line
     double loss_sum, wait_log, wait_total;
     int64_t log_steps, bad_reported;
-    char last_ckpt[4096 + 64];        // the newest checkpoint written ("" if none)
+    char last_ckpt[4096 + 64]; // the newest checkpoint written ("" if none)
 } ditc_train_log;
 
 typedef struct {
@@ -33,22 +33,22 @@ typedef struct {
     ditc_backend *be;
     ditc_comm *comm;
     ditc_dataset *ds;
-    ditc_vae *vae;                    // --vae: images encoded to latents on the fly (NULL: none)
-    int is_latents;                   // the data are latent shards (moments): a posterior sample per step
+    ditc_vae *vae;  // --vae: images encoded to latents on the fly (NULL: none)
+    int is_latents; // the data are latent shards (moments): a posterior sample per step
     ditc_latents_info lat;
     ditc_dit model;
-    ditc_optimizer opt;                   // AdamW or SophiaG
+    ditc_optimizer opt; // AdamW or SophiaG
     ditc_diffusion diff;
     ditc_ctx ctx;
-    ditc_data_order order;               // which samples each step takes
+    ditc_data_order order; // which samples each step takes
     ditc_loader *loader;
-    ditc_kv state;                    // state.json of the checkpoint resumed from
-    int64_t B, mb;                    // local batch, micro-batch (B when not accumulating)
-    int64_t per;                      // floats per model-input sample (C·H·W of the model)
-    int64_t steps_per_epoch, total;   // the run ends at step `total`
-    int64_t hess_elems;               // SophiaG's bs: global batch · C·H·W
-    size_t shard_b, shard_e;          // the flat range this rank's optimizer owns (all of it without ZeRO)
-    float *input;                     // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
+    ditc_kv state;                  // state.json of the checkpoint resumed from
+    int64_t B, mb;                  // local batch, micro-batch (B when not accumulating)
+    int64_t per;                    // floats per model-input sample (C·H·W of the model)
+    int64_t steps_per_epoch, total; // the run ends at step `total`
+    int64_t hess_elems;             // SophiaG's bs: global batch · C·H·W
+    size_t shard_b, shard_e;        // the flat range this rank's optimizer owns (all of it without ZeRO)
+    float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
     int64_t step, epoch, step_in_epoch, start_step;
     ditc_train_log log;
 } ditc_trainer;

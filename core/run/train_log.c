@@ -38,7 +38,8 @@ int ditc_train_log_open(ditc_train_log *l, int append, ditc_status *st) {
     int fresh = !append || stat(p, &sb) != 0 || sb.st_size == 0;
     l->csv = fopen(p, append ? "a" : "w");
     if (!l->csv) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
-    if (fresh) fprintf(l->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct\n");
+    if (fresh)
+        fprintf(l->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct\n");
     l->tty = isatty(fileno(stderr));
     return 0;
 }
@@ -93,24 +94,27 @@ void ditc_train_log_start(ditc_trainer *t) {
     if (t->vae)
         ditc_train_logf(l, "%s; images encoded on the fly (posterior sample x %g)", ditc_vae_desc(t->vae),
                         ditc_vae_get_config(t->vae)->scaling_factor);
-    ditc_train_logf(l, "model %s (%s%s): depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
-                    cfg->name, cfg->arch == DITC_ARCH_LDIT ? "Large-DiT" : "DiT",
-                    cfg->arch == DITC_ARCH_LDIT && cfg->qk_norm ? ", QK-norm" : "", cfg->depth, cfg->hidden, cfg->heads,
-                    cfg->patch, cfg->in_channels, cfg->input_size, cfg->input_size, cfg->num_classes,
-                    (long long)t->model.params.numel_real);
+    ditc_train_logf(
+        l, "model %s (%s%s): depth %d, hidden %d, heads %d, patch %d, %dx%dx%d input, %d classes, %lld parameters",
+        cfg->name, cfg->arch == DITC_ARCH_LDIT ? "Large-DiT" : "DiT",
+        cfg->arch == DITC_ARCH_LDIT && cfg->qk_norm ? ", QK-norm" : "", cfg->depth, cfg->hidden, cfg->heads, cfg->patch,
+        cfg->in_channels, cfg->input_size, cfg->input_size, cfg->num_classes, (long long)t->model.params.numel_real);
     ditc_train_logf(l, "global batch %lld, %lld steps per epoch, training to step %lld", (long long)a->global_batch,
                     (long long)t->steps_per_epoch, (long long)t->total);
     if (a->resume_dir)
-        ditc_train_logf(l, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)t->step, (long long)t->epoch);
-    ditc_train_logf(l, "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (%s moments + EMA of %lld of %lld elements)",
+        ditc_train_logf(l, "resumed from %s at step %lld (epoch %lld)", a->resume_dir, (long long)t->step,
+                        (long long)t->epoch);
+    ditc_train_logf(l,
+                    "%d process%s (%s communicator)%s; optimizer state per rank %.1f MiB (%s moments + EMA of %lld of "
+                    "%lld elements)",
                     world, world > 1 ? "es" : "", t->comm->name,
                     a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
                     (double)ditc_optimizer_state_bytes(o) / 1048576.0, sophia ? "SophiaG" : "AdamW",
                     (long long)(t->shard_e - t->shard_b), (long long)t->model.params.numel);
     if (sophia)
-        ditc_train_logf(l, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",
-                        o->lr, o->beta1, o->beta2, o->rho, o->weight_decay, (long long)o->hessian_every,
-                        (long long)t->hess_elems);
+        ditc_train_logf(
+            l, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",
+            o->lr, o->beta1, o->beta2, o->rho, o->weight_decay, (long long)o->hessian_every, (long long)t->hess_elems);
     l->t_start = l->t_log = ditc_now_s();
     t->start_step = t->step;
 }
@@ -125,8 +129,8 @@ void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_nor
     if (l->tty && !l->quiet) {
         char e[32];
         fmt_hms(e, sizeof e, eta);
-        fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | ETA %s", (long long)step, (long long)t->total,
-                loss, (double)(done * a->global_batch) / (now - l->t_start), e);
+        fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | ETA %s", (long long)step,
+                (long long)t->total, loss, (double)(done * a->global_batch) / (now - l->t_start), e);
         fflush(stderr);
     }
     if (step % a->log_every) return;
@@ -136,8 +140,8 @@ void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_nor
                     sps, wait_pct);
     report_bad_images(l, t->ds);
     if (l->csv) {
-        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)t->epoch, avg,
-                sps, sps * (double)a->global_batch, lr, grad_norm, now - l->t_start, eta, wait_pct);
+        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)t->epoch,
+                avg, sps, sps * (double)a->global_batch, lr, grad_norm, now - l->t_start, eta, wait_pct);
         fflush(l->csv);
     }
     l->loss_sum = l->wait_log = 0;
@@ -150,7 +154,8 @@ void ditc_train_log_done(ditc_trainer *t) {
     if (l->tty) fprintf(stderr, "\r\033[K");
     report_bad_images(l, t->ds);
     double elapsed = ditc_now_s() - l->t_start;
-    ditc_train_logf(l, "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
+    ditc_train_logf(l,
+                    "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
                     (long long)(t->step - t->start_step), elapsed, elapsed > 0 ? 100.0 * l->wait_total / elapsed : 0.0,
                     l->dir, l->last_ckpt[0] ? l->last_ckpt : "(none)");
 }

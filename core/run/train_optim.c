@@ -15,11 +15,14 @@ int ditc_train_optim_check(const ditc_train_args *a, ditc_status *st) {
         return ditc_fail(st, DITC_ERR_ARG, "--optimizer %s: expected adamw or sophiag", name);
     double lr = isnan(a->lr) ? (sophia ? DITC_SOPHIA_LR : 1e-4) : a->lr;
     if (!(lr > 0) || !isfinite(lr)) return ditc_fail(st, DITC_ERR_ARG, "--lr %g: must be a positive number", lr);
-    if (!isnan(a->beta1) && bad_beta(a->beta1)) return ditc_fail(st, DITC_ERR_ARG, "--beta1 %g: must be in [0, 1)", a->beta1);
-    if (!isnan(a->beta2) && bad_beta(a->beta2)) return ditc_fail(st, DITC_ERR_ARG, "--beta2 %g: must be in [0, 1)", a->beta2);
+    if (!isnan(a->beta1) && bad_beta(a->beta1))
+        return ditc_fail(st, DITC_ERR_ARG, "--beta1 %g: must be in [0, 1)", a->beta1);
+    if (!isnan(a->beta2) && bad_beta(a->beta2))
+        return ditc_fail(st, DITC_ERR_ARG, "--beta2 %g: must be in [0, 1)", a->beta2);
     if (!(a->weight_decay >= 0) || !isfinite(a->weight_decay))
         return ditc_fail(st, DITC_ERR_ARG, "--weight-decay %g: must be a non-negative number", a->weight_decay);
-    if (!(a->rho >= 0) || !isfinite(a->rho)) return ditc_fail(st, DITC_ERR_ARG, "--rho %g: must be a non-negative number", a->rho);
+    if (!(a->rho >= 0) || !isfinite(a->rho))
+        return ditc_fail(st, DITC_ERR_ARG, "--rho %g: must be a non-negative number", a->rho);
     if (a->hessian_every < 1)
         return ditc_fail(st, DITC_ERR_ARG, "--hessian-every %lld: must be at least 1", (long long)a->hessian_every);
     return 0;

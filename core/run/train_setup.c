@@ -51,8 +51,9 @@ static int open_dataset(ditc_dataset **ds, const ditc_train_args *a, ditc_status
         return 0;
     }
     if (!a->data_path)
-        return ditc_fail(st, DITC_ERR_ARG, "--data-path is required (an ImageFolder, CIFAR-10 or IDX directory, "
-                                           "shards from `ditc extract`, or 'synthetic')");
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "--data-path is required (an ImageFolder, CIFAR-10 or IDX directory, "
+                         "shards from `ditc extract`, or 'synthetic')");
     if (ditc_dataset_open(ds, a->dataset, a->data_path, a->image_size, a->skip_bad_images, st)) return st->code;
     int patch = a->patch_size;
     if (!patch) {
@@ -77,11 +78,13 @@ static int model_input_shape(ditc_trainer *t, int *channels, int *side, ditc_sta
     t->is_latents = ditc_dataset_latents_info(ds, &t->lat);
     if (t->is_latents) { // pre-encoded moments: a fresh posterior sample every step
         if (a->vae)
-            return ditc_fail(st, DITC_ERR_ARG, "--vae: %s already holds latents (extracted with --vae); leave --vae out",
-                             a->data_path);
+            return ditc_fail(st, DITC_ERR_ARG,
+                             "--vae: %s already holds latents (extracted with --vae); leave --vae out", a->data_path);
         if (a->random_flip && !t->lat.flips)
-            return ditc_fail(st, DITC_ERR_ARG, "--data-path %s: the latents have no flipped orientation (extract with "
-                             "--flips) — or train with --no-flip", a->data_path);
+            return ditc_fail(st, DITC_ERR_ARG,
+                             "--data-path %s: the latents have no flipped orientation (extract with "
+                             "--flips) — or train with --no-flip",
+                             a->data_path);
         *channels = t->lat.latent_channels;
         *side = t->lat.side;
     }
@@ -91,8 +94,10 @@ static int model_input_shape(ditc_trainer *t, int *channels, int *side, ditc_sta
         const ditc_vae_config *vc = ditc_vae_get_config(t->vae);
         int f = ditc_vae_factor(t->vae);
         if (ds->channels != vc->in_channels || ds->side % f)
-            return ditc_fail(st, DITC_ERR_ARG, "--vae: the data has %dx%dx%d samples; the VAE needs %d channels and a "
-                             "side that is a multiple of %d", ds->channels, ds->side, ds->side, vc->in_channels, f);
+            return ditc_fail(st, DITC_ERR_ARG,
+                             "--vae: the data has %dx%dx%d samples; the VAE needs %d channels and a "
+                             "side that is a multiple of %d",
+                             ds->channels, ds->side, ds->side, vc->in_channels, f);
         *channels = vc->latent_channels;
         *side = ds->side / f;
     }
@@ -126,9 +131,11 @@ static int create_model(ditc_trainer *t, const ditc_dit_config *cfg, ditc_status
     ditc_dit_init(&t->model, a->global_seed);
     t->shard_b = 0;
     t->shard_e = (size_t)t->model.params.numel;
-    if (a->zero) ditc_shard_range((size_t)t->model.params.numel, t->comm->world, t->comm->rank, &t->shard_b, &t->shard_e);
+    if (a->zero)
+        ditc_shard_range((size_t)t->model.params.numel, t->comm->world, t->comm->rank, &t->shard_b, &t->shard_e);
     t->hess_elems = a->global_batch * cfg->in_channels * cfg->input_size * cfg->input_size;
-    if (ditc_train_optim_init(&t->opt, &t->model.params, a, (int64_t)t->shard_b, (int64_t)t->shard_e, t->hess_elems, st))
+    if (ditc_train_optim_init(&t->opt, &t->model.params, a, (int64_t)t->shard_b, (int64_t)t->shard_e, t->hess_elems,
+                              st))
         return st->code;
     ditc_optimizer_ema_copy(&t->opt);
     return 0;
@@ -146,14 +153,24 @@ static int open_loader(ditc_trainer *t, ditc_status *st) {
     t->per = (int64_t)cfg->in_channels * cfg->input_size * cfg->input_size;
     t->mb = a->micro_batch > 0 ? a->micro_batch : t->B;
     if (t->mb > t->B || t->B % t->mb)
-        return ditc_fail(st, DITC_ERR_ARG, "--micro-batch-size %lld must divide the per-process batch %lld (global %lld / %d processes)",
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "--micro-batch-size %lld must divide the per-process batch %lld (global %lld / %d processes)",
                          (long long)a->micro_batch, (long long)t->B, (long long)a->global_batch, world);
     if (t->step >= t->total) return 0;
-    ditc_loader_opts lo = {.ds = t->ds, .global_batch = a->global_batch, .rank = t->comm->rank, .world = world,
-                           .seed = a->global_seed, .num_classes = cfg->num_classes, .label_dropout = 0.1f,
-                           .random_flip = a->random_flip && !t->is_latents, .num_timesteps = DITC_DIFF_TRAIN_STEPS,
-                           .workers = a->num_workers, .start_step = t->step, .start_epoch = t->epoch,
-                           .start_step_in_epoch = t->step_in_epoch, .end_step = t->total};
+    ditc_loader_opts lo = {.ds = t->ds,
+                           .global_batch = a->global_batch,
+                           .rank = t->comm->rank,
+                           .world = world,
+                           .seed = a->global_seed,
+                           .num_classes = cfg->num_classes,
+                           .label_dropout = 0.1f,
+                           .random_flip = a->random_flip && !t->is_latents,
+                           .num_timesteps = DITC_DIFF_TRAIN_STEPS,
+                           .workers = a->num_workers,
+                           .start_step = t->step,
+                           .start_epoch = t->epoch,
+                           .start_step_in_epoch = t->step_in_epoch,
+                           .end_step = t->total};
     return ditc_loader_new(&t->loader, &lo, st);
 }
 

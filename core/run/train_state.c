@@ -127,13 +127,16 @@ int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, 
     char p[4096 + 32];
     if (!strcmp(resume, "latest")) { // newest run directory (highest NNN) that has a checkpoint
         DIR *d = opendir(results_dir);
-        if (!d) return ditc_fail(st, DITC_ERR_IO, "--resume latest: cannot read --results-dir %s: %s", results_dir, strerror(errno));
+        if (!d)
+            return ditc_fail(st, DITC_ERR_IO, "--resume latest: cannot read --results-dir %s: %s", results_dir,
+                             strerror(errno));
         char best[256] = "";
         struct dirent *e;
         while ((e = readdir(d))) {
             if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof best) continue;
             snprintf(p, sizeof p, "%s/%s/checkpoints", results_dir, e->d_name);
-            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && strcmp(e->d_name, best) > 0) snprintf(best, sizeof best, "%s", e->d_name);
+            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode) && strcmp(e->d_name, best) > 0)
+                snprintf(best, sizeof best, "%s", e->d_name);
         }
         closedir(d);
         if (!best[0]) return ditc_fail(st, DITC_ERR_IO, "--resume latest: no run with checkpoints in %s", results_dir);
@@ -141,7 +144,10 @@ int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, 
         return ditc_checkpoint_latest(p, out, n, st);
     }
     snprintf(p, sizeof p, "%s/state.json", resume);
-    if (stat(p, &sb) == 0) { snprintf(out, n, "%s", resume); return 0; }
+    if (stat(p, &sb) == 0) {
+        snprintf(out, n, "%s", resume);
+        return 0;
+    }
     if (stat(resume, &sb) != 0) return ditc_fail(st, DITC_ERR_IO, "--resume %s: %s", resume, strerror(errno));
     return ditc_checkpoint_latest(resume, out, n, st);
 }

@@ -3,8 +3,8 @@
 #include <math.h>
 
 #include "rng.h"
-#include "sophia_gnb.h"
 #include "sophia.h"
+#include "sophia_gnb.h"
 #include "train_internal.h"
 
 int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *st) {
@@ -89,8 +89,9 @@ static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float
         fill_keyed(t->be, z, bt->pos + m0, seed, DITC_RNG_HESSIAN, t->step);
         loss = ditc_sophia_gnb_loss(c, &t->diff, &t->model, x, bt->t + m0, bt->y + m0, noise, z);
     } else {
-        loss = ditc_mean(c, ditc_diffusion_training_loss(c, &t->diff, &t->model, x, bt->t + m0, bt->y + m0, noise, NULL,
-                                                         NULL, NULL), 0);
+        ditc_tensor *per_sample =
+            ditc_diffusion_training_loss(c, &t->diff, &t->model, x, bt->t + m0, bt->y + m0, noise, NULL, NULL, NULL);
+        loss = ditc_mean(c, per_sample, 0);
     }
     if (t->mb < t->B) loss = ditc_scale(c, loss, (float)t->mb / (float)t->B);
     float v;

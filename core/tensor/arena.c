@@ -33,7 +33,7 @@ void ditc_arena_free(ditc_arena *a) {
 }
 
 void ditc_arena_reset(ditc_arena *a) {
-    if (a->n_chunks > 1) { // coalesce: one chunk that fits the whole previous step
+    if (a->n_chunks > 1) {         // coalesce: one chunk that fits the whole previous step
         a->be->synchronize(a->be); // kernels may still read the old chunks
         for (int i = 0; i < a->n_chunks; i++) a->be->free(a->be, a->chunks[i].base);
         a->n_chunks = 0;

@@ -17,17 +17,17 @@ typedef struct {
 
 typedef struct {
     ditc_backend *be;
-    ditc_arena_chunk *chunks;  // chunks[n_chunks - 1] is the one being filled
+    ditc_arena_chunk *chunks; // chunks[n_chunks - 1] is the one being filled
     int n_chunks, cap_chunks;
-    size_t in_use;             // bytes handed out since the last reset (incl. alignment)
-    size_t high_water;         // max in_use ever seen
-    size_t backend_allocs;     // number of backend alloc calls (steady state: constant)
-    ditc_tensor **hdr_blocks;  // tensor headers, in blocks of DITC_ARENA_HDR_BLOCK
+    size_t in_use;            // bytes handed out since the last reset (incl. alignment)
+    size_t high_water;        // max in_use ever seen
+    size_t backend_allocs;    // number of backend alloc calls (steady state: constant)
+    ditc_tensor **hdr_blocks; // tensor headers, in blocks of DITC_ARENA_HDR_BLOCK
     int n_hdr_blocks;
     size_t hdr_used;
 } ditc_arena;
 
-#define DITC_ARENA_ALIGN 64
+#define DITC_ARENA_ALIGN     64
 #define DITC_ARENA_HDR_BLOCK 1024
 
 void ditc_arena_init(ditc_arena *a, ditc_backend *be, size_t initial_bytes);

@@ -24,9 +24,15 @@ typedef struct {
     int trans_a, trans_b;
     int64_t m, n, k, batch;
     float alpha, beta;
-    const void *a; int64_t lda, stride_a; ditc_dtype a_dtype;
-    const void *b; int64_t ldb, stride_b; ditc_dtype b_dtype;
-    void *c;       int64_t ldc, stride_c; ditc_dtype c_dtype;
+    const void *a;
+    int64_t lda, stride_a;
+    ditc_dtype a_dtype;
+    const void *b;
+    int64_t ldb, stride_b;
+    ditc_dtype b_dtype;
+    void *c;
+    int64_t ldc, stride_c;
+    ditc_dtype c_dtype;
 } ditc_gemm;
 
 typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
@@ -35,28 +41,30 @@ typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_di
 
 // Per-sample diffusion coefficients (float32 from the float64 tables), DITC_DIFF_NCOEF per sample.
 enum {
-    DITC_DC_SQRT_AC,        // √ᾱ_t
-    DITC_DC_SQRT_1M_AC,     // √(1 − ᾱ_t)
-    DITC_DC_SQRT_RECIP_AC,  // √(1/ᾱ_t)
-    DITC_DC_SQRT_RECIPM1_AC,// √(1/ᾱ_t − 1)
-    DITC_DC_COEF1,          // posterior mean coefficient of x_0
-    DITC_DC_COEF2,          // posterior mean coefficient of x_t
-    DITC_DC_POST_LOGVAR,    // log σ̃²_t, clipped (= min_log of the learned range)
-    DITC_DC_LOG_BETA,       // log β_t (= max_log)
-    DITC_DC_AC,             // ᾱ_t
-    DITC_DC_AC_PREV,        // ᾱ_{t−1}
-    DITC_DC_IS_T0,          // 1 if t = 0 else 0
+    DITC_DC_SQRT_AC,         // √ᾱ_t
+    DITC_DC_SQRT_1M_AC,      // √(1 − ᾱ_t)
+    DITC_DC_SQRT_RECIP_AC,   // √(1/ᾱ_t)
+    DITC_DC_SQRT_RECIPM1_AC, // √(1/ᾱ_t − 1)
+    DITC_DC_COEF1,           // posterior mean coefficient of x_0
+    DITC_DC_COEF2,           // posterior mean coefficient of x_t
+    DITC_DC_POST_LOGVAR,     // log σ̃²_t, clipped (= min_log of the learned range)
+    DITC_DC_LOG_BETA,        // log β_t (= max_log)
+    DITC_DC_AC,              // ᾱ_t
+    DITC_DC_AC_PREV,         // ᾱ_{t−1}
+    DITC_DC_IS_T0,           // 1 if t = 0 else 0
     DITC_DIFF_NCOEF
 };
-typedef struct { float c[DITC_DIFF_NCOEF]; } ditc_diff_coefs;
+typedef struct {
+    float c[DITC_DIFF_NCOEF];
+} ditc_diff_coefs;
 
 // AdamW hyper-parameters of one update (torch.optim.AdamW semantics) and the EMA decay fused with it.
 // Complements (1 − x) are computed in double by the caller, as torch receives them from Python floats.
 typedef struct {
     float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-    float decay;       // 1 − lr·weight_decay (1 = no decay)
-    float step_size;   // lr / (1 − β1^step)
-    float bc2_sqrt;    // √(1 − β2^step)
+    float decay;                          // 1 − lr·weight_decay (1 = no decay)
+    float step_size;                      // lr / (1 − β1^step)
+    float bc2_sqrt;                       // √(1 − β2^step)
     float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
 } ditc_adamw_args;
 
@@ -67,9 +75,9 @@ typedef enum { DITC_PREC_FP32 = 0, DITC_PREC_TF32 = 1, DITC_PREC_BF16 = 2 } ditc
 // SophiaG hyper-parameters of one update (Liuhong99/Sophia, the rho/bs version), as torch receives them.
 typedef struct {
     float beta1, one_minus_beta1;
-    float decay;       // 1 − lr·weight_decay
-    float neg_lr;      // −lr
-    float rho_bs;      // rho·bs (bs: see core/optim/sophia.h)
+    float decay;                          // 1 − lr·weight_decay
+    float neg_lr;                         // −lr
+    float rho_bs;                         // rho·bs (bs: see core/optim/sophia.h)
     float ema_decay, one_minus_ema_decay; // used when an EMA buffer is given
 } ditc_sophia_args;
 
@@ -81,6 +89,7 @@ typedef struct ditc_backend ditc_backend;
 // suite's "every entry has a case" check. A backend fills the function pointers by name (cpu_backend.c,
 // cuda_backend.cu). Parameters are named as the kernels see them; (arguments) repeats the names.
 
+// clang-format off
 // Lifetime and memory (each backend its own; the guard backend replaces them).
 #define DITC_BACKEND_LIFETIME(X)                                                                              \
     X(void, destroy, (ditc_backend *be), (be))                                                                \
@@ -264,10 +273,11 @@ typedef struct ditc_backend ditc_backend;
     DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X) DITC_BACKEND_SYNC_KERNELS(X)
 #define DITC_BACKEND_OPTIONAL_ENTRIES(X) DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)
 
+// clang-format on
 struct ditc_backend {
-    const char *name;   // "cpu", "cuda"
-    int host_memory;    // 1 if data pointers are host-addressable (communicators then need no staging)
-    void *ctx;          // backend private state
+    const char *name;         // "cpu", "cuda"
+    int host_memory;          // 1 if data pointers are host-addressable (communicators then need no staging)
+    void *ctx;                // backend private state
     ditc_precision precision; // set by ditc_backend_open (core/device/backend_open.c); FP32 by default
 #define DITC_BACKEND_MEMBER_(ret, name, params, args) ret(*name) params;
     DITC_BACKEND_REQUIRED_ENTRIES(DITC_BACKEND_MEMBER_)

@@ -23,8 +23,7 @@ void ditc_params_free(ditc_params *p) {
     memset(p, 0, sizeof *p);
 }
 
-ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape,
-                             int trainable) {
+ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape, int trainable) {
     DITC_CHECK(!p->finalized, "parameter %s declared after finalize", name);
     DITC_CHECK(strlen(name) < DITC_NAME_MAX, "parameter name too long: %s", name);
     DITC_CHECK(ditc_params_find(p, name) == NULL, "duplicate parameter %s", name);

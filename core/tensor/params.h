@@ -16,28 +16,27 @@ typedef struct {
     ditc_backend *be;
     ditc_dtype dtype;
     int n, cap;
-    ditc_tensor **t;      // headers (stable pointers), in declaration order
-    int64_t *offset;      // element offset of tensor i in every flat buffer
-    int64_t numel;        // flat length incl. alignment padding (padding stays 0)
-    int64_t numel_real;   // sum of tensor numels
-    void *data;           // flat values, dtype
-    void *grad;           // flat gradients, F32
+    ditc_tensor **t;    // headers (stable pointers), in declaration order
+    int64_t *offset;    // element offset of tensor i in every flat buffer
+    int64_t numel;      // flat length incl. alignment padding (padding stays 0)
+    int64_t numel_real; // sum of tensor numels
+    void *data;         // flat values, dtype
+    void *grad;         // flat gradients, F32
     int finalized;
 } ditc_params;
 
 void ditc_params_init(ditc_params *p, ditc_backend *be, ditc_dtype dtype);
 void ditc_params_free(ditc_params *p);
 // Declares a parameter; the returned header is valid for the life of p, its data after finalize.
-ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape,
-                             int trainable);
-void ditc_params_finalize(ditc_params *p);   // allocates flat buffers, zero-filled
+ditc_tensor *ditc_params_add(ditc_params *p, const char *name, int ndim, const int64_t *shape, int trainable);
+void ditc_params_finalize(ditc_params *p); // allocates flat buffers, zero-filled
 // Starts a new gradient accumulation: O(tensors), not O(elements). The next backward write of each
 // parameter's gradient overwrites instead of adding; later writes add (gradient accumulation).
 void ditc_params_zero_grad(ditc_params *p);
 // Zero-fills the gradients of tensors that received none since zero_grad, so the whole flat buffer
 // holds the gradient. Call before reading p->grad (optimizer, all-reduce, dumps).
 void ditc_params_settle_grad(ditc_params *p);
-ditc_tensor *ditc_params_find(const ditc_params *p, const char *name);   // NULL if absent
+ditc_tensor *ditc_params_find(const ditc_params *p, const char *name); // NULL if absent
 // A further flat buffer with the same layout (p->numel elements of dtype), zero-filled.
 void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype);
 // Header for tensor i inside another flat buffer of the same layout.

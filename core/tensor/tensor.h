@@ -17,19 +17,19 @@ struct ditc_backend;
 
 typedef struct ditc_tensor {
     ditc_dtype dtype;
-    int ndim;                          // 1..4 (a scalar is shape [1])
-    int64_t shape[DITC_MAX_DIMS];      // unused trailing entries are 1
+    int ndim;                     // 1..4 (a scalar is shape [1])
+    int64_t shape[DITC_MAX_DIMS]; // unused trailing entries are 1
     int64_t numel;
-    void *data;                        // backend memory, contiguous
-    struct ditc_backend *backend;      // owner of `data`
-    char name[DITC_NAME_MAX];          // parameter name (state_dict key), "" for activations
+    void *data;                   // backend memory, contiguous
+    struct ditc_backend *backend; // owner of `data`
+    char name[DITC_NAME_MAX];     // parameter name (state_dict key), "" for activations
 
     // autograd
-    int requires_grad;                 // gradient wanted for this tensor
-    int is_param;                      // grad is a view into a flat gradient buffer
-    int grad_ready;                    // grad holds a value (else the next write overwrites instead of adding);
-                                       // parameters: since the last ditc_params_zero_grad
-    struct ditc_tensor *grad;          // same shape, F32
+    int requires_grad;        // gradient wanted for this tensor
+    int is_param;             // grad is a view into a flat gradient buffer
+    int grad_ready;           // grad holds a value (else the next write overwrites instead of adding);
+                              // parameters: since the last ditc_params_zero_grad
+    struct ditc_tensor *grad; // same shape, F32
 } ditc_tensor;
 
 static inline int64_t ditc_shape_numel(int ndim, const int64_t *shape) {

@@ -6,7 +6,8 @@
 #include <time.h>
 
 // Prints "ditc internal error at file:line: <prefix><message>" and aborts.
-__attribute__((noreturn)) static void vfatal(const char *file, int line, const char *prefix, const char *fmt, va_list ap) {
+__attribute__((noreturn)) static void vfatal(const char *file, int line, const char *prefix, const char *fmt,
+                                             va_list ap) {
     fprintf(stderr, "ditc internal error at %s:%d: %s", file, line, prefix);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

@@ -14,33 +14,31 @@
 
 #define DITC_VERSION "0.1.0"
 
-void ditc_fatal(const char *file, int line, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
+void ditc_fatal(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
 
 void ditc_check_failed(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 4, 5)));
 
 // Internal invariant: aborts with file:line, the failed condition and a printf-style message.
-#define DITC_CHECK(cond, ...)                                                                    \
-    do {                                                                                         \
-        if (!(cond)) ditc_check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);                 \
+#define DITC_CHECK(cond, ...)                                                                                          \
+    do {                                                                                                               \
+        if (!(cond)) ditc_check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);                                        \
     } while (0)
 
 // Allocation check in llm.c's mallocCheck style.
-#define DITC_ALLOC_CHECK(ptr, bytes)                                                             \
-    do {                                                                                         \
-        if ((ptr) == NULL) ditc_fatal(__FILE__, __LINE__, "out of memory allocating %zu bytes", \
-                                      (size_t)(bytes));                                          \
+#define DITC_ALLOC_CHECK(ptr, bytes)                                                                                   \
+    do {                                                                                                               \
+        if ((ptr) == NULL) ditc_fatal(__FILE__, __LINE__, "out of memory allocating %zu bytes", (size_t)(bytes));      \
     } while (0)
 
 void *ditc_xmalloc_at(size_t bytes, const char *file, int line);
 void *ditc_xcalloc_at(size_t n, size_t size, const char *file, int line);
 void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line);
 #define ditc_xmalloc(bytes) ditc_xmalloc_at((bytes), __FILE__, __LINE__)
-double ditc_now_s(void);                            // monotonic clock, seconds
-char *ditc_xstrdup(const char *s);                  // checked strdup
+double ditc_now_s(void);                                 // monotonic clock, seconds
+char *ditc_xstrdup(const char *s);                       // checked strdup
 char *ditc_path_join(const char *dir, const char *name); // malloc'd dir + "/" + name
-#define ditc_xcalloc(n, size) ditc_xcalloc_at((n), (size), __FILE__, __LINE__)
+#define ditc_xcalloc(n, size)   ditc_xcalloc_at((n), (size), __FILE__, __LINE__)
 #define ditc_xrealloc(p, bytes) ditc_xrealloc_at((p), (bytes), __FILE__, __LINE__)
 
 // ---- user-facing status -------------------------------------------------------------------------
@@ -54,7 +52,10 @@ enum { DITC_OK = 0, DITC_ERR_IO = 1, DITC_ERR_FORMAT = 2, DITC_ERR_ARG = 3, DITC
 // Sets st (if non-NULL) and returns code, so callers can write `return ditc_fail(st, ...)`.
 int ditc_fail(ditc_status *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static inline void ditc_status_ok(ditc_status *st) {
-    if (st) { st->code = 0; st->message[0] = '\0'; }
+    if (st) {
+        st->code = 0;
+        st->message[0] = '\0';
+    }
 }
 
 #endif

@@ -21,7 +21,7 @@ typedef enum {
 } ditc_dtype;
 
 size_t ditc_dtype_size(ditc_dtype t);
-const char *ditc_dtype_name(ditc_dtype t); // safetensors spelling: "F32", "BF16", ...
+const char *ditc_dtype_name(ditc_dtype t);                               // safetensors spelling: "F32", "BF16", ...
 int ditc_dtype_from_name(const char *name, size_t len, ditc_dtype *out); // 1 if known
 
 static inline float ditc_bf16_to_f32(uint16_t h) {
@@ -40,8 +40,8 @@ static inline uint16_t ditc_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
-float ditc_f16_to_f32(uint16_t h);  // IEEE half incl. subnormals, inf, NaN
-uint16_t ditc_f32_to_f16(float f);  // round to nearest even
+float ditc_f16_to_f32(uint16_t h); // IEEE half incl. subnormals, inf, NaN
+uint16_t ditc_f32_to_f16(float f); // round to nearest even
 
 // Converts n elements of `src` (dtype `from`) to float32 `dst` (host memory).
 // Returns 0 on success, -1 if `from` is not convertible to F32.

@@ -21,7 +21,8 @@ int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st) {
         struct stat sb;
         if (stat(buf, &sb) != 0) {
             if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                if (flag) rc = ditc_fail(st, DITC_ERR_IO, "%s %s: cannot create %s: %s", flag, path, buf, strerror(errno));
+                if (flag)
+                    rc = ditc_fail(st, DITC_ERR_IO, "%s %s: cannot create %s: %s", flag, path, buf, strerror(errno));
                 else rc = ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
             }
         } else if (!S_ISDIR(sb.st_mode) && save == '\0') {

@@ -51,7 +51,7 @@ static const char *short_escape(unsigned char c) {
 
 void ditc_json_buf_string(ditc_json_buf *b, const char *s, size_t n) {
     ditc_json_buf_put(b, "\"", 1);
-    size_t run = 0;  // start of the pending run of bytes copied verbatim
+    size_t run = 0; // start of the pending run of bytes copied verbatim
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
@@ -84,14 +84,14 @@ static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 static size_t utf8_seq_len(const unsigned char *s, size_t n) {
     unsigned char c = s[0];
     if (c < 0x80) return 1;
-    if (c < 0xC2) return 0;  // continuation byte or overlong 2-byte lead
+    if (c < 0xC2) return 0; // continuation byte or overlong 2-byte lead
     if (c < 0xE0) return n >= 2 && is_cont(s[1]) ? 2 : 0;
     if (c < 0xF0) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;  // no overlong/surrogate
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF; // no overlong/surrogate
         return n >= 3 && s[1] >= lo && s[1] <= hi && is_cont(s[2]) ? 3 : 0;
     }
     if (c < 0xF5) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;  // no overlong, <= 10FFFF
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF; // no overlong, <= 10FFFF
         return n >= 4 && s[1] >= lo && s[1] <= hi && is_cont(s[2]) && is_cont(s[3]) ? 4 : 0;
     }
     return 0;
@@ -114,15 +114,23 @@ static void put_utf8(ditc_json_buf *b, uint32_t cp) {
     char t[4];
     size_t n;
     if (cp < 0x80) {
-        t[0] = (char)cp; n = 1;
+        t[0] = (char)cp;
+        n = 1;
     } else if (cp < 0x800) {
-        t[0] = (char)(0xC0 | (cp >> 6)); t[1] = (char)(0x80 | (cp & 0x3F)); n = 2;
+        t[0] = (char)(0xC0 | (cp >> 6));
+        t[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
     } else if (cp < 0x10000) {
-        t[0] = (char)(0xE0 | (cp >> 12)); t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+        t[0] = (char)(0xE0 | (cp >> 12));
+        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
     } else {
-        t[0] = (char)(0xF0 | (cp >> 18)); t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); t[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+        t[0] = (char)(0xF0 | (cp >> 18));
+        t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        t[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
     }
     ditc_json_buf_put(b, t, n);
 }
@@ -160,8 +168,7 @@ static void skip_ws(ditc_json *j) {
 static int fail_unexpected(ditc_json *j, const char *expected) {
     if (at_end(j)) return ditc_json_fail(j, j->pos, "unexpected end of input, expected %s", expected);
     unsigned char c = j->buf[j->pos];
-    if (c > 0x20 && c < 0x7f)
-        return ditc_json_fail(j, j->pos, "unexpected '%c', expected %s", c, expected);
+    if (c > 0x20 && c < 0x7f) return ditc_json_fail(j, j->pos, "unexpected '%c', expected %s", c, expected);
     return ditc_json_fail(j, j->pos, "unexpected byte 0x%02x, expected %s", c, expected);
 }
 
@@ -199,8 +206,10 @@ static int hex4(const ditc_json *j, size_t at, uint32_t *out) {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
         unsigned char c = j->buf[at + (size_t)i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) return 0;
         v = v * 16 + (uint32_t)d;
     }
@@ -217,8 +226,8 @@ static int decode_u_escape(ditc_json *j, ditc_json_buf *b) {
     if (cp >= 0xDC00 && cp <= 0xDFFF)
         return ditc_json_fail(j, at, "unpaired low surrogate \\u%04X in string", (unsigned)cp);
     if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (j->len - j->pos < 6 || j->buf[j->pos] != '\\' || j->buf[j->pos + 1] != 'u' ||
-            !hex4(j, j->pos + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+        if (j->len - j->pos < 6 || j->buf[j->pos] != '\\' || j->buf[j->pos + 1] != 'u' || !hex4(j, j->pos + 2, &lo) ||
+            lo < 0xDC00 || lo > 0xDFFF)
             return ditc_json_fail(j, at, "unpaired high surrogate \\u%04X in string", (unsigned)cp);
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         j->pos += 6;
@@ -254,7 +263,7 @@ static int decode_escape(ditc_json *j, ditc_json_buf *b) {
 static int parse_string_into(ditc_json *j, ditc_json_buf *b) {
     size_t start = j->pos++;
     for (;;) {
-        size_t run = j->pos;  // copy plain ASCII runs in one go
+        size_t run = j->pos; // copy plain ASCII runs in one go
         while (j->pos < j->len) {
             unsigned char c = j->buf[j->pos];
             if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
@@ -301,9 +310,7 @@ int ditc_json_string(ditc_json *j, char **out, size_t *len) {
 
 // ---- numbers and literals -----------------------------------------------------------------------
 
-static int is_digit_at(const ditc_json *j, size_t at) {
-    return at < j->len && j->buf[at] >= '0' && j->buf[at] <= '9';
-}
+static int is_digit_at(const ditc_json *j, size_t at) { return at < j->len && j->buf[at] >= '0' && j->buf[at] <= '9'; }
 
 static void skip_digits(ditc_json *j) {
     while (is_digit_at(j, j->pos)) j->pos++;
@@ -331,7 +338,10 @@ int ditc_json_number(ditc_json *j, ditc_json_num *out) {
     size_t start = j->pos;
     ditc_json_num n = {.kind = DITC_JSON_NUM_UINT, .u = 0, .pos = start, .len = 0};
     int other = 0;
-    if (j->buf[j->pos] == '-') { j->pos++; other = 1; }
+    if (j->buf[j->pos] == '-') {
+        j->pos++;
+        other = 1;
+    }
     if (parse_int_part(j, start, &n) < 0) return -1;
     if (j->pos < j->len && j->buf[j->pos] == '.') {
         j->pos++;
@@ -346,7 +356,10 @@ int ditc_json_number(ditc_json *j, ditc_json_num *out) {
         skip_digits(j);
         other = 1;
     }
-    if (other) { n.kind = DITC_JSON_NUM_OTHER; n.u = 0; }
+    if (other) {
+        n.kind = DITC_JSON_NUM_OTHER;
+        n.u = 0;
+    }
     n.len = j->pos - start;
     if (out) *out = n;
     return 0;

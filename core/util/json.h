@@ -16,44 +16,44 @@
 #define DITC_JSON_MAX_DEPTH 64
 
 typedef enum {
-    DITC_JSON_END = 0,  // no more input (only whitespace left)
+    DITC_JSON_END = 0, // no more input (only whitespace left)
     DITC_JSON_OBJECT,
     DITC_JSON_ARRAY,
     DITC_JSON_STRING,
     DITC_JSON_NUMBER,
     DITC_JSON_BOOL,
     DITC_JSON_NULL,
-    DITC_JSON_INVALID,  // the next byte cannot start a value
+    DITC_JSON_INVALID, // the next byte cannot start a value
 } ditc_json_kind;
 
 typedef enum {
-    DITC_JSON_NUM_UINT = 0,  // non-negative integer that fits uint64 (value in `u`)
-    DITC_JSON_NUM_OVERFLOW,  // non-negative integer larger than UINT64_MAX
-    DITC_JSON_NUM_OTHER,     // negative, fraction or exponent
+    DITC_JSON_NUM_UINT = 0, // non-negative integer that fits uint64 (value in `u`)
+    DITC_JSON_NUM_OVERFLOW, // non-negative integer larger than UINT64_MAX
+    DITC_JSON_NUM_OTHER,    // negative, fraction or exponent
 } ditc_json_num_kind;
 
 typedef struct {
     ditc_json_num_kind kind;
     uint64_t u;
-    size_t pos, len;  // the number's text is buf[pos, pos+len)
+    size_t pos, len; // the number's text is buf[pos, pos+len)
 } ditc_json_num;
 
 typedef struct {
     const unsigned char *buf;
     size_t len, pos;
-    int depth;                                   // current nesting (0 = top level)
-    unsigned char first[DITC_JSON_MAX_DEPTH + 1];// per level: no member/element read yet
+    int depth;                                    // current nesting (0 = top level)
+    unsigned char first[DITC_JSON_MAX_DEPTH + 1]; // per level: no member/element read yet
     unsigned char is_obj[DITC_JSON_MAX_DEPTH + 1];
     int failed;
-    size_t err_pos;   // byte offset of the first error
-    char err[200];    // its description (without the offset)
+    size_t err_pos; // byte offset of the first error
+    char err[200];  // its description (without the offset)
 } ditc_json;
 
 void ditc_json_init(ditc_json *j, const void *buf, size_t len);
 
 // Kind of the next value after whitespace (does not consume it). INVALID also when already failed.
 ditc_json_kind ditc_json_peek(ditc_json *j);
-const char *ditc_json_kind_name(ditc_json_kind k);  // "object", "array", "string", ...
+const char *ditc_json_kind_name(ditc_json_kind k); // "object", "array", "string", ...
 
 // All of these return 0 on success and -1 on error (then j->err / j->err_pos say why and where).
 int ditc_json_object_begin(ditc_json *j);

@@ -49,13 +49,17 @@ int ditc_kv_get_i64(const ditc_kv *kv, const char *key, int64_t *out, const char
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end) return ditc_fail(st, DITC_ERR_FORMAT, "%s: \"%s\" = \"%s\" is not an integer", file, key, v);
+    if (errno || end == v || *end)
+        return ditc_fail(st, DITC_ERR_FORMAT, "%s: \"%s\" = \"%s\" is not an integer", file, key, v);
     *out = (int64_t)x;
     return 0;
 }
 
 void ditc_kv_free(ditc_kv *kv) {
-    for (int i = 0; i < kv->n; i++) { free(kv->keys[i]); free(kv->vals[i]); }
+    for (int i = 0; i < kv->n; i++) {
+        free(kv->keys[i]);
+        free(kv->vals[i]);
+    }
     free(kv->keys);
     free(kv->vals);
     memset(kv, 0, sizeof *kv);
@@ -94,10 +98,17 @@ int ditc_kv_load(ditc_kv *kv, const char *path, ditc_status *st) {
     int r = ditc_json_object_begin(&j), more;
     char *key = NULL, *val = NULL;
     while (r == 0 && (more = ditc_json_object_next(&j, &key, NULL, NULL)) == 1) {
-        if (ditc_json_peek(&j) != DITC_JSON_STRING) { r = ditc_json_fail(&j, j.pos, "value of \"%s\" must be a string", key); break; }
-        if (ditc_json_string(&j, &val, NULL)) { r = -1; break; }
+        if (ditc_json_peek(&j) != DITC_JSON_STRING) {
+            r = ditc_json_fail(&j, j.pos, "value of \"%s\" must be a string", key);
+            break;
+        }
+        if (ditc_json_string(&j, &val, NULL)) {
+            r = -1;
+            break;
+        }
         ditc_kv_set(kv, key, val);
-        free(key); free(val);
+        free(key);
+        free(val);
         key = val = NULL;
     }
     if (r == 0 && more < 0) r = -1;

@@ -12,9 +12,9 @@ typedef struct {
     char **keys, **vals;
 } ditc_kv;
 
-void ditc_kv_set(ditc_kv *kv, const char *key, const char *val);   // replaces an existing key
+void ditc_kv_set(ditc_kv *kv, const char *key, const char *val); // replaces an existing key
 void ditc_kv_set_i64(ditc_kv *kv, const char *key, int64_t v);
-const char *ditc_kv_get(const ditc_kv *kv, const char *key);      // NULL if absent
+const char *ditc_kv_get(const ditc_kv *kv, const char *key); // NULL if absent
 // Integer value of key; error naming file and key if absent or not an integer.
 int ditc_kv_get_i64(const ditc_kv *kv, const char *key, int64_t *out, const char *file, ditc_status *st);
 void ditc_kv_free(ditc_kv *kv);

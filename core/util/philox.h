@@ -109,9 +109,7 @@ static inline DITC_HOSTDEV void ditc_rng_block(uint64_t seed, uint32_t purpose, 
 
 // ---- derivations from one block (shared by the per-element functions and the bulk fills) ----------
 
-static inline DITC_HOSTDEV float ditc_rng_uniform_from_bits(uint32_t x) {
-    return (float)(x >> 8) * 0x1p-24f;
-}
+static inline DITC_HOSTDEV float ditc_rng_uniform_from_bits(uint32_t x) { return (float)(x >> 8) * 0x1p-24f; }
 
 // Box–Muller radius and angle (double) from the lane pair (a, b); the pair's elements are
 // r*cos(theta) and r*sin(theta).

@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <png.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
-#define PNG_GRID_PAD 2
+#define PNG_GRID_PAD   2
 #define PNG_MAX_PIXELS ((int64_t)1 << 30) // per image written or read: 3 GiB of RGB at most
 
 // torchvision's normalize=True, value_range=(-1, 1) followed by save_image's mul(255).add_(0.5).clamp_(0, 255)
@@ -129,12 +129,14 @@ int ditc_png_write_grid(const char *path, const float *imgs, int n, int c, int h
     DITC_CHECK(path != NULL && imgs != NULL, "png_write_grid with NULL arguments");
     ditc_status_ok(st);
     if (n < 1 || (c != 1 && c != 3) || h < 1 || w < 1 || nrow < 1)
-        return ditc_fail(st, DITC_ERR_ARG, "PNG %s: cannot write %d images of %dx%dx%d with nrow %d (need n >= 1, "
-                         "c in {1, 3}, h, w, nrow >= 1)", path, n, c, h, w, nrow);
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "PNG %s: cannot write %d images of %dx%dx%d with nrow %d (need n >= 1, "
+                         "c in {1, 3}, h, w, nrow >= 1)",
+                         path, n, c, h, w, nrow);
     grid_geom g = grid_layout(n, h, w, nrow);
     if (g.width * 3 > INT32_MAX || g.width * g.height > PNG_MAX_PIXELS)
-        return ditc_fail(st, DITC_ERR_ARG, "PNG %s: a grid of %d images of %dx%d with nrow %d is too large", path, n,
-                         h, w, nrow);
+        return ditc_fail(st, DITC_ERR_ARG, "PNG %s: a grid of %d images of %dx%d with nrow %d is too large", path, n, h,
+                         w, nrow);
     unsigned char *rgb = ditc_xcalloc((size_t)g.width * g.height, 3);
     render_grid(rgb, &g, imgs, n, c, h, w);
     int rc = write_png_atomic(path, rgb, (int)g.width, (int)g.height, st);

@@ -54,12 +54,17 @@ static const char *show(char out[112], const char *s, size_t n) {
     size_t o = 0, i = 0;
     for (; i < n && o < 96; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 && o > 90 && (c & 0xC0) == 0xC0) break;  // do not cut a UTF-8 sequence
+        if (c >= 0x80 && o > 90 && (c & 0xC0) == 0xC0) break; // do not cut a UTF-8 sequence
         if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(out + o, 8, "\\x%02x", c);
-        else if (c == '"' || c == '\\') { out[o++] = '\\'; out[o++] = (char)c; }
-        else out[o++] = (char)c;
+        else if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else out[o++] = (char)c;
     }
-    if (i < n) { memcpy(out + o, "...", 3); o += 3; }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
     out[o] = '\0';
     return out;
 }
@@ -69,7 +74,7 @@ static const char *show_c(char out[112], const char *s) { return show(out, s, st
 static void fmt_shape(char out[200], int ndim, const int64_t *shape) {
     size_t o = 0;
     out[o++] = '[';
-    for (int i = 0; i < ndim && o < 180; i++)  // 8 dims of at most 19 digits always fit
+    for (int i = 0; i < ndim && o < 180; i++) // 8 dims of at most 19 digits always fit
         o += (size_t)snprintf(out + o, 200 - o, "%s%" PRId64, i ? ", " : "", shape[i]);
     snprintf(out + o, 200 - o, "]");
 }
@@ -100,8 +105,8 @@ __attribute__((format(printf, 3, 4))) static int file_err(st_ctx *c, int code, c
     return r;
 }
 
-__attribute__((format(printf, 4, 5)))
-static int tensor_err(st_ctx *c, int code, const ditc_st_tensor *t, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int tensor_err(st_ctx *c, int code, const ditc_st_tensor *t,
+                                                            const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int r = vfail(c, code, t->name, fmt, ap);
@@ -112,10 +117,11 @@ static int tensor_err(st_ctx *c, int code, const ditc_st_tensor *t, const char *
 // JSON syntax error (j.err), optionally inside a tensor's entry.
 static int json_err(st_ctx *c, const ditc_st_tensor *t) {
     size_t at = c->j.err_pos;
-    if (t) return tensor_err(c, DITC_ERR_FORMAT, t, "invalid header JSON at header byte %zu (file offset %zu): %s",
-                             at, at + 8, c->j.err);
-    return file_err(c, DITC_ERR_FORMAT, "invalid header JSON at header byte %zu (file offset %zu): %s", at,
-                    at + 8, c->j.err);
+    if (t)
+        return tensor_err(c, DITC_ERR_FORMAT, t, "invalid header JSON at header byte %zu (file offset %zu): %s", at,
+                          at + 8, c->j.err);
+    return file_err(c, DITC_ERR_FORMAT, "invalid header JSON at header byte %zu (file offset %zu): %s", at, at + 8,
+                    c->j.err);
 }
 
 // Number text for messages (at most 40 characters).
@@ -155,22 +161,27 @@ static int parse_meta_value(st_ctx *c, int i) {
     const char *key = c->st->meta_keys[i];
     ditc_json_kind k = ditc_json_peek(&c->j);
     if (k != DITC_JSON_STRING) {
-        if (k == DITC_JSON_INVALID || k == DITC_JSON_END) { ditc_json_skip(&c->j); return json_err(c, NULL); }
+        if (k == DITC_JSON_INVALID || k == DITC_JSON_END) {
+            ditc_json_skip(&c->j);
+            return json_err(c, NULL);
+        }
         return file_err(c, DITC_ERR_FORMAT, "__metadata__ key \"%s\": value must be a string, found %s",
                         show_c(nm, key), ditc_json_kind_name(k));
     }
     size_t vl;
     if (ditc_json_string(&c->j, &c->st->meta_vals[i], &vl) < 0) return json_err(c, NULL);
     if (strlen(c->st->meta_vals[i]) != vl)
-        return file_err(c, DITC_ERR_FORMAT, "__metadata__ key \"%s\": value contains a NUL character",
-                        show_c(nm, key));
+        return file_err(c, DITC_ERR_FORMAT, "__metadata__ key \"%s\": value contains a NUL character", show_c(nm, key));
     return 0;
 }
 
 static int parse_metadata(st_ctx *c) {
     ditc_json_kind k = ditc_json_peek(&c->j);
     if (k != DITC_JSON_OBJECT) {
-        if (k == DITC_JSON_INVALID || k == DITC_JSON_END) { ditc_json_skip(&c->j); return json_err(c, NULL); }
+        if (k == DITC_JSON_INVALID || k == DITC_JSON_END) {
+            ditc_json_skip(&c->j);
+            return json_err(c, NULL);
+        }
         return file_err(c, DITC_ERR_FORMAT, "__metadata__ must be an object of string to string, found %s",
                         ditc_json_kind_name(k));
     }
@@ -191,9 +202,9 @@ static int parse_metadata(st_ctx *c) {
 // ---- reader: one tensor entry -------------------------------------------------------------------
 
 static int is_safetensors_dtype(const char *v) {
-    static const char *const names[] = {"BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32",
-                                        "F64", "I64", "U64", "C64", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4",
-                                        "F6_E2M3", "F6_E3M2"};
+    static const char *const names[] = {"BOOL",    "U8",      "I8",      "I16", "U16",     "F16",    "BF16",
+                                        "I32",     "U32",     "F32",     "F64", "I64",     "U64",    "C64",
+                                        "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(v, names[i]) == 0) return 1;
     return 0;
@@ -201,7 +212,10 @@ static int is_safetensors_dtype(const char *v) {
 
 // Reports a value of the wrong kind, or the JSON error if the value is not even valid.
 static int wrong_kind(st_ctx *c, ditc_st_tensor *t, ditc_json_kind k, const char *what) {
-    if (k == DITC_JSON_INVALID || k == DITC_JSON_END) { ditc_json_skip(&c->j); return json_err(c, t); }
+    if (k == DITC_JSON_INVALID || k == DITC_JSON_END) {
+        ditc_json_skip(&c->j);
+        return json_err(c, t);
+    }
     return tensor_err(c, DITC_ERR_FORMAT, t, "%s, found %s", what, ditc_json_kind_name(k));
 }
 
@@ -271,7 +285,8 @@ static int parse_offsets(st_ctx *c, ditc_st_tensor *t) {
         n++;
     }
     if (r < 0) return json_err(c, t);
-    if (n != 2) return tensor_err(c, DITC_ERR_FORMAT, t, "data_offsets must have exactly 2 entries [begin, end], found %d", n);
+    if (n != 2)
+        return tensor_err(c, DITC_ERR_FORMAT, t, "data_offsets must have exactly 2 entries [begin, end], found %d", n);
     t->begin = v[0];
     t->end = v[1];
     return 0;
@@ -292,8 +307,8 @@ static int check_sizes(st_ctx *c, ditc_st_tensor *t) {
     fmt_shape(sh, t->ndim, t->shape);
     const char *dt = ditc_dtype_name(t->dtype);
     if (t->begin > t->end)
-        return tensor_err(c, DITC_ERR_FORMAT, t, "data_offsets [%" PRIu64 ", %" PRIu64 "] have begin > end",
-                          t->begin, t->end);
+        return tensor_err(c, DITC_ERR_FORMAT, t, "data_offsets [%" PRIu64 ", %" PRIu64 "] have begin > end", t->begin,
+                          t->end);
     uint64_t numel = 1, bytes;
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] == 0) numel = 0;
@@ -304,12 +319,14 @@ static int check_sizes(st_ctx *c, ditc_st_tensor *t) {
         return tensor_err(c, DITC_ERR_FORMAT, t, "shape %s of %s has a byte size that overflows 64 bits", sh, dt);
     if (t->end - t->begin != bytes)
         return tensor_err(c, DITC_ERR_FORMAT, t,
-                          "data_offsets [%" PRIu64 ", %" PRIu64 "] span %" PRIu64 " bytes but shape %s of %s needs %" PRIu64,
+                          "data_offsets [%" PRIu64 ", %" PRIu64 "] span %" PRIu64
+                          " bytes but shape %s of %s needs %" PRIu64,
                           t->begin, t->end, t->end - t->begin, sh, dt, bytes);
     if (t->end > c->data_len)
         return tensor_err(c, DITC_ERR_FORMAT, t,
                           "data_offsets [%" PRIu64 ", %" PRIu64 "] extend past the end of the %" PRIu64
-                          "-byte data buffer (file truncated?)", t->begin, t->end, c->data_len);
+                          "-byte data buffer (file truncated?)",
+                          t->begin, t->end, c->data_len);
     return 0;
 }
 
@@ -320,8 +337,9 @@ static int parse_entry_fields(st_ctx *c, ditc_st_tensor *t) {
     while ((r = ditc_json_object_next(&c->j, &k, &kl, NULL)) == 1) {
         int f = entry_field(k, kl);
         if (!f || (have & f)) {
-            r = tensor_err(c, DITC_ERR_FORMAT, t, f ? "duplicate key \"%s\" in entry"
-                                                    : "unknown key \"%s\" in entry (allowed: dtype, shape, data_offsets)",
+            r = tensor_err(c, DITC_ERR_FORMAT, t,
+                           f ? "duplicate key \"%s\" in entry"
+                             : "unknown key \"%s\" in entry (allowed: dtype, shape, data_offsets)",
                            show(nm, k, kl));
             free(k);
             return r;
@@ -334,15 +352,16 @@ static int parse_entry_fields(st_ctx *c, ditc_st_tensor *t) {
     if (r < 0) return json_err(c, t);
     if (have != (F_DTYPE | F_SHAPE | F_OFFSETS))
         return tensor_err(c, DITC_ERR_FORMAT, t, "entry is missing \"%s\"",
-                          !(have & F_DTYPE) ? "dtype" : !(have & F_SHAPE) ? "shape" : "data_offsets");
+                          !(have & F_DTYPE)   ? "dtype"
+                          : !(have & F_SHAPE) ? "shape"
+                                              : "data_offsets");
     return 0;
 }
 
 static int parse_tensor(st_ctx *c, char *name) {
     ditc_st_tensor *t = push_tensor(c, name);
     ditc_json_kind k = ditc_json_peek(&c->j);
-    if (k != DITC_JSON_OBJECT)
-        return wrong_kind(c, t, k, "entry must be an object with dtype, shape and data_offsets");
+    if (k != DITC_JSON_OBJECT) return wrong_kind(c, t, k, "entry must be an object with dtype, shape and data_offsets");
     ditc_json_object_begin(&c->j);
     int r = parse_entry_fields(c, t);
     return r ? r : check_sizes(c, t);
@@ -368,7 +387,10 @@ static int parse_header_json(st_ctx *c) {
             c->seen_meta = 1;
             r = parse_metadata(c);
         } else {
-            if (c->st->n_tensors == INT_MAX) { free(key); return file_err(c, DITC_ERR_FORMAT, "too many tensors"); }
+            if (c->st->n_tensors == INT_MAX) {
+                free(key);
+                return file_err(c, DITC_ERR_FORMAT, "too many tensors");
+            }
             r = parse_tensor(c, key);
         }
         if (r) return r;
@@ -378,13 +400,12 @@ static int parse_header_json(st_ctx *c) {
         if (h[p] != ' ')
             return file_err(c, DITC_ERR_FORMAT,
                             "unexpected byte 0x%02x at header byte %zu after the JSON object (only space padding is "
-                            "allowed)", h[p], p);
+                            "allowed)",
+                            h[p], p);
     return 0;
 }
 
-static int cmp_str_ptr(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // Sorted by (begin, end); ties keep header order (the pointers point into one array).
 static int cmp_tensor_ptr(const void *a, const void *b) {
@@ -431,10 +452,12 @@ static int layout_err(st_ctx *c, const ditc_st_tensor *t, const ditc_st_tensor *
     if (!prev)
         return tensor_err(c, DITC_ERR_FORMAT, t,
                           "data_offsets [%" PRIu64 ", %" PRIu64 "] leave a gap: the first tensor in the data buffer "
-                          "must start at offset 0", t->begin, t->end);
+                          "must start at offset 0",
+                          t->begin, t->end);
     return tensor_err(c, DITC_ERR_FORMAT, t,
                       "data_offsets [%" PRIu64 ", %" PRIu64 "] leave a gap of %" PRIu64 " bytes after tensor \"%s\" "
-                      "(which ends at %" PRIu64 ")", t->begin, t->end, t->begin - expect, show_c(nm, prev->name), expect);
+                      "(which ends at %" PRIu64 ")",
+                      t->begin, t->end, t->begin - expect, show_c(nm, prev->name), expect);
 }
 
 static int check_layout(st_ctx *c) {
@@ -456,7 +479,8 @@ static int check_layout(st_ctx *c) {
     if (expect != c->data_len)
         return file_err(c, DITC_ERR_FORMAT,
                         "%" PRIu64 " trailing bytes after the last tensor (data buffer is %" PRIu64
-                        " bytes, tensors cover %" PRIu64 ")", c->data_len - expect, c->data_len, expect);
+                        " bytes, tensors cover %" PRIu64 ")",
+                        c->data_len - expect, c->data_len, expect);
     return 0;
 }
 
@@ -467,11 +491,13 @@ static int parse_file(ditc_safetensors *st, ditc_status *s) {
         return file_err(&c, DITC_ERR_FORMAT, "file is %zu bytes, too short for the 8-byte header length", st->size);
     c.header_len = read_le64(st->bytes);
     if (c.header_len > DITC_ST_MAX_HEADER)
-        return file_err(&c, DITC_ERR_FORMAT, "header length %" PRIu64 " exceeds the limit of %llu bytes",
-                        c.header_len, DITC_ST_MAX_HEADER);
+        return file_err(&c, DITC_ERR_FORMAT, "header length %" PRIu64 " exceeds the limit of %llu bytes", c.header_len,
+                        DITC_ST_MAX_HEADER);
     if (c.header_len > st->size - 8)
-        return file_err(&c, DITC_ERR_FORMAT, "header length %" PRIu64 " exceeds the %zu bytes after the length "
-                        "field (file truncated?)", c.header_len, st->size - 8);
+        return file_err(&c, DITC_ERR_FORMAT,
+                        "header length %" PRIu64 " exceeds the %zu bytes after the length "
+                        "field (file truncated?)",
+                        c.header_len, st->size - 8);
     if (c.header_len == 0 || st->bytes[8] != '{')
         return file_err(&c, DITC_ERR_FORMAT, "header does not start with '{' (not a safetensors file?)");
     c.data_len = st->size - 8 - c.header_len;
@@ -486,8 +512,7 @@ static int parse_file(ditc_safetensors *st, ditc_status *s) {
 
 // ---- reader: public API -------------------------------------------------------------------------
 
-int ditc_st_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, const char *label,
-                  ditc_status *s) {
+int ditc_st_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, const char *label, ditc_status *s) {
     DITC_CHECK(st != NULL && (buf != NULL || size == 0), "ditc_st_parse: bad arguments");
     memset(st, 0, sizeof *st);
     ditc_status_ok(s);
@@ -667,16 +692,15 @@ void ditc_st_writer_free(ditc_st_writer *w) {
     free(w);
 }
 
-static int utf8_ok(const char *s) {
-    return ditc_json_utf8_valid((const unsigned char *)s, strlen(s), NULL);
-}
+static int utf8_ok(const char *s) { return ditc_json_utf8_valid((const unsigned char *)s, strlen(s), NULL); }
 
 // Names that the reader would reject.
 static int writer_validate(const ditc_st_writer *w, const char *path, ditc_status *s) {
     char nm[112];
     for (int i = 0; i < w->n; i++) {
         if (!utf8_ok(w->t[i].name))
-            return ditc_fail(s, DITC_ERR_ARG, "%s: tensor name \"%s\" is not valid UTF-8", path, show_c(nm, w->t[i].name));
+            return ditc_fail(s, DITC_ERR_ARG, "%s: tensor name \"%s\" is not valid UTF-8", path,
+                             show_c(nm, w->t[i].name));
         if (strcmp(w->t[i].name, "__metadata__") == 0)
             return ditc_fail(s, DITC_ERR_ARG, "%s: \"__metadata__\" cannot be a tensor name", path);
     }
@@ -788,8 +812,14 @@ static int write_atomic(const ditc_st_writer *w, const ditc_json_buf *h, const c
         else if (fflush(f) != 0) step = "flush";
         else if (fsync(fileno(f)) != 0) step = "fsync";
         if (step) err = errno;
-        if (fclose(f) != 0 && !step) { step = "close"; err = errno; }
-        if (!step && rename(tmp, path) != 0) { step = "rename"; err = errno; }
+        if (fclose(f) != 0 && !step) {
+            step = "close";
+            err = errno;
+        }
+        if (!step && rename(tmp, path) != 0) {
+            step = "rename";
+            err = errno;
+        }
         if (step) remove(tmp);
     }
     int rc = 0;

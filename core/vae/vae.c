@@ -21,7 +21,8 @@ int ditc_vae_factor(const ditc_vae *v) { return ditc_vae_config_factor(&v->cfg);
 int ditc_vae_set_tile(ditc_vae *v, int tile, ditc_status *st) {
     int q = 4 * ditc_vae_factor(v);
     if (tile < 0 || tile % q)
-        return ditc_fail(st, DITC_ERR_ARG, "--vae-tile %d: must be 0 (no tiling) or a positive multiple of %d", tile, q);
+        return ditc_fail(st, DITC_ERR_ARG, "--vae-tile %d: must be 0 (no tiling) or a positive multiple of %d", tile,
+                         q);
     v->tile = tile;
     return 0;
 }
@@ -136,8 +137,8 @@ int ditc_vae_encode(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t
     const ditc_vae_config *c = &v->cfg;
     int f = ditc_vae_factor(v);
     if (H < f || W < f || H % f || W % f)
-        return ditc_fail(st, DITC_ERR_ARG, "%s: image size %lldx%lld must be a positive multiple of %d for the VAE", what,
-                         (long long)H, (long long)W, f);
+        return ditc_fail(st, DITC_ERR_ARG, "%s: image size %lldx%lld must be a positive multiple of %d for the VAE",
+                         what, (long long)H, (long long)W, f);
     int64_t lc = c->latent_channels, hw = (H / f) * (W / f), in = (int64_t)c->in_channels * H * W;
     float *mom = ditc_xmalloc((size_t)(2 * lc * hw) * sizeof(float));
     for (int64_t b = 0; b < B; b++) {
@@ -176,8 +177,8 @@ int ditc_vae_decode(ditc_vae *v, const float *z, int64_t B, int64_t h, int64_t w
     return 0;
 }
 
-void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const float *logvar, int64_t n,
-                             uint64_t seed, uint32_t purpose, uint32_t step, uint64_t index0, float *out) {
+void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const float *logvar, int64_t n, uint64_t seed,
+                             uint32_t purpose, uint32_t step, uint64_t index0, float *out) {
     ditc_rng_fill_normal(out, (size_t)n, seed, purpose, step, index0);
     float scale = (float)c->scaling_factor, shift = (float)c->shift_factor;
     for (int64_t i = 0; i < n; i++) {
@@ -195,8 +196,8 @@ int ditc_vae_encode_latents(ditc_vae *v, const float *img, int64_t B, int64_t H,
     for (int64_t b = 0; b < B && !rc; b++) {
         rc = ditc_vae_encode(v, img + b * in, 1, H, W, mean, logvar, "--vae", st);
         if (!rc)
-            ditc_vae_sample_latents(&v->cfg, mean, logvar, n, seed, DITC_RNG_POSTERIOR, step, (uint64_t)pos[b] * (uint64_t)n,
-                                    out + b * n);
+            ditc_vae_sample_latents(&v->cfg, mean, logvar, n, seed, DITC_RNG_POSTERIOR, step,
+                                    (uint64_t)pos[b] * (uint64_t)n, out + b * n);
     }
     free(mean);
     free(logvar);

@@ -44,12 +44,12 @@ int ditc_vae_encode(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t
                     const char *what, ditc_status *st);
 // z (B, latent_ch, h, w) host F32 (already divided by the scaling factor) → img (B, out_ch, h·f, w·f) host F32.
 int ditc_vae_decode(ditc_vae *v, const float *z, int64_t B, int64_t h, int64_t w, float *img, ditc_status *st);
-int ditc_vae_factor(const ditc_vae *v);   // 2^(levels−1)
+int ditc_vae_factor(const ditc_vae *v); // 2^(levels−1)
 
 // Posterior sample scaled for the DiT: out[i] = scale·(mean + exp(½·logvar)·ε − shift), ε = the counter
 // RNG's normal stream (seed, purpose, step, index0 + i), i over n elements (host memory).
-void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const float *logvar, int64_t n,
-                             uint64_t seed, uint32_t purpose, uint32_t step, uint64_t index0, float *out);
+void ditc_vae_sample_latents(const ditc_vae_config *c, const float *mean, const float *logvar, int64_t n, uint64_t seed,
+                             uint32_t purpose, uint32_t step, uint64_t index0, float *out);
 
 // Training latents of a batch (`ditc train --vae`): encodes img (B, in_ch, H, W) and draws sample b's
 // posterior sample with ditc_vae_sample_latents keyed (seed, DITC_RNG_POSTERIOR, step, pos[b]·n), n = the

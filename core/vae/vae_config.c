@@ -33,7 +33,8 @@ static int get_int(ditc_json *j, const char *key, int max, int *out) {
     size_t at = j->pos;
     ditc_json_num n;
     if (ditc_json_peek(j) != DITC_JSON_NUMBER)
-        return ditc_json_fail(j, at, "\"%s\" must be a positive integer, not %s", key, ditc_json_kind_name(ditc_json_peek(j)));
+        return ditc_json_fail(j, at, "\"%s\" must be a positive integer, not %s", key,
+                              ditc_json_kind_name(ditc_json_peek(j)));
     if (ditc_json_number(j, &n)) return -1;
     if (n.kind != DITC_JSON_NUM_UINT || n.u < 1 || n.u > (uint64_t)max)
         return ditc_json_fail(j, at, "\"%s\" must be an integer in [1, %d]", key, max);
@@ -59,7 +60,8 @@ static int get_double(ditc_json *j, const char *key, int allow_null, double *out
 
 static int get_bool(ditc_json *j, const char *key, int *out) {
     if (ditc_json_peek(j) != DITC_JSON_BOOL)
-        return ditc_json_fail(j, j->pos, "\"%s\" must be true or false, not %s", key, ditc_json_kind_name(ditc_json_peek(j)));
+        return ditc_json_fail(j, j->pos, "\"%s\" must be true or false, not %s", key,
+                              ditc_json_kind_name(ditc_json_peek(j)));
     return ditc_json_bool(j, out);
 }
 
@@ -84,7 +86,8 @@ static int get_array(ditc_json *j, const char *key, const char *want, int *vals,
     if (ditc_json_array_begin(j)) return -1;
     int m, k = 0;
     while ((m = ditc_json_array_next(j)) == 1) {
-        if (k >= DITC_VAE_MAX_LEVELS) return ditc_json_fail(j, at, "\"%s\" has more than %d entries", key, DITC_VAE_MAX_LEVELS);
+        if (k >= DITC_VAE_MAX_LEVELS)
+            return ditc_json_fail(j, at, "\"%s\" has more than %d entries", key, DITC_VAE_MAX_LEVELS);
         if (want ? expect_string(j, key, want) : get_int(j, key, 1 << 16, &vals[k])) return -1;
         k++;
     }
@@ -120,10 +123,12 @@ static int parse(ditc_json *j, ditc_vae_config *c) {
         key = NULL;
     }
     if (!r && more < 0) r = -1;
-    if (!r && ditc_json_peek(j) != DITC_JSON_END) r = ditc_json_fail(j, j->pos, "trailing data after the config object");
+    if (!r && ditc_json_peek(j) != DITC_JSON_END)
+        r = ditc_json_fail(j, j->pos, "trailing data after the config object");
     if (r) return r;
     if (n_down >= 0 && n_down != c->levels)
-        return ditc_json_fail(j, 0, "\"down_block_types\" has %d entries, \"block_out_channels\" %d", n_down, c->levels);
+        return ditc_json_fail(j, 0, "\"down_block_types\" has %d entries, \"block_out_channels\" %d", n_down,
+                              c->levels);
     if (n_up >= 0 && n_up != c->levels)
         return ditc_json_fail(j, 0, "\"up_block_types\" has %d entries, \"block_out_channels\" %d", n_up, c->levels);
     for (int i = 0; i < c->levels; i++)

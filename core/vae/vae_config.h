@@ -10,12 +10,12 @@
 
 typedef struct {
     int in_channels, out_channels, latent_channels;
-    int levels;                               // len(block_out_channels)
+    int levels; // len(block_out_channels)
     int block_out[DITC_VAE_MAX_LEVELS];
     int layers_per_block, norm_groups;
     int sample_size;
     int use_quant_conv, use_post_quant_conv, mid_attention;
-    double scaling_factor, shift_factor;      // latents = (z − shift)·scale
+    double scaling_factor, shift_factor; // latents = (z − shift)·scale
 } ditc_vae_config;
 
 // sd-vae-ft-ema: 3/3/4 channels, [128, 256, 512, 512], 2 layers, 32 groups, sample 256, scale 0.18215.

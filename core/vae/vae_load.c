@@ -21,7 +21,7 @@ typedef struct {
     char name[DITC_NAME_MAX], alt[DITC_NAME_MAX]; // alt: the older diffusers name ("" if none)
     int ndim;
     int64_t shape[4];
-    int linear;            // attention projection: (C, C) or, as a 1×1 conv, (C, C, 1, 1)
+    int linear; // attention projection: (C, C) or, as a 1×1 conv, (C, C, 1, 1)
     ditc_tensor **slot;
 } vae_entry;
 
@@ -150,7 +150,8 @@ static void declare(ditc_vae *v, entry_list *l) {
 
 static void shape_str(int ndim, const int64_t *s, char *buf, size_t cap) {
     size_t k = (size_t)snprintf(buf, cap, "[");
-    for (int i = 0; i < ndim && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)s[i]);
+    for (int i = 0; i < ndim && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)s[i]);
     if (k < cap) snprintf(buf + k, cap - k, "]");
 }
 
@@ -308,7 +309,8 @@ int ditc_vae_load(ditc_vae **out, ditc_backend *be, const char *path, const char
     if (!be->host_memory || !be->conv2d_fwd || !be->group_norm_fwd || !be->upsample2x_fwd || !be->spatial_attn_fwd)
         return ditc_fail(st, DITC_ERR_UNSUPPORTED,
                          "%s: the %s backend has no VAE kernels yet: encode once with `ditc extract --vae` (CPU) "
-                         "and train on the latent shards", flag, be->name);
+                         "and train on the latent shards",
+                         flag, be->name);
     char *wpath = NULL, *cpath = NULL;
     ditc_vae *v = ditc_xcalloc(1, sizeof *v);
     v->be = be;
@@ -333,9 +335,9 @@ int ditc_vae_load(ditc_vae **out, ditc_backend *be, const char *path, const char
         snprintf(v->desc, sizeof v->desc,
                  "VAE %s: AutoencoderKL %s names, %lld parameters in %d tensors (%s storage), block_out [%d..%d] x%d "
                  "levels, latent %d ch, scale %g",
-                 wpath, old_names ? "older diffusers (query/key/value/proj_attn)" : "diffusers",
-                 (long long)v->n_params, l.n, ditc_dtype_name(found[0]->dtype), c->block_out[0],
-                 c->block_out[c->levels - 1], c->levels, c->latent_channels, c->scaling_factor);
+                 wpath, old_names ? "older diffusers (query/key/value/proj_attn)" : "diffusers", (long long)v->n_params,
+                 l.n, ditc_dtype_name(found[0]->dtype), c->block_out[0], c->block_out[c->levels - 1], c->levels,
+                 c->latent_channels, c->scaling_factor);
     }
     ditc_st_close(&sf);
     if (map) munmap(map, size);

@@ -8,25 +8,29 @@
 
 typedef struct ditc_vae ditc_vae;
 
-typedef struct { ditc_tensor *w, *b; } vae_wb;          // a conv, linear or norm: weight + bias
+typedef struct {
+    ditc_tensor *w, *b;
+} vae_wb; // a conv, linear or norm: weight + bias
 
 typedef struct {
     int in, out;
-    vae_wb norm1, conv1, norm2, conv2, shortcut;          // shortcut.w NULL when in == out
+    vae_wb norm1, conv1, norm2, conv2, shortcut; // shortcut.w NULL when in == out
 } vae_resnet;
 
-typedef struct { vae_wb norm, q, k, v, proj; } vae_attn; // q/k/v/proj (C, C) or (C, C, 1, 1)
+typedef struct {
+    vae_wb norm, q, k, v, proj;
+} vae_attn; // q/k/v/proj (C, C) or (C, C, 1, 1)
 
 typedef struct {
     vae_resnet res[2];
-    vae_attn attn;                                        // attn.q.w NULL without mid attention
+    vae_attn attn; // attn.q.w NULL without mid attention
 } vae_mid;
 
 struct ditc_vae {
     ditc_vae_config cfg;
     ditc_backend *be;
-    void *weights;               // one backend buffer holding every tensor (F32)
-    ditc_tensor *tensors;        // headers (views into weights)
+    void *weights;        // one backend buffer holding every tensor (F32)
+    ditc_tensor *tensors; // headers (views into weights)
     int n_tensors, cap_tensors;
     int64_t n_params;
     int tile;

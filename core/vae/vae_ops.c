@@ -43,7 +43,8 @@ void ditc_conv2d_into(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, co
     DITC_CHECK(w->dtype == DITC_F32 && (w->ndim == 4 || w->ndim == 2) && w->shape[1] == x->shape[1],
                "conv2d weight does not match %lld input channels", (long long)x->shape[1]);
     DITC_CHECK(stride >= 1 && pad[0] >= 0 && pad[1] >= 0 && pad[2] >= 0 && pad[3] >= 0, "conv2d stride/pad");
-    int64_t Ho = (x->shape[2] + pad[0] + pad[2] - kh) / stride + 1, Wo = (x->shape[3] + pad[1] + pad[3] - kw) / stride + 1;
+    int64_t Ho = (x->shape[2] + pad[0] + pad[2] - kh) / stride + 1,
+            Wo = (x->shape[3] + pad[1] + pad[3] - kw) / stride + 1;
     DITC_CHECK(y->shape[0] == x->shape[0] && y->shape[1] == w->shape[0] && y->shape[2] == Ho && y->shape[3] == Wo,
                "conv2d output shape");
     DITC_CHECK(!b || (b->dtype == DITC_F32 && b->numel == w->shape[0]), "conv2d bias");
@@ -54,8 +55,8 @@ void ditc_conv2d_into(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, co
     be->conv2d_fwd(be, y, x, &w4, b, stride, pad, acc);
 }
 
-ditc_tensor *ditc_conv2d(ditc_backend *be, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
-                         int stride, int pad_top, int pad_left, int pad_bottom, int pad_right) {
+ditc_tensor *ditc_conv2d(ditc_backend *be, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, int stride,
+                         int pad_top, int pad_left, int pad_bottom, int pad_right) {
     check_4d(x, "conv2d input");
     int64_t kh = w->ndim == 4 ? w->shape[2] : 1, kw = w->ndim == 4 ? w->shape[3] : 1;
     int pad[4] = {pad_top, pad_left, pad_bottom, pad_right};
@@ -68,11 +69,11 @@ ditc_tensor *ditc_conv2d(ditc_backend *be, const ditc_tensor *x, const ditc_tens
     return y;
 }
 
-ditc_tensor *ditc_group_norm(ditc_backend *be, ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
-                             int groups, float eps, int silu, int inplace) {
+ditc_tensor *ditc_group_norm(ditc_backend *be, ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, int groups,
+                             float eps, int silu, int inplace) {
     check_4d(x, "group_norm input");
-    DITC_CHECK(groups >= 1 && x->shape[1] % groups == 0, "group_norm: %lld channels, %d groups",
-               (long long)x->shape[1], groups);
+    DITC_CHECK(groups >= 1 && x->shape[1] % groups == 0, "group_norm: %lld channels, %d groups", (long long)x->shape[1],
+               groups);
     DITC_CHECK(!w || w->numel == x->shape[1], "group_norm weight");
     DITC_CHECK(!b || b->numel == x->shape[1], "group_norm bias");
     ditc_tensor *y = inplace ? x : ditc_vt_new(be, 4, x->shape);

@@ -19,21 +19,20 @@ ditc_tensor *ditc_vt_view(ditc_tensor *t, int ndim, const int64_t *shape);
 
 // x (B, C, H, W), w (O, C, kh, kw) (or (O, C) for a 1×1), b (O) or NULL, zero padding {top, left, bottom,
 // right} → (B, O, Ho, Wo), Ho = (H + top + bottom − kh)/stride + 1.
-ditc_tensor *ditc_conv2d(ditc_backend *be, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
-                         int stride, int pad_top, int pad_left, int pad_bottom, int pad_right);
+ditc_tensor *ditc_conv2d(ditc_backend *be, const ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, int stride,
+                         int pad_top, int pad_left, int pad_bottom, int pad_right);
 // The same into an existing y; acc = 1 adds the convolution to y (residual connections).
 void ditc_conv2d_into(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,
                       const ditc_tensor *b, int stride, const int pad[4], int acc);
 // GroupNorm(groups, eps, affine w, b (C) or NULL) [then SiLU] → a new tensor, or in place when inplace.
-ditc_tensor *ditc_group_norm(ditc_backend *be, ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b,
-                             int groups, float eps, int silu, int inplace);
+ditc_tensor *ditc_group_norm(ditc_backend *be, ditc_tensor *x, const ditc_tensor *w, const ditc_tensor *b, int groups,
+                             float eps, int silu, int inplace);
 // x · sigmoid(x), in place.
 void ditc_silu_inplace(ditc_backend *be, ditc_tensor *x);
 // (B, C, H, W) → (B, C, 2H, 2W), nearest.
 ditc_tensor *ditc_upsample2x(ditc_backend *be, const ditc_tensor *x);
 // q, k, v (B, C, H, W) (projections of the H·W positions, channel-major) → (B, C, H, W):
 // softmax(qᵀk / √C) per query position, single head.
-ditc_tensor *ditc_spatial_attention(ditc_backend *be, const ditc_tensor *q, const ditc_tensor *k,
-                                    const ditc_tensor *v);
+ditc_tensor *ditc_spatial_attention(ditc_backend *be, const ditc_tensor *q, const ditc_tensor *k, const ditc_tensor *v);
 
 #endif

@@ -52,7 +52,8 @@ static void run_tiled(ditc_vae *v, const float *src, int64_t C, int64_t H, int64
     tile_buf *t = ditc_xcalloc((size_t)(ni * nj), sizeof *t);
     for (int64_t i = 0; i < ni; i++)
         for (int64_t j = 0; j < nj; j++) {
-            int64_t y0 = i * stride, x0 = j * stride, th = H - y0 < tin ? H - y0 : tin, tw = W - x0 < tin ? W - x0 : tin;
+            int64_t y0 = i * stride, x0 = j * stride, th = H - y0 < tin ? H - y0 : tin,
+                    tw = W - x0 < tin ? W - x0 : tin;
             int64_t s[4] = {1, C, th, tw};
             float *host = ditc_xmalloc((size_t)(C * th * tw) * sizeof(float));
             for (int64_t c = 0; c < C; c++)
@@ -79,7 +80,9 @@ static void run_tiled(ditc_vae *v, const float *src, int64_t C, int64_t H, int64
                 for (int64_t y = 0; y < limit && y < b->h && y0 + y < Ho; y++) {
                     int64_t n = b->w < limit ? b->w : limit;
                     if (x0 + n > Wo) n = Wo - x0;
-                    if (n > 0) memcpy(dst + (c * Ho + y0 + y) * Wo + x0, b->d + (c * b->h + y) * b->w, (size_t)n * sizeof(float));
+                    if (n > 0)
+                        memcpy(dst + (c * Ho + y0 + y) * Wo + x0, b->d + (c * b->h + y) * b->w,
+                               (size_t)n * sizeof(float));
                 }
         }
     for (int64_t k = 0; k < ni * nj; k++) free(t[k].d);
