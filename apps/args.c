@@ -20,15 +20,24 @@ const arg_def *args_find(const arg_def *defs, int n, const char *name) {
 
 int args_parse(const char *cmd, int argc, char **argv, arg_def *defs, int n, const char *usage) {
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { print_help(cmd, defs, n, usage); return 1; }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(cmd, defs, n, usage);
+            return 1;
+        }
         arg_def *d = (arg_def *)args_find(defs, n, argv[i]);
         if (!d) {
             fprintf(stderr, "ditc %s: unknown flag '%s' (see `ditc %s --help`)\n", cmd, argv[i], cmd);
             return 2;
         }
         d->seen = 1;
-        if (d->kind == ARG_BOOL) { *(int *)d->dst = 1; continue; }
-        if (i + 1 >= argc) { fprintf(stderr, "ditc %s: %s needs a value\n", cmd, d->name); return 2; }
+        if (d->kind == ARG_BOOL) {
+            *(int *)d->dst = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "ditc %s: %s needs a value\n", cmd, d->name);
+            return 2;
+        }
         const char *v = argv[++i];
         char *end = NULL;
         errno = 0;

@@ -8,11 +8,11 @@
 typedef enum { ARG_STR, ARG_INT, ARG_I64, ARG_FLOAT, ARG_BOOL } arg_kind;
 
 typedef struct {
-    const char *name;   // "--data-path"
+    const char *name; // "--data-path"
     arg_kind kind;
-    void *dst;          // const char **, int *, int64_t *, double *, int * (bool)
+    void *dst; // const char **, int *, int64_t *, double *, int * (bool)
     const char *help;
-    int seen;           // set by the parser
+    int seen; // set by the parser
 } arg_def;
 
 // Parses argv[1..argc) against defs (n entries). Returns 0, or prints "ditc <cmd>: <message>" and returns 2.

@@ -2,13 +2,19 @@
 #include <stdio.h>
 
 #include "args.h"
+#include "backend_open.h"
 #include "bench.h"
 #include "commands.h"
-#include "backend_open.h"
 
 int cmd_bench(int argc, char **argv) {
-    ditc_bench_args a = {.model = "DiT-S/2", .batch = 8, .side = 32, .channels = 4, .num_classes = 1000, .steps = 5,
-                         .warmup = 3, .gemm_size = 2048};
+    ditc_bench_args a = {.model = "DiT-S/2",
+                         .batch = 8,
+                         .side = 32,
+                         .channels = 4,
+                         .num_classes = 1000,
+                         .steps = 5,
+                         .warmup = 3,
+                         .gemm_size = 2048};
     int threads = 0;
     const char *device = NULL, *precision = NULL;
     arg_def defs[] = {
@@ -32,12 +38,21 @@ int cmd_bench(int argc, char **argv) {
     };
     int r = args_parse("bench", argc, argv, defs, (int)(sizeof defs / sizeof *defs), "[--model DiT-S/2] [flags]");
     if (r) return r == 1 ? 0 : r;
-    if (a.gemm_size < 64 || a.gemm_size > 16384) { fprintf(stderr, "ditc bench: --gemm-size must be in 64..16384\n"); return 2; }
+    if (a.gemm_size < 64 || a.gemm_size > 16384) {
+        fprintf(stderr, "ditc bench: --gemm-size must be in 64..16384\n");
+        return 2;
+    }
     ditc_status st = {0};
     ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
-    if (!be) { fprintf(stderr, "ditc bench: %s\n", st.message); return 1; }
+    if (!be) {
+        fprintf(stderr, "ditc bench: %s\n", st.message);
+        return 1;
+    }
     r = ditc_bench_run(be, &a, &st);
     be->destroy(be);
-    if (r) { fprintf(stderr, "ditc bench: %s\n", st.message); return 1; }
+    if (r) {
+        fprintf(stderr, "ditc bench: %s\n", st.message);
+        return 1;
+    }
     return 0;
 }

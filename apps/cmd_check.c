@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "args.h"
-#include "check.h"
-#include "commands.h"
 #include "backend_open.h"
-#include "cpu_backend.h"
+#include "check.h"
 #include "check_vae.h"
+#include "commands.h"
+#include "cpu_backend.h"
 
 int cmd_check(int argc, char **argv) {
     ditc_check_args a = {.lr = NAN, .optimizer = "adamw", .rho = 0.01, .hessian_every = 10};
@@ -23,9 +23,11 @@ int cmd_check(int argc, char **argv) {
         {"--grads", ARG_BOOL, &a.grads, "also write grad.<param> of mean(loss)", 0},
         {"--train-steps", ARG_INT, &a.train_steps, "N optimizer steps on the batch: loss_steps [N], param.<name>", 0},
         {"--lr", ARG_FLOAT, &a.lr, "learning rate for --train-steps (default: AdamW 1e-4, SophiaG 2e-4)", 0},
-        {"--optimizer", ARG_STR, &a.optimizer, "adamw (default) or sophiag (also writes hessian_noise [R,B,C,S,S], gnb_loss [R])", 0},
+        {"--optimizer", ARG_STR, &a.optimizer,
+         "adamw (default) or sophiag (also writes hessian_noise [R,B,C,S,S], gnb_loss [R])", 0},
         {"--rho", ARG_FLOAT, &a.rho, "SophiaG rho (default 0.01)", 0},
-        {"--hessian-every", ARG_INT, &a.hessian_every, "SophiaG: Hessian refresh after every k-th step (default 10)", 0},
+        {"--hessian-every", ARG_INT, &a.hessian_every, "SophiaG: Hessian refresh after every k-th step (default 10)",
+         0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
         {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
@@ -34,7 +36,8 @@ int cmd_check(int argc, char **argv) {
         {"--image-size", ARG_INT, &va.image_size, "with --image: centre-crop to S (default: as it is)", 0},
         {"--vae-tile", ARG_INT, &va.tile, "with --vae: tile size in pixels (default 0: no tiling)", 0},
     };
-    int n = (int)(sizeof defs / sizeof *defs), r = args_parse("check", argc, argv, defs, n, "--ckpt W --inputs IN --out OUT [flags]");
+    int n = (int)(sizeof defs / sizeof *defs),
+        r = args_parse("check", argc, argv, defs, n, "--ckpt W --inputs IN --out OUT [flags]");
     if (r) return r == 1 ? 0 : r;
     if (va.vae) {
         va.inputs = a.inputs;
@@ -66,9 +69,18 @@ int cmd_check(int argc, char **argv) {
         fprintf(stderr, "ditc check: --optimizer %s: expected adamw or sophiag\n", a.optimizer);
         return 2;
     }
-    if (!(a.lr > 0) && !isnan(a.lr)) { fprintf(stderr, "ditc check: --lr %g: must be positive\n", a.lr); return 2; }
-    if (!(a.rho >= 0)) { fprintf(stderr, "ditc check: --rho %g: must not be negative\n", a.rho); return 2; }
-    if (a.hessian_every < 1) { fprintf(stderr, "ditc check: --hessian-every %d: must be at least 1\n", a.hessian_every); return 2; }
+    if (!(a.lr > 0) && !isnan(a.lr)) {
+        fprintf(stderr, "ditc check: --lr %g: must be positive\n", a.lr);
+        return 2;
+    }
+    if (!(a.rho >= 0)) {
+        fprintf(stderr, "ditc check: --rho %g: must not be negative\n", a.rho);
+        return 2;
+    }
+    if (a.hessian_every < 1) {
+        fprintf(stderr, "ditc check: --hessian-every %d: must be at least 1\n", a.hessian_every);
+        return 2;
+    }
     ditc_status st = {0};
     ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
     if (!be) {

@@ -15,10 +15,16 @@ int cmd_info(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = atoi(argv[++i]);
-            if (threads <= 0) { fprintf(stderr, "ditc info: --threads must be a positive integer\n"); return 2; }
+            if (threads <= 0) {
+                fprintf(stderr, "ditc info: --threads must be a positive integer\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--gemm-size") && i + 1 < argc) {
             gemm_n = atoi(argv[++i]);
-            if (gemm_n <= 0 || gemm_n > 16384) { fprintf(stderr, "ditc info: --gemm-size must be in 1..16384\n"); return 2; }
+            if (gemm_n <= 0 || gemm_n > 16384) {
+                fprintf(stderr, "ditc info: --gemm-size must be in 1..16384\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--help")) {
             printf("usage: ditc info [--threads N] [--gemm-size N]\n");
             return 0;

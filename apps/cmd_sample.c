@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "args.h"
-#include "commands.h"
 #include "backend_open.h"
+#include "commands.h"
 #include "sample.h"
 
 int cmd_sample(int argc, char **argv) {
@@ -29,24 +29,49 @@ int cmd_sample(int argc, char **argv) {
         {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
         {"--threads", ARG_INT, &threads, "CPU threads", 0},
         {"--vae", ARG_STR, &a.vae, "AutoencoderKL decoding a latent model's samples (z / scaling factor) to images", 0},
-        {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: tile size in pixels for large images (default 0: no tiling)", 0},
+        {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: tile size in pixels for large images (default 0: no tiling)",
+         0},
     };
     int r = args_parse("sample", argc, argv, defs, (int)(sizeof defs / sizeof *defs), "--ckpt DIR [flags]");
     if (r) return r == 1 ? 0 : r;
-    if (!a.ckpt) { fprintf(stderr, "ditc sample: --ckpt is required\n"); return 2; }
-    if (strcmp(sampler, "ddpm") && strcmp(sampler, "ddim")) { fprintf(stderr, "ditc sample: --sampler '%s': expected ddpm or ddim\n", sampler); return 2; }
-    if (strcmp(cfg_channels, "3") && strcmp(cfg_channels, "all")) { fprintf(stderr, "ditc sample: --cfg-channels '%s': expected 3 or all\n", cfg_channels); return 2; }
-    if (a.num_steps < 1 || a.num_steps > 1000) { fprintf(stderr, "ditc sample: --num-sampling-steps %d: must be in 1..1000\n", a.num_steps); return 2; }
-    if (a.cfg_scale < 1.0) { fprintf(stderr, "ditc sample: --cfg-scale %g: must be at least 1\n", a.cfg_scale); return 2; }
-    if (a.vae_tile < 0) { fprintf(stderr, "ditc sample: --vae-tile %d: must not be negative\n", a.vae_tile); return 2; }
+    if (!a.ckpt) {
+        fprintf(stderr, "ditc sample: --ckpt is required\n");
+        return 2;
+    }
+    if (strcmp(sampler, "ddpm") && strcmp(sampler, "ddim")) {
+        fprintf(stderr, "ditc sample: --sampler '%s': expected ddpm or ddim\n", sampler);
+        return 2;
+    }
+    if (strcmp(cfg_channels, "3") && strcmp(cfg_channels, "all")) {
+        fprintf(stderr, "ditc sample: --cfg-channels '%s': expected 3 or all\n", cfg_channels);
+        return 2;
+    }
+    if (a.num_steps < 1 || a.num_steps > 1000) {
+        fprintf(stderr, "ditc sample: --num-sampling-steps %d: must be in 1..1000\n", a.num_steps);
+        return 2;
+    }
+    if (a.cfg_scale < 1.0) {
+        fprintf(stderr, "ditc sample: --cfg-scale %g: must be at least 1\n", a.cfg_scale);
+        return 2;
+    }
+    if (a.vae_tile < 0) {
+        fprintf(stderr, "ditc sample: --vae-tile %d: must not be negative\n", a.vae_tile);
+        return 2;
+    }
     a.ddim = !strcmp(sampler, "ddim");
     a.cfg_all_channels = !strcmp(cfg_channels, "all");
     a.seed = (uint64_t)seed;
     ditc_status st = {0};
     ditc_backend *be = ditc_backend_open(device, precision, threads, &st);
-    if (!be) { fprintf(stderr, "ditc sample: %s\n", st.message); return 1; }
+    if (!be) {
+        fprintf(stderr, "ditc sample: %s\n", st.message);
+        return 1;
+    }
     r = ditc_sample_run(be, &a, &st);
     be->destroy(be);
-    if (r) { fprintf(stderr, "ditc sample: %s\n", st.message); return 1; }
+    if (r) {
+        fprintf(stderr, "ditc sample: %s\n", st.message);
+        return 1;
+    }
     return 0;
 }

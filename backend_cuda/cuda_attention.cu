@@ -14,11 +14,11 @@
 
 #include "cuda_internal.cuh"
 
-#define AT_ROWS 32  // rows (queries for fwd/dQ, keys for dKV) per block
-#define AT_TILE 32  // the other side's tile = warp size
+#define AT_ROWS  32 // rows (queries for fwd/dQ, keys for dKV) per block
+#define AT_TILE  32 // the other side's tile = warp size
 #define AT_WARPS 4
-#define AT_RPW (AT_ROWS / AT_WARPS)
-#define FULL 0xffffffffu
+#define AT_RPW   (AT_ROWS / AT_WARPS)
+#define FULL     0xffffffffu
 
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL, v, o));
@@ -30,8 +30,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // rows [r0, r0 + n) of one head's column block (offset col) of the packed (T, ld) matrix into s (n, sld); zeros past T.
-__device__ __forceinline__ void load_tile(float *s, int sld, const float *src, int64_t ld, int64_t r0, int64_t T, int hd,
-                                          float mul) {
+__device__ __forceinline__ void load_tile(float *s, int sld, const float *src, int64_t ld, int64_t r0, int64_t T,
+                                          int hd, float mul) {
     for (int e = threadIdx.x; e < AT_TILE * hd; e += blockDim.x) {
         int r = e / hd, d = e % hd;
         int64_t t = r0 + r;
@@ -40,8 +40,8 @@ __device__ __forceinline__ void load_tile(float *s, int sld, const float *src, i
 }
 
 template <int NC>
-__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_fwd(float *out, float *lse, const float *qkv, int64_t T,
-                                                            int64_t D, int H, int hd, float scale) {
+__global__ void __launch_bounds__(AT_WARPS * 32)
+    k_attn_fwd(float *out, float *lse, const float *qkv, int64_t T, int64_t D, int H, int hd, float scale) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sq = smem, *sk = sq + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
@@ -115,9 +115,9 @@ __global__ void k_attn_di(float *Di, const float *dout, const float *out, int64_
 }
 
 template <int NC>
-__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dq(float *dqkv, const float *dout, const float *qkv,
-                                                               const float *lse, const float *Di, int64_t T, int64_t D,
-                                                               int H, int hd, float scale, int acc) {
+__global__ void __launch_bounds__(AT_WARPS * 32)
+    k_attn_bwd_dq(float *dqkv, const float *dout, const float *qkv, const float *lse, const float *Di, int64_t T,
+                  int64_t D, int H, int hd, float scale, int acc) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sq = smem, *sdo = sq + AT_ROWS * hdp, *sk = sdo + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
@@ -175,9 +175,9 @@ __global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dq(float *dqkv, cons
 }
 
 template <int NC>
-__global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dkv(float *dqkv, const float *dout, const float *qkv,
-                                                                const float *lse, const float *Di, int64_t T,
-                                                                int64_t D, int H, int hd, float scale, int acc) {
+__global__ void __launch_bounds__(AT_WARPS * 32)
+    k_attn_bwd_dkv(float *dqkv, const float *dout, const float *qkv, const float *lse, const float *Di, int64_t T,
+                   int64_t D, int H, int hd, float scale, int acc) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sk = smem, *sv = sk + AT_ROWS * hdp, *sq = sv + AT_ROWS * hdp, *sdo = sq + AT_TILE * hdp;
@@ -245,16 +245,17 @@ __global__ void __launch_bounds__(AT_WARPS * 32) k_attn_bwd_dkv(float *dqkv, con
 
 // Opt in to more than 48 KiB of dynamic shared memory where a kernel needs it (hd > ~90).
 template <typename K> static void set_smem(K kernel, size_t bytes) {
-    if (bytes > 48 * 1024) CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    if (bytes > 48 * 1024)
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
 }
 
-#define AT_DISPATCH(nc, CALL)                                                                                  \
-    switch (nc) {                                                                                              \
-    case 1: CALL(1); break;                                                                                    \
-    case 2: CALL(2); break;                                                                                    \
-    case 3: CALL(3); break;                                                                                    \
-    case 4: CALL(4); break;                                                                                    \
-    default: DITC_CHECK(0, "cuda attention: head dim %d > 128 is not supported", hd);                          \
+#define AT_DISPATCH(nc, CALL)                                                                                          \
+    switch (nc) {                                                                                                      \
+    case 1: CALL(1); break;                                                                                            \
+    case 2: CALL(2); break;                                                                                            \
+    case 3: CALL(3); break;                                                                                            \
+    case 4: CALL(4); break;                                                                                            \
+    default: DITC_CHECK(0, "cuda attention: head dim %d > 128 is not supported", hd);                                  \
     }
 
 extern "C" void cuda_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
@@ -264,8 +265,8 @@ extern "C" void cuda_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *l
     float scale = 1.0f / sqrtf((float)hd);
     dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
     size_t smem = (size_t)(AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float);
-#define FWD(N)                                                                                                 \
-    set_smem(k_attn_fwd<N>, smem);                                                                             \
+#define FWD(N)                                                                                                         \
+    set_smem(k_attn_fwd<N>, smem);                                                                                     \
     k_attn_fwd<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(out), F32P(lse), CF32P(qkv), T, D, heads, hd, scale)
     AT_DISPATCH(nc, FWD)
 #undef FWD
@@ -284,14 +285,14 @@ extern "C" void cuda_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_te
     CUDA_LAUNCHED();
     dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
     size_t smem = (size_t)(2 * AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float) + 2 * AT_TILE * sizeof(float);
-#define BWD(N)                                                                                                 \
-    set_smem(k_attn_bwd_dq<N>, smem);                                                                          \
-    k_attn_bwd_dq<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di, \
-                                                                 T, D, heads, hd, scale, acc);                \
-    CUDA_LAUNCHED();                                                                                           \
-    set_smem(k_attn_bwd_dkv<N>, smem);                                                                         \
-    k_attn_bwd_dkv<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), \
-                                                                  Di, T, D, heads, hd, scale, acc)
+#define BWD(N)                                                                                                         \
+    set_smem(k_attn_bwd_dq<N>, smem);                                                                                  \
+    k_attn_bwd_dq<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di,  \
+                                                                 T, D, heads, hd, scale, acc);                         \
+    CUDA_LAUNCHED();                                                                                                   \
+    set_smem(k_attn_bwd_dkv<N>, smem);                                                                                 \
+    k_attn_bwd_dkv<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di, \
+                                                                  T, D, heads, hd, scale, acc)
     AT_DISPATCH(nc, BWD)
 #undef BWD
     CUDA_LAUNCHED();

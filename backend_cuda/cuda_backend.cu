@@ -113,8 +113,9 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     if (prop.major < 8) {
-        ditc_fail(st, DITC_ERR_UNSUPPORTED, "--device cuda:%d: %s has compute capability %d.%d; ditc needs 8.0 or newer",
-                  device, prop.name, prop.major, prop.minor);
+        ditc_fail(st, DITC_ERR_UNSUPPORTED,
+                  "--device cuda:%d: %s has compute capability %d.%d; ditc needs 8.0 or newer", device, prop.name,
+                  prop.major, prop.minor);
         return NULL;
     }
     cuda_ctx *c = (cuda_ctx *)ditc_xcalloc(1, sizeof *c);
@@ -144,47 +145,9 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     be->copy_d2d = cu_d2d;
     be->fill = cuda_fill;
     be->synchronize = cu_sync;
-    be->gemm = cuda_gemm;
-    be->axpy = cuda_axpy;
-    be->cast = cuda_cast;
-    be->binary_fwd = cuda_binary_fwd;
-    be->binary_bwd = cuda_binary_bwd;
-    be->unary_fwd = cuda_unary_fwd;
-    be->unary_bwd = cuda_unary_bwd;
-    be->bias_fwd = cuda_bias_fwd;
-    be->bias_bwd = cuda_bias_bwd;
-    be->ln_mod_fwd = cuda_ln_mod_fwd;
-    be->ln_mod_bwd = cuda_ln_mod_bwd;
-    be->gated_res_fwd = cuda_gated_res_fwd;
-    be->gated_res_bwd = cuda_gated_res_bwd;
-    be->attn_fwd = cuda_attn_fwd;
-    be->attn_bwd = cuda_attn_bwd;
-    be->embed_fwd = cuda_embed_fwd;
-    be->embed_bwd = cuda_embed_bwd;
-    be->patch_copy = cuda_patch_copy;
-    be->copy_2d = cuda_copy_2d;
-    be->reduce_rows = cuda_reduce_rows;
-    be->expand_rows = cuda_expand_rows;
-    be->mse_fwd = cuda_mse_fwd;
-    be->mse_bwd = cuda_mse_bwd;
-    be->rms_norm_fwd = cuda_rms_norm_fwd;
-    be->rms_norm_bwd = cuda_rms_norm_bwd;
-    be->layer_norm_fwd = cuda_layer_norm_fwd;
-    be->layer_norm_bwd = cuda_layer_norm_bwd;
-    be->rope = cuda_rope;
-    be->swiglu_fwd = cuda_swiglu_fwd;
-    be->swiglu_bwd = cuda_swiglu_bwd;
-    be->modulate_fwd = cuda_modulate_fwd;
-    be->modulate_bwd = cuda_modulate_bwd;
-    be->q_sample = cuda_q_sample;
-    be->diff_loss_fwd = cuda_diff_loss_fwd;
-    be->diff_loss_bwd = cuda_diff_loss_bwd;
-    be->cfg_combine = cuda_cfg_combine;
-    be->diff_step = cuda_diff_step;
-    be->adamw = cuda_adamw;
-    be->ema_update = cuda_ema_update;
-    be->sum_squares = cuda_sum_squares;
-    be->scale_buffer = cuda_scale_buffer;
-    be->rng_fill = cuda_rng_fill;
+#define SET(ret, name, params, args) be->name = cuda_##name;
+    DITC_BACKEND_KERNELS(SET)
+    DITC_BACKEND_SYNC_KERNELS(SET)
+#undef SET
     return be;
 }

@@ -3,8 +3,8 @@
 // the DDPM / DDIM reverse steps. Same float expressions as backend_cpu/cpu_diffusion.c.
 #include "cuda_internal.cuh"
 
-#define TPB 256
-#define LN2F 0.6931471805599453f
+#define TPB   256
+#define LN2F  0.6931471805599453f
 #define CDF_K 0.7978845608028654f
 
 __global__ void k_q_sample(float *o, const float *x, const float *n, const float *cf, int64_t M, int64_t total) {
@@ -27,7 +27,8 @@ __device__ __forceinline__ float cdf_d(float z) {
     float th = tanhf(CDF_K * (z + 0.044715f * z * z * z));
     return 0.5f * (1.0f - th * th) * CDF_K * (1.0f + 3.0f * 0.044715f * z * z);
 }
-__device__ __forceinline__ void model_mean_logvar(const float *cf, float xt, float eps, float v, float *mean, float *lv) {
+__device__ __forceinline__ void model_mean_logvar(const float *cf, float xt, float eps, float v, float *mean,
+                                                  float *lv) {
     float pred_x0 = cf[DITC_DC_SQRT_RECIP_AC] * xt - cf[DITC_DC_SQRT_RECIPM1_AC] * eps;
     *mean = cf[DITC_DC_COEF1] * pred_x0 + cf[DITC_DC_COEF2] * xt;
     float frac = (v + 1.0f) / 2.0f;
@@ -91,7 +92,7 @@ extern "C" void cuda_diff_loss_fwd(ditc_backend *be, ditc_tensor *mse, ditc_tens
     int64_t B = x0->shape[0], M = x0->numel / B;
     if (!B) return;
     k_diff_loss_fwd<<<(unsigned)B, TPB, 0, cstream(be)>>>(F32P(mse), F32P(vb), F32P(loss), CF32P(out), CF32P(x0),
-                                                         CF32P(xt), CF32P(noise), CF32P(coef), M);
+                                                          CF32P(xt), CF32P(noise), CF32P(coef), M);
     CUDA_LAUNCHED();
 }
 
@@ -121,9 +122,9 @@ __global__ void k_diff_loss_bwd(float *g, const float *gl, const float *o, const
     }
 }
 
-extern "C" void cuda_diff_loss_bwd(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss, const ditc_tensor *out,
-                                   const ditc_tensor *x0, const ditc_tensor *xt, const ditc_tensor *noise,
-                                   const ditc_tensor *coef, int acc) {
+extern "C" void cuda_diff_loss_bwd(ditc_backend *be, ditc_tensor *dout, const ditc_tensor *dloss,
+                                   const ditc_tensor *out, const ditc_tensor *x0, const ditc_tensor *xt,
+                                   const ditc_tensor *noise, const ditc_tensor *coef, int acc) {
     int64_t B = x0->shape[0], M = x0->numel / B;
     if (!x0->numel) return;
     k_diff_loss_bwd<<<grid_for(B * M, TPB), TPB, 0, cstream(be)>>>(F32P(dout), CF32P(dloss), CF32P(out), CF32P(x0),

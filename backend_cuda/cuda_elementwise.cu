@@ -3,7 +3,7 @@
 // output element summing in a fixed order (deterministic).
 #include "cuda_internal.cuh"
 
-#define TPB 256
+#define TPB    256
 #define GELU_K 0.7978845608028654f
 #define GELU_C 0.044715f
 
@@ -38,8 +38,12 @@ extern "C" void cuda_axpy(ditc_backend *be, ditc_tensor *y, float alpha, const d
     CUDA_LAUNCHED();
 }
 
-__global__ void k_f32_to_bf16(__nv_bfloat16 *d, const float *s, int64_t n) { GRID_LOOP(i, n) d[i] = __float2bfloat16_rn(s[i]); }
-__global__ void k_bf16_to_f32(float *d, const __nv_bfloat16 *s, int64_t n) { GRID_LOOP(i, n) d[i] = __bfloat162float(s[i]); }
+__global__ void k_f32_to_bf16(__nv_bfloat16 *d, const float *s, int64_t n) {
+    GRID_LOOP(i, n) d[i] = __float2bfloat16_rn(s[i]);
+}
+__global__ void k_bf16_to_f32(float *d, const __nv_bfloat16 *s, int64_t n) {
+    GRID_LOOP(i, n) d[i] = __bfloat162float(s[i]);
+}
 
 extern "C" void cuda_cast_f32_bf16(ditc_backend *be, __nv_bfloat16 *dst, const float *src, int64_t n) {
     if (n <= 0) return;
@@ -49,19 +53,23 @@ extern "C" void cuda_cast_f32_bf16(ditc_backend *be, __nv_bfloat16 *dst, const f
 
 extern "C" void cuda_cast(ditc_backend *be, ditc_tensor *dst, const ditc_tensor *src) {
     int64_t n = dst->numel;
-    if (dst->dtype == src->dtype) { be->copy_d2d(be, dst->data, src->data, ditc_nbytes(src)); return; }
+    if (dst->dtype == src->dtype) {
+        be->copy_d2d(be, dst->data, src->data, ditc_nbytes(src));
+        return;
+    }
     if (!n) return;
     if (dst->dtype == DITC_BF16 && src->dtype == DITC_F32)
         k_f32_to_bf16<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>((__nv_bfloat16 *)dst->data, CF32P(src), n);
     else if (dst->dtype == DITC_F32 && src->dtype == DITC_BF16)
         k_bf16_to_f32<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(dst), (const __nv_bfloat16 *)src->data, n);
-    else
-        DITC_CHECK(0, "cast %s -> %s", ditc_dtype_name(src->dtype), ditc_dtype_name(dst->dtype));
+    else DITC_CHECK(0, "cast %s -> %s", ditc_dtype_name(src->dtype), ditc_dtype_name(dst->dtype));
     CUDA_LAUNCHED();
 }
 
 // ---- broadcast binary ops on right-aligned 4-D shapes -----------------------------------------------------
-typedef struct { int64_t os[4], sa[4], sb[4]; } bcast4;
+typedef struct {
+    int64_t os[4], sa[4], sb[4];
+} bcast4;
 
 static void shape4(const ditc_tensor *t, int64_t s[4]) {
     for (int i = 0; i < 4; i++) {
@@ -121,11 +129,16 @@ __global__ void k_binary_bwd_same(int mul, float *g, const float *dy, const floa
 }
 
 // One thread per dx element: sums dout (· other) over the dims where x broadcasts, in index order.
-typedef struct { int64_t os[4], xs[4], so[4]; } bbwd4;
+typedef struct {
+    int64_t os[4], xs[4], so[4];
+} bbwd4;
 __global__ void k_binary_bwd_bcast(int mul, float *g, const float *dy, const float *od, int64_t xn, bbwd4 s, int acc) {
     GRID_LOOP(xi, xn) {
         int64_t idx[4], lo[4], cnt[4], r = xi;
-        for (int k = 3; k >= 0; k--) { idx[k] = r % s.xs[k]; r /= s.xs[k]; }
+        for (int k = 3; k >= 0; k--) {
+            idx[k] = r % s.xs[k];
+            r /= s.xs[k];
+        }
         for (int k = 0; k < 4; k++) {
             int red = s.xs[k] == 1 && s.os[k] > 1;
             lo[k] = red ? 0 : idx[k];
@@ -144,8 +157,8 @@ __global__ void k_binary_bwd_bcast(int mul, float *g, const float *dy, const flo
     }
 }
 
-extern "C" void cuda_binary_bwd(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx, const ditc_tensor *dout,
-                                const ditc_tensor *a, const ditc_tensor *b, int acc) {
+extern "C" void cuda_binary_bwd(ditc_backend *be, ditc_binary_op op, int which, ditc_tensor *dx,
+                                const ditc_tensor *dout, const ditc_tensor *a, const ditc_tensor *b, int acc) {
     const ditc_tensor *x = which == 0 ? a : b, *other = which == 0 ? b : a;
     int mul = op == DITC_BIN_MUL;
     int64_t n = dout->numel;
@@ -223,8 +236,7 @@ extern "C" void cuda_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_t
 extern "C" void cuda_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
                                 const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b) {
     if (!dout->numel || (!da && !db)) return;
-    k_swiglu_bwd<<<grid_for(dout->numel, TPB), TPB, 0, cstream(be)>>>(da ? F32P(da) : NULL, db ? F32P(db) : NULL,
-                                                                      CF32P(dout), CF32P(a), CF32P(b), dout->numel,
-                                                                      acc_a, acc_b);
+    k_swiglu_bwd<<<grid_for(dout->numel, TPB), TPB, 0, cstream(be)>>>(
+        da ? F32P(da) : NULL, db ? F32P(db) : NULL, CF32P(dout), CF32P(a), CF32P(b), dout->numel, acc_a, acc_b);
     CUDA_LAUNCHED();
 }

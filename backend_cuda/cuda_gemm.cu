@@ -45,8 +45,8 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     cublasOperation_t opa = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, opb = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     float alpha = g->alpha, beta = g->beta;
     if (g->batch == 1) {
-        CUBLAS_CHECK(cublasGemmEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt, (int)g->ldb, a,
-                                  at, (int)g->lda, &beta, g->c, CUDA_R_32F, (int)g->ldc, ct, CUBLAS_GEMM_DEFAULT));
+        CUBLAS_CHECK(cublasGemmEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt, (int)g->ldb, a, at,
+                                  (int)g->lda, &beta, g->c, CUDA_R_32F, (int)g->ldc, ct, CUBLAS_GEMM_DEFAULT));
     } else {
         CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt,
                                                 (int)g->ldb, g->stride_b, a, at, (int)g->lda, g->stride_a, &beta, g->c,

@@ -23,7 +23,7 @@ extern "C" void cuda_embed_fwd(ditc_backend *be, ditc_tensor *out, const ditc_te
     int *bad = (int *)cuda_scratch(be, sizeof(int));
     CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(int), cstream(be)));
     k_embed_fwd<<<grid_for(N * D, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(table), (const int32_t *)idx->data, N,
-                                                              K, D, bad);
+                                                               K, D, bad);
     CUDA_LAUNCHED();
     int hbad = 0;
     be->copy_d2h(be, &hbad, bad, sizeof hbad); // a synchronisation, but labels are one tiny tensor per step
@@ -71,8 +71,8 @@ extern "C" void cuda_patch_copy(ditc_backend *be, ditc_tensor *img, ditc_tensor 
                                 int to_tokens, int acc) {
     int64_t C = img->shape[1], S = img->shape[2], G = S / p, n = tokens->numel;
     if (!n) return;
-    k_patch<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(img), F32P(tokens), C, S, G, p, channel_last, to_tokens, acc,
-                                                      n);
+    k_patch<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(img), F32P(tokens), C, S, G, p, channel_last, to_tokens,
+                                                       acc, n);
     CUDA_LAUNCHED();
 }
 
@@ -84,14 +84,16 @@ __global__ void k_copy_2d(float *d, int64_t dld, const float *s, int64_t sld, in
     }
 }
 
-extern "C" void cuda_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld, const ditc_tensor *src,
-                             int64_t src_off, int64_t src_ld, int64_t rows, int64_t cols, int acc) {
+extern "C" void cuda_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off, int64_t dst_ld,
+                             const ditc_tensor *src, int64_t src_off, int64_t src_ld, int64_t rows, int64_t cols,
+                             int acc) {
     if (rows * cols == 0) return;
     float *d = F32P(dst) + dst_off;
     const float *s = CF32P(src) + src_off;
     if (!acc) {
         CUDA_CHECK(cudaMemcpy2DAsync(d, (size_t)dst_ld * sizeof(float), s, (size_t)src_ld * sizeof(float),
-                                     (size_t)cols * sizeof(float), (size_t)rows, cudaMemcpyDeviceToDevice, cstream(be)));
+                                     (size_t)cols * sizeof(float), (size_t)rows, cudaMemcpyDeviceToDevice,
+                                     cstream(be)));
         return;
     }
     k_copy_2d<<<grid_for(rows * cols, TPB), TPB, 0, cstream(be)>>>(d, dst_ld, s, src_ld, rows, cols, acc);

@@ -45,7 +45,7 @@ extern "C" void cuda_rms_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor
     if (!R) return;
     if (dx) {
         k_rms_bwd_dx<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), w ? CF32P(w) : NULL,
-                                                          CF32P(rstd), D, acc_x);
+                                                           CF32P(rstd), D, acc_x);
         CUDA_LAUNCHED();
     }
     if (dw) cuda_col_sums(be, F32P(dw), CF32P(dy), CF32P(x), NULL, CF32P(rstd), 1, R, D, 3, acc_w);
@@ -78,7 +78,7 @@ extern "C" void cuda_layer_norm_fwd(ditc_backend *be, ditc_tensor *y, ditc_tenso
     int64_t D = last_dim(x), R = x->numel / D;
     if (!R) return;
     k_ln_fwd<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(y), F32P(mean), F32P(rstd), CF32P(x), w ? CF32P(w) : NULL,
-                                                  b ? CF32P(b) : NULL, D, eps);
+                                                   b ? CF32P(b) : NULL, D, eps);
     CUDA_LAUNCHED();
 }
 
@@ -87,7 +87,8 @@ extern "C" void cuda_layer_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tens
                                     const ditc_tensor *mean, const ditc_tensor *rstd, int acc_x, int acc_w, int acc_b) {
     int64_t D = last_dim(x), R = x->numel / D;
     if (!R) return;
-    if (dx) cuda_ln_bwd_dx(be, F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), w ? CF32P(w) : NULL, R, D, acc_x);
+    if (dx)
+        cuda_ln_bwd_dx(be, F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), w ? CF32P(w) : NULL, R, D, acc_x);
     if (dw) cuda_col_sums(be, F32P(dw), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), 1, R, D, 2, acc_w);
     if (db) cuda_col_sums(be, F32P(db), CF32P(dy), NULL, NULL, NULL, 1, R, D, 0, acc_b);
 }
@@ -116,6 +117,6 @@ extern "C" void cuda_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x
     int64_t T = x->shape[1], C = x->shape[2], hd = C / heads, n = x->numel / 2;
     if (!n) return;
     k_rope<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(x), T, C, hd, theta, inverse ? -1.0f : 1.0f, acc,
-                                                     n);
+                                                      n);
     CUDA_LAUNCHED();
 }

@@ -44,9 +44,8 @@ extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *m
                                 const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps) {
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     if (B * T == 0) return;
-    k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(y), F32P(mean), F32P(rstd), CF32P(x),
-                                                            shift ? CF32P(shift) : NULL, scale ? CF32P(scale) : NULL,
-                                                            T, D, eps);
+    k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(
+        F32P(y), F32P(mean), F32P(rstd), CF32P(x), shift ? CF32P(shift) : NULL, scale ? CF32P(scale) : NULL, T, D, eps);
     CUDA_LAUNCHED();
 }
 
@@ -81,7 +80,8 @@ extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *
     if (B * T == 0) return;
     if (dx) {
         k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd),
-                                                               scale ? CF32P(scale) : NULL, scale ? 1 : 0, T, D, acc_x);
+                                                                scale ? CF32P(scale) : NULL, scale ? 1 : 0, T, D,
+                                                                acc_x);
         CUDA_LAUNCHED();
     }
     if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
@@ -95,7 +95,8 @@ __global__ void k_modulate_fwd(float *y, const float *x, const float *sh, const 
         y[i] = x[i] * (1.0f + sc[bd]) + sh[bd];
     }
 }
-__global__ void k_modulate_bwd_dx(float *gx, const float *g, const float *sc, int64_t T, int64_t D, int64_t n, int acc) {
+__global__ void k_modulate_bwd_dx(float *gx, const float *g, const float *sc, int64_t T, int64_t D, int64_t n,
+                                  int acc) {
     GRID_LOOP(i, n) gx[i] = acc_store(gx[i], g[i] * (1.0f + sc[(i / (T * D)) * D + i % D]), acc);
 }
 
@@ -124,8 +125,8 @@ __global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, con
                                 int64_t n) {
     GRID_LOOP(i, n) o[i] = x[i] + gate[(i / (T * D)) * D + i % D] * y[i];
 }
-__global__ void k_gated_res_bwd(float *gx, float *gy, const float *g, const float *gate, int64_t T, int64_t D, int64_t n,
-                                int acc_x, int acc_y) {
+__global__ void k_gated_res_bwd(float *gx, float *gy, const float *g, const float *gate, int64_t T, int64_t D,
+                                int64_t n, int acc_x, int acc_y) {
     GRID_LOOP(i, n) {
         if (gx) gx[i] = acc_store(gx[i], g[i], acc_x);
         if (gy) gy[i] = acc_store(gy[i], gate[(i / (T * D)) * D + i % D] * g[i], acc_y);

@@ -7,9 +7,7 @@
 
 #define TPB 256
 
-__global__ void k_bias_fwd(float *y, const float *b, int64_t M, int64_t N) {
-    GRID_LOOP(i, M * N) y[i] = b[i % N];
-}
+__global__ void k_bias_fwd(float *y, const float *b, int64_t M, int64_t N) { GRID_LOOP(i, M * N) y[i] = b[i % N]; }
 
 extern "C" void cuda_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b) {
     int64_t N = b->numel, M = y->numel / N;

@@ -31,6 +31,6 @@ extern "C" void cuda_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist di
     DITC_CHECK((uint64_t)n - 1 <= UINT64_MAX - index0, "rng fill index range overflows");
     int64_t nb = (int64_t)(((index0 + (uint64_t)n - 1) / 4) - index0 / 4 + 1);
     k_rng_fill<<<grid_for(nb, 256), 256, 0, cstream(be)>>>(F32P(t), n, dist == DITC_RNG_DIST_NORMAL, seed, purpose,
-                                                          step, index0);
+                                                           step, index0);
     CUDA_LAUNCHED();
 }

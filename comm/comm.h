@@ -16,9 +16,9 @@
 
 typedef struct ditc_comm ditc_comm;
 struct ditc_comm {
-    const char *name;           // "single", "mpi", "nccl"
-    int rank, world;            // global
-    int local_rank, local_world;// within the node (shared-memory domain)
+    const char *name;            // "single", "mpi", "nccl"
+    int rank, world;             // global
+    int local_rank, local_world; // within the node (shared-memory domain)
     void *ctx;
     // buf[0, n) = Σ over ranks, in place.
     void (*allreduce_sum)(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dtype);

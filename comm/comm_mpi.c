@@ -9,13 +9,13 @@
 typedef struct {
     MPI_Comm world, node;
     MPI_Op bf16_sum;
-    int *counts, *displs;     // shard layout of the last sharded call (per rank)
+    int *counts, *displs; // shard layout of the last sharded call (per rank)
 } mpi_ctx;
 
-#define MPI_CALL(x)                                                                     \
-    do {                                                                                \
-        int rc_ = (x);                                                                  \
-        if (rc_ != MPI_SUCCESS) ditc_fatal(__FILE__, __LINE__, "%s failed (%d)", #x, rc_); \
+#define MPI_CALL(x)                                                                                                    \
+    do {                                                                                                               \
+        int rc_ = (x);                                                                                                 \
+        if (rc_ != MPI_SUCCESS) ditc_fatal(__FILE__, __LINE__, "%s failed (%d)", #x, rc_);                             \
     } while (0)
 
 static void bf16_sum_fn(void *in, void *inout, int *len, MPI_Datatype *dt) {
@@ -26,7 +26,8 @@ static void bf16_sum_fn(void *in, void *inout, int *len, MPI_Datatype *dt) {
 }
 
 static MPI_Datatype mpi_type(ditc_dtype dt) {
-    DITC_CHECK(dt == DITC_F32 || dt == DITC_BF16 || dt == DITC_F64, "MPI collectives support F32, BF16 (and F64 scalars)");
+    DITC_CHECK(dt == DITC_F32 || dt == DITC_BF16 || dt == DITC_F64,
+               "MPI collectives support F32, BF16 (and F64 scalars)");
     return dt == DITC_F32 ? MPI_FLOAT : dt == DITC_F64 ? MPI_DOUBLE : MPI_UINT16_T;
 }
 
@@ -124,7 +125,8 @@ static void mpi_destroy(ditc_comm *cm) {
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st) {
     if (!ditc_comm_launched_by_mpi()) return ditc_comm_single_new();
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
-        ditc_fail(st, DITC_ERR_IO, "MPI_Init failed: is the job started by mpirun/srun of the same MPI ditc was built with?");
+        ditc_fail(st, DITC_ERR_IO,
+                  "MPI_Init failed: is the job started by mpirun/srun of the same MPI ditc was built with?");
         return NULL;
     }
     ditc_comm *cm = ditc_xcalloc(1, sizeof *cm);

@@ -16,15 +16,15 @@ typedef struct {
     ncclComm_t nc;
 } nccl_ctx;
 
-#define NCCL_CALL(x)                                                                                  \
-    do {                                                                                              \
-        ncclResult_t r_ = (x);                                                                        \
-        if (r_ != ncclSuccess) ditc_fatal(__FILE__, __LINE__, "%s: %s", #x, ncclGetErrorString(r_));  \
+#define NCCL_CALL(x)                                                                                                   \
+    do {                                                                                                               \
+        ncclResult_t r_ = (x);                                                                                         \
+        if (r_ != ncclSuccess) ditc_fatal(__FILE__, __LINE__, "%s: %s", #x, ncclGetErrorString(r_));                   \
     } while (0)
-#define CUDA_CALL(x)                                                                                  \
-    do {                                                                                              \
-        cudaError_t e_ = (x);                                                                         \
-        if (e_ != cudaSuccess) ditc_fatal(__FILE__, __LINE__, "%s: %s", #x, cudaGetErrorString(e_));  \
+#define CUDA_CALL(x)                                                                                                   \
+    do {                                                                                                               \
+        cudaError_t e_ = (x);                                                                                          \
+        if (e_ != cudaSuccess) ditc_fatal(__FILE__, __LINE__, "%s: %s", #x, cudaGetErrorString(e_));                   \
     } while (0)
 
 static ncclDataType_t nccl_type(ditc_dtype dt) {
@@ -79,7 +79,9 @@ static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t by
 }
 
 static void nccl_barrier(ditc_comm *cm) { ((nccl_ctx *)cm->ctx)->boot->barrier(((nccl_ctx *)cm->ctx)->boot); }
-static void nccl_abort(ditc_comm *cm, int code) { ((nccl_ctx *)cm->ctx)->boot->abort(((nccl_ctx *)cm->ctx)->boot, code); }
+static void nccl_abort(ditc_comm *cm, int code) {
+    ((nccl_ctx *)cm->ctx)->boot->abort(((nccl_ctx *)cm->ctx)->boot, code);
+}
 
 static void nccl_destroy(ditc_comm *cm) {
     nccl_ctx *c = (nccl_ctx *)cm->ctx;

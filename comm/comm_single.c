@@ -10,21 +10,40 @@ void ditc_shard_range(size_t n, int world, int rank, size_t *begin, size_t *end)
 }
 
 static void single_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    (void)cm; (void)be; (void)buf; (void)n; (void)dt;
+    (void)cm;
+    (void)be;
+    (void)buf;
+    (void)n;
+    (void)dt;
 }
 static void single_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
-    (void)cm; (void)be; (void)buf; (void)bytes; (void)root;
+    (void)cm;
+    (void)be;
+    (void)buf;
+    (void)bytes;
+    (void)root;
 }
 static void single_barrier(ditc_comm *cm) { (void)cm; }
-static void single_abort(ditc_comm *cm, int code) { (void)cm; exit(code); }
+static void single_abort(ditc_comm *cm, int code) {
+    (void)cm;
+    exit(code);
+}
 static void single_destroy(ditc_comm *cm) { free(cm); }
 
 ditc_comm *ditc_comm_single_new(void) {
     ditc_comm *cm = ditc_xcalloc(1, sizeof *cm);
-    *cm = (ditc_comm){.name = "single", .rank = 0, .world = 1, .local_rank = 0, .local_world = 1,
-                      .allreduce_sum = single_allreduce, .reduce_scatter_sum = single_allreduce,
-                      .allgather = single_allreduce, .broadcast = single_broadcast, .barrier = single_barrier,
-                      .abort = single_abort, .destroy = single_destroy};
+    *cm = (ditc_comm){.name = "single",
+                      .rank = 0,
+                      .world = 1,
+                      .local_rank = 0,
+                      .local_world = 1,
+                      .allreduce_sum = single_allreduce,
+                      .reduce_scatter_sum = single_allreduce,
+                      .allgather = single_allreduce,
+                      .broadcast = single_broadcast,
+                      .barrier = single_barrier,
+                      .abort = single_abort,
+                      .destroy = single_destroy};
     return cm;
 }
 
@@ -37,7 +56,9 @@ int ditc_comm_launched_by_mpi(void) {
 
 #ifndef DITC_HAVE_MPI
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st) {
-    (void)argc; (void)argv; (void)st;
+    (void)argc;
+    (void)argv;
+    (void)st;
     if (ditc_comm_launched_by_mpi())
         fprintf(stderr, "ditc: warning: started by an MPI launcher but built without MPI (-DDITC_MPI=ON); "
                         "every process trains alone\n");

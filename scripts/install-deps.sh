@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config
       zlib1g-dev libpng-dev libjpeg-dev # image/data formats (data pipeline, PNG sample grids)
       libopenmpi-dev openmpi-bin        # MPI communicator (distributed training, ctest label mpi)
       clang libclang-rt-dev libomp-dev  # libFuzzer + sanitizer runtimes, clang OpenMP
+      clang-format                      # the source style check (ctest test_format)
       dataset-fashion-mnist             # the built-in demo's data (offline), also used by tests
       python3 python3-numpy python3-torch python3-pil) # test references only (PyTorch, Pillow)
 missing=()

@@ -23,7 +23,10 @@ static ditc_backend *BE[2]; // cpu, cuda
 static int nfail = 0, npass = 0;
 static uint64_t seed_ctr = 1;
 
-typedef struct { ditc_tensor t[2]; float *host; } pt; // the same tensor on both backends
+typedef struct {
+    ditc_tensor t[2];
+    float *host;
+} pt; // the same tensor on both backends
 #define X(p) (&(p).t[k])
 
 static void mk(pt *p, int ndim, const int64_t *shape, float lo, float hi) {
@@ -40,9 +43,18 @@ static void mk(pt *p, int ndim, const int64_t *shape, float lo, float hi) {
         BE[k]->copy_h2d(BE[k], p->t[k].data, p->host, ditc_nbytes(&tmp));
     }
 }
-static void mk1(pt *p, int64_t a, float lo, float hi) { int64_t s[1] = {a}; mk(p, 1, s, lo, hi); }
-static void mk2(pt *p, int64_t a, int64_t b, float lo, float hi) { int64_t s[2] = {a, b}; mk(p, 2, s, lo, hi); }
-static void mk3(pt *p, int64_t a, int64_t b, int64_t c, float lo, float hi) { int64_t s[3] = {a, b, c}; mk(p, 3, s, lo, hi); }
+static void mk1(pt *p, int64_t a, float lo, float hi) {
+    int64_t s[1] = {a};
+    mk(p, 1, s, lo, hi);
+}
+static void mk2(pt *p, int64_t a, int64_t b, float lo, float hi) {
+    int64_t s[2] = {a, b};
+    mk(p, 2, s, lo, hi);
+}
+static void mk3(pt *p, int64_t a, int64_t b, int64_t c, float lo, float hi) {
+    int64_t s[3] = {a, b, c};
+    mk(p, 3, s, lo, hi);
+}
 static void mk4(pt *p, int64_t a, int64_t b, int64_t c, int64_t d, float lo, float hi) {
     int64_t s[4] = {a, b, c, d};
     mk(p, 4, s, lo, hi);
@@ -83,10 +95,26 @@ static void test_gemm(int ta, int tb, int64_t batch, ditc_precision prec, double
     mk3(&c, batch, m, n, -1, 1);
     BE[1]->precision = prec;
     for (int k = 0; k < 2; k++) {
-        ditc_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = kk, .batch = batch, .alpha = 0.7f, .beta = 0.5f,
-                       .a = X(a)->data, .lda = ta ? m : kk, .stride_a = m * kk, .a_dtype = DITC_F32,
-                       .b = X(b)->data, .ldb = tb ? kk : n, .stride_b = n * kk, .b_dtype = DITC_F32,
-                       .c = X(c)->data, .ldc = n, .stride_c = m * n, .c_dtype = DITC_F32};
+        ditc_gemm g = {.trans_a = ta,
+                       .trans_b = tb,
+                       .m = m,
+                       .n = n,
+                       .k = kk,
+                       .batch = batch,
+                       .alpha = 0.7f,
+                       .beta = 0.5f,
+                       .a = X(a)->data,
+                       .lda = ta ? m : kk,
+                       .stride_a = m * kk,
+                       .a_dtype = DITC_F32,
+                       .b = X(b)->data,
+                       .ldb = tb ? kk : n,
+                       .stride_b = n * kk,
+                       .b_dtype = DITC_F32,
+                       .c = X(c)->data,
+                       .ldc = n,
+                       .stride_c = m * n,
+                       .c_dtype = DITC_F32};
         BE[k]->gemm(BE[k], &g);
     }
     BE[1]->precision = DITC_PREC_FP32;
@@ -133,8 +161,8 @@ static void test_rng(void) {
         }
         int ok = dist == 0 ? diff == 0 : (big == 0 && diff <= n / 1000000 + 1);
         ok ? npass++ : nfail++;
-        printf("%s rng_fill %-7s bit-equal: %lld of %lld elements differ (%lld by more than 1 ulp)\n", ok ? "PASS" : "FAIL",
-               dist ? "normal" : "uniform", (long long)diff, (long long)n, (long long)big);
+        printf("%s rng_fill %-7s bit-equal: %lld of %lld elements differ (%lld by more than 1 ulp)\n",
+               ok ? "PASS" : "FAIL", dist ? "normal" : "uniform", (long long)diff, (long long)n, (long long)big);
         free(a), free(b), rm(&t);
     }
 }
@@ -183,11 +211,16 @@ int main(void) {
     mk1(&w, D, 0.5f, 1.5f);
     mk1(&bb, D, -1, 1);
     int k;
-#define BOTH(call) for (k = 0; k < 2; k++) { ditc_backend *be = BE[k]; be->call; }
+#define BOTH(call)                                                                                                     \
+    for (k = 0; k < 2; k++) {                                                                                          \
+        ditc_backend *be = BE[k];                                                                                      \
+        be->call;                                                                                                      \
+    }
     for (int acc = 0; acc < 2; acc++) {
         BOTH(axpy(be, X(y), 0.3f, X(x), acc)) expect("axpy", acc ? "acc" : "", &y, T32);
         BOTH(binary_fwd(be, DITC_BIN_MUL, X(y), X(x), X(x2))) expect("binary mul", "same", &y, T32);
-        BOTH(binary_bwd(be, DITC_BIN_MUL, 0, X(dx), X(dy), X(x), X(x2), acc)) expect("binary_bwd mul", "same", &dx, T32);
+        BOTH(binary_bwd(be, DITC_BIN_MUL, 0, X(dx), X(dy), X(x), X(x2), acc))
+        expect("binary_bwd mul", "same", &dx, T32);
         BOTH(unary_fwd(be, DITC_UN_GELU_TANH, X(y), X(x))) expect("gelu", "fwd", &y, T32);
         BOTH(unary_bwd(be, DITC_UN_GELU_TANH, X(dx), X(dy), X(x), acc)) expect("gelu", "bwd", &dx, T32);
         BOTH(unary_fwd(be, DITC_UN_SILU, X(y), X(x))) expect("silu", "fwd", &y, T32);
@@ -195,27 +228,34 @@ int main(void) {
         BOTH(ln_mod_fwd(be, X(y), X(m), X(r), X(x), X(s1), X(s2), 1e-6f)) expect("ln_mod", "y", &y, T32);
         expect("ln_mod", "rstd", &r, T32);
         BOTH(ln_mod_bwd(be, X(dx), X(ds1), X(ds2), X(dy), X(x), X(m), X(r), X(s2), acc, acc, acc))
-        expect("ln_mod_bwd", "dx", &dx, T32), expect("ln_mod_bwd", "dshift", &ds1, T32), expect("ln_mod_bwd", "dscale", &ds2, T32);
+        expect("ln_mod_bwd", "dx", &dx, T32), expect("ln_mod_bwd", "dshift", &ds1, T32),
+            expect("ln_mod_bwd", "dscale", &ds2, T32);
         BOTH(modulate_fwd(be, X(y), X(x), X(s1), X(s2))) expect("modulate", "y", &y, T32);
         BOTH(modulate_bwd(be, X(dx), X(ds1), X(ds2), X(dy), X(x), X(s2), acc, acc, acc))
-        expect("modulate_bwd", "dx", &dx, T32), expect("modulate_bwd", "dshift", &ds1, T32), expect("modulate_bwd", "dscale", &ds2, T32);
+        expect("modulate_bwd", "dx", &dx, T32), expect("modulate_bwd", "dshift", &ds1, T32),
+            expect("modulate_bwd", "dscale", &ds2, T32);
         BOTH(gated_res_fwd(be, X(y), X(x), X(s1), X(x2))) expect("gated_res", "out", &y, T32);
         BOTH(gated_res_bwd(be, X(dx), X(ds1), X(y), X(dy), X(s1), X(x2), acc, acc, acc))
-        expect("gated_res_bwd", "dx", &dx, T32), expect("gated_res_bwd", "dgate", &ds1, T32), expect("gated_res_bwd", "dy", &y, T32);
+        expect("gated_res_bwd", "dx", &dx, T32), expect("gated_res_bwd", "dgate", &ds1, T32),
+            expect("gated_res_bwd", "dy", &y, T32);
         BOTH(bias_fwd(be, X(y), X(bb))) expect("bias", "fwd", &y, T32);
         BOTH(bias_bwd(be, X(bb), X(dy), acc)) expect("bias", "bwd", &bb, T32);
         BOTH(rms_norm_fwd(be, X(y), X(r), X(x), X(w), 1e-6f)) expect("rms_norm", "y", &y, T32);
-        BOTH(rms_norm_bwd(be, X(dx), X(bb), X(dy), X(x), X(w), X(r), acc, acc)) expect("rms_norm_bwd", "dx", &dx, T32), expect("rms_norm_bwd", "dw", &bb, T32);
+        BOTH(rms_norm_bwd(be, X(dx), X(bb), X(dy), X(x), X(w), X(r), acc, acc))
+        expect("rms_norm_bwd", "dx", &dx, T32), expect("rms_norm_bwd", "dw", &bb, T32);
         BOTH(layer_norm_fwd(be, X(y), X(m), X(r), X(x), X(w), X(bb), 1e-6f)) expect("layer_norm", "y", &y, T32);
         BOTH(layer_norm_bwd(be, X(dx), X(w), X(bb), X(dy), X(x), X(w), X(m), X(r), acc, acc, acc))
-        expect("layer_norm_bwd", "dx", &dx, T32), expect("layer_norm_bwd", "dw", &w, T32), expect("layer_norm_bwd", "db", &bb, T32);
+        expect("layer_norm_bwd", "dx", &dx, T32), expect("layer_norm_bwd", "dw", &w, T32),
+            expect("layer_norm_bwd", "db", &bb, T32);
         BOTH(rope(be, X(y), X(x), 5, 10000.0f, acc, acc)) expect("rope", acc ? "inverse acc" : "fwd", &y, T32);
         BOTH(swiglu_fwd(be, X(y), X(x), X(x2))) expect("swiglu", "fwd", &y, T32);
-        BOTH(swiglu_bwd(be, X(dx), X(y), X(dy), X(x), X(x2), acc, acc)) expect("swiglu_bwd", "da", &dx, T32), expect("swiglu_bwd", "db", &y, T32);
+        BOTH(swiglu_bwd(be, X(dx), X(y), X(dy), X(x), X(x2), acc, acc))
+        expect("swiglu_bwd", "da", &dx, T32), expect("swiglu_bwd", "db", &y, T32);
         BOTH(reduce_rows(be, X(m), X(x), 0.25f, acc)) expect("reduce_rows", "", &m, T32);
         BOTH(expand_rows(be, X(dx), X(m), 0.5f, acc)) expect("expand_rows", "", &dx, T32);
         BOTH(mse_fwd(be, X(m), X(x), X(x2))) expect("mse", "fwd", &m, T32);
-        BOTH(mse_bwd(be, X(dx), X(y), X(m), X(x), X(x2), acc, acc)) expect("mse_bwd", "da/db", &dx, T32), expect("mse_bwd", "db", &y, T32);
+        BOTH(mse_bwd(be, X(dx), X(y), X(m), X(x), X(x2), acc, acc))
+        expect("mse_bwd", "da/db", &dx, T32), expect("mse_bwd", "db", &y, T32);
         BOTH(copy_2d(be, X(y), 3, D, X(x), 5, D, 20, 40, acc)) expect("copy_2d", acc ? "acc" : "", &y, T32);
     }
     { // broadcast add/mul: (B, T, D) ∘ (B, 1, D)
@@ -223,7 +263,8 @@ int main(void) {
         mk3(&bc, B, 1, D, -1, 1);
         mk3(&dbc, B, 1, D, -1, 1);
         BOTH(binary_fwd(be, DITC_BIN_ADD, X(y), X(x), X(bc))) expect("binary add", "broadcast", &y, T32);
-        BOTH(binary_bwd(be, DITC_BIN_MUL, 1, X(dbc), X(dy), X(x), X(bc), 1)) expect("binary_bwd mul", "broadcast", &dbc, T32);
+        BOTH(binary_bwd(be, DITC_BIN_MUL, 1, X(dbc), X(dy), X(x), X(bc), 1))
+        expect("binary_bwd mul", "broadcast", &dbc, T32);
         rm(&bc), rm(&dbc);
     }
     { // embedding, patchify/unpatchify, cast
@@ -250,7 +291,8 @@ int main(void) {
         mk3(&tok, 2, 16, 12, -1, 1);
         for (int cl = 0; cl < 2; cl++)
             for (int acc = 0; acc < 2; acc++) {
-                BOTH(patch_copy(be, X(img), X(tok), 2, cl, 1, acc)) expect("patchify", cl ? "channel_last" : "", &tok, T32);
+                BOTH(patch_copy(be, X(img), X(tok), 2, cl, 1, acc))
+                expect("patchify", cl ? "channel_last" : "", &tok, T32);
                 BOTH(patch_copy(be, X(img), X(tok), 2, cl, 0, acc)) expect("unpatchify", acc ? "acc" : "", &img, T32);
             }
         rm(&img), rm(&tok);
@@ -276,7 +318,8 @@ int main(void) {
         mk4(&dout, Bn, 2 * C, S, S, -1, 1);
         BOTH(q_sample(be, X(xt), X(x0), X(noise), X(coef))) expect("q_sample", "", &xt, T32);
         BOTH(diff_loss_fwd(be, X(mse), X(vb), X(loss), X(out), X(x0), X(xt), X(noise), X(coef)))
-        expect("diff_loss", "mse", &mse, T32), expect("diff_loss", "vb", &vb, T32), expect("diff_loss", "loss", &loss, T32);
+        expect("diff_loss", "mse", &mse, T32), expect("diff_loss", "vb", &vb, T32),
+            expect("diff_loss", "loss", &loss, T32);
         BOTH(diff_loss_bwd(be, X(dout), X(dl), X(out), X(x0), X(xt), X(noise), X(coef), 1))
         expect("diff_loss_bwd", "acc", &dout, T32);
         BOTH(cfg_combine(be, X(out), 4.0f, 3)) expect("cfg_combine", "", &out, T32);
@@ -288,19 +331,29 @@ int main(void) {
         mk4(&z, Bn / 2, C, S, S, -1, 1);
         BOTH(diff_step(be, X(xs), X(out), X(z), dc, 0)) expect("diff_step", "ddpm", &xs, T32);
         BOTH(diff_step(be, X(xs), X(out), NULL, dc, 1)) expect("diff_step", "ddim", &xs, T32);
-        rm(&x0), rm(&noise), rm(&xt), rm(&coef), rm(&out), rm(&mse), rm(&vb), rm(&loss), rm(&dl), rm(&dout), rm(&xs), rm(&z);
+        rm(&x0), rm(&noise), rm(&xt), rm(&coef), rm(&out), rm(&mse), rm(&vb), rm(&loss), rm(&dl), rm(&dout), rm(&xs),
+            rm(&z);
     }
     { // optimizer over flat buffers
         int64_t n = 300001;
         pt p, g, mm, vv, ema;
         mk1(&p, n, -1, 1), mk1(&g, n, -1, 1), mk1(&mm, n, -0.1f, 0.1f), mk1(&vv, n, 0, 0.01f), mk1(&ema, n, -1, 1);
-        ditc_adamw_args a = {.beta1 = 0.9f, .one_minus_beta1 = 0.1f, .beta2 = 0.999f, .one_minus_beta2 = 0.001f,
-                             .eps = 1e-8f, .decay = 1.0f - 1e-6f, .step_size = 1e-4f, .bc2_sqrt = 0.05f,
-                             .ema_decay = 0.9999f, .one_minus_ema_decay = 1e-4f};
+        ditc_adamw_args a = {.beta1 = 0.9f,
+                             .one_minus_beta1 = 0.1f,
+                             .beta2 = 0.999f,
+                             .one_minus_beta2 = 0.001f,
+                             .eps = 1e-8f,
+                             .decay = 1.0f - 1e-6f,
+                             .step_size = 1e-4f,
+                             .bc2_sqrt = 0.05f,
+                             .ema_decay = 0.9999f,
+                             .one_minus_ema_decay = 1e-4f};
         BOTH(adamw(be, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data,
                    (float *)X(ema)->data, (size_t)n, a))
-        expect("adamw", "p", &p, T32), expect("adamw", "m", &mm, T32), expect("adamw", "v", &vv, T32), expect("adamw", "ema", &ema, T32);
-        BOTH(ema_update(be, (float *)X(ema)->data, (const float *)X(p)->data, (size_t)n, 0.99f, 0.01f)) expect("ema_update", "", &ema, T32);
+        expect("adamw", "p", &p, T32), expect("adamw", "m", &mm, T32), expect("adamw", "v", &vv, T32),
+            expect("adamw", "ema", &ema, T32);
+        BOTH(ema_update(be, (float *)X(ema)->data, (const float *)X(p)->data, (size_t)n, 0.99f, 0.01f))
+        expect("ema_update", "", &ema, T32);
         BOTH(scale_buffer(be, (float *)X(g)->data, (size_t)n, 0.37f)) expect("scale_buffer", "", &g, T32);
         double s0 = BE[0]->sum_squares(BE[0], (const float *)g.t[0].data, (size_t)n);
         double s1v = BE[1]->sum_squares(BE[1], (const float *)g.t[1].data, (size_t)n);

@@ -15,6 +15,9 @@ ditc_test(test_rng SOURCES tests/test_rng.c)
 # The layering of the source tree: no upward include between layer folders, no include cycle (check_layers.py).
 find_program(DITC_PYTHON3 python3 REQUIRED)
 add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/check_layers.py ${CMAKE_SOURCE_DIR})
+# Every C/CUDA source formatted as .clang-format says (skipped without clang-format).
+add_test(NAME test_format COMMAND bash ${CMAKE_SOURCE_DIR}/tests/check_format.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_format PROPERTIES SKIP_RETURN_CODE 77)
 ditc_test(test_safetensors SOURCES tests/test_safetensors.c)
 ditc_test(test_op_grads_odd SOURCES tests/test_op_grads.c ARGS odd)
 add_test(NAME test_op_grads_dit COMMAND test_op_grads_odd dit)
