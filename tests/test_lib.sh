@@ -111,6 +111,23 @@ compare_results() {
     [ "$rc" -eq 0 ] || show "$name.compare"
 }
 
+# make_vae_and_images VAE_DIR IMG_DIR: a small random AutoencoderKL (vae_reference.py make-bad; the good one is
+# VAE_DIR/good) and an ImageFolder of 12 random PNGs in two classes (40..60 x 48 pixels). Needs numpy + PIL.
+make_vae_and_images() {
+    run vae "$PY" "$REF/vae_reference.py" make-bad --out "$1" || { fail "vae_reference.py make-bad"; show vae; return 1; }
+    "$PY" - "$2" <<'PYEOF'
+import os, sys
+import numpy as np
+from PIL import Image
+r = np.random.default_rng(0)
+for c in ('cat', 'dog'):
+    os.makedirs(os.path.join(sys.argv[1], c), exist_ok=True)
+    for i in range(6):
+        a = (r.random((40 + 4 * i, 48, 3)) * 255).astype(np.uint8)
+        Image.fromarray(a).save(os.path.join(sys.argv[1], c, f'{i}.png'))
+PYEOF
+}
+
 finish() {
     if [ "$NFAIL" -eq 0 ]; then
         echo "$TEST_NAME: ALL PASS ($NPASS checks, ${SECONDS}s)"

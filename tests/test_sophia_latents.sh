@@ -86,19 +86,8 @@ out=$(same_run A a-img a-lat)
 check $? "SophiaG on latents = the reference on the same values as images: $out"
 
 echo "== B. train --vae = train on the latent shards of the same images and VAE"
-run vae "$PY" "$REF/vae_reference.py" make-bad --out "$TMP/vae" || { fail "make-bad"; show vae; finish; }
+make_vae_and_images "$TMP/vae" "$TMP/imgs" || finish
 VAE=$TMP/vae/good
-"$PY" - "$TMP/imgs" <<'PYEOF'
-import os, sys
-import numpy as np
-from PIL import Image
-r = np.random.default_rng(0)
-for c in ('cat', 'dog'):
-    os.makedirs(os.path.join(sys.argv[1], c), exist_ok=True)
-    for i in range(6):
-        a = (r.random((40 + 4 * i, 48, 3)) * 255).astype(np.uint8)
-        Image.fromarray(a).save(os.path.join(sys.argv[1], c, f'{i}.png'))
-PYEOF
 for mode in flips noflip; do
     if [ $mode = flips ]; then xf=(--flips); tf=(); else xf=(); tf=(--no-flip); fi
     run "ex-$mode" "$DITC" extract --data-path "$TMP/imgs" --image-size 16 --vae "$VAE" "${xf[@]}" --out "$TMP/lat-$mode"

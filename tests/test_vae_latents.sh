@@ -10,19 +10,8 @@ if ! "$PY" -c 'import numpy, PIL' >/dev/null 2>&1; then
     echo "SKIP $TEST_NAME: $PY cannot import numpy and PIL (to write the test VAE and images)"
     exit 77
 fi
-run vae "$PY" "$REF/vae_reference.py" make-bad --out "$TMP/vae" || { fail "make-bad"; show vae; finish; }
+make_vae_and_images "$TMP/vae" "$TMP/imgs" || finish
 VAE=$TMP/vae/good
-"$PY" - "$TMP/imgs" <<'PYEOF'
-import os, sys
-import numpy as np
-from PIL import Image
-r = np.random.default_rng(0)
-for c in ('cat', 'dog'):
-    os.makedirs(os.path.join(sys.argv[1], c), exist_ok=True)
-    for i in range(6):
-        a = (r.random((40 + 4 * i, 48, 3)) * 255).astype(np.uint8)
-        Image.fromarray(a).save(os.path.join(sys.argv[1], c, f'{i}.png'))
-PYEOF
 F=(--model DiT-S/2 --depth 1 --hidden-size 32 --num-heads 2 --global-batch-size 4 --max-steps 9 --log-every 1
    --num-workers 2 --global-seed 7 --lr 1e-3)
 
