@@ -84,7 +84,7 @@ static void declare(train_flags *f) {
     memcpy(f->defs, d, sizeof d);
 }
 
-static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, const char *usage);
+static int train_with(ditc_comm **comm, int argc, char **argv, train_flags *fp, const char *usage);
 
 int cmd_train(int argc, char **argv) {
     train_flags f;
@@ -105,8 +105,8 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ditc train: %s\n", cst.message);
         return 1;
     }
-    r = train_with(comm, argc, argv, &f, usage);
-    if (r && comm->world > 1) { // one rank failed: end every rank with its message (no hang)
+    r = train_with(&comm, argc, argv, &f, usage); // may swap in NCCL for the CUDA backend
+    if (r && comm->world > 1) {                   // one rank failed: end every rank with its message (no hang)
         fprintf(stderr, "ditc train: rank %d of %d failed; stopping the job\n", comm->rank, comm->world);
         comm->abort(comm, r);
     }
@@ -114,7 +114,8 @@ int cmd_train(int argc, char **argv) {
     return r;
 }
 
-static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, const char *usage) {
+static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage) {
+    ditc_comm *comm = *commp;
     train_flags f = *fp;
     int r;
     char ckpt[4096];
@@ -182,6 +183,16 @@ static int train_with(ditc_comm *comm, int argc, char **argv, train_flags *fp, c
         ditc_kv_free(&kv);
         return 1;
     }
+    // the CUDA backend's buffers under mpirun: NCCL (when built with -DDITC_NCCL=ON), host scalars over MPI
+    ditc_comm *cc = ditc_comm_for_backend(comm, be, &st);
+    if (!cc) {
+        fprintf(stderr, "ditc train: %s\n", st.message);
+        be->destroy(be);
+        free(merged);
+        ditc_kv_free(&kv);
+        return 1;
+    }
+    *commp = comm = cc;
     r = ditc_train(be, comm, &f.a, &st);
     be->destroy(be);
     free(merged);

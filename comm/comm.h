@@ -42,6 +42,10 @@ ditc_comm *ditc_comm_single_new(void);
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st);
 // 1 if the environment says we run under an MPI launcher.
 int ditc_comm_launched_by_mpi(void);
+// The communicator for collectives on be's buffers: with a CUDA backend, more than one process and a build with
+// -DDITC_NCCL=ON, NCCL over comm (which it takes over: use only the returned one); else comm itself. NULL with
+// st set if NCCL fails to start.
+ditc_comm *ditc_comm_for_backend(ditc_comm *comm, const ditc_backend *be, ditc_status *st);
 // NCCL over an MPI bootstrap communicator (which it takes over); device buffers of the CUDA backend.
 // Built with -DDITC_NCCL=ON. NULL with st set if no GPU is visible.
 ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, ditc_status *st);

@@ -1,8 +1,9 @@
 // comm_nccl.cu — the NCCL communicator for device buffers (CUDA backend), bootstrapped over MPI: rank 0's
 // ncclUniqueId is broadcast with MPI, each rank uses the GPU of its node-local rank. Collectives run on the
 // default stream and are complete when a call returns. Uneven ZeRO shards (comm.h) are grouped ncclReduce /
-// ncclBroadcast calls, one per owning rank. Built with -DDITC_NCCL=ON (needs DITC_CUDA and DITC_MPI).
-// Status: compiled in CI; not yet run on GPUs (the CUDA backend that owns the device buffers is pending).
+// ncclBroadcast calls, one per owning rank; host buffers (be NULL or a host-memory backend) go over MPI. Built
+// with -DDITC_NCCL=ON (needs DITC_CUDA and DITC_MPI); chosen by ditc_comm_for_backend (comm_select.c) for the
+// CUDA backend under an MPI launcher. Status: compiled in CI; not yet run on GPUs.
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
@@ -33,15 +34,24 @@ static ncclDataType_t nccl_type(ditc_dtype dt) {
 }
 
 static ncclComm_t nc_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->nc; }
+static ditc_comm *boot_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->boot; }
+// Host buffers (the trainer's logged loss and gradient norm: be NULL) go over the MPI bootstrap communicator.
+static int on_host(const ditc_backend *be) { return !be || be->host_memory; }
 
 static void nccl_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    (void)be;
+    if (on_host(be)) {
+        boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
+        return;
+    }
     NCCL_CALL(ncclAllReduce(buf, buf, n, nccl_type(dt), ncclSum, nc_of(cm), 0));
     CUDA_CALL(cudaStreamSynchronize(0));
 }
 
 static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    (void)be;
+    if (on_host(be)) {
+        boot_of(cm)->reduce_scatter_sum(boot_of(cm), be, buf, n, dt);
+        return;
+    }
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -55,7 +65,10 @@ static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size
 }
 
 static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    (void)be;
+    if (on_host(be)) {
+        boot_of(cm)->allgather(boot_of(cm), be, buf, n, dt);
+        return;
+    }
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -69,9 +82,8 @@ static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n,
 }
 
 static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
-    if (!be || be->host_memory) { // host data: over MPI
-        nccl_ctx *c = (nccl_ctx *)cm->ctx;
-        c->boot->broadcast(c->boot, be, buf, bytes, root);
+    if (on_host(be)) {
+        boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
         return;
     }
     NCCL_CALL(ncclBroadcast(buf, buf, bytes, ncclUint8, root, nc_of(cm), 0));

@@ -18,6 +18,8 @@ add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/chec
 # Every C/CUDA source formatted as .clang-format says (skipped without clang-format).
 add_test(NAME test_format COMMAND bash ${CMAKE_SOURCE_DIR}/tests/check_format.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_format PROPERTIES SKIP_RETURN_CODE 77)
+# The device script's dry run (no GPU, no build): syntax, the stage plan, what comes back (scripts/gpu_session.sh).
+add_test(NAME test_gpu_session_dry COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_session_dry.sh ${CMAKE_SOURCE_DIR})
 ditc_test(test_safetensors SOURCES tests/test_safetensors.c)
 ditc_test(test_op_grads_odd SOURCES tests/test_op_grads.c ARGS odd)
 add_test(NAME test_op_grads_dit COMMAND test_op_grads_odd dit)
