@@ -42,8 +42,10 @@ ditc_comm *ditc_comm_single_new(void);
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st);
 // 1 if the environment says we run under an MPI launcher.
 int ditc_comm_launched_by_mpi(void);
-// NCCL over an MPI bootstrap communicator (which it takes over); device buffers of the CUDA backend.
-// Built with -DDITC_NCCL=ON. NULL with st set if no GPU is visible.
-ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, ditc_status *st);
+// NCCL over an MPI bootstrap communicator (which it takes over: destroying the NCCL one destroys boot) for the
+// CUDA backend on GPU `device` (each rank its own GPU). Device buffers go over NCCL; host buffers (be == NULL or
+// a host-memory backend, e.g. the trainer's loss and norm scalars) and barrier/abort go over boot. Built with
+// -DDITC_NCCL=ON; apps/cmd_train.c selects it (--comm). NULL with st set if that GPU is not visible.
+ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_status *st);
 
 #endif
