@@ -100,6 +100,12 @@ set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
 # without a CUDA device or without -DDITC_CUDA=ON.
 ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600)
 set_tests_properties(test_gpu_parity PROPERTIES LABELS gpu)
+# The same program against the CPU backend behind device-style memory (cpu-guard) and against a second CPU
+# backend (which has the optional VAE entries), toy shapes: checks the suite itself (every result bit-identical,
+# NaN-poisoned outputs, the entry coverage check) on machines without a GPU.
+add_test(NAME test_gpu_parity_self COMMAND test_gpu_parity --peer cpu-guard --small)
+add_test(NAME test_gpu_parity_self_cpu COMMAND test_gpu_parity --peer cpu --small)
+set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TIMEOUT 120)
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
