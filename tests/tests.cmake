@@ -109,3 +109,7 @@ set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TI
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
+# The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).
+add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)
+set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT DITC_GPU_DEVICE=cpu-guard)
