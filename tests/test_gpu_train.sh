@@ -225,7 +225,7 @@ if want mpi; then
         echo "SKIP mpi: no mpirun on this machine (the MPI staging path stays unverified here)"
     elif ! timeout 120 "${MPI[@]}" 1 "$DITC" train "${P[@]}" --max-steps 1 --results-dir "$TMP/p.probe" >"$TMP/p.probe.log" 2>&1 ||
         ! grep -q "mpi communicator" "$TMP/p.probe.log"; then
-        echo "SKIP mpi: ditc is not built with MPI (-DDITC_MPI=ON) or mpirun failed: $(tail -n 1 "$TMP/p.probe.log")"
+        echo "SKIP mpi: ditc is not built with MPI (-DDITC_MPI=ON) or mpirun failed ($(grep -o -m1 '([a-z]* communicator)' "$TMP/p.probe.log" || tail -n 1 "$TMP/p.probe.log"))"
     else
         for np in 1 2; do
             timeout "$TO" "${MPI[@]}" $np "$DITC" train "${P[@]}" --results-dir "$TMP/p.np$np" >"$TMP/p.np$np.log" 2>&1

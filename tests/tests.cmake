@@ -113,3 +113,9 @@ set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 L
 add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT DITC_GPU_DEVICE=cpu-guard)
+# The device script's dry run, cheap part (label gpu_dry): script syntax, the stage machinery (timeouts), the
+# $OUT packaging and its file count; no kit and no CUDA build needed. The full dry run (kit + CUDA build against
+# it) is `DITC_GPU_DRY=1 bash scripts/gpu_session.sh`.
+add_test(NAME test_gpu_dry COMMAND env DITC_GPU_DRY=1 DITC_GPU_DRY_BUILD=0 OUT=${CMAKE_BINARY_DIR}/gpu-dry-out
+         bash ${CMAKE_SOURCE_DIR}/scripts/gpu_session.sh)
+set_tests_properties(test_gpu_dry PROPERTIES LABELS gpu_dry TIMEOUT 120)
