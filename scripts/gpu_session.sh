@@ -21,9 +21,9 @@
 # Dry run HERE (no GPU):  DITC_GPU_DRY=1 bash scripts/gpu_session.sh
 #   runs every part that needs no GPU — kit check, configure + build of the CUDA build against the kit's libraries
 #   (then proves them used: CMake's cache, the headers each object was compiled with (ninja -t deps) and the
-#   libraries ditc resolves (ldd) must all lie in the kit), a CPU stand-in of the parity program with the kit's
-#   libraries, bash -n of the scripts, the packaging and the $OUT file count — and prints the GPU commands it
-#   would run. DITC_GPU_DRY_BUILD=0 leaves out configure + build (the cheap part that ctest runs: test_gpu_dry).
+#   libraries ditc resolves (ldd) must all lie in the kit), CPU stand-ins of the parity and training scripts with
+#   the kit's libraries, ptxas -v of every kernel (no spills: scripts/ptxas_report.sh), bash -n of the scripts,
+#   the packaging and the $OUT file count — and prints the GPU commands it would run. DITC_GPU_DRY_BUILD=0 leaves out configure + build (the cheap part that ctest runs: test_gpu_dry).
 # Env: OUT, DITC_GPU_KIT (.gpu-kit), DITC_GPU_BUILD (build-gpu), DITC_GPU_DEADLINE (400 s), DITC_GPU_JOBS (all
 # cores; 2 in a dry run), CUDA_ARCH (default: the card's compute capability; 90 in a dry run).
 set -u
@@ -207,6 +207,7 @@ if [ "$DRY" = 1 ] && [ $BUILT = 1 ]; then
     [ $ok = 1 ] && note "   the CUDA build used the kit's libraries and headers only" || NFAIL=$((NFAIL + 1))
     stage parity_standin 60 'test_gpu_parity \(' "$BUILD/test_gpu_parity" --peer cpu-guard --small
     stage parity_gpu_absent 30 'SKIP' bash -c "'$BUILD/test_gpu_parity'; rc=\$?; [ \$rc = 77 ] && exit 0 || exit 1"
+    stage ptxas 120 'spill stores +[1-9]|loads +[1-9]|attn' bash scripts/ptxas_report.sh "$ARCH"
     stage train_standin 120 '^(FAIL|SKIP)|^test_gpu_train' env DITC_GPU_DEVICE=cpu-guard bash tests/test_gpu_train.sh \
         "$BUILD/ditc" "$ROOT" "$BUILD/st_compare"
 fi
