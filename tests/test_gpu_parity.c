@@ -224,7 +224,7 @@ static void t_memory(const sizes *z) {
     for (int k = 0; k < 2; k++) d[k] = BE[k]->alloc(BE[k], n * 4 + 64);
     const struct { ditc_dtype dt; float v; const char *name; } fills[] = {
         {DITC_F32, -1.25f, "f32"}, {DITC_BF16, 3.140625f, "bf16"}, {DITC_BF16, 1.0f / 3.0f, "bf16 rounded"},
-        {DITC_I32, 77.0f, "i32"}, {DITC_F32, NAN, "f32 nan"}};
+        {DITC_I32, 77.0f, "i32"}, {DITC_F32, NAN, "f32 nan"}, {DITC_F32, 0.0f, "f32 zero"}, {DITC_BF16, 0.0f, "bf16 zero"}};
     for (size_t f = 0; f < sizeof fills / sizeof *fills; f++) {
         size_t es = ditc_dtype_size(fills[f].dt), m = n - f; // different lengths
         unsigned char *junk = xmalloc(n * 4 + 64);
