@@ -8,6 +8,7 @@
 #include "backend_open.h"
 #include "comm.h"
 #include "commands.h"
+#include "cuda_backend.h"
 #include "train.h"
 
 typedef struct {
@@ -15,7 +16,7 @@ typedef struct {
     const char *resume;
     int64_t seed;
     int no_flip;
-    const char *device, *precision;
+    const char *device, *precision, *comm;
     arg_def defs[48];
     int n;
 } train_flags;
@@ -68,7 +69,12 @@ static void declare(train_flags *f) {
         {"--micro-batch-size", ARG_I64, &a->micro_batch,
          "gradient accumulation: samples per forward/backward (divides the per-process batch)", 0},
         {"--synthetic-size", ARG_I64, &a->synthetic_size, "samples of the synthetic data set (default 4096)", 0},
-        {"--device", ARG_STR, &f->device, "cpu (default), cuda or cuda:N", 0},
+        {"--device", ARG_STR, &f->device,
+         "cpu (default), cuda or cuda:N (under mpirun, cuda = the GPU of the node-local rank)", 0},
+        {"--comm", ARG_STR, &f->comm,
+         "under mpirun: auto (default: NCCL for --device cuda when built with it and each rank has its own GPU, else "
+         "MPI), mpi or nccl",
+         0},
         {"--precision", ARG_STR, &f->precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)",
          0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
@@ -80,11 +86,12 @@ static void declare(train_flags *f) {
         {"--zero", ARG_INT, &a->zero, "0 = data parallel (default), 2 = ZeRO-2 (sharded gradients, AdamW state, EMA)",
          0},
     };
+    _Static_assert(sizeof d / sizeof *d <= sizeof f->defs / sizeof *f->defs, "train_flags.defs is too small");
     f->n = (int)(sizeof d / sizeof *d);
     memcpy(f->defs, d, sizeof d);
 }
 
-static int train_with(ditc_comm **comm, int argc, char **argv, train_flags *fp, const char *usage);
+static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage);
 
 int cmd_train(int argc, char **argv) {
     train_flags f;
@@ -94,6 +101,7 @@ int cmd_train(int argc, char **argv) {
     f.no_flip = 0;
     f.device = NULL;
     f.precision = NULL;
+    f.comm = NULL;
     declare(&f);
     const char *usage = "--data-path PATH [--model DiT-S/2] [flags]";
     int r = args_parse("train", argc, argv, f.defs, f.n, usage);
@@ -105,7 +113,7 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ditc train: %s\n", cst.message);
         return 1;
     }
-    r = train_with(&comm, argc, argv, &f, usage); // may swap in NCCL for the CUDA backend
+    r = train_with(&comm, argc, argv, &f, usage); // may replace comm by the NCCL communicator built on it
     if (r && comm->world > 1) {                   // one rank failed: end every rank with its message (no hang)
         fprintf(stderr, "ditc train: rank %d of %d failed; stopping the job\n", comm->rank, comm->world);
         comm->abort(comm, r);
@@ -114,8 +122,58 @@ int cmd_train(int argc, char **argv) {
     return r;
 }
 
-static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage) {
+// The communicator and the GPU of this rank for --device (under mpirun/srun; a single process keeps its own).
+// A bare "cuda" means the GPU of the node-local rank, modulo the GPUs visible (several ranks may share one).
+// --comm auto picks NCCL (device buffers over NCCL, host scalars over the MPI communicator underneath) when ditc
+// is built with -DDITC_NCCL=ON, the device is a GPU and every rank of each node has a GPU of its own (NCCL cannot
+// put two ranks on one GPU); otherwise MPI, which stages device buffers through host memory. All ranks decide
+// together, so they never disagree. Returns 0, or 1 with a message in st.
+static int pick_comm(ditc_comm **commp, const char *device, const char *choice, char *dev, size_t dev_len,
+                     ditc_status *st) {
     ditc_comm *comm = *commp;
+    if (!choice) choice = "auto";
+    if (strcmp(choice, "auto") && strcmp(choice, "mpi") && strcmp(choice, "nccl"))
+        return ditc_fail(st, DITC_ERR_ARG, "--comm '%s': expected auto, mpi or nccl", choice);
+    int is_cuda = device && !strncmp(device, "cuda", 4) && (device[4] == '\0' || device[4] == ':');
+    int ngpu = is_cuda ? ditc_cuda_device_count() : 0;
+    if (device && !strcmp(device, "cuda")) snprintf(dev, dev_len, "cuda:%d", ngpu > 0 ? comm->local_rank % ngpu : 0);
+    else snprintf(dev, dev_len, "%s", device ? device : "cpu");
+    if (comm->world == 1 || !strcmp(choice, "mpi")) return 0;
+    // own GPU: "cuda" with local_world <= GPUs, or an explicit cuda:N with one rank on the node
+    int own = is_cuda && ngpu > 0 && (!strcmp(device, "cuda") ? comm->local_world <= ngpu : comm->local_world == 1);
+#ifdef DITC_HAVE_NCCL
+    const int built = 1;
+#else
+    const int built = 0;
+#endif
+    float votes = (float)(built && own);
+    comm->allreduce_sum(comm, NULL, &votes, 1, DITC_F32); // host scalar: over MPI
+    int all = (int)votes == comm->world;
+    if (!all) {
+        if (!strcmp(choice, "nccl"))
+            return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--comm nccl: %s",
+                             !built      ? "ditc is built without -DDITC_NCCL=ON"
+                             : !is_cuda  ? "needs --device cuda"
+                             : ngpu == 0 ? "no CUDA device is visible"
+                             : own       ? "another rank cannot use NCCL"
+                                         : "every rank needs a GPU of its own (NCCL cannot share one)");
+        if (is_cuda && built && comm->rank == 0)
+            fprintf(stderr,
+                    "ditc train: %d ranks share %d GPU(s) on a node: gradients are all-reduced over MPI through host "
+                    "memory, not NCCL\n",
+                    comm->local_world, ngpu);
+        return 0;
+    }
+#ifdef DITC_HAVE_NCCL
+    int idx = atoi(dev + 5);
+    ditc_comm *nc = ditc_comm_nccl_new(comm, idx, st);
+    if (!nc) return 1;
+    *commp = nc; // owns comm now (destroying nc destroys it)
+#endif
+    return 0;
+}
+
+static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage) {
     train_flags f = *fp;
     int r;
     char ckpt[4096];
@@ -169,30 +227,21 @@ static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp,
     f.a.random_flip = !f.no_flip;
     f.a.argc = argc;
     f.a.argv = argv;
-    // one GPU per process: a bare "cuda" under mpirun/srun means cuda:<local rank>
-    char dev[32];
-    const char *device = f.device;
-    if (device && !strcmp(device, "cuda")) {
-        snprintf(dev, sizeof dev, "cuda:%d", comm->local_rank);
-        device = dev;
+    char dev[64];
+    if (pick_comm(commp, f.device, f.comm, dev, sizeof dev, &st)) {
+        fprintf(stderr, "ditc train: %s\n", st.message);
+        free(merged);
+        ditc_kv_free(&kv);
+        return 1;
     }
-    ditc_backend *be = ditc_backend_open(device, f.precision, f.a.threads, &st);
+    ditc_comm *comm = *commp;
+    ditc_backend *be = ditc_backend_open(dev, f.precision, f.a.threads, &st);
     if (!be) {
         fprintf(stderr, "ditc train: %s\n", st.message);
         free(merged);
         ditc_kv_free(&kv);
         return 1;
     }
-    // the CUDA backend's buffers under mpirun: NCCL (when built with -DDITC_NCCL=ON), host scalars over MPI
-    ditc_comm *cc = ditc_comm_for_backend(comm, be, &st);
-    if (!cc) {
-        fprintf(stderr, "ditc train: %s\n", st.message);
-        be->destroy(be);
-        free(merged);
-        ditc_kv_free(&kv);
-        return 1;
-    }
-    *commp = comm = cc;
     r = ditc_train(be, comm, &f.a, &st);
     be->destroy(be);
     free(merged);

@@ -39,137 +39,184 @@ __device__ __forceinline__ void load_tile(float *s, int sld, const float *src, i
     }
 }
 
+// Work items: (tile of AT_ROWS rows, b·H + h) folded into grid.x with the tile fastest (blocks of one head run
+// together), in a block-stride loop: grid.y would cap B·H at 65535, and the grid is clamped (cuda_grid_blocks).
+//
+// Register use (ptxas -v, no spills at NC 1..4): each tile is worked in two phases. Phase 1 takes the 32-wide dot
+// products of all AT_RPW rows at once (d outermost, so one shared-memory read of the lane's key/query serves every
+// row); phase 2 walks the 32 tile entries j in a rolled loop and updates every row's accumulators from one read of
+// row j. The old form unrolled j (32) inside the unrolled row loop (8) and spilled ~2.9 KB per thread at NC = 3.
+// Every accumulator receives the same fused multiply-adds in the same order as in that form (dot products over d
+// ascending, then o·alpha, then j ascending), so the results are unchanged bit for bit.
 template <int NC>
 __global__ void __launch_bounds__(AT_WARPS * 32)
-    k_attn_fwd(float *out, float *lse, const float *qkv, int64_t T, int64_t D, int H, int hd, float scale) {
+    k_attn_fwd(float *out, float *lse, const float *qkv, int64_t T, int64_t D, int H, int hd, float scale,
+               int64_t ntiles, int64_t nitems) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sq = smem, *sk = sq + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
-    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t q0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
-    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
-    load_tile(sq, hdp, base, ld, q0, T, hd, scale);
-    float m[AT_RPW], l[AT_RPW], o[AT_RPW][NC];
-#pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++) {
-        m[rr] = -INFINITY;
-        l[rr] = 0.0f;
-#pragma unroll
-        for (int c = 0; c < NC; c++) o[rr][c] = 0.0f;
-    }
-    for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
-        __syncthreads();
-        load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
-        load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
-        __syncthreads();
-        const bool valid = k0 + lane < T;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t ld = 3 * D;
+    for (int64_t item = blockIdx.x; item < nitems; item += gridDim.x) {
+        const int64_t bh = item / ntiles, q0 = (item % ntiles) * AT_ROWS, b = bh / H, h = bh % H;
+        const float *base = qkv + b * T * ld + h * hd;
+        __syncthreads(); // the previous item's last tile is read
+        load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+        float m[AT_RPW], l[AT_RPW], o[AT_RPW][NC];
 #pragma unroll
         for (int rr = 0; rr < AT_RPW; rr++) {
-            const float *qr = sq + (warp * AT_RPW + rr) * hdp, *kr = sk + lane * hdp;
-            float s = 0.0f;
-            for (int d = 0; d < hd; d++) s += qr[d] * kr[d];
-            s = valid ? s : -INFINITY;
-            float mnew = fmaxf(m[rr], warp_max(s)); // finite: lane 0 is always a valid key
-            float p = valid ? expf(s - mnew) : 0.0f, alpha = expf(m[rr] - mnew);
-            l[rr] = l[rr] * alpha + warp_sum(p);
+            m[rr] = -INFINITY;
+            l[rr] = 0.0f;
 #pragma unroll
-            for (int c = 0; c < NC; c++) o[rr][c] *= alpha;
+            for (int c = 0; c < NC; c++) o[rr][c] = 0.0f;
+        }
+        for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
+            __syncthreads();
+            load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+            load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+            __syncthreads();
+            const bool valid = k0 + lane < T;
+            const float *qw = sq + warp * AT_RPW * hdp, *kr = sk + lane * hdp;
+            float p[AT_RPW];
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) p[rr] = 0.0f;
+            for (int d = 0; d < hd; d++) {
+                const float kd = kr[d];
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) p[rr] += qw[rr * hdp + d] * kd;
+            }
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) {
+                float s = valid ? p[rr] : -INFINITY;
+                float mnew = fmaxf(m[rr], warp_max(s)); // finite: lane 0 is always a valid key
+                float alpha = expf(m[rr] - mnew);
+                p[rr] = valid ? expf(s - mnew) : 0.0f;
+                l[rr] = l[rr] * alpha + warp_sum(p[rr]);
+#pragma unroll
+                for (int c = 0; c < NC; c++) o[rr][c] *= alpha;
+                m[rr] = mnew;
+            }
+#pragma unroll 1
             for (int j = 0; j < AT_TILE; j++) {
-                float pj = __shfl_sync(FULL, p, j);
+                float v[NC];
 #pragma unroll
                 for (int c = 0; c < NC; c++) {
                     int d = lane + 32 * c;
-                    if (d < hd) o[rr][c] += pj * sv[j * hdp + d];
+                    v[c] = d < hd ? sv[j * hdp + d] : 0.0f;
+                }
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) {
+                    float pj = __shfl_sync(FULL, p[rr], j);
+#pragma unroll
+                    for (int c = 0; c < NC; c++) o[rr][c] += pj * v[c];
                 }
             }
-            m[rr] = mnew;
         }
-    }
 #pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++) {
-        int64_t t = q0 + warp * AT_RPW + rr;
-        if (t >= T) continue;
-        float inv = 1.0f / l[rr];
-        float *orow = out + ((int64_t)b * T + t) * D + (int64_t)h * hd;
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            int64_t t = q0 + warp * AT_RPW + rr;
+            if (t >= T) continue;
+            float inv = 1.0f / l[rr];
+            float *orow = out + (b * T + t) * D + h * hd;
 #pragma unroll
-        for (int c = 0; c < NC; c++) {
-            int d = lane + 32 * c;
-            if (d < hd) orow[d] = o[rr][c] * inv;
+            for (int c = 0; c < NC; c++) {
+                int d = lane + 32 * c;
+                if (d < hd) orow[d] = o[rr][c] * inv;
+            }
+            if (lane == 0) lse[bh * T + t] = m[rr] + logf(l[rr]);
         }
-        if (lane == 0) lse[(int64_t)bh * T + t] = m[rr] + logf(l[rr]);
     }
 }
 
-// Di (B, H, T) = Σ_d dO · O over the head's columns: one warp per (b, t, h).
+// Di (B, H, T) = Σ_d dO · O over the head's columns: one warp per (b, t, h), warp-stride loop (the grid is clamped).
 __global__ void k_attn_di(float *Di, const float *dout, const float *out, int64_t T, int64_t D, int H, int hd,
                           int64_t nrows) {
-    int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    int lane = threadIdx.x & 31;
-    if (w >= nrows) return;
-    int64_t h = w % H, bt = w / H, b = bt / T, t = bt % T;
-    const float *a = dout + bt * D + h * hd, *o = out + bt * D + h * hd;
-    float s = 0.0f;
-    for (int d = lane; d < hd; d += 32) s += a[d] * o[d];
-    s = warp_sum(s);
-    if (lane == 0) Di[(b * H + h) * T + t] = s;
+    const int lane = threadIdx.x & 31;
+    const int64_t nwarps = (int64_t)gridDim.x * (blockDim.x >> 5);
+    for (int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5; w < nrows; w += nwarps) {
+        int64_t h = w % H, bt = w / H, b = bt / T, t = bt % T;
+        const float *a = dout + bt * D + h * hd, *o = out + bt * D + h * hd;
+        float s = 0.0f;
+        for (int d = lane; d < hd; d += 32) s += a[d] * o[d];
+        s = warp_sum(s);
+        if (lane == 0) Di[(b * H + h) * T + t] = s;
+    }
 }
 
 template <int NC>
 __global__ void __launch_bounds__(AT_WARPS * 32)
     k_attn_bwd_dq(float *dqkv, const float *dout, const float *qkv, const float *lse, const float *Di, int64_t T,
-                  int64_t D, int H, int hd, float scale, int acc) {
+                  int64_t D, int H, int hd, float scale, int acc, int64_t ntiles, int64_t nitems) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sq = smem, *sdo = sq + AT_ROWS * hdp, *sk = sdo + AT_ROWS * hdp, *sv = sk + AT_TILE * hdp;
-    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t q0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
-    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
-    load_tile(sq, hdp, base, ld, q0, T, hd, scale);
-    load_tile(sdo, hdp, dout + (int64_t)b * T * D + (int64_t)h * hd, D, q0, T, hd, 1.0f);
-    float li[AT_RPW], di[AT_RPW], dq[AT_RPW][NC];
-#pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++) {
-        int64_t t = q0 + warp * AT_RPW + rr;
-        li[rr] = t < T ? lse[(int64_t)bh * T + t] : 0.0f;
-        di[rr] = t < T ? Di[(int64_t)bh * T + t] : 0.0f;
-#pragma unroll
-        for (int c = 0; c < NC; c++) dq[rr][c] = 0.0f;
-    }
-    for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t ld = 3 * D;
+    for (int64_t item = blockIdx.x; item < nitems; item += gridDim.x) {
+        const int64_t bh = item / ntiles, q0 = (item % ntiles) * AT_ROWS, b = bh / H, h = bh % H;
+        const float *base = qkv + b * T * ld + h * hd;
         __syncthreads();
-        load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
-        load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
-        __syncthreads();
-        const bool valid = k0 + lane < T;
+        load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+        load_tile(sdo, hdp, dout + b * T * D + h * hd, D, q0, T, hd, 1.0f);
+        float li[AT_RPW], di[AT_RPW], dq[AT_RPW][NC];
 #pragma unroll
         for (int rr = 0; rr < AT_RPW; rr++) {
-            int r = warp * AT_RPW + rr;
-            const float *qr = sq + r * hdp, *dor = sdo + r * hdp, *kr = sk + lane * hdp, *vr = sv + lane * hdp;
-            float s = 0.0f, dp = 0.0f;
+            int64_t t = q0 + warp * AT_RPW + rr;
+            li[rr] = t < T ? lse[bh * T + t] : 0.0f;
+            di[rr] = t < T ? Di[bh * T + t] : 0.0f;
+#pragma unroll
+            for (int c = 0; c < NC; c++) dq[rr][c] = 0.0f;
+        }
+        for (int64_t k0 = 0; k0 < T; k0 += AT_TILE) {
+            __syncthreads();
+            load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+            load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+            __syncthreads();
+            const bool valid = k0 + lane < T;
+            const float *qw = sq + warp * AT_RPW * hdp, *dow = sdo + warp * AT_RPW * hdp, *kr = sk + lane * hdp,
+                        *vr = sv + lane * hdp;
+            float s[AT_RPW], dp[AT_RPW];
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) s[rr] = dp[rr] = 0.0f;
             for (int d = 0; d < hd; d++) {
-                s += qr[d] * kr[d];
-                dp += dor[d] * vr[d];
+                const float kd = kr[d], vd = vr[d];
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) {
+                    s[rr] += qw[rr * hdp + d] * kd;
+                    dp[rr] += dow[rr * hdp + d] * vd;
+                }
             }
-            float p = valid ? expf(s - li[rr]) : 0.0f, ds = p * (dp - di[rr]);
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) {
+                float p = valid ? expf(s[rr] - li[rr]) : 0.0f;
+                s[rr] = p * (dp[rr] - di[rr]); // ds
+            }
+#pragma unroll 1
             for (int j = 0; j < AT_TILE; j++) {
-                float dsj = __shfl_sync(FULL, ds, j);
+                float kv[NC];
 #pragma unroll
                 for (int c = 0; c < NC; c++) {
                     int d = lane + 32 * c;
-                    if (d < hd) dq[rr][c] += dsj * sk[j * hdp + d];
+                    kv[c] = d < hd ? sk[j * hdp + d] : 0.0f;
+                }
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) {
+                    float dsj = __shfl_sync(FULL, s[rr], j);
+#pragma unroll
+                    for (int c = 0; c < NC; c++) dq[rr][c] += dsj * kv[c];
                 }
             }
         }
-    }
 #pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++) {
-        int64_t t = q0 + warp * AT_RPW + rr;
-        if (t >= T) continue;
-        float *g = dqkv + ((int64_t)b * T + t) * ld + (int64_t)h * hd;
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            int64_t t = q0 + warp * AT_RPW + rr;
+            if (t >= T) continue;
+            float *g = dqkv + (b * T + t) * ld + h * hd;
 #pragma unroll
-        for (int c = 0; c < NC; c++) {
-            int d = lane + 32 * c;
-            if (d < hd) g[d] = acc_store(g[d], dq[rr][c] * scale, acc);
+            for (int c = 0; c < NC; c++) {
+                int d = lane + 32 * c;
+                if (d < hd) g[d] = acc_store(g[d], dq[rr][c] * scale, acc);
+            }
         }
     }
 }
@@ -177,67 +224,87 @@ __global__ void __launch_bounds__(AT_WARPS * 32)
 template <int NC>
 __global__ void __launch_bounds__(AT_WARPS * 32)
     k_attn_bwd_dkv(float *dqkv, const float *dout, const float *qkv, const float *lse, const float *Di, int64_t T,
-                   int64_t D, int H, int hd, float scale, int acc) {
+                   int64_t D, int H, int hd, float scale, int acc, int64_t ntiles, int64_t nitems) {
     extern __shared__ float smem[];
     const int hdp = hd + 1;
     float *sk = smem, *sv = sk + AT_ROWS * hdp, *sq = sv + AT_ROWS * hdp, *sdo = sq + AT_TILE * hdp;
     float *sl = sdo + AT_TILE * hdp, *sd = sl + AT_TILE;
-    const int bh = blockIdx.y, b = bh / H, h = bh % H, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t k0 = (int64_t)blockIdx.x * AT_ROWS, ld = 3 * D;
-    const float *base = qkv + (int64_t)b * T * ld + (int64_t)h * hd;
-    const float *dob = dout + (int64_t)b * T * D + (int64_t)h * hd;
-    load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
-    load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
-    float dk[AT_RPW][NC], dv[AT_RPW][NC];
-#pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++)
-#pragma unroll
-        for (int c = 0; c < NC; c++) dk[rr][c] = dv[rr][c] = 0.0f;
-    for (int64_t q0 = 0; q0 < T; q0 += AT_TILE) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t ld = 3 * D;
+    for (int64_t item = blockIdx.x; item < nitems; item += gridDim.x) {
+        const int64_t bh = item / ntiles, k0 = (item % ntiles) * AT_ROWS, b = bh / H, h = bh % H;
+        const float *base = qkv + b * T * ld + h * hd;
+        const float *dob = dout + b * T * D + h * hd;
         __syncthreads();
-        load_tile(sq, hdp, base, ld, q0, T, hd, scale);
-        load_tile(sdo, hdp, dob, D, q0, T, hd, 1.0f);
-        if (threadIdx.x < AT_TILE) {
-            int64_t t = q0 + threadIdx.x;
-            sl[threadIdx.x] = t < T ? lse[(int64_t)bh * T + t] : 0.0f;
-            sd[threadIdx.x] = t < T ? Di[(int64_t)bh * T + t] : 0.0f;
-        }
-        __syncthreads();
-        const bool valid = q0 + lane < T;
+        load_tile(sk, hdp, base + D, ld, k0, T, hd, 1.0f);
+        load_tile(sv, hdp, base + 2 * D, ld, k0, T, hd, 1.0f);
+        float dk[AT_RPW][NC], dv[AT_RPW][NC];
 #pragma unroll
-        for (int rr = 0; rr < AT_RPW; rr++) {
-            int r = warp * AT_RPW + rr;
-            const float *kr = sk + r * hdp, *vr = sv + r * hdp, *qi = sq + lane * hdp, *doi = sdo + lane * hdp;
-            float s = 0.0f, dp = 0.0f;
-            for (int d = 0; d < hd; d++) {
-                s += qi[d] * kr[d];
-                dp += doi[d] * vr[d];
+        for (int rr = 0; rr < AT_RPW; rr++)
+#pragma unroll
+            for (int c = 0; c < NC; c++) dk[rr][c] = dv[rr][c] = 0.0f;
+        for (int64_t q0 = 0; q0 < T; q0 += AT_TILE) {
+            __syncthreads();
+            load_tile(sq, hdp, base, ld, q0, T, hd, scale);
+            load_tile(sdo, hdp, dob, D, q0, T, hd, 1.0f);
+            if (threadIdx.x < AT_TILE) {
+                int64_t t = q0 + threadIdx.x;
+                sl[threadIdx.x] = t < T ? lse[bh * T + t] : 0.0f;
+                sd[threadIdx.x] = t < T ? Di[bh * T + t] : 0.0f;
             }
-            float p = valid ? expf(s - sl[lane]) : 0.0f, ds = p * (dp - sd[lane]);
+            __syncthreads();
+            const bool valid = q0 + lane < T;
+            const float *kw = sk + warp * AT_RPW * hdp, *vw = sv + warp * AT_RPW * hdp, *qi = sq + lane * hdp,
+                        *doi = sdo + lane * hdp;
+            float p[AT_RPW], ds[AT_RPW];
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) p[rr] = ds[rr] = 0.0f;
+            for (int d = 0; d < hd; d++) {
+                const float qd = qi[d], dod = doi[d];
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) {
+                    p[rr] += qd * kw[rr * hdp + d];   // s
+                    ds[rr] += dod * vw[rr * hdp + d]; // dp
+                }
+            }
+            const float li = sl[lane], di = sd[lane];
+#pragma unroll
+            for (int rr = 0; rr < AT_RPW; rr++) {
+                p[rr] = valid ? expf(p[rr] - li) : 0.0f;
+                ds[rr] = p[rr] * (ds[rr] - di);
+            }
+#pragma unroll 1
             for (int i = 0; i < AT_TILE; i++) {
-                float pi = __shfl_sync(FULL, p, i), dsi = __shfl_sync(FULL, ds, i);
+                float dov[NC], qv[NC];
 #pragma unroll
                 for (int c = 0; c < NC; c++) {
                     int d = lane + 32 * c;
-                    if (d < hd) {
-                        dv[rr][c] += pi * sdo[i * hdp + d];
-                        dk[rr][c] += dsi * sq[i * hdp + d]; // sq is pre-scaled: dK = scale · dSᵀ Q
+                    dov[c] = d < hd ? sdo[i * hdp + d] : 0.0f;
+                    qv[c] = d < hd ? sq[i * hdp + d] : 0.0f;
+                }
+#pragma unroll
+                for (int rr = 0; rr < AT_RPW; rr++) {
+                    float pi = __shfl_sync(FULL, p[rr], i), dsi = __shfl_sync(FULL, ds[rr], i);
+#pragma unroll
+                    for (int c = 0; c < NC; c++) {
+                        dv[rr][c] += pi * dov[c];
+                        dk[rr][c] += dsi * qv[c]; // sq is pre-scaled: dK = scale · dSᵀ Q
                     }
                 }
             }
         }
-    }
 #pragma unroll
-    for (int rr = 0; rr < AT_RPW; rr++) {
-        int64_t t = k0 + warp * AT_RPW + rr;
-        if (t >= T) continue;
-        float *g = dqkv + ((int64_t)b * T + t) * ld + (int64_t)h * hd;
+        for (int rr = 0; rr < AT_RPW; rr++) {
+            int64_t t = k0 + warp * AT_RPW + rr;
+            if (t >= T) continue;
+            float *g = dqkv + (b * T + t) * ld + h * hd;
 #pragma unroll
-        for (int c = 0; c < NC; c++) {
-            int d = lane + 32 * c;
-            if (d < hd) {
-                g[D + d] = acc_store(g[D + d], dk[rr][c], acc);
-                g[2 * D + d] = acc_store(g[2 * D + d], dv[rr][c], acc);
+            for (int c = 0; c < NC; c++) {
+                int d = lane + 32 * c;
+                if (d < hd) {
+                    g[D + d] = acc_store(g[D + d], dk[rr][c], acc);
+                    g[2 * D + d] = acc_store(g[2 * D + d], dv[rr][c], acc);
+                }
             }
         }
     }
@@ -263,11 +330,13 @@ extern "C" void cuda_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *l
     int hd = (int)(D / heads), nc = (hd + 31) / 32;
     if (B * T == 0) return;
     float scale = 1.0f / sqrtf((float)hd);
-    dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
+    int64_t ntiles = (T + AT_ROWS - 1) / AT_ROWS, nitems = ntiles * B * heads;
+    unsigned grid = cuda_grid_blocks(nitems);
     size_t smem = (size_t)(AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float);
 #define FWD(N)                                                                                                         \
     set_smem(k_attn_fwd<N>, smem);                                                                                     \
-    k_attn_fwd<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(out), F32P(lse), CF32P(qkv), T, D, heads, hd, scale)
+    k_attn_fwd<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(out), F32P(lse), CF32P(qkv), T, D, heads, hd,       \
+                                                              scale, ntiles, nitems)
     AT_DISPATCH(nc, FWD)
 #undef FWD
     CUDA_LAUNCHED();
@@ -283,16 +352,17 @@ extern "C" void cuda_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_te
     float *Di = (float *)cuda_scratch(be, (size_t)nrows * sizeof(float));
     k_attn_di<<<grid_for(nrows * 32, 256), 256, 0, cstream(be)>>>(Di, CF32P(dout), CF32P(out), T, D, heads, hd, nrows);
     CUDA_LAUNCHED();
-    dim3 grid((unsigned)((T + AT_ROWS - 1) / AT_ROWS), (unsigned)(B * heads));
+    int64_t ntiles = (T + AT_ROWS - 1) / AT_ROWS, nitems = ntiles * B * heads;
+    unsigned grid = cuda_grid_blocks(nitems);
     size_t smem = (size_t)(2 * AT_ROWS + 2 * AT_TILE) * (size_t)(hd + 1) * sizeof(float) + 2 * AT_TILE * sizeof(float);
 #define BWD(N)                                                                                                         \
     set_smem(k_attn_bwd_dq<N>, smem);                                                                                  \
     k_attn_bwd_dq<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di,  \
-                                                                 T, D, heads, hd, scale, acc);                         \
+                                                                 T, D, heads, hd, scale, acc, ntiles, nitems);         \
     CUDA_LAUNCHED();                                                                                                   \
     set_smem(k_attn_bwd_dkv<N>, smem);                                                                                 \
     k_attn_bwd_dkv<N><<<grid, AT_WARPS * 32, smem, cstream(be)>>>(F32P(dqkv), CF32P(dout), CF32P(qkv), CF32P(lse), Di, \
-                                                                  T, D, heads, hd, scale, acc)
+                                                                  T, D, heads, hd, scale, acc, ntiles, nitems)
     AT_DISPATCH(nc, BWD)
 #undef BWD
     CUDA_LAUNCHED();

@@ -91,6 +91,16 @@ extern "C" int ditc_cuda_device_info(ditc_backend *be, char *name, size_t name_l
     return 0;
 }
 
+int64_t cuda_grid_cap = 65535LL * 32;
+
+// DITC_CUDA_GRID_CAP (tests only): a smaller block cap for every grid-stride launch (cuda_internal.cuh).
+static void read_grid_cap(void) {
+    const char *s = getenv("DITC_CUDA_GRID_CAP");
+    char *end = NULL;
+    long long v = s && *s ? strtoll(s, &end, 10) : 0;
+    cuda_grid_cap = v >= 1 && v <= 65535LL * 32 && end && !*end ? (int64_t)v : 65535LL * 32;
+}
+
 extern "C" int ditc_cuda_device_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -110,6 +120,7 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
         return NULL;
     }
     CUDA_CHECK(cudaSetDevice(device));
+    read_grid_cap();
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
     if (prop.major < 8) {

@@ -48,10 +48,13 @@ void *cuda_scratch(ditc_backend *be, size_t bytes);
 #define F32P(t)  ((float *)(t)->data)
 #define CF32P(t) ((const float *)(t)->data)
 
-static inline unsigned grid_for(int64_t n, int threads) {
-    int64_t b = (n + threads - 1) / threads;
-    return (unsigned)(b < 1 ? 1 : b > 65535LL * 32 ? 65535LL * 32 : b);
+// The most blocks a 1-D launch gets (default 65535·32); every kernel launched with more work than that loops
+// (grid-stride). DITC_CUDA_GRID_CAP=N at backend creation lowers it, so tests reach those loops at small sizes.
+extern "C" int64_t cuda_grid_cap;
+static inline unsigned cuda_grid_blocks(int64_t blocks) {
+    return (unsigned)(blocks < 1 ? 1 : blocks > cuda_grid_cap ? cuda_grid_cap : blocks);
 }
+static inline unsigned grid_for(int64_t n, int threads) { return cuda_grid_blocks((n + threads - 1) / threads); }
 // Grid-stride loop over [0, n).
 #define GRID_LOOP(i, n)                                                                                                \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)

@@ -16,36 +16,42 @@ extern "C" void cuda_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tenso
     CUDA_LAUNCHED();
 }
 
-__global__ void k_col_sums(float *out, const float *x, const float *y, const float *mean, const float *rstd, int64_t R,
-                           int64_t C, int mode, int acc) {
+// grid.y takes groups g, g + gridDim.y, … (gridDim.y ≤ 65535 while G, e.g. B·heads or B, may be larger).
+__global__ void k_col_sums(float *out, const float *x, const float *y, const float *mean, const float *rstd, int64_t G,
+                           int64_t R, int64_t C, int mode, int acc) {
     __shared__ float part[16][33];
-    int64_t g = blockIdx.y, c = (int64_t)blockIdx.x * 32 + threadIdx.x;
-    const float *xg = x + g * R * C, *yg = y ? y + g * R * C : NULL;
-    float s = 0.0f;
-    if (c < C) {
-        for (int64_t r = threadIdx.y; r < R; r += 16) {
-            int64_t i = r * C + c;
-            float v = xg[i];
-            if (mode == 1) v *= yg[i];
-            else if (mode == 2) v *= (yg[i] - mean[g * R + r]) * rstd[g * R + r];
-            else if (mode == 3) v *= yg[i] * rstd[g * R + r];
-            s += v;
+    const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    for (int64_t g = blockIdx.y; g < G; g += gridDim.y) {
+        const float *xg = x + g * R * C, *yg = y ? y + g * R * C : NULL;
+        float s = 0.0f;
+        if (c < C) {
+            for (int64_t r = threadIdx.y; r < R; r += 16) {
+                int64_t i = r * C + c;
+                float v = xg[i];
+                if (mode == 1) v *= yg[i];
+                else if (mode == 2) v *= (yg[i] - mean[g * R + r]) * rstd[g * R + r];
+                else if (mode == 3) v *= yg[i] * rstd[g * R + r];
+                s += v;
+            }
         }
-    }
-    part[threadIdx.y][threadIdx.x] = s;
-    __syncthreads();
-    if (threadIdx.y == 0 && c < C) {
-        float t = 0.0f;
-        for (int k = 0; k < 16; k++) t += part[k][threadIdx.x];
-        out[g * C + c] = acc_store(out[g * C + c], t, acc);
+        __syncthreads(); // the previous group's partials are read
+        part[threadIdx.y][threadIdx.x] = s;
+        __syncthreads();
+        if (threadIdx.y == 0 && c < C) {
+            float t = 0.0f;
+            for (int k = 0; k < 16; k++) t += part[k][threadIdx.x];
+            out[g * C + c] = acc_store(out[g * C + c], t, acc);
+        }
     }
 }
 
 extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean,
                               const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc) {
     if (G * C == 0) return;
-    dim3 grid((unsigned)((C + 31) / 32), (unsigned)G), block(32, 16);
-    k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, R, C, mode, acc);
+    int64_t gy = G < 65535 ? G : 65535;
+    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
+    dim3 grid((unsigned)((C + 31) / 32), (unsigned)gy), block(32, 16);
+    k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, G, R, C, mode, acc);
     CUDA_LAUNCHED();
 }
 

@@ -42,12 +42,10 @@ ditc_comm *ditc_comm_single_new(void);
 ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st);
 // 1 if the environment says we run under an MPI launcher.
 int ditc_comm_launched_by_mpi(void);
-// The communicator for collectives on be's buffers: with a CUDA backend, more than one process and a build with
-// -DDITC_NCCL=ON, NCCL over comm (which it takes over: use only the returned one); else comm itself. NULL with
-// st set if NCCL fails to start.
-ditc_comm *ditc_comm_for_backend(ditc_comm *comm, const ditc_backend *be, ditc_status *st);
-// NCCL over an MPI bootstrap communicator (which it takes over); device buffers of the CUDA backend.
-// Built with -DDITC_NCCL=ON. NULL with st set if no GPU is visible.
-ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, ditc_status *st);
+// NCCL over an MPI bootstrap communicator (which it takes over: destroying the NCCL one destroys boot) for the
+// CUDA backend on GPU `device` (each rank its own GPU). Device buffers go over NCCL; host buffers (be == NULL or
+// a host-memory backend, e.g. the trainer's loss and norm scalars) and barrier/abort go over boot. Built with
+// -DDITC_NCCL=ON; apps/cmd_train.c selects it (--comm). NULL with st set if that GPU is not visible.
+ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_status *st);
 
 #endif

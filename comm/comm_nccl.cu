@@ -1,9 +1,10 @@
 // comm_nccl.cu — the NCCL communicator for device buffers (CUDA backend), bootstrapped over MPI: rank 0's
-// ncclUniqueId is broadcast with MPI, each rank uses the GPU of its node-local rank. Collectives run on the
-// default stream and are complete when a call returns. Uneven ZeRO shards (comm.h) are grouped ncclReduce /
-// ncclBroadcast calls, one per owning rank; host buffers (be NULL or a host-memory backend) go over MPI. Built
-// with -DDITC_NCCL=ON (needs DITC_CUDA and DITC_MPI); chosen by ditc_comm_for_backend (comm_select.c) for the
-// CUDA backend under an MPI launcher. Status: compiled in CI; not yet run on GPUs.
+// ncclUniqueId is broadcast with MPI, each rank drives the GPU it is given (apps/cmd_train.c: the node-local
+// rank's). Host buffers — be == NULL or a host-memory backend, as the trainer's logged loss and ZeRO norm
+// scalars — go over the MPI communicator underneath, as do barrier and abort. Device collectives wait for the
+// backend's queued work (be->synchronize), run on the legacy default stream and are complete when a call returns.
+// Uneven ZeRO shards (comm.h) are grouped ncclReduce / ncclBroadcast calls, one per owning rank. Built with
+// -DDITC_NCCL=ON (needs DITC_CUDA and DITC_MPI). Status: compiled in CI; not yet run on GPUs (issue 17).
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
@@ -35,23 +36,22 @@ static ncclDataType_t nccl_type(ditc_dtype dt) {
 
 static ncclComm_t nc_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->nc; }
 static ditc_comm *boot_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->boot; }
-// Host buffers (the trainer's logged loss and gradient norm: be NULL) go over the MPI bootstrap communicator.
-static int on_host(const ditc_backend *be) { return !be || be->host_memory; }
+// Host memory (be NULL or host-addressable): the collective runs on the MPI communicator. Device memory: the
+// backend's stream is drained first, so the buffer holds every kernel's result before NCCL reads it.
+static int on_host(ditc_backend *be) {
+    if (!be || be->host_memory) return 1;
+    be->synchronize(be);
+    return 0;
+}
 
 static void nccl_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) {
-        boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
-        return;
-    }
+    if (on_host(be)) return boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
     NCCL_CALL(ncclAllReduce(buf, buf, n, nccl_type(dt), ncclSum, nc_of(cm), 0));
     CUDA_CALL(cudaStreamSynchronize(0));
 }
 
 static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) {
-        boot_of(cm)->reduce_scatter_sum(boot_of(cm), be, buf, n, dt);
-        return;
-    }
+    if (on_host(be)) return boot_of(cm)->reduce_scatter_sum(boot_of(cm), be, buf, n, dt);
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -65,10 +65,7 @@ static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size
 }
 
 static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) {
-        boot_of(cm)->allgather(boot_of(cm), be, buf, n, dt);
-        return;
-    }
+    if (on_host(be)) return boot_of(cm)->allgather(boot_of(cm), be, buf, n, dt);
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -82,18 +79,13 @@ static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n,
 }
 
 static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
-    if (on_host(be)) {
-        boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
-        return;
-    }
+    if (on_host(be)) return boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
     NCCL_CALL(ncclBroadcast(buf, buf, bytes, ncclUint8, root, nc_of(cm), 0));
     CUDA_CALL(cudaStreamSynchronize(0));
 }
 
-static void nccl_barrier(ditc_comm *cm) { ((nccl_ctx *)cm->ctx)->boot->barrier(((nccl_ctx *)cm->ctx)->boot); }
-static void nccl_abort(ditc_comm *cm, int code) {
-    ((nccl_ctx *)cm->ctx)->boot->abort(((nccl_ctx *)cm->ctx)->boot, code);
-}
+static void nccl_barrier(ditc_comm *cm) { boot_of(cm)->barrier(boot_of(cm)); }
+static void nccl_abort(ditc_comm *cm, int code) { boot_of(cm)->abort(boot_of(cm), code); }
 
 static void nccl_destroy(ditc_comm *cm) {
     nccl_ctx *c = (nccl_ctx *)cm->ctx;
@@ -103,13 +95,15 @@ static void nccl_destroy(ditc_comm *cm) {
     free(cm);
 }
 
-extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, ditc_status *st) {
+extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_status *st) {
     int devices = 0;
-    if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-        ditc_fail(st, DITC_ERR_UNSUPPORTED, "NCCL communicator: no CUDA device visible to rank %d", boot->rank);
+    if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0 || device < 0 || device >= devices) {
+        (void)cudaGetLastError();
+        ditc_fail(st, DITC_ERR_UNSUPPORTED, "NCCL communicator: CUDA device %d is not visible to rank %d (%d found)",
+                  device, boot->rank, devices);
         return NULL;
     }
-    CUDA_CALL(cudaSetDevice(boot->local_rank % devices));
+    CUDA_CALL(cudaSetDevice(device));
     ncclUniqueId id;
     if (boot->rank == 0) NCCL_CALL(ncclGetUniqueId(&id));
     boot->broadcast(boot, NULL, &id, sizeof id, 0);

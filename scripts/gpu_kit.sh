@@ -1,76 +1,93 @@
 #!/usr/bin/env bash
-# gpu_kit.sh — run HERE (a Debian machine with network) before a device session: fills .gpu-kit/ (git-ignored)
-# with what the lent GPU machine lacks and cannot download (it has nvcc, cmake, ninja, gcc and a python3 with
-# torch + timm, but no Debian -dev libraries and no network):
-#   .gpu-kit/root.tar.gz OpenBLAS (OpenMP), libpng, libjpeg-turbo, zlib with their -dev parts, libgfortran,
-#                        unpacked from Debian's packages with dpkg -x (docs, man pages, static archives removed),
-#                        packed; gpu_session.sh unpacks it into .gpu-kit/root/ on the device
-#   .gpu-kit/DiT/        facebookresearch/DiT's models.py + diffusion/ (the PyTorch peer's model; never committed)
-#   .gpu-kit/pytorch_dit_step.py   the peer timing script (../shared does not travel to the device)
-#   .gpu-kit/MANIFEST    what is in it, package versions, sizes
-# Then: the device tool's `run` with carry [".gpu-kit"] and command `bash scripts/gpu_session.sh`.
-# DIT_SRC=DIR takes the DiT checkout from DIR instead of cloning it (a local mirror, e.g. the search tool's fetch).
+# gpu_kit.sh — run HERE (Debian 12 with apt), not on the GPU machine: fills the ignored folder .gpu-kit/ with what
+# scripts/gpu_session.sh needs on the lent GPU machine, which has nvcc, cmake, ninja, gcc and a python3 venv with
+# torch + timm, but no OpenBLAS/libpng/libjpeg/zlib development files and no network:
+#   root/        Debian packages unpacked with `apt-get download` + `dpkg -x` (docs, man pages, static libraries,
+#                LAPACK and the reference BLAS removed): OpenBLAS (openmp) + -dev, libgfortran5 + libquadmath0
+#                (OpenBLAS needs them), libpng16 + -dev, libjpeg62-turbo + -dev, zlib1g + -dev;
+#   fallback/    libgomp.so.1 (OpenBLAS needs it), put on LD_LIBRARY_PATH only where the machine has none;
+#   DiT/         facebookresearch/DiT (models.py, diffusion/, ... without visuals/) for the PyTorch peer;
+#   pytorch_dit_step.py  the peer script (a copy of ../shared/tools/pytorch_dit_step.py: ../shared does not travel);
+#   MANIFEST.txt package versions, DiT commit, the newest glibc symbol the libraries need, sizes.
+# Everything a device call carries (the checkout plus carried paths) must stay within 64 MiB: the size is printed
+# and checked. Never commit the kit (.gitignore has it) or DiT's code.
+# Use:  bash scripts/gpu_kit.sh                 (then the device call: run(command="bash scripts/gpu_session.sh",
+#                                                 carry=[".gpu-kit"]))
+# Env:  DITC_GPU_KIT (default .gpu-kit), DIT_GIT (a bare git dir of facebookresearch/DiT; default the fetch
+#       tool's mirror /work/.mirror/facebookresearch+DiT/repo), PEER_SCRIPT (default ../shared/tools/pytorch_dit_step.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-KIT=.gpu-kit
-PKGS=(libopenblas0-openmp libopenblas-openmp-dev libgfortran5 libpng16-16 libpng-dev libjpeg62-turbo
-      libjpeg62-turbo-dev zlib1g zlib1g-dev)
+KIT=${DITC_GPU_KIT:-.gpu-kit}
+DIT_GIT=${DIT_GIT:-/work/.mirror/facebookresearch+DiT/repo}
+PEER_SCRIPT=${PEER_SCRIPT:-../shared/tools/pytorch_dit_step.py}
+LIMIT=$((64 * 1024 * 1024))
+PKGS=(libopenblas0-openmp libopenblas-openmp-dev libgfortran5 libquadmath0 libgomp1 libpng16-16 libpng-dev
+      libjpeg62-turbo libjpeg62-turbo-dev zlib1g zlib1g-dev)
+ARCH_DIR=usr/lib/x86_64-linux-gnu
+
+command -v apt-get >/dev/null && command -v dpkg >/dev/null || { echo "gpu_kit.sh: needs apt-get and dpkg (Debian)"; exit 1; }
+[ -f "$PEER_SCRIPT" ] || { echo "gpu_kit.sh: $PEER_SCRIPT not found (PEER_SCRIPT=...)"; exit 1; }
+git --git-dir="$DIT_GIT" rev-parse --verify -q HEAD >/dev/null ||
+    { echo "gpu_kit.sh: $DIT_GIT is not a git dir of facebookresearch/DiT (get it with the fetch tool, or set DIT_GIT)"; exit 1; }
+
 rm -rf "$KIT"
-mkdir -p "$KIT/root" "$KIT/debs"
-(cd "$KIT/debs" && apt-get download "${PKGS[@]}" >/dev/null 2>&1) || {
-    echo "gpu_kit: apt-get download ${PKGS[*]} failed (needs Debian's package lists: apt-get update)" >&2
-    exit 1
-}
-for d in "$KIT"/debs/*.deb; do dpkg -x "$d" "$KIT/root"; done
-{
-    echo "ditc GPU kit, made $(date -u '+%Y-%m-%d %H:%M UTC') on $(. /etc/os-release && echo "$PRETTY_NAME")"
-    for d in "$KIT"/debs/*.deb; do dpkg-deb -f "$d" Package Version | paste -sd ' '; done
-} >"$KIT/MANIFEST"
-rm -rf "$KIT/debs"
-# Only what building and running ditc needs: no docs, man pages, static archives or pkg-config tooling.
-rm -rf "$KIT/root/usr/share"
-find "$KIT/root" -name '*.a' -delete
-rm -f "$KIT"/root/usr/lib/x86_64-linux-gnu/openblas-openmp/lib{blas,lapack}.so* # ditc links libopenblas only
-# Absolute links (zlib's libz.so -> /lib/...) would point outside the kit on the device: make them relative.
-find "$KIT/root" -type l -lname '/*' | while read -r l; do
+mkdir -p "$KIT/root" "$KIT/fallback" "$KIT/DiT"
+DEBS=$(mktemp -d)
+trap 'rm -rf "$DEBS"' EXIT
+echo "== apt-get download: ${PKGS[*]}"
+if ! (cd "$DEBS" && apt-get download "${PKGS[@]}" >/dev/null 2>&1); then
+    echo "(package lists stale: apt-get update)"
+    apt-get update >/dev/null
+    (cd "$DEBS" && apt-get download "${PKGS[@]}")
+fi
+: >"$KIT/MANIFEST.txt"
+for deb in "$DEBS"/*.deb; do
+    dpkg -x "$deb" "$KIT/root"
+    printf '%-28s %s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" >>"$KIT/MANIFEST.txt"
+done
+
+R=$KIT/root
+# usrmerge: zlib1g and others ship /lib/x86_64-linux-gnu; keep one tree under usr/ and relative links only
+if [ -d "$R/lib" ]; then
+    mkdir -p "$R/$ARCH_DIR"
+    cp -a "$R/lib/x86_64-linux-gnu/." "$R/$ARCH_DIR/"
+    rm -rf "$R/lib"
+fi
+find "$R" -type l | while read -r l; do
     t=$(readlink "$l")
-    ln -sfn "$(realpath --relative-to="$(dirname "$l")" "$KIT/root$t")" "$l"
+    case $t in /*) ln -sfn "$(basename "$t")" "$l" ;; esac # e.g. libz.so -> /lib/x86_64-linux-gnu/libz.so.1.2.13
 done
-# Debian selects the BLAS through update-alternatives, which dpkg -x does not run: the plain libopenblas names
-# point into the OpenMP variant's folder here.
-LIB=$KIT/root/usr/lib/x86_64-linux-gnu
-for f in libopenblas.so libopenblas.so.0; do
-    [ -e "$LIB/openblas-openmp/$f" ] && ln -sfn "openblas-openmp/$f" "$LIB/$f"
-done
-[ -e "$LIB/openblas-openmp/libopenblas.so.0" ] && ln -sfn libopenblas.so.0 "$LIB/libopenblas.so" # the dev link
-mkdir -p "$KIT/DiT"
-if [ -n "${DIT_SRC:-}" ]; then
-    if [ -d "$DIT_SRC/.git" ] || [ -f "$DIT_SRC/HEAD" ]; then
-        git --git-dir="$( [ -d "$DIT_SRC/.git" ] && echo "$DIT_SRC/.git" || echo "$DIT_SRC")" archive HEAD models.py diffusion |
-            tar -x -C "$KIT/DiT"
-    else
-        cp -r "$DIT_SRC/models.py" "$DIT_SRC/diffusion" "$KIT/DiT/"
-    fi
-else
-    git clone -q --depth 1 https://github.com/facebookresearch/DiT "$KIT/DiT.git"
-    (cd "$KIT/DiT.git" && git archive HEAD models.py diffusion) | tar -x -C "$KIT/DiT"
-    rm -rf "$KIT/DiT.git"
-fi
-echo "facebookresearch/DiT: $(ls "$KIT/DiT" | paste -sd ' ')" >>"$KIT/MANIFEST"
-PEER=${DITC_PEER:-../shared/tools/pytorch_dit_step.py}
-if [ -f "$PEER" ]; then
-    cp "$PEER" "$KIT/pytorch_dit_step.py"
-    echo "pytorch_dit_step.py from $PEER" >>"$KIT/MANIFEST"
-else
-    echo "gpu_kit: $PEER not found (set DITC_PEER): the device session will skip the PyTorch comparison" >&2
-fi
-# The libraries travel packed (OpenBLAS alone is 35 MB unpacked); gpu_session.sh unpacks them on the device.
-tar -C "$KIT" -czf "$KIT/root.tar.gz" root
-rm -rf "$KIT/root"
-size=$(du -sm "$KIT" | cut -f1)
-echo "size: ${size} MiB (the device tool carries at most 64 MiB with the checkout)" >>"$KIT/MANIFEST"
-cat "$KIT/MANIFEST"
-if [ "$size" -gt 40 ]; then
-    echo "gpu_kit: ${size} MiB leaves too little of the 64 MiB carry limit for the checkout" >&2
+# what the build does not need
+rm -rf "$R/usr/share" "$R/usr/bin" "$R/etc"
+find "$R" \( -name '*.a' -o -name '*.la' \) -delete
+rm -f "$R/$ARCH_DIR"/openblas-openmp/liblapack.so* "$R/$ARCH_DIR"/openblas-openmp/libblas.so*
+find "$R" -xtype l -delete # links whose targets were removed (libblas.a -> libopenblas.a, ...)
+# libgomp: only where the machine has none (an older libgomp ahead of the system's could break newer code)
+mv "$R/$ARCH_DIR"/libgomp.so.1* "$KIT/fallback/"
+
+echo "== DiT (for the PyTorch peer), without visuals/"
+git --git-dir="$DIT_GIT" archive HEAD | tar -x -C "$KIT/DiT" --exclude='visuals'
+printf 'facebookresearch/DiT         %s\n' "$(git --git-dir="$DIT_GIT" rev-parse HEAD)" >>"$KIT/MANIFEST.txt"
+cp "$PEER_SCRIPT" "$KIT/pytorch_dit_step.py"
+printf 'pytorch_dit_step.py          sha256 %s\n' "$(sha256sum "$KIT/pytorch_dit_step.py" | cut -c1-16)" >>"$KIT/MANIFEST.txt"
+
+# checks: the files the session needs, the newest glibc symbol version the libraries need
+need=("$R/$ARCH_DIR/openblas-openmp/libopenblas.so" "$R/$ARCH_DIR/openblas-openmp/libopenblas.so.0"
+      "$R/usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h" "$R/$ARCH_DIR/libpng16.so" "$R/usr/include/png.h"
+      "$R/$ARCH_DIR/libjpeg.so" "$R/usr/include/jpeglib.h" "$R/usr/include/x86_64-linux-gnu/jconfig.h"
+      "$R/$ARCH_DIR/libz.so" "$R/usr/include/zlib.h" "$R/$ARCH_DIR/libgfortran.so.5" "$R/$ARCH_DIR/libquadmath.so.0"
+      "$KIT/fallback/libgomp.so.1" "$KIT/DiT/models.py" "$KIT/DiT/diffusion/__init__.py")
+for f in "${need[@]}"; do [ -e "$f" ] || { echo "gpu_kit.sh: missing $f"; exit 1; }; done
+glibc=$(find "$R" "$KIT/fallback" -name '*.so*' -type f -exec objdump -T {} + 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n 1)
+echo "${glibc:-GLIBC_?}" >"$KIT/GLIBC_NEEDED"
+kit=$(du -sb "$KIT" | cut -f1)
+tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -n 1 | cut -f1)
+printf 'newest glibc symbol needed   %s\nkit bytes                    %s\n' "${glibc:-?}" "$kit" >>"$KIT/MANIFEST.txt"
+echo "== .gpu-kit: $((kit / 1024)) KiB ($(find "$KIT" -type f | wc -l) files, $(find "$KIT" -type l | wc -l) relative links);" \
+     "checkout $((tree / 1024)) KiB; together $(((kit + tree) / 1024)) KiB of the $((LIMIT / 1024)) KiB a device call carries"
+cat "$KIT/MANIFEST.txt"
+if [ $((kit + tree)) -gt $((LIMIT - 4 * 1024 * 1024)) ]; then
+    echo "gpu_kit.sh: the kit and the checkout exceed 60 MiB (4 MiB kept free for untracked files)"
     exit 1
 fi
+echo "ok: carry it with run(command=\"bash scripts/gpu_session.sh\", carry=[\"$KIT\"])"

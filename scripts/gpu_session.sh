@@ -1,162 +1,263 @@
 #!/usr/bin/env bash
-# gpu_session.sh — everything a lent GPU machine should do, in ONE device call (run from the repository root,
-# with .gpu-kit/ carried: make it here first with `bash scripts/gpu_kit.sh`):
-#   env      what the machine has (GPU, nvcc, cmake, python3 + torch, compute-sanitizer, system dev libraries)
-#   kit      unpack .gpu-kit/root.tar.gz (OpenBLAS, libpng, libjpeg, zlib from Debian) into .gpu-kit/root
-#   build    CUDA build (-G Ninja, sm of the visible card, no -Werror, all cores) against the kit's libraries only
-#   parity   test_gpu_parity: every backend entry CPU vs CUDA
-#   train    ctest -L gpu (test_gpu_train: ditc check and 50-step losses CPU vs CUDA), python3 = the machine's
-#   memcheck, racecheck   compute-sanitizer over test_gpu_parity's quick case set
-#   bench    ditc bench DiT-XL/2 batch 32 bf16 / tf32 / bf16 + --grad-checkpoint
-#   peer     the PyTorch reference step (eager bf16, torch.compile) from .gpu-kit/pytorch_dit_step.py
-# Stages run in that order (most valuable first), each under its own timeout, and a stage is skipped when the
-# session budget (DITC_GPU_BUDGET seconds, default 420) is used up (the last one gets what is left). A failing stage does not
-# stop the next ones (except a failed build). Everything comes back as $OUT/summary.txt (per stage: exit status,
-# seconds, the lines that matter) and $OUT/logs.tar.gz (every log): 2 files, within the device tool's 8.
-# DITC_GPU_DRY=1: here, without a GPU: every stage that needs none (env, kit, configure + build against the kit
-# only), the GPU stages print their commands; DITC_GPU_DRY=2: no build either (syntax, plan, packaging; the
-# ctest test_gpu_session_dry runs this).
+# gpu_session.sh — the whole GPU verification of issue 17 in ONE device call (run THERE, repository root):
+#   run(command="bash scripts/gpu_session.sh", carry=[".gpu-kit"], timeout_s=540)
+# after `bash scripts/gpu_kit.sh` HERE filled .gpu-kit/ (OpenBLAS/libpng/libjpeg/zlib + -dev unpacked, DiT, the
+# PyTorch peer script). Stages, most valuable first, each under its own timeout inside one deadline (default 400 s
+# of the 7 minutes the issue allows; stages that no longer fit are listed as not run):
+#   device     nvidia-smi query, tool versions, kit check (files, glibc), compute-sanitizer / mpirun presence
+#   configure  cmake -G Ninja, Release, DITC_CUDA=ON for the card's architecture only, no -Werror, against the kit
+#              (CMAKE_PREFIX_PATH / CMAKE_LIBRARY_PATH / -isystem; LD_LIBRARY_PATH for OpenBLAS's libgfortran)
+#   build      ditc, test_gpu_parity, st_compare with all cores
+#   parity     test_gpu_parity: every backend entry CPU vs CUDA at toy and DiT-XL/2 sizes (+ the grid-cap pass)
+#   train      tests/test_gpu_train.sh: ditc check / 50 steps / grad-checkpoint / micro-batches / Large-DiT /
+#              resume / sample / mpirun (CPU vs GPU end to end, with the venv's python3)
+#   memcheck   compute-sanitizer --tool memcheck over test_gpu_parity --small
+#   racecheck  compute-sanitizer --tool racecheck over the shared-memory kernels (test_gpu_parity --small --only ...)
+#   bench      ditc bench DiT-XL/2 batch 32 latent 32: bf16, tf32, bf16 + --grad-checkpoint
+#   pytorch    the reference PyTorch step (DiT checkout of the kit) in bf16, then with torch.compile
+# $OUT (default ./out-gpu) receives exactly two files, rewritten after every stage (so a run killed at its limit
+# still returns them): summary.txt (per stage: exit, seconds, the key result lines) and logs.tar.gz (every log).
+#
+# Dry run HERE (no GPU):  DITC_GPU_DRY=1 bash scripts/gpu_session.sh
+#   runs every part that needs no GPU — kit check, configure + build of the CUDA build against the kit's libraries
+#   (then proves them used: CMake's cache, the headers each object was compiled with (ninja -t deps) and the
+#   libraries ditc resolves (ldd) must all lie in the kit), CPU stand-ins of the parity and training scripts with
+#   the kit's libraries, ptxas -v of every kernel (no spills: scripts/ptxas_report.sh), bash -n of the scripts,
+#   the packaging and the $OUT file count — and prints the GPU commands it would run. DITC_GPU_DRY_BUILD=0 leaves out configure + build (the cheap part that ctest runs: test_gpu_dry).
+# Env: OUT, DITC_GPU_KIT (.gpu-kit), DITC_GPU_BUILD (build-gpu), DITC_GPU_DEADLINE (400 s), DITC_GPU_JOBS (all
+# cores; 2 in a dry run), CUDA_ARCH (default: the card's compute capability; 90 in a dry run).
 set -u
-ROOT=$PWD
-OUT=${OUT:-$ROOT/out-gpu}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
 DRY=${DITC_GPU_DRY:-0}
-BUDGET=${DITC_GPU_BUDGET:-420}
-KIT=$ROOT/.gpu-kit
-BUILD=${BUILD:-$ROOT/build-gpu}
-JOBS=$(nproc 2>/dev/null || echo 8)
-LOGS=$OUT/logs
+DRY_BUILD=${DITC_GPU_DRY_BUILD:-1}
+KIT=${DITC_GPU_KIT:-.gpu-kit}
+case $KIT in /*) ;; *) KIT=$ROOT/$KIT ;; esac
+KIT=$(cd "$KIT" 2>/dev/null && pwd || echo "$KIT")
+BUILD=${DITC_GPU_BUILD:-build-gpu}
+DEADLINE=${DITC_GPU_DEADLINE:-400}
+if [ "$DRY" = 1 ]; then
+    JOBS=${DITC_GPU_JOBS:-2}
+    OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/ditc-gpu-dry-out.XXXXXX")}
+else
+    JOBS=${DITC_GPU_JOBS:-$(nproc 2>/dev/null || echo 16)}
+    OUT=${OUT:-$ROOT/out-gpu}
+fi
+mkdir -p "$OUT"
+rm -f "$OUT/summary.txt" "$OUT/logs.tar.gz"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ditc-gpu-session.XXXXXX")
+LOGS=$WORK/logs
 mkdir -p "$LOGS"
-SUM=$OUT/summary.txt
+SUM=$LOGS/summary.txt
+START=$SECONDS
+NFAIL=0
 : >"$SUM"
-T0=$(date +%s)
-note() { echo "$*" | tee -a "$SUM"; }
-elapsed() { echo $(($(date +%s) - T0)); }
 
-# stage NAME TIMEOUT GPU(0|1) CMD...: runs CMD (a command or a function of this script) under timeout with its
-# output in $LOGS/NAME.log; records the exit status and the seconds. The timeout is cut to what is left of the
-# session budget, and a stage is skipped when less than 20 s are left. GPU stages only print their command in a
-# dry run. DITC_GPU_STAGES="parity train ..." runs only the named GPU stages (e.g. a second call that reuses the
-# build of the first: the device keeps ignored build outputs while it stays warm).
+note() { echo "$*" | tee -a "$SUM"; }
+# pack: summary.txt and logs.tar.gz into $OUT (two files, whatever happened so far)
+pack() {
+    cp "$SUM" "$OUT/summary.txt"
+    tar -czf "$OUT/logs.tar.gz.part" -C "$WORK" logs 2>/dev/null && mv "$OUT/logs.tar.gz.part" "$OUT/logs.tar.gz"
+}
+left() { echo $((DEADLINE - (SECONDS - START))); }
+# stage NAME LIMIT KEY_REGEX CMD...: runs CMD under `timeout` (the smaller of LIMIT and the time left before the
+# deadline; the whole process group is signalled), output to logs/NAME.log; notes exit, seconds and the log's lines
+# matching KEY_REGEX (at most 40) in the summary. Returns CMD's exit status (124: timed out; 125: not run).
 stage() {
-    local name=$1 limit=$2 gpu=$3 t rc left
+    local name=$1 limit=$2 key=$3 rem t0 rc
     shift 3
-    if [ "$gpu" = 1 ] && [ -n "${DITC_GPU_STAGES:-}" ] && [[ " $DITC_GPU_STAGES " != *" $name "* ]]; then
-        return 0
-    fi
-    if [ "$DRY" != 0 ] && [ "$gpu" = 1 ]; then
-        note "[$name] dry run: would run (timeout ${limit}s): $*"
-        return 0
-    fi
-    left=$((BUDGET - $(elapsed)))
-    if [ "$left" -lt 20 ] && [ "$name" != env ]; then
-        note "[$name] SKIPPED: the session budget (${BUDGET}s) is used up"
+    rem=$(left)
+    if [ "$rem" -lt 20 ]; then
+        note "-- $name: NOT RUN (${rem}s left before the ${DEADLINE}s deadline)"
+        pack
         return 125
     fi
-    [ "$left" -lt "$limit" ] && limit=$left
-    t=$(date +%s)
-    if declare -F "$1" >/dev/null; then
-        timeout -k 10 "$limit" bash -c "$(declare -f "$1"); $*" >"$LOGS/$name.log" 2>&1
-    else
-        timeout -k 10 "$limit" "$@" >"$LOGS/$name.log" 2>&1
-    fi
+    [ "$limit" -gt "$rem" ] && limit=$rem
+    note "-- $name (limit ${limit}s): $*"
+    t0=$SECONDS
+    timeout -k 10 "$limit" "$@" >"$LOGS/$name.log" 2>&1
     rc=$?
-    note "[$name] exit $rc in $(($(date +%s) - t))s$([ $rc = 124 ] && echo " (TIMEOUT ${limit}s)")"
+    [ -n "$key" ] && grep -E "$key" "$LOGS/$name.log" | head -n 40 | sed 's/^/   /' | tee -a "$SUM"
+    local verdict=ok
+    [ $rc -ne 0 ] && verdict=FAILED && NFAIL=$((NFAIL + 1))
+    [ $rc -eq 124 ] && verdict="TIMED OUT"
+    [ $rc -eq 77 ] && verdict=skipped && NFAIL=$((NFAIL - 1))
+    note "   $name: $verdict (exit $rc, $((SECONDS - t0))s; at $((SECONDS - START))s)"
+    [ $rc -ne 0 ] && [ $rc -ne 77 ] && tail -n 15 "$LOGS/$name.log" | sed 's/^/   | /' >>"$SUM"
+    pack
     return $rc
 }
-# show NAME PATTERN: the log lines of a stage that matter, into the summary
-show() { grep -E "$2" "$LOGS/$1.log" 2>/dev/null | head -n "${3:-30}" | sed 's/^/    /' | tee -a "$SUM"; }
+# gpu NAME LIMIT KEY CMD...: a GPU stage; in a dry run only says what it would run
+gpu() {
+    if [ "$DRY" = 1 ]; then
+        note "-- $1 (limit $2 s): would run: ${*:4}"
+        return 0
+    fi
+    stage "$@"
+}
 
-env_report() {
-    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
-    nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv 2>&1 || echo "nvidia-smi: none"
-    nvcc --version 2>&1 | tail -n 2 || echo "nvcc: none"
-    cmake --version 2>&1 | head -n 1
-    ninja --version 2>&1 | sed 's/^/ninja /' || echo "ninja: none"
-    gcc --version 2>&1 | head -n 1
-    echo "python3: $(command -v python3)"
-    python3 -c 'import torch, sys; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1 | tail -n 1
-    compute-sanitizer --version 2>&1 | head -n 1 || echo "compute-sanitizer: none"
-    command -v mpirun >/dev/null && echo "mpirun: $(mpirun --version 2>&1 | head -n 1)" || echo "mpirun: none"
-    for h in cblas.h png.h jpeglib.h zlib.h; do
-        f=$(find /usr/include -name "$h" 2>/dev/null | head -n 1)
-        echo "system $h: ${f:-absent}"
+note "== ditc GPU session $(date -u +%Y-%m-%dT%H:%M:%SZ) $([ "$DRY" = 1 ] && echo "(DRY RUN: no GPU stage runs)")"
+note "   commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') $(git status --porcelain 2>/dev/null | grep -qv '^??' && echo '(modified)')"
+
+# ---- device, tools, kit ---------------------------------------------------------------------------------------
+note "== device"
+GPU_CAP=""
+if [ "$DRY" = 1 ]; then
+    note "   (dry run) nvidia-smi would be queried; architecture ${CUDA_ARCH:-90}"
+else
+    nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$SUM"
+    GPU_CAP=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+fi
+ARCH=${CUDA_ARCH:-${GPU_CAP:-90}}
+{
+    echo "   nvcc: $(nvcc --version 2>/dev/null | tail -n 2 | head -n 1)"
+    echo "   cmake: $(cmake --version 2>/dev/null | head -n 1); ninja: $(ninja --version 2>/dev/null || echo none); gcc: $(gcc -dumpfullversion 2>/dev/null)"
+    echo "   python3: $(command -v python3) $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>/dev/null || echo '(no torch)')"
+    echo "   glibc $(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d' ' -f2); cores $(nproc); memory $(awk '/MemTotal/ {print int($2/1048576) " GiB"}' /proc/meminfo)"
+} | tee -a "$SUM"
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
+note "   compute-sanitizer: ${SANITIZER:-not found}; mpirun: $(command -v mpirun || echo 'not found (the mpi check skips)'); mpicc: $(command -v mpicc || echo none)"
+
+KIT_OK=1
+KLIB=$KIT/root/usr/lib/x86_64-linux-gnu
+KINC=$KIT/root/usr/include
+if [ ! -d "$KIT/root" ]; then
+    KIT_OK=0
+    note "   kit: $KIT is missing — run bash scripts/gpu_kit.sh here and carry .gpu-kit"
+else
+    for f in "$KLIB/openblas-openmp/libopenblas.so.0" "$KINC/x86_64-linux-gnu/openblas-openmp/cblas.h" "$KLIB/libpng16.so" \
+        "$KINC/png.h" "$KLIB/libjpeg.so" "$KINC/jpeglib.h" "$KINC/x86_64-linux-gnu/jconfig.h" "$KLIB/libz.so" "$KINC/zlib.h" \
+        "$KLIB/libgfortran.so.5" "$KIT/DiT/models.py" "$KIT/pytorch_dit_step.py"; do
+        [ -e "$f" ] || { KIT_OK=0; note "   kit: missing $f (links must travel as relative links)"; }
     done
-    nproc
-}
-
-unpack_kit() {
-    [ -f "$KIT/root.tar.gz" ] || { echo "no $KIT/root.tar.gz: run scripts/gpu_kit.sh here and carry .gpu-kit"; return 1; }
-    rm -rf "$KIT/root"
-    tar -C "$KIT" -xzf "$KIT/root.tar.gz" && find "$KIT/root" -name '*.so*' | head -n 20
-}
-
-KIT_PREFIX="$KIT/root/usr;$KIT/root"
-export ROOT KIT BUILD JOBS KIT_PREFIX
-export LD_LIBRARY_PATH="$KIT/root/usr/lib/x86_64-linux-gnu:$KIT/root/lib/x86_64-linux-gnu:$KIT/root/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-
-configure() {
-    local arch=${CUDA_ARCH:-}
-    if [ -z "$arch" ]; then # the visible card's compute capability (90 for an H200); 90 in a dry run
-        arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
-        arch=${arch:-90}
+    need=$(cat "$KIT/GLIBC_NEEDED" 2>/dev/null | sed 's/GLIBC_//')
+    have=$(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d' ' -f2)
+    if [ -n "$need" ] && [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | tail -n 1)" != "$have" ]; then
+        KIT_OK=0
+        note "   kit: its libraries need glibc $need, this machine has $have"
     fi
-    local gen=()
-    command -v ninja >/dev/null && gen=(-G Ninja)
-    # Only the kit's libraries: system prefixes are ignored, so a missing kit piece fails here, not on the GPU.
-    cmake -S "$ROOT" -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA=ON \
-        -DCMAKE_CUDA_ARCHITECTURES="$arch" -DCMAKE_PREFIX_PATH="$KIT_PREFIX" -DCMAKE_IGNORE_PREFIX_PATH=/usr \
-        -DDITC_NATIVE=ON
+    note "   kit: $([ $KIT_OK = 1 ] && echo ok || echo INCOMPLETE) ($(du -sh "$KIT" | cut -f1); needs glibc ${need:-?}, here ${have:-?})"
+fi
+# OpenBLAS's own dependencies (libgfortran, libquadmath; libgomp only where the system has none) for the linker's
+# and the loader's search; ditc's direct libraries are found through its build RPATH into the kit.
+KIT_LD=$KLIB:$KLIB/openblas-openmp
+if ! ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1 ' && [ ! -e "$(gcc -print-file-name=libgomp.so.1 2>/dev/null)" ]; then
+    KIT_LD=$KIT_LD:$KIT/fallback
+    note "   libgomp.so.1: none on this machine, the kit's is used"
+fi
+export LD_LIBRARY_PATH=$KIT_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export DITC_TEST_PYTHON=${DITC_TEST_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+pack
+
+# ---- script syntax (a typo must not waste device time) ------------------------------------------------------------
+stage syntax 30 'syntax|error' bash -c 'for s in "$@"; do bash -n "$s" || { echo "syntax error in $s"; exit 1; }; done' \
+    _ scripts/gpu_session.sh scripts/gpu_kit.sh tests/test_gpu_train.sh tests/test_lib.sh
+if [ "$DRY" = 1 ]; then # the stage machinery itself: a stage past its limit must come back as timed out (124)
+    (stage timeout_selftest 1 '' sleep 30 >/dev/null)
+    if [ $? -eq 124 ]; then note "   (timeout_selftest: timed out as it should)"; else note "   stage timeout self-test FAILED"; NFAIL=$((NFAIL + 1)); fi
+fi
+
+# ---- configure + build -------------------------------------------------------------------------------------------
+GEN=(-G Ninja)
+command -v ninja >/dev/null || { GEN=(); note "   no ninja: Unix Makefiles"; }
+MPI_FLAGS=(-DDITC_MPI=OFF)
+[ "$DRY" != 1 ] && command -v mpicc >/dev/null && MPI_FLAGS=(-DDITC_MPI=ON)
+CONF=(cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA=ON "${MPI_FLAGS[@]}" -DDITC_WERROR=OFF
+      -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_PREFIX_PATH="$KIT/root/usr"
+      -DCMAKE_LIBRARY_PATH="$KLIB/openblas-openmp;$KLIB" -DCMAKE_INCLUDE_PATH="$KINC/x86_64-linux-gnu;$KINC"
+      "-DCMAKE_C_FLAGS=-isystem $KINC/x86_64-linux-gnu")
+BUILT=0
+if [ "$DRY" = 1 ] && [ "$DRY_BUILD" = 0 ]; then
+    note "-- configure: (dry run without build) would run: ${CONF[*]}"
+    note "-- build: (dry run without build) would run: cmake --build $BUILD -j $JOBS --target ditc test_gpu_parity st_compare"
+elif [ $KIT_OK = 0 ]; then
+    note "-- configure + build: NOT RUN (the kit is incomplete)"
+    NFAIL=$((NFAIL + 1))
+else
+    rm -rf "$BUILD"
+    if stage configure 120 '^-- (Found|Configuring done)|Error|error' "${CONF[@]}" &&
+        stage build 300 'error|FAILED|warning: .*spill|Linking' cmake --build "$BUILD" -j "$JOBS" --target ditc test_gpu_parity st_compare; then
+        BUILT=1
+    fi
+fi
+
+# ---- dry run: prove the kit was used, run what runs without a GPU -------------------------------------------------
+if [ "$DRY" = 1 ] && [ $BUILT = 1 ]; then
+    note "== dry run: did the build use the kit?"
+    ok=1
+    for v in BLAS_openblas_LIBRARY DITC_CBLAS_INCLUDE_DIR PNG_LIBRARY_RELEASE PNG_PNG_INCLUDE_DIR JPEG_LIBRARY_RELEASE \
+        JPEG_INCLUDE_DIR ZLIB_LIBRARY_RELEASE ZLIB_INCLUDE_DIR; do
+        val=$(grep -E "^$v:" "$BUILD/CMakeCache.txt" | cut -d= -f2-)
+        case $val in "$KIT"/*) note "   cache $v = ${val#"$ROOT"/}" ;; *) ok=0; note "   cache $v = '$val' is NOT in the kit" ;; esac
+    done
+    if command -v ninja >/dev/null; then
+        ninja -C "$BUILD" -t deps >"$LOGS/deps.txt" 2>&1
+        for h in cblas.h png.h jpeglib.h jconfig.h zlib.h; do
+            uses=$(grep -E "/$h\$" "$LOGS/deps.txt" | sed 's/^ *//' | sort -u)
+            [ -z "$uses" ] && { note "   header $h: not used by any object?"; continue; }
+            if echo "$uses" | grep -qv "^$KIT/"; then ok=0; note "   header $h from OUTSIDE the kit: $(echo "$uses" | grep -v "^$KIT/" | head -n 1)"
+            else note "   header $h: $(echo "$uses" | head -n 1 | sed "s|^$ROOT/||")"; fi
+        done
+    fi
+    ldd "$BUILD/ditc" >"$LOGS/ldd.txt" 2>&1
+    for l in libopenblas.so.0 libpng16.so.16 libjpeg.so.62 libz.so.1 libgfortran.so.5; do
+        p=$(grep -E "^\s*$l " "$LOGS/ldd.txt" | awk '{print $3}')
+        case $p in "$KIT"/*) note "   ldd ditc: $l -> ${p#"$ROOT"/}" ;; *) ok=0; note "   ldd ditc: $l -> '$p' is NOT in the kit" ;; esac
+    done
+    [ $ok = 1 ] && note "   the CUDA build used the kit's libraries and headers only" || NFAIL=$((NFAIL + 1))
+    stage parity_standin 60 'test_gpu_parity \(' "$BUILD/test_gpu_parity" --peer cpu-guard --small
+    stage parity_gpu_absent 30 'SKIP' bash -c "'$BUILD/test_gpu_parity'; rc=\$?; [ \$rc = 77 ] && exit 0 || exit 1"
+    stage ptxas 120 'spill stores +[1-9]|loads +[1-9]|attn' bash scripts/ptxas_report.sh "$ARCH"
+    stage train_standin 120 '^(FAIL|SKIP)|^test_gpu_train' env DITC_GPU_DEVICE=cpu-guard bash tests/test_gpu_train.sh \
+        "$BUILD/ditc" "$ROOT" "$BUILD/st_compare"
+fi
+# in a dry run: the bench flags must parse (the only error allowed is the missing GPU)
+gpu_args() {
+    [ "$DRY" = 1 ] && [ $BUILT = 1 ] || return 0
+    "$@" >"$LOGS/args.log" 2>&1
+    if grep -qE 'no such CUDA device|without CUDA' "$LOGS/args.log"; then return 0; fi
+    note "   flags of '$*' do not parse: $(tail -n 1 "$LOGS/args.log")"
+    NFAIL=$((NFAIL + 1))
 }
 
-build() { cmake --build "$BUILD" -j "$JOBS" --target ditc test_gpu_parity st_compare; }
-
-note "== ditc GPU session (dry run: $DRY, budget ${BUDGET}s, out $OUT)"
-stage env 60 0 env_report
-show env '.' 40
-if [ "$DRY" = 2 ]; then
-    note "[kit] [configure] [build] dry run 2: not run"
-    bash -n "$0" && note "[syntax] bash -n: ok"
-else
-    stage kit 60 0 unpack_kit || { note "kit: FAILED"; show kit '.'; }
-    if stage configure 120 0 configure && stage build 300 0 build; then
-        note "build: ok ($BUILD)"
+# ---- GPU stages ----------------------------------------------------------------------------------------------------
+B=$BUILD
+if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
+    gpu parity 240 '^FAIL|^SKIP|^peer:|test_gpu_parity \(' "$B/test_gpu_parity"
+    gpu train 300 '^(PASS|FAIL|SKIP)|^test_gpu_train|^device' bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
+    if [ -n "$SANITIZER" ] || [ "$DRY" = 1 ]; then
+        CS=${SANITIZER:-compute-sanitizer}
+        gpu memcheck 150 'ERROR SUMMARY|test_gpu_parity \(|Device not supported|^FAIL' "$CS" --tool memcheck --leak-check no \
+            --error-exitcode 99 "$B/test_gpu_parity" --small
+        gpu racecheck 150 'RACECHECK SUMMARY|ERROR SUMMARY|hazard|test_gpu_parity \(|^FAIL' "$CS" --tool racecheck \
+            --error-exitcode 99 "$B/test_gpu_parity" --small --no-cap --only attention,norm,reduce,diffusion,optim
     else
-        note "build: FAILED"
-        tail -n 40 "$LOGS/configure.log" "$LOGS/build.log" 2>/dev/null | sed 's/^/    /' | tee -a "$SUM"
-        [ "$DRY" = 0 ] && { tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . && rm -rf "$LOGS"; exit 1; }
+        note "-- memcheck / racecheck: NOT RUN (no compute-sanitizer found)"
     fi
-fi
-DITC=$BUILD/ditc
-PY=$(command -v python3)
-export DITC_TEST_PYTHON=$PY OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
-
-stage parity 120 1 "$BUILD/test_gpu_parity"
-show parity '^(FAIL|SKIP)|passed|failed|cases' 40
-stage train 240 1 ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 230
-show train '^(PASS|FAIL|SKIP)|tests passed|Failed' 40
-for tool in memcheck racecheck; do
-    stage "$tool" 120 1 env DITC_PARITY_QUICK=1 compute-sanitizer --tool "$tool" --error-exitcode 3 "$BUILD/test_gpu_parity"
-    show "$tool" 'ERROR SUMMARY|RACECHECK SUMMARY|Device not supported|error' 5
-done
-XL=(--model DiT-XL/2 --batch 32 --image-size 32 --device cuda)
-stage bench_bf16 90 1 "$DITC" bench "${XL[@]}" --precision bf16 --steps 10 --warmup 3
-show bench_bf16 'ms/step|MFU|peak device|phases' 6
-stage bench_tf32 90 1 "$DITC" bench "${XL[@]}" --precision tf32 --steps 10 --warmup 3
-show bench_tf32 'ms/step|MFU|peak device|phases' 6
-stage bench_bf16_ckpt 90 1 "$DITC" bench "${XL[@]}" --precision bf16 --steps 5 --warmup 2 --grad-checkpoint
-show bench_bf16_ckpt 'ms/step|arena peak|peak device' 6
-if [ -f "$KIT/pytorch_dit_step.py" ] && [ -f "$KIT/DiT/models.py" ]; then
-    PEER=(env DIT_REF="$KIT/DiT" "$PY" "$KIT/pytorch_dit_step.py" --model DiT-XL/2 --batch 32 --latent 32 --steps 10
-          --device cuda --bf16)
-    stage peer_eager 120 1 "${PEER[@]}"
-    show peer_eager 'img|s/step|Error' 3
-    stage peer_compile 180 1 "${PEER[@]}" --compile
-    show peer_compile 'img|s/step|Error' 3
+    BENCH=(--model DiT-XL/2 --batch 32 --image-size 32 --steps 10 --warmup 3)
+    gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --grad-checkpoint
+    gpu_args "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
+    gpu bench_bf16 90 'ms/step|MFU|GFLOP|peak device|phases|device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}"
+    gpu bench_tf32 90 'ms/step|MFU|GFLOP|peak device|phases' "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
+    gpu bench_bf16_ckpt 90 'ms/step|arena peak|peak device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
+        --grad-checkpoint
+    PEER=(env -u LD_LIBRARY_PATH DIT_REF="$KIT/DiT" PYTHONUNBUFFERED=1 python3 "$KIT/pytorch_dit_step.py" --model DiT-XL/2
+          --batch 32 --latent 32 --steps 10 --device cuda --bf16)
+    gpu pytorch_bf16 120 'DiT|s/step|images|Error' "${PEER[@]}"
+    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error' "${PEER[@]}" --compile
 else
-    note "[peer] no .gpu-kit/pytorch_dit_step.py or .gpu-kit/DiT: no PyTorch comparison"
+    note "-- GPU stages: NOT RUN (no build)"
 fi
-note "== done in $(elapsed)s"
-tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . && rm -rf "$LOGS"
-n=$(find "$OUT" -type f | wc -l)
-note "returned files: $n ($(cd "$OUT" && ls | paste -sd ' '))"
-[ "$n" -le 8 ]
+
+# ---- packaging ---------------------------------------------------------------------------------------------------------
+note "== done in $((SECONDS - START))s: $NFAIL stage(s) failed; logs in logs.tar.gz"
+pack
+nfiles=$(find "$OUT" -type f | wc -l)
+if [ "$nfiles" -gt 8 ] || [ ! -s "$OUT/summary.txt" ] || ! tar -tzf "$OUT/logs.tar.gz" >/dev/null 2>&1; then
+    echo "gpu_session.sh: \$OUT holds $nfiles files (at most 8), or summary.txt / logs.tar.gz is broken"
+    NFAIL=$((NFAIL + 1))
+elif [ "$DRY" = 1 ]; then
+    echo "dry run: \$OUT=$OUT holds $nfiles files ($(ls "$OUT" | tr '\n' ' ')); logs.tar.gz has $(tar -tzf "$OUT/logs.tar.gz" | grep -c 'log$') logs"
+fi
+rm -rf "$WORK"
+[ "$NFAIL" -eq 0 ]

@@ -38,7 +38,7 @@ grep -E 'stat::number_of_executed_units|stat::peak_rss|Done [0-9]+ runs|tests pa
 if command -v nvcc >/dev/null && [ -f "$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h" ]; then
   step "compile only: CUDA + MPI + NCCL configuration (no GPU needed)"
   cmake -S . -B "$out/cuda" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA=ON -DDITC_MPI=ON -DDITC_NCCL=ON -DDITC_WERROR=ON >/dev/null
-  cmake --build "$out/cuda" -j "$jobs" --target ditc
+  cmake --build "$out/cuda" -j "$jobs" --target ditc test_gpu_parity
 else
   step "no CUDA toolkit with NCCL here: the CUDA/NCCL compile stage is skipped"
 fi

@@ -6,7 +6,10 @@ set -u
 DITC=${1:?usage: bash $0 DITC_BINARY SOURCE_DIR}
 SRC=${2:?usage: bash $0 DITC_BINARY SOURCE_DIR}
 TEST_NAME=$(basename "$0" .sh)
-PY=${DITC_TEST_PYTHON:-/usr/bin/python3}   # the PyTorch reference runs with this interpreter
+# The PyTorch reference runs with this interpreter: DITC_TEST_PYTHON, else /usr/bin/python3 (Debian's, with
+# python3-torch), else the python3 on PATH (e.g. a venv on a GPU machine without a Debian Python).
+PY=${DITC_TEST_PYTHON:-/usr/bin/python3}
+[ -n "${DITC_TEST_PYTHON:-}" ] || [ -x "$PY" ] || PY=$(command -v python3 || echo /usr/bin/python3)
 REF=$SRC/tests/reference
 FMNIST=/usr/share/datasets/fashion-mnist
 NFAIL=0

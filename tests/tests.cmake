@@ -18,8 +18,6 @@ add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/chec
 # Every C/CUDA source formatted as .clang-format says (skipped without clang-format).
 add_test(NAME test_format COMMAND bash ${CMAKE_SOURCE_DIR}/tests/check_format.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_format PROPERTIES SKIP_RETURN_CODE 77)
-# The device script's dry run (no GPU, no build): syntax, the stage plan, what comes back (scripts/gpu_session.sh).
-add_test(NAME test_gpu_session_dry COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_session_dry.sh ${CMAKE_SOURCE_DIR})
 ditc_test(test_safetensors SOURCES tests/test_safetensors.c)
 ditc_test(test_op_grads_odd SOURCES tests/test_op_grads.c ARGS odd)
 add_test(NAME test_op_grads_dit COMMAND test_op_grads_odd dit)
@@ -112,6 +110,22 @@ set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
 # without a CUDA device or without -DDITC_CUDA=ON.
 ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600)
 set_tests_properties(test_gpu_parity PROPERTIES LABELS gpu)
+# The same program against the CPU backend behind device-style memory (cpu-guard) and against a second CPU
+# backend (which has the optional VAE entries), toy shapes: checks the suite itself (every result bit-identical,
+# NaN-poisoned outputs, the entry coverage check) on machines without a GPU.
+add_test(NAME test_gpu_parity_self COMMAND test_gpu_parity --peer cpu-guard --small)
+add_test(NAME test_gpu_parity_self_cpu COMMAND test_gpu_parity --peer cpu --small)
+set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TIMEOUT 120)
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
+# The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).
+add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)
+set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT DITC_GPU_DEVICE=cpu-guard)
+# The device script's dry run, cheap part (label gpu_dry): script syntax, the stage machinery (timeouts), the
+# $OUT packaging and its file count; no kit and no CUDA build needed. The full dry run (kit + CUDA build against
+# it) is `DITC_GPU_DRY=1 bash scripts/gpu_session.sh`.
+add_test(NAME test_gpu_dry COMMAND env DITC_GPU_DRY=1 DITC_GPU_DRY_BUILD=0 OUT=${CMAKE_BINARY_DIR}/gpu-dry-out
+         bash ${CMAKE_SOURCE_DIR}/scripts/gpu_session.sh)
+set_tests_properties(test_gpu_dry PROPERTIES LABELS gpu_dry TIMEOUT 120)
