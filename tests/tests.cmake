@@ -12,6 +12,8 @@ function(ditc_test name)
 endfunction()
 
 ditc_test(test_rng SOURCES tests/test_rng.c)
+# TensorBoard event files (core/util/tfevents.c): CRC32C, a C re-parse, corruption and write errors.
+ditc_test(test_tfevents SOURCES tests/test_tfevents.c TIMEOUT 60)
 # The layering of the source tree: no upward include between layer folders, no include cycle (check_layers.py).
 find_program(DITC_PYTHON3 python3 REQUIRED)
 add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/check_layers.py ${CMAKE_SOURCE_DIR})
