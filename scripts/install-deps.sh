@@ -10,7 +10,8 @@ pkgs=(build-essential cmake pkg-config
       clang libclang-rt-dev libomp-dev  # libFuzzer + sanitizer runtimes, clang OpenMP
       clang-format                      # the source style check (ctest test_format)
       dataset-fashion-mnist             # the built-in demo's data (offline), also used by tests
-      python3 python3-numpy python3-torch python3-pil) # test references only (PyTorch, Pillow)
+      python3 python3-numpy python3-torch python3-pil  # test references only (PyTorch, Pillow,
+      python3-protobuf)                                # TensorBoard's event reader)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,4 +39,18 @@ if ! /usr/bin/python3 -c 'import diffusers' >/dev/null 2>&1; then
     diffusers==0.29.2 huggingface_hub==0.23.4 safetensors filelock regex requests importlib_metadata zipp \
     packaging pyyaml tqdm fsspec typing_extensions urllib3 idna charset_normalizer certifi \
     || echo "install-deps: diffusers not installed (the VAE parity test will be skipped)"
+fi
+
+# TensorBoard's event-file reader (tests/test_tfevents.sh, tests/reference/read_tfevents.py) for the distribution's
+# python3: only its reader path is needed (no TensorFlow, no server), which imports numpy and protobuf (Debian's
+# python3-numpy, python3-protobuf 3.21 above) and absl; tensorboard 2.16.2 is a release whose generated protobuf
+# code works with protobuf 3.21, --no-deps so pip replaces nothing of the distribution's. Best effort: without
+# network the test is skipped (exit 77).
+if ! /usr/bin/python3 -c 'import tensorboard.backend.event_processing.plugin_event_accumulator' >/dev/null 2>&1; then
+  if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null || true
+  fi
+  echo "install-deps: installing tensorboard's event reader for /usr/bin/python3 (tests/test_tfevents.sh)"
+  $SUDO /usr/bin/python3 -m pip install -q --break-system-packages --no-deps tensorboard==2.16.2 absl-py==2.1.0 \
+    || echo "install-deps: tensorboard not installed (test_tfevents_reader will be skipped)"
 fi

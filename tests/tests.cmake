@@ -12,8 +12,12 @@ function(ditc_test name)
 endfunction()
 
 ditc_test(test_rng SOURCES tests/test_rng.c)
-# TensorBoard event files (core/util/tfevents.c): CRC32C, a C re-parse, corruption and write errors.
+# TensorBoard event files (core/util/tfevents.c): CRC32C, a C re-parse, corruption and write errors; then the
+# file read back by TensorBoard's own Python reader (skipped without tensorboard: scripts/install-deps.sh).
 ditc_test(test_tfevents SOURCES tests/test_tfevents.c TIMEOUT 60)
+add_test(NAME test_tfevents_reader COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_tfevents.sh $<TARGET_FILE:test_tfevents>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_tfevents_reader PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 # The layering of the source tree: no upward include between layer folders, no include cycle (check_layers.py).
 find_program(DITC_PYTHON3 python3 REQUIRED)
 add_test(NAME test_layers COMMAND ${DITC_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/check_layers.py ${CMAKE_SOURCE_DIR})
