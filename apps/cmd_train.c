@@ -17,7 +17,7 @@ typedef struct {
     int64_t seed;
     int no_flip;
     const char *device, *precision, *comm;
-    arg_def defs[48];
+    arg_def defs[56];
     int n;
 } train_flags;
 
@@ -78,7 +78,25 @@ static void declare(train_flags *f) {
         {"--precision", ARG_STR, &f->precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)",
          0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
-        {"--resume", ARG_STR, &f->resume, "latest | a run directory | a checkpoint directory", 0},
+        {"--resume", ARG_STR, &f->resume,
+         "latest | auto (latest, or a fresh run when there is none yet) | a run directory | a checkpoint directory", 0},
+        {"--checkpoint-on-signal", ARG_STR, &a->ckpt_signals,
+         "signals that stop the run after the current step with a checkpoint, exit status 75 (default "
+         "TERM,INT,USR1; none)",
+         0},
+        {"--keep-last", ARG_I64, &a->keep_last,
+         "keep only the newest N checkpoints (older ones deleted after each new one is complete; default 0 = all)", 0},
+        {"--keep-every", ARG_I64, &a->keep_every,
+         "with --keep-last: also keep every checkpoint whose step is a "
+         "multiple of M",
+         0},
+        {"--skip-update-zscore", ARG_FLOAT, &a->skip_zscore,
+         "skip the update when the loss or gradient norm is more than K standard deviations above its recent "
+         "mean (default 0 = off; non-finite ones are always skipped)",
+         0},
+        {"--skip-update-max", ARG_I64, &a->skip_max, "stop the run after M skipped updates in a row (default 5)", 0},
+        {"--no-tensorboard", ARG_BOOL, &a->no_tensorboard,
+         "no TensorBoard event file in the run directory (default: written)", 0},
         {"--vae", ARG_STR, &a->vae,
          "AutoencoderKL (diffusers directory or .safetensors): encode images to latents on the fly", 0},
         {"--vae-tile", ARG_INT, &a->vae_tile,
@@ -113,8 +131,8 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "ditc train: %s\n", cst.message);
         return 1;
     }
-    r = train_with(&comm, argc, argv, &f, usage); // may replace comm by the NCCL communicator built on it
-    if (r && comm->world > 1) {                   // one rank failed: end every rank with its message (no hang)
+    r = train_with(&comm, argc, argv, &f, usage);          // may replace comm by the NCCL communicator built on it
+    if (r && r != DITC_TRAIN_STOPPED && comm->world > 1) { // one rank failed: end every rank (no hang)
         fprintf(stderr, "ditc train: rank %d of %d failed; stopping the job\n", comm->rank, comm->world);
         comm->abort(comm, r);
     }
@@ -185,6 +203,9 @@ static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp,
             fprintf(stderr, "ditc train: %s\n", st.message);
             return 1;
         }
+        if (!ckpt[0]) f.resume = NULL; // --resume auto with nothing to resume: a fresh run
+    }
+    if (f.resume) {
         char sp[4096 + 16];
         snprintf(sp, sizeof sp, "%s/state.json", ckpt);
         int64_t n = 0;
@@ -246,6 +267,7 @@ static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp,
     be->destroy(be);
     free(merged);
     ditc_kv_free(&kv);
+    if (r == DITC_TRAIN_STOPPED) return r; // stopped by a signal with a checkpoint (logged by rank 0)
     if (r) {
         fprintf(stderr, "ditc train: %s\n", st.message);
         return 1;

@@ -1,7 +1,6 @@
 // checkpoint.c — safetensors weights/optimizer files and atomic checkpoint directories.
 #include "checkpoint.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -195,20 +194,6 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
 // ---- training checkpoints ----------------------------------------------------------------------
 static void path_join(char *out, size_t n, const char *dir, const char *file) { snprintf(out, n, "%s/%s", dir, file); }
 
-static int remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    struct dirent *e;
-    char p[4096 + 256];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            path_join(p, sizeof p, dir, e->d_name);
-            remove(p);
-        }
-    closedir(d);
-    return rmdir(dir);
-}
-
 // The optimizer of a training state and the prefix of its second buffer in optimizer.safetensors.
 static const char *opt_name(const ditc_ckpt_buffers *b) { return b->optimizer ? b->optimizer : "adamw"; }
 static const char *second_prefix(const char *opt) { return strcmp(opt, "sophiag") ? "exp_avg_sq." : "hessian."; }
@@ -217,7 +202,7 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
                           ditc_status *st) {
     char tmp[4096], p[4096 + 64]; // + room for "/file"
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
-    remove_tree(tmp);
+    ditc_checkpoint_remove_files(tmp);
     if (mkdir(tmp, 0755)) return ditc_fail(st, DITC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     int r;
     path_join(p, sizeof p, tmp, "model.safetensors");
@@ -247,15 +232,21 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
     }
     if (!r) {
         ditc_fsync_dir(tmp);
-        remove_tree(dir); // a checkpoint of the same step from an interrupted earlier run
-        if (rename(tmp, dir)) r = ditc_fail(st, DITC_ERR_IO, "%s: cannot rename into place: %s", dir, strerror(errno));
-        else {
+        // a checkpoint of the same step (from a run resumed before it) is moved aside, then replaced
+        char old[4096 + 32];
+        snprintf(old, sizeof old, "%s.retired.%ld", dir, (long)getpid());
+        int had_old = rename(dir, old) == 0;
+        if (rename(tmp, dir)) {
+            r = ditc_fail(st, DITC_ERR_IO, "%s: cannot rename into place: %s", dir, strerror(errno));
+            if (had_old && rename(old, dir) == 0) had_old = 0;
+        } else {
             char parent[4096];
             snprintf(parent, sizeof parent, "%s/..", dir);
             ditc_fsync_dir(parent);
         }
+        if (had_old) ditc_checkpoint_remove_files(old);
     }
-    if (r) remove_tree(tmp);
+    if (r) ditc_checkpoint_remove_files(tmp);
     return r;
 }
 
@@ -297,25 +288,4 @@ int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *
     }
     if (r) ditc_kv_free(state);
     return r;
-}
-
-int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status *st) {
-    char cdir[4096];
-    path_join(cdir, sizeof cdir, run_dir, "checkpoints");
-    DIR *d = opendir(cdir);
-    if (!d)
-        return ditc_fail(st, DITC_ERR_IO,
-                         "--resume %s: neither a checkpoint (no state.json) nor a run directory (%s: %s)", run_dir,
-                         cdir, strerror(errno));
-    long long best = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long long v = strtoll(e->d_name, &end, 10);
-        if (end != e->d_name && !*end && strlen(e->d_name) == 7 && v > best) best = v;
-    }
-    closedir(d);
-    if (best < 0) return ditc_fail(st, DITC_ERR_IO, "--resume %s: no checkpoint found in %s", run_dir, cdir);
-    snprintf(out, n, "%s/%07lld", cdir, best);
-    return 0;
 }

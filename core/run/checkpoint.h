@@ -38,7 +38,20 @@ int ditc_checkpoint_write(const char *dir, const ditc_dit *m, const ditc_ckpt_bu
                           ditc_status *st);
 // Loads a checkpoint into the given full buffers and state.
 int ditc_checkpoint_read(const char *dir, const ditc_dit *m, ditc_ckpt_buffers *b, ditc_kv *state, ditc_status *st);
-// Newest checkpoints/NNNNNNN under run_dir (highest step); 0 if found, else an error.
+
+// ---- checkpoint_dir.c: the checkpoints/ directory of a run ----
+// 1 if dir holds a complete checkpoint (state.json with a step, model/optimizer and, if present, ema
+// safetensors whose tensors all lie within the file); else 0 with the reason in why.
+int ditc_checkpoint_complete(const char *dir, char *why, size_t n);
+// Newest complete checkpoints/NNNNNNN under run_dir (partial ones skipped with a warning on stderr); 0 if
+// found, else an error.
 int ditc_checkpoint_latest(const char *run_dir, char *out, size_t n, ditc_status *st);
+// After checkpoint `newest` of cdir is complete: removes leftovers of interrupted writes and deletions, then,
+// with keep_last > 0, retires every checkpoint at or below `newest` that is neither among the keep_last newest
+// nor a multiple of keep_every (> 0). note(ctx, path) is called per retired checkpoint. Returns how many.
+int ditc_checkpoint_rotate(const char *cdir, int64_t newest, int64_t keep_last, int64_t keep_every,
+                           void (*note)(void *ctx, const char *removed), void *ctx);
+// Deletes the files of dir, then dir (one level: a checkpoint directory); 0 or -1.
+int ditc_checkpoint_remove_files(const char *dir);
 
 #endif

@@ -1,11 +1,10 @@
 // train.c — the training loop of `ditc train` (train.h), top to bottom: set-up, one named call per stage
-// of a step, teardown. The stages live in train_step.c, train_log.c and train_state.c (train_internal.h).
-#include <math.h>
-
+// of a step, teardown. The stages live in train_step.c, train_guard.c, train_log.c and train_state.c
+// (train_internal.h).
 #include "train_internal.h"
 
-// One step: batch → model input → gradient → reduce over ranks → update → SophiaG's Hessian when due →
-// log → checkpoint when due.
+// One step: batch → model input → gradient → reduce over ranks (and learn of stop signals) → the loss-spike
+// guard → update and SophiaG's Hessian when due (unless skipped) → log → checkpoint when due or stopping.
 static int train_step(ditc_trainer *t, ditc_status *st) {
     const ditc_batch *bt;
     const float *x0;
@@ -14,15 +13,16 @@ static int train_step(ditc_trainer *t, ditc_status *st) {
     if ((r = ditc_train_model_input(t, bt, &x0, st))) return r;
     float loss = ditc_train_gradient(t, bt, x0);
     loss = ditc_train_reduce(t, loss);
-    double lr, grad_norm = ditc_train_update(t, &lr);
-    ditc_train_hessian_if_due(t, bt, x0);
+    double lr = ditc_optimizer_current_lr(&t->opt), grad_norm = ditc_train_grad_norm(t);
+    if (!ditc_train_guard_skips(t, loss, grad_norm)) {
+        ditc_train_update(t, grad_norm, &lr);
+        ditc_train_hessian_if_due(t, bt, x0);
+    }
     t->step++;
-    if (!isfinite(loss))
-        return ditc_fail(st, DITC_ERR_FORMAT,
-                         "step %lld: the loss is %g; stopping (try a lower --lr or --max-grad-norm)",
-                         (long long)t->step, loss);
     ditc_train_log_step(t, loss, lr, grad_norm);
-    return ditc_train_checkpoint_if_due(t, st);
+    if ((r = ditc_train_guard_check_stop(t, st))) return r;
+    if ((r = ditc_train_checkpoint_if_due(t, st))) return r;
+    return t->stop_signal ? ditc_train_stopped(t, st) : 0;
 }
 
 int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st) {

@@ -16,10 +16,9 @@ typedef struct {
     int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
-    int zero; // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
-    int skip_bad_images;
-    int64_t
-        micro_batch; // gradient accumulation: samples per forward/backward (0 = the whole batch)      // ImageFolder: skip (and count) undecodable files instead of stopping
+    int zero;                            // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
+    int skip_bad_images;                 // ImageFolder: skip (and count) undecodable files instead of stopping
+    int64_t micro_batch;                 // gradient accumulation: samples per forward/backward (0 = the whole batch)
     double lr, max_grad_norm, ema_decay; // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
     const char *optimizer;               // "adamw" (default) or "sophiag" (core/optim/sophia.h)
     double beta1, beta2;                 // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)
@@ -29,15 +28,29 @@ typedef struct {
     const char *vae;        // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
     int vae_tile;           // --vae-tile: tiled encoding above this many pixels (0: never)
     const char *resume_dir; // checkpoint directory to resume from (resolved by the caller), or NULL
-    int argc;               // the run's arguments, saved into state.json
+    // Running on a cluster (docs/cluster.md): the signals that stop a run with a checkpoint ("TERM,INT,USR1"
+    // by default, "none"); checkpoint rotation (0 = keep all; --keep-every: steps kept for good); the
+    // loss-spike guard (z-score K over the last accepted steps, 0 = off; non-finite losses are always skipped;
+    // the run stops after skip_max consecutive skips); TensorBoard events (on by default).
+    const char *ckpt_signals;
+    int64_t keep_last, keep_every;
+    double skip_zscore;
+    int64_t skip_max;
+    int no_tensorboard;
+    int argc; // the run's arguments, saved into state.json
     char **argv;
 } ditc_train_args;
 
 void ditc_train_args_defaults(ditc_train_args *a);
+// Returns 0 when the run reached its last step, DITC_TRAIN_STOPPED when a signal stopped it after a
+// checkpoint (st holds the message), else an error code with st set.
+#define DITC_TRAIN_STOPPED 75 // EX_TEMPFAIL: `ditc train` exits with it; resume with --resume latest
 int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc_status *st);
 
-// --resume latest|DIR → a checkpoint directory: DIR may be a checkpoint, a run directory (its newest
-// checkpoint) or "latest" (the newest run under results_dir that has a checkpoint).
+// --resume latest|auto|DIR → a checkpoint directory: DIR may be a checkpoint, a run directory (its newest
+// complete checkpoint) or "latest" (the newest complete checkpoint of the newest run under results_dir that
+// has one; partial directories are skipped with a warning on stderr). "auto" is "latest", or *out = "" (a
+// fresh run) when results_dir holds no checkpoint yet.
 int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, size_t n, ditc_status *st);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef DITC_TRAIN_INTERNAL_H
 #define DITC_TRAIN_INTERNAL_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "checkpoint.h"
@@ -13,6 +14,7 @@
 #include "latents.h"
 #include "loader.h"
 #include "optimizer.h"
+#include "tfevents.h"
 #include "train.h"
 #include "vae.h"
 
@@ -20,13 +22,33 @@
 typedef struct {
     char dir[4096];
     FILE *log, *csv;
+    ditc_tfevents *tb; // TensorBoard events (NULL: --no-tensorboard)
+    int tb_failed;     // a write failed (warned once; later writes are still tried)
     int tty;
-    int quiet;             // ranks other than 0 neither log nor write
-    double t_start, t_log; // run start, last log line
+    int quiet;                     // ranks other than 0 neither log nor write
+    double t_start, t_log, t_ckpt; // run start, last log line, last checkpoint written (or run start)
+    double t_step, busy_log;       // start of the current step; this rank's time outside reductions
+    double slowest_step;           // the slowest rank's mean step time over the last log interval (MPI)
     double loss_sum, wait_log, wait_total;
     int64_t log_steps, bad_reported;
     char last_ckpt[4096 + 64]; // the newest checkpoint written ("" if none)
 } ditc_train_log;
+
+// The loss-spike guard's statistics (train_guard.c): the loss and gradient norm of the last accepted steps.
+#define DITC_GUARD_WINDOW 128 // accepted steps in the statistics
+#define DITC_GUARD_MIN    32  // z-scores are used once this many are in
+typedef struct {
+    double loss[DITC_GUARD_WINDOW], norm[DITC_GUARD_WINDOW];
+    int n, head;                  // values held, next slot
+    int64_t skipped, consecutive; // updates skipped in all, in a row now
+} ditc_train_guard;
+
+// The signal handlers the run replaced (train_signal.c).
+#define DITC_TRAIN_MAX_SIGNALS 8
+typedef struct {
+    struct sigaction old[DITC_TRAIN_MAX_SIGNALS];
+    int installed[DITC_TRAIN_MAX_SIGNALS];
+} ditc_train_signals;
 
 typedef struct {
     const ditc_train_args *a;
@@ -50,6 +72,10 @@ typedef struct {
     size_t shard_b, shard_e;        // the flat range this rank's optimizer owns (all of it without ZeRO)
     float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
     int64_t step, epoch, step_in_epoch, start_step;
+    int stop_signal;        // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
+    const char *inject_nan; // DITC_TEST_INJECT_NAN: steps whose loss and gradient are made NaN (a test hook)
+    ditc_train_guard guard;
+    ditc_train_signals signals;
     ditc_train_log log;
 } ditc_trainer;
 
@@ -68,11 +94,14 @@ int ditc_train_model_input(ditc_trainer *t, const ditc_batch *bt, const float **
 // returns the local mean loss.
 float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0);
 // The gradient averaged over the ranks (all of it, or this rank's ZeRO-2 shard); returns the loss averaged
-// over the ranks.
+// over the ranks. The same reduction tells every rank whether any of them received a stop signal
+// (t->stop_signal).
 float ditc_train_reduce(ditc_trainer *t, float loss);
+// The global norm of the gradient (before clipping).
+double ditc_train_grad_norm(ditc_trainer *t);
 // Clipping against the global gradient norm, warm-up, the AdamW or SophiaG update and the EMA (ZeRO-2: on the
-// owned shard, then the parameters all-gathered). Returns the norm before clipping; *lr: the rate used.
-double ditc_train_update(ditc_trainer *t, double *lr);
+// owned shard, then the parameters all-gathered). *lr: the rate used.
+void ditc_train_update(ditc_trainer *t, double norm, double *lr);
 // SophiaG, after every k-th update: the GNB loss on the same model input and noise as the gradient pass,
 // its gradient averaged over the ranks, then the Hessian EMA. Returns 1 if it ran.
 int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0);
@@ -89,21 +118,45 @@ int ditc_train_optim_init(ditc_optimizer *o, ditc_params *p, const ditc_train_ar
 
 // ---- train_log.c ------------------------------------------------------------------------------------
 int ditc_train_log_new_run(ditc_train_log *l, const char *results, const char *model, ditc_status *st);
-int ditc_train_log_open(ditc_train_log *l, int append, ditc_status *st);
+// log.txt and metrics.csv (appended to when resuming), and a new TensorBoard event file unless no_tensorboard.
+int ditc_train_log_open(ditc_train_log *l, int append, int no_tensorboard, ditc_status *st);
 void ditc_train_log_close(ditc_train_log *l);
 // One line to stdout and log.txt, "[YYYY-mm-dd HH:MM:SS] message" (rank 0 only).
 void ditc_train_logf(ditc_train_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // The run's configuration, once before the first step.
 void ditc_train_log_start(ditc_trainer *t);
-// After step t->step: the progress line (a terminal), the log line and metrics.csv row every --log-every.
+// After step t->step: the progress line (a terminal), the log line, metrics.csv row and TensorBoard scalars
+// every --log-every (every rank takes part: the slowest rank's step time is gathered then).
 void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_norm);
 void ditc_train_log_done(ditc_trainer *t);
 
 // ---- train_state.c ----------------------------------------------------------------------------------
-// A checkpoint after step t->step when it is due (every --ckpt-every steps and at the end).
+// A checkpoint after step t->step when it is due (every --ckpt-every steps, at the end and when a stop signal
+// was seen), then the rotation of the older ones (--keep-last, --keep-every).
 int ditc_train_checkpoint_if_due(ditc_trainer *t, ditc_status *st);
+// After the checkpoint of a stop signal: the log line and DITC_TRAIN_STOPPED with the message in st.
+int ditc_train_stopped(ditc_trainer *t, ditc_status *st);
 // Loads the checkpoint a->resume_dir into the model and optimizer, the position into t->step/epoch/
 // step_in_epoch, and its run directory into t->log.dir.
 int ditc_train_resume(ditc_trainer *t, ditc_status *st);
+
+// ---- train_guard.c: the loss-spike guard ------------------------------------------------------------
+// 1 if the update of a step with this (rank-averaged) loss and global gradient norm is to be skipped (the
+// reason in why), counting it; 0 if it goes ahead (its loss and norm then enter the statistics).
+int ditc_train_guard_decide(ditc_train_guard *g, double zmax, double loss, double norm, char *why, size_t n);
+void ditc_train_guard_save(const ditc_train_guard *g, ditc_kv *kv);
+// From state.json (empty statistics for a checkpoint written before the guard existed).
+int ditc_train_guard_load(ditc_train_guard *g, const ditc_kv *kv, const char *file, ditc_status *st);
+// The guard on step t->step + 1: 1 (logged) if its update is to be skipped.
+int ditc_train_guard_skips(ditc_trainer *t, float loss, double grad_norm);
+// After --skip-update-max skips in a row: an error that stops the run (no checkpoint is written).
+int ditc_train_guard_check_stop(ditc_trainer *t, ditc_status *st);
+
+// ---- train_signal.c: stop signals -------------------------------------------------------------------
+// Installs the handlers of a --checkpoint-on-signal list ("TERM,INT,USR1", "SIGTERM", "none").
+int ditc_train_signals_install(ditc_train_signals *s, const char *list, ditc_status *st);
+void ditc_train_signals_restore(ditc_train_signals *s);
+int ditc_train_signal_pending(void); // the first signal received since the install (0: none)
+const char *ditc_train_signal_name(int sig);
 
 #endif

@@ -2,7 +2,9 @@
 // "[time] message" lines), metrics.csv, the progress line on a terminal (steps, loss, images/s, ETA).
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,7 +30,7 @@ int ditc_train_log_new_run(ditc_train_log *l, const char *results, const char *m
     return ditc_mkdir_p(l->dir, NULL, st);
 }
 
-int ditc_train_log_open(ditc_train_log *l, int append, ditc_status *st) {
+int ditc_train_log_open(ditc_train_log *l, int append, int no_tensorboard, ditc_status *st) {
     char p[4096 + 32];
     snprintf(p, sizeof p, "%s/log.txt", l->dir);
     l->log = fopen(p, append ? "a" : "w");
@@ -39,14 +41,18 @@ int ditc_train_log_open(ditc_train_log *l, int append, ditc_status *st) {
     l->csv = fopen(p, append ? "a" : "w");
     if (!l->csv) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
     if (fresh)
-        fprintf(l->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct\n");
+        fprintf(l->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct,"
+                        "skipped_updates,slowest_rank_step_s\n");
     l->tty = isatty(fileno(stderr));
+    if (!no_tensorboard && !(l->tb = ditc_tfevents_open(l->dir, st))) return st->code;
     return 0;
 }
 
 void ditc_train_log_close(ditc_train_log *l) {
     if (l->log) fclose(l->log);
     if (l->csv) fclose(l->csv);
+    ditc_tfevents_close(l->tb, NULL);
+    l->tb = NULL;
     l->log = l->csv = NULL;
 }
 
@@ -115,36 +121,93 @@ void ditc_train_log_start(ditc_trainer *t) {
         ditc_train_logf(
             l, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",
             o->lr, o->beta1, o->beta2, o->rho, o->weight_decay, (long long)o->hessian_every, (long long)t->hess_elems);
-    l->t_start = l->t_log = ditc_now_s();
+    if (l->tb) ditc_train_logf(l, "TensorBoard events: %s", ditc_tfevents_path(l->tb));
+    if (a->keep_last)
+        ditc_train_logf(l, "keeping the newest %lld checkpoints%s", (long long)a->keep_last,
+                        a->keep_every ? " and those of every multiple of --keep-every" : "");
+    if (a->skip_zscore > 0)
+        ditc_train_logf(l, "loss-spike guard: updates more than %g standard deviations above the last %d are skipped",
+                        a->skip_zscore, DITC_GUARD_WINDOW);
+    l->t_start = l->t_log = l->t_ckpt = ditc_now_s();
     t->start_step = t->step;
+}
+
+// Under MPI, at a log line: the largest mean step time (data + gradient, without waiting for the other ranks)
+// of any rank over the interval; every rank takes part.
+static double slowest_rank_step(ditc_trainer *t) {
+    ditc_comm *comm = t->comm;
+    double mine = t->log.log_steps ? t->log.busy_log / (double)t->log.log_steps : 0.0;
+    if (comm->world < 2) return mine;
+    double *all = ditc_xcalloc((size_t)comm->world, sizeof *all);
+    all[comm->rank] = mine;
+    comm->allreduce_sum(comm, NULL, all, (size_t)comm->world, DITC_F64);
+    double worst = 0;
+    for (int r = 0; r < comm->world; r++)
+        if (all[r] > worst) worst = all[r];
+    free(all);
+    return worst;
+}
+
+// The terminal's progress line: step, loss, images/s, elapsed, ETA, age of the last checkpoint, and under MPI
+// the slowest rank's step time of the last log interval.
+static void progress_line(ditc_trainer *t, float loss, double now, double eta) {
+    ditc_train_log *l = &t->log;
+    int64_t done = t->step - t->start_step;
+    char e[32], el[32], ck[48] = "", slow[48] = "";
+    fmt_hms(e, sizeof e, eta);
+    fmt_hms(el, sizeof el, now - l->t_start);
+    if (l->last_ckpt[0]) {
+        char age[32];
+        fmt_hms(age, sizeof age, now - l->t_ckpt);
+        snprintf(ck, sizeof ck, " | ckpt %s ago", age);
+    }
+    if (t->comm->world > 1 && l->slowest_step > 0)
+        snprintf(slow, sizeof slow, " | slowest rank %.3f s/step", l->slowest_step);
+    fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | %s elapsed | ETA %s%s%s", (long long)t->step,
+            (long long)t->total, loss, (double)(done * t->a->global_batch) / (now - l->t_start), el, e, ck, slow);
+    fflush(stderr);
 }
 
 void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_norm) {
     ditc_train_log *l = &t->log;
     const ditc_train_args *a = t->a;
     int64_t step = t->step, done = step - t->start_step;
-    l->loss_sum += loss;
+    if (isfinite(loss)) l->loss_sum += loss; // a skipped non-finite loss does not poison the interval's mean
     l->log_steps++;
     double now = ditc_now_s(), eta = (double)(t->total - step) * (now - l->t_start) / (double)done;
-    if (l->tty && !l->quiet) {
-        char e[32];
-        fmt_hms(e, sizeof e, eta);
-        fprintf(stderr, "\r\033[K[step %lld/%lld] loss %.4f | %.1f img/s | ETA %s", (long long)step,
-                (long long)t->total, loss, (double)(done * a->global_batch) / (now - l->t_start), e);
-        fflush(stderr);
-    }
+    if (l->tty && !l->quiet) progress_line(t, loss, now, eta);
     if (step % a->log_every) return;
+    l->slowest_step = slowest_rank_step(t);
     double sps = (double)l->log_steps / (now - l->t_log), avg = l->loss_sum / (double)l->log_steps;
     double wait_pct = 100.0 * l->wait_log / (now - l->t_log);
-    ditc_train_logf(l, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f, Data Wait: %.1f%%", (long long)step, avg,
-                    sps, wait_pct);
+    char slow[64] = "";
+    if (t->comm->world > 1) snprintf(slow, sizeof slow, ", Slowest Rank Step: %.3f s", l->slowest_step);
+    ditc_train_logf(l, "(step=%07lld) Train Loss: %.4f, Train Steps/Sec: %.2f, Data Wait: %.1f%%%s", (long long)step,
+                    avg, sps, wait_pct, slow);
     report_bad_images(l, t->ds);
     if (l->csv) {
-        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f\n", (long long)step, (long long)t->epoch,
-                avg, sps, sps * (double)a->global_batch, lr, grad_norm, now - l->t_start, eta, wait_pct);
+        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f,%lld,%.4f\n", (long long)step,
+                (long long)t->epoch, avg, sps, sps * (double)a->global_batch, lr, grad_norm, now - l->t_start, eta,
+                wait_pct, (long long)t->guard.skipped, l->slowest_step);
         fflush(l->csv);
     }
-    l->loss_sum = l->wait_log = 0;
+    if (l->tb) {
+        ditc_tfevents_scalar_value v[] = {{"train/loss", (float)avg},
+                                          {"train/lr", (float)lr},
+                                          {"train/grad_norm", (float)grad_norm},
+                                          {"train/skipped_updates", (float)t->guard.skipped},
+                                          {"perf/images_per_sec", (float)(sps * (double)a->global_batch)},
+                                          {"perf/steps_per_sec", (float)sps},
+                                          {"perf/data_wait_pct", (float)wait_pct},
+                                          {"perf/slowest_rank_step_s", (float)l->slowest_step}};
+        ditc_status tst = {0};
+        if (ditc_tfevents_scalars(l->tb, step, ditc_tfevents_wall_time(), v, (int)(sizeof v / sizeof *v), &tst) &&
+            !l->tb_failed) {
+            l->tb_failed = 1;
+            ditc_train_logf(l, "warning: TensorBoard events not written (%s); training goes on", tst.message);
+        }
+    }
+    l->loss_sum = l->wait_log = l->busy_log = 0;
     l->log_steps = 0;
     l->t_log = now;
 }

@@ -2,6 +2,7 @@
 // input (the data's samples, or VAE latents), the model and optimizer, a new run directory or the resumed
 // checkpoint, the loader; and the teardown.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "train_internal.h"
@@ -25,6 +26,8 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->beta1 = a->beta2 = NAN;
     a->rho = 0.01;
     a->hessian_every = 10;
+    a->ckpt_signals = "TERM,INT,USR1";
+    a->skip_max = 5;
 }
 
 // The flags checked before anything is opened.
@@ -38,6 +41,11 @@ static int check_flags(const ditc_train_args *a, int world, ditc_status *st) {
         return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
     if (ditc_train_optim_check(a, st)) return st->code;
+    if (a->keep_last < 0 || a->keep_every < 0)
+        return ditc_fail(st, DITC_ERR_ARG, "--keep-last and --keep-every must be 0 (off) or positive");
+    if (!(a->skip_zscore >= 0) || a->skip_max < 1)
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "--skip-update-zscore must be 0 (off) or positive, --skip-update-max at least 1");
     if (a->zero != 0 && a->zero != 2)
         return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     return 0;
@@ -178,7 +186,9 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     *t = (ditc_trainer){.a = a, .be = be, .comm = comm, .log.quiet = comm->rank != 0};
     int r, channels, side;
     ditc_dit_config cfg;
-    if ((r = check_flags(a, comm->world, st))) return r;
+    if ((r = check_flags(a, comm->world, st)) || (r = ditc_train_signals_install(&t->signals, a->ckpt_signals, st)))
+        return r;
+    t->inject_nan = getenv("DITC_TEST_INJECT_NAN");
     if ((r = open_dataset(&t->ds, a, st)) || (r = model_input_shape(t, &channels, &side, st)) ||
         (r = build_config(&cfg, a, t->ds, channels, side, st)) ||
         (r = ditc_data_order_init(&t->order, t->ds->n, a->global_batch, a->global_seed, st)) ||
@@ -186,7 +196,8 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
-    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, st)))) return r;
+    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))))
+        return r;
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);
     if ((r = open_loader(t, st))) return r;
@@ -195,6 +206,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
 }
 
 void ditc_trainer_close(ditc_trainer *t) {
+    ditc_train_signals_restore(&t->signals);
     ditc_train_log_close(&t->log);
     ditc_loader_free(t->loader);
     if (t->ctx.be) ditc_ctx_free(&t->ctx);

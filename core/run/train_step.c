@@ -1,6 +1,7 @@
 // train_step.c — the stages of one training step (train_internal.h). The gradient pass and SophiaG's Hessian
 // pass are one micro-batch loop over the same model input: only the loss differs.
 #include <math.h>
+#include <stdlib.h>
 
 #include "rng.h"
 #include "sophia.h"
@@ -9,6 +10,7 @@
 
 int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *st) {
     double waited;
+    t->log.t_step = ditc_now_s();
     int r = ditc_loader_next(t->loader, bt, &waited, st);
     if (r) return r;
     t->log.wait_log += waited;
@@ -120,28 +122,56 @@ static void train_average_grad(ditc_trainer *t) {
     t->be->scale_buffer(t->be, grad + t->shard_b, t->shard_e - t->shard_b, 1.0f / (float)comm->world);
 }
 
+// DITC_TEST_INJECT_NAN="5,9": 1 if step `step` (1-based, as logged) is in the list.
+static int nan_injected(const char *list, int64_t step) {
+    for (const char *p = list; p && *p;) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p) return 0;
+        if (v == step) return 1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
 float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
-    return train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION);
+    float loss = train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION);
+    if (t->inject_nan && t->comm->rank == 0 && nan_injected(t->inject_nan, t->step + 1)) { // a test hook
+        float nan = NAN;
+        t->be->copy_h2d(t->be, t->model.params.grad, &nan, sizeof nan);
+        loss = NAN;
+    }
+    return loss;
 }
 
 float ditc_train_reduce(ditc_trainer *t, float loss) {
     ditc_comm *comm = t->comm;
-    if (comm->world < 2) return loss;
+    t->log.busy_log += ditc_now_s() - t->log.t_step; // this rank's own work of the step (data + gradient)
+    int sig = ditc_train_signal_pending();
+    if (comm->world < 2) {
+        t->stop_signal = sig;
+        return loss;
+    }
     train_average_grad(t);
-    comm->allreduce_sum(comm, NULL, &loss, 1, DITC_F32); // the logged loss is the mean over ranks
-    return loss / (float)comm->world;
+    // the logged loss is the mean over ranks; the signal number (if any) is shared with the same call
+    float v[2] = {loss, (float)sig};
+    comm->allreduce_sum(comm, NULL, v, 2, DITC_F32);
+    int any = v[1] > 0.5f;
+    t->stop_signal = any ? (sig ? sig : -1) : 0; // -1: another rank's signal (a sum is only a flag)
+    return v[0] / (float)comm->world;
 }
 
-double ditc_train_update(ditc_trainer *t, double *lr) {
-    ditc_comm *comm = t->comm;
-    int sharded = t->a->zero && comm->world > 1;
-    *lr = ditc_optimizer_current_lr(&t->opt);
+double ditc_train_grad_norm(ditc_trainer *t) {
     double sumsq = ditc_optimizer_grad_sumsq(&t->opt);
-    if (sharded) comm->allreduce_sum(comm, NULL, &sumsq, 1, DITC_F64);
-    double norm = sqrt(sumsq);
+    if (t->a->zero && t->comm->world > 1) t->comm->allreduce_sum(t->comm, NULL, &sumsq, 1, DITC_F64);
+    return sqrt(sumsq);
+}
+
+void ditc_train_update(ditc_trainer *t, double norm, double *lr) {
+    *lr = ditc_optimizer_current_lr(&t->opt);
     ditc_optimizer_apply(&t->opt, norm);
-    if (sharded) comm->allgather(comm, t->be, t->model.params.data, (size_t)t->model.params.numel, DITC_F32);
-    return norm;
+    if (t->a->zero && t->comm->world > 1)
+        t->comm->allgather(t->comm, t->be, t->model.params.data, (size_t)t->model.params.numel, DITC_F32);
 }
 
 int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
