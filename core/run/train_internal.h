@@ -73,7 +73,9 @@ typedef struct {
     float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
     int64_t step, epoch, step_in_epoch, start_step;
     int stop_signal;        // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
-    const char *inject_nan; // DITC_TEST_INJECT_NAN: steps whose loss and gradient are made NaN (a test hook)
+    // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
+    // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
+    const char *inject_nan, *inject_spike;
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;

@@ -153,6 +153,11 @@ int ditc_train_resume(ditc_trainer *t, ditc_status *st) {
         if (sl) *sl = 0;
     }
     if (!t->log.dir[0]) snprintf(t->log.dir, sizeof t->log.dir, ".");
+    if (!t->log.quiet) { // finish what a killed run may have left: leftovers, and a rotation it did not complete
+        char cdir[4096 + 32];
+        snprintf(cdir, sizeof cdir, "%s/checkpoints", t->log.dir);
+        ditc_checkpoint_rotate(cdir, t->step, t->a->keep_last, t->a->keep_every, note_retired, &t->log);
+    }
     return 0;
 }
 

@@ -122,8 +122,8 @@ static void train_average_grad(ditc_trainer *t) {
     t->be->scale_buffer(t->be, grad + t->shard_b, t->shard_e - t->shard_b, 1.0f / (float)comm->world);
 }
 
-// DITC_TEST_INJECT_NAN="5,9": 1 if step `step` (1-based, as logged) is in the list.
-static int nan_injected(const char *list, int64_t step) {
+// A test hook's step list ("5,9"): 1 if step `step` (1-based, as logged) is in it.
+static int step_listed(const char *list, int64_t step) {
     for (const char *p = list; p && *p;) {
         char *end;
         long long v = strtoll(p, &end, 10);
@@ -136,10 +136,14 @@ static int nan_injected(const char *list, int64_t step) {
 
 float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
     float loss = train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION);
-    if (t->inject_nan && t->comm->rank == 0 && nan_injected(t->inject_nan, t->step + 1)) { // a test hook
+    if (t->comm->rank == 0 && step_listed(t->inject_nan, t->step + 1)) { // test hooks (train_internal.h)
         float nan = NAN;
         t->be->copy_h2d(t->be, t->model.params.grad, &nan, sizeof nan);
         loss = NAN;
+    }
+    if (step_listed(t->inject_spike, t->step + 1)) { // every rank: the gradient and loss x 1000
+        t->be->scale_buffer(t->be, t->model.params.grad, (size_t)t->model.params.numel, 1000.0f);
+        loss *= 1000.0f;
     }
     return loss;
 }
