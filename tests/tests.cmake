@@ -78,6 +78,8 @@ target_link_libraries(st_compare PRIVATE ditc_core)
 add_test(NAME test_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_mpi.sh $<TARGET_FILE:ditc> $<TARGET_FILE:st_compare>
          ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS mpi)
+add_test(NAME test_cluster_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_cluster_mpi.sh $<TARGET_FILE:ditc>)
+set_tests_properties(test_cluster_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS mpi)
 
 # Data sources (ImageFolder, CIFAR-10, shards, auto-detection) and `ditc extract` end to end.
 ditc_test(test_sources SOURCES tests/test_sources.c TIMEOUT 300)

@@ -117,6 +117,9 @@ int ditc_train_checkpoint_if_due(ditc_trainer *t, ditc_status *st) {
 }
 
 int ditc_train_stopped(ditc_trainer *t, ditc_status *st) {
+    // no rank exits before rank 0 has written: a launcher (mpirun) kills the job when the first rank exits
+    // with a non-zero status
+    t->comm->barrier(t->comm);
     int sig = t->stop_signal;
     char who[64];
     if (sig > 0) snprintf(who, sizeof who, "SIG%s", ditc_train_signal_name(sig));
