@@ -226,6 +226,13 @@ PYEOF
     check $? "TensorBoard's reader returns the scalars of metrics.csv"
 fi
 
+# ---- the progress line on a terminal -----------------------------------------------------------------------
+if command -v script >/dev/null; then
+    script -qec "$DITC train ${F[*]} --results-dir $TMP/tty --max-steps 30 --ckpt-every 10" "$TMP/tty.typescript" >/dev/null 2>&1
+    tr '\r' '\n' <"$TMP/tty.typescript" | sed 's/\x1b\[K//g' | grep -a '^\[step 2[0-9]/30\] loss [0-9.]* | [0-9.]* img/s | 00:00:0[0-9] elapsed | ETA 00:00:0[0-9] | ckpt 00:00:0[0-9] ago' >/dev/null
+    check $? "progress line on a terminal: '$(tr '\r' '\n' <"$TMP/tty.typescript" | sed 's/\x1b\[K//g' | grep -a '^\[step 25/30\]' | tail -n 1)'"
+fi
+
 # ---- 7. partial checkpoints ----------------------------------------------------------------------------------
 echo "== 7. a partial checkpoint directory"
 cp -r "$TMP/straight" "$TMP/partial"

@@ -62,5 +62,9 @@ case_ np2-usr1-rank0 2 0 0 USR1
 grep -q "stopped by SIGUSR1" "$TMP/np2-usr1-rank0.log" && grep -q "stopped by a stop signal to another rank" "$TMP/np2-term-rank1.log"
 check $? "rank 0 names the signal it received, or says another rank's stopped the job"
 
+awk -F, 'NR > 1 && $12 > 0 { n++ } END { exit !(n > 300) }' "$TMP/straight-3-2"/*/metrics.csv &&
+    grep -q "Slowest Rank Step: [0-9.]* s" "$TMP/straight-3-2.log"
+check $? "the slowest rank's step time in the log lines and metrics.csv ($(grep -o 'Slowest Rank Step: [0-9.]* s' "$TMP/straight-3-2.log" | tail -n 1))"
+
 echo "test_cluster_mpi: $passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -19,6 +19,7 @@ static const struct {
     int sig;
 } k_signals[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}};
 enum { N_SIGNALS = sizeof k_signals / sizeof *k_signals };
+_Static_assert(N_SIGNALS <= DITC_TRAIN_MAX_SIGNALS, "ditc_train_signals is too small");
 
 const char *ditc_train_signal_name(int sig) {
     for (int i = 0; i < N_SIGNALS; i++)
@@ -58,6 +59,9 @@ int ditc_train_signals_install(ditc_train_signals *s, const char *list, ditc_sta
 }
 
 void ditc_train_signals_restore(ditc_train_signals *s) {
+    // after a stop signal the process is on its way out with a checkpoint: further signals keep being recorded
+    // (ignored) rather than killing it on the last stretch (status 143 instead of 75)
+    if (g_stop_signal) return;
     for (int i = 0; i < N_SIGNALS && i < DITC_TRAIN_MAX_SIGNALS; i++)
         if (s->installed[i]) sigaction(k_signals[i].sig, &s->old[i], NULL);
     memset(s, 0, sizeof *s);
