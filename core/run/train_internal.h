@@ -72,7 +72,7 @@ typedef struct {
     size_t shard_b, shard_e;        // the flat range this rank's optimizer owns (all of it without ZeRO)
     float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
     int64_t step, epoch, step_in_epoch, start_step;
-    int stop_signal;        // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
+    int stop_signal; // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
