@@ -103,6 +103,11 @@ expect_error "--beta1 1" "--beta1" "$DITC" train --data-path "$TMP/idx" "${small
 expect_error "--beta2 -0.5" "--beta2" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --beta2 -0.5
 expect_error "--beta2 nan" "--beta2|nan" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --beta2 nan
 expect_error "--weight-decay -1" "--weight-decay" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --weight-decay -1
+# running on a cluster (docs/cluster.md)
+expect_error "--checkpoint-on-signal KILL" "--checkpoint-on-signal|KILL" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --checkpoint-on-signal TERM,KILL
+expect_error "--keep-last -1" "--keep-last" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --keep-last -1
+expect_error "--skip-update-zscore -2" "--skip-update-zscore" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --skip-update-zscore -2
+expect_error "--skip-update-max 0" "--skip-update-max" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --skip-update-max 0
 no_run_dir "$J" "model/batch errors"
 
 # ---- flags -------------------------------------------------------------------------------------------------
