@@ -95,6 +95,8 @@ static void declare(train_flags *f) {
          "mean (default 0 = off; non-finite ones are always skipped)",
          0},
         {"--skip-update-max", ARG_I64, &a->skip_max, "stop the run after M skipped updates in a row (default 5)", 0},
+        {"--plot", ARG_BOOL, &a->plot, "draw the loss curve into <run>/loss.png (at each checkpoint and at the end)",
+         0},
         {"--no-tensorboard", ARG_BOOL, &a->no_tensorboard,
          "no TensorBoard event file in the run directory (default: written)", 0},
         {"--vae", ARG_STR, &a->vae,

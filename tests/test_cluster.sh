@@ -66,7 +66,7 @@ stop_case() {
     [ "$(state_step "$c")" = "$last" ] && [ "$last" -lt 60 ] && [ "$last" -ge 12 ] &&
         [ -z "$(ls -d "$d"/*/checkpoints/*.tmp.* 2>/dev/null)" ] && ditc_complete "$c"
     check $? "$label: a complete checkpoint of the stop step ($(basename "$c")), no temporary left"
-    run "$label.resume" "$DITC" train --results-dir "$d" --resume latest --max-steps 60 ||
+    run "$label.resume" "$DITC" train --results-dir "$d" --resume latest --max-steps 60 --plot ||
         { fail "$label: resume"; show "$label.resume"; return; }
     same_ckpt "$label: resumed to step 60 = uninterrupted (model, ema, optimizer bit for bit)" "$(ck "$S" 60)" \
         "$(ck "$(rundir "$d" 60)" 60)"
@@ -82,6 +82,21 @@ ditc_complete() {
 echo "== 1. one signal"
 stop_case term TERM 0
 stop_case usr1 USR1 0
+# --plot on the resumed run: loss.png (800x480) with the curve over both parts (steps 1..60 of metrics.csv)
+if "$PY" -c 'import PIL' 2>/dev/null; then
+    "$PY" - "$(rundir "$TMP/term" 60)/loss.png" <<'PYEOF'
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert('RGB')
+assert im.size == (800, 480), im.size
+px = im.load()
+cols = sorted({x for x in range(im.size[0]) for y in range(40, 432) if px[x, y] == (31, 119, 180)})
+# the plot area spans x 78..776 for steps 0..60: the curve must start near step 1 and end at step 60
+assert cols and cols[0] < 100 and cols[-1] > 760, (cols[:3], cols[-3:])
+print(f'  loss.png: curve from x={cols[0]} to x={cols[-1]}')
+PYEOF
+    check $? "--plot: loss.png drawn over the whole run, resumed part included ('$(grep -o 'loss curve: .*' "$TMP/term.resume.out" | head -c 60)...')"
+fi
 echo "== 2. a signal every 10 ms until the process is gone (signals during the checkpoint write)"
 stop_case flood TERM 1
 

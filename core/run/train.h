@@ -37,6 +37,7 @@ typedef struct {
     double skip_zscore;
     int64_t skip_max;
     int no_tensorboard;
+    int plot; // --plot: <run>/loss.png at each checkpoint and at the end
     int argc; // the run's arguments, saved into state.json
     char **argv;
 } ditc_train_args;

@@ -32,6 +32,7 @@ typedef struct {
     double loss_sum, wait_log, wait_total;
     int64_t log_steps, bad_reported;
     char last_ckpt[4096 + 64]; // the newest checkpoint written ("" if none)
+    char plot_path[4096 + 32]; // loss.png once drawn (--plot)
 } ditc_train_log;
 
 // The loss-spike guard's statistics (train_guard.c): the loss and gradient norm of the last accepted steps.
@@ -141,6 +142,10 @@ int ditc_train_stopped(ditc_trainer *t, ditc_status *st);
 // Loads the checkpoint a->resume_dir into the model and optimizer, the position into t->step/epoch/
 // step_in_epoch, and its run directory into t->log.dir.
 int ditc_train_resume(ditc_trainer *t, ditc_status *st);
+
+// ---- train_plot.c --------------------------------------------------------------------------------------
+// --plot: redraws <run>/loss.png from metrics.csv (rank 0; a failure is a warning).
+void ditc_train_plot(ditc_trainer *t);
 
 // ---- train_guard.c: the loss-spike guard ------------------------------------------------------------
 // 1 if the update of a step with this (rank-averaged) loss and global gradient norm is to be skipped (the

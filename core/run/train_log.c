@@ -221,4 +221,5 @@ void ditc_train_log_done(ditc_trainer *t) {
                     "done: %lld steps in %.1f s (waiting for data %.1f%% of it); run directory %s; last checkpoint %s",
                     (long long)(t->step - t->start_step), elapsed, elapsed > 0 ? 100.0 * l->wait_total / elapsed : 0.0,
                     l->dir, l->last_ckpt[0] ? l->last_ckpt : "(none)");
+    if (l->plot_path[0]) ditc_train_logf(l, "loss curve: %s", l->plot_path);
 }

@@ -108,6 +108,7 @@ int ditc_train_checkpoint_if_due(ditc_trainer *t, ditc_status *st) {
     t->log.t_ckpt = ditc_now_s();
     ditc_train_logf(&t->log, "saved checkpoint to %s", t->log.last_ckpt);
     if (t->log.tb) ditc_tfevents_flush(t->log.tb, NULL); // the curves up to the checkpoint are on disk too
+    ditc_train_plot(t);
     if (!t->log.quiet) {
         char cdir[4096 + 32];
         snprintf(cdir, sizeof cdir, "%s/checkpoints", t->log.dir);

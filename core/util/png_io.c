@@ -90,7 +90,7 @@ static FILE *create_temp(const char *path, char **tmp, ditc_status *st) {
 }
 
 // Encodes rgb to a temporary file next to `path`, then renames it over `path`.
-static int write_png_atomic(const char *path, const unsigned char *rgb, int width, int height, ditc_status *st) {
+int ditc_png_write_rgb(const char *path, const unsigned char *rgb, int width, int height, ditc_status *st) {
     char *tmp;
     FILE *f = create_temp(path, &tmp, st);
     if (!f) return st ? st->code : DITC_ERR_IO;
@@ -139,7 +139,7 @@ int ditc_png_write_grid(const char *path, const float *imgs, int n, int c, int h
                          w, nrow);
     unsigned char *rgb = ditc_xcalloc((size_t)g.width * g.height, 3);
     render_grid(rgb, &g, imgs, n, c, h, w);
-    int rc = write_png_atomic(path, rgb, (int)g.width, (int)g.height, st);
+    int rc = ditc_png_write_rgb(path, rgb, (int)g.width, (int)g.height, st);
     free(rgb);
     return rc;
 }

@@ -18,6 +18,9 @@
 // with st naming the path.
 int ditc_png_write_grid(const char *path, const float *imgs, int n, int c, int h, int w, int nrow, ditc_status *st);
 
+// Writes 8-bit RGB pixels (width*height*3 bytes, row-major) as a PNG, atomically like the grid.
+int ditc_png_write_rgb(const char *path, const unsigned char *rgb, int width, int height, ditc_status *st);
+
 // Reads any PNG as 8-bit RGB (libpng's simplified API converts gray/palette/alpha/16-bit): *rgb is
 // malloc'ed (w*h*3 bytes, row-major) and owned by the caller. Returns 0, or non-zero with st naming the path.
 int ditc_png_read_rgb(const char *path, unsigned char **rgb, int *w, int *h, ditc_status *st);
