@@ -35,7 +35,7 @@ int cmd_convert(int argc, char **argv) {
         } else pos[npos++] = argv[i];
     }
     if (npos != 2) {
-        fputs(usage, stderr);
+        fprintf(stderr, "ditc convert: expected IN OUT.safetensors (see `ditc convert --help`)\n");
         return 2;
     }
     a.in = pos[0];

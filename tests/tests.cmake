@@ -57,6 +57,10 @@ add_test(NAME test_sophia COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sophia.sh 
 set_tests_properties(test_sophia PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_interop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_interop.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# torch.save .pt/.pth read in C (tests/reference/make_pt_files.py writes them with PyTorch): bit-exact tensors,
+# checkpoint selection, `ditc check`/`ditc sample` identical to the safetensors files, bad files refused.
+add_test(NAME test_torch_pt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_torch_pt.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_torch_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
