@@ -8,7 +8,8 @@
                      "args" (argparse.Namespace)} + ckpt.model/ckpt.ema.safetensors, a Large-DiT state_dict
                      consolidated.00-of-01.pth + .safetensors, and views.pt re-zipped: deflated with another
                      archive name (deflated.pt), ZIP64 records (zip64.pt)
-  bad --out DIR      bad files, one problem each (see BAD below)
+  bad --out DIR      bad files, one problem each (see cmd_bad)
+  seeds --out DIR    the seed corpus of tests/fuzz_torch_pt.c (committed in tests/fuzz/torch_pt/)
   verify PT ST       every tensor of PT (torch.load, names flattened as ditc does) equals ST's (a `ditc convert
                      --select all` of PT): same names, dtypes, shapes and bytes
   same ST1 ST2       two safetensors files hold the same tensors (names, dtypes, shapes, bytes)
@@ -163,7 +164,7 @@ class Evil:
         return self.fn, (self.arg,)
 
 
-def crafted_pt(path, obj, storages=(), prefix='archive', **zip_kw):
+def crafted_pickle(obj):
     class P(pickle.Pickler):
         def persistent_id(self, o):
             return ('storage', o.stype, o.key, 'cpu', o.numel) if isinstance(o, Storage) else None
@@ -171,7 +172,11 @@ def crafted_pt(path, obj, storages=(), prefix='archive', **zip_kw):
     import io
     buf = io.BytesIO()
     P(buf, protocol=2).dump(obj)
-    entries = [(f'{prefix}/data.pkl', buf.getvalue())] + [(f'{prefix}/data/{s.key}', s.data) for s in storages]
+    return buf.getvalue()
+
+
+def crafted_pt(path, obj, storages=(), prefix='archive', **zip_kw):
+    entries = [(f'{prefix}/data.pkl', crafted_pickle(obj))] + [(f'{prefix}/data/{s.key}', s.data) for s in storages]
     write_zip(path, entries + [(f'{prefix}/version', b'3\n')], **zip_kw)
 
 
@@ -300,6 +305,50 @@ def cmd_bad(a):
     print(f'wrote {len(os.listdir(d))} files to {d}')
 
 
+# ---- fuzz seeds -----------------------------------------------------------------------------------------
+
+def cmd_seeds(a):
+    """tests/fuzz_torch_pt.c's seeds: mode byte 0 + a whole .pt; 1/2 + a data.pkl over the harness's storage
+    records "0".."7" of 8 << k bytes."""
+    d = a.out
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, 'tmp.pt')
+    sd = collections.OrderedDict(w=torch.arange(6.0).view(2, 3).t(), b=torch.ones(3).half(), n=torch.tensor(3))
+    torch.save(sd, tmp)
+    seeds = {'0-sd': open(tmp, 'rb').read()}
+    lin = torch.nn.Linear(2, 2)
+    opt = torch.optim.AdamW(lin.parameters())
+    lin(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    torch.save({'model': lin.state_dict(), 'ema': lin.state_dict(), 'opt': opt.state_dict(),
+                'args': argparse.Namespace(model='DiT-S/2', image_size=32, lr=1e-4)}, tmp)
+    seeds['0-ckpt'] = open(tmp, 'rb').read()
+    write_zip(tmp, zip_entries(tmp, 'x'), deflate=True)
+    seeds['0-deflated'] = open(tmp, 'rb').read()
+    write_zip(tmp, zip_entries(tmp), zip64=True)
+    seeds['0-zip64'] = open(tmp, 'rb').read()
+    os.remove(tmp)
+    st = [Storage(str(k), t, (8 << k) // torch.tensor([], dtype=dt).element_size(), b'')
+          for k, (t, dt) in enumerate([(torch.FloatStorage, torch.float32), (torch.HalfStorage, torch.float16),
+                                       (torch.BFloat16Storage, torch.bfloat16), (torch.LongStorage, torch.int64),
+                                       (torch.FloatStorage, torch.float32), (torch.DoubleStorage, torch.float64),
+                                       (torch.IntStorage, torch.int32), (torch.ByteStorage, torch.uint8)])]
+    views = collections.OrderedDict(a=Tensor(st[0], 0, (2,), (1,)), t=Tensor(st[4], 1, (3, 4), (1, 3)),
+                                    e=Tensor(st[1], 2, (4, 2), (0, 1)), l=Tensor(st[3], 0, (4,), (1,)),
+                                    n={'x': [Tensor(st[7], 5, (2, 3), (3, 1)), 1.5, None]},
+                                    d=Tensor(st[5], 0, (), ()), i=Tensor(st[6], 3, (5,), (2,)))
+    seeds['1-views'] = crafted_pickle(views)
+    seeds['2-ckpt'] = crafted_pickle({'model': {'w': Tensor(st[4], 0, (4, 8), (8, 1))},
+                                      'ema': {'w': Tensor(st[4], 0, (8, 4), (1, 8)), 'b': Tensor(st[2], 0, (16,), (1,))},
+                                      'opt': {'state': {0: {'step': Tensor(st[0], 0, (), ())}},
+                                              'param_groups': [{'lr': 1e-4, 'betas': (0.9, 0.999), 'params': [0]}]},
+                                      'args': argparse.Namespace(model='DiT-XL/2', epochs=1400)})
+    for name, blob in seeds.items():
+        with open(os.path.join(d, name + '.bin'), 'wb') as f:
+            f.write(bytes([int(name[0])]) + blob)
+    print(f'wrote {len(seeds)} seeds to {d}: {sum(len(b) for b in seeds.values())} bytes')
+
+
 # ---- checks --------------------------------------------------------------------------------------------
 
 def compare(want, got, label):
@@ -348,6 +397,8 @@ def main():
     p = sub.add_parser('bad')
     p.add_argument('--out', required=True)
     p.add_argument('--marker', required=True, help='file the malicious pickles would create')
+    p = sub.add_parser('seeds')
+    p.add_argument('--out', required=True)
     p = sub.add_parser('verify')
     p.add_argument('pt')
     p.add_argument('st')
@@ -355,7 +406,7 @@ def main():
     p.add_argument('a')
     p.add_argument('b')
     a = ap.parse_args()
-    return {'make': cmd_make, 'bad': cmd_bad, 'verify': cmd_verify, 'same': cmd_same}[a.cmd](a) or 0
+    return {'make': cmd_make, 'bad': cmd_bad, 'seeds': cmd_seeds, 'verify': cmd_verify, 'same': cmd_same}[a.cmd](a) or 0
 
 
 if __name__ == '__main__':
