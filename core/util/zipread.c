@@ -248,7 +248,10 @@ static int inflate_entry(const ditc_zip *z, const ditc_zip_entry *e, unsigned ch
                          "%s: entry \"%s\": declared size %" PRIu64 " bytes is impossible for %" PRIu64
                          " deflated bytes",
                          z->label, show(nm, e->name), e->usize, e->csize);
-    unsigned char *buf = ditc_xmalloc((size_t)e->usize), extra;
+    unsigned char *buf = malloc(e->usize ? (size_t)e->usize : 1), extra;
+    if (!buf)
+        return ditc_fail(s, DITC_ERR_IO, "%s: entry \"%s\": out of memory for its %" PRIu64 " bytes", z->label,
+                         show(nm, e->name), e->usize);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, -15) != Z_OK) {
