@@ -1,18 +1,31 @@
-// cmd_inspect.c — `ditc inspect FILE.safetensors`: validates the file and lists metadata and tensors.
+// cmd_inspect.c — `ditc inspect FILE [--select KEY]`: validates a weights file (.safetensors, or a torch.save
+// .pt/.pth read as safetensors: every tensor under its full name unless --select) and lists metadata and tensors.
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
-#include "safetensors.h"
+#include "weights_file.h"
 
 int cmd_inspect(int argc, char **argv) {
-    if (argc != 2 || !strcmp(argv[1], "--help")) {
-        fprintf(argc == 2 ? stdout : stderr, "usage: ditc inspect FILE.safetensors\n");
-        return argc == 2 ? 0 : 2;
+    const char *file = NULL, *select = "all";
+    int bad = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: ditc inspect FILE [--select ema|model|all|KEY]\n"
+                   "  FILE: .safetensors or a torch.save .pt/.pth (default --select all: every tensor, full names)\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--select") && i + 1 < argc) select = argv[++i];
+        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else bad = 1;
+    }
+    if (!file || bad) {
+        fprintf(stderr, "usage: ditc inspect FILE [--select ema|model|all|KEY]\n");
+        return 2;
     }
     ditc_safetensors st;
     ditc_status s;
-    if (ditc_st_open(&st, argv[1], &s)) {
+    if (ditc_weights_open(&st, file, select, &s)) {
         fprintf(stderr, "ditc inspect: %s\n", s.message);
         ditc_st_close(&st);
         return 1;

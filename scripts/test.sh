@@ -2,7 +2,8 @@
 # test.sh — the test command of the README (and of CI): installs dependencies, then
 #   1. Release build with -Werror, full ctest suite;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest suite;
-#   3. clang build with the libFuzzer target, fuzzing the safetensors reader for DITC_FUZZ_SECONDS (60).
+#   3. clang build with the libFuzzer targets, fuzzing the safetensors and torch.save readers for DITC_FUZZ_SECONDS
+#      (60) each, side by side.
 # Build trees go to build-test/ (override with DITC_TEST_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,11 +29,11 @@ cmake --build "$out/asan" -j "$jobs"
 (cd "$out/asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j "$jobs")
 
-step "clang build + libFuzzer on the safetensors reader (${fuzz_seconds} s)"
+step "clang build + libFuzzer on the safetensors and torch.save readers (${fuzz_seconds} s, in parallel)"
 CC=clang cmake -S . -B "$out/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDITC_FUZZ=ON -DDITC_WERROR=ON \
   -DDITC_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
 cmake --build "$out/fuzz" -j "$jobs"
-(cd "$out/fuzz" && ctest --output-on-failure -V -R fuzz > fuzz-ctest.log) || { tail -50 "$out/fuzz/fuzz-ctest.log"; exit 1; }
+(cd "$out/fuzz" && ctest --output-on-failure -V -R fuzz -j 2 > fuzz-ctest.log) || { tail -50 "$out/fuzz/fuzz-ctest.log"; exit 1; }
 grep -E 'stat::number_of_executed_units|stat::peak_rss|Done [0-9]+ runs|tests passed' "$out/fuzz/fuzz-ctest.log"
 
 if command -v nvcc >/dev/null && [ -f "$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h" ]; then

@@ -49,6 +49,19 @@ if(DITC_FUZZ)
            -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 ${CMAKE_BINARY_DIR}/fuzz-work ${CMAKE_BINARY_DIR}/fuzz-seeds)
   math(EXPR _fuzz_timeout "${DITC_FUZZ_SECONDS} + 120")
   set_tests_properties(fuzz_safetensors PROPERTIES FIXTURES_REQUIRED fuzz_seeds TIMEOUT ${_fuzz_timeout})
+  # The same for the torch.save reader (zip + restricted unpickler + tensor views); seeds committed in
+  # tests/fuzz/torch_pt (tests/reference/make_pt_files.py seeds). scripts/test.sh runs both fuzz tests at once.
+  add_executable(fuzz_torch_pt tests/fuzz_torch_pt.c core/util/torch_pt.c core/util/pickle.c core/util/zipread.c
+                 core/util/safetensors.c core/util/json.c core/util/dtype.c core/util/common.c)
+  target_include_directories(fuzz_torch_pt PRIVATE core/util)
+  target_compile_options(fuzz_torch_pt PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+  target_link_options(fuzz_torch_pt PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_torch_pt PRIVATE ZLIB::ZLIB m)
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz-work-pt)
+  add_test(NAME fuzz_torch_pt COMMAND fuzz_torch_pt -max_total_time=${DITC_FUZZ_SECONDS} -max_len=65536
+           -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 ${CMAKE_BINARY_DIR}/fuzz-work-pt
+           ${CMAKE_SOURCE_DIR}/tests/fuzz/torch_pt)
+  set_tests_properties(fuzz_torch_pt PROPERTIES TIMEOUT ${_fuzz_timeout})
 endif()
 ditc_test(test_data SOURCES tests/test_data.c)
 ditc_test(test_cpu_math SOURCES tests/test_cpu_math.c)
@@ -63,6 +76,10 @@ add_test(NAME test_sophia COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sophia.sh 
 set_tests_properties(test_sophia PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_interop COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_interop.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_interop PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# torch.save .pt/.pth read in C (tests/reference/make_pt_files.py writes them with PyTorch): bit-exact tensors,
+# checkpoint selection, `ditc check`/`ditc sample` identical to the safetensors files, bad files refused.
+add_test(NAME test_torch_pt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_torch_pt.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_torch_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 add_test(NAME test_resume COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})

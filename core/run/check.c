@@ -9,6 +9,7 @@
 #include "rng.h"
 #include "sophia.h"
 #include "sophia_gnb.h"
+#include "weights_file.h"
 
 // Reads an integer tensor (I64/I32/F32 holding integers) of shape [B] with values in [lo, hi].
 static int read_ints(const ditc_safetensors *s, const char *name, int64_t B, int lo, int hi, int *out,
@@ -173,7 +174,8 @@ int ditc_check_run(ditc_backend *be, const ditc_check_args *a, ditc_status *st) 
     ditc_st_writer *wr = NULL;
     float *keep[12] = {0};
     int nkeep = 0, r;
-    if ((r = ditc_st_open(&w, a->ckpt, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st)))
+    if ((r = ditc_weights_open(&w, a->ckpt, NULL, st)) ||
+        (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st)))
         goto done;
     if ((r = ditc_st_open(&in, a->inputs, st))) goto done;
     if ((r = fit_ldit_input(&cfg, &in, st))) goto done;

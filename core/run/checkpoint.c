@@ -181,7 +181,9 @@ int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *s
         return ditc_fail(s, DITC_ERR_FORMAT,
                          "%s: final_layer.linear.weight has %lld outputs; ditc needs learned sigma (2·C·p² = %d)",
                          st->label, (long long)fl->shape[0], 2 * cfg->in_channels * cfg->patch * cfg->patch);
-    cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", cfg->hidden / 64);
+    // the reference's heads by width: D/64 (S 6, B 12, L 16) except XL (1152: 16 heads of 72), so that released
+    // state_dicts without metadata (DiT-XL-2-256x256.pt) need no --num-heads
+    cfg->heads = heads > 0 ? heads : meta_int(st, "num_heads", cfg->hidden == 1152 ? 16 : cfg->hidden / 64);
     if (cfg->heads < 1 || cfg->hidden % cfg->heads)
         return ditc_fail(s, DITC_ERR_ARG, "%s: hidden size %d: pass --num-heads (the default D/64 does not divide it)",
                          st->label, cfg->hidden);

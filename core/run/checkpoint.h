@@ -22,7 +22,8 @@ int ditc_params_from_file(const ditc_params *p, float *flat, const ditc_safetens
                           ditc_status *s);
 // Model weights file: config in __metadata__.
 int ditc_save_weights(const char *path, const ditc_dit *m, const float *flat_values, ditc_status *st);
-// Infers the DiT config from a weights file (names and shapes; heads from metadata, else `heads`, else D/64).
+// Infers the DiT config from a weights file (names and shapes; heads `heads` if > 0, else from metadata, else the
+// reference's for the width: D/64, 16 for D 1152 (DiT-XL)).
 int ditc_dit_config_from_weights(ditc_dit_config *cfg, const ditc_safetensors *st, int heads, ditc_status *s);
 
 // The full flat buffers of a training state (backend memory, the model's parameter layout). With ZeRO the

@@ -11,6 +11,7 @@
 #include "diffusion.h"
 #include "png_io.h"
 #include "vae.h"
+#include "weights_file.h"
 
 static void progress(int done, int total, void *user) {
     (void)user;
@@ -56,7 +57,12 @@ int ditc_sample_run(ditc_backend *be, const ditc_sample_args *a, ditc_status *st
     float *img = NULL;
     ditc_vae *vae = NULL;
     int r, n = 0, nrow = 8;
-    if ((r = ditc_st_open(&w, path, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st))) goto done;
+    // a torch.save checkpoint holds both sets: its "ema" dict unless --use-model (a bare state_dict has one set)
+    ditc_weights_format fmt = DITC_WF_SAFETENSORS;
+    if (a->use_model && !S_ISDIR(sb.st_mode) && (r = ditc_weights_format_of(path, &fmt, st))) goto done;
+    const char *select = fmt == DITC_WF_TORCH_ZIP ? "model" : NULL;
+    if ((r = ditc_weights_open(&w, path, select, st)) || (r = ditc_dit_config_from_weights(&cfg, &w, a->num_heads, st)))
+        goto done;
     if (a->vae) {
         if ((r = ditc_vae_load(&vae, be, a->vae, "--vae", st))) goto done;
         if ((r = ditc_vae_set_tile(vae, a->vae_tile, st))) goto done;

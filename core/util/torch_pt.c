@@ -1,0 +1,576 @@
+// torch_pt.c — torch.save zip archives as a ditc_safetensors (see torch_pt.h): zip directory -> <prefix>/data.pkl
+// -> restricted unpickle -> select the sub-tree -> flatten to (name, tensor) and (name, scalar) -> check every
+// tensor against its storage record -> copy the tensors contiguous into one buffer.
+// Bounds: nesting depth <= 64; nodes visited while flattening <= the pickle's length (shared sub-objects
+// cannot multiply); the materialised tensors total <= 4 x the file size + 1 MiB (views of one storage under
+// many names or with stride 0 cannot blow up memory).
+#include "torch_pt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "pickle.h"
+#include "zipread.h"
+
+#define MAX_DEPTH     64
+#define MAX_META      100000
+#define MAX_META_TEXT 65536
+
+typedef struct {
+    char *name;
+    const ditc_pk_obj *t;
+} flat_tensor;
+
+typedef struct {
+    const char *label; // the file
+    ditc_status *s;
+    ditc_zip z;
+    char prefix[256]; // the archive's directory, e.g. "archive"
+    ditc_pickle pk;
+    size_t file_size;
+    int64_t visits, max_visits;
+    flat_tensor *ft;
+    int nft, capft;
+    char **mk, **mv;
+    int nm, capm;
+    const unsigned char **entry_data; // per zip entry, once read (CRC-checked)
+    unsigned char **entry_owned;
+} pt_ctx;
+
+__attribute__((format(printf, 2, 3))) static int fail(pt_ctx *c, const char *fmt, ...) {
+    char msg[440];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ditc_fail(c->s, DITC_ERR_FORMAT, "%s: %s", c->label, msg);
+}
+
+// Printable name for messages.
+static const char *show(char out[112], const char *s) {
+    size_t o = 0, i = 0, n = strlen(s);
+    for (; i < n && o < 96; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f) o += (size_t)snprintf(out + o, 8, "\\x%02x", ch);
+        else out[o++] = (char)ch;
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+// ---- growing text ------------------------------------------------------------------------------------
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *s, size_t n) {
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->len + n + 1) * 2;
+        t->p = ditc_xrealloc(t->p, t->cap);
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+static void puts_(text *t, const char *s) { put(t, s, strlen(s)); }
+
+// Python's repr of a float: the shortest of %.15g..%.17g that reads back exactly.
+static void fmt_float(char out[40], double v) {
+    if (isnan(v)) snprintf(out, 40, "nan");
+    else if (isinf(v)) snprintf(out, 40, v > 0 ? "inf" : "-inf");
+    else
+        for (int p = 15; p <= 17; p++) {
+            snprintf(out, 40, "%.*g", p, v);
+            if (strtod(out, NULL) == v) break;
+        }
+    if (!strpbrk(out, ".eni")) strcat(out, ".0");
+}
+
+static int is_scalar(const ditc_pk_obj *o) {
+    return o->kind == DITC_PK_NONE || o->kind == DITC_PK_BOOL || o->kind == DITC_PK_INT || o->kind == DITC_PK_FLOAT ||
+           o->kind == DITC_PK_STR;
+}
+
+static int text_ok(const ditc_pk_obj *o) {
+    return strlen(o->s) == o->len && ditc_json_utf8_valid((const unsigned char *)o->s, o->len, NULL);
+}
+
+// The text of a scalar (quoted: inside a list, as Python's repr).
+static void scalar_text(text *t, const ditc_pk_obj *o, int quoted) {
+    char b[40];
+    switch (o->kind) {
+    case DITC_PK_NONE: puts_(t, "None"); break;
+    case DITC_PK_BOOL: puts_(t, o->i ? "True" : "False"); break;
+    case DITC_PK_INT: snprintf(b, sizeof b, "%" PRId64, o->i), puts_(t, b); break;
+    case DITC_PK_FLOAT: fmt_float(b, o->f), puts_(t, b); break;
+    default:
+        if (quoted) puts_(t, "'");
+        if (text_ok(o)) put(t, o->s, o->len);
+        else puts_(t, "<not UTF-8>");
+        if (quoted) puts_(t, "'");
+    }
+}
+
+// ---- flattening ----------------------------------------------------------------------------------------
+
+static void add_tensor(pt_ctx *c, const char *name, const ditc_pk_obj *t) {
+    if (c->nft == c->capft) {
+        c->capft = c->capft ? c->capft * 2 : 64;
+        c->ft = ditc_xrealloc(c->ft, (size_t)c->capft * sizeof *c->ft);
+    }
+    c->ft[c->nft].name = ditc_xstrdup(name);
+    c->ft[c->nft++].t = t;
+}
+
+static void add_meta(pt_ctx *c, const char *name, char *value) {
+    if (c->nm == MAX_META) {
+        free(value);
+        return;
+    }
+    if (c->nm == c->capm) {
+        c->capm = c->capm ? c->capm * 2 : 16;
+        c->mk = ditc_xrealloc(c->mk, (size_t)c->capm * sizeof *c->mk);
+        c->mv = ditc_xrealloc(c->mv, (size_t)c->capm * sizeof *c->mv);
+    }
+    c->mk[c->nm] = ditc_xstrdup(name);
+    c->mv[c->nm++] = value;
+}
+
+// The name piece of a dict key (strings as they are; ints, bools, None, floats as Python prints them).
+static int key_text(pt_ctx *c, const char *path, const ditc_pk_obj *k, text *out) {
+    char nm[112];
+    if (k->kind == DITC_PK_STR) {
+        if (!text_ok(k)) return fail(c, "a key under \"%s\" is not valid UTF-8 text", show(nm, path));
+        put(out, k->s, k->len);
+        return 0;
+    }
+    if (!is_scalar(k)) return fail(c, "a key under \"%s\" is a %s", show(nm, path), ditc_pk_kind_name(k->kind));
+    scalar_text(out, k, 0);
+    return 0;
+}
+
+static int all_scalars(const ditc_pk_obj *o) {
+    for (int64_t i = 0; i < o->n; i++)
+        if (!is_scalar(o->items[i])) return 0;
+    return 1;
+}
+
+// Walks o under the name `path`: tensors (when want_t) and scalars (when want_m) are collected.
+static int flatten(pt_ctx *c, const ditc_pk_obj *o, const char *path, int depth, int want_t, int want_m) {
+    char nm[112];
+    if (++c->visits > c->max_visits)
+        return fail(c, "the pickle's objects are shared too often to flatten (more than %" PRId64 " nodes)",
+                    c->max_visits);
+    if (depth > MAX_DEPTH) return fail(c, "\"%s\": nested more than %d levels deep", show(nm, path), MAX_DEPTH);
+    switch (o->kind) {
+    case DITC_PK_TENSOR:
+        if (want_t) {
+            if (!*path) return fail(c, "holds a single tensor, not a dict of named tensors");
+            add_tensor(c, path, o);
+        }
+        return 0;
+    case DITC_PK_DICT:
+    case DITC_PK_LIST:
+    case DITC_PK_TUPLE: {
+        int dict = o->kind == DITC_PK_DICT;
+        if (!dict && want_m && *path && o->n && all_scalars(o)) { // a list of numbers: one metadata value
+            text t = {0};
+            puts_(&t, o->kind == DITC_PK_LIST ? "[" : "(");
+            for (int64_t i = 0; i < o->n && t.len < MAX_META_TEXT; i++) {
+                if (i) puts_(&t, ", ");
+                scalar_text(&t, o->items[i], 1);
+            }
+            if (t.len >= MAX_META_TEXT) puts_(&t, "...");
+            else puts_(&t, o->kind == DITC_PK_LIST ? "]" : o->n == 1 ? ",)" : ")");
+            add_meta(c, path, t.p);
+            return 0;
+        }
+        for (int64_t i = 0; i < o->n; i += dict ? 2 : 1) {
+            text name = {0};
+            if (*path) puts_(&name, path), puts_(&name, ".");
+            int r = 0;
+            if (dict) r = key_text(c, path, o->items[i], &name);
+            else {
+                char b[24];
+                snprintf(b, sizeof b, "%" PRId64, i);
+                puts_(&name, b);
+            }
+            if (!r) r = flatten(c, o->items[i + (dict ? 1 : 0)], name.p, depth + 1, want_t, want_m);
+            free(name.p);
+            if (r) return r;
+        }
+        return 0;
+    }
+    default:
+        if (want_m && *path && is_scalar(o) && (o->kind != DITC_PK_STR || text_ok(o))) {
+            text t = {0};
+            scalar_text(&t, o, 0);
+            add_meta(c, path, t.p);
+        }
+        return 0; // bytes, storages and globals carry no weights
+    }
+}
+
+// The key of dict d that `path` starts with (followed by '.' or the end), the longest; NULL if none.
+static const ditc_pk_obj *child(const ditc_pk_obj *d, const char *path, size_t *used) {
+    const ditc_pk_obj *best = NULL;
+    size_t bl = 0;
+    for (int64_t i = 0; i + 1 < d->n; i += 2) {
+        const ditc_pk_obj *k = d->items[i];
+        char b[40];
+        const char *ks = k->s;
+        size_t kl = k->len;
+        if (k->kind == DITC_PK_INT) kl = (size_t)snprintf(b, sizeof b, "%" PRId64, k->i), ks = b;
+        else if (k->kind != DITC_PK_STR) continue;
+        if (kl > bl && !strncmp(path, ks, kl) && (path[kl] == '.' || path[kl] == '\0') && strlen(ks) == kl) {
+            best = d->items[i + 1];
+            bl = kl;
+        }
+    }
+    *used = bl;
+    return best;
+}
+
+static const ditc_pk_obj *lookup_str(const ditc_pk_obj *d, const char *key) {
+    if (d->kind != DITC_PK_DICT) return NULL;
+    for (int64_t i = 0; i + 1 < d->n; i += 2)
+        if (d->items[i]->kind == DITC_PK_STR && !strcmp(d->items[i]->s, key) && strlen(key) == d->items[i]->len)
+            return d->items[i + 1];
+    return NULL;
+}
+
+// Lists the string keys of d for a message.
+static void key_list(const ditc_pk_obj *d, char *out, size_t n) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (int64_t i = 0; d->kind == DITC_PK_DICT && i + 1 < d->n && o + 40 < n; i += 2) {
+        if (d->items[i]->kind != DITC_PK_STR) continue;
+        char nm[112];
+        o += (size_t)snprintf(out + o, n - o, "%s\"%.30s\"", o ? ", " : "", show(nm, d->items[i]->s));
+    }
+    if (!o) snprintf(out, n, "none");
+}
+
+static int select_root(pt_ctx *c, const char *select, const ditc_pk_obj **out) {
+    const ditc_pk_obj *root = c->pk.root;
+    if (!select) { // as the reference sample.py: checkpoint["ema"] if present
+        const ditc_pk_obj *e = lookup_str(root, "ema"), *m = lookup_str(root, "model");
+        *out = e && e->kind == DITC_PK_DICT ? e : m && m->kind == DITC_PK_DICT ? m : root;
+        return 0;
+    }
+    if (!strcmp(select, "all")) {
+        *out = root;
+        return 0;
+    }
+    const ditc_pk_obj *o = root;
+    const char *p = select;
+    while (*p) {
+        size_t used = 0;
+        const ditc_pk_obj *n = o->kind == DITC_PK_DICT ? child(o, p, &used) : NULL;
+        if (!n) {
+            char keys[300], nm[112];
+            key_list(o, keys, sizeof keys);
+            return fail(c, "no \"%s\" to select (keys there: %s)", show(nm, select), keys);
+        }
+        o = n;
+        p += used;
+        if (*p == '.') p++;
+    }
+    *out = o;
+    return 0;
+}
+
+// ---- the archive ----------------------------------------------------------------------------------------
+
+static int find_prefix(pt_ctx *c) {
+    int found = 0;
+    for (int i = 0; i < c->z.n; i++) {
+        const char *nm = c->z.entries[i].name, *sl = strchr(nm, '/');
+        if (!sl || sl == nm || strcmp(sl, "/data.pkl") || (size_t)(sl - nm) >= sizeof c->prefix) continue;
+        if (found++) return fail(c, "more than one */data.pkl in the archive: not a torch.save file");
+        memcpy(c->prefix, nm, (size_t)(sl - nm));
+        c->prefix[sl - nm] = '\0';
+    }
+    if (!found)
+        return fail(c, "a zip archive without <archive>/data.pkl: not a torch.save file (or one written by a "
+                       "PyTorch without zip serialization)");
+    return 0;
+}
+
+static int read_entry(pt_ctx *c, const ditc_zip_entry *e, const unsigned char **data) {
+    size_t i = (size_t)(e - c->z.entries);
+    if (!c->entry_data[i]) {
+        int r = ditc_zip_read(&c->z, e, &c->entry_data[i], &c->entry_owned[i], c->s);
+        if (r) return r;
+    }
+    *data = c->entry_data[i];
+    return 0;
+}
+
+static int check_byteorder(pt_ctx *c) {
+    char name[300];
+    snprintf(name, sizeof name, "%s/byteorder", c->prefix);
+    const ditc_zip_entry *e = ditc_zip_find(&c->z, name);
+    if (!e) return 0; // before PyTorch 2.1: always little-endian
+    const unsigned char *d;
+    int r = read_entry(c, e, &d);
+    if (r) return r;
+    if (e->usize == 6 && !memcmp(d, "little", 6)) return 0;
+    return fail(c, "%s is not \"little\": a big-endian torch.save file is not supported", name);
+}
+
+// ---- tensors -----------------------------------------------------------------------------------------
+
+static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a && b > UINT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+// Bytes of tensor t (numel x element size), checked against its storage; *src = the storage's bytes.
+static int check_tensor(pt_ctx *c, const flat_tensor *f, uint64_t *bytes, const unsigned char **src) {
+    char nm[112], name[300];
+    const ditc_pk_obj *t = f->t, *st = t->items[0];
+    size_t es = ditc_dtype_size(t->dtype);
+    show(nm, f->name);
+    snprintf(name, sizeof name, "%s/data/%s", c->prefix, st->s);
+    const ditc_zip_entry *e = ditc_zip_find(&c->z, name);
+    if (!e) return fail(c, "tensor \"%s\": its storage record %s is missing", nm, name);
+    uint64_t sbytes;
+    if (!mul_ok((uint64_t)st->i, es, &sbytes) || sbytes != e->usize)
+        return fail(
+            c, "tensor \"%s\": storage %s declares %" PRId64 " elements of %s but its record holds %" PRIu64 " bytes",
+            nm, st->s, st->i, ditc_dtype_name(t->dtype), e->usize);
+    uint64_t numel = 1, extent = (uint64_t)t->i;
+    for (int d = 0; d < t->ndim; d++)
+        if (!mul_ok(numel, (uint64_t)t->shape[d], &numel)) return fail(c, "tensor \"%s\": its size overflows", nm);
+    if (numel) {
+        for (int d = 0; d < t->ndim; d++) {
+            uint64_t span;
+            if (!mul_ok((uint64_t)(t->shape[d] - 1), (uint64_t)t->stride[d], &span) || extent > UINT64_MAX - span)
+                return fail(c, "tensor \"%s\": its strides overflow", nm);
+            extent += span;
+        }
+        if (extent >= (uint64_t)st->i)
+            return fail(c,
+                        "tensor \"%s\": storage %s holds %" PRId64
+                        " elements, shorter than the tensor's extent (%" PRIu64 " elements from offset %" PRId64 ")",
+                        nm, st->s, st->i, extent + 1, t->i);
+    }
+    if (!mul_ok(numel, es, bytes)) return fail(c, "tensor \"%s\": its byte size overflows", nm);
+    *src = NULL;
+    if (numel) {
+        int r = read_entry(c, e, src);
+        if (r) return r;
+    }
+    return 0;
+}
+
+static int contiguous(const ditc_pk_obj *t) {
+    int64_t want = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->stride[d] != want) return 0;
+        want *= t->shape[d];
+    }
+    return 1;
+}
+
+// Copies the strided view t of storage bytes src into dst, row-major.
+static void gather(unsigned char *dst, const unsigned char *src, const ditc_pk_obj *t, size_t es, uint64_t numel) {
+    if (contiguous(t)) {
+        memcpy(dst, src + (size_t)t->i * es, (size_t)numel * es);
+        return;
+    }
+    int nd = t->ndim;
+    int64_t inner = t->shape[nd - 1], istr = t->stride[nd - 1], idx[DITC_PK_MAX_DIMS] = {0};
+    uint64_t outer = numel / (uint64_t)inner;
+    for (uint64_t o = 0; o < outer; o++) {
+        int64_t base = t->i;
+        for (int d = 0; d < nd - 1; d++) base += idx[d] * t->stride[d];
+        if (istr == 1) memcpy(dst, src + (size_t)base * es, (size_t)inner * es);
+        else
+            for (int64_t k = 0; k < inner; k++) memcpy(dst + (size_t)k * es, src + (size_t)(base + k * istr) * es, es);
+        dst += (size_t)inner * es;
+        for (int d = nd - 2; d >= 0; d--) {
+            if (++idx[d] < t->shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(((const flat_tensor *)a)->name, ((const flat_tensor *)b)->name);
+}
+
+static int check_unique(pt_ctx *c) {
+    if (c->nft < 2) return 0;
+    flat_tensor *s = ditc_xmalloc((size_t)c->nft * sizeof *s);
+    memcpy(s, c->ft, (size_t)c->nft * sizeof *s);
+    qsort(s, (size_t)c->nft, sizeof *s, cmp_name);
+    int r = 0;
+    for (int i = 1; i < c->nft && !r; i++)
+        if (!strcmp(s[i].name, s[i - 1].name)) {
+            char nm[112];
+            r = fail(c, "two tensors are named \"%s\"", show(nm, s[i].name));
+        }
+    free(s);
+    return r;
+}
+
+// Fills st from the flattened tensors: one buffer, tensors back to back in file order.
+static int materialise(pt_ctx *c, ditc_safetensors *st) {
+    uint64_t total = 0, cap = 4 * (uint64_t)c->file_size + (1u << 20);
+    uint64_t *bytes = ditc_xmalloc((size_t)(c->nft ? c->nft : 1) * sizeof *bytes);
+    const unsigned char **src = ditc_xmalloc((size_t)(c->nft ? c->nft : 1) * sizeof *src);
+    int r = 0;
+    for (int i = 0; i < c->nft && !r; i++) {
+        r = check_tensor(c, &c->ft[i], &bytes[i], &src[i]);
+        if (!r && bytes[i] > cap - total) {
+            char nm[112];
+            r = fail(c,
+                     "tensor \"%s\": the tensors would take more than %" PRIu64
+                     " bytes (4 x the file): views repeated under many names or with stride 0",
+                     show(nm, c->ft[i].name), cap);
+        }
+        if (!r) total += bytes[i];
+    }
+    if (!r) {
+        st->owned = malloc(total ? (size_t)total : 1);
+        if (!st->owned)
+            r = ditc_fail(c->s, DITC_ERR_IO, "%s: out of memory for %" PRIu64 " bytes of tensors", c->label, total);
+    }
+    if (!r) {
+        st->bytes = st->owned;
+        st->size = (size_t)total;
+        st->tensors = ditc_xcalloc((size_t)(c->nft ? c->nft : 1), sizeof *st->tensors);
+        uint64_t off = 0;
+        for (int i = 0; i < c->nft; i++) {
+            const ditc_pk_obj *t = c->ft[i].t;
+            ditc_st_tensor *o = &st->tensors[st->n_tensors++];
+            o->name = c->ft[i].name;
+            c->ft[i].name = NULL;
+            o->dtype = t->dtype;
+            o->ndim = t->ndim;
+            memcpy(o->shape, t->shape, sizeof o->shape);
+            o->begin = off;
+            o->end = off + bytes[i];
+            o->data = st->owned + off;
+            if (bytes[i])
+                gather(st->owned + off, src[i], t, ditc_dtype_size(t->dtype), bytes[i] / ditc_dtype_size(t->dtype));
+            off += bytes[i];
+        }
+        st->meta_keys = c->mk;
+        st->meta_vals = c->mv;
+        st->n_meta = c->nm;
+        c->mk = c->mv = NULL;
+        c->nm = 0;
+    }
+    free(bytes);
+    free(src);
+    return r;
+}
+
+static void ctx_free(pt_ctx *c) {
+    for (int i = 0; i < c->nft; i++) free(c->ft[i].name);
+    free(c->ft);
+    for (int i = 0; i < c->nm; i++) {
+        free(c->mk[i]);
+        free(c->mv[i]);
+    }
+    free(c->mk);
+    free(c->mv);
+    for (int i = 0; i < c->z.n && c->entry_owned; i++) free(c->entry_owned[i]);
+    free(c->entry_owned);
+    free(c->entry_data);
+    ditc_pickle_free(&c->pk);
+    ditc_zip_close(&c->z);
+}
+
+int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, const char *label, const char *select,
+                  ditc_status *s) {
+    DITC_CHECK(st != NULL && (buf != NULL || size == 0), "ditc_pt_parse: bad arguments");
+    memset(st, 0, sizeof *st);
+    ditc_status_ok(s);
+    st->label = ditc_xstrdup(label ? label : "<torch file>");
+    pt_ctx c = {.label = st->label, .s = s, .file_size = size};
+    int r = ditc_zip_open(&c.z, buf, size, st->label, s);
+    if (!r) {
+        c.entry_data = ditc_xcalloc((size_t)(c.z.n ? c.z.n : 1), sizeof *c.entry_data);
+        c.entry_owned = ditc_xcalloc((size_t)(c.z.n ? c.z.n : 1), sizeof *c.entry_owned);
+        r = find_prefix(&c);
+    }
+    if (!r) r = check_byteorder(&c);
+    const ditc_zip_entry *pe = NULL;
+    const unsigned char *pkl = NULL;
+    if (!r) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/data.pkl", c.prefix);
+        pe = ditc_zip_find(&c.z, name);
+        r = read_entry(&c, pe, &pkl);
+    }
+    if (!r) {
+        char lab[600];
+        snprintf(lab, sizeof lab, "%s: %s/data.pkl", st->label, c.prefix);
+        r = ditc_pickle_load(&c.pk, pkl, (size_t)pe->usize, lab, s);
+        c.max_visits = (int64_t)pe->usize + 64;
+    }
+    const ditc_pk_obj *sel = NULL;
+    if (!r) r = select_root(&c, select, &sel);
+    if (!r) r = flatten(&c, sel, "", 0, 1, sel == c.pk.root);
+    if (!r && sel != c.pk.root) {
+        c.visits = 0;
+        r = flatten(&c, c.pk.root, "", 0, 0, 1);
+    }
+    if (!r && c.nft == 0) {
+        char nm[112];
+        r = fail(&c, "no tensors%s%s%s", select ? " under \"" : "", select ? show(nm, select) : "", select ? "\"" : "");
+    }
+    if (!r) r = check_unique(&c);
+    if (!r) r = materialise(&c, st);
+    ctx_free(&c);
+    if (r) ditc_st_close(st);
+    return r;
+}
+
+int ditc_pt_open(ditc_safetensors *st, const char *path, const char *select, ditc_status *s) {
+    DITC_CHECK(st != NULL && path != NULL, "ditc_pt_open: bad arguments");
+    memset(st, 0, sizeof *st);
+    ditc_status_ok(s);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ditc_fail(s, DITC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return ditc_fail(s, DITC_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)sb.st_size;
+    void *map = NULL;
+    if (n) {
+        map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ditc_fail(s, DITC_ERR_IO, "%s: mmap failed: %s", path, strerror(e));
+        }
+    }
+    close(fd);
+    static const unsigned char empty[1] = {0};
+    int r = ditc_pt_parse(st, map ? map : empty, n, path, select, s);
+    if (map) munmap(map, n);
+    return r;
+}

@@ -1,0 +1,27 @@
+// torch_pt.h — PyTorch torch.save files (.pt/.pth, the zip format of PyTorch >= 1.6) read without Python, and
+// presented as a ditc_safetensors so that every reader of weights takes them unchanged.
+//
+// The archive's <prefix>/data.pkl is unpickled by the restricted unpickler (pickle.h: no code runs, only
+// tensors, dicts, lists, tuples, scalars and argparse.Namespace); each tensor is materialised contiguous from
+// its storage record <prefix>/data/<key> (any strides, storage offsets, storages shared by several tensors;
+// a storage shorter than the tensor's extent is an error), in its own dtype (F32, F16, BF16, F64, I64, I32,
+// U8). Names are the nested keys joined with '.' (list and tuple items by index, int keys in decimal).
+//
+// select: NULL = the weights a sampler means: the "ema" dict of a checkpoint if there is one (as the reference
+// sample.py), else its "model" dict, else the whole (bare state_dict) file; "all" = every tensor under its
+// full name ("ema.blocks.0.attn.qkv.weight", "opt.state.0.exp_avg", ...); any other value = the sub-dict at
+// that key path (e.g. "model", "opt.state"), its tensors named relative to it.
+// Scalars (ints, floats, strings, bools, None, and lists/tuples of them) of the whole file become the
+// metadata, under their full names ("args.model" = "DiT-XL/2", "opt.param_groups.0.lr" = "0.0001").
+#ifndef DITC_TORCH_PT_H
+#define DITC_TORCH_PT_H
+
+#include "safetensors.h"
+
+// buf[0, size) is a whole file (not referenced after the call: st owns copies of everything).
+int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, const char *label, const char *select,
+                  ditc_status *s);
+// Maps the file at path (label = path) and parses it.
+int ditc_pt_open(ditc_safetensors *st, const char *path, const char *select, ditc_status *s);
+
+#endif
