@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs what ditc needs to build and test on a fresh Debian/Ubuntu machine.
+# install-deps.sh [--tests] — installs what ditc needs on a fresh Debian/Ubuntu machine.
+#   (no flag)  what building and running ditc needs (the main job, scripts/demo.sh): compiler, CMake, BLAS, image
+#              libraries and the demo's data set;
+#   --tests    also the test suite's tools and references (scripts/test.sh): MPI, clang (libFuzzer, sanitizers),
+#              clang-format, Python with PyTorch/numpy/Pillow, and pip-installed diffusers and TensorBoard's reader.
 # Idempotent: packages already present are not reinstalled. Needs root (or sudo).
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libopenblas-openmp-dev            # BLAS (sgemm) with OpenMP threading
       zlib1g-dev libpng-dev libjpeg-dev # image/data formats (data pipeline, PNG sample grids)
-      libopenmpi-dev openmpi-bin        # MPI communicator (distributed training, ctest label mpi)
-      clang libclang-rt-dev libomp-dev  # libFuzzer + sanitizer runtimes, clang OpenMP
-      clang-format                      # the source style check (ctest test_format)
-      dataset-fashion-mnist             # the built-in demo's data (offline), also used by tests
-      python3 python3-numpy python3-torch python3-pil  # test references only (PyTorch, Pillow,
-      python3-protobuf)                                # TensorBoard's event reader)
+      dataset-fashion-mnist)            # the built-in demo's data (offline), also used by tests
+tests=0
+[ "${1:-}" = "--tests" ] && tests=1
+if [ "$tests" = 1 ]; then
+  pkgs+=(libopenmpi-dev openmpi-bin        # MPI communicator (distributed training, ctest label mpi)
+         clang libclang-rt-dev libomp-dev  # libFuzzer + sanitizer runtimes, clang OpenMP
+         clang-format                      # the source style check (ctest test_format)
+         python3 python3-numpy python3-torch python3-pil # test references only (PyTorch, Pillow)
+         python3-protobuf)                 # TensorBoard's event reader (test_tfevents_reader, test_cluster)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +33,8 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "$tests" = 1 ] || exit 0 # the rest are test references
 
 # diffusers (test reference of the VAE only: tests/test_vae_parity.sh, scripts/bench/vae_vs_diffusers.sh) for
 # the distribution's python3 + torch, pinned to a release that works with Debian's torch 1.13; --no-deps so pip

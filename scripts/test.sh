@@ -7,7 +7,7 @@
 # Build trees go to build-test/ (override with DITC_TEST_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests
 
 out="${DITC_TEST_DIR:-build-test}"
 jobs="$(nproc)"
