@@ -85,6 +85,8 @@ set_tests_properties(test_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_bad_input COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bad_input.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_bad_input PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 ditc_test(test_loader SOURCES tests/test_loader.c)
+add_test(NAME test_lr_schedule COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_lr_schedule.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_lr_schedule PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Running on a cluster: stop signals, rotation, kill -9, a full disk, the loss-spike guard, TensorBoard events
 add_test(NAME test_cluster COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_cluster.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_cluster PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)

@@ -79,6 +79,11 @@ void ditc_optimizer_ema_copy(ditc_optimizer *o) {
 double ditc_optimizer_current_lr(const ditc_optimizer *o) {
     if (o->warmup_steps > 0 && o->step < o->warmup_steps)
         return o->lr * (double)(o->step + 1) / (double)o->warmup_steps;
+    if (o->decay_steps > o->warmup_steps) { // cosine from lr (end of the warm-up) to lr · min_lr_ratio
+        double f = (double)(o->step - o->warmup_steps) / (double)(o->decay_steps - o->warmup_steps);
+        if (f > 1) f = 1;
+        return o->lr * (o->min_lr_ratio + (1 - o->min_lr_ratio) * 0.5 * (1 + cos(3.14159265358979323846 * f)));
+    }
     return o->lr;
 }
 

@@ -21,6 +21,8 @@ struct ditc_optimizer {
                         // SophiaG: m = exp_avg, v = the Hessian EMA
     double lr, beta1, beta2, eps, weight_decay, ema_decay, max_grad_norm; // as Python floats; max_grad_norm 0 = off
     int64_t warmup_steps;  // linear warm-up of lr over this many steps (0 = off)
+    int64_t decay_steps;   // cosine decay of lr from the end of the warm-up to step decay_steps (0 = constant)
+    double min_lr_ratio;   // the decay ends at lr · min_lr_ratio
     int64_t step;          // updates done so far
     double rho, hess_bs;   // SophiaG: rho and the bs of rho·bs·h (core/optim/sophia.h)
     int64_t hessian_every; // SophiaG: k, a Hessian refresh after every k-th update

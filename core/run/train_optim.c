@@ -47,5 +47,6 @@ int ditc_train_optim_init(ditc_optimizer *o, ditc_params *p, const ditc_train_ar
     o->ema_decay = a->ema_decay;
     o->max_grad_norm = a->max_grad_norm;
     o->warmup_steps = a->warmup_steps;
+    o->min_lr_ratio = a->min_lr_ratio;
     return 0;
 }

@@ -28,6 +28,8 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->hessian_every = 10;
     a->ckpt_signals = "TERM,INT,USR1";
     a->skip_max = 5;
+    a->lr_schedule = "constant";
+    a->min_lr_ratio = 0.1;
 }
 
 // The flags checked before anything is opened.
@@ -41,6 +43,10 @@ static int check_flags(const ditc_train_args *a, int world, ditc_status *st) {
         return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
     if (ditc_train_optim_check(a, st)) return st->code;
+    if (strcmp(a->lr_schedule, "constant") && strcmp(a->lr_schedule, "cosine"))
+        return ditc_fail(st, DITC_ERR_ARG, "--lr-schedule %s: expected constant or cosine", a->lr_schedule);
+    if (!(a->min_lr_ratio >= 0 && a->min_lr_ratio <= 1))
+        return ditc_fail(st, DITC_ERR_ARG, "--min-lr-ratio %g: must be in [0, 1]", a->min_lr_ratio);
     if (a->keep_last < 0 || a->keep_every < 0)
         return ditc_fail(st, DITC_ERR_ARG, "--keep-last and --keep-every must be 0 (off) or positive");
     if (!(a->skip_zscore >= 0) || a->skip_max < 1)
@@ -202,6 +208,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);
     if ((r = open_loader(t, st))) return r;
+    if (!strcmp(a->lr_schedule, "cosine")) t->opt.decay_steps = t->total; // the decay ends with the run
     if (t->vae || t->is_latents) t->input = ditc_xmalloc((size_t)(t->B * t->per) * sizeof(float));
     return 0;
 }
