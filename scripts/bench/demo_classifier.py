@@ -3,7 +3,7 @@
 recognises as the requested Fashion-MNIST class.
 
 The classifier is a small CNN (two 3x3 conv blocks + two linear layers, PyTorch) trained here on the real
-Fashion-MNIST training set (/usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist) for 6 epochs with
+Fashion-MNIST training set (/usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist) for 2 epochs with
 a fixed seed, cached in ~/.cache/ditc/fmnist_cnn.pt; its accuracy on the 10,000 real test images is printed beside
 the figure on samples, so the figure can be read against what the classifier can do at all.
 
@@ -52,7 +52,7 @@ def train_classifier(cache):
     x, y = to_input(idx("train-images-idx3-ubyte")), torch.from_numpy(idx("train-labels-idx1-ubyte").astype(np.int64))
     m = net()
     opt = torch.optim.Adam(m.parameters(), 1e-3)
-    for epoch in range(6):
+    for epoch in range(2):
         m.train()
         perm = torch.randperm(len(x))
         for i in range(0, len(x), 128):
