@@ -252,6 +252,17 @@ if command -v script >/dev/null; then
     check $? "progress line on a terminal: '$(tr '\r' '\n' <"$TMP/tty.typescript" | sed 's/\x1b\[K//g' | grep -a '^\[step 25/30\]' | tail -n 1)'"
 fi
 
+# ---- --sample-every: EMA grids during training = `ditc sample` of the checkpoint's EMA ------------------------
+make_idx "$TMP/idx" 64 8 10
+run se "$DITC" train --model DiT-S/2 --depth 1 --hidden-size 32 --num-heads 2 --data-path "$TMP/idx" --global-batch-size 8 \
+    --num-workers 1 --threads 1 --global-seed 5 --max-steps 10 --ckpt-every 10 --sample-every 5 --sample-steps 5 \
+    --results-dir "$TMP/se" || { fail "--sample-every run"; show se; }
+r=$(rundir "$TMP/se" 10)
+run se.ref "$DITC" sample --ckpt "$(ck "$r" 10)" --per-class 4 --sampler ddim --num-sampling-steps 5 --cfg-scale 4 \
+    --seed 5 --threads 1 --out "$TMP/se.png"
+[ -f "$r/samples/0000005.png" ] && cmp -s "$r/samples/0000010.png" "$TMP/se.png"
+check $? "--sample-every 5: grids at steps 5 and 10; step 10's = \`ditc sample\` of checkpoint 10's EMA byte for byte"
+
 # ---- 7. partial checkpoints ----------------------------------------------------------------------------------
 echo "== 7. a partial checkpoint directory"
 cp -r "$TMP/straight" "$TMP/partial"

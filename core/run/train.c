@@ -4,7 +4,8 @@
 #include "train_internal.h"
 
 // One step: batch → model input → gradient → reduce over ranks (and learn of stop signals) → the loss-spike
-// guard → update and SophiaG's Hessian when due (unless skipped) → log → checkpoint when due or stopping.
+// guard → update and SophiaG's Hessian when due (unless skipped) → log → checkpoint when due or stopping → an EMA
+// sample grid when due.
 static int train_step(ditc_trainer *t, ditc_status *st) {
     const ditc_batch *bt;
     const float *x0;
@@ -21,7 +22,7 @@ static int train_step(ditc_trainer *t, ditc_status *st) {
     t->step++;
     ditc_train_log_step(t, loss, lr, grad_norm);
     if ((r = ditc_train_guard_check_stop(t, st))) return r;
-    if ((r = ditc_train_checkpoint_if_due(t, st))) return r;
+    if ((r = ditc_train_checkpoint_if_due(t, st)) || (r = ditc_train_sample_if_due(t, st))) return r;
     return t->stop_signal ? ditc_train_stopped(t, st) : 0;
 }
 

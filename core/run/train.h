@@ -37,10 +37,11 @@ typedef struct {
     double skip_zscore;
     int64_t skip_max;
     int no_tensorboard;
-    int plot;                // --plot: <run>/loss.png at each checkpoint and at the end
-    const char *lr_schedule; // "constant" (default, as the reference) or "cosine" (to the run's last step)
-    double min_lr_ratio;     // cosine: the final lr is lr · this (default 0.1)
-    int argc;                // the run's arguments, saved into state.json
+    int plot;                           // --plot: <run>/loss.png at each checkpoint and at the end
+    int64_t sample_every, sample_steps; // --sample-every K: an EMA grid every K steps, DDIM --sample-steps (50)
+    const char *lr_schedule;            // "constant" (default, as the reference) or "cosine" (to the run's last step)
+    double min_lr_ratio;                // cosine: the final lr is lr · this (default 0.1)
+    int argc;                           // the run's arguments, saved into state.json
     char **argv;
 } ditc_train_args;
 

@@ -77,6 +77,7 @@ typedef struct {
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
+    ditc_dit sampler; // --sample-every: the EMA weights in a model of their own (created at the first grid)
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;
@@ -142,6 +143,13 @@ int ditc_train_stopped(ditc_trainer *t, ditc_status *st);
 // Loads the checkpoint a->resume_dir into the model and optimizer, the position into t->step/epoch/
 // step_in_epoch, and its run directory into t->log.dir.
 int ditc_train_resume(ditc_trainer *t, ditc_status *st);
+
+// ---- train_sample.c ------------------------------------------------------------------------------------
+// --sample-every: the flags checked against the model (a latent model needs the run's --vae).
+int ditc_train_check_sampling(const ditc_trainer *t, ditc_status *st);
+// After every --sample-every steps and the last: an EMA sample grid into <run>/samples/NNNNNNN.png (every rank
+// calls it: a sharded EMA is gathered).
+int ditc_train_sample_if_due(ditc_trainer *t, ditc_status *st);
 
 // ---- train_plot.c --------------------------------------------------------------------------------------
 // --plot: redraws <run>/loss.png from metrics.csv (rank 0; a failure is a warning).

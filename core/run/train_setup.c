@@ -29,6 +29,7 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->ckpt_signals = "TERM,INT,USR1";
     a->skip_max = 5;
     a->lr_schedule = "constant";
+    a->sample_steps = 50;
     a->min_lr_ratio = 0.1;
 }
 
@@ -199,7 +200,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     if ((r = open_dataset(&t->ds, a, st)) || (r = model_input_shape(t, &channels, &side, st)) ||
         (r = build_config(&cfg, a, t->ds, channels, side, st)) ||
         (r = ditc_data_order_init(&t->order, t->ds->n, a->global_batch, a->global_seed, st)) ||
-        (r = create_model(t, &cfg, st)))
+        (r = create_model(t, &cfg, st)) || (r = ditc_train_check_sampling(t, st)))
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
@@ -221,6 +222,7 @@ void ditc_trainer_close(ditc_trainer *t) {
     ditc_diffusion_free(&t->diff);
     if (t->opt.p) ditc_optimizer_free(&t->opt);
     if (t->model.params.be) ditc_dit_free(&t->model);
+    if (t->sampler.params.be) ditc_dit_free(&t->sampler);
     if (t->order.perm || t->order.n) ditc_data_order_free(&t->order);
     if (t->ds) ditc_dataset_free(t->ds);
     ditc_vae_free(t->vae);
