@@ -143,6 +143,14 @@ int ditc_train_stopped(ditc_trainer *t, ditc_status *st);
 // step_in_epoch, and its run directory into t->log.dir.
 int ditc_train_resume(ditc_trainer *t, ditc_status *st);
 
+// ---- train_init.c: weights the run did not train ---------------------------------------------------------
+// --init-from (the weights, all but --init-skip's; the EMA = them, or the file's ema with --init-ema; the optimizer
+// fresh at step 0) or --resume FILE.pt (model, EMA, AdamW moments and step of a reference train.py checkpoint);
+// nothing for a ditc resume or a plain run. Once the model, optimizer and run log exist.
+int ditc_train_init_weights(ditc_trainer *t, ditc_status *st);
+// The --init-* flags together (one message naming them).
+int ditc_train_init_check(const ditc_train_args *a, ditc_status *st);
+
 // ---- train_plot.c --------------------------------------------------------------------------------------
 // --plot: redraws <run>/loss.png from metrics.csv (rank 0; a failure is a warning).
 void ditc_train_plot(ditc_trainer *t);

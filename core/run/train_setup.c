@@ -40,7 +40,7 @@ static int check_flags(const ditc_train_args *a, int world, ditc_status *st) {
     if (a->log_every < 1 || a->ckpt_every < 1)
         return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
-    if (ditc_train_optim_check(a, st)) return st->code;
+    if (ditc_train_optim_check(a, st) || ditc_train_init_check(a, st)) return st->code;
     if (a->keep_last < 0 || a->keep_every < 0)
         return ditc_fail(st, DITC_ERR_ARG, "--keep-last and --keep-every must be 0 (off) or positive");
     if (!(a->skip_zscore >= 0) || a->skip_max < 1)
@@ -197,7 +197,8 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
-    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))))
+    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))) ||
+        (r = ditc_train_init_weights(t, st)))
         return r;
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);
