@@ -157,3 +157,6 @@ set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 add_test(NAME test_gpu_dry COMMAND env DITC_GPU_DRY=1 DITC_GPU_DRY_BUILD=0 OUT=${CMAKE_BINARY_DIR}/gpu-dry-out
          bash ${CMAKE_SOURCE_DIR}/scripts/gpu_session.sh)
 set_tests_properties(test_gpu_dry PROPERTIES LABELS gpu_dry TIMEOUT 120)
+# The PyTorch DiT scripts' spellings of the train flags = ditc's own (identical checkpoints)
+add_test(NAME test_script_flags COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_script_flags.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_script_flags PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
