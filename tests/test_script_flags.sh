@@ -17,7 +17,7 @@ same_ckpt() {
     for f in model ema optimizer; do
         cmp -s "$a/$f.safetensors" "$b/$f.safetensors" || { ok=1; echo "  $f.safetensors differs ($a, $b)"; }
     done
-    [ "$(grep -o '"step": *[0-9]*' "$a/state.json" 2>/dev/null)" = "$(grep -o '"step": *[0-9]*' "$b/state.json" 2>/dev/null)" ] &&
+    [ "$(grep -o '"step": *"[0-9]*"' "$a/state.json" 2>/dev/null)" = "$(grep -o '"step": *"[0-9]*"' "$b/state.json" 2>/dev/null)" ] &&
         [ -f "$a/state.json" ] || { ok=1; echo "  state.json's step differs or is missing"; }
     check $ok "$label"
 }

@@ -77,6 +77,7 @@ typedef struct {
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
+    const char *dump_batch; // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;

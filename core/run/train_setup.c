@@ -190,6 +190,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     t->inject_nan = getenv("DITC_TEST_INJECT_NAN");
     t->inject_spike = getenv("DITC_TEST_INJECT_SPIKE");
+    t->dump_batch = getenv("DITC_TEST_DUMP_BATCH");
     if ((r = open_dataset(&t->ds, a, st)) || (r = model_input_shape(t, &channels, &side, st)) ||
         (r = build_config(&cfg, a, t->ds, channels, side, st)) ||
         (r = ditc_data_order_init(&t->order, t->ds->n, a->global_batch, a->global_seed, st)) ||
