@@ -163,3 +163,6 @@ set_tests_properties(test_script_flags PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 30
 # --init-from: a fresh run from pretrained weights (safetensors, .pt state_dict or checkpoint dict, a checkpoint dir)
 add_test(NAME test_init_from COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_init_from.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_init_from PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# --resume FILE.pt: a reference train.py checkpoint continued by ditc = the reference loop on the same batches
+add_test(NAME test_resume_pt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume_pt.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_resume_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
