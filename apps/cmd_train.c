@@ -1,5 +1,6 @@
-// cmd_train.c — `ditc train`: flags named as the reference train.py, plus --max-steps, --lr, --resume.
-// With --resume the arguments saved in the checkpoint's state.json are applied first, then the ones given.
+// cmd_train.c — `ditc train`: flags named as the reference train.py, plus --max-steps, --lr, --resume, and the
+// PyTorch DiT scripts' spellings as aliases. With --resume the arguments saved in the checkpoint's state.json (or,
+// for a reference train.py .pt, its mapped `args`) are applied first, then the ones given.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

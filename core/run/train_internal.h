@@ -1,7 +1,8 @@
 // train_internal.h — the state of one `ditc train` run and the named pieces its loop is made of (train.c).
 // One file per concern: train_setup.c (flags → data, model, optimizer, resume), train_step.c (model input,
 // micro-batch passes, rank reduction, update, SophiaG's Hessian), train_log.c (run directory, log.txt,
-// metrics.csv, progress), train_state.c (checkpoints and resume), train_optim.c (optimizer flags).
+// metrics.csv, progress), train_state.c (checkpoints and resume), train_optim.c (optimizer flags), train_init.c
+// (--init-from, --resume FILE.pt).
 #ifndef DITC_TRAIN_INTERNAL_H
 #define DITC_TRAIN_INTERNAL_H
 
