@@ -166,3 +166,6 @@ set_tests_properties(test_init_from PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # --resume FILE.pt: a reference train.py checkpoint continued by ditc = the reference loop on the same batches
 add_test(NAME test_resume_pt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume_pt.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_resume_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# ditc convert IN OUT.pt: a torch.save file torch.load(weights_only=True) accepts
+add_test(NAME test_pt_write COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_pt_write.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_pt_write PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
