@@ -1,4 +1,4 @@
-// cmd_convert.c — `ditc convert IN OUT.safetensors [--select ema|model|all|KEY]` (core/run/convert.c).
+// cmd_convert.c — `ditc convert IN OUT.safetensors|OUT.pt [--select ema|model|all|KEY]` (core/run/convert.c).
 #include <stdio.h>
 #include <string.h>
 
@@ -6,8 +6,9 @@
 #include "convert.h"
 
 static const char usage[] =
-    "usage: ditc convert IN OUT.safetensors [--select ema|model|all|KEY]\n"
+    "usage: ditc convert IN OUT.safetensors|OUT.pt [--select ema|model|all|KEY]\n"
     "  IN: a torch.save .pt/.pth (state_dict or checkpoint dict) or a .safetensors\n"
+    "  OUT.pt/.pth: a torch.save state_dict (torch.load(weights_only=True) reads it), else safetensors\n"
     "  --select: default the weights a sampler uses (a checkpoint's \"ema\", else \"model\", else the whole file);\n"
     "            all = every tensor under its full name (model.*, ema.*, opt.state.*); KEY = that sub-dict\n";
 

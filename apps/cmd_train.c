@@ -1,8 +1,11 @@
-// cmd_train.c — `ditc train`: flags named as the reference train.py, plus --max-steps, --lr, --resume.
-// With --resume the arguments saved in the checkpoint's state.json are applied first, then the ones given.
+// cmd_train.c — `ditc train`: flags named as the reference train.py, plus --max-steps, --lr, --resume, and the
+// PyTorch DiT scripts' spellings as aliases. With --resume the arguments saved in the checkpoint's state.json (or,
+// for a reference train.py .pt, its mapped `args`) are applied first, then the ones given.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "backend_open.h"
@@ -17,7 +20,10 @@ typedef struct {
     int64_t seed;
     int no_flip;
     const char *device, *precision, *comm;
-    arg_def defs[56];
+    int64_t batch_size; // OpenDiT's --batch_size: per process (0: not given)
+    const char *plugin; // OpenDiT's --plugin zero2|ddp
+    int local_rank;     // the launchers' --local-rank (-1: not given)
+    arg_def defs[96];
     int n;
 } train_flags;
 
@@ -112,24 +118,57 @@ static void declare(train_flags *f) {
          "with --vae: encode images larger than T pixels in overlapping T-pixel tiles (diffusers' tiling)", 0},
         {"--zero", ARG_INT, &a->zero, "0 = data parallel (default), 2 = ZeRO-2 (sharded gradients, AdamW state, EMA)",
          0},
+        {"--init-from", ARG_STR, &a->init_from,
+         "start a fresh run (step 0, new optimizer) from pretrained weights: .safetensors, .pt/.pth (a state_dict or "
+         "a checkpoint dict) or a ditc checkpoint directory; they must fit the model of the flags",
+         0},
+        {"--init-select", ARG_STR, &a->init_select,
+         "with --init-from: which weights of a checkpoint: ema (default: its ema, else model, else the whole file), "
+         "model, or a key",
+         0},
+        {"--init-ema", ARG_BOOL, &a->init_ema,
+         "with --init-from: the EMA from the file's ema (and the model from its model) when it holds both (default: "
+         "the EMA starts as the loaded weights)",
+         0},
+        {"--init-skip", ARG_STR, &a->init_skip,
+         "with --init-from: comma-separated name prefixes (e.g. y_embedder,final_layer) not loaded: they keep their "
+         "fresh initialisation",
+         0},
+        // the PyTorch DiT scripts' spellings (--help lists them as aliases)
+        {"--batch-size", ARG_I64, &f->batch_size, "OpenDiT: images per process (global = batch x processes)", 0},
+        {"--plugin", ARG_STR, &f->plugin, "OpenDiT: zero2 (= --zero 2) or ddp (= --zero 0)", 0},
+        {"--local-rank", ARG_INT, &f->local_rank,
+         "DeepSpeed/torch launchers: accepted; with --device cuda in a single process, the GPU index", 0},
+        {"--vae-path", ARG_ALIAS, "--vae", "DeepSpeed DiT", 0},
+        {"--train_batch_size", ARG_ALIAS, "--global-batch-size", "DeepSpeed DiT (images per step over all processes)",
+         0},
+        {"--local_rank", ARG_ALIAS, "--local-rank", "DeepSpeed DiT", 0},
+        {"--batch_size", ARG_ALIAS, "--batch-size", "OpenDiT (per process)", 0},
+        {"--num_classes", ARG_ALIAS, "--num-classes", "OpenDiT", 0},
+        {"--image_size", ARG_ALIAS, "--image-size", "OpenDiT", 0},
+        {"--mixed_precision", ARG_ALIAS, "--precision", "OpenDiT (bf16)", 0},
+        {"--grad_checkpoint", ARG_ALIAS, "--grad-checkpoint", "OpenDiT", 0},
+        {"--load", ARG_ALIAS, "--resume", "OpenDiT (a directory to resume)", 0},
+        {"--micro_batch_size", ARG_ALIAS, "--micro-batch-size", "Large-DiT", 0},
+        {"--global_batch_size", ARG_ALIAS, "--global-batch-size", "Large-DiT, fast-DiT", 0},
     };
     _Static_assert(sizeof d / sizeof *d <= sizeof f->defs / sizeof *f->defs, "train_flags.defs is too small");
     f->n = (int)(sizeof d / sizeof *d);
     memcpy(f->defs, d, sizeof d);
 }
 
+static void flags_init(train_flags *f) {
+    memset(f, 0, sizeof *f);
+    ditc_train_args_defaults(&f->a);
+    f->local_rank = -1;
+    declare(f);
+}
+
 static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage);
 
 int cmd_train(int argc, char **argv) {
     train_flags f;
-    ditc_train_args_defaults(&f.a);
-    f.resume = NULL;
-    f.seed = 0;
-    f.no_flip = 0;
-    f.device = NULL;
-    f.precision = NULL;
-    f.comm = NULL;
-    declare(&f);
+    flags_init(&f);
     const char *usage = "--data-path PATH [--model DiT-S/2] [flags]";
     int r = args_parse("train", argc, argv, f.defs, f.n, usage);
     if (r) return r == 1 ? 0 : r;
@@ -200,86 +239,129 @@ static int pick_comm(ditc_comm **commp, const char *device, const char *choice, 
     return 0;
 }
 
-static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage) {
-    train_flags f = *fp;
-    int r;
-    char ckpt[4096];
-    ditc_status st = {0};
-    char **merged = NULL;
-    ditc_kv kv = {0};
-    if (f.resume) {
-        if (ditc_resolve_resume(f.resume, f.a.results_dir, ckpt, sizeof ckpt, &st)) {
-            fprintf(stderr, "ditc train: %s\n", st.message);
-            return 1;
+// 1 if arg is --resume (or an alias, or --resume=V); *inline_value: the value is in the same word.
+static int is_resume_flag(const train_flags *f, const char *arg, int *inline_value) {
+    char name[64];
+    const char *eq = strchr(arg, '=');
+    snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+    *inline_value = eq != NULL;
+    const arg_def *d = args_find(f->defs, f->n, name);
+    return d && d->dst == (const void *)&f->resume;
+}
+
+// argv[0], then `saved` (minus its own --resume), then argv[1..argc): a new argv (the strings not copied).
+static char **merge_args(const train_flags *f, int argc, char **argv, char **saved, int nsaved, int *k) {
+    char **merged = calloc((size_t)(nsaved + argc + 1), sizeof *merged);
+    *k = 0;
+    merged[(*k)++] = argv[0];
+    for (int i = 0; i < nsaved; i++) {
+        int inl;
+        if (is_resume_flag(f, saved[i], &inl)) {
+            i += !inl;
+            continue;
         }
-        if (!ckpt[0]) f.resume = NULL; // --resume auto with nothing to resume: a fresh run
+        merged[(*k)++] = saved[i];
     }
-    if (f.resume) {
+    for (int i = 1; i < argc; i++) merged[(*k)++] = argv[i];
+    return merged;
+}
+
+// The saved arguments of a ditc checkpoint (state.json) or the mapped args of a reference train.py checkpoint
+// (a .pt file: --resume FILE.pt), then the given ones, parsed again into *f. *saved_argv/*merged: to free.
+static int apply_saved_args(train_flags *f, int *argc, char ***argv, const char *ckpt, int pt, ditc_kv *kv,
+                            char ***saved_argv, char ***merged, const char *usage, ditc_status *st) {
+    int64_t n = 0;
+    char **saved = NULL;
+    int nsaved = 0;
+    if (pt) {
+        if (ditc_train_pt_flags(ckpt, f->a.vae != NULL, &saved, &nsaved, st)) return 1;
+        *saved_argv = saved;
+    } else {
         char sp[4096 + 16];
         snprintf(sp, sizeof sp, "%s/state.json", ckpt);
-        int64_t n = 0;
-        if (ditc_kv_load(&kv, sp, &st) || ditc_kv_get_i64(&kv, "argc", &n, sp, &st)) {
-            fprintf(stderr, "ditc train: %s\n", st.message);
-            return 1;
-        }
-        // saved arguments first (minus their own --resume), then the ones given now
-        merged = calloc((size_t)(n + argc + 1), sizeof *merged);
-        int k = 0;
-        merged[k++] = argv[0];
+        if (ditc_kv_load(kv, sp, st) || ditc_kv_get_i64(kv, "argc", &n, sp, st)) return 1;
+        saved = *saved_argv = calloc((size_t)n + 1, sizeof *saved);
         for (int64_t i = 1; i < n; i++) {
             char key[32];
             snprintf(key, sizeof key, "arg.%lld", (long long)i);
-            const char *v = ditc_kv_get(&kv, key);
-            if (!v) {
-                fprintf(stderr, "ditc train: %s: missing %s\n", sp, key);
+            if (!(saved[nsaved++] = (char *)ditc_kv_get(kv, key))) {
+                ditc_fail(st, DITC_ERR_FORMAT, "%s: missing %s", sp, key);
                 return 1;
             }
-            if (!strcmp(v, "--resume")) {
-                i++;
-                continue;
-            }
-            merged[k++] = (char *)v;
         }
-        for (int i = 1; i < argc; i++) merged[k++] = argv[i];
-        ditc_train_args_defaults(&f.a);
-        f.resume = NULL;
-        declare(&f);
-        if ((r = args_parse("train", k, merged, f.defs, f.n, usage))) {
-            free(merged);
-            ditc_kv_free(&kv);
-            return r == 1 ? 0 : r;
+    }
+    int k;
+    *merged = merge_args(f, *argc, *argv, saved, nsaved, &k);
+    flags_init(f);
+    int r = args_parse("train", k, *merged, f->defs, f->n, usage);
+    if (r) return r == 1 ? -1 : r; // -1: --help
+    f->resume = NULL;
+    if (pt) f->a.resume_pt = ckpt;
+    else f->a.resume_dir = ckpt;
+    *argc = k; // the checkpoint records the merged arguments, so a later resume sees them all
+    *argv = *merged;
+    return 0;
+}
+
+// The PyTorch scripts' flags that are not plain spellings of ditc's: OpenDiT's per-process --batch_size and
+// --plugin, the launchers' --local-rank (the GPU of a single process with --device cuda), and the reference
+// train.py's --vae ema|mse (hub names, not paths).
+static int apply_script_flags(train_flags *f, int world, char *dev_override, size_t n, ditc_status *st) {
+    if (f->batch_size) f->a.global_batch = f->batch_size * world;
+    if (f->plugin) {
+        if (!strcmp(f->plugin, "zero2")) f->a.zero = 2;
+        else if (!strcmp(f->plugin, "ddp")) f->a.zero = 0;
+        else return ditc_fail(st, DITC_ERR_ARG, "--plugin '%s': expected zero2 (= --zero 2) or ddp", f->plugin);
+    }
+    dev_override[0] = 0;
+    if (f->local_rank >= 0 && f->device && !strcmp(f->device, "cuda") && world == 1)
+        snprintf(dev_override, n, "cuda:%d", f->local_rank);
+    const char *v = f->a.vae;
+    if (v && (!strcmp(v, "ema") || !strcmp(v, "mse")) && access(v, F_OK) != 0)
+        return ditc_fail(st, DITC_ERR_ARG,
+                         "--vae %s: the reference's hub name (stabilityai/sd-vae-ft-%s); ditc downloads nothing: pass "
+                         "the local sd-vae-ft-%s folder (diffusers layout) or its .safetensors",
+                         v, v, v);
+    return 0;
+}
+
+static int train_with(ditc_comm **commp, int argc, char **argv, train_flags *fp, const char *usage) {
+    train_flags f = *fp;
+    int r = 1;
+    char ckpt[4096], dev[64], dev_override[64];
+    ditc_status st = {0};
+    char **merged = NULL, **saved = NULL;
+    ditc_kv kv = {0};
+    ditc_backend *be = NULL;
+    struct stat sb;
+    int pt = f.resume && stat(f.resume, &sb) == 0 && S_ISREG(sb.st_mode); // a reference train.py .pt file
+    if (pt) snprintf(ckpt, sizeof ckpt, "%s", f.resume);
+    else if (f.resume && ditc_resolve_resume(f.resume, f.a.results_dir, ckpt, sizeof ckpt, &st)) goto done;
+    if (f.resume && ckpt[0]) { // (--resume auto with nothing to resume: a fresh run)
+        int a = apply_saved_args(&f, &argc, &argv, ckpt, pt, &kv, &saved, &merged, usage, &st);
+        if (a) {
+            r = a == -1 ? 0 : a == 2 ? 2 : 1;
+            if (a != 1) st.message[0] = 0;
+            goto done;
         }
-        f.a.resume_dir = ckpt;
-        argc = k; // the checkpoint records the merged arguments, so a later resume sees them all
-        argv = merged;
     }
     f.a.global_seed = (uint64_t)f.seed;
     f.a.random_flip = !f.no_flip;
     f.a.argc = argc;
     f.a.argv = argv;
-    char dev[64];
-    if (pick_comm(commp, f.device, f.comm, dev, sizeof dev, &st)) {
-        fprintf(stderr, "ditc train: %s\n", st.message);
-        free(merged);
-        ditc_kv_free(&kv);
-        return 1;
-    }
-    ditc_comm *comm = *commp;
-    ditc_backend *be = ditc_backend_open(dev, f.precision, f.a.threads, &st);
-    if (!be) {
-        fprintf(stderr, "ditc train: %s\n", st.message);
-        free(merged);
-        ditc_kv_free(&kv);
-        return 1;
-    }
-    r = ditc_train(be, comm, &f.a, &st);
-    be->destroy(be);
+    if (apply_script_flags(&f, (*commp)->world, dev_override, sizeof dev_override, &st) ||
+        pick_comm(commp, dev_override[0] ? dev_override : f.device, f.comm, dev, sizeof dev, &st))
+        goto done;
+    if (!(be = ditc_backend_open(dev, f.precision, f.a.threads, &st))) goto done;
+    r = ditc_train(be, *commp, &f.a, &st);
+    if (r && r != DITC_TRAIN_STOPPED) r = 1;
+done:
+    if (be) be->destroy(be);
     free(merged);
+    if (pt) ditc_train_pt_flags_free(saved);
+    else free(saved);
     ditc_kv_free(&kv);
     if (r == DITC_TRAIN_STOPPED) return r; // stopped by a signal with a checkpoint (logged by rank 0)
-    if (r) {
-        fprintf(stderr, "ditc train: %s\n", st.message);
-        return 1;
-    }
-    return 0;
+    if (r && st.message[0]) fprintf(stderr, "ditc train: %s\n", st.message);
+    return r;
 }

@@ -159,3 +159,15 @@ set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 add_test(NAME test_gpu_dry COMMAND env DITC_GPU_DRY=1 DITC_GPU_DRY_BUILD=0 OUT=${CMAKE_BINARY_DIR}/gpu-dry-out
          bash ${CMAKE_SOURCE_DIR}/scripts/gpu_session.sh)
 set_tests_properties(test_gpu_dry PROPERTIES LABELS gpu_dry TIMEOUT 120)
+# The PyTorch DiT scripts' spellings of the train flags = ditc's own (identical checkpoints)
+add_test(NAME test_script_flags COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_script_flags.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_script_flags PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# --init-from: a fresh run from pretrained weights (safetensors, .pt state_dict or checkpoint dict, a checkpoint dir)
+add_test(NAME test_init_from COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_init_from.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_init_from PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# --resume FILE.pt: a reference train.py checkpoint continued by ditc = the reference loop on the same batches
+add_test(NAME test_resume_pt COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_resume_pt.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_resume_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# ditc convert IN OUT.pt: a torch.save file torch.load(weights_only=True) accepts
+add_test(NAME test_pt_write COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_pt_write.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_pt_write PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -4,7 +4,13 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "torch_pt.h"
 #include "weights_file.h"
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
 
 int ditc_convert_run(const ditc_convert_args *a, ditc_status *st) {
     ditc_safetensors w;
@@ -18,7 +24,9 @@ int ditc_convert_run(const ditc_convert_args *a, ditc_status *st) {
         ditc_st_writer_add(wr, t->name, t->dtype, t->ndim, t->shape, t->data);
         numel += ditc_st_numel(t);
     }
-    r = ditc_st_writer_save(wr, a->out, st);
+    // OUT.pt/.pth: a torch.save state_dict (the tensors; metadata has no place there)
+    if (ends_with(a->out, ".pt") || ends_with(a->out, ".pth")) r = ditc_pt_save(a->out, &w, st);
+    else r = ditc_st_writer_save(wr, a->out, st);
     if (!r)
         printf("%s: %d tensors (%" PRId64 " elements), %d metadata entries -> %s\n", a->in, w.n_tensors, numel,
                w.n_meta, a->out);

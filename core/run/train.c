@@ -30,6 +30,7 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
     ditc_trainer t;
     int r = ditc_trainer_open(&t, be, comm, a, st);
     if (!r) ditc_train_log_start(&t);
+    if (!r && t.step == 0 && t.total == 0) r = ditc_train_checkpoint_if_due(&t, st); // --max-steps 0: the start
     while (!r && t.step < t.total) r = train_step(&t, st);
     if (!r) ditc_train_log_done(&t);
     ditc_trainer_close(&t);

@@ -28,6 +28,10 @@ typedef struct {
     const char *vae;        // --vae: AutoencoderKL to encode the images on the fly (NULL: train on the data as is)
     int vae_tile;           // --vae-tile: tiled encoding above this many pixels (0: never)
     const char *resume_dir; // checkpoint directory to resume from (resolved by the caller), or NULL
+    const char *resume_pt;  // a reference train.py checkpoint (.pt) to continue in a new run directory, or NULL
+    // --init-from: a fresh run (step 0, new optimizer state) from pretrained weights (train_init.c)
+    const char *init_from, *init_select, *init_skip; // file or checkpoint dir; ema|model|KEY; name prefixes
+    int init_ema;                                    // the EMA from the file's own ema when it has one
     // Running on a cluster (docs/cluster.md): the signals that stop a run with a checkpoint ("TERM,INT,USR1"
     // by default, "none"); checkpoint rotation (0 = keep all; --keep-every: steps kept for good); the
     // loss-spike guard (z-score K over the last accepted steps, 0 = off; non-finite losses are always skipped;
@@ -56,5 +60,11 @@ int ditc_train(ditc_backend *be, ditc_comm *comm, const ditc_train_args *a, ditc
 // has one; partial directories are skipped with a warning on stderr). "auto" is "latest", or *out = "" (a
 // fresh run) when results_dir holds no checkpoint yet.
 int ditc_resolve_resume(const char *resume, const char *results_dir, char *out, size_t n, ditc_status *st);
+
+// --resume FILE.pt: the flags a reference train.py checkpoint's `args` mean in ditc (--model, --num-classes,
+// --global-batch-size, --global-seed, --epochs, --log-every, --ckpt-every, --results-dir, --num-workers; with_vae:
+// also --image-size, the pixel side the VAE sees). *argv: n strings (ditc_train_pt_flags_free).
+int ditc_train_pt_flags(const char *path, int with_vae, char ***argv, int *n, ditc_status *st);
+void ditc_train_pt_flags_free(char **argv);
 
 #endif

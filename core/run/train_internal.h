@@ -1,7 +1,8 @@
 // train_internal.h — the state of one `ditc train` run and the named pieces its loop is made of (train.c).
 // One file per concern: train_setup.c (flags → data, model, optimizer, resume), train_step.c (model input,
 // micro-batch passes, rank reduction, update, SophiaG's Hessian), train_log.c (run directory, log.txt,
-// metrics.csv, progress), train_state.c (checkpoints and resume), train_optim.c (optimizer flags).
+// metrics.csv, progress), train_state.c (checkpoints and resume), train_optim.c (optimizer flags), train_init.c
+// (--init-from, --resume FILE.pt).
 #ifndef DITC_TRAIN_INTERNAL_H
 #define DITC_TRAIN_INTERNAL_H
 
@@ -77,7 +78,8 @@ typedef struct {
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
-    ditc_dit sampler; // --sample-every: the EMA weights in a model of their own (created at the first grid)
+    ditc_dit sampler;       // --sample-every: the EMA weights in a model of their own (created at the first grid)
+    const char *dump_batch; // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;
@@ -150,6 +152,13 @@ int ditc_train_check_sampling(const ditc_trainer *t, ditc_status *st);
 // After every --sample-every steps and the last: an EMA sample grid into <run>/samples/NNNNNNN.png (every rank
 // calls it: a sharded EMA is gathered).
 int ditc_train_sample_if_due(ditc_trainer *t, ditc_status *st);
+// ---- train_init.c: weights the run did not train ---------------------------------------------------------
+// --init-from (the weights, all but --init-skip's; the EMA = them, or the file's ema with --init-ema; the optimizer
+// fresh at step 0) or --resume FILE.pt (model, EMA, AdamW moments and step of a reference train.py checkpoint);
+// nothing for a ditc resume or a plain run. Once the model, optimizer and run log exist.
+int ditc_train_init_weights(ditc_trainer *t, ditc_status *st);
+// The --init-* flags together (one message naming them).
+int ditc_train_init_check(const ditc_train_args *a, ditc_status *st);
 
 // ---- train_plot.c --------------------------------------------------------------------------------------
 // --plot: redraws <run>/loss.png from metrics.csv (rank 0; a failure is a warning).

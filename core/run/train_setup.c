@@ -43,7 +43,7 @@ static int check_flags(const ditc_train_args *a, int world, ditc_status *st) {
     if (a->log_every < 1 || a->ckpt_every < 1)
         return ditc_fail(st, DITC_ERR_ARG, "--log-every and --ckpt-every must be positive");
     if (a->epochs < 1) return ditc_fail(st, DITC_ERR_ARG, "--epochs %lld: must be positive", (long long)a->epochs);
-    if (ditc_train_optim_check(a, st)) return st->code;
+    if (ditc_train_optim_check(a, st) || ditc_train_init_check(a, st)) return st->code;
     if (strcmp(a->lr_schedule, "constant") && strcmp(a->lr_schedule, "cosine"))
         return ditc_fail(st, DITC_ERR_ARG, "--lr-schedule %s: expected constant or cosine", a->lr_schedule);
     if (!(a->min_lr_ratio >= 0 && a->min_lr_ratio <= 1))
@@ -197,6 +197,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     t->inject_nan = getenv("DITC_TEST_INJECT_NAN");
     t->inject_spike = getenv("DITC_TEST_INJECT_SPIKE");
+    t->dump_batch = getenv("DITC_TEST_DUMP_BATCH");
     if ((r = open_dataset(&t->ds, a, st)) || (r = model_input_shape(t, &channels, &side, st)) ||
         (r = build_config(&cfg, a, t->ds, channels, side, st)) ||
         (r = ditc_data_order_init(&t->order, t->ds->n, a->global_batch, a->global_seed, st)) ||
@@ -204,7 +205,8 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
-    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))))
+    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))) ||
+        (r = ditc_train_init_weights(t, st)))
         return r;
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);

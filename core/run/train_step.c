@@ -1,6 +1,7 @@
 // train_step.c — the stages of one training step (train_internal.h). The gradient pass and SophiaG's Hessian
 // pass are one micro-batch loop over the same model input: only the loss differs.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "rng.h"
@@ -68,6 +69,30 @@ static void fill_keyed(ditc_backend *be, ditc_tensor *dst, const int64_t *pos, u
     }
 }
 
+// Test hook (tests/test_resume_pt.sh): DITC_TEST_DUMP_BATCH=DIR writes each gradient micro-batch's model
+// input x, timesteps t, labels y (after dropout) and noise to DIR/step_SSSSSSS_M.safetensors (S the step it
+// computes, 1-based as logged; M the micro-batch's first sample), for a reference to consume the same batches.
+static void dump_batch(const ditc_trainer *t, const ditc_batch *bt, const float *x, ditc_tensor *noise, int64_t m0) {
+    const char *dir = t->dump_batch;
+    int64_t n = noise->shape[0], per = t->per;
+    float *nz = ditc_xmalloc((size_t)(n * per) * sizeof(float));
+    int32_t *ti = ditc_xmalloc((size_t)n * sizeof(int32_t));
+    ditc_to_host(noise, nz);
+    for (int64_t b = 0; b < n; b++) ti[b] = (int32_t)bt->t[m0 + b];
+    ditc_st_writer *w = ditc_st_writer_new();
+    ditc_st_writer_add(w, "x", DITC_F32, 4, noise->shape, x);
+    ditc_st_writer_add(w, "noise", DITC_F32, 4, noise->shape, nz);
+    ditc_st_writer_add(w, "t", DITC_I32, 1, noise->shape, ti);
+    ditc_st_writer_add(w, "y", DITC_I32, 1, noise->shape, bt->y + m0);
+    char path[4096 + 64];
+    snprintf(path, sizeof path, "%s/step_%07lld_%lld.safetensors", dir, (long long)t->step + 1, (long long)m0);
+    ditc_status st = {0};
+    if (ditc_st_writer_save(w, path, &st)) fprintf(stderr, "DITC_TEST_DUMP_BATCH: %s\n", st.message);
+    ditc_st_writer_free(w);
+    free(nz);
+    free(ti);
+}
+
 // The loss a backward pass differentiates: the hybrid diffusion loss (the gradient pass) or SophiaG's GNB loss
 // (the Hessian pass, with targets ε̂ = ε_pred + z/√2, core/diffusion/sophia_gnb.h).
 typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
@@ -85,6 +110,8 @@ static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float
     ditc_tensor *x = ditc_from_host(c, DITC_F32, 4, shape, x0 + m0 * t->per);
     ditc_tensor *noise = ditc_new(c, DITC_F32, 4, shape);
     fill_keyed(t->be, noise, bt->pos + m0, seed, DITC_RNG_NOISE, t->step);
+    if (t->dump_batch && kind == TRAIN_LOSS_DIFFUSION && t->comm->rank == 0)
+        dump_batch(t, bt, x0 + m0 * t->per, noise, m0);
     ditc_tensor *loss;
     if (kind == TRAIN_LOSS_GNB) {
         ditc_tensor *z = ditc_new(c, DITC_F32, 4, shape);

@@ -24,4 +24,9 @@ int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, c
 // Maps the file at path (label = path) and parses it.
 int ditc_pt_open(ditc_safetensors *st, const char *path, const char *select, ditc_status *s);
 
+// Writes the tensors of st (names, dtypes, shapes, data; metadata is not written) as a torch.save file that
+// torch.load(path, weights_only=True) returns as an OrderedDict of contiguous CPU tensors (torch_pt_write.c).
+// Stored zip entries, no ZIP64: at most 4 GiB of tensor data.
+int ditc_pt_save(const char *path, const ditc_safetensors *st, ditc_status *s);
+
 #endif
