@@ -9,5 +9,6 @@ int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_fid(int argc, char **argv);
 
 #endif
