@@ -23,17 +23,17 @@ int cmd_fid(int argc, char **argv) {
     // positional arguments (the inputs) are taken out; every --flag of the table takes a value
     char **flags = calloc((size_t)argc + 1, sizeof *flags);
     int nf = 0;
+    const char *extra = NULL;
     flags[nf++] = argv[0];
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--", 2)) {
             flags[nf++] = argv[i];
-            if (args_find(defs, n, argv[i]) && i + 1 < argc) flags[nf++] = argv[++i];
+            if (!args_find(defs, n, argv[i])) break; // unknown (or --help): args_parse reports it
+            if (i + 1 < argc) flags[nf++] = argv[++i];
         } else if (a.n_inputs < 2) {
             a.inputs[a.n_inputs++] = argv[i];
-        } else {
-            fprintf(stderr, "ditc fid: unexpected argument '%s' (at most two inputs)\n", argv[i]);
-            free(flags);
-            return 2;
+        } else if (!extra) {
+            extra = argv[i];
         }
     }
     int r = args_parse("fid", nf, flags, defs, n,
@@ -42,6 +42,10 @@ int cmd_fid(int argc, char **argv) {
                        "(mu, sigma) or features .npz");
     free(flags);
     if (r) return r == 1 ? 0 : r;
+    if (extra) {
+        fprintf(stderr, "ditc fid: unexpected argument '%s' (at most two inputs)\n", extra);
+        return 2;
+    }
     if (a.threads < 0) {
         fprintf(stderr, "ditc fid: --threads %d: must be at least 0\n", a.threads);
         return 2;

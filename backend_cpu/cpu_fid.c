@@ -54,8 +54,7 @@ void cpu_pool2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int 
 }
 
 // torch's compute_source_index_and_lambda (UpSample.h) for one output index, align_corners = False.
-static void src_index(int64_t o, int64_t in, int64_t out, float ratio, int64_t *i0, int64_t *i1, float *l0,
-                      float *l1) {
+static void src_index(int64_t o, int64_t in, int64_t out, float ratio, int64_t *i0, int64_t *i1, float *l0, float *l1) {
     if (in == out) {
         *i0 = *i1 = o, *l0 = 1.0f, *l1 = 0.0f;
         return;

@@ -110,8 +110,9 @@ static int open_npz(ditc_fid_input *in, ditc_status *st) {
     if ((rc = ditc_npz_array(in->z, "arr_0", &in->r, &in->info, st))) return rc;
     ditc_npy_shape_str(&in->info, shape, sizeof shape);
     if (strcmp(in->info.descr + 1, "u1"))
-        return ditc_fail(st, DITC_ERR_FORMAT, "%s: arr_0 has dtype %s (%s) and shape %s, expected uint8 images (N, H, W, 3)",
-                         in->path, dtype_words(in->info.descr), in->info.descr, shape);
+        return ditc_fail(st, DITC_ERR_FORMAT,
+                         "%s: arr_0 has dtype %s (%s) and shape %s, expected uint8 images (N, H, W, 3)", in->path,
+                         dtype_words(in->info.descr), in->info.descr, shape);
     if (in->info.ndim != 4 || in->info.shape[3] != 3 || in->info.shape[1] < 1 || in->info.shape[2] < 1)
         return ditc_fail(st, DITC_ERR_FORMAT, "%s: arr_0 has shape %s, expected uint8 images (N, H, W, 3)", in->path,
                          shape);
@@ -175,7 +176,8 @@ int ditc_fid_input_next_images(ditc_fid_input *in, int max, int threads, const d
         ditc_status *sts = ditc_xcalloc((size_t)n, sizeof *sts);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int i = 0; i < n; i++)
-            if (ditc_image_load_rgb(in->files[in->pos + i], &in->imgs[i], &sts[i])) sts[i].code = sts[i].code ? sts[i].code : 1;
+            if (ditc_image_load_rgb(in->files[in->pos + i], &in->imgs[i], &sts[i]))
+                sts[i].code = sts[i].code ? sts[i].code : 1;
         for (int i = 0; i < n && failed < 0; i++)
             if (sts[i].code) failed = i;
         if (failed >= 0) {
@@ -222,8 +224,8 @@ int ditc_fid_input_stats(ditc_fid_input *in, double **mu, double **sigma, int *d
         goto fail;
     }
     if (is.ndim != 2 || is.shape[0] != im.shape[0] || is.shape[1] != im.shape[0]) {
-        rc = ditc_fail(st, DITC_ERR_FORMAT, "%s: sigma has shape %s, expected (%lld, %lld) to match mu %s", in->path, s2,
-                       (long long)im.shape[0], (long long)im.shape[0], s1);
+        rc = ditc_fail(st, DITC_ERR_FORMAT, "%s: sigma has shape %s, expected (%lld, %lld) to match mu %s", in->path,
+                       s2, (long long)im.shape[0], (long long)im.shape[0], s1);
         goto fail;
     }
     *d = (int)im.shape[0];

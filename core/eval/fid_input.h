@@ -21,7 +21,7 @@ typedef struct ditc_fid_input ditc_fid_input;
 int ditc_fid_input_open(const char *path, ditc_fid_input **in, ditc_status *st);
 void ditc_fid_input_close(ditc_fid_input *in);
 ditc_fid_kind ditc_fid_input_kind(const ditc_fid_input *in);
-int64_t ditc_fid_input_count(const ditc_fid_input *in); // images or feature rows (0 for statistics)
+int64_t ditc_fid_input_count(const ditc_fid_input *in);    // images or feature rows (0 for statistics)
 const char *ditc_fid_input_desc(const ditc_fid_input *in); // e.g. "image batch .npz (10000, 256, 256, 3)"
 // Images: the next up to max images (decoded on `threads` OpenMP threads, 0 = default) into *imgs, owned by in
 // and valid until the next call. Returns the number (0 at the end) or -1 with st set.

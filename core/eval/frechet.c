@@ -24,8 +24,7 @@ static int syevd(int n, double *a, double *w, int vectors) {
     return info;
 }
 
-int ditc_trace_sqrt_product(int d, const double *a, const double *b, double *trace, double *min_eig,
-                            ditc_status *st) {
+int ditc_trace_sqrt_product(int d, const double *a, const double *b, double *trace, double *min_eig, ditc_status *st) {
     size_t dd = (size_t)d * (size_t)d;
     double *v = ditc_xmalloc(dd * sizeof(double)), *w = ditc_xmalloc((size_t)d * sizeof(double));
     double *r = ditc_xmalloc(dd * sizeof(double)), *s = ditc_xmalloc(dd * sizeof(double));
@@ -42,7 +41,7 @@ int ditc_trace_sqrt_product(int d, const double *a, const double *b, double *tra
         double sq = w[k] > 0 ? sqrt(w[k]) : 0.0;
         for (int j = 0; j < d; j++) r[(size_t)k * d + j] = sq * v[(size_t)k * d + j];
     }
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, d, 1.0, v, d, r, d, 0.0, s, d); // s = a^½
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, d, 1.0, v, d, r, d, 0.0, s, d);   // s = a^½
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, s, d, b, d, 0.0, r, d); // r = a^½ b
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, r, d, s, d, 0.0, v, d); // v = a^½ b a^½
     for (int i = 0; i < d; i++) // symmetrise the rounding
@@ -89,8 +88,10 @@ int ditc_frechet_distance(int d, const double *mu1, const double *sigma1, const 
         if (rc) return rc;
     }
     if (mn < 0 && sqrt(-mn) > 1e-3)
-        return ditc_fail(st, DITC_ERR_FORMAT, "Imaginary component %g (the covariance product is not positive "
-                         "semi-definite: are the statistics valid covariances?)", sqrt(-mn));
+        return ditc_fail(st, DITC_ERR_FORMAT,
+                         "Imaginary component %g (the covariance product is not positive "
+                         "semi-definite: are the statistics valid covariances?)",
+                         sqrt(-mn));
     *fid = diff + tr1 + tr2 - 2.0 * trc;
     return 0;
 }

@@ -14,7 +14,6 @@
 int ditc_frechet_distance(int d, const double *mu1, const double *sigma1, const double *mu2, const double *sigma2,
                           double eps, double *fid, ditc_status *st);
 // tr(sqrtm(a·b)) alone (the part above), for tests; *min_eig receives the smallest eigenvalue of S.
-int ditc_trace_sqrt_product(int d, const double *a, const double *b, double *trace, double *min_eig,
-                            ditc_status *st);
+int ditc_trace_sqrt_product(int d, const double *a, const double *b, double *trace, double *min_eig, ditc_status *st);
 
 #endif

@@ -387,13 +387,13 @@ void ditc_inception_put(ditc_inception *m, ditc_tensor *in, int64_t b, const dit
 
 void ditc_inception_forward(ditc_inception *m, const ditc_tensor *in, float *feats) {
     ditc_backend *be = m->be;
-    ditc_tensor *x = conv(m, &m->c1a, in);    // (B, 32, 149, 149)
-    x = conv_f(m, &m->c2a, x);                // (B, 32, 147, 147)
-    x = conv_f(m, &m->c2b, x);                // (B, 64, 147, 147)
+    ditc_tensor *x = conv(m, &m->c1a, in);           // (B, 32, 149, 149)
+    x = conv_f(m, &m->c2a, x);                       // (B, 32, 147, 147)
+    x = conv_f(m, &m->c2b, x);                       // (B, 64, 147, 147)
     ditc_tensor *p = ditc_pool2d(be, x, 3, 2, 0, 0); // (B, 64, 73, 73)
     ditc_vt_free(x);
-    x = conv_f(m, &m->c3b, p);         // (B, 80, 73, 73)
-    x = conv_f(m, &m->c4a, x);         // (B, 192, 71, 71)
+    x = conv_f(m, &m->c3b, p);          // (B, 80, 73, 73)
+    x = conv_f(m, &m->c4a, x);          // (B, 192, 71, 71)
     p = ditc_pool2d(be, x, 3, 2, 0, 0); // (B, 192, 35, 35)
     ditc_vt_free(x);
     x = p;
@@ -405,7 +405,7 @@ void ditc_inception_forward(ditc_inception *m, const ditc_tensor *in, float *fea
     p = fwd_d(m, &m->m7a, x), ditc_vt_free(x), x = p; // (B, 1280, 8, 8)
     p = fwd_e(m, &m->m7b, x), ditc_vt_free(x), x = p; // (B, 2048, 8, 8)
     p = fwd_e(m, &m->m7c, x), ditc_vt_free(x), x = p; // (B, 2048, 8, 8)
-    ditc_tensor *f = ditc_global_avg_pool(be, x);      // (B, 2048)
+    ditc_tensor *f = ditc_global_avg_pool(be, x);     // (B, 2048)
     ditc_vt_free(x);
     be->copy_d2h(be, feats, f->data, ditc_nbytes(f));
     ditc_vt_free(f);

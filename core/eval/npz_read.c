@@ -36,7 +36,9 @@ struct ditc_npy_reader {
 #define NPZ_BUF (1u << 16)
 
 static uint16_t u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t u32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
 static int read_at(FILE *f, uint64_t off, void *dst, size_t n) {
@@ -142,8 +144,9 @@ int ditc_npz_open(const char *path, ditc_npz **out, ditc_status *st) {
             goto done;
         }
         if (method != 0 && method != 8) {
-            rc = ditc_fail(st, DITC_ERR_FORMAT, "%s: entry '%s' uses zip compression method %d (only stored and deflate)",
-                           path, e->name, method);
+            rc = ditc_fail(st, DITC_ERR_FORMAT,
+                           "%s: entry '%s' uses zip compression method %d (only stored and deflate)", path, e->name,
+                           method);
             goto done;
         }
         if (method == 0 && e->csize != e->usize) {
@@ -199,14 +202,14 @@ static int raw_read(ditc_npy_reader *r, unsigned char *dst, size_t n, ditc_statu
         while (r->zs.avail_out > 0) {
             if (r->zs.avail_in == 0) {
                 size_t want = r->in_left < NPZ_BUF ? (size_t)r->in_left : NPZ_BUF;
-                if (want == 0 || fread(r->buf, 1, want, r->f) != want) return trunc_err(r, st, "compressed data truncated");
+                if (want == 0 || fread(r->buf, 1, want, r->f) != want)
+                    return trunc_err(r, st, "compressed data truncated");
                 r->in_left -= want;
                 r->zs.next_in = r->buf, r->zs.avail_in = (uInt)want;
             }
             int zr = inflate(&r->zs, Z_NO_FLUSH);
             if (zr == Z_STREAM_END && r->zs.avail_out > 0) return trunc_err(r, st, "compressed data end early");
-            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-                return trunc_err(r, st, "corrupt deflate data");
+            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) return trunc_err(r, st, "corrupt deflate data");
             if (zr == Z_BUF_ERROR && r->zs.avail_in > 0) return trunc_err(r, st, "corrupt deflate data");
         }
         dst += step, n -= step, r->out_left -= step;
@@ -214,9 +217,7 @@ static int raw_read(ditc_npy_reader *r, unsigned char *dst, size_t n, ditc_statu
     return 0;
 }
 
-int ditc_npy_read(ditc_npy_reader *r, void *dst, size_t bytes, ditc_status *st) {
-    return raw_read(r, dst, bytes, st);
-}
+int ditc_npy_read(ditc_npy_reader *r, void *dst, size_t bytes, ditc_status *st) { return raw_read(r, dst, bytes, st); }
 
 // Parses the .npy header dict {'descr': '<f8', 'fortran_order': False, 'shape': (2048, 2048), }.
 static int parse_header(ditc_npy_reader *r, const char *h, ditc_npy_info *info, ditc_status *st) {
@@ -308,8 +309,7 @@ int ditc_npz_array(ditc_npz *z, const char *key, ditc_npy_reader **out, ditc_npy
     if ((rc = raw_read(r, (unsigned char *)hdr, hl, st))) goto done;
     hdr[hl] = '\0';
     if ((rc = parse_header(r, hdr, info, st))) goto done;
-    if ((uint64_t)info->numel > UINT64_MAX / info->itemsize ||
-        (uint64_t)info->numel * info->itemsize != r->out_left) {
+    if ((uint64_t)info->numel > UINT64_MAX / info->itemsize || (uint64_t)info->numel * info->itemsize != r->out_left) {
         rc = trunc_err(r, st, "data size does not match its .npy header (truncated?)");
         goto done;
     }

@@ -26,7 +26,8 @@ static void put16(buf *b, uint32_t v) {
     put(b, c, 2);
 }
 static void put32(buf *b, uint32_t v) {
-    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
     put(b, c, 4);
 }
 
@@ -43,8 +44,9 @@ static uint32_t crc(uint32_t c, const unsigned char *p, size_t n) {
 static size_t npy_header(const ditc_npz_array_out *a, char *h, size_t cap) {
     char dict[256], shape[160];
     size_t p = (size_t)snprintf(shape, sizeof shape, "(");
-    for (int i = 0; i < a->ndim; i++) p += (size_t)snprintf(shape + p, sizeof shape - p, "%lld, ", (long long)a->shape[i]);
-    if (a->ndim == 1) shape[p - 1] = ')', shape[p] = '\0';   // "(2048,)"
+    for (int i = 0; i < a->ndim; i++)
+        p += (size_t)snprintf(shape + p, sizeof shape - p, "%lld, ", (long long)a->shape[i]);
+    if (a->ndim == 1) shape[p - 1] = ')', shape[p] = '\0';         // "(2048,)"
     else if (a->ndim > 1) shape[p - 2] = ')', shape[p - 1] = '\0'; // "(2, 3)"
     else snprintf(shape, sizeof shape, "()");
     int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", a->descr, shape);

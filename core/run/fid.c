@@ -120,12 +120,11 @@ int ditc_fid_run(const ditc_fid_args *a, FILE *out, ditc_status *st) {
     }
     if (!rc && need_model) {
         if (!a->inception)
-            rc = ditc_fail(st, DITC_ERR_ARG, "--inception WEIGHTS.safetensors is required for image inputs "
-                                             "(pytorch-fid's pt_inception weights, see README)");
-        else if (!(be = ditc_backend_open(a->device, NULL, a->threads, st)))
-            rc = st->code ? st->code : 1;
-        else if (!(m = ditc_inception_load(be, a->inception, st)))
-            rc = st->code ? st->code : 1;
+            rc = ditc_fail(st, DITC_ERR_ARG,
+                           "--inception WEIGHTS.safetensors is required for image inputs "
+                           "(pytorch-fid's pt_inception weights, see README)");
+        else if (!(be = ditc_backend_open(a->device, NULL, a->threads, st))) rc = st->code ? st->code : 1;
+        else if (!(m = ditc_inception_load(be, a->inception, st))) rc = st->code ? st->code : 1;
         if (!rc)
             fprintf(out, "inception: %s (%lld parameters, %d-d features)\n", a->inception,
                     (long long)ditc_inception_params(m), ditc_inception_dim(m));

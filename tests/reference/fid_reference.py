@@ -18,7 +18,7 @@ Commands (all files little-endian numpy / safetensors, see tests/test_fid.sh):
       pt_inception file), per set NAME: DIR/NAME.npz (ADM batch: arr_0 uint8 (N, H, W, 3)), DIR/NAME/ (PNGs, with
       --png), DIR/NAME.feat.npy (float32 (N, D): pytorch-fid's get_activations on the PNG files when --png, else on
       the same tensors), DIR/NAME.stats.npz (mu, sigma as pytorch-fid's save_fid_stats: savez_compressed),
-      and DIR/fid.txt with pytorch-fid's calculate_frechet_distance between the first two sets.
+      and DIR/fid.txt with pytorch-fid's calculate_frechet_distance between the first two sets (unless --no-fid).
   features --out F.npz --n N --d D --seed S [--shift X]  random float32 features (key `features`, ditc's format)
   stats --features F.npz --out S.npz                     mu, sigma of features as pytorch-fid (float64)
   frechet A B                                            prints pytorch-fid's FID of two stats/features .npz
@@ -187,7 +187,7 @@ def cmd_make(a):
         mu, sigma = np.mean(act, axis=0), np.cov(act, rowvar=False)
         np.savez_compressed(os.path.join(a.out, name + '.stats.npz'), mu=mu, sigma=sigma)
         stats.append((mu, sigma))
-    if len(stats) >= 2:
+    if len(stats) >= 2 and not a.no_fid:
         fid = fs.calculate_frechet_distance(stats[0][0], stats[0][1], stats[1][0], stats[1][1])
         with open(os.path.join(a.out, 'fid.txt'), 'w') as f:
             f.write(f'{fid:.17g}\n')
@@ -255,6 +255,7 @@ def main():
     m.add_argument('--seed', type=int, default=0)
     m.add_argument('--sets', required=True)
     m.add_argument('--png', action='store_true')
+    m.add_argument('--no-fid', action='store_true', help='skip fid.txt (scipy sqrtm of 2048² takes a minute)')
     f = sub.add_parser('features')
     f.add_argument('--out', required=True)
     f.add_argument('--n', type=int, required=True)
