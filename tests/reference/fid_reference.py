@@ -13,7 +13,7 @@ Tiny config (`--width-div 8`): the same graph and the same 299×299 resize with 
 Mixed_7c gives 256 features instead of 2048 and a forward costs ~1/60 of the full one.
 
 Commands (all files little-endian numpy / safetensors, see tests/test_fid.sh):
-  make --out DIR [--width-div 1|8] [--seed S] --sets NAME:N:HxW:BRIGHT[,...] [--png]
+  make --out DIR [--width-div 1|8] [--seed S] --sets NAME:N:HxW:BRIGHT[,...] [--png] [--time] [--no-fid]
       DIR/inception.safetensors (Inception3 state_dict names, incl. fc.* and num_batches_tracked like the
       pt_inception file), per set NAME: DIR/NAME.npz (ADM batch: arr_0 uint8 (N, H, W, 3)), DIR/NAME/ (PNGs, with
       --png), DIR/NAME.feat.npy (float32 (N, D): pytorch-fid's get_activations on the PNG files when --png, else on
@@ -28,6 +28,7 @@ Commands (all files little-endian numpy / safetensors, see tests/test_fid.sh):
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -177,8 +178,14 @@ def cmd_make(a):
             files = sorted(files)
             dims = net.fc.in_features
             # pytorch-fid's own path: ImagePathDataset (PIL convert('RGB'), ToTensor) → model → float64 array
+            t0 = time.perf_counter()
             act = fs.get_activations(files, model, batch_size=min(50, len(files)), dims=dims, device='cpu',
                                      num_workers=0)
+            if a.time:
+                mu, sigma = np.mean(act, axis=0), np.cov(act, rowvar=False)
+                dt = time.perf_counter() - t0
+                print(f'pytorch-fid: {len(files)} PNG files → mu, sigma in {dt:.2f} s ({len(files) / dt:.2f} images/s, '
+                      f'{torch.get_num_threads()} threads)')
         else:
             with torch.no_grad():
                 x = torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous().float().div(255)
@@ -210,7 +217,10 @@ def cmd_frechet(a):
     import pytorch_fid.fid_score as fs
     m1, s1 = load_npz_any(a.a)
     m2, s2 = load_npz_any(a.b)
-    print(f'{fs.calculate_frechet_distance(m1, s1, m2, s2):.17g}')
+    t0 = time.perf_counter()
+    fid = fs.calculate_frechet_distance(m1, s1, m2, s2)
+    print(f'pytorch-fid calculate_frechet_distance ({m1.shape[0]}-d): {time.perf_counter() - t0:.2f} s', file=sys.stderr)
+    print(f'{fid:.17g}')
 
 
 def cmd_compare_features(a):
@@ -255,6 +265,7 @@ def main():
     m.add_argument('--seed', type=int, default=0)
     m.add_argument('--sets', required=True)
     m.add_argument('--png', action='store_true')
+    m.add_argument('--time', action='store_true', help='print the time of pytorch-fid on the PNG folder')
     m.add_argument('--no-fid', action='store_true', help='skip fid.txt (scipy sqrtm of 2048² takes a minute)')
     f = sub.add_parser('features')
     f.add_argument('--out', required=True)
