@@ -7,6 +7,8 @@
 #    N < D), --save-stats read back by numpy (float64);
 #  * one FID for every kind of input: npz batches, PNG folders, statistics written by ditc, pytorch-fid's
 #    statistics files (savez_compressed) — and pytorch-fid's end-to-end FID;
+#  * ZIP64 .npz files (as multi-GB batches are written) read the same pixels;
+#  * ZIP64 .npz files (as multi-GB batches are written) read the same pixels;
 #  * bad inputs: each one message naming the file or flag, a non-zero exit, no crash.
 # Skipped (77) when /usr/bin/python3 lacks torch, torchvision, scipy or pytorch_fid (scripts/install-deps.sh).
 source "$(dirname "$0")/test_lib.sh"
@@ -41,6 +43,10 @@ feat_case() { # NAME REFDIR INPUT REF_FEAT
     fi
 }
 feat_case full_npz "$T/full" "$T/full/a.npz" "$T/full/a.feat.npy"
+run full_b1 "$DITC" fid "$T/full/a.npz" --inception "$T/full/inception.safetensors" --save-features "$T/full_b1.npz" \
+    --batch 1 --threads 1
+cmp -s "$T/full_npz.npz" "$T/full_b1.npz"
+check $? "full size (Winograd 3x3 paths included): features bit-identical at batch 16 / 2 threads and batch 1 / 1 thread"
 feat_case tiny_npz "$T/tiny" "$T/tiny/a.npz" "$T/tiny/a.feat.npy"
 feat_case tiny_png "$T/tiny" "$T/tiny/b" "$T/tiny/b.feat.npy"
 
@@ -115,11 +121,18 @@ with open(os.path.join(t, 'badpng', '000.png'), 'wb') as f:
     f.write(b'\x89PNG\r\n\x1a\n garbage')
 with open(os.path.join(t, 'notzip.npz'), 'wb') as f:
     f.write(b'not a zip archive at all' * 4)
+import zipfile
+zipfile.ZIP64_LIMIT = 1000  # every entry and offset above 1000 bytes gets ZIP64 records, as in a multi-GB batch
+with np.load(os.path.join(t, 'tiny', 'a.npz')) as f:
+    np.savez(os.path.join(t, 'zip64.npz'), arr_0=f['arr_0'])
 with open(os.path.join(t, 'tiny', 'a.npz'), 'rb') as f:
     blob = f.read()
 with open(os.path.join(t, 'trunc.npz'), 'wb') as f:
     f.write(blob[:len(blob) // 2] + blob[-200:])  # central directory intact, data cut
 EOF
+run zip64 "$DITC" fid "$T/zip64.npz" --inception "$W" --save-features "$T/zip64_feat.npz" --batch 7 --threads 1
+cmp -s "$T/det1.npz" "$T/zip64_feat.npz"
+check $? "an .npz with ZIP64 records (central directory, end record) reads the same pixels: identical features"
 bad() { # NAME EXPECTED_TEXT ARGS...: non-zero exit (not a crash), one line naming EXPECTED_TEXT
     local name=$1 want=$2
     shift 2
@@ -150,6 +163,7 @@ bad missing_input "$T/nothing.npz" "$T/nothing.npz" "$I" --inception "$W"
 bad one_input "two inputs" "$I" --inception "$W"
 bad two_for_save "--save-stats" --save-stats "$T/x.npz" "$I" "$I" --inception "$W"
 bad bad_batch "--batch" "$I" "$I" --inception "$W" --batch 0
+bad device_no_kernels "cpu-guard" "$I" "$T/tiny/b.npz" --inception "$W" --device cpu-guard
 bad unknown_flag "--frobnicate" "$I" "$I" --frobnicate 1
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"

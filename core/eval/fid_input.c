@@ -17,6 +17,7 @@ struct ditc_fid_input {
     char desc[256];
     int64_t count, pos;
     int d;
+    int with_images; // statistics that come with an arr_0 (not used)
     // folder
     char **files;
     // npz
@@ -89,7 +90,7 @@ static int open_npz(ditc_fid_input *in, ditc_status *st) {
     char shape[96];
     if (ditc_npz_has(in->z, "mu") && ditc_npz_has(in->z, "sigma")) {
         in->kind = DITC_FID_STATS;
-        snprintf(in->desc, sizeof in->desc, "statistics .npz (mu, sigma)");
+        in->with_images = ditc_npz_has(in->z, "arr_0"); // e.g. ADM's reference batches: their TF-computed stats
         return 0;
     }
     if (ditc_npz_has(in->z, "features")) {
@@ -230,7 +231,8 @@ int ditc_fid_input_stats(ditc_fid_input *in, double **mu, double **sigma, int *d
     }
     *d = (int)im.shape[0];
     in->d = *d;
-    snprintf(in->desc, sizeof in->desc, "statistics .npz (mu %s, sigma %s)", s1, s2);
+    snprintf(in->desc, sizeof in->desc, "statistics .npz (mu %s, sigma %s%s)", s1, s2,
+             in->with_images ? "; its arr_0 images are not used" : "");
     return 0;
 fail:
     free(*mu), free(*sigma);

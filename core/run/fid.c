@@ -40,6 +40,7 @@ static int image_stats(ditc_fid_input *in, ditc_backend *be, ditc_inception *m, 
     size_t host_cap = 0;
     if (keep) s->feats = ditc_xmalloc((size_t)ditc_fid_input_count(in) * (size_t)D * sizeof(float));
     int rc = 0;
+    double t0 = ditc_now_s(), last = t0;
     for (;;) {
         const ditc_image *imgs;
         int n = ditc_fid_input_next_images(in, a->batch, a->threads, &imgs, st);
@@ -56,6 +57,12 @@ static int image_stats(ditc_fid_input *in, ditc_backend *be, ditc_inception *m, 
         ditc_inception_forward(m, &xb, feats);
         if (keep) memcpy(s->feats + acc.n * D, feats, (size_t)n * (size_t)D * sizeof(float));
         ditc_fid_acc_add(&acc, feats, n);
+        double now = ditc_now_s();
+        if (now - last >= 30.0) { // progress of long runs (50k images take hours on a CPU)
+            fprintf(stderr, "ditc fid: %lld / %lld images, %.2f images/s\n", (long long)acc.n,
+                    (long long)ditc_fid_input_count(in), (double)acc.n / (now - t0));
+            last = now;
+        }
     }
     ditc_vt_free(x);
     free(feats), free(host);
