@@ -10,5 +10,6 @@ int cmd_sample(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_fid(int argc, char **argv);
 
 #endif

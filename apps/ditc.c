@@ -18,6 +18,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "time full training steps; images/s, GFLOP/s vs the sgemm rate, arena peak"},
     {"check", cmd_check, "numerics of one batch (output, losses, grads, AdamW steps) for comparison with PyTorch"},
     {"extract", cmd_extract, "write a data set's preprocessed 8-bit samples into safetensors shards (+ index.json)"},
+    {"fid", cmd_fid, "Fréchet Inception Distance as pytorch-fid (image folders, .npz batches, statistics)"},
     {"inspect", cmd_inspect, "list the tensors and metadata of a .safetensors or torch.save .pt/.pth file"},
     {"convert", cmd_convert, "rewrite a torch.save .pt/.pth (state_dict or checkpoint) as .safetensors"},
 };

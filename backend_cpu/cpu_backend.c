@@ -115,6 +115,7 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     DITC_BACKEND_KERNELS(SET)
     DITC_BACKEND_SYNC_KERNELS(SET)
     DITC_BACKEND_VAE_KERNELS(SET)
+    DITC_BACKEND_FID_KERNELS(SET)
     DITC_BACKEND_SOPHIA_KERNELS(SET)
 #undef SET
     return be;

@@ -7,13 +7,19 @@
 // convolutions need no column matrix (x is already (C, H·W)). The bias is written (or added) first and the
 // GEMM accumulates onto it (beta = 1), so `acc` (y += conv) costs nothing extra. 3×3 stride-1 pad-1
 // convolutions with at least DITC_WINOGRAD_MIN_CH input and output channels on planes of at least
-// DITC_WINOGRAD_MIN_HW pixels go to cpu_winograd.c instead.
+// DITC_WINOGRAD_MIN_HW pixels go to cpu_winograd.c instead. Batches of small planes run one sample per thread
+// with the same bands and blocks (the same bits).
+#include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "cpu_backend.h"
 #include "cpu_kernels.h"
 
 #define DITC_CONV_CHUNK_FLOATS ((size_t)4 << 20)
+
+// Planes below this many output pixels run one sample per thread (a sample's GEMM has too few column blocks).
+#define DITC_CONV_SAMPLE_PARALLEL_P 4096
 
 #define DITC_WINOGRAD_MIN_CH 32
 #define DITC_WINOGRAD_MIN_HW 1024 // smaller planes: too few tiles to pay for the per-call filter transform
@@ -82,14 +88,39 @@ void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, cons
     }
     float beta = (b || acc) ? 1.0f : 0.0f;
     int direct = kh == 1 && kw == 1 && stride == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
+    int64_t rows = (int64_t)(g_chunk_floats / (size_t)(K * Wo));
+    if (rows < 1) rows = 1;
+    if (rows > Ho) rows = Ho;
+    if (B > 1 && P < DITC_CONV_SAMPLE_PARALLEL_P) {
+        // Small planes (the Inception's 35², 17², 8²): one sample per thread, each with its own column buffer,
+        // the same bands and column blocks as below (the same bits, for any batch size and thread count).
+        int nt = omp_get_max_threads();
+        float *cols = direct ? NULL : cpu_scratch(be, (size_t)nt * (size_t)(K * rows * Wo));
+        int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t s = 0; s < B; s++) {
+            const float *xs = xd + s * C * H * W;
+            float *ys = yd + s * O * P;
+            if (direct) {
+                cpu_sgemm_cols_serial(0, 0, O, P, K, 1.0f, wd, K, xs, P, beta, ys, P);
+                continue;
+            }
+            float *col = cols + (size_t)omp_get_thread_num() * (size_t)(K * rows * Wo);
+            for (int64_t r0 = 0; r0 < Ho; r0 += rows) {
+                int64_t nr = Ho - r0 < rows ? Ho - r0 : rows, n = nr * Wo;
+                im2col_rows(xs, C, H, W, kh, kw, stride, pad, Wo, r0, nr, col);
+                cpu_sgemm_cols_serial(0, 0, O, n, K, 1.0f, wd, K, col, n, beta, ys + r0 * Wo, P);
+            }
+        }
+        openblas_set_num_threads(blas_threads);
+        return;
+    }
     if (direct) {
         for (int64_t s = 0; s < B; s++)
             cpu_sgemm_cols(0, 0, O, P, K, 1.0f, wd, K, xd + s * C * H * W, P, beta, yd + s * O * P, P);
         return;
     }
-    int64_t rows = (int64_t)(g_chunk_floats / (size_t)(K * Wo));
-    if (rows < 1) rows = 1;
-    if (rows > Ho) rows = Ho;
     float *col = cpu_scratch(be, (size_t)(K * rows * Wo));
     for (int64_t s = 0; s < B; s++) {
         for (int64_t r0 = 0; r0 < Ho; r0 += rows) {

@@ -32,6 +32,7 @@ float *cpu_scratch(ditc_backend *be, size_t floats);
 DITC_BACKEND_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_SYNC_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_VAE_KERNELS(DITC_CPU_DECLARE)
+DITC_BACKEND_FID_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_SOPHIA_KERNELS(DITC_CPU_DECLARE)
 #undef DITC_CPU_DECLARE
 
@@ -40,6 +41,9 @@ DITC_BACKEND_SOPHIA_KERNELS(DITC_CPU_DECLARE)
 // OpenBLAS (the same bits on any thread count). op(A) (M, K), op(B) (K, N), C (M, N).
 void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+// The same blocks run on the calling thread (inside an OpenMP region, OpenBLAS set to one thread): the same bits.
+void cpu_sgemm_cols_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 // cpu_winograd.c: x (B, C, H, W), w (O, C, 3, 3), b (O) or NULL → y (B, O, H, W) (stride 1, pad 1; acc: y +=);
 // V and M bands under band_floats floats (at least one tile row).
 void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, const ditc_tensor *w,

@@ -24,3 +24,15 @@ void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, f
     }
     openblas_set_num_threads(blas_threads);
 }
+
+// The same column blocks on the calling thread (inside a parallel region; the caller has set OpenBLAS to one
+// thread): the same bits as cpu_sgemm_cols.
+void cpu_sgemm_cols_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < N; j0 += SGEMM_COLS) {
+        int64_t n = N - j0 < SGEMM_COLS ? N - j0 : SGEMM_COLS;
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
+                    (int)n, (int)K, alpha, A, (int)lda, B + (trans_b ? j0 * ldb : j0), (int)ldb, beta, C + j0,
+                    (int)ldc);
+    }
+}

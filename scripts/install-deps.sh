@@ -64,3 +64,18 @@ if ! /usr/bin/python3 -c 'import tensorboard.backend.event_processing.plugin_eve
   $SUDO /usr/bin/python3 -m pip install -q --break-system-packages --no-deps tensorboard==2.16.2 absl-py==2.1.0 \
     || echo "install-deps: tensorboard not installed (test_tfevents_reader will be skipped)"
 fi
+
+# pytorch-fid 0.3.0 (the reference of `ditc fid`: tests/test_fid.sh, scripts/bench/fid_vs_pytorch_fid.sh) for the
+# distribution's python3: it builds its Inception from torchvision's blocks and uses scipy's sqrtm; Debian's
+# python3-torchvision matches python3-torch. --no-deps so pip replaces nothing of the distribution's (tqdm, Pillow,
+# numpy come from above). Best effort: without them test_fid is skipped (exit 77).
+if ! /usr/bin/python3 -c 'import torchvision, scipy, pytorch_fid.fid_score' >/dev/null 2>&1; then
+  echo "install-deps: installing python3-torchvision, python3-scipy and pytorch-fid (FID reference)"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-torchvision \
+    python3-scipy python3-tqdm >/dev/null || echo "install-deps: python3-torchvision/python3-scipy not installed"
+  if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null || true
+  fi
+  $SUDO /usr/bin/python3 -m pip install -q --break-system-packages --no-deps pytorch-fid==0.3.0 \
+    || echo "install-deps: pytorch-fid not installed (test_fid will be skipped)"
+fi

@@ -25,12 +25,13 @@ LAYERS = {
     'core/optim': ['core/util', 'core/tensor'],
     'core/vae': ['core/util', 'core/tensor'],
     'core/data': ['core/util'],
+    'core/eval': ['core/util', 'core/tensor', 'core/vae', 'core/data'],
     'backend_cpu': ['core/util', 'core/tensor'],
     'backend_cuda': ['core/util', 'core/tensor'],
     'comm': ['core/util', 'core/tensor'],
     'core/device': ['core/util', 'core/tensor', 'backend_cpu', 'backend_cuda'],
     'core/run': ['core/util', 'core/tensor', 'core/ops', 'core/model', 'core/diffusion', 'core/optim', 'core/vae',
-                 'core/data', 'backend_cpu', 'backend_cuda', 'comm', 'core/device'],
+                 'core/data', 'core/eval', 'backend_cpu', 'backend_cuda', 'comm', 'core/device'],
 }
 TOP = 'apps'
 SOURCE_EXT = ('.c', '.h', '.cu', '.cuh')

@@ -6,7 +6,7 @@
 //   --peer    the backend compared with the CPU one (default cuda; cpu-guard / cpu check this program itself
 //             without a GPU: every result must then be bit-identical);
 //   --small   toy shapes only (sanitizer runs, CPU self-check); default: the toy shapes and the real ones;
-//   --only    run the named groups (memory gemm attention rng elementwise norm reduce layout diffusion optim vae
+//   --only    run the named groups (memory gemm attention rng elementwise norm reduce layout diffusion optim vae fid
 //             large cap); the coverage check is then skipped;
 //   --no-cap  skip the second pass (CUDA only) that reopens the backend with DITC_CUDA_GRID_CAP=3, so every
 //             grid-stride loop of the kernels runs several rounds.
@@ -913,6 +913,38 @@ static void t_vae(int real) {
     }
 }
 
+// ---- FID Inception ops (optional entries) -------------------------------------------------------------------------
+static void t_fid(int real) {
+    const double T32 = TOL_FP32;
+    int64_t B = 2, C = real ? 192 : 5, S = real ? 35 : 9;
+    if (HAVE(relu_fwd)) {
+        pt x, y;
+        mk4(&x, B, C, S, S, -1, 1), mk4(&y, B, C, S, S, 0, 0);
+        poison(&y), BOTH(relu_fwd, X(y), X(x)), expect("relu_fwd", "", &y, T32);
+        rm(&x), rm(&y);
+    }
+    if (HAVE(pool2d_fwd)) {
+        pt x, y;
+        mk4(&x, B, C, S, S, -1, 1);
+        mk4(&y, B, C, (S - 3) / 2 + 1, (S - 3) / 2 + 1, 0, 0);
+        poison(&y), BOTH(pool2d_fwd, X(y), X(x), 3, 2, 0, 0), expect("pool2d_fwd", "max 3 s2", &y, T32);
+        rm(&y), mk4(&y, B, C, S, S, 0, 0);
+        for (int avg = 0; avg < 2; avg++)
+            poison(&y), BOTH(pool2d_fwd, X(y), X(x), 3, 1, 1, avg),
+                expect("pool2d_fwd", avg ? "avg 3 s1 p1 (count_include_pad=False)" : "max 3 s1 p1", &y, T32);
+        rm(&x), rm(&y);
+    }
+    if (HAVE(resize_bilinear_fwd)) {
+        pt x, y;
+        int64_t H = real ? 256 : 7, W = real ? 192 : 5, O = real ? 299 : 11;
+        mk4(&x, 1, 3, H, W, 0, 1), mk4(&y, 1, 3, O, O, 0, 0);
+        poison(&y), BOTH(resize_bilinear_fwd, X(y), X(x), 2.0f, -1.0f), expect("resize_bilinear_fwd", "up", &y, T32);
+        rm(&y), mk4(&y, 1, 3, 3, 4, 0, 0);
+        poison(&y), BOTH(resize_bilinear_fwd, X(y), X(x), 1.0f, 0.0f), expect("resize_bilinear_fwd", "down", &y, T32);
+        rm(&x), rm(&y);
+    }
+}
+
 // ---- beyond 65535: B·heads of attention and column-sum groups (grid.y) ------------------------------------------------
 static void t_large(void) {
     attention(4100, 5, 16, 16); // B·H = 65600
@@ -944,6 +976,7 @@ static void run_suite(const sizes *z, int real) {
     if (want("diffusion")) t_diffusion(z);
     if (want("optim")) t_optim(z);
     if (want("vae")) t_vae(real);
+    if (want("fid")) t_fid(real);
 }
 
 static ditc_backend *open_peer(ditc_status *st) {

@@ -127,6 +127,11 @@ add_test(NAME test_vae_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_pa
 set_tests_properties(test_vae_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_vae_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_vae_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_vae_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# `ditc fid` against pytorch-fid 0.3.0 (random Inception weights; skipped without torchvision, scipy, pytorch_fid),
+# and the C pieces (bilinear resize, pooling, Fréchet distance, npz reader) against naive references.
+add_test(NAME test_fid COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_fid.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_fid PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+ditc_test(test_fid_ops SOURCES tests/test_fid_ops.c TIMEOUT 60)
 # SophiaG on latents (--vae, latent shards): the Hessian pass sees the model input
 add_test(NAME test_sophia_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sophia_latents.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_sophia_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -257,6 +257,21 @@ typedef struct ditc_backend ditc_backend;
     X(void, spatial_attn_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *q, const ditc_tensor *k, \
                                const ditc_tensor *v, float scale), (be, out, q, k, v, scale))
 
+// Optional: the FID Inception's forward-only ops (core/eval/inception_ops.h; with the conv2d_fwd above). A backend
+// may leave them NULL: `ditc fid` refuses such a backend with a message (core/eval/inception_net.c).
+#define DITC_BACKEND_FID_KERNELS(X)                                                                           \
+    /* y = max(x, 0) (same numel; y may be x) */                                                              \
+    X(void, relu_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x), (be, y, x))                   \
+    /* k×k pooling, zero padding pad on every side, floor mode: x (B, C, H, W) → y (B, C, Ho, Wo),            \
+       Ho = (H + 2·pad − k)/stride + 1; avg = 0: max (padding never wins); 1: mean over the window's          \
+       in-bounds elements only (torch's count_include_pad=False) */                                           \
+    X(void, pool2d_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int k, int stride, int pad,  \
+                         int avg), (be, y, x, k, stride, pad, avg))                                           \
+    /* bilinear resize, torch F.interpolate(mode='bilinear', align_corners=False) without antialias:         \
+       x (B, C, H, W) → y (B, C, Ho, Wo), then y = scale·y + shift */                                         \
+    X(void, resize_bilinear_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, float scale,        \
+                                  float shift), (be, y, x, scale, shift))
+
 // Optional: SophiaG on flat buffers (n floats); without them `--optimizer sophiag` is refused with a message
 // (core/optim/sophia.c).
 #define DITC_BACKEND_SOPHIA_KERNELS(X)                                                                        \
@@ -271,7 +286,8 @@ typedef struct ditc_backend ditc_backend;
 // Every entry a backend must provide, and the optional ones.
 #define DITC_BACKEND_REQUIRED_ENTRIES(X)                                                                      \
     DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X) DITC_BACKEND_SYNC_KERNELS(X)
-#define DITC_BACKEND_OPTIONAL_ENTRIES(X) DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)
+#define DITC_BACKEND_OPTIONAL_ENTRIES(X)                                                                      \
+    DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_FID_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)
 
 // clang-format on
 struct ditc_backend {
