@@ -88,6 +88,11 @@ r1=$(relclose "$(fid_of in_png)" "$A" 1e-8)
 s1=$?
 r2=$(relclose "$(fid_of in_stats)" "$A" 1e-8)
 check $((s1 | $?)) "npz batches, PNG folders (batch 7 vs 32, 1 vs 2 threads) and saved statistics: FID $A, $(fid_of in_png), $(fid_of in_stats) (relative $r1, $r2: N < D, the near-zero eigenvalues' roots amplify rounding)"
+# the weights as a torch.save .pt (written by ditc convert; PyTorch's zip format): the same FID to the bit
+run to_pt "$DITC" convert "$W" "$T/tiny/inception.pt" &&
+    run in_pt "$DITC" fid "$T/tiny/a.npz" "$T/tiny/b.npz" --inception "$T/tiny/inception.pt" --batch 7
+[ -n "$A" ] && [ "$(fid_of in_pt)" = "$A" ]
+check $? "--inception as a .pt (zip format): FID $(fid_of in_pt) = the safetensors' $A"
 run det1 "$DITC" fid "$T/tiny/a.npz" --inception "$W" --save-features "$T/det1.npz" --batch 7 --threads 1
 run det2 "$DITC" fid "$T/tiny/a" --inception "$W" --save-features "$T/det2.npz" --batch 32 --threads 2
 cmp -s "$T/det1.npz" "$T/det2.npz"
