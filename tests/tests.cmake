@@ -140,3 +140,12 @@ set_tests_properties(test_gpu_train_self PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 add_test(NAME test_gpu_dry COMMAND env DITC_GPU_DRY=1 DITC_GPU_DRY_BUILD=0 OUT=${CMAKE_BINARY_DIR}/gpu-dry-out
          bash ${CMAKE_SOURCE_DIR}/scripts/gpu_session.sh)
 set_tests_properties(test_gpu_dry PROPERTIES LABELS gpu_dry TIMEOUT 120)
+
+# `ditc sample --npz` (the ADM sample batch): numpy/zipfile read-back, PNG byte match, --balanced, resume after
+# kill -9, ZIP64, bad input; the mpi-labelled one: the identical file for mpirun -np 1/2/3 and a resume across -np.
+add_test(NAME test_sample_npz COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sample_npz.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_sample_npz PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+add_test(NAME test_sample_npz_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sample_npz.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR} mpi)
+set_tests_properties(test_sample_npz_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS mpi)

@@ -161,7 +161,13 @@ void ditc_diffusion_sample(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, in
     x.backend = c->be;
     x.data = c->be->alloc(c->be, ditc_nbytes(&x));
     DITC_ALLOC_CHECK(x.data, ditc_nbytes(&x));
-    c->be->rng_fill(c->be, &x, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, 0, 0);
+    const uint64_t off = o->index0 * (uint64_t)per;
+    c->be->rng_fill(c->be, &x, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, 0, off);
+    float *hook_buf = o->noise_hook ? ditc_xmalloc(sizeof(float) * (size_t)(n * per)) : NULL;
+    if (hook_buf) {
+        c->be->copy_d2h(c->be, hook_buf, x.data, (size_t)(n * per) * sizeof(float));
+        o->noise_hook(0, hook_buf, n * per, o->user);
+    }
     int32_t *y = ditc_xmalloc(sizeof(int32_t) * (size_t)nb);
     float *tf = ditc_xmalloc(sizeof(float) * (size_t)nb);
     for (int i = 0; i < nb; i++) y[i] = i < n ? labels[i] : cfg->num_classes; // [y; null]
@@ -181,13 +187,18 @@ void ditc_diffusion_sample(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, in
         ditc_tensor *z = NULL;
         if (i > 0 && !o->ddim) {
             z = ditc_new_like(c, &x);
-            c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, (uint32_t)(d->n - i), 0);
+            c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, (uint32_t)(d->n - i), off);
+            if (hook_buf) {
+                c->be->copy_d2h(c->be, hook_buf, z->data, (size_t)(n * per) * sizeof(float));
+                o->noise_hook(d->n - i, hook_buf, n * per, o->user);
+            }
         }
         c->be->diff_step(c->be, &x, out, z, k, o->ddim);
         if (o->progress) o->progress(d->n - i, d->n, o->user);
     }
     c->be->copy_d2h(c->be, out_host, x.data, (size_t)(n * per) * sizeof(float));
     c->be->free(c->be, x.data);
+    free(hook_buf);
     free(y);
     free(tf);
     ditc_ctx_reset(c);
