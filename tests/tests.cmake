@@ -149,3 +149,7 @@ set_tests_properties(test_sample_npz PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
 add_test(NAME test_sample_npz_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sample_npz.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR} mpi)
 set_tests_properties(test_sample_npz_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS mpi)
+# DDPM/DDIM + classifier-free guidance against the PyTorch reference loops on ditc's own noise (sampler_reference.py)
+add_test(NAME test_sampler_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sampler_parity.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_sampler_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)

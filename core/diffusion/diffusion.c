@@ -68,8 +68,10 @@ int ditc_diffusion_init(ditc_diffusion *d, const char *respacing, ditc_status *s
             return ditc_fail(st, DITC_ERR_ARG, "--num-sampling-steps '%s': must be an integer in 1..%d", respacing, T);
         if (want == 1) keep[n++] = 0;
         else {
-            double stride = (double)(T - 1) / (double)(want - 1);
-            for (long i = 0; i < want; i++) keep[n++] = (int)round_half_even((double)i * stride);
+            // respace.py's space_timesteps: a running sum cur_idx += frac_stride, rounded each time (this differs
+            // from round(i * stride) for 278 of the counts 2..1000, e.g. 21: step 10 is 499, not 500)
+            double stride = (double)(T - 1) / (double)(want - 1), cur = 0.0;
+            for (long i = 0; i < want; i++, cur += stride) keep[n++] = (int)round_half_even(cur);
         }
     }
     // New betas from the kept ᾱ: β'_i = 1 − ᾱ[k_i] / ᾱ[k_{i−1}]

@@ -175,9 +175,14 @@ static int write_dump(const ditc_sample_args *a, const ditc_sampler *s, int n, c
     }
     ditc_st_writer_add(w, "samples", DITC_F32, 4, xs, raw);
     if (img) ditc_st_writer_add(w, "images", DITC_F32, 4, is, img);
-    char steps[16];
+    char steps[16], scale[32];
     snprintf(steps, sizeof steps, "%d", ditc_sampler_steps(s));
+    snprintf(scale, sizeof scale, "%.17g", a->cfg_scale);
     ditc_st_writer_meta(w, "steps", steps);
+    ditc_st_writer_meta(w, "sampler", a->ddim ? "ddim" : "ddpm");
+    ditc_st_writer_meta(w, "cfg_scale", scale);
+    ditc_st_writer_meta(w, "cfg_channels", a->cfg_all_channels ? "all" : "3");
+    ditc_st_writer_meta(w, "weights", ditc_sampler_weights_path(s));
     int r = ditc_st_writer_save(w, a->dump, st);
     ditc_st_writer_free(w);
     return r;
