@@ -121,13 +121,13 @@ int cmd_sample(int argc, char **argv) {
             fprintf(stderr, "ditc sample: --npz '': expected an output path (e.g. samples.npz)\n");
             return 2;
         }
-        if (a.num_samples < 1) {
-            fprintf(stderr, "ditc sample: --num-samples %lld: --npz needs at least 1 sample\n",
+        if (a.num_samples < 1 || a.num_samples > 100000000) {
+            fprintf(stderr, "ditc sample: --num-samples %lld: --npz needs 1 to 100000000 samples\n",
                     (long long)a.num_samples);
             return 2;
         }
-        if (a.batch < 0 || (a.batch == 0 && batch_given(argc, argv))) {
-            fprintf(stderr, "ditc sample: --batch %d: must be at least 1\n", a.batch);
+        if (a.batch < 0 || a.batch > 65536 || (a.batch == 0 && batch_given(argc, argv))) {
+            fprintf(stderr, "ditc sample: --batch %d: must be in 1..65536\n", a.batch);
             return 2;
         }
         if (a.class_labels || a.per_class || a.dump) {

@@ -227,9 +227,9 @@ bad_input() { # NAME EXPECTED-TEXT ARGS...
     check $? "bad input $name: exit $rc, '$(cat "$TMP/$name.err")'"
 }
 bad_input baddir "$TMP/nope/x.npz" --npz "$TMP/nope/x.npz" --num-samples 4
-bad_input zero "--num-samples 0" --npz "$TMP/x.npz" --num-samples 0
+bad_input zero "--num-samples 0: --npz needs 1 to" --npz "$TMP/x.npz" --num-samples 0
 bad_input nonum "--num-samples 0" --npz "$TMP/x.npz"
-bad_input batch0 "--batch 0" --npz "$TMP/x.npz" --num-samples 4 --batch 0
+bad_input batch0 "--batch 0: must be in 1..65536" --npz "$TMP/x.npz" --num-samples 4 --batch 0
 bad_input nonpz "need --npz" --batch 4
 bad_input labels "--class-labels" --npz "$TMP/x.npz" --num-samples 4 --class-labels 1,2
 finish
