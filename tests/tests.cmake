@@ -153,3 +153,11 @@ set_tests_properties(test_sample_npz_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 
 add_test(NAME test_sampler_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sampler_parity.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_sampler_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+# The .npz writer: layout unit checks, then a full-size (50000 x 256² x 3, 9.8 GB sparse) ZIP64 file read back by
+# Python's zipfile + numpy (arr_1 beyond 4 GiB, its CRC checked)
+add_executable(test_npz_write tests/test_npz_write.c)
+target_link_libraries(test_npz_write PRIVATE ditc_core)
+target_include_directories(test_npz_write PRIVATE tests)
+add_test(NAME test_npz_write COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_npz_write.sh $<TARGET_FILE:test_npz_write>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_npz_write PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
