@@ -18,7 +18,7 @@
 #include "frechet.h"
 #include "inception_ops.h"
 #include "npz_read.h"
-#include "npz_write.h"
+#include "npz_stats_write.h"
 #include "vae_ops.h"
 
 static ditc_backend *g_be;

@@ -176,3 +176,24 @@ set_tests_properties(test_resume_pt PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # ditc convert IN OUT.pt: a torch.save file torch.load(weights_only=True) accepts
 add_test(NAME test_pt_write COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_pt_write.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_pt_write PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# `ditc sample --npz` (the ADM sample batch): numpy/zipfile read-back, PNG byte match, --balanced, resume after
+# kill -9, ZIP64, bad input; the mpi-labelled one: the identical file for mpirun -np 1/2/3 and a resume across -np.
+add_test(NAME test_sample_npz COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sample_npz.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_sample_npz PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+add_test(NAME test_sample_npz_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sample_npz.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR} mpi)
+set_tests_properties(test_sample_npz_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS mpi)
+# DDPM/DDIM + classifier-free guidance against the PyTorch reference loops on ditc's own noise (sampler_reference.py)
+add_test(NAME test_sampler_parity COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_sampler_parity.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_sampler_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+# The .npz writer: layout unit checks, then a full-size (50000 x 256² x 3, 9.8 GB sparse) ZIP64 file read back by
+# Python's zipfile + numpy (arr_1 beyond 4 GiB, its CRC checked)
+add_executable(test_npz_write tests/test_npz_write.c)
+target_link_libraries(test_npz_write PRIVATE ditc_core)
+target_include_directories(test_npz_write PRIVATE tests)
+add_test(NAME test_npz_write COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_npz_write.sh $<TARGET_FILE:test_npz_write>
+         ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_npz_write PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)

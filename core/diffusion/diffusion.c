@@ -68,8 +68,10 @@ int ditc_diffusion_init(ditc_diffusion *d, const char *respacing, ditc_status *s
             return ditc_fail(st, DITC_ERR_ARG, "--num-sampling-steps '%s': must be an integer in 1..%d", respacing, T);
         if (want == 1) keep[n++] = 0;
         else {
-            double stride = (double)(T - 1) / (double)(want - 1);
-            for (long i = 0; i < want; i++) keep[n++] = (int)round_half_even((double)i * stride);
+            // respace.py's space_timesteps: a running sum cur_idx += frac_stride, rounded each time (this differs
+            // from round(i * stride) for 278 of the counts 2..1000, e.g. 21: step 10 is 499, not 500)
+            double stride = (double)(T - 1) / (double)(want - 1), cur = 0.0;
+            for (long i = 0; i < want; i++, cur += stride) keep[n++] = (int)round_half_even(cur);
         }
     }
     // New betas from the kept ᾱ: β'_i = 1 − ᾱ[k_i] / ᾱ[k_{i−1}]
@@ -161,7 +163,13 @@ void ditc_diffusion_sample(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, in
     x.backend = c->be;
     x.data = c->be->alloc(c->be, ditc_nbytes(&x));
     DITC_ALLOC_CHECK(x.data, ditc_nbytes(&x));
-    c->be->rng_fill(c->be, &x, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, 0, 0);
+    const uint64_t off = o->index0 * (uint64_t)per;
+    c->be->rng_fill(c->be, &x, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, 0, off);
+    float *hook_buf = o->noise_hook ? ditc_xmalloc(sizeof(float) * (size_t)(n * per)) : NULL;
+    if (hook_buf) {
+        c->be->copy_d2h(c->be, hook_buf, x.data, (size_t)(n * per) * sizeof(float));
+        o->noise_hook(0, hook_buf, n * per, o->user);
+    }
     int32_t *y = ditc_xmalloc(sizeof(int32_t) * (size_t)nb);
     float *tf = ditc_xmalloc(sizeof(float) * (size_t)nb);
     for (int i = 0; i < nb; i++) y[i] = i < n ? labels[i] : cfg->num_classes; // [y; null]
@@ -181,13 +189,18 @@ void ditc_diffusion_sample(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, in
         ditc_tensor *z = NULL;
         if (i > 0 && !o->ddim) {
             z = ditc_new_like(c, &x);
-            c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, (uint32_t)(d->n - i), 0);
+            c->be->rng_fill(c->be, z, DITC_RNG_DIST_NORMAL, o->seed, DITC_RNG_SAMPLING, (uint32_t)(d->n - i), off);
+            if (hook_buf) {
+                c->be->copy_d2h(c->be, hook_buf, z->data, (size_t)(n * per) * sizeof(float));
+                o->noise_hook(d->n - i, hook_buf, n * per, o->user);
+            }
         }
         c->be->diff_step(c->be, &x, out, z, k, o->ddim);
         if (o->progress) o->progress(d->n - i, d->n, o->user);
     }
     c->be->copy_d2h(c->be, out_host, x.data, (size_t)(n * per) * sizeof(float));
     c->be->free(c->be, x.data);
+    free(hook_buf);
     free(y);
     free(tf);
     ditc_ctx_reset(c);

@@ -36,11 +36,19 @@ typedef struct {
     int cfg_all_channels; // 0: reference rule (output channels [0, min(3, 2C))); 1: all ε channels
     int ddim;             // 0: ancestral DDPM; 1: DDIM (η = 0)
     uint64_t seed;
+    // Global index of sample 0 of this batch: sample j's initial and per-step noise are elements
+    // [(index0 + j)·per, (index0 + j + 1)·per) of the streams (seed, DITC_RNG_SAMPLING, step), per = C·S·S, so
+    // batches starting at index0 = 0, B, 2B, ... give exactly the samples of one big batch's noise.
+    uint64_t index0;
     void (*progress)(int done, int total, void *user);
+    // If set, called with each noise tensor the loop draws, on the host: step 0 = the initial x_T (n, C, S, S),
+    // step k = 1 .. steps-1 = the noise z added at the k-th step (DDPM only); for tests (`ditc sample --dump`).
+    void (*noise_hook)(int step, const float *noise, int64_t numel, void *user);
     void *user;
 } ditc_sample_opts;
 
-// Draws n samples for labels[n] with the model; writes (n, C, S, S) floats to out_host.
+// Draws n samples for labels[n] with the model; writes (n, C, S, S) floats to out_host. Stream step 0 is the
+// initial noise, stream step k the noise of the k-th denoising step (k = 1 .. d->n - 1).
 void ditc_diffusion_sample(ditc_ctx *c, ditc_dit *m, const ditc_diffusion *d, int n, const int32_t *labels,
                            const ditc_sample_opts *o, float *out_host);
 

@@ -8,7 +8,7 @@
 #include "fid_stats.h"
 #include "frechet.h"
 #include "inception_net.h"
-#include "npz_write.h"
+#include "npz_stats_write.h"
 #include "vae_ops.h"
 
 typedef struct {

@@ -1,4 +1,4 @@
-// png_io.c — torchvision-compatible PNG grid writer and RGB reader on libpng's simplified API
+// png_io.c — torchvision-layout PNG grid writer and RGB reader on libpng's simplified API
 // (png_image_*: no setjmp/longjmp in our code). See png_io.h for the exact grid and value semantics.
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -16,17 +16,12 @@
 #define PNG_GRID_PAD   2
 #define PNG_MAX_PIXELS ((int64_t)1 << 30) // per image written or read: 3 GiB of RGB at most
 
-// torchvision's normalize=True, value_range=(-1, 1) followed by save_image's mul(255).add_(0.5).clamp_(0, 255)
-// and the uint8 cast. Each step is a separate float32 operation (no contraction into an FMA).
-static unsigned char to_byte(float v) {
-    if (isnan(v)) return 0;
-    float t = v < -1.0f ? -1.0f : v > 1.0f ? 1.0f : v;
-    t = t + 1.0f;
-    t = t / 2.0f;
-    t = t * 255.0f;
-    t = t + 0.5f;
-    t = t < 0.0f ? 0.0f : t > 255.0f ? 255.0f : t;
-    return (unsigned char)t;
+void ditc_image_to_hwc_u8(const float *chw, int c, int h, int w, unsigned char *hwc) {
+    const size_t plane = (size_t)h * w;
+    for (int ch = 0; ch < 3; ch++) {
+        const float *src = chw + (size_t)(c == 3 ? ch : 0) * plane;
+        for (size_t p = 0; p < plane; p++) hwc[3 * p + (size_t)ch] = ditc_pixel_u8(src[p]);
+    }
 }
 
 // Canvas geometry of the torchvision grid.
@@ -60,7 +55,7 @@ static void render_grid(unsigned char *rgb, const grid_geom *g, const float *img
             unsigned char *out = rgb + ((size_t)(y0 + y) * g->width + x0) * 3;
             for (int ch = 0; ch < 3; ch++) {
                 const float *src = img + (size_t)(c == 3 ? ch : 0) * plane + (size_t)y * w;
-                for (int x = 0; x < w; x++) out[3 * x + ch] = to_byte(src[x]);
+                for (int x = 0; x < w; x++) out[3 * x + ch] = ditc_pixel_u8(src[x]);
             }
         }
     }

@@ -21,7 +21,9 @@ typedef enum {
     DITC_RNG_POSTERIOR = 7,  // VAE latent posterior sampling
     DITC_RNG_SAMPLING = 8,   // sampler noise at inference
     DITC_RNG_HESSIAN = 9,    // SophiaG: targets of the Gauss-Newton-Bartlett Hessian pass (core/diffusion/sophia_gnb.h)
-    DITC_RNG_TEST = 100      // tests only
+    DITC_RNG_SAMPLE_LABEL =
+        10,             // `ditc sample --npz`: the class of sample i = randint(seed, 10, 0, i, K) (sample_npz.c)
+    DITC_RNG_TEST = 100 // tests only
 } ditc_rng_purpose;
 
 // dst[j] = ditc_rng_uniform(seed, purpose, step, index0 + j) for j in [0, n).

@@ -1,8 +1,8 @@
-// npz_write.h — writing a small numpy .npz (a zip of stored .npy 1.0 entries) that numpy.load reads: `ditc fid
+// npz_stats_write.h — writing a small numpy .npz (a zip of stored .npy 1.0 entries) that numpy.load reads: `ditc fid
 // --save-stats` (mu (D,), sigma (D, D) float64, as pytorch-fid's statistics files) and `--save-features`. The
 // file is built in memory and replaced atomically (fs.h); entries must stay under 4 GiB (no ZIP64).
-#ifndef DITC_NPZ_WRITE_H
-#define DITC_NPZ_WRITE_H
+#ifndef DITC_NPZ_STATS_WRITE_H
+#define DITC_NPZ_STATS_WRITE_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-// npz_write.c — stored zip + .npy 1.0 headers (npz_write.h): local headers, data, central directory, end record;
+// npz_stats_write.c — stored zip + .npy 1.0 headers (npz_write.h): local headers, data, central directory, end record;
 // CRC-32 from zlib.
-#include "npz_write.h"
+#include "npz_stats_write.h"
 
 #include <stdio.h>
 #include <string.h>
