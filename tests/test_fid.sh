@@ -171,5 +171,20 @@ bad bad_batch "--batch" "$I" "$I" --inception "$W" --batch 0
 bad device_no_kernels "cpu-guard" "$I" "$T/tiny/b.npz" --inception "$W" --device cpu-guard
 bad unknown_flag "--frobnicate" "$I" "$I" --frobnicate 1
 
+# ---- train --fid-every: the logged FID = `ditc sample --npz` of the checkpoint's EMA + `ditc fid` -------------
+make_idx "$T/idx" 64 8 10
+run fid_train "$DITC" train --model DiT-S/2 --depth 1 --hidden-size 32 --num-heads 2 --data-path "$T/idx" \
+    --global-batch-size 8 --num-workers 1 --threads 1 --global-seed 4 --max-steps 10 --ckpt-every 10 --log-every 5 \
+    --fid-every 5 --fid-samples 12 --fid-steps 4 --fid-ref "$T/a_stats.npz" --inception "$W" --results-dir "$T/ft"
+fcsv=$(ls "$T"/ft/*/metrics.csv 2>/dev/null)
+f10=$(awk -F, '$1 == 10 { print $13 }' "$fcsv" 2>/dev/null)
+run fid_npz "$DITC" sample --ckpt "$(ls -d "$T"/ft/*/checkpoints/0000010)" --npz "$T/ft.npz" --num-samples 12 \
+    --sampler ddim --num-sampling-steps 4 --cfg-scale 1.5 --seed 4 --threads 1 &&
+    run fid_of_npz "$DITC" fid "$T/ft.npz" "$T/a_stats.npz" --inception "$W" --threads 1
+r=$(relclose "$f10" "$(fid_of fid_of_npz)" 1e-5)
+check $? "train --fid-every 5: FID-12 at step 10 in metrics.csv ($f10, also at step 5: $(awk -F, '$1 == 5 { print $13 }' "$fcsv")) = ditc sample --npz + ditc fid of checkpoint 10's EMA ($(fid_of fid_of_npz)): relative $r"
+grep -q "(step=0000010) FID-12: " "$T/fid_train.out"
+check $? "the FID is logged: '$(grep -o 'FID-12: .*' "$T/fid_train.out" | tail -n 1 | cut -c1-80)'"
+
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

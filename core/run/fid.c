@@ -18,9 +18,8 @@ typedef struct {
     float *feats; // all features (--save-features only)
 } stats;
 
-// uint8 HWC (ToTensor: / 255 in float32, CHW) → the staging tensor (1, 3, h, w) on the backend, into slot b.
-static void put_image(ditc_backend *be, ditc_inception *m, ditc_tensor *in, int64_t b, const ditc_image *img,
-                      float *host) {
+void ditc_fid_put_image(ditc_backend *be, ditc_inception *m, ditc_tensor *in, int64_t b, const ditc_image *img,
+                        float *host) {
     int64_t hw = (int64_t)img->h * img->w, s[4] = {1, 3, img->h, img->w};
     for (int64_t p = 0; p < hw; p++)
         for (int c = 0; c < 3; c++) host[c * hw + p] = (float)img->rgb[p * 3 + c] / 255.0f;
@@ -49,7 +48,7 @@ static int image_stats(ditc_fid_input *in, ditc_backend *be, ditc_inception *m, 
         for (int i = 0; i < n; i++) {
             size_t need = (size_t)imgs[i].w * (size_t)imgs[i].h * 3;
             if (need > host_cap) host = ditc_xrealloc(host, need * sizeof(float)), host_cap = need;
-            put_image(be, m, x, i, &imgs[i], host);
+            ditc_fid_put_image(be, m, x, i, &imgs[i], host);
         }
         ditc_tensor xb = *x; // the first n samples
         int64_t sh[4] = {n, 3, DITC_INCEPTION_SIDE, DITC_INCEPTION_SIDE};

@@ -7,7 +7,10 @@
 
 #include <stdio.h>
 
+#include "backend.h"
 #include "common.h"
+#include "image.h"
+#include "inception_net.h"
 
 typedef struct {
     const char *inputs[2];
@@ -19,6 +22,11 @@ typedef struct {
     int threads;               // --threads (0 = default)
     const char *device;        // --device (cpu)
 } ditc_fid_args;
+
+// uint8 HWC (pytorch-fid's ToTensor: / 255 in float32, CHW) → slot b of the Inception's input tensor in, through
+// a staging tensor on be; host: scratch of at least 3·h·w floats.
+void ditc_fid_put_image(ditc_backend *be, ditc_inception *m, ditc_tensor *in, int64_t b, const ditc_image *img,
+                        float *host);
 
 // Prints one line per input and `FID: <value>` (two inputs) to out. Errors name the file or flag.
 int ditc_fid_run(const ditc_fid_args *a, FILE *out, ditc_status *st);

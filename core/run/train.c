@@ -4,7 +4,7 @@
 #include "train_internal.h"
 
 // One step: batch → model input → gradient → reduce over ranks (and learn of stop signals) → the loss-spike
-// guard → update and SophiaG's Hessian when due (unless skipped) → log → checkpoint when due or stopping → an EMA
+// guard → update and SophiaG's Hessian when due (unless skipped) → FID when due → log → checkpoint when due or stopping → an EMA
 // sample grid when due.
 static int train_step(ditc_trainer *t, ditc_status *st) {
     const ditc_batch *bt;
@@ -20,6 +20,7 @@ static int train_step(ditc_trainer *t, ditc_status *st) {
         ditc_train_hessian_if_due(t, bt, x0);
     }
     t->step++;
+    if ((r = ditc_train_fid_if_due(t, st))) return r;
     ditc_train_log_step(t, loss, lr, grad_norm);
     if ((r = ditc_train_guard_check_stop(t, st))) return r;
     if ((r = ditc_train_checkpoint_if_due(t, st)) || (r = ditc_train_sample_if_due(t, st))) return r;

@@ -43,9 +43,13 @@ typedef struct {
     int no_tensorboard;
     int plot;                           // --plot: <run>/loss.png at each checkpoint and at the end
     int64_t sample_every, sample_steps; // --sample-every K: an EMA grid every K steps, DDIM --sample-steps (50)
-    const char *lr_schedule;            // "constant" (default, as the reference) or "cosine" (to the run's last step)
-    double min_lr_ratio;                // cosine: the final lr is lr · this (default 0.1)
-    int argc;                           // the run's arguments, saved into state.json
+    // --fid-every K: FID of --fid-samples EMA samples (DDIM --fid-steps, cfg 1.5) vs --fid-ref statistics with the
+    // --inception weights (core/run/train_fid.c)
+    int64_t fid_every, fid_samples, fid_steps;
+    const char *fid_ref, *inception;
+    const char *lr_schedule; // "constant" (default, as the reference) or "cosine" (to the run's last step)
+    double min_lr_ratio;     // cosine: the final lr is lr · this (default 0.1)
+    int argc;                // the run's arguments, saved into state.json
     char **argv;
 } ditc_train_args;
 

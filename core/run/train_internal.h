@@ -34,6 +34,8 @@ typedef struct {
     int64_t log_steps, bad_reported;
     char last_ckpt[4096 + 64]; // the newest checkpoint written ("" if none)
     char plot_path[4096 + 32]; // loss.png once drawn (--plot)
+    double fid;                // the last FID (--fid-every) and its step (0: none yet)
+    int64_t fid_step;
 } ditc_train_log;
 
 // The loss-spike guard's statistics (train_guard.c): the loss and gradient norm of the last accepted steps.
@@ -78,8 +80,9 @@ typedef struct {
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
-    ditc_dit sampler;       // --sample-every: the EMA weights in a model of their own (created at the first grid)
-    const char *dump_batch; // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
+    struct ditc_train_fid *fid; // --fid-every: the Inception and the reference statistics (rank 0)
+    ditc_dit sampler;           // --sample-every: the EMA weights in a model of their own (created at the first grid)
+    const char *dump_batch;     // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;
@@ -159,6 +162,17 @@ int ditc_train_sample_if_due(ditc_trainer *t, ditc_status *st);
 int ditc_train_init_weights(ditc_trainer *t, ditc_status *st);
 // The --init-* flags together (one message naming them).
 int ditc_train_init_check(const ditc_train_args *a, ditc_status *st);
+
+// The sampling model holding the EMA weights of the whole layout (created at the first call; every rank calls it).
+ditc_dit *ditc_train_ema_model(ditc_trainer *t);
+
+// ---- train_fid.c ---------------------------------------------------------------------------------------
+typedef struct ditc_train_fid ditc_train_fid;
+// --fid-every: checks the flags; rank 0 loads the Inception and the reference statistics.
+int ditc_train_fid_open(ditc_trainer *t, ditc_status *st);
+void ditc_train_fid_close(ditc_trainer *t);
+// After every --fid-every steps and the last: FID-M of the EMA (every rank calls it), logged and kept in t->log.
+int ditc_train_fid_if_due(ditc_trainer *t, ditc_status *st);
 
 // ---- train_plot.c --------------------------------------------------------------------------------------
 // --plot: redraws <run>/loss.png from metrics.csv (rank 0; a failure is a warning).

@@ -42,7 +42,7 @@ int ditc_train_log_open(ditc_train_log *l, int append, int no_tensorboard, ditc_
     if (!l->csv) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", p, strerror(errno));
     if (fresh)
         fprintf(l->csv, "step,epoch,loss,steps_per_sec,images_per_sec,lr,grad_norm,elapsed_s,eta_s,data_wait_pct,"
-                        "skipped_updates,slowest_rank_step_s\n");
+                        "skipped_updates,slowest_rank_step_s,fid\n");
     l->tty = isatty(fileno(stderr));
     if (!no_tensorboard && !(l->tb = ditc_tfevents_open(l->dir, st))) return st->code;
     return 0;
@@ -186,9 +186,11 @@ void ditc_train_log_step(ditc_trainer *t, float loss, double lr, double grad_nor
                     avg, sps, wait_pct, slow);
     report_bad_images(l, t->ds);
     if (l->csv) {
-        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f,%lld,%.4f\n", (long long)step,
+        char fid[32] = ""; // the FID of this step, when one was computed
+        if (l->fid_step == step && step > 0) snprintf(fid, sizeof fid, "%.6g", l->fid);
+        fprintf(l->csv, "%lld,%lld,%.9g,%.4f,%.2f,%.6g,%.6g,%.1f,%.0f,%.2f,%lld,%.4f,%s\n", (long long)step,
                 (long long)t->epoch, avg, sps, sps * (double)a->global_batch, lr, grad_norm, now - l->t_start, eta,
-                wait_pct, (long long)t->guard.skipped, l->slowest_step);
+                wait_pct, (long long)t->guard.skipped, l->slowest_step, fid);
         fflush(l->csv);
     }
     if (l->tb) {

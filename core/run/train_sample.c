@@ -72,11 +72,16 @@ int ditc_train_check_sampling(const ditc_trainer *t, ditc_status *st) {
     return 0;
 }
 
+ditc_dit *ditc_train_ema_model(ditc_trainer *t) {
+    if (!t->sampler.params.be) ditc_dit_create(&t->sampler, &t->model.cfg, t->be);
+    ema_into(t, &t->sampler);
+    return &t->sampler;
+}
+
 int ditc_train_sample_if_due(ditc_trainer *t, ditc_status *st) {
     const ditc_train_args *a = t->a;
     if (!a->sample_every || (t->step % a->sample_every && t->step != t->total)) return 0;
-    if (!t->sampler.params.be) ditc_dit_create(&t->sampler, &t->model.cfg, t->be);
-    ema_into(t, &t->sampler);
+    ditc_train_ema_model(t);
     if (t->log.quiet) return 0;
     char dir[4096 + 16], path[4096 + 32];
     snprintf(dir, sizeof dir, "%s/samples", t->log.dir);

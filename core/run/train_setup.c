@@ -30,6 +30,8 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->skip_max = 5;
     a->lr_schedule = "constant";
     a->sample_steps = 50;
+    a->fid_samples = 1000;
+    a->fid_steps = 50;
     a->min_lr_ratio = 0.1;
 }
 
@@ -201,7 +203,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     if ((r = open_dataset(&t->ds, a, st)) || (r = model_input_shape(t, &channels, &side, st)) ||
         (r = build_config(&cfg, a, t->ds, channels, side, st)) ||
         (r = ditc_data_order_init(&t->order, t->ds->n, a->global_batch, a->global_seed, st)) ||
-        (r = create_model(t, &cfg, st)) || (r = ditc_train_check_sampling(t, st)))
+        (r = create_model(t, &cfg, st)) || (r = ditc_train_check_sampling(t, st)) || (r = ditc_train_fid_open(t, st)))
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
@@ -218,6 +220,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
 
 void ditc_trainer_close(ditc_trainer *t) {
     ditc_train_signals_restore(&t->signals);
+    ditc_train_fid_close(t);
     ditc_train_log_close(&t->log);
     ditc_loader_free(t->loader);
     if (t->ctx.be) ditc_ctx_free(&t->ctx);
