@@ -79,3 +79,18 @@ int ditc_fail(ditc_status *st, int code, const char *fmt, ...) {
     }
     return code;
 }
+
+const char *ditc_printable(char out[112], const char *s, size_t n, int ascii_only) {
+    size_t o = 0, i = 0;
+    for (; i < n && o < 96; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || (ascii_only && ch >= 0x80)) o += (size_t)snprintf(out + o, 8, "\\x%02x", ch);
+        else out[o++] = (char)ch;
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}

@@ -35,8 +35,11 @@ void *ditc_xmalloc_at(size_t bytes, const char *file, int line);
 void *ditc_xcalloc_at(size_t n, size_t size, const char *file, int line);
 void *ditc_xrealloc_at(void *p, size_t bytes, const char *file, int line);
 #define ditc_xmalloc(bytes) ditc_xmalloc_at((bytes), __FILE__, __LINE__)
-double ditc_now_s(void);                                 // monotonic clock, seconds
-char *ditc_xstrdup(const char *s);                       // checked strdup
+double ditc_now_s(void);           // monotonic clock, seconds
+char *ditc_xstrdup(const char *s); // checked strdup
+// s[0, n) made printable for a message into out (at most ~100 characters, then "..."): control bytes, 0x7f and,
+// with ascii_only, every byte >= 0x80 as \xNN. Returns out.
+const char *ditc_printable(char out[112], const char *s, size_t n, int ascii_only);
 char *ditc_path_join(const char *dir, const char *name); // malloc'd dir + "/" + name
 #define ditc_xcalloc(n, size)   ditc_xcalloc_at((n), (size), __FILE__, __LINE__)
 #define ditc_xrealloc(p, bytes) ditc_xrealloc_at((p), (bytes), __FILE__, __LINE__)

@@ -36,20 +36,7 @@ __attribute__((format(printf, 2, 3))) static int perr(pk_ctx *c, const char *fmt
 }
 
 // Printable rendering of pickle text for messages.
-static const char *show(char out[112], const char *s, size_t n) {
-    size_t o = 0, i = 0;
-    for (; i < n && o < 96; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch >= 0x7f) o += (size_t)snprintf(out + o, 8, "\\x%02x", ch);
-        else out[o++] = (char)ch;
-    }
-    if (i < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
+static const char *show(char out[112], const char *s, size_t n) { return ditc_printable(out, s, n, 1); }
 
 static ditc_pk_obj *new_obj(pk_ctx *c, ditc_pk_kind k) {
     ditc_pickle *p = c->p;

@@ -56,20 +56,7 @@ __attribute__((format(printf, 2, 3))) static int fail(pt_ctx *c, const char *fmt
 }
 
 // Printable name for messages.
-static const char *show(char out[112], const char *s) {
-    size_t o = 0, i = 0, n = strlen(s);
-    for (; i < n && o < 96; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f) o += (size_t)snprintf(out + o, 8, "\\x%02x", ch);
-        else out[o++] = (char)ch;
-    }
-    if (i < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
+static const char *show(char out[112], const char *s) { return ditc_printable(out, s, strlen(s), 0); }
 
 // ---- growing text ------------------------------------------------------------------------------------
 

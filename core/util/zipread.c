@@ -23,20 +23,7 @@ static uint32_t le32(const unsigned char *p) {
 static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 // Printable entry name for messages (control bytes escaped, long names cut).
-static const char *show(char out[112], const char *s) {
-    size_t o = 0, i = 0, n = strlen(s);
-    for (; i < n && o < 96; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(out + o, 8, "\\x%02x", c);
-        else out[o++] = (char)c;
-    }
-    if (i < n) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
+static const char *show(char out[112], const char *s) { return ditc_printable(out, s, strlen(s), 0); }
 
 // Finds the end of central directory record: the last signature whose comment runs exactly to the end.
 static int find_eocd(const ditc_zip *z, size_t *pos, ditc_status *s) {
