@@ -16,7 +16,7 @@ data=/usr/share/datasets/fashion-mnist
 # short EMA (0.995) suit a run this short; the reference's 1e-4 / 0.9999 are for long runs.
 ./build/ditc train --data-path "$data" --results-dir "$results" --model DiT-S/4 --depth 4 --hidden-size 128 \
   --num-heads 4 --global-batch-size 64 --lr 1e-3 --warmup-steps 100 --ema-decay 0.995 --num-workers 2 \
-  --max-steps "$steps" --log-every 100 --ckpt-every "$steps"
+  --max-steps "$steps" --log-every 100 --ckpt-every "$steps" --plot
 run="$(ls -td "$results"/*/ | head -n 1)"
 run="${run%/}"
 ckpt="$(ls -d "$run"/checkpoints/* | sort | tail -n 1)"
@@ -26,4 +26,5 @@ echo
 echo "demo: checkpoint  $ckpt  (model/ema/optimizer .safetensors, state.json)"
 echo "demo: samples     $run/samples.png  (one row per Fashion-MNIST class: t-shirt, trouser, pullover, dress,"
 echo "                  coat, sandal, shirt, sneaker, bag, ankle boot)"
-echo "demo: logs        $run/log.txt, $run/metrics.csv"
+echo "demo: loss curve  $run/loss.png"
+echo "demo: logs        $run/log.txt, $run/metrics.csv, TensorBoard events (tensorboard --logdir $results)"
