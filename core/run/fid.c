@@ -29,6 +29,19 @@ void ditc_fid_put_image(ditc_backend *be, ditc_inception *m, ditc_tensor *in, in
     ditc_vt_free(t);
 }
 
+// The statistics of what acc gathered into s (when rc is 0: mu and sigma need at least 2 samples), acc freed.
+static int finish_stats(ditc_fid_acc *acc, int rc, stats *s) {
+    if (!rc) {
+        int D = acc->d;
+        s->d = D, s->n = acc->n;
+        s->mu = ditc_xmalloc((size_t)D * sizeof(double));
+        s->sigma = ditc_xmalloc((size_t)D * (size_t)D * sizeof(double));
+        if (acc->n >= 2) ditc_fid_acc_finish(acc, s->mu, s->sigma);
+    }
+    ditc_fid_acc_free(acc);
+    return rc;
+}
+
 static int image_stats(ditc_fid_input *in, ditc_backend *be, ditc_inception *m, const ditc_fid_args *a, int keep,
                        stats *s, ditc_status *st) {
     int D = ditc_inception_dim(m);
@@ -65,14 +78,7 @@ static int image_stats(ditc_fid_input *in, ditc_backend *be, ditc_inception *m, 
     }
     ditc_vt_free(x);
     free(feats), free(host);
-    if (!rc) {
-        s->d = D, s->n = acc.n;
-        s->mu = ditc_xmalloc((size_t)D * sizeof(double));
-        s->sigma = ditc_xmalloc((size_t)D * (size_t)D * sizeof(double));
-        if (acc.n >= 2) ditc_fid_acc_finish(&acc, s->mu, s->sigma);
-    }
-    ditc_fid_acc_free(&acc);
-    return rc;
+    return finish_stats(&acc, rc, s);
 }
 
 static int feature_stats(ditc_fid_input *in, int keep, stats *s, ditc_status *st) {
@@ -91,14 +97,7 @@ static int feature_stats(ditc_fid_input *in, int keep, stats *s, ditc_status *st
         ditc_fid_acc_add(&acc, buf, n);
     }
     free(buf);
-    if (!rc) {
-        s->d = D, s->n = acc.n;
-        s->mu = ditc_xmalloc((size_t)D * sizeof(double));
-        s->sigma = ditc_xmalloc((size_t)D * (size_t)D * sizeof(double));
-        if (acc.n >= 2) ditc_fid_acc_finish(&acc, s->mu, s->sigma);
-    }
-    ditc_fid_acc_free(&acc);
-    return rc;
+    return finish_stats(&acc, rc, s);
 }
 
 int ditc_fid_run(const ditc_fid_args *a, FILE *out, ditc_status *st) {

@@ -110,10 +110,7 @@ int ditc_sampler_draw(ditc_sampler *s, int n, const int32_t *labels, uint64_t in
     ditc_ctx_free(&c); // the sampler's activations go before the VAE's
     if (raw) memcpy(raw, x, sizeof(float) * (size_t)(n * per));
     if (!s->vae) return 0;
-    // latents → images: decode(z / scaling_factor + shift)
-    const ditc_vae_config *vc = ditc_vae_get_config(s->vae);
-    for (int64_t i = 0; i < n * per; i++) x[i] = x[i] / (float)vc->scaling_factor + (float)vc->shift_factor;
-    int r = ditc_vae_decode(s->vae, x, n, s->cfg.input_size, s->cfg.input_size, img, st);
+    int r = ditc_vae_decode_samples(s->vae, x, n, s->cfg.input_size, s->cfg.input_size, img, st);
     free(x);
     return r;
 }

@@ -61,37 +61,14 @@ void ditc_train_fid_close(ditc_trainer *t) {
     t->fid = NULL;
 }
 
-// Samples [i0, i0 + n) of the EMA model s as images (n, C, H, W) in [-1, 1]: keyed labels and noise, VAE-decoded
-// for a --vae run. Returns a malloc'd buffer and the image shape.
+// Samples [i0, i0 + n) of the EMA model s as images (n, C, H, W) in [-1, 1]: labels keyed by the sample index.
 static float *draw(ditc_trainer *t, ditc_dit *s, const ditc_diffusion *d, int64_t i0, int n, int *ch, int *side,
                    ditc_status *st) {
-    const ditc_dit_config *cfg = &s->cfg;
     int32_t labels[FID_BATCH];
     for (int j = 0; j < n; j++)
         labels[j] = (int32_t)ditc_rng_randint(t->a->global_seed, DITC_RNG_SAMPLE_LABEL, 0, (uint64_t)(i0 + j),
-                                              (uint64_t)cfg->num_classes);
-    int64_t per = (int64_t)cfg->in_channels * cfg->input_size * cfg->input_size;
-    float *img = ditc_xmalloc(sizeof(float) * (size_t)(n * per));
-    ditc_ctx c;
-    ditc_ctx_init(&c, t->be);
-    ditc_sample_opts so = {.cfg_scale = 1.5f, .ddim = 1, .seed = t->a->global_seed, .index0 = (uint64_t)i0};
-    ditc_diffusion_sample(&c, s, d, n, labels, &so, img);
-    ditc_ctx_free(&c);
-    *ch = cfg->in_channels;
-    *side = cfg->input_size;
-    if (!t->vae) return img;
-    const ditc_vae_config *vc = ditc_vae_get_config(t->vae);
-    for (int64_t i = 0; i < n * per; i++) img[i] = img[i] / (float)vc->scaling_factor + (float)vc->shift_factor;
-    *ch = vc->out_channels;
-    *side = cfg->input_size * ditc_vae_factor(t->vae);
-    float *pix = ditc_xmalloc(sizeof(float) * (size_t)n * (size_t)*ch * (size_t)*side * (size_t)*side);
-    int r = ditc_vae_decode(t->vae, img, n, cfg->input_size, cfg->input_size, pix, st);
-    free(img);
-    if (r) {
-        free(pix);
-        return NULL;
-    }
-    return pix;
+                                              (uint64_t)s->cfg.num_classes);
+    return ditc_train_draw(t, s, d, n, labels, 1.5f, (uint64_t)i0, ch, side, st);
 }
 
 // FID of M samples of s against the reference statistics.

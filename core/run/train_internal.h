@@ -163,6 +163,10 @@ int ditc_train_init_weights(ditc_trainer *t, ditc_status *st);
 // The --init-* flags together (one message naming them).
 int ditc_train_init_check(const ditc_train_args *a, ditc_status *st);
 
+// n samples of s (labels[n]; noise keyed from sample index index0; DDIM on d, guidance cfg_scale, the run's seed)
+// as images (n, *ch, *side, *side) in [-1, 1], VAE-decoded for a --vae run; malloc'd, NULL with st on an error.
+float *ditc_train_draw(ditc_trainer *t, ditc_dit *s, const ditc_diffusion *d, int n, const int32_t *labels,
+                       float cfg_scale, uint64_t index0, int *ch, int *side, ditc_status *st);
 // The sampling model holding the EMA weights of the whole layout (created at the first call; every rank calls it).
 ditc_dit *ditc_train_ema_model(ditc_trainer *t);
 

@@ -20,6 +20,32 @@ static void ema_into(ditc_trainer *t, ditc_dit *s) {
     if (o->begin != 0 || o->end != (int64_t)n) t->comm->allgather(t->comm, be, s->params.data, n, DITC_F32);
 }
 
+float *ditc_train_draw(ditc_trainer *t, ditc_dit *s, const ditc_diffusion *d, int n, const int32_t *labels,
+                       float cfg_scale, uint64_t index0, int *ch, int *side, ditc_status *st) {
+    const ditc_dit_config *cfg = &s->cfg;
+    int64_t per = (int64_t)cfg->in_channels * cfg->input_size * cfg->input_size;
+    float *img = ditc_xmalloc(sizeof(float) * (size_t)(n * per));
+    ditc_ctx c;
+    ditc_ctx_init(&c, t->be);
+    ditc_sample_opts so = {.cfg_scale = cfg_scale, .ddim = 1, .seed = t->a->global_seed, .index0 = index0};
+    ditc_diffusion_sample(&c, s, d, n, labels, &so, img);
+    ditc_ctx_free(&c);
+    *ch = cfg->in_channels;
+    *side = cfg->input_size;
+    if (!t->vae) return img;
+    const ditc_vae_config *vc = ditc_vae_get_config(t->vae);
+    *ch = vc->out_channels;
+    *side = cfg->input_size * ditc_vae_factor(t->vae);
+    float *pix = ditc_xmalloc(sizeof(float) * (size_t)n * (size_t)*ch * (size_t)*side * (size_t)*side);
+    int r = ditc_vae_decode_samples(t->vae, img, n, cfg->input_size, cfg->input_size, pix, st);
+    free(img);
+    if (r) {
+        free(pix);
+        return NULL;
+    }
+    return pix;
+}
+
 // Draws the grid with s (EMA weights) into path.
 static int draw_grid(ditc_trainer *t, ditc_dit *s, const char *path, ditc_status *st) {
     const ditc_dit_config *cfg = &s->cfg;
@@ -30,28 +56,12 @@ static int draw_grid(ditc_trainer *t, ditc_dit *s, const char *path, ditc_status
     char spacing[32];
     snprintf(spacing, sizeof spacing, "ddim%lld", (long long)t->a->sample_steps);
     ditc_diffusion d = {0};
-    int r = ditc_diffusion_init(&d, spacing, st);
+    int r = ditc_diffusion_init(&d, spacing, st), ch, side;
     if (r) return r;
-    ditc_ctx c;
-    ditc_ctx_init(&c, t->be);
-    int64_t per = (int64_t)cfg->in_channels * cfg->input_size * cfg->input_size;
-    float *img = ditc_xmalloc(sizeof(float) * (size_t)(n * per));
-    ditc_sample_opts so = {.cfg_scale = 4.0f, .ddim = 1, .seed = t->a->global_seed};
-    ditc_diffusion_sample(&c, s, &d, n, labels, &so, img);
-    ditc_ctx_free(&c);
+    float *img = ditc_train_draw(t, s, &d, n, labels, 4.0f, 0, &ch, &side, st);
     ditc_diffusion_free(&d);
-    int ch = cfg->in_channels, side = cfg->input_size;
-    if (t->vae) { // latents → images: decode(z / scaling_factor + shift)
-        const ditc_vae_config *vc = ditc_vae_get_config(t->vae);
-        for (int64_t i = 0; i < n * per; i++) img[i] = img[i] / (float)vc->scaling_factor + (float)vc->shift_factor;
-        ch = vc->out_channels;
-        side = cfg->input_size * ditc_vae_factor(t->vae);
-        float *pix = ditc_xmalloc(sizeof(float) * (size_t)n * (size_t)ch * (size_t)side * (size_t)side);
-        r = ditc_vae_decode(t->vae, img, n, cfg->input_size, cfg->input_size, pix, st);
-        free(img);
-        img = pix;
-    }
-    if (!r) r = ditc_png_write_grid(path, img, n, ch, side, side, SAMPLE_PER_CLASS, st);
+    if (!img) return st->code;
+    r = ditc_png_write_grid(path, img, n, ch, side, side, SAMPLE_PER_CLASS, st);
     free(img);
     return r;
 }

@@ -160,6 +160,12 @@ int ditc_vae_encode(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t
     return 0;
 }
 
+int ditc_vae_decode_samples(ditc_vae *v, float *z, int64_t B, int64_t h, int64_t w, float *img, ditc_status *st) {
+    int64_t n = B * (int64_t)v->cfg.latent_channels * h * w;
+    for (int64_t i = 0; i < n; i++) z[i] = z[i] / (float)v->cfg.scaling_factor + (float)v->cfg.shift_factor;
+    return ditc_vae_decode(v, z, B, h, w, img, st);
+}
+
 int ditc_vae_decode(ditc_vae *v, const float *z, int64_t B, int64_t h, int64_t w, float *img, ditc_status *st) {
     (void)st;
     const ditc_vae_config *c = &v->cfg;

@@ -44,6 +44,9 @@ int ditc_vae_encode(ditc_vae *v, const float *img, int64_t B, int64_t H, int64_t
                     const char *what, ditc_status *st);
 // z (B, latent_ch, h, w) host F32 (already divided by the scaling factor) → img (B, out_ch, h·f, w·f) host F32.
 int ditc_vae_decode(ditc_vae *v, const float *z, int64_t B, int64_t h, int64_t w, float *img, ditc_status *st);
+// A latent DiT's samples z (B, latent_ch, h, w) host F32, in the scaled space it was trained on (overwritten) →
+// img as ditc_vae_decode of z / scaling_factor + shift_factor (the reference's vae.decode(samples / 0.18215)).
+int ditc_vae_decode_samples(ditc_vae *v, float *z, int64_t B, int64_t h, int64_t w, float *img, ditc_status *st);
 int ditc_vae_factor(const ditc_vae *v); // 2^(levels−1)
 
 // Posterior sample scaled for the DiT: out[i] = scale·(mean + exp(½·logvar)·ε − shift), ε = the counter
