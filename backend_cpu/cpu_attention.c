@@ -42,6 +42,7 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
         scores(q, k, T, hd, 3 * D, scale, P);
         for (int64_t i = 0; i < T; i++) {
             float *row = P + i * T, m = row[0];
+#pragma omp simd reduction(max : m)
             for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
             double s = 0.0;
 #pragma omp simd reduction(+ : s)
@@ -79,6 +80,7 @@ void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, 
 #pragma omp simd
             for (int64_t j = 0; j < T; j++) P[i * T + j] = ditc_vexpf(P[i * T + j] - li);
             double s = 0.0;
+#pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < hd; j++) s += (double)dO[i * D + j] * O[i * D + j];
             Di[i] = (float)s;
         }

@@ -13,8 +13,10 @@
 // LayerNorm statistics of one row: mean and 1/sqrt(biased variance + eps), two-pass in double.
 static inline void cpu_row_mean_rstd(const float *x, int64_t D, float eps, float *mean, float *rstd) {
     double s = 0.0, v = 0.0;
+#pragma omp simd reduction(+ : s)
     for (int64_t d = 0; d < D; d++) s += x[d];
     float mu = (float)(s / (double)D);
+#pragma omp simd reduction(+ : v)
     for (int64_t d = 0; d < D; d++) {
         double e = x[d] - mu;
         v += e * e;

@@ -72,6 +72,7 @@ void cpu_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc
             const float *xr = xd + row * D, *gr = g + row * D, *scb = sc ? sc + b * D : NULL;
             float mu = md[row], rs = rd[row];
             double s1 = 0.0, s2 = 0.0; // mean of g' and of g'·xhat, g' = dy·(1 + scale)
+#pragma omp simd reduction(+ : s1, s2)
             for (int64_t d = 0; d < D; d++) {
                 float gp = scb ? gr[d] * (1.0f + scb[d]) : gr[d];
                 s1 += gp;
@@ -155,13 +156,20 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
             }
         }
     }
-    if (gg) {
+    if (gg) { // dgate[b, d] = Σ_t dout·y, in t order, a 64-column block of one sample per iteration
+        int64_t nblk = (D + 63) / 64;
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
-        for (int64_t q = 0; q < B * D; q++) {
-            int64_t b = q / D, d = q % D;
-            double s = 0.0;
-            for (int64_t t = 0; t < T; t++) s += (double)g[(b * T + t) * D + d] * yd[(b * T + t) * D + d];
-            gg[q] = acc_gate ? gg[q] + (float)s : (float)s;
+        for (int64_t q = 0; q < B * nblk; q++) {
+            int64_t b = q / nblk, d0 = (q % nblk) * 64, d1 = d0 + 64 < D ? d0 + 64 : D;
+            double s[64] = {0};
+            for (int64_t t = 0; t < T; t++) {
+                const float *gr = g + (b * T + t) * D, *yr = yd + (b * T + t) * D;
+                for (int64_t d = d0; d < d1; d++) s[d - d0] += (double)gr[d] * yr[d];
+            }
+            for (int64_t d = d0; d < d1; d++) {
+                float v = (float)s[d - d0];
+                gg[b * D + d] = acc_gate ? gg[b * D + d] + v : v;
+            }
         }
     }
 }

@@ -94,6 +94,7 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < n; i++) {
                 float *row = S + i * T, m = row[0];
+#pragma omp simd reduction(max : m)
                 for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
                 double sum = 0.0;
 #pragma omp simd reduction(+ : sum)

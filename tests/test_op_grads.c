@@ -593,6 +593,8 @@ static gcase dit_cases[] = {
     {"gelu", "(2,256,1536)", 1, {3}, {SH(2, 256, 1536)}, .run = run_gelu, .ref = ref_gelu},
     {"silu", "(8,384)", 1, {2}, {SH(8, 384)}, .run = run_silu, .ref = ref_silu},
     {"attention", "qkv(1,256,1152) H=6", 1, {3}, {SH(1, 256, 1152)}, .iarg = {6}, .run = run_attention, .ref = ref_attention},
+    {"attention", "qkv(2,49,384) H=4 demo shape", 1, {3}, {SH(2, 49, 384)}, .iarg = {4}, .run = run_attention, .ref = ref_attention},
+    {"attention", "qkv(1,129,576) H=3 odd T", 1, {3}, {SH(1, 129, 576)}, .iarg = {3}, .run = run_attention, .ref = ref_attention},
     {"embedding", "table(1001,384) idx(8)", 2, {2, 1}, {SH(1001, 384), SH(8)}, .is_index = {0, 1}, .idx_range = 1001, .run = run_embedding, .ref = ref_embedding},
     {"patchify", "(2,4,32,32) p=2", 1, {4}, {SH(2, 4, 32, 32)}, .iarg = {2}, .run = run_patchify, .ref = ref_patchify},
     {"unpatchify", "(2,256,32)->(2,8,32,32) p=2", 1, {3}, {SH(2, 256, 32)}, .iarg = {2, 8}, .run = run_unpatchify, .ref = ref_unpatchify},

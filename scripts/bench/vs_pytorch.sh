@@ -4,6 +4,9 @@
 #
 # usage: DIT_REF=/path/to/facebookresearch/DiT TIMM_PATH=/path/with/timm bash scripts/bench/vs_pytorch.sh \
 #          [rounds=3] [threads=2] [models="DiT-S/8 DiT-S/2"] [batch=8]
+# A model named `demo` is the built-in demo's config (DiT-S/4, depth 4, width 128, 4 heads, 1x28x28, 10
+# classes); every other name is a named model at latent 32x32x4. DITC_BIN picks the ditc binary
+# (default ./build/ditc), for before/after runs of two builds.
 # Prereqs: /usr/bin/python3 with torch (Debian python3-torch) and numpy; timm on TIMM_PATH
 # (`pip install --no-deps --target "$TIMM_PATH" timm`); a checkout of facebookresearch/DiT at DIT_REF;
 # ./build/ditc built in Release.
@@ -13,13 +16,20 @@ rounds="${1:-3}"; threads="${2:-2}"; models="${3:-DiT-S/8 DiT-S/2}"; batch="${4:
 : "${DIT_REF:?set DIT_REF to a facebookresearch/DiT checkout}"
 export OMP_NUM_THREADS="$threads" PYTHONPATH="${TIMM_PATH:-}${PYTHONPATH:+:$PYTHONPATH}"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads=$threads batch=$batch latent 32x32x4"
-./build/ditc info --threads "$threads" | tail -1
+ditc="${DITC_BIN:-./build/ditc}"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads=$threads batch=$batch"
+"$ditc" info --threads "$threads" | tail -1
 for m in $models; do
   d=(); p=()
+  if [ "$m" = demo ]; then
+    shape=(--model DiT-S/4 --depth 4 --hidden-size 128 --num-heads 4 --channels 1 --num-classes 10)
+    dargs=("${shape[@]}" --image-size 28); pargs=("${shape[@]}" --latent 28)
+  else
+    dargs=(--model "$m"); pargs=(--model "$m" --latent 32)
+  fi
   for r in $(seq "$rounds"); do
-    d+=("$(./build/ditc bench --model "$m" --batch "$batch" --threads "$threads" --steps 5 --gemm-size 256 | awk '/ms\/step/ {for (i=1;i<=NF;i++) if ($i=="ms/step") print $(i-1)/1000}')")
-    p+=("$(/usr/bin/python3 scripts/bench/run_pytorch_peer.py --model "$m" --batch "$batch" --latent 32 --steps 5 | sed -n 's/.*s_per_step=\([0-9.]*\).*/\1/p')")
+    d+=("$("$ditc" bench "${dargs[@]}" --batch "$batch" --threads "$threads" --steps 5 --gemm-size 256 | awk '/ms\/step/ {for (i=1;i<=NF;i++) if ($i=="ms/step") print $(i-1)/1000}')")
+    p+=("$(/usr/bin/python3 scripts/bench/run_pytorch_peer.py "${pargs[@]}" --batch "$batch" --steps 5 | sed -n 's/.*s_per_step=\([0-9.]*\).*/\1/p')")
     echo "  $m round $r: ditc ${d[-1]} s/step, pytorch ${p[-1]} s/step"
   done
   md=$(printf '%s\n' "${d[@]}" | median); mp=$(printf '%s\n' "${p[@]}" | median)
