@@ -41,9 +41,7 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
         const float *q = base + b * T * 3 * D + h * hd, *k = q + D, *v = q + 2 * D;
         scores(q, k, T, hd, 3 * D, scale, P);
         for (int64_t i = 0; i < T; i++) {
-            float *row = P + i * T, m = row[0];
-#pragma omp simd reduction(max : m)
-            for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
+            float *row = P + i * T, m = ditc_vmaxf(row, T);
             double s = 0.0;
 #pragma omp simd reduction(+ : s)
             for (int64_t j = 0; j < T; j++) {

@@ -56,4 +56,18 @@ static inline float ditc_vtanhf(float x) {
     return a < 0.625f ? small : big;
 }
 
+// max(x[0..n)), n ≥ 1, in 16 independent lanes so GCC and clang both vectorise it without an OpenMP max
+// reduction (clang refuses `omp simd reduction(max)` on a select). Max is exact, so any order gives the same.
+static inline float ditc_vmaxf(const float *x, int64_t n) {
+    float lane[16];
+    for (int k = 0; k < 16; k++) lane[k] = x[0];
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) lane[k] = x[j + k] > lane[k] ? x[j + k] : lane[k];
+    float m = x[0];
+    for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
 #endif

@@ -93,9 +93,7 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
             cpu_sgemm_cols(1, 0, n, T, C, scale, qs + t0, T, ks, T, 0.0f, S, T);
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < n; i++) {
-                float *row = S + i * T, m = row[0];
-#pragma omp simd reduction(max : m)
-                for (int64_t j = 1; j < T; j++) m = row[j] > m ? row[j] : m;
+                float *row = S + i * T, m = ditc_vmaxf(row, T);
                 double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
                 for (int64_t j = 0; j < T; j++) {
