@@ -98,7 +98,7 @@ void cpu_conv2d_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, cons
         float *cols = direct ? NULL : cpu_scratch(be, (size_t)nt * (size_t)(K * rows * Wo));
         int blas_threads = openblas_get_num_threads();
         openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
         for (int64_t s = 0; s < B; s++) {
             const float *xs = xd + s * C * H * W;
             float *ys = yd + s * O * P;

@@ -3,7 +3,8 @@
 // C (M, N) = alpha · op(A) (M, K) · op(B) (K, N) + beta · C is cut into fixed blocks of SGEMM_COLS columns of C
 // (independent of the thread count); the blocks run in an OpenMP loop, each on single-threaded OpenBLAS. A
 // multi-threaded OpenBLAS sgemm rounds differently at different thread counts; this one gives the same bits on
-// any.
+// any. openblas_set_num_threads also sets OpenMP's thread count (OpenMP OpenBLAS), so every loop that runs
+// blocks on one OpenBLAS thread names its thread count with num_threads (without it the loop ran on one core).
 #include <cblas.h>
 
 #include "cpu_kernels.h"
@@ -15,7 +16,7 @@ void cpu_sgemm_cols(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, f
     int64_t nb = (N + SGEMM_COLS - 1) / SGEMM_COLS;
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(blas_threads)
     for (int64_t j = 0; j < nb; j++) {
         int64_t j0 = j * SGEMM_COLS, n = N - j0 < SGEMM_COLS ? N - j0 : SGEMM_COLS;
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,

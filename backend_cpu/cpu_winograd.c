@@ -187,7 +187,7 @@ void cpu_conv3x3_winograd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x
             // the thread count (a multi-threaded sgemm's does)
             int blas_threads = openblas_get_num_threads();
             openblas_set_num_threads(1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(blas_threads)
             for (int e = 0; e < WE; e++)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)O, (int)nt, (int)C, 1.0f, U + e * O * C,
                             (int)C, V + e * C * nt, (int)nt, 0.0f, M + e * O * nt, (int)nt);
