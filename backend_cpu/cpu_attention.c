@@ -42,12 +42,11 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
         scores(q, k, T, hd, 3 * D, scale, P);
         for (int64_t i = 0; i < T; i++) {
             float *row = P + i * T, m = ditc_vmaxf(row, T);
-            double s = 0.0;
+#pragma omp simd
+            for (int64_t j = 0; j < T; j++) row[j] = ditc_vexpf(row[j] - m);
+            double s = 0.0; // a loop of its own: with the exp inside the double reduction GCC vectorised neither
 #pragma omp simd reduction(+ : s)
-            for (int64_t j = 0; j < T; j++) {
-                row[j] = ditc_vexpf(row[j] - m);
-                s += row[j];
-            }
+            for (int64_t j = 0; j < T; j++) s += row[j];
             float inv = (float)(1.0 / s);
             for (int64_t j = 0; j < T; j++) row[j] *= inv;
             l[bh * T + i] = m + (float)log(s);

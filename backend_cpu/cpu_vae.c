@@ -94,12 +94,11 @@ void cpu_spatial_attn_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor 
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < n; i++) {
                 float *row = S + i * T, m = ditc_vmaxf(row, T);
-                double sum = 0.0;
+#pragma omp simd
+                for (int64_t j = 0; j < T; j++) row[j] = ditc_vexpf(row[j] - m);
+                double sum = 0.0; // its own loop: the exp inside the double reduction stopped vectorisation
 #pragma omp simd reduction(+ : sum)
-                for (int64_t j = 0; j < T; j++) {
-                    row[j] = ditc_vexpf(row[j] - m);
-                    sum += row[j];
-                }
+                for (int64_t j = 0; j < T; j++) sum += row[j];
                 float inv = (float)(1.0 / sum);
                 for (int64_t j = 0; j < T; j++) row[j] *= inv;
             }
