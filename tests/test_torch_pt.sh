@@ -142,6 +142,12 @@ expect_error "missing storage record" "$B/missing_record.pt|archive/data/0|missi
 expect_error "legacy torch.save format" "$B/legacy.pt|legacy|PyTorch >= 1.6" "$DITC" sample --ckpt "$B/legacy.pt" "${sm[@]}"
 expect_error "bare pickle" "$B/bare_pickle.pt|bare Python pickle" "$DITC" inspect "$B/bare_pickle.pt"
 expect_error "zip without data.pkl" "$B/no_data_pkl.pt|data.pkl" "$DITC" inspect "$B/no_data_pkl.pt"
+expect_error "Namespace BUILT from itself" "$B/ns_self_build.pt|argparse.Namespace from itself" "$DITC" inspect \
+    "$B/ns_self_build.pt"
+expect_error "Namespace BUILT 1000 times from 500 fields" "$B/ns_build_bomb.pt|BUILD copies more fields" "$DITC" inspect \
+    "$B/ns_build_bomb.pt"
+expect_error "a long string shared under 1000 names" "$B/shared_text.pt|names and metadata would take more than" \
+    "$DITC" inspect "$B/shared_text.pt"
 expect_error "--select of a missing key" "$G/ckpt.pt|\"nope\"|\"ema\"" "$DITC" convert "$G/ckpt.pt" "$TMP/x.safetensors" --select nope
 expect_error "sample --use-model of a bare state_dict" "$G/sd_f32.pt|\"model\"" "$DITC" sample --ckpt "$G/sd_f32.pt" \
     --use-model "${sm[@]}"

@@ -18,6 +18,7 @@ typedef struct {
     int64_t *marks, n_marks, cap_marks;
     ditc_pk_obj **memo;
     int64_t cap_memo, n_memo; // n_memo: distinct indices stored (MEMOIZE's next index)
+    int64_t n_built;          // items BUILD has copied into Namespaces so far (bounded by the pickle's length)
 } pk_ctx;
 
 const char *ditc_pk_kind_name(ditc_pk_kind k) {
@@ -280,6 +281,13 @@ static int op_build(pk_ctx *c) {
     if (o->kind == DITC_PK_DICT && o->i == 1) {
         if (st->kind != DITC_PK_DICT)
             return perr(c, "BUILD of an argparse.Namespace from a %s", ditc_pk_kind_name(st->kind));
+        // A Namespace built from itself, or from one large dict many times, would grow without bound.
+        if (st == o) return perr(c, "BUILD of an argparse.Namespace from itself");
+        c->n_built += st->n;
+        if (c->n_built > (int64_t)c->size)
+            return perr(
+                c, "BUILD copies more fields into argparse.Namespace objects (%" PRId64 ") than the pickle has bytes",
+                c->n_built);
         for (int64_t i = 0; i < st->n; i++) add_item(o, st->items[i]);
         return 0;
     }

@@ -3,7 +3,8 @@
 // tensor against its storage record -> copy the tensors contiguous into one buffer.
 // Bounds: nesting depth <= 64; nodes visited while flattening <= the pickle's length (shared sub-objects
 // cannot multiply); the materialised tensors total <= 4 x the file size + 1 MiB (views of one storage under
-// many names or with stride 0 cannot blow up memory).
+// many names or with stride 0 cannot blow up memory); the names and metadata texts total <= 2 x the pickle's
+// length + 1 MiB (a long key or a long string shared under many names cannot either).
 #include "torch_pt.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ typedef struct {
     ditc_pickle pk;
     size_t file_size;
     int64_t visits, max_visits;
+    uint64_t text_bytes, max_text; // names + metadata values built while flattening, and their bound
     flat_tensor *ft;
     int nft, capft;
     char **mk, **mv;
@@ -124,6 +126,16 @@ static void add_tensor(pt_ctx *c, const char *name, const ditc_pk_obj *t) {
     c->ft[c->nft++].t = t;
 }
 
+// Counts n more bytes of names or metadata against the bound; nonzero (with the message) past it.
+static int spend_text(pt_ctx *c, size_t n) {
+    c->text_bytes += n;
+    if (c->text_bytes <= c->max_text) return 0;
+    return fail(c,
+                "the tensor names and metadata would take more than %" PRIu64
+                " bytes (2 x the pickle + 1 MiB): long keys or strings shared under many names",
+                c->max_text);
+}
+
 static void add_meta(pt_ctx *c, const char *name, char *value) {
     if (c->nm == MAX_META) {
         free(value);
@@ -185,7 +197,7 @@ static int flatten(pt_ctx *c, const ditc_pk_obj *o, const char *path, int depth,
             if (t.len >= MAX_META_TEXT) puts_(&t, "...");
             else puts_(&t, o->kind == DITC_PK_LIST ? "]" : o->n == 1 ? ",)" : ")");
             add_meta(c, path, t.p);
-            return 0;
+            return spend_text(c, t.len);
         }
         for (int64_t i = 0; i < o->n; i += dict ? 2 : 1) {
             text name = {0};
@@ -197,6 +209,7 @@ static int flatten(pt_ctx *c, const ditc_pk_obj *o, const char *path, int depth,
                 snprintf(b, sizeof b, "%" PRId64, i);
                 puts_(&name, b);
             }
+            if (!r) r = spend_text(c, name.len);
             if (!r) r = flatten(c, o->items[i + (dict ? 1 : 0)], name.p, depth + 1, want_t, want_m);
             free(name.p);
             if (r) return r;
@@ -208,6 +221,7 @@ static int flatten(pt_ctx *c, const ditc_pk_obj *o, const char *path, int depth,
             text t = {0};
             scalar_text(&t, o, 0);
             add_meta(c, path, t.p);
+            return spend_text(c, t.len);
         }
         return 0; // bytes, storages and globals carry no weights
     }
@@ -515,12 +529,14 @@ int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, c
         snprintf(lab, sizeof lab, "%s: %s/data.pkl", st->label, c.prefix);
         r = ditc_pickle_load(&c.pk, pkl, (size_t)pe->usize, lab, s);
         c.max_visits = (int64_t)pe->usize + 64;
+        c.max_text = 2 * (uint64_t)pe->usize + (1u << 20);
     }
     const ditc_pk_obj *sel = NULL;
     if (!r) r = select_root(&c, select, &sel);
     if (!r) r = flatten(&c, sel, "", 0, 1, sel == c.pk.root);
     if (!r && sel != c.pk.root) {
         c.visits = 0;
+        c.text_bytes = 0;
         r = flatten(&c, c.pk.root, "", 0, 0, 1);
     }
     if (!r && c.nft == 0) {

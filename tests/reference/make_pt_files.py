@@ -300,6 +300,15 @@ def cmd_bad(a):
     write_zip(f'{d}/bad_opcode.pt', [('a/data.pkl', b'\x80\x02ios\nsystem\n(S"x"\ntR.')])
     write_zip(f'{d}/unknown_opcode.pt', [('a/data.pkl', b'\x80\x02}\xff.')])
     write_zip(f'{d}/no_data_pkl.pt', [('a/other.txt', b'hello')])
+    # an argparse.Namespace BUILT from itself (it would copy its own growing field list forever), and one
+    # BUILT 1000 times from a dict of 500 fields (the copies grow as fields x builds, not with the file)
+    ns = b'\x80\x02cargparse\nNamespace\n)\x81'
+    write_zip(f'{d}/ns_self_build.pt', [('a/data.pkl', ns + b'}(K\x01K\x02ub2b.')])
+    fields = b''.join(b'M' + struct.pack('<H', i) + b'N' for i in range(500))
+    write_zip(f'{d}/ns_build_bomb.pt', [('a/data.pkl', ns + b'}q\x00(' + fields + b'u0' + b'h\x00b' * 1000 + b'.')])
+    # one 100 kB string shared under 1000 names: 100 MB of metadata from a 100 kB file
+    text = 'x' * 100000
+    torch.save({'w': torch.ones(2), 'notes': {i: text for i in range(1000)}}, f'{d}/shared_text.pt')
     with open(f'{d}/bare_pickle.pt', 'wb') as f:
         pickle.dump({'w': 1}, f, protocol=2)
     print(f'wrote {len(os.listdir(d))} files to {d}')
