@@ -1,6 +1,7 @@
 // cpu_backend.c — the CPU backend object: memory, synchronisation, RNG, and the kernel table.
 #include "cpu_backend.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -14,6 +15,9 @@
 typedef struct {
     float *scratch;
     size_t scratch_floats;
+    float *rope;             // cpu_rope_table's cos | sin tables, (T, hd/2) each
+    int64_t rope_T, rope_hd; // their key (0: none yet)
+    float rope_theta;
 } cpu_ctx;
 
 float *cpu_scratch(ditc_backend *be, size_t floats) {
@@ -26,6 +30,28 @@ float *cpu_scratch(ditc_backend *be, size_t floats) {
         cx->scratch_floats = floats;
     }
     return cx->scratch;
+}
+
+const float *cpu_rope_table(ditc_backend *be, int64_t T, int64_t hd, float theta) {
+    cpu_ctx *cx = be->ctx;
+    if (cx->rope && cx->rope_T == T && cx->rope_hd == hd && cx->rope_theta == theta) return cx->rope;
+    int64_t P = hd / 2;
+    free(cx->rope);
+    size_t bytes = ((size_t)(2 * T * P) * sizeof(float) + 63) / 64 * 64;
+    cx->rope = aligned_alloc(64, bytes ? bytes : 64);
+    DITC_ALLOC_CHECK(cx->rope, bytes);
+    float *cs = cx->rope, *sn = cx->rope + T * P;
+#pragma omp parallel for schedule(static) if (T * P > 4096)
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < P; i++) {
+            // LLaMA's precompute_freqs_cis in float32: f = 1 / theta^(2i/hd), angle = t·f (one rounding each)
+            float f = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+            float a = (float)t * f;
+            cs[t * P + i] = (float)cos((double)a);
+            sn[t * P + i] = (float)sin((double)a);
+        }
+    cx->rope_T = T, cx->rope_hd = hd, cx->rope_theta = theta;
+    return cx->rope;
 }
 
 static void *cpu_alloc(ditc_backend *be, size_t bytes) {
@@ -80,6 +106,7 @@ void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t
 static void cpu_destroy(ditc_backend *be) {
     cpu_ctx *cx = be->ctx;
     free(cx->scratch);
+    free(cx->rope);
     free(cx);
     free(be);
 }

@@ -150,22 +150,13 @@ void cpu_layer_norm_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dw, ditc
 
 // ---- RoPE ----------------------------------------------------------------------------------------
 // x, y (B, T, H·hd). Angle t·f_i, f_i = 1 / theta^(2i/hd), computed in double and rounded to float
-// (cos and sin tables (T, hd/2) in the backend scratch). inverse rotates by −angle (the backward).
+// (cos and sin tables (T, hd/2) built once per shape, cpu_rope_table). inverse rotates by −angle (the backward).
 // y may alias x when acc = 0 (each pair is read before it is written).
 void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads, float theta, int inverse, int acc) {
     int64_t B = x->shape[0], T = x->shape[1], C = x->shape[2], hd = C / heads, P = hd / 2;
-    float *tab = cpu_scratch(be, (size_t)(2 * T * P));
-    float *cs = tab, *sn = tab + T * P;
-    double sgn = inverse ? -1.0 : 1.0;
-#pragma omp parallel for schedule(static) if (T * P > 4096)
-    for (int64_t t = 0; t < T; t++)
-        for (int64_t i = 0; i < P; i++) {
-            // LLaMA's precompute_freqs_cis in float32: f = 1 / theta^(2i/hd), angle = t·f (one rounding each)
-            float f = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
-            float a = (float)t * f;
-            cs[t * P + i] = (float)cos((double)a);
-            sn[t * P + i] = (float)(sgn * sin((double)a));
-        }
+    const float *tab = cpu_rope_table(be, T, hd, theta);
+    const float *cs = tab, *sn = tab + T * P;
+    const float sg = inverse ? -1.0f : 1.0f; // exact: sin(−a) rounds to −(sin a rounded)
     const float *xd = CF32(x);
     float *yd = F32(y);
 #pragma omp parallel for schedule(static) if (B * T * C > PAR_MIN)
@@ -177,16 +168,16 @@ void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads,
             if (acc) {
 #pragma omp simd
                 for (int64_t i = 0; i < P; i++) {
-                    float a = xr[2 * i], b = xr[2 * i + 1];
-                    yr[2 * i] += a * c[i] - b * s[i];
-                    yr[2 * i + 1] += a * s[i] + b * c[i];
+                    float a = xr[2 * i], b = xr[2 * i + 1], si = sg * s[i];
+                    yr[2 * i] += a * c[i] - b * si;
+                    yr[2 * i + 1] += a * si + b * c[i];
                 }
             } else {
 #pragma omp simd
                 for (int64_t i = 0; i < P; i++) {
-                    float a = xr[2 * i], b = xr[2 * i + 1];
-                    yr[2 * i] = a * c[i] - b * s[i];
-                    yr[2 * i + 1] = a * s[i] + b * c[i];
+                    float a = xr[2 * i], b = xr[2 * i + 1], si = sg * s[i];
+                    yr[2 * i] = a * c[i] - b * si;
+                    yr[2 * i + 1] = a * si + b * c[i];
                 }
             }
         }
@@ -218,11 +209,13 @@ void cpu_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const di
             ga[i] = acc_a ? ga[i] + v : v;
         }
     }
-    if (gb) {
+    // The accumulate flag outside the loops: with `acc ? gb[i] + v : v` inside, GCC left this one scalar
+    // (a conditional load it cannot if-convert: ~20 ns per element).
+    if (gb && acc_b) {
 #pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) {
-            float v = g[i] * (ad[i] / (1.0f + ditc_vexpf(-ad[i])));
-            gb[i] = acc_b ? gb[i] + v : v;
-        }
+        for (int64_t i = 0; i < n; i++) gb[i] += g[i] * (ad[i] / (1.0f + ditc_vexpf(-ad[i])));
+    } else if (gb) {
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) gb[i] = g[i] * (ad[i] / (1.0f + ditc_vexpf(-ad[i])));
     }
 }

@@ -44,9 +44,15 @@ double cpu_sum_squares(ditc_backend *be, const float *x, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t q = 0; q < nch; q++) {
         size_t i1 = (q + 1) * CHUNK < n ? (q + 1) * CHUNK : n;
-        double s = 0.0;
-        for (size_t i = q * CHUNK; i < i1; i++) s += (double)x[i] * x[i];
-        part[q] = s;
+        // 8 fixed lanes (one vector of doubles on AVX-512, two on AVX2): the same bits on any machine, and no
+        // 4-cycle add latency per element as a single running sum has.
+        double lane[8] = {0};
+        size_t i = q * CHUNK;
+        for (; i + 8 <= i1; i += 8)
+#pragma omp simd
+            for (int l = 0; l < 8; l++) lane[l] += (double)x[i + l] * x[i + l];
+        for (int l = 0; i < i1; i++, l++) lane[l] += (double)x[i] * x[i];
+        part[q] = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
     }
     double s = 0.0;
     for (size_t q = 0; q < nch; q++) s += part[q];
