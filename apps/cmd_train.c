@@ -92,7 +92,7 @@ static void declare(train_flags *f) {
          "latest | auto (latest, or a fresh run when there is none yet) | a run directory | a checkpoint directory", 0},
         {"--checkpoint-on-signal", ARG_STR, &a->ckpt_signals,
          "signals that stop the run after the current step with a checkpoint, exit status 75 (default "
-         "TERM,INT,USR1; none)",
+         "TERM,INT,USR1,PIPE; none)",
          0},
         {"--keep-last", ARG_I64, &a->keep_last,
          "keep only the newest N checkpoints (older ones deleted after each new one is complete; default 0 = all)", 0},

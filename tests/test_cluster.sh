@@ -2,6 +2,7 @@
 # test_cluster.sh DITC SRC — a run that survives its cluster (docs/cluster.md), single process:
 #  1. SIGTERM and SIGUSR1 mid-run: the step finishes, a checkpoint of that step is written, exit status 75;
 #     `--resume latest` then ends equal to an uninterrupted run bit for bit (model, EMA, optimizer, losses).
+#     The same for SIGPIPE from a real pipe whose reader exits (`ditc train | head -n 3`).
 #  2. a flood of SIGTERMs (one every 10 ms, so some land during the checkpoint write): the same.
 #  3. --keep-last 2 --keep-every 4 over 30 checkpoints keeps exactly 4, 8, ..., 28, 29, 30; 20 trials of kill -9
 #     at random times, each resumed with `--resume auto` until done: every one ends bit-exact with the same
@@ -82,6 +83,23 @@ ditc_complete() {
 echo "== 1. one signal"
 stop_case term TERM 0
 stop_case usr1 USR1 0
+# SIGPIPE from a real reader that goes away (`ditc train … | head -n 3`): stopped with a checkpoint, not killed;
+# the stop message in log.txt (stdout is gone); resuming ends equal to the uninterrupted run.
+d=$TMP/pipe
+"$DITC" train "${F[@]}" --results-dir "$d" --max-steps 60 --ckpt-every 10 2>"$TMP/pipe.err" | head -n 3 >/dev/null
+rc=${PIPESTATUS[0]}
+c=$(ls -d "$d"/*/checkpoints/0* 2>/dev/null | tail -n 1)
+last=$(tail -n 1 "$d"/*/metrics.csv | cut -d, -f1)
+[ "$rc" = 75 ] && grep -q "stopped by SIGPIPE after step $last of 60" "$d"/*/log.txt && [ -n "$c" ] &&
+    [ "$(state_step "$c")" = "$last" ] && [ "$last" -lt 60 ] && ditc_complete "$c"
+check $? "pipe: ditc train | head -n 3: exit status $rc (75), stopped by SIGPIPE after step $last with its checkpoint"
+if run pipe.resume "$DITC" train --results-dir "$d" --resume latest --max-steps 60; then
+    same_ckpt "pipe: resumed to step 60 = uninterrupted (model, ema, optimizer bit for bit)" "$(ck "$S" 60)" \
+        "$(ck "$(rundir "$d" 60)" 60)"
+else
+    fail "pipe: resume"
+    show pipe.resume
+fi
 # --plot on the resumed run: loss.png (800x480) with the curve over both parts (steps 1..60 of metrics.csv)
 if "$PY" -c 'import PIL' 2>/dev/null; then
     "$PY" - "$(rundir "$TMP/term" 60)/loss.png" <<'PYEOF'

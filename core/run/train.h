@@ -32,7 +32,7 @@ typedef struct {
     // --init-from: a fresh run (step 0, new optimizer state) from pretrained weights (train_init.c)
     const char *init_from, *init_select, *init_skip; // file or checkpoint dir; ema|model|KEY; name prefixes
     int init_ema;                                    // the EMA from the file's own ema when it has one
-    // Running on a cluster (docs/cluster.md): the signals that stop a run with a checkpoint ("TERM,INT,USR1"
+    // Running on a cluster (docs/cluster.md): the signals that stop a run with a checkpoint ("TERM,INT,USR1,PIPE"
     // by default, "none"); checkpoint rotation (0 = keep all; --keep-every: steps kept for good); the
     // loss-spike guard (z-score K over the last accepted steps, 0 = off; non-finite losses are always skipped;
     // the run stops after skip_max consecutive skips); TensorBoard events (on by default).

@@ -195,7 +195,7 @@ int ditc_train_guard_skips(ditc_trainer *t, float loss, double grad_norm);
 int ditc_train_guard_check_stop(ditc_trainer *t, ditc_status *st);
 
 // ---- train_signal.c: stop signals -------------------------------------------------------------------
-// Installs the handlers of a --checkpoint-on-signal list ("TERM,INT,USR1", "SIGTERM", "none").
+// Installs the handlers of a --checkpoint-on-signal list ("TERM,INT,USR1,PIPE", "SIGTERM", "none").
 int ditc_train_signals_install(ditc_train_signals *s, const char *list, ditc_status *st);
 void ditc_train_signals_restore(ditc_train_signals *s);
 int ditc_train_signal_pending(void); // the first signal received since the install (0: none)

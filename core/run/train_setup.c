@@ -26,7 +26,7 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->beta1 = a->beta2 = NAN;
     a->rho = 0.01;
     a->hessian_every = 10;
-    a->ckpt_signals = "TERM,INT,USR1";
+    a->ckpt_signals = "TERM,INT,USR1,PIPE";
     a->skip_max = 5;
     a->lr_schedule = "constant";
     a->sample_steps = 50;

@@ -2,7 +2,9 @@
 // the loop sees it at the next rank reduction (train_step.c), so every rank finishes the same step, one
 // checkpoint is written and the run exits with DITC_TRAIN_STOPPED. Further signals during the write are
 // recorded and change nothing (the checkpoint is written atomically anyway). SA_RESTART keeps system calls
-// (file writes, MPI's polling) from failing with EINTR.
+// (file writes, MPI's polling) from failing with EINTR. PIPE is in the default list: `ditc train … | head` or a
+// tee that dies would otherwise kill the run at its next log line without a checkpoint; caught, the write fails
+// with EPIPE instead, the run stops after the step with a checkpoint (the message goes to log.txt).
 #include <signal.h>
 #include <string.h>
 
@@ -17,7 +19,8 @@ static void on_signal(int sig) {
 static const struct {
     const char *name;
     int sig;
-} k_signals[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}};
+} k_signals[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"USR1", SIGUSR1},
+                 {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"PIPE", SIGPIPE}};
 enum { N_SIGNALS = sizeof k_signals / sizeof *k_signals };
 _Static_assert(N_SIGNALS <= DITC_TRAIN_MAX_SIGNALS, "ditc_train_signals is too small");
 
@@ -42,7 +45,7 @@ int ditc_train_signals_install(ditc_train_signals *s, const char *list, ditc_sta
         if (!found)
             return ditc_fail(st, DITC_ERR_ARG,
                              "--checkpoint-on-signal %s: unknown signal '%s' (expected a list of TERM, INT, USR1, "
-                             "USR2, HUP, or none)",
+                             "USR2, HUP, PIPE, or none)",
                              list, tok);
     }
     struct sigaction sa;
