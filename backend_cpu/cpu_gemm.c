@@ -6,9 +6,18 @@
 // serially inside a parallel region); a batch of several matrices runs one matrix per thread. Every element of
 // C is still one OpenBLAS dot product over the whole K, so the split changes no result beyond OpenBLAS's own
 // kernel choice per block shape.
+//
+// Built with oneDNN, blocks with a long reduction (K >= GEMM_DNNL_MIN_K: the weight gradients, K = batch x
+// tokens, and K-512 forwards) go to oneDNN's sgemm instead, which measured 1.2-1.4x OpenBLAS on those shapes and
+// slower on the short-K rest (docs/benchmarks.md). DITC_GEMM=openblas turns it off (for A/B runs).
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#ifdef DITC_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
 #endif
 
 #include "cpu_backend.h"
@@ -17,10 +26,30 @@
 #define GEMM_SPLIT_MIN_MACS (1 << 18) // below this one thread does the whole call
 #define GEMM_SPLIT_ALIGN    16
 
+#define GEMM_DNNL_MIN_K 512
+
+#ifdef DITC_HAVE_DNNL
+static int dnnl_wanted(void) {
+    static int wanted = -1; // read once; a benign race (every thread computes the same value)
+    if (wanted < 0) {
+        const char *e = getenv("DITC_GEMM");
+        wanted = !(e && !strcmp(e, "openblas"));
+    }
+    return wanted;
+}
+#endif
+
 static void sgemm1(const ditc_gemm *g, int64_t i, int64_t r0, int64_t m, int64_t c0, int64_t n) {
     const float *a = (const float *)g->a + i * g->stride_a + (g->trans_a ? r0 : r0 * g->lda);
     const float *b = (const float *)g->b + i * g->stride_b + (g->trans_b ? c0 * g->ldb : c0);
     float *c = (float *)g->c + i * g->stride_c + r0 * g->ldc + c0;
+#ifdef DITC_HAVE_DNNL
+    // row-major like cblas_sgemm; runs on the calling thread inside the split's parallel region
+    if (g->k >= GEMM_DNNL_MIN_K && dnnl_wanted() &&
+        dnnl_sgemm(g->trans_a ? 'T' : 'N', g->trans_b ? 'T' : 'N', m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta,
+                   c, g->ldc) == dnnl_success)
+        return;
+#endif
     cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans, (int)m,
                 (int)n, (int)g->k, g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c, (int)g->ldc);
 }

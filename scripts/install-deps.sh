@@ -9,6 +9,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libopenblas-openmp-dev            # BLAS (sgemm) with OpenMP threading
+      libdnnl-dev                       # oneDNN's sgemm for the long-K GEMMs (optional in CMake; faster there)
       zlib1g-dev libpng-dev libjpeg-dev # image/data formats (data pipeline, PNG sample grids)
       dataset-fashion-mnist)            # the built-in demo's data (offline), also used by tests
 tests=0
