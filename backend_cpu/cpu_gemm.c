@@ -4,8 +4,8 @@
 // by 128–512: thread start-up, shared packing). Instead the call is cut here into one block per OpenMP thread
 // — along the larger of C's rows and columns, in multiples of 16 — each on single-threaded OpenBLAS (it runs
 // serially inside a parallel region); a batch of several matrices runs one matrix per thread. Every element of
-// C is still one OpenBLAS dot product over the whole K, so the split changes no result beyond OpenBLAS's own
-// kernel choice per block shape.
+// C is still one dot product over the whole K, so the split changes no result beyond the library's own kernel
+// choice per block shape (training is bit-identical on 1 and 2 threads).
 //
 // Built with oneDNN, blocks with a long reduction (K >= GEMM_DNNL_MIN_K: the weight gradients, K = batch x
 // tokens, and K-512 forwards) go to oneDNN's sgemm instead, which measured 1.2-1.4x OpenBLAS on those shapes and
@@ -30,12 +30,13 @@
 
 #ifdef DITC_HAVE_DNNL
 static int dnnl_wanted(void) {
-    static int wanted = -1; // read once; a benign race (every thread computes the same value)
-    if (wanted < 0) {
+    static _Atomic int wanted = -1; // DITC_GEMM read once (threads racing to it all store the same value)
+    int w = wanted;
+    if (w < 0) {
         const char *e = getenv("DITC_GEMM");
-        wanted = !(e && !strcmp(e, "openblas"));
+        wanted = w = !(e && !strcmp(e, "openblas"));
     }
-    return wanted;
+    return w;
 }
 #endif
 

@@ -27,7 +27,8 @@ static inline void cpu_row_mean_rstd(const float *x, int64_t D, float eps, float
 
 // Per-backend reusable scratch (grows, never shrinks; main thread only).
 float *cpu_scratch(ditc_backend *be, size_t floats);
-// RoPE's cos | sin tables ((T, hd/2) each, angle t / theta^(2i/hd)), kept until T, hd or theta change.
+// RoPE's cos | sin tables ((T, hd/2) each, angle t / theta^(2i/hd)), kept until T, hd or theta change (main
+// thread only, like the scratch).
 const float *cpu_rope_table(ditc_backend *be, int64_t T, int64_t hd, float theta);
 
 // The kernels: cpu_<entry> for every kernel entry of core/tensor/backend.h, declared from its lists and set
