@@ -16,7 +16,8 @@ data=/usr/share/datasets/fashion-mnist
 # warm-up, a cosine decay to 5% over the run and a short EMA (0.995) suit a run this short (the reference's constant
 # 1e-4 / 0.9999 are for long runs). An independent classifier (scripts/bench/demo_classifier.py) recognises, of 300
 # samples (cfg 4, 250 DDPM steps): 92% after 7000 steps of batch 32 (the demo grid's 80: 91%; ~7.5 min of training
-# on 2 cores at ~15 steps/s), 90% after 6000 (grid 85%), 87% after 4500; 80% after 3600 of batch 32;
+# on 2 cores at ~15 steps/s), 99% after 27000 (DEMO_STEPS=27000: the 30-minute run), 90% after 6000 (grid 85%),
+# 87% after 4500; 80% after 3600 of batch 32;
 # with batch 64 (1.7x the time per step) 69% / 83% / 89% after 1800 / 2700 / 3600 steps; width 192 after 1800
 # steps of batch 64 73% in twice the time. Many small steps beat fewer large ones in a fixed time. 4x4 patches beat
 # 2x2 ones in this budget (2x2, width 96: 29% after 1200 steps in twice the time). DDIM 50 or DDPM 100 instead of
