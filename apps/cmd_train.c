@@ -122,6 +122,10 @@ static void declare(train_flags *f) {
          "AutoencoderKL (diffusers directory or .safetensors): encode images to latents on the fly", 0},
         {"--vae-tile", ARG_INT, &a->vae_tile,
          "with --vae: encode images larger than T pixels in overlapping T-pixel tiles (diffusers' tiling)", 0},
+        {"--grad-bucket-mb", ARG_FLOAT, &a->grad_bucket_mb,
+         "several processes: all-reduce the gradient in buckets of ~N MiB as the backward pass finishes them, "
+         "overlapped with the rest of it (default 25, as PyTorch DDP; 0 = one all-reduce after the backward)",
+         0},
         {"--zero", ARG_INT, &a->zero, "0 = data parallel (default), 2 = ZeRO-2 (sharded gradients, AdamW state, EMA)",
          0},
         {"--init-from", ARG_STR, &a->init_from,

@@ -148,6 +148,7 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     be->name = "cuda";
     be->host_memory = 0;
     be->ctx = c;
+    be->stream = (void *)c->stream;
     be->destroy = cu_destroy;
     be->alloc = cu_alloc;
     be->free = cu_free;

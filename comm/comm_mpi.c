@@ -102,6 +102,71 @@ static void mpi_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t byt
     unstage(be, buf, h, bytes);
 }
 
+// ---- non-blocking (gradient buckets): MPI_Iallreduce / MPI_Ireduce_scatter on host memory or a staged copy ----
+struct ditc_comm_req {
+    MPI_Request r;
+    int done;
+    ditc_backend *be; // staging: the backend range buf and its host view (== buf on host memory)
+    void *buf, *host;
+    size_t bytes;
+    int *counts;              // reduce-scatter: elements per rank (must live until completion)
+    size_t own_at, own_bytes; // reduce-scatter: the own part lands at the start of the range; moved to own_at
+};
+
+static ditc_comm_req *req_new(ditc_backend *be, void *buf, size_t bytes) {
+    ditc_comm_req *q = ditc_xcalloc(1, sizeof *q);
+    q->be = be;
+    q->buf = buf;
+    q->bytes = bytes;
+    q->host = stage(be, buf, bytes);
+    return q;
+}
+
+static ditc_comm_req *mpi_iallreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
+    mpi_ctx *c = cm->ctx;
+    DITC_CHECK(n < (size_t)1 << 31, "non-blocking all-reduce of %zu elements exceeds MPI's int counts", n);
+    ditc_comm_req *q = req_new(be, buf, n * ditc_dtype_size(dt));
+    MPI_CALL(MPI_Iallreduce(MPI_IN_PLACE, q->host, (int)n, mpi_type(dt), mpi_sum(c, dt), c->world, &q->r));
+    return q;
+}
+
+static ditc_comm_req *mpi_ireduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t off, size_t n,
+                                          size_t total, ditc_dtype dt) {
+    mpi_ctx *c = cm->ctx;
+    size_t es = ditc_dtype_size(dt);
+    DITC_CHECK(n < (size_t)1 << 31, "non-blocking reduce-scatter of %zu elements exceeds MPI's int counts", n);
+    ditc_comm_req *q = req_new(be, (char *)buf + off * es, n * es);
+    q->counts = ditc_xcalloc((size_t)cm->world, sizeof(int));
+    for (int r = 0; r < cm->world; r++) {
+        size_t b, e;
+        ditc_shard_overlap(total, cm->world, r, off, n, &b, &e);
+        q->counts[r] = (int)(e - b);
+        if (r == cm->rank) {
+            q->own_at = (e > b ? b - off : 0) * es;
+            q->own_bytes = (e - b) * es;
+        }
+    }
+    MPI_CALL(MPI_Ireduce_scatter(MPI_IN_PLACE, q->host, q->counts, mpi_type(dt), mpi_sum(c, dt), c->world, &q->r));
+    return q;
+}
+
+static int mpi_test(ditc_comm *cm, ditc_comm_req *q) {
+    (void)cm;
+    if (q && !q->done) MPI_CALL(MPI_Test(&q->r, &q->done, MPI_STATUS_IGNORE));
+    return !q || q->done;
+}
+
+static void mpi_wait(ditc_comm *cm, ditc_comm_req *q) {
+    (void)cm;
+    if (!q) return;
+    if (!q->done) MPI_CALL(MPI_Wait(&q->r, MPI_STATUS_IGNORE));
+    // In place, the reduced own part lands at the start of the range: move it to its own position.
+    if (q->counts && q->own_bytes) memmove((char *)q->host + q->own_at, q->host, q->own_bytes);
+    unstage(q->be, q->buf, q->host, q->bytes);
+    free(q->counts);
+    free(q);
+}
+
 static void mpi_barrier(ditc_comm *cm) { MPI_CALL(MPI_Barrier(((mpi_ctx *)cm->ctx)->world)); }
 
 static void mpi_abort(ditc_comm *cm, int code) {
@@ -146,6 +211,10 @@ ditc_comm *ditc_comm_auto(int *argc, char ***argv, ditc_status *st) {
     cm->reduce_scatter_sum = mpi_reduce_scatter;
     cm->allgather = mpi_allgather;
     cm->broadcast = mpi_broadcast;
+    cm->iallreduce_sum = mpi_iallreduce;
+    cm->ireduce_scatter_sum = mpi_ireduce_scatter;
+    cm->test = mpi_test;
+    cm->wait = mpi_wait;
     cm->barrier = mpi_barrier;
     cm->abort = mpi_abort;
     cm->destroy = mpi_destroy;

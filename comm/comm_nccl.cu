@@ -5,6 +5,9 @@
 // backend's queued work (be->synchronize), run on the legacy default stream and are complete when a call returns.
 // Uneven ZeRO shards (comm.h) are grouped ncclReduce / ncclBroadcast calls, one per owning rank. Built with
 // -DDITC_NCCL=ON (needs DITC_CUDA and DITC_MPI). Status: compiled in CI; not yet run on GPUs (issue 17).
+// The non-blocking collectives of the gradient buckets run on a side stream of their own: ordered after the
+// kernels queued so far on the backend's stream by an event, and the backend's stream waits for their completion
+// event in `wait` — no host synchronisation, so buckets overlap with the rest of the backward pass.
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@ extern "C" {
 typedef struct {
     ditc_comm *boot; // the MPI communicator (barrier, abort, host broadcast)
     ncclComm_t nc;
+    cudaStream_t side;  // the non-blocking collectives
+    cudaEvent_t queued; // recorded on the backend's stream before each of them
 } nccl_ctx;
 
 #define NCCL_CALL(x)                                                                                                   \
@@ -84,11 +89,91 @@ static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t by
     CUDA_CALL(cudaStreamSynchronize(0));
 }
 
+// ---- non-blocking: on the side stream, after the backend's queued work; completion by event ----------------
+struct ditc_comm_req {
+    ditc_comm_req *host; // a host buffer's request on the MPI communicator
+    ditc_backend *be;    // device: the backend whose stream waits for `done`
+    cudaEvent_t done;
+};
+
+// The side stream, ordered after everything queued so far on the backend's stream.
+static cudaStream_t side_after_backend(ditc_comm *cm, ditc_backend *be) {
+    nccl_ctx *c = (nccl_ctx *)cm->ctx;
+    cudaStream_t s = (cudaStream_t)be->stream;
+    DITC_CHECK(s != NULL, "NCCL collectives need CUDA backend buffers (backend '%s')", be->name);
+    CUDA_CALL(cudaEventRecord(c->queued, s));
+    CUDA_CALL(cudaStreamWaitEvent(c->side, c->queued, 0));
+    return c->side;
+}
+
+static ditc_comm_req *req_done_event(ditc_comm *cm, ditc_backend *be) {
+    ditc_comm_req *q = (ditc_comm_req *)ditc_xcalloc(1, sizeof *q);
+    q->be = be;
+    CUDA_CALL(cudaEventCreateWithFlags(&q->done, cudaEventDisableTiming));
+    CUDA_CALL(cudaEventRecord(q->done, ((nccl_ctx *)cm->ctx)->side));
+    return q;
+}
+
+static ditc_comm_req *host_req(ditc_comm_req *inner) {
+    if (!inner) return NULL;
+    ditc_comm_req *q = (ditc_comm_req *)ditc_xcalloc(1, sizeof *q);
+    q->host = inner;
+    return q;
+}
+
+static ditc_comm_req *nccl_iallreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
+    if (!be || be->host_memory) return host_req(boot_of(cm)->iallreduce_sum(boot_of(cm), be, buf, n, dt));
+    cudaStream_t side = side_after_backend(cm, be);
+    NCCL_CALL(ncclAllReduce(buf, buf, n, nccl_type(dt), ncclSum, nc_of(cm), side));
+    return req_done_event(cm, be);
+}
+
+static ditc_comm_req *nccl_ireduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t off, size_t n,
+                                           size_t total, ditc_dtype dt) {
+    if (!be || be->host_memory)
+        return host_req(boot_of(cm)->ireduce_scatter_sum(boot_of(cm), be, buf, off, n, total, dt));
+    cudaStream_t side = side_after_backend(cm, be);
+    size_t es = ditc_dtype_size(dt);
+    NCCL_CALL(ncclGroupStart());
+    for (int r = 0; r < cm->world; r++) { // the range's part in rank r's shard, reduced onto rank r
+        size_t b, e;
+        ditc_shard_overlap(total, cm->world, r, off, n, &b, &e);
+        if (e == b) continue;
+        char *p = (char *)buf + b * es;
+        NCCL_CALL(ncclReduce(p, p, e - b, nccl_type(dt), ncclSum, r, nc_of(cm), side));
+    }
+    NCCL_CALL(ncclGroupEnd());
+    return req_done_event(cm, be);
+}
+
+static int nccl_test(ditc_comm *cm, ditc_comm_req *q) {
+    if (!q) return 1;
+    if (q->host) return boot_of(cm)->test(boot_of(cm), q->host);
+    cudaError_t e = cudaEventQuery(q->done);
+    if (e == cudaErrorNotReady) return 0;
+    CUDA_CALL(e);
+    return 1;
+}
+
+static void nccl_wait(ditc_comm *cm, ditc_comm_req *q) {
+    if (!q) return;
+    if (q->host) {
+        boot_of(cm)->wait(boot_of(cm), q->host);
+    } else { // the backend's later kernels run after the collective (no host synchronisation)
+        CUDA_CALL(cudaStreamWaitEvent((cudaStream_t)q->be->stream, q->done, 0));
+        CUDA_CALL(cudaEventDestroy(q->done)); // released once complete
+    }
+    free(q);
+}
+
 static void nccl_barrier(ditc_comm *cm) { boot_of(cm)->barrier(boot_of(cm)); }
 static void nccl_abort(ditc_comm *cm, int code) { boot_of(cm)->abort(boot_of(cm), code); }
 
 static void nccl_destroy(ditc_comm *cm) {
     nccl_ctx *c = (nccl_ctx *)cm->ctx;
+    cudaStreamSynchronize(c->side);
+    cudaEventDestroy(c->queued);
+    cudaStreamDestroy(c->side);
     ncclCommDestroy(c->nc);
     c->boot->destroy(c->boot);
     free(c);
@@ -110,6 +195,8 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     nccl_ctx *c = (nccl_ctx *)ditc_xcalloc(1, sizeof *c);
     c->boot = boot;
     NCCL_CALL(ncclCommInitRank(&c->nc, boot->world, id, boot->rank));
+    CUDA_CALL(cudaStreamCreateWithFlags(&c->side, cudaStreamNonBlocking));
+    CUDA_CALL(cudaEventCreateWithFlags(&c->queued, cudaEventDisableTiming));
     ditc_comm *cm = (ditc_comm *)ditc_xcalloc(1, sizeof *cm);
     *cm = *boot;
     cm->name = "nccl";
@@ -118,6 +205,10 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     cm->reduce_scatter_sum = nccl_reduce_scatter;
     cm->allgather = nccl_allgather;
     cm->broadcast = nccl_broadcast;
+    cm->iallreduce_sum = nccl_iallreduce;
+    cm->ireduce_scatter_sum = nccl_ireduce_scatter;
+    cm->test = nccl_test;
+    cm->wait = nccl_wait;
     cm->barrier = nccl_barrier;
     cm->abort = nccl_abort;
     cm->destroy = nccl_destroy;

@@ -9,6 +9,14 @@ void ditc_shard_range(size_t n, int world, int rank, size_t *begin, size_t *end)
     *end = rank == world - 1 ? n : per * (size_t)(rank + 1);
 }
 
+void ditc_shard_overlap(size_t total, int world, int rank, size_t off, size_t n, size_t *begin, size_t *end) {
+    size_t b, e;
+    ditc_shard_range(total, world, rank, &b, &e);
+    *begin = off > b ? off : b;
+    *end = off + n < e ? off + n : e;
+    if (*end < *begin) *end = *begin;
+}
+
 static void single_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
     (void)cm;
     (void)be;
@@ -22,6 +30,27 @@ static void single_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t 
     (void)buf;
     (void)bytes;
     (void)root;
+}
+// One process: every collective is complete when started (no request).
+static ditc_comm_req *single_iallreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
+    single_allreduce(cm, be, buf, n, dt);
+    return NULL;
+}
+static ditc_comm_req *single_ireduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t off, size_t n,
+                                             size_t total, ditc_dtype dt) {
+    (void)off;
+    (void)total;
+    single_allreduce(cm, be, buf, n, dt);
+    return NULL;
+}
+static int single_test(ditc_comm *cm, ditc_comm_req *req) {
+    (void)cm;
+    (void)req;
+    return 1;
+}
+static void single_wait(ditc_comm *cm, ditc_comm_req *req) {
+    (void)cm;
+    (void)req;
 }
 static void single_barrier(ditc_comm *cm) { (void)cm; }
 static void single_abort(ditc_comm *cm, int code) {
@@ -41,6 +70,10 @@ ditc_comm *ditc_comm_single_new(void) {
                       .reduce_scatter_sum = single_allreduce,
                       .allgather = single_allreduce,
                       .broadcast = single_broadcast,
+                      .iallreduce_sum = single_iallreduce,
+                      .ireduce_scatter_sum = single_ireduce_scatter,
+                      .test = single_test,
+                      .wait = single_wait,
                       .barrier = single_barrier,
                       .abort = single_abort,
                       .destroy = single_destroy};

@@ -3,6 +3,8 @@
 //  * parameter gradients accumulate in the flat buffer across backward passes; zero_grad starts a fresh accumulation (the next write overwrites);
 //  * parameter views are disjoint, 64-byte aligned, in declaration order;
 //  * gradient checkpointing gives bit-identical gradients with a lower activation high-water mark;
+//  * a parameter's gradient is final once backward has passed its first use in the tape (the node_done hook the
+//    gradient buckets rely on), with and without checkpointing and with a weight shared by every layer;
 //  * the arena allocates nothing from the second identical step on;
 //  * dtype conversions: BF16 round-to-nearest-even, every F16 value round-trips.
 #include <math.h>
@@ -45,18 +47,19 @@ static void mlp_init(mlp *m, ditc_backend *be) {
 typedef struct {
     mlp *m;
     int layer;
+    int tied; // every layer uses blocks.0.weight
 } seg_arg;
 
 // One residual block: x + gelu(ln(x) · Wᵀ + b)
 static void block(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
     seg_arg *a = user;
-    ditc_tensor *h =
-        ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), a->m->w[a->layer], a->m->b[a->layer]);
+    ditc_tensor *w = a->m->w[a->tied ? 0 : a->layer];
+    ditc_tensor *h = ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), w, a->m->b[a->layer]);
     out[0] = ditc_add(c, in[0], ditc_gelu(c, h));
 }
 
 // Forward + backward of the stack; returns the loss.
-static float step(ditc_ctx *c, mlp *m, int checkpointed, ditc_tensor **x_out) {
+static float step_tied(ditc_ctx *c, mlp *m, int checkpointed, int tied, ditc_tensor **x_out) {
     int64_t xs[3] = {B, T, D};
     float host[B * T * D];
     ditc_rng_fill_normal(host, B * T * D, 11, DITC_RNG_TEST, 0, 0);
@@ -65,7 +68,7 @@ static float step(ditc_ctx *c, mlp *m, int checkpointed, ditc_tensor **x_out) {
     ditc_tensor *h = x;
     seg_arg args[DEPTH];
     for (int l = 0; l < DEPTH; l++) {
-        args[l] = (seg_arg){m, l};
+        args[l] = (seg_arg){m, l, tied};
         ditc_tensor *o;
         if (checkpointed) ditc_checkpoint(c, block, &args[l], 1, &h, 1, &o);
         else block(c, &args[l], &h, &o);
@@ -77,6 +80,66 @@ static float step(ditc_ctx *c, mlp *m, int checkpointed, ditc_tensor **x_out) {
     ditc_backward(c, loss);
     if (x_out) *x_out = x;
     return lv;
+}
+
+static float step(ditc_ctx *c, mlp *m, int checkpointed, ditc_tensor **x_out) {
+    return step_tied(c, m, checkpointed, 0, x_out);
+}
+
+// The node_done hook: each parameter's gradient as it is when backward has passed its first use.
+typedef struct {
+    mlp *m;
+    float *snap; // (numel) the flat gradient, each parameter's range copied at its first use
+    int taken[2 * DEPTH], calls, last_i, order_ok;
+} first_use_probe;
+
+static void probe_node_done(void *user, ditc_ctx *c, int i) {
+    first_use_probe *pr = user;
+    ditc_params *p = &pr->m->p;
+    pr->order_ok &= pr->calls == 0 ? i == c->n_nodes - 1 : i == pr->last_i - 1; // every top-level node, last first
+    pr->last_i = i;
+    pr->calls++;
+    for (int k = 0; k < p->n; k++) {
+        if (ditc_param_first_use(c, p->t[k]) != i) continue;
+        p->be->copy_d2h(p->be, pr->snap + p->offset[k], p->t[k]->grad->data, (size_t)p->t[k]->numel * 4);
+        pr->taken[k] = 1;
+    }
+}
+
+static void test_first_use_hook(ditc_backend *be) {
+    for (int mode = 0; mode < 4; mode++) { // checkpointed x tied
+        int ck = mode & 1, tied = mode >> 1;
+        mlp m;
+        mlp_init(&m, be);
+        size_t n = (size_t)m.p.numel;
+        first_use_probe pr = {.m = &m, .snap = calloc(n, 4), .order_ok = 1};
+        float *final = malloc(n * 4);
+        ditc_ctx c;
+        ditc_ctx_init(&c, be);
+        ditc_params_zero_grad(&m.p);
+        c.node_done = probe_node_done;
+        c.node_done_user = &pr;
+        step_tied(&c, &m, ck, tied, NULL);
+        ditc_params_settle_grad(&m.p);
+        be->copy_d2h(be, final, m.p.grad, n * 4);
+        int ok = 1, used = 0;
+        for (int k = 0; k < m.p.n; k++) {
+            int unused = tied && k % 2 == 0 && k > 0; // blocks.L.weight, L > 0: never read when tied
+            if (unused) {
+                ok &= !pr.taken[k];
+                continue;
+            }
+            used++;
+            ok &= pr.taken[k] && !memcmp(pr.snap + m.p.offset[k], final + m.p.offset[k], (size_t)m.p.t[k]->numel * 4);
+        }
+        check(ok && pr.order_ok && pr.last_i == 0,
+              "%s%s: each of %d parameters' gradient is final when backward passes its first use (%d hook calls)",
+              ck ? "checkpointed" : "plain", tied ? ", one weight shared by every layer" : "", used, pr.calls);
+        ditc_ctx_free(&c);
+        free(pr.snap);
+        free(final);
+        ditc_params_free(&m.p);
+    }
 }
 
 static void test_params_layout(ditc_backend *be) {
@@ -214,6 +277,7 @@ int main(void) {
     test_params_layout(be);
     test_nograd_and_accumulation(be);
     test_checkpoint_and_arena(be);
+    test_first_use_hook(be);
     test_dtypes();
     be->destroy(be);
     return check_summary("test_autograd");

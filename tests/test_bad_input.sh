@@ -107,6 +107,8 @@ expect_error "--weight-decay -1" "--weight-decay" "$DITC" train --data-path "$TM
 expect_error "--checkpoint-on-signal KILL" "--checkpoint-on-signal|KILL" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --checkpoint-on-signal TERM,KILL
 expect_error "--keep-last -1" "--keep-last" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --keep-last -1
 expect_error "--skip-update-zscore -2" "--skip-update-zscore" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --skip-update-zscore -2
+expect_error "--grad-bucket-mb -1" "--grad-bucket-mb" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --grad-bucket-mb -1
+expect_error "--grad-bucket-mb x" "--grad-bucket-mb" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --grad-bucket-mb x
 expect_error "--skip-update-max 0" "--skip-update-max" "$DITC" train --data-path "$TMP/idx" "${small[@]}" --skip-update-max 0
 no_run_dir "$J" "model/batch errors"
 

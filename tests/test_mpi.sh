@@ -17,7 +17,7 @@ fails=0; passes=0
 check() { if [ "$1" = 0 ]; then passes=$((passes+1)); echo "[PASS] $2"; else fails=$((fails+1)); echo "[FAIL] $2"; fi; }
 # An MPI build answers with the mpi communicator in its log.
 T=(--data-path synthetic --synthetic-size 96 --image-size 8 --model DiT-S/2 --depth 2 --hidden-size 32 --num-heads 2
-   --patch-size 2 --global-batch-size 12 --log-every 1 --num-workers 0 --threads 1)
+   --patch-size 2 --global-batch-size 12 --log-every 1 --num-workers 0 --threads 1 --grad-bucket-mb 0.01)
 timeout 60 "${MPI[@]}" 2 "$DITC" train "${T[@]}" --max-steps 1 --results-dir "$TMP/probe" > "$TMP/probe.log" 2>&1
 grep -q "mpi communicator" "$TMP/probe.log" || { echo "ditc is not built with MPI (-DDITC_MPI=ON): skipping"; cat "$TMP/probe.log" | tail -3; exit 77; }
 

@@ -97,6 +97,9 @@ target_link_libraries(st_compare PRIVATE ditc_core)
 add_test(NAME test_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_mpi.sh $<TARGET_FILE:ditc> $<TARGET_FILE:st_compare>
          ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS mpi)
+add_test(NAME test_grad_buckets COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_grad_buckets.sh $<TARGET_FILE:ditc>
+         $<TARGET_FILE:st_compare>)
+set_tests_properties(test_grad_buckets PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS mpi)
 add_test(NAME test_cluster_mpi COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_cluster_mpi.sh $<TARGET_FILE:ditc>)
 set_tests_properties(test_cluster_mpi PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS mpi)
 

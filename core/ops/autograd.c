@@ -1,13 +1,20 @@
 // autograd.c — context, tape recording, reverse-mode backward and gradient checkpointing.
 #include "autograd.h"
 
+#include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common.h"
 #include "profile.h"
 
+// Forward generations are unique over all contexts (a fresh parameter's tape_gen 0 never matches one).
+static _Atomic uint32_t last_gen;
+static uint32_t new_gen(void) { return atomic_fetch_add(&last_gen, 1) + 1; }
+
 void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
     memset(c, 0, sizeof *c);
+    c->gen = new_gen();
     c->be = be;
     ditc_arena_init(&c->arena, be, 0);
     ditc_arena_init(&c->scratch, be, 0);
@@ -26,6 +33,7 @@ void ditc_ctx_free(ditc_ctx *c) {
 void ditc_ctx_reset(ditc_ctx *c) {
     DITC_CHECK(!c->in_checkpoint, "reset inside a checkpointed segment");
     c->n_nodes = 0;
+    c->gen = new_gen();
     ditc_arena_reset(&c->arena);
     ditc_arena_reset(&c->scratch);
     c->cur = &c->arena;
@@ -97,12 +105,33 @@ static ditc_node *record_node(ditc_ctx *c, int op, int n_in, ditc_tensor *const 
     return n;
 }
 
+// Parameters read by the node at tape index `node`: their first use of this forward (the smallest index).
+static void note_param_uses(ditc_ctx *c, int n_in, ditc_tensor *const *in, int node) {
+    for (int i = 0; i < n_in; i++) {
+        ditc_tensor *p = in[i];
+        if (!p || !p->is_param) continue;
+        if (p->tape_gen != c->gen || node < p->tape_first) p->tape_first = node;
+        p->tape_gen = c->gen;
+    }
+}
+
+int ditc_param_first_use(const ditc_ctx *c, const ditc_tensor *p) {
+    return p->tape_gen == c->gen ? p->tape_first : INT_MAX;
+}
+
 ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out, ditc_tensor *const *out) {
     if (ditc_prof.enabled) ditc_profile_fwd(c->be, op);
-    if (!c->grad_enabled) return NULL;
+    if (!c->grad_enabled) {
+        // the forward of a checkpointed segment: its parameters are read by the checkpoint node recorded next
+        if (c->in_checkpoint) note_param_uses(c, n_in, in, c->n_nodes);
+        return NULL;
+    }
     int any = 0;
     for (int i = 0; i < n_in; i++) any |= in[i] && in[i]->requires_grad;
-    return any ? record_node(c, op, n_in, in, n_out, out) : NULL;
+    if (!any) return NULL;
+    ditc_node *n = record_node(c, op, n_in, in, n_out, out);
+    if (!c->in_checkpoint) note_param_uses(c, n_in, in, c->n_nodes - 1); // (a re-run in backward: top-level known)
+    return n;
 }
 
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
@@ -114,16 +143,19 @@ ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
 }
 
 // ---- backward --------------------------------------------------------------------------------
-static void run_backward(ditc_ctx *c, int start) {
+// top: the whole tape (not a checkpointed segment's re-run), where the node_done hook is called.
+static void run_backward(ditc_ctx *c, int start, int top) {
     for (int i = c->n_nodes - 1; i >= start; i--) {
         ditc_node *n = &c->tape[i];
         int any = 0;
         for (int o = 0; o < n->n_out; o++) any |= ditc_grad_src(n->out[o]) != NULL;
-        if (!any) continue;
-        int op = n->op;
-        double t0 = ditc_prof.enabled ? ditc_profile_now(c->be) : 0;
-        ditc_op_defs[op].backward(c, n);
-        if (ditc_prof.enabled) ditc_profile_bwd(op, ditc_profile_now(c->be) - t0);
+        if (any) {
+            int op = n->op;
+            double t0 = ditc_prof.enabled ? ditc_profile_now(c->be) : 0;
+            ditc_op_defs[op].backward(c, n);
+            if (ditc_prof.enabled) ditc_profile_bwd(op, ditc_profile_now(c->be) - t0);
+        }
+        if (top && c->node_done) c->node_done(c->node_done_user, c, i);
     }
 }
 
@@ -136,7 +168,7 @@ void ditc_backward_seeded(ditc_ctx *c, int n, ditc_tensor *const *outs, ditc_ten
         ditc_tensor *g = ditc_grad_dst(c, outs[i], &acc);
         c->be->axpy(c->be, g, 1.0f, grads[i], acc);
     }
-    run_backward(c, 0);
+    run_backward(c, 0, 1);
     c->n_nodes = 0; // the graph is consumed (as PyTorch without retain_graph)
 }
 
@@ -203,7 +235,7 @@ void ditc_bwd_checkpoint(ditc_ctx *c, ditc_node *node) {
         out[o]->grad = g; // read-only seed (nodes only write their inputs' gradients)
         out[o]->grad_ready = 1;
     }
-    run_backward(c, start);
+    run_backward(c, start, 0);
     for (int i = 0; i < n->n_in; i++) { // the re-run's leaves alias the inputs: carry their gradient state back
         n->in[i]->grad = in[i]->grad;
         n->in[i]->grad_ready = in[i]->grad_ready;

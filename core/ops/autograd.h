@@ -20,6 +20,9 @@ typedef struct ditc_ctx ditc_ctx;
 typedef struct ditc_node ditc_node;
 
 typedef void (*ditc_backward_fn)(ditc_ctx *c, ditc_node *n);
+// Called by backward after each node of the top-level tape (index i, from the last to 0), whether it ran or had
+// no gradient to pass on: every parameter whose tape_first >= i then holds its final gradient of this backward.
+typedef void (*ditc_node_done_fn)(void *user, ditc_ctx *c, int i);
 typedef void (*ditc_segment_fn)(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out);
 
 struct ditc_node {
@@ -43,6 +46,9 @@ struct ditc_ctx {
     int n_nodes, cap_nodes;
     int grad_enabled;
     int in_checkpoint;
+    uint32_t gen;                // the forward since the last reset (parameters' tape_first refer to it)
+    ditc_node_done_fn node_done; // optional backward hook (core/run/grad_reduce.c), with its user pointer
+    void *node_done_user;
 };
 
 // The registry the tape runs backward through: name and backward of every op id, one row per entry of
@@ -55,7 +61,8 @@ extern const ditc_op_def ditc_op_defs[DITC_OP_COUNT];
 
 void ditc_ctx_init(ditc_ctx *c, ditc_backend *be);
 void ditc_ctx_free(ditc_ctx *c);
-// Start of a step: clears the tape and resets the arenas (all activations become invalid).
+// Start of a step: clears the tape and resets the arenas (all activations become invalid); a new generation of
+// parameter first uses.
 void ditc_ctx_reset(ditc_ctx *c);
 // Returns the previous setting. With grad disabled nothing is recorded (no-grad mode).
 int ditc_set_grad_enabled(ditc_ctx *c, int enabled);
@@ -81,6 +88,10 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
 // t's gradient if it holds a value this backward, else NULL (the gradient is zero).
 static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready ? t->grad : NULL; }
+
+// The tape index of the first node of the current forward that reads parameter p (a node of a checkpointed
+// segment counts as its checkpoint node); INT_MAX if no recorded node reads it.
+int ditc_param_first_use(const ditc_ctx *c, const ditc_tensor *p);
 
 // ---- backward ------------------------------------------------------------------------------
 // loss must be a one-element tensor; seeds dloss = 1.

@@ -16,9 +16,10 @@ typedef struct {
     int64_t epochs, global_batch, max_steps, warmup_steps, log_every, ckpt_every, synthetic_size;
     uint64_t global_seed;
     int num_workers, random_flip, grad_checkpointing, threads;
-    int zero;                            // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
-    int skip_bad_images;                 // ImageFolder: skip (and count) undecodable files instead of stopping
-    int64_t micro_batch;                 // gradient accumulation: samples per forward/backward (0 = the whole batch)
+    int zero;              // 0: data parallel (all-reduce); 2: ZeRO-2 (reduce-scatter, sharded AdamW/EMA)
+    int skip_bad_images;   // ImageFolder: skip (and count) undecodable files instead of stopping
+    int64_t micro_batch;   // gradient accumulation: samples per forward/backward (0 = the whole batch)
+    double grad_bucket_mb; // > 0: gradient all-reduce in buckets of ~this many MiB during backward; 0: one after it
     double lr, max_grad_norm, ema_decay; // lr NaN = the optimizer's default (AdamW 1e-4, SophiaG 2e-4)
     const char *optimizer;               // "adamw" (default) or "sophiag" (core/optim/sophia.h)
     double beta1, beta2;                 // NaN = the optimizer's default (AdamW 0.9, 0.999; SophiaG 0.965, 0.99)

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "data_order.h"
 #include "diffusion.h"
+#include "grad_reduce.h"
 #include "latents.h"
 #include "loader.h"
 #include "optimizer.h"
@@ -83,6 +84,7 @@ typedef struct {
     struct ditc_train_fid *fid; // --fid-every: the Inception and the reference statistics (rank 0)
     ditc_dit sampler;           // --sample-every: the EMA weights in a model of their own (created at the first grid)
     const char *dump_batch;     // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
+    ditc_grad_reducer reducer;  // the bucketed gradient reduction during backward (world > 1, --grad-bucket-mb > 0)
     ditc_train_guard guard;
     ditc_train_signals signals;
     ditc_train_log log;

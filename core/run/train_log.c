@@ -117,6 +117,12 @@ void ditc_train_log_start(ditc_trainer *t) {
                     a->zero ? ", ZeRO-2: gradients reduce-scattered, state sharded" : "",
                     (double)ditc_optimizer_state_bytes(o) / 1048576.0, sophia ? "SophiaG" : "AdamW",
                     (long long)(t->shard_e - t->shard_b), (long long)t->model.params.numel);
+    if (t->reducer.b)
+        ditc_train_logf(l, "gradient %s in %d buckets of ~%g MiB, started during the backward pass as each is final",
+                        a->zero ? "reduce-scatter" : "all-reduce", t->reducer.n, a->grad_bucket_mb);
+    else if (world > 1)
+        ditc_train_logf(l, "gradient %s after the backward pass (--grad-bucket-mb 0)",
+                        a->zero ? "reduce-scatter" : "all-reduce");
     if (sophia)
         ditc_train_logf(
             l, "SophiaG: lr %g, betas (%g, %g), rho %g, weight decay %g, Hessian (GNB) every %lld steps, bs %lld",

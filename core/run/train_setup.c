@@ -33,6 +33,7 @@ void ditc_train_args_defaults(ditc_train_args *a) {
     a->fid_samples = 1000;
     a->fid_steps = 50;
     a->min_lr_ratio = 0.1;
+    a->grad_bucket_mb = 25; // PyTorch DDP's bucket_cap_mb
 }
 
 // The flags checked before anything is opened.
@@ -55,6 +56,9 @@ static int check_flags(const ditc_train_args *a, int world, ditc_status *st) {
     if (!(a->skip_zscore >= 0) || a->skip_max < 1)
         return ditc_fail(st, DITC_ERR_ARG,
                          "--skip-update-zscore must be 0 (off) or positive, --skip-update-max at least 1");
+    if (!(a->grad_bucket_mb >= 0))
+        return ditc_fail(st, DITC_ERR_ARG, "--grad-bucket-mb %g: must be 0 (one reduction after backward) or positive",
+                         a->grad_bucket_mb);
     if (a->zero != 0 && a->zero != 2)
         return ditc_fail(st, DITC_ERR_ARG, "--zero %d: expected 0 (data parallel) or 2 (ZeRO-2)", a->zero);
     return 0;
@@ -214,6 +218,8 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     ditc_ctx_init(&t->ctx, be);
     if ((r = open_loader(t, st))) return r;
     if (!strcmp(a->lr_schedule, "cosine")) t->opt.decay_steps = t->total; // the decay ends with the run
+    if (comm->world > 1 && a->grad_bucket_mb > 0)
+        ditc_grad_reducer_init(&t->reducer, comm, be, &t->model.params, a->zero, a->grad_bucket_mb);
     if (t->vae || t->is_latents) t->input = ditc_xmalloc((size_t)(t->B * t->per) * sizeof(float));
     return 0;
 }
@@ -223,6 +229,7 @@ void ditc_trainer_close(ditc_trainer *t) {
     ditc_train_fid_close(t);
     ditc_train_log_close(&t->log);
     ditc_loader_free(t->loader);
+    if (t->reducer.b) ditc_grad_reducer_free(&t->reducer);
     if (t->ctx.be) ditc_ctx_free(&t->ctx);
     ditc_diffusion_free(&t->diff);
     if (t->opt.p) ditc_optimizer_free(&t->opt);

@@ -100,8 +100,10 @@ typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
 // Micro-batch [m0, m0 + mb) of the local batch: x0 a view of the model input, the noise of the step keyed by
 // each sample's global batch position (the same draw in both passes, so the same x_t), the loss scaled by mb/B
 // (the gradients accumulated over the micro-batches — the first overwrites, the next add — are those of the
-// local-batch mean), and its backward. Returns the scaled loss.
-static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind) {
+// local-batch mean), and its backward — with the bucketed reduction over ranks armed when `reduce` (the pass's
+// last micro-batch). Returns the scaled loss.
+static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind,
+                              int reduce) {
     ditc_ctx *c = &t->ctx;
     const ditc_dit_config *cfg = &t->model.cfg;
     uint64_t seed = t->a->global_seed;
@@ -125,27 +127,36 @@ static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float
     if (t->mb < t->B) loss = ditc_scale(c, loss, (float)t->mb / (float)t->B);
     float v;
     ditc_to_host(loss, &v);
+    if (reduce) ditc_grad_reducer_arm(&t->reducer, c);
     ditc_backward(c, loss);
     return v;
 }
 
-// The gradient of the local-batch mean of `kind` in the flat gradient buffer; returns that mean.
-static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind) {
+// The gradient of the local-batch mean of `kind` in the flat gradient buffer; returns that mean. With `overlap`
+// (and a reducer: several ranks, --grad-bucket-mb > 0) the last micro-batch's backward also starts the reduction
+// over ranks, bucket by bucket (train_average_grad completes it).
+static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind, int overlap) {
     ditc_params_zero_grad(&t->model.params);
     float loss = 0.0f;
-    for (int64_t m0 = 0; m0 < t->B; m0 += t->mb) loss += train_microbatch(t, bt, x0, m0, kind);
+    int reduce = overlap && t->reducer.b != NULL;
+    for (int64_t m0 = 0; m0 < t->B; m0 += t->mb)
+        loss += train_microbatch(t, bt, x0, m0, kind, reduce && m0 + t->mb >= t->B);
     ditc_params_settle_grad(&t->model.params);
     return loss;
 }
 
-// The mean over ranks of the flat gradient buffer: all of it, or this rank's shard (ZeRO-2).
+// The mean over ranks of the flat gradient buffer: all of it, or this rank's shard (ZeRO-2). The buckets the
+// backward started are waited for; otherwise one collective over the whole buffer.
 static void train_average_grad(ditc_trainer *t) {
     ditc_comm *comm = t->comm;
     if (comm->world < 2) return;
     float *grad = t->model.params.grad;
     size_t nflat = (size_t)t->model.params.numel;
-    if (t->a->zero) comm->reduce_scatter_sum(comm, t->be, grad, nflat, DITC_F32);
-    else comm->allreduce_sum(comm, t->be, grad, nflat, DITC_F32);
+    t->reducer.trace_step = t->step + 1;
+    if (!ditc_grad_reducer_finish(&t->reducer, &t->ctx)) { // no buckets in flight: one collective now
+        if (t->a->zero) comm->reduce_scatter_sum(comm, t->be, grad, nflat, DITC_F32);
+        else comm->allreduce_sum(comm, t->be, grad, nflat, DITC_F32);
+    }
     t->be->scale_buffer(t->be, grad + t->shard_b, t->shard_e - t->shard_b, 1.0f / (float)comm->world);
 }
 
@@ -162,7 +173,9 @@ static int step_listed(const char *list, int64_t step) {
 }
 
 float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
-    float loss = train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION);
+    // the test hooks change the gradient after backward: their steps reduce it after backward too
+    int hooked = step_listed(t->inject_nan, t->step + 1) || step_listed(t->inject_spike, t->step + 1);
+    float loss = train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION, !hooked);
     if (t->comm->rank == 0 && step_listed(t->inject_nan, t->step + 1)) { // test hooks (train_internal.h)
         float nan = NAN;
         t->be->copy_h2d(t->be, t->model.params.grad, &nan, sizeof nan);
@@ -207,7 +220,7 @@ void ditc_train_update(ditc_trainer *t, double norm, double *lr) {
 
 int ditc_train_hessian_if_due(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
     if (!ditc_sophia_hessian_due(&t->opt)) return 0;
-    train_backward_pass(t, bt, x0, TRAIN_LOSS_GNB);
+    train_backward_pass(t, bt, x0, TRAIN_LOSS_GNB, 1);
     train_average_grad(t);
     ditc_sophia_update_hessian(&t->opt);
     return 1;

@@ -295,6 +295,8 @@ struct ditc_backend {
     int host_memory;          // 1 if data pointers are host-addressable (communicators then need no staging)
     void *ctx;                // backend private state
     ditc_precision precision; // set by ditc_backend_open (core/device/backend_open.c); FP32 by default
+    void *stream;             // the native queue the kernels run on (CUDA: its cudaStream_t; NULL on the CPU), for
+                              // communicators that order their own streams after it (comm/comm_nccl.cu)
 #define DITC_BACKEND_MEMBER_(ret, name, params, args) ret(*name) params;
     DITC_BACKEND_REQUIRED_ENTRIES(DITC_BACKEND_MEMBER_)
     DITC_BACKEND_OPTIONAL_ENTRIES(DITC_BACKEND_MEMBER_)

@@ -83,8 +83,10 @@ void ditc_params_zero_grad(ditc_params *p) {
     for (int i = 0; i < p->n; i++) p->t[i]->grad_ready = 0;
 }
 
-void ditc_params_settle_grad(ditc_params *p) {
-    for (int i = 0; i < p->n; i++) {
+void ditc_params_settle_grad(ditc_params *p) { ditc_params_settle_grad_range(p, 0, p->n); }
+
+void ditc_params_settle_grad_range(ditc_params *p, int first, int last) {
+    for (int i = first; i < last; i++) {
         ditc_tensor *t = p->t[i];
         if (t->grad_ready) continue;
         p->be->fill(p->be, t->grad->data, DITC_F32, (size_t)t->numel, 0.0f);

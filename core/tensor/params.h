@@ -36,6 +36,8 @@ void ditc_params_zero_grad(ditc_params *p);
 // Zero-fills the gradients of tensors that received none since zero_grad, so the whole flat buffer
 // holds the gradient. Call before reading p->grad (optimizer, all-reduce, dumps).
 void ditc_params_settle_grad(ditc_params *p);
+// The same for tensors [first, last) only (one gradient bucket, core/run/grad_reduce.c).
+void ditc_params_settle_grad_range(ditc_params *p, int first, int last);
 ditc_tensor *ditc_params_find(const ditc_params *p, const char *name); // NULL if absent
 // A further flat buffer with the same layout (p->numel elements of dtype), zero-filled.
 void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype);

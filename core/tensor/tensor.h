@@ -30,6 +30,10 @@ typedef struct ditc_tensor {
     int grad_ready;           // grad holds a value (else the next write overwrites instead of adding);
                               // parameters: since the last ditc_params_zero_grad
     struct ditc_tensor *grad; // same shape, F32
+    // parameters: the first tape node of the current forward that reads it (valid when tape_gen equals the
+    // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
+    int tape_first;
+    uint32_t tape_gen;
 } ditc_tensor;
 
 static inline int64_t ditc_shape_numel(int ndim, const int64_t *shape) {
