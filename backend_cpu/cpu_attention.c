@@ -3,6 +3,7 @@
 // One (batch, head) pair per OpenMP iteration; inside, single-threaded sgemm calls (OpenBLAS runs
 // serially inside a parallel region) on strided views of the packed (B, T, 3D) tensor. The forward keeps
 // only the log-sum-exp of the scaled scores (B, H, T); backward recomputes the probabilities from it.
+// Also the row softmax entries of the GEMM attention (core/ops/ops_attention_gemm.c), with the same row code.
 #include <cblas.h>
 #include <math.h>
 #ifdef _OPENMP
@@ -27,6 +28,19 @@ static void scores(const float *q, const float *k, int64_t T, int64_t hd, int64_
                 P, (int)T);
 }
 
+// row (n) = softmax(row) in place; returns the log-sum-exp.
+static float softmax_row(float *row, int64_t n) {
+    float m = ditc_vmaxf(row, n);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) row[j] = ditc_vexpf(row[j] - m);
+    double s = 0.0; // a loop of its own: with the exp inside the double reduction GCC vectorised neither
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < n; j++) s += row[j];
+    float inv = (float)(1.0 / s);
+    for (int64_t j = 0; j < n; j++) row[j] *= inv;
+    return m + (float)log(s);
+}
+
 void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
     int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3, H = heads, hd = D / H;
     float scale = 1.0f / sqrtf((float)hd);
@@ -40,17 +54,7 @@ void cpu_attn_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const di
         float *P = work + (size_t)thread_id() * (size_t)(T * T);
         const float *q = base + b * T * 3 * D + h * hd, *k = q + D, *v = q + 2 * D;
         scores(q, k, T, hd, 3 * D, scale, P);
-        for (int64_t i = 0; i < T; i++) {
-            float *row = P + i * T, m = ditc_vmaxf(row, T);
-#pragma omp simd
-            for (int64_t j = 0; j < T; j++) row[j] = ditc_vexpf(row[j] - m);
-            double s = 0.0; // a loop of its own: with the exp inside the double reduction GCC vectorised neither
-#pragma omp simd reduction(+ : s)
-            for (int64_t j = 0; j < T; j++) s += row[j];
-            float inv = (float)(1.0 / s);
-            for (int64_t j = 0; j < T; j++) row[j] *= inv;
-            l[bh * T + i] = m + (float)log(s);
-        }
+        for (int64_t i = 0; i < T; i++) l[bh * T + i] = softmax_row(P + i * T, T);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, P, (int)T, v,
                     (int)(3 * D), 0.0f, o + b * T * D + h * hd, (int)D);
     }
@@ -93,5 +97,40 @@ void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, 
                     (int)(3 * D), beta, dq, (int)(3 * D));
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)hd, (int)T, scale, dP, (int)T, q,
                     (int)(3 * D), beta, dk, (int)(3 * D));
+    }
+}
+
+void cpu_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute) {
+    (void)be;
+    int64_t C = ditc_last_dim(x), R = x->numel / C;
+    float *p = F32(x), *l = F32(lse);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < R; r++) {
+        float *row = p + r * C;
+        if (!recompute) {
+            l[r] = softmax_row(row, C);
+            continue;
+        }
+        float lr = l[r];
+#pragma omp simd
+        for (int64_t j = 0; j < C; j++) row[j] = ditc_vexpf(row[j] - lr);
+    }
+}
+
+void cpu_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y) {
+    (void)be;
+    int64_t C = ditc_last_dim(dx), R = dx->numel / C;
+    float *d = F32(dx);
+    const float *p = CF32(y);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < R; r++) {
+        float *dr = d + r * C;
+        const float *pr = p + r * C;
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < C; j++) s += (double)pr[j] * dr[j];
+        float sf = (float)s;
+#pragma omp simd
+        for (int64_t j = 0; j < C; j++) dr[j] = pr[j] * (dr[j] - sf);
     }
 }

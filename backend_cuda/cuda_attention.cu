@@ -367,3 +367,68 @@ extern "C" void cuda_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_te
 #undef BWD
     CUDA_LAUNCHED();
 }
+
+// ---- row softmax of the GEMM attention (core/ops/ops_attention_gemm.c): one block per row, grid-stride over rows;
+// fixed-order block reductions (the same bits run to run). -----------------------------------------------------
+#define SM_THREADS 256
+
+__device__ __forceinline__ float block_max(float v, float *sh) {
+    v = warp_max(v);
+    int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = blockDim.x >> 5;
+    __syncthreads();
+    if (l == 0) sh[w] = v;
+    __syncthreads();
+    v = l < nw ? sh[l] : -INFINITY;
+    return warp_max(v);
+}
+
+__global__ void k_softmax_fwd(float *x, float *lse, int64_t R, int64_t C, int recompute) {
+    __shared__ float sh[32];
+    for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
+        float *row = x + r * C;
+        if (recompute) { // the probabilities again from the saved log-sum-exp
+            float l = lse[r];
+            for (int64_t j = threadIdx.x; j < C; j += blockDim.x) row[j] = expf(row[j] - l);
+            continue;
+        }
+        float m = -INFINITY;
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) m = fmaxf(m, row[j]);
+        m = block_max(m, sh);
+        float s = 0.0f;
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
+            float e = expf(row[j] - m);
+            row[j] = e;
+            s += e;
+        }
+        s = block_sum(s, sh);
+        float inv = 1.0f / s;
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) row[j] *= inv;
+        if (threadIdx.x == 0) lse[r] = m + logf(s);
+    }
+}
+
+__global__ void k_softmax_bwd(float *dx, const float *y, int64_t R, int64_t C) {
+    __shared__ float sh[32];
+    for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
+        float *d = dx + r * C;
+        const float *p = y + r * C;
+        float s = 0.0f;
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) s += p[j] * d[j];
+        s = block_sum(s, sh);
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) d[j] = p[j] * (d[j] - s);
+    }
+}
+
+extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute) {
+    int64_t C = ditc_last_dim(x), R = x->numel / C;
+    if (R == 0 || C == 0) return;
+    k_softmax_fwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(x), F32P(lse), R, C, recompute);
+    CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y) {
+    int64_t C = ditc_last_dim(dx), R = dx->numel / C;
+    if (R == 0 || C == 0) return;
+    k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y), R, C);
+    CUDA_LAUNCHED();
+}

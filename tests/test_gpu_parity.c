@@ -15,14 +15,17 @@
 // Real shapes: DiT-XL/2 blocks (B 32, T 256, D 1152, 16 heads of 72: 8192 rows for the column reductions, B·H 64
 // batches for attention matmuls), attention at head dims 48/64/72/96/128 and T 256/1024, every GEMM form the
 // core issues (linear forward/backward, strided batches in all transposes, head slices with ld > cols writing
-// into a wider C, beta 0 over NaN-filled C, bf16 operands), B·heads and column-sum groups above 65535.
+// into a wider C, beta 0 over NaN-filled C, bf16 operands), B·heads and column-sum groups above 65535; the GEMM
+// attention (core/ops/ops_attention_gemm.c: its row softmax entries, and the whole path with the peer at fp32, tf32
+// and bf16 against the CPU's fp32, T up to 4096 in head chunks).
 //
 // Outputs written with acc = 0 (and GEMM C with beta 0) are filled with NaN first on both sides: an element the
 // peer leaves unwritten stays NaN and fails. Elements legitimately untouched (outside a copied block, another
 // head's columns of C) must be NaN on both sides, and their number is checked.
 //
 // Thresholds on NMSE = Σ(peer − cpu)² / Σ cpu² per output: fp32 ≤ 1e-10 (reordered sums, expf/tanhf vs the CPU's
-// polynomial exp/tanh, FMA contraction), tf32 ≤ 1e-5 and bf16 ≤ 1e-4 (GEMM only; attention stays fp32), bf16
+// polynomial exp/tanh, FMA contraction), tf32 ≤ 1e-5 and bf16 ≤ 1e-4 (GEMM; the fused attention stays fp32; the
+// GEMM attention at tf32 ≤ 1e-4, bf16 ≤ 1e-3, stated before the first device run), bf16
 // operands in an fp32 GEMM ≤ 1e-8 (products exact in fp32, tensor-core accumulation). RNG: uniform streams
 // bit-equal; normal streams bit-equal except ≤ 1e-6 of the elements by ≤ 1 float ulp (CUDA's double
 // log/sin/cos vs glibc's; see core/util/philox.h). With a CPU peer every threshold is 0.
@@ -37,12 +40,17 @@
 #include "cpu_backend.h"
 #include "cuda_backend.h"
 #include "diffusion.h"
+#include "ops_attention_gemm.h"
 #include "rng.h"
 
 #define TOL_FP32          1e-10
 #define TOL_TF32          1e-5
 #define TOL_BF16          1e-4
 #define TOL_BF16_OPERANDS 1e-8
+// The GEMM attention (core/ops/ops_attention_gemm.c) at tf32 / bf16 against the CPU's fp32: stated before the first
+// device run, to be tightened to the measured values.
+#define TOL_ATTN_TF32     1e-4
+#define TOL_ATTN_BF16     1e-3
 
 // ---- the backend entries ----------------------------------------------------------------------------------
 // Every entry of core/tensor/backend.h's lists gets an index; a case marks the entries it calls (COVER), and the
@@ -475,6 +483,80 @@ static void t_attention(const sizes *z, int real) {
         attention(1, 1024, 4, hds[i]);
     }
     attention(3, 250, 6, 72); // T not a multiple of 32 at a real width
+}
+
+// ---- the GEMM attention: row softmax entries, and the whole path (GEMMs on head slices + softmax) ----------------
+static void softmax_case(int64_t R, int64_t C) {
+    pt x, lse, dy, y;
+    mk2(&x, R, C, -6, 6);
+    mk1(&lse, R, 0, 0);
+    mk2(&dy, R, C, -1, 1);
+    mk2(&y, R, C, 0, 0);
+    char name[64];
+    snprintf(name, sizeof name, "softmax R=%lld C=%lld", (long long)R, (long long)C);
+    poison(&lse);
+    for (int k = 0; k < 2; k++) BE[k]->copy_d2d(BE[k], y.t[k].data, x.t[k].data, ditc_nbytes(&x.t[k])); // scores
+    BOTH(softmax_fwd, X(y), X(lse), 0);
+    expect(name, "probabilities", &y, TOL_FP32);
+    expect(name, "lse", &lse, TOL_FP32);
+    BOTH(softmax_fwd, X(x), X(lse), 1); // exp(x - lse) of the same scores: the probabilities again
+    expect(name, "recomputed", &x, TOL_FP32);
+    BOTH(softmax_bwd, X(dy), X(y));
+    expect(name, "dx", &dy, TOL_FP32);
+    rm(&x), rm(&lse), rm(&dy), rm(&y);
+}
+
+// ditc_attn_gemm_fwd/bwd on both sides, the CPU at fp32 and the peer at `prec` (its GEMMs on tensor cores).
+static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision prec, double tol) {
+    pt qkv, out, lse, dout, dqkv;
+    int64_t D = (int64_t)H * hd;
+    mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
+    mk3(&out, B, T, D, 0, 0);
+    mk3(&lse, B, H, T, 0, 0);
+    mk3(&dout, B, T, D, -1, 1);
+    mk3(&dqkv, B, T, 3 * D, -1, 1);
+    ditc_ctx c[2];
+    for (int k = 0; k < 2; k++) ditc_ctx_init(&c[k], BE[k]);
+    BE[1]->precision = prec;
+    COVER(gemm), COVER(softmax_fwd), COVER(softmax_bwd);
+    char name[64];
+    snprintf(name, sizeof name, "attention gemm %s B=%lld H=%d T=%lld hd=%d", ditc_precision_name(prec), (long long)B,
+             H, (long long)T, hd);
+    poison(&out), poison(&lse);
+    for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_fwd(&c[K_], X(out), X(lse), X(qkv), H);
+    expect(name, "out", &out, tol);
+    expect(name, "lse", &lse, tol);
+    for (int acc = 0; acc < 2; acc++) {
+        if (!acc) poison(&dqkv);
+        for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc);
+        expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, tol);
+    }
+    BE[1]->precision = DITC_PREC_FP32;
+    for (int k = 0; k < 2; k++) ditc_ctx_free(&c[k]);
+    rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
+}
+
+static void t_attention_gemm(const sizes *z, int real) {
+    if (!real) {
+        softmax_case(3 * 45, 45);
+        softmax_case(5, 1);
+        softmax_case(7, 300);
+        attention_gemm(2, 45, 3, 16, DITC_PREC_FP32, TOL_FP32);
+        attention_gemm(z->B, z->T, (int)z->H, (int)(z->D / z->H), DITC_PREC_FP32, TOL_FP32);
+        return;
+    }
+    softmax_case(16 * 256, 256); // DiT-XL/2: one batch element's 16 heads
+    softmax_case(4 * 1024, 1024);
+    softmax_case(8, 4096);
+    const ditc_precision precs[3] = {DITC_PREC_FP32, DITC_PREC_TF32, DITC_PREC_BF16};
+    const double tols[3] = {TOL_FP32, TOL_ATTN_TF32, TOL_ATTN_BF16};
+    for (int p = 0; p < 3; p++) attention_gemm(4, 256, 16, 72, precs[p], tols[p]); // DiT-XL/2
+    const int hds[] = {64, 96, 128};
+    for (size_t i = 0; i < sizeof hds / sizeof *hds; i++)
+        attention_gemm(2, 256, 8, hds[i], DITC_PREC_BF16, TOL_ATTN_BF16);
+    attention_gemm(1, 1024, 4, 72, DITC_PREC_BF16, TOL_ATTN_BF16);
+    attention_gemm(1, 4096, 3, 64, DITC_PREC_BF16, TOL_ATTN_BF16); // long sequences: score chunks of 2 + 1 heads
+    attention_gemm(3, 250, 6, 72, DITC_PREC_TF32, TOL_ATTN_TF32);
 }
 
 // ---- RNG -------------------------------------------------------------------------------------------------------
@@ -967,7 +1049,7 @@ static void run_suite(const sizes *z, int real) {
            (long long)z->LB, (long long)z->C, (long long)z->S, (long long)z->S);
     if (want("memory")) t_memory(z);
     if (want("gemm")) t_gemm(z, real);
-    if (want("attention")) t_attention(z, real);
+    if (want("attention")) t_attention(z, real), t_attention_gemm(z, real);
     if (want("rng")) t_rng(z, real);
     if (want("elementwise")) t_elementwise(z);
     if (want("norm")) t_norm(z);

@@ -28,6 +28,14 @@ ditc_test(test_safetensors SOURCES tests/test_safetensors.c)
 ditc_test(test_op_grads_odd SOURCES tests/test_op_grads.c ARGS odd)
 add_test(NAME test_op_grads_dit COMMAND test_op_grads_odd dit)
 set_tests_properties(test_op_grads_dit PROPERTIES TIMEOUT 900)
+# The same gradient checks with attention as GEMMs + row softmax (core/ops/ops_attention_gemm.c, the default on GPUs
+# at tf32/bf16): whole heads per GEMM batch, then head chunks (a 0.3 MiB score budget: one head per chunk at T = 256,
+# 2 + 1 heads at T = 129).
+add_test(NAME test_op_grads_attn_gemm COMMAND test_op_grads_odd odd)
+add_test(NAME test_op_grads_attn_gemm_chunks COMMAND test_op_grads_odd dit)
+set_tests_properties(test_op_grads_attn_gemm PROPERTIES ENVIRONMENT "DITC_ATTN=gemm")
+set_tests_properties(test_op_grads_attn_gemm_chunks PROPERTIES TIMEOUT 900 ENVIRONMENT
+                     "DITC_ATTN=gemm;DITC_ATTN_SCORE_MB=0.3")
 ditc_test(test_autograd SOURCES tests/test_autograd.c)
 
 # libFuzzer on the safetensors reader (clang only): the seed corpus (valid + malformed files) is written by

@@ -24,6 +24,7 @@ void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
 
 void ditc_ctx_free(ditc_ctx *c) {
     c->be->synchronize(c->be);
+    if (c->tmp) c->be->free(c->be, c->tmp);
     ditc_arena_free(&c->arena);
     ditc_arena_free(&c->scratch);
     free(c->tape);
@@ -43,6 +44,16 @@ int ditc_set_grad_enabled(ditc_ctx *c, int enabled) {
     int prev = c->grad_enabled;
     c->grad_enabled = enabled;
     return prev;
+}
+
+void *ditc_ctx_tmp(ditc_ctx *c, size_t bytes) {
+    if (bytes > c->tmp_bytes) {
+        if (c->tmp) c->be->free(c->be, c->tmp);
+        c->tmp = c->be->alloc(c->be, bytes);
+        DITC_ALLOC_CHECK(c->tmp, bytes);
+        c->tmp_bytes = bytes;
+    }
+    return c->tmp;
 }
 
 size_t ditc_ctx_arena_peak(const ditc_ctx *c) { return c->arena.high_water + c->scratch.high_water; }

@@ -46,7 +46,9 @@ struct ditc_ctx {
     int n_nodes, cap_nodes;
     int grad_enabled;
     int in_checkpoint;
-    uint32_t gen;                // the forward since the last reset (parameters' tape_first refer to it)
+    uint32_t gen; // the forward since the last reset (parameters' tape_first refer to it)
+    void *tmp;    // ditc_ctx_tmp's backend buffer and its size
+    size_t tmp_bytes;
     ditc_node_done_fn node_done; // optional backward hook (core/run/grad_reduce.c), with its user pointer
     void *node_done_user;
 };
@@ -68,6 +70,11 @@ void ditc_ctx_reset(ditc_ctx *c);
 int ditc_set_grad_enabled(ditc_ctx *c, int enabled);
 // Activation memory high-water mark in bytes (main + scratch arena).
 size_t ditc_ctx_arena_peak(const ditc_ctx *c);
+
+// A backend buffer of at least `bytes` for one kernel sequence's temporaries (e.g. the score matrices of the GEMM
+// attention), valid until the next call: it is reused, which stream order makes safe (the next user's kernels
+// run after this one's). Grows, never shrinks; freed with the context.
+void *ditc_ctx_tmp(ditc_ctx *c, size_t bytes);
 
 // ---- tensors of the step -------------------------------------------------------------------
 ditc_tensor *ditc_new(ditc_ctx *c, ditc_dtype dtype, int ndim, const int64_t *shape);

@@ -1,5 +1,6 @@
 // ops_dit.c — the fused DiT block ops: LayerNorm+modulate, gated residual, attention, embedding,
 // patchify / unpatchify.
+#include "ops_attention_gemm.h"
 #include "ops_internal.h"
 
 static void check_mod(const ditc_tensor *x, const ditc_tensor *m, const char *what) {
@@ -65,7 +66,8 @@ ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads) {
     DITC_CHECK(heads > 0 && D % heads == 0, "hidden size %lld not divisible by %d heads", (long long)D, heads);
     int64_t shape[3] = {B, T, D}, lshape[3] = {B, heads, T};
     ditc_tensor *out = ditc_new(c, DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
-    BE->attn_fwd(BE, out, lse, qkv, heads);
+    if (ditc_attention_gemm_wanted(BE)) ditc_attn_gemm_fwd(c, out, lse, qkv, heads); // GEMMs + row softmax
+    else BE->attn_fwd(BE, out, lse, qkv, heads);                                     // the fused kernel
     ditc_node *n = ditc_record(c, DITC_OP_ATTENTION, 1, &qkv, 1, &out);
     if (n) {
         n->saved[0] = lse;
@@ -77,7 +79,10 @@ ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads) {
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {
     int acc;
     ditc_tensor *dqkv = ditc_grad_dst(c, n->in[0], &acc);
-    if (dqkv) BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
+    if (!dqkv) return;
+    if (ditc_attention_gemm_wanted(BE))
+        ditc_attn_gemm_bwd(c, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], (int)n->iarg[0], acc);
+    else BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
 }
 
 ditc_tensor *ditc_embedding(ditc_ctx *c, ditc_tensor *table, ditc_tensor *idx) {

@@ -148,6 +148,11 @@ typedef struct ditc_backend ditc_backend;
     X(void, attn_bwd, (ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,  \
                        const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc),                   \
       (be, dqkv, dout, qkv, out, lse, heads, acc))                                                            \
+    /* ---- row softmax of the GEMM attention (core/ops/ops_attention_gemm.c), x viewed (R, C), in place:      \
+       recompute = 0: x = softmax(x) per row and lse (R) = log Σ_c exp(x); 1: x = exp(x − lse[r]) */          \
+    X(void, softmax_fwd, (ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute), (be, x, lse, recompute)) \
+    /* its backward, in place: dx (R, C) holds dy on entry, y ∘ (dy − Σ_c y·dy) on return (y the probabilities) */ \
+    X(void, softmax_bwd, (ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y), (be, dx, y))              \
     /* ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds */                      \
     X(void, embed_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *table, const ditc_tensor *idx), \
       (be, out, table, idx))                                                                                  \

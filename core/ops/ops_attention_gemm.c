@@ -1,0 +1,136 @@
+// ops_attention_gemm.c — multi-head attention on the packed qkv (B, T, 3D) as strided-batched GEMMs on the head
+// slices and row softmax kernels (ops_attention_gemm.h). Per batch element b and chunk of n heads (n·T² scores
+// within a memory budget), with scale = 1/√hd:
+//   forward   S (n, T, T) = scale·Q Kᵀ;  P = softmax(S) rows, lse (B, H, T) = log Σ exp(S);  O = P V
+//   backward  P = exp(scale·Q Kᵀ − lse);  dV (+)= Pᵀ dO;  dP = dO Vᵀ;  dS = P ∘ (dP − rowsum(P ∘ dP));
+//             dQ (+)= scale·dS K;  dK (+)= scale·dSᵀ Q
+// (rowsum(P ∘ dP) = rowsum(dO ∘ O), the D_i of the fused kernels.) The scores live in the context's temporary
+// buffer, reused by every call; the GEMMs run at the backend's precision (tensor cores for tf32/bf16 on CUDA).
+#include "ops_attention_gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+// Bytes of score matrices per chunk of heads (S and dP in backward): 256 MiB, or DITC_ATTN_SCORE_MB (tests: chunks
+// of a few heads at small T).
+static int64_t score_budget(void) {
+    static int64_t budget = -1;
+    if (budget < 0) {
+        const char *e = getenv("DITC_ATTN_SCORE_MB");
+        budget = (int64_t)((e && *e ? atof(e) : 256.0) * 1048576.0);
+    }
+    return budget;
+}
+
+int ditc_attention_gemm_wanted(const ditc_backend *be) {
+    static int forced = -2; // -2: not read yet; -1: no override; 0 fused; 1 gemm
+    if (forced == -2) {
+        const char *e = getenv("DITC_ATTN");
+        forced = e && !strcmp(e, "gemm") ? 1 : e && !strcmp(e, "fused") ? 0 : -1;
+    }
+    if (forced >= 0) return forced;
+    return !be->host_memory && be->precision != DITC_PREC_FP32;
+}
+
+typedef struct {
+    int64_t B, T, D, H, hd, n; // n: heads per chunk
+    float scale;
+} attn_dims;
+
+static attn_dims dims_of(const ditc_tensor *qkv, int heads) {
+    attn_dims d = {.B = qkv->shape[0], .T = qkv->shape[1], .D = qkv->shape[2] / 3, .H = heads};
+    d.hd = d.D / d.H;
+    d.scale = 1.0f / sqrtf((float)d.hd);
+    int64_t per_head = 2 * d.T * d.T * (int64_t)sizeof(float);
+    d.n = score_budget() / per_head;
+    if (d.n < 1) d.n = 1;
+    if (d.n > d.H) d.n = d.H;
+    return d;
+}
+
+// C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] over n heads (batch strides: the head width in the packed rows, T² in
+// the score matrices).
+static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
+                 const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c,
+                 int64_t ldc, int64_t sc) {
+    ditc_gemm g = {.trans_a = ta,
+                   .trans_b = tb,
+                   .m = m,
+                   .n = nn,
+                   .k = k,
+                   .batch = batch,
+                   .alpha = alpha,
+                   .beta = beta,
+                   .a = a,
+                   .lda = lda,
+                   .stride_a = sa,
+                   .a_dtype = DITC_F32,
+                   .b = b,
+                   .ldb = ldb,
+                   .stride_b = sb,
+                   .b_dtype = DITC_F32,
+                   .c = c,
+                   .ldc = ldc,
+                   .stride_c = sc,
+                   .c_dtype = DITC_F32};
+    be->gemm(be, &g);
+}
+
+// A header for rows (n, C) of backend memory at p (F32).
+static ditc_tensor rows_view(ditc_backend *be, float *p, int64_t n, int64_t C) {
+    ditc_tensor t;
+    memset(&t, 0, sizeof t);
+    int64_t shape[2] = {n, C};
+    ditc_tensor_set_shape(&t, DITC_F32, n > 0 && C > 0 ? 2 : 1, shape);
+    t.data = p;
+    t.backend = be;
+    return t;
+}
+
+void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
+    ditc_backend *be = c->be;
+    attn_dims d = dims_of(qkv, heads);
+    int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D;
+    float *S = ditc_ctx_tmp(c, (size_t)(d.n * T * T) * sizeof(float));
+    for (int64_t b = 0; b < d.B; b++) {
+        for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
+            int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
+            const float *q = (const float *)qkv->data + b * T * ld + h0 * hd, *k = q + D, *v = q + 2 * D;
+            gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, S, T, T * T); // (n, T, T) scores
+            ditc_tensor s = rows_view(be, S, n * T, T),
+                        l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
+            be->softmax_fwd(be, &s, &l, 0);
+            gemm(be, 0, 0, T, hd, T, n, 1.0f, S, T, T * T, v, ld, hd, 0.0f, (float *)out->data + b * T * D + h0 * hd, D,
+                 hd);
+        }
+    }
+}
+
+void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
+                        const ditc_tensor *lse, int heads, int acc) {
+    ditc_backend *be = c->be;
+    attn_dims d = dims_of(qkv, heads);
+    int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
+    float beta = acc ? 1.0f : 0.0f;
+    float *P = ditc_ctx_tmp(c, (size_t)(2 * d.n * TT) * sizeof(float)), *dP = P + d.n * TT;
+    for (int64_t b = 0; b < d.B; b++) {
+        for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
+            int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
+            const float *q = (const float *)qkv->data + b * T * ld + h0 * hd, *k = q + D, *v = q + 2 * D;
+            const float *dO = (const float *)dout->data + b * T * D + h0 * hd;
+            float *dq = (float *)dqkv->data + b * T * ld + h0 * hd, *dk = dq + D, *dv = dq + 2 * D;
+            gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, P, T, TT);
+            ditc_tensor p = rows_view(be, P, n * T, T), dp = rows_view(be, dP, n * T, T);
+            ditc_tensor l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
+            be->softmax_fwd(be, &p, &l, 1);                                               // P from the saved lse
+            gemm(be, 1, 0, T, hd, T, n, 1.0f, P, T, TT, dO, D, hd, beta, dv, ld, hd);     // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, 1.0f, dO, D, hd, v, ld, hd, 0.0f, dP, T, TT);     // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p);                                                 // dS
+            gemm(be, 0, 0, T, hd, T, n, d.scale, dP, T, TT, k, ld, hd, beta, dq, ld, hd); // dQ = scale·dS K
+            gemm(be, 1, 0, T, hd, T, n, d.scale, dP, T, TT, q, ld, hd, beta, dk, ld, hd); // dK = scale·dSᵀ Q
+        }
+    }
+}
