@@ -51,10 +51,24 @@ static attn_dims dims_of(const ditc_tensor *qkv, int heads) {
     return d;
 }
 
+// A GEMM operand: backend memory of F32 or BF16 elements.
+typedef struct {
+    const void *p;
+    ditc_dtype dt;
+} operand;
+
+// The operand `off` elements further on.
+static operand at(operand o, int64_t off) {
+    o.p = (const char *)o.p + off * (int64_t)ditc_dtype_size(o.dt);
+    return o;
+}
+
+static operand f32(const float *p) { return (operand){p, DITC_F32}; }
+
 // C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] over n heads (batch strides: the head width in the packed rows, T² in
 // the score matrices).
 static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
-                 const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c,
+                 operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, float *c,
                  int64_t ldc, int64_t sc) {
     ditc_gemm g = {.trans_a = ta,
                    .trans_b = tb,
@@ -64,14 +78,14 @@ static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_
                    .batch = batch,
                    .alpha = alpha,
                    .beta = beta,
-                   .a = a,
+                   .a = a.p,
                    .lda = lda,
                    .stride_a = sa,
-                   .a_dtype = DITC_F32,
-                   .b = b,
+                   .a_dtype = a.dt,
+                   .b = b.p,
                    .ldb = ldb,
                    .stride_b = sb,
-                   .b_dtype = DITC_F32,
+                   .b_dtype = b.dt,
                    .c = c,
                    .ldc = ldc,
                    .stride_c = sc,
@@ -90,21 +104,42 @@ static ditc_tensor rows_view(ditc_backend *be, float *p, int64_t n, int64_t C) {
     return t;
 }
 
+// The temporaries: the score matrices (`scores` floats), then, at bf16 precision, bf16 copies of the tensors the
+// GEMMs read from the packed rows (qkv, dout: cast once per call instead of once per GEMM and batch element).
+static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+static size_t bf16_bytes(const ditc_tensor *t) { return align256((size_t)t->numel * 2); }
+
+// x as a GEMM operand: itself, or (bf16 precision) its bf16 copy written at dst.
+static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst) {
+    if (be->precision != DITC_PREC_BF16) return f32((const float *)x->data);
+    ditc_tensor h = *x;
+    h.dtype = DITC_BF16;
+    h.data = dst;
+    h.requires_grad = 0;
+    h.grad = NULL;
+    be->cast(be, &h, x);
+    return (operand){dst, DITC_BF16};
+}
+
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
     ditc_backend *be = c->be;
     attn_dims d = dims_of(qkv, heads);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D;
-    float *S = ditc_ctx_tmp(c, (size_t)(d.n * T * T) * sizeof(float));
+    size_t sbytes = align256((size_t)(d.n * T * T) * sizeof(float));
+    int bf = be->precision == DITC_PREC_BF16;
+    char *tmp = ditc_ctx_tmp(c, sbytes + (bf ? bf16_bytes(qkv) : 0));
+    float *S = (float *)tmp;
+    operand x = packed_operand(be, qkv, tmp + sbytes);
     for (int64_t b = 0; b < d.B; b++) {
         for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
             int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
-            const float *q = (const float *)qkv->data + b * T * ld + h0 * hd, *k = q + D, *v = q + 2 * D;
+            operand q = at(x, b * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
             gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, S, T, T * T); // (n, T, T) scores
             ditc_tensor s = rows_view(be, S, n * T, T),
                         l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
             be->softmax_fwd(be, &s, &l, 0);
-            gemm(be, 0, 0, T, hd, T, n, 1.0f, S, T, T * T, v, ld, hd, 0.0f, (float *)out->data + b * T * D + h0 * hd, D,
-                 hd);
+            gemm(be, 0, 0, T, hd, T, n, 1.0f, f32(S), T, T * T, v, ld, hd, 0.0f,
+                 (float *)out->data + b * T * D + h0 * hd, D, hd);
         }
     }
 }
@@ -115,22 +150,27 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
     attn_dims d = dims_of(qkv, heads);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
-    float *P = ditc_ctx_tmp(c, (size_t)(2 * d.n * TT) * sizeof(float)), *dP = P + d.n * TT;
+    size_t sbytes = align256((size_t)(2 * d.n * TT) * sizeof(float));
+    int bf = be->precision == DITC_PREC_BF16;
+    char *tmp = ditc_ctx_tmp(c, sbytes + (bf ? bf16_bytes(qkv) + bf16_bytes(dout) : 0));
+    float *P = (float *)tmp, *dP = P + d.n * TT;
+    operand x = packed_operand(be, qkv, tmp + sbytes);
+    operand go = packed_operand(be, dout, tmp + sbytes + (bf ? bf16_bytes(qkv) : 0));
     for (int64_t b = 0; b < d.B; b++) {
         for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
             int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
-            const float *q = (const float *)qkv->data + b * T * ld + h0 * hd, *k = q + D, *v = q + 2 * D;
-            const float *dO = (const float *)dout->data + b * T * D + h0 * hd;
+            operand q = at(x, b * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
+            operand dO = at(go, b * T * D + h0 * hd);
             float *dq = (float *)dqkv->data + b * T * ld + h0 * hd, *dk = dq + D, *dv = dq + 2 * D;
             gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, P, T, TT);
             ditc_tensor p = rows_view(be, P, n * T, T), dp = rows_view(be, dP, n * T, T);
             ditc_tensor l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
-            be->softmax_fwd(be, &p, &l, 1);                                               // P from the saved lse
-            gemm(be, 1, 0, T, hd, T, n, 1.0f, P, T, TT, dO, D, hd, beta, dv, ld, hd);     // dV = Pᵀ dO
-            gemm(be, 0, 1, T, T, hd, n, 1.0f, dO, D, hd, v, ld, hd, 0.0f, dP, T, TT);     // dP = dO Vᵀ
-            be->softmax_bwd(be, &dp, &p);                                                 // dS
-            gemm(be, 0, 0, T, hd, T, n, d.scale, dP, T, TT, k, ld, hd, beta, dq, ld, hd); // dQ = scale·dS K
-            gemm(be, 1, 0, T, hd, T, n, d.scale, dP, T, TT, q, ld, hd, beta, dk, ld, hd); // dK = scale·dSᵀ Q
+            be->softmax_fwd(be, &p, &l, 1);                                                    // P from the saved lse
+            gemm(be, 1, 0, T, hd, T, n, 1.0f, f32(P), T, TT, dO, D, hd, beta, dv, ld, hd);     // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, 1.0f, dO, D, hd, v, ld, hd, 0.0f, dP, T, TT);          // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p);                                                      // dS
+            gemm(be, 0, 0, T, hd, T, n, d.scale, f32(dP), T, TT, k, ld, hd, beta, dq, ld, hd); // dQ = scale·dS K
+            gemm(be, 1, 0, T, hd, T, n, d.scale, f32(dP), T, TT, q, ld, hd, beta, dk, ld, hd); // dK = scale·dSᵀ Q
         }
     }
 }
