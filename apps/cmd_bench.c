@@ -33,7 +33,10 @@ int cmd_bench(int argc, char **argv) {
         {"--grad-checkpoint", ARG_BOOL, &a.grad_checkpointing, "the same as --grad-checkpointing", 0},
         {"--gemm-size", ARG_INT, &a.gemm_size, "side of the reference sgemm (default 2048)", 0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
-        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
+        {"--precision", ARG_STR, &precision,
+         "GEMM/attention arithmetic: fp32 (default), tf32 (cuda) or bf16 (cuda; on the cpu an emulation for "
+         "cross-checks)",
+         0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
     };
     int r = args_parse("bench", argc, argv, defs, (int)(sizeof defs / sizeof *defs), "[--model DiT-S/2] [flags]");

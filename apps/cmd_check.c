@@ -29,7 +29,10 @@ int cmd_check(int argc, char **argv) {
         {"--hessian-every", ARG_INT, &a.hessian_every, "SophiaG: Hessian refresh after every k-th step (default 10)",
          0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
-        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
+        {"--precision", ARG_STR, &precision,
+         "GEMM/attention arithmetic: fp32 (default), tf32 (cuda) or bf16 (cuda; on the cpu an emulation for "
+         "cross-checks)",
+         0},
         {"--threads", ARG_INT, &threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--vae", ARG_STR, &va.vae, "VAE check instead: AutoencoderKL directory or .safetensors", 0},
         {"--image", ARG_STR, &va.image, "with --vae: a JPEG/PNG to encode (else --inputs: x [B,3,H,W], z)", 0},

@@ -79,7 +79,10 @@ int cmd_sample(int argc, char **argv) {
         {"--use-model", ARG_BOOL, &a.use_model, "use the raw model weights instead of the EMA", 0},
         {"--num-heads", ARG_INT, &a.num_heads, "attention heads (default: from the checkpoint)", 0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
-        {"--precision", ARG_STR, &precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)", 0},
+        {"--precision", ARG_STR, &precision,
+         "GEMM/attention arithmetic: fp32 (default), tf32 (cuda) or bf16 (cuda; on the cpu an emulation for "
+         "cross-checks)",
+         0},
         {"--threads", ARG_INT, &threads, "CPU threads", 0},
         {"--vae", ARG_STR, &a.vae, "AutoencoderKL decoding a latent model's samples (z / scaling factor) to images", 0},
         {"--vae-tile", ARG_INT, &a.vae_tile, "with --vae: tile size in pixels for large images (default 0: no tiling)",

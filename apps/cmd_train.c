@@ -85,7 +85,9 @@ static void declare(train_flags *f) {
          "under mpirun: auto (default: NCCL for --device cuda when built with it and each rank has its own GPU, else "
          "MPI), mpi or nccl",
          0},
-        {"--precision", ARG_STR, &f->precision, "GEMM/attention arithmetic: fp32 (default), tf32 or bf16 (cuda only)",
+        {"--precision", ARG_STR, &f->precision,
+         "GEMM/attention arithmetic: fp32 (default), tf32 (cuda) or bf16 (cuda; on the cpu an emulation for "
+         "cross-checks)",
          0},
         {"--threads", ARG_INT, &a->threads, "CPU threads (default: OMP_NUM_THREADS or all cores)", 0},
         {"--resume", ARG_STR, &f->resume,

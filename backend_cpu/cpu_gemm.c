@@ -1,4 +1,8 @@
-// cpu_gemm.c — strided-batched row-major GEMM on OpenBLAS sgemm (F32 only on the CPU).
+// cpu_gemm.c — strided-batched row-major GEMM on OpenBLAS sgemm (F32 arithmetic on the CPU).
+//
+// BF16 operands are widened to F32 first; at `--precision bf16` F32 operands are rounded to bf16 values first (round
+// to nearest even, as the CUDA backend's casts): products of bf16 values summed in F32, the tensor cores' arithmetic
+// up to the order of the sums — the CPU emulation of the GPU's bf16 mode, for cross-checking it.
 //
 // OpenBLAS's own threading loses a quarter of the rate on the small GEMMs of tiny models (a few hundred rows
 // by 128–512: thread start-up, shared packing). Instead the call is cut here into one block per OpenMP thread
@@ -64,10 +68,53 @@ static void block_range(int64_t len, int t, int nb, int64_t *lo, int64_t *n) {
     *n = (b < len ? b : len) - *lo;
 }
 
+// Elements spanned by a strided-batched operand: the last batch's start + rows·ld.
+static int64_t span(int64_t batch, int64_t stride, int64_t rows, int64_t ld, int64_t cols) {
+    return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+// The operand's n elements as F32 in a new buffer: widened from BF16, or F32 rounded to bf16 values.
+static float *f32_copy(const void *p, ditc_dtype dt, int64_t n) {
+    float *o = ditc_xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (dt == DITC_BF16) {
+        const uint16_t *h = p;
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (int64_t i = 0; i < n; i++) o[i] = ditc_bf16_to_f32(h[i]);
+    } else {
+        const float *f = p;
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (int64_t i = 0; i < n; i++) o[i] = ditc_bf16_to_f32(ditc_f32_to_bf16(f[i]));
+    }
+    return o;
+}
+
+static void gemm_f32(const ditc_gemm *g);
+
 void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
-    (void)be;
-    DITC_CHECK(g->a_dtype == DITC_F32 && g->b_dtype == DITC_F32 && g->c_dtype == DITC_F32,
-               "CPU gemm computes in F32 only (cast BF16 operands first)");
+    DITC_CHECK(g->c_dtype == DITC_F32 && (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
+                   (g->b_dtype == DITC_F32 || g->b_dtype == DITC_BF16),
+               "CPU gemm: F32 or BF16 operands, F32 result");
+    int round = be->precision == DITC_PREC_BF16;
+    if (!round && g->a_dtype == DITC_F32 && g->b_dtype == DITC_F32) return gemm_f32(g);
+    if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+    ditc_gemm w = *g;
+    float *a = NULL, *b = NULL;
+    if (round || g->a_dtype == DITC_BF16) {
+        int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
+        w.a = a = f32_copy(g->a, g->a_dtype, span(g->batch, g->stride_a, ar, g->lda, ac));
+        w.a_dtype = DITC_F32;
+    }
+    if (round || g->b_dtype == DITC_BF16) {
+        int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
+        w.b = b = f32_copy(g->b, g->b_dtype, span(g->batch, g->stride_b, br, g->ldb, bc));
+        w.b_dtype = DITC_F32;
+    }
+    gemm_f32(&w);
+    free(a);
+    free(b);
+}
+
+static void gemm_f32(const ditc_gemm *g) {
     int nth = ditc_cpu_threads();
     int64_t macs = g->m * g->n * g->k;
 #ifdef _OPENMP

@@ -77,6 +77,7 @@ static void g_sync(ditc_backend *be) { (void)be; }
 #define FWD(ret, entry, params, args)                                                                                  \
     static void g_##entry params {                                                                                     \
         guard_ctx *guard_ = be->ctx;                                                                                   \
+        guard_->in->precision = be->precision; /* (the GEMM's arithmetic follows --precision) */                       \
         open_all(guard_);                                                                                              \
         {                                                                                                              \
             ditc_backend *be = guard_->in;                                                                             \
@@ -87,6 +88,7 @@ static void g_sync(ditc_backend *be) { (void)be; }
 #define FWD_VALUE(ret, entry, params, args)                                                                            \
     static ret g_##entry params {                                                                                      \
         guard_ctx *guard_ = be->ctx;                                                                                   \
+        guard_->in->precision = be->precision; /* (the GEMM's arithmetic follows --precision) */                       \
         open_all(guard_);                                                                                              \
         ret ret_;                                                                                                      \
         {                                                                                                              \

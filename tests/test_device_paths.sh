@@ -47,9 +47,9 @@ cmp -s "$TMP/sample.cpu.png" "$TMP/sample.cpu-guard.png"
 check $? "sample: identical PNG on cpu and cpu-guard"
 
 # flag errors: one line naming the flag (and the backend)
-"$DITC" bench --precision bf16 --steps 1 --warmup 0 >/dev/null 2>"$TMP/p.err"
-[ $? -ne 0 ] && grep -q -- "--precision bf16: the cpu backend" "$TMP/p.err"
-check $? "--precision bf16 on cpu: clear error ($(head -1 "$TMP/p.err"))"
+"$DITC" bench --precision tf32 --steps 1 --warmup 0 >/dev/null 2>"$TMP/p.err"
+[ $? -ne 0 ] && grep -q -- "--precision tf32: the cpu backend" "$TMP/p.err"
+check $? "--precision tf32 on cpu: clear error ($(head -1 "$TMP/p.err"))"
 "$DITC" bench --device tpu --steps 1 --warmup 0 >/dev/null 2>"$TMP/d.err"
 [ $? -ne 0 ] && grep -q -- "--device 'tpu'" "$TMP/d.err"
 check $? "--device tpu: clear error ($(head -1 "$TMP/d.err"))"

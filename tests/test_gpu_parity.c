@@ -304,10 +304,6 @@ static void *peer_bf16(const pt *p) {
 }
 
 static void run_gemm(const gcase *c) {
-    if ((c->a_bf16 || c->b_bf16) && strcmp(BE[1]->name, "cuda")) {
-        skip("%s: bf16 operands need the cuda peer (the CPU GEMM takes F32 only)", c->name);
-        return;
-    }
     pt a, b, cc;
     mk1(&a, c->an, -1, 1);
     mk1(&b, c->bn, -1, 1);
@@ -317,6 +313,7 @@ static void run_gemm(const gcase *c) {
     if (c->beta == 0.0f) poison(&cc);
     void *a16 = c->a_bf16 ? peer_bf16(&a) : NULL, *b16 = c->b_bf16 ? peer_bf16(&b) : NULL;
     BE[1]->precision = c->prec;
+    if (strict) BE[0]->precision = c->prec; // a CPU peer: both sides emulate the same arithmetic, bit for bit
     COVER(gemm);
     for (int k = 0; k < 2; k++) {
         int ab = k == 1 && c->a_bf16, bb = k == 1 && c->b_bf16;
@@ -344,7 +341,7 @@ static void run_gemm(const gcase *c) {
                        .c_dtype = DITC_F32};
         BE[k]->gemm(BE[k], &g);
     }
-    BE[1]->precision = DITC_PREC_FP32;
+    BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     char what[48];
     snprintf(what, sizeof what, "%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
              c->b_bf16 ? " B16" : "", (double)c->beta);
@@ -508,10 +505,6 @@ static void softmax_case(int64_t R, int64_t C) {
 
 // ditc_attn_gemm_fwd/bwd on both sides, the CPU at fp32 and the peer at `prec` (its GEMMs on tensor cores).
 static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision prec, double tol) {
-    if (strict && prec == DITC_PREC_BF16) { // (bf16 casts qkv for GEMMs the CPU backend does not take)
-        skip("attention gemm %s: needs the cuda peer", ditc_precision_name(prec));
-        return;
-    }
     pt qkv, out, lse, dout, dqkv;
     int64_t D = (int64_t)H * hd;
     mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
@@ -522,6 +515,7 @@ static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision p
     ditc_ctx c[2];
     for (int k = 0; k < 2; k++) ditc_ctx_init(&c[k], BE[k]);
     BE[1]->precision = prec;
+    if (strict) BE[0]->precision = prec; // a CPU peer: the same emulated arithmetic on both sides
     COVER(gemm), COVER(softmax_fwd), COVER(softmax_bwd);
     char name[64];
     snprintf(name, sizeof name, "attention gemm %s B=%lld H=%d T=%lld hd=%d", ditc_precision_name(prec), (long long)B,
@@ -535,7 +529,7 @@ static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision p
         for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc);
         expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, tol);
     }
-    BE[1]->precision = DITC_PREC_FP32;
+    BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     for (int k = 0; k < 2; k++) ditc_ctx_free(&c[k]);
     rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
 }

@@ -6,9 +6,10 @@
 #   check   `ditc check` (outputs, x_t, mse/vb/loss, every gradient, 2 AdamW steps: losses and every parameter) of
 #           DiT-S/2 (depth 12, D 384, 6 heads of 64) and of an XL/2-width config (D 1152, 16 heads of 72, depth 2)
 #           at T 256: CUDA fp32 vs CPU ≤ 1e-4 relative per tensor (st_compare); DiT-S/2 in tf32 ≤ 1e-2 and bf16
-#           ≤ 5e-2 per tensor (stated limits; the worst tensor is printed);
+#           ≤ 5e-2 per tensor, and bf16 against the CPU's bf16 emulation (`--device cpu --precision bf16`: the same
+#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2 (stated limits; the worst tensor is printed);
 #   train   50 training steps of a small DiT: logged losses CUDA fp32 vs CPU ≤ 1e-3 relative, CUDA tf32 vs fp32
-#           ≤ 1e-2, bf16 vs fp32 ≤ 5e-2 (worst step printed);
+#           ≤ 1e-2, bf16 vs fp32 ≤ 5e-2, bf16 vs the CPU's bf16 emulation ≤ 2e-2 (worst step printed);
 #   memory  on the GPU: --grad-checkpoint gives bit-identical weights and optimizer state; batch 16 in
 #           micro-batches of 4 equals the single batch within 1e-5 (weights, loss);
 #   ldit    `ditc check` of a Large-DiT (LDiT-600M width, depth 2, 32 heads of 48, QK-norm, SwiGLU) CUDA vs CPU ≤ 1e-4;
@@ -20,7 +21,8 @@
 #           memory) equals -np 1 within 1e-5 (losses, EMA); skipped with a note without mpirun or an MPI build.
 #
 # DITC_GPU_DEVICE=cpu-guard (or cpu) runs the same script with that device in place of cuda and small models: a
-# self-check of this script without a GPU (every comparison must then hold, precision stages are skipped).
+# self-check of this script without a GPU (every comparison must then hold; tf32 is skipped, bf16 is the CPU's
+# emulation on both sides).
 # DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python of the PNG comparison.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
@@ -120,9 +122,14 @@ check_config() { # NAME PRECISIONS CONFIG...
         [ "$p" = bf16 ] && tol=5e-2
         stc "check $name: outputs, losses, every gradient, 2 AdamW steps, $DEV $p vs CPU (limit $tol)" \
             "$TMP/check.$name.cpu.fp32.safetensors" "$TMP/check.$name.$DEV.$p.safetensors" "$tol"
+        if [ "$p" = bf16 ]; then # the same arithmetic on the CPU (its bf16 emulation): a tighter limit
+            check_dev "$name" cpu bf16 "$@" &&
+                stc "check $name: $DEV bf16 vs the CPU's bf16 emulation (limit 1e-2)" \
+                    "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.bf16.safetensors" 1e-2
+        fi
     done
 }
-PRECS="fp32"
+PRECS="fp32 bf16"
 [ $CUDA = 1 ] && PRECS="fp32 tf32 bf16"
 
 if want check; then
@@ -133,12 +140,13 @@ fi
 
 if want train; then
     echo "== train: 50 steps of ${TINY[*]}, global batch 8"
-    for r in cpu:fp32 "$DEV":fp32 $([ $CUDA = 1 ] && echo "$DEV:tf32 $DEV:bf16"); do
+    for r in cpu:fp32 "$DEV":fp32 cpu:bf16 "$DEV":bf16 $([ $CUDA = 1 ] && echo "$DEV:tf32"); do
         dev=${r%:*} prec=${r##*:}
         d "t.$dev.$prec" train "${TINY[@]}" "${DATA[@]}" --device "$dev" --precision "$prec" --global-batch-size 8 \
             --max-steps 50 --log-every 1 --ckpt-every 50 --max-grad-norm 1.0 --results-dir "$TMP/t.$dev.$prec"
     done
     cmp_losses "$TMP/t.cpu.fp32" "$TMP/t.$DEV.fp32" 50 1e-3 "50 steps fp32 losses: $DEV vs CPU"
+    cmp_losses "$TMP/t.cpu.bf16" "$TMP/t.$DEV.bf16" 50 2e-2 "50 steps bf16 losses: $DEV vs the CPU's bf16 emulation"
     if [ $CUDA = 1 ]; then
         cmp_losses "$TMP/t.$DEV.fp32" "$TMP/t.$DEV.tf32" 50 1e-2 "50 steps tf32 vs fp32 losses on $DEV"
         cmp_losses "$TMP/t.$DEV.fp32" "$TMP/t.$DEV.bf16" 50 5e-2 "50 steps bf16 vs fp32 losses on $DEV"

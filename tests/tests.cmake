@@ -148,6 +148,9 @@ add_test(NAME test_sophia_latents COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_so
 set_tests_properties(test_sophia_latents PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Device code paths without a GPU: the cpu-guard backend (host_memory = 0, memory the core cannot touch).
 ditc_test(test_guard SOURCES tests/test_guard.c TIMEOUT 60)
+add_test(NAME test_bf16_emulation COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_bf16_emulation.sh $<TARGET_FILE:ditc>
+         ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)
+set_tests_properties(test_bf16_emulation PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 add_test(NAME test_device_paths COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_device_paths.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)

@@ -44,9 +44,10 @@ ditc_backend *ditc_backend_open(const char *device, const char *precision, int t
     if (!device) device = "cpu";
     ditc_backend *be = NULL;
     if (!strcmp(device, "cpu") || !strcmp(device, "cpu-guard")) {
-        if (prec != DITC_PREC_FP32) {
+        if (prec == DITC_PREC_TF32) { // (bf16 is emulated: bf16-rounded GEMM operands, F32 sums; cpu_gemm.c)
             ditc_fail(st, DITC_ERR_UNSUPPORTED,
-                      "--precision %s: the cpu backend computes in fp32 only (use --device cuda)", precision);
+                      "--precision %s: the cpu backend computes in fp32, or emulates bf16 (use --device cuda)",
+                      precision);
             return NULL;
         }
         be = !strcmp(device, "cpu") ? ditc_cpu_backend_new(threads) : ditc_cpu_guard_backend_new(threads);

@@ -32,7 +32,7 @@ int ditc_attention_gemm_wanted(const ditc_backend *be) {
         forced = e && !strcmp(e, "gemm") ? 1 : e && !strcmp(e, "fused") ? 0 : -1;
     }
     if (forced >= 0) return forced;
-    return !be->host_memory && be->precision != DITC_PREC_FP32;
+    return be->precision != DITC_PREC_FP32; // (the CPU's bf16 emulation follows the GPU's choice)
 }
 
 typedef struct {

@@ -6,7 +6,7 @@
 #include "autograd.h"
 
 // 1 when ditc_attention takes this path on `be`: DITC_ATTN=gemm always, DITC_ATTN=fused never (read once per
-// process); by default on a backend with device memory at tf32 or bf16 precision.
+// process); by default at tf32 or bf16 precision (the GPU's tensor cores; the CPU's bf16 emulation follows it).
 int ditc_attention_gemm_wanted(const ditc_backend *be);
 // Forward: out (B, T, D) and lse (B, H, T) exactly as the backend's attn_fwd entry defines them.
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads);

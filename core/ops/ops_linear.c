@@ -1,4 +1,8 @@
 // ops_linear.c — linear (x·Wᵀ + b) and batched matmul, both on the backend GEMM.
+//
+// At bf16 precision the GEMMs would round every F32 operand to bf16 on each call. The linear rounds its weight once
+// per forward and keeps the copy for the backward's dx GEMM, and rounds dy once for the two backward GEMMs that read
+// it (the same bf16 values, so the same results: 4 operand roundings per linear and step instead of 6).
 #include <string.h>
 
 #include "ops_internal.h"
@@ -29,6 +33,13 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
     BE->gemm(BE, &g);
 }
 
+// t rounded to bf16 (a new tensor of the step), the GEMM operand at bf16 precision.
+static ditc_tensor *bf16_copy(ditc_ctx *c, const ditc_tensor *t) {
+    ditc_tensor *h = ditc_new(c, DITC_BF16, t->ndim, t->shape);
+    BE->cast(BE, h, t);
+    return h;
+}
+
 // x (M, K) rows, w (N, K) — or (N, ...) read as (N, numel/N), e.g. a conv kernel — b (N) → y (M, N)
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b) {
     DITC_CHECK(w->ndim >= 2, "linear weight %s must be at least 2-D", w->name);
@@ -41,9 +52,11 @@ ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tenso
     shape[x->ndim - 1] = N;
     ditc_tensor *y = ditc_new(c, DITC_F32, x->ndim, shape);
     if (b) BE->bias_fwd(BE, y, b);
-    gemm(c, 0, 1, M, N, K, 1, x, K, 0, w, K, 0, y, N, 0, b ? 1.0f : 0.0f);
+    ditc_tensor *wg = BE->precision == DITC_PREC_BF16 && w->dtype == DITC_F32 ? bf16_copy(c, w) : w;
+    gemm(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, y, N, 0, b ? 1.0f : 0.0f);
     ditc_tensor *in[3] = {x, w, b};
-    ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
+    ditc_node *n = ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
+    if (n && wg != w) n->saved[0] = wg; // the weight's bf16 copy for the dx GEMM
     return y;
 }
 
@@ -51,11 +64,14 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2], *dy = ditc_grad_src(n->out[0]);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
     DITC_CHECK(w->numel == N * K, "linear weight shape");
-    int acc;
+    int acc, acc_w;
     ditc_tensor *dx = ditc_grad_dst(c, x, &acc);
-    if (dx) gemm(c, 0, 0, M, K, N, 1, dy, N, 0, w, K, 0, dx, K, 0, (float)acc); // dy·W
-    ditc_tensor *dw = ditc_grad_dst(c, w, &acc);
-    if (dw) gemm(c, 1, 0, N, K, M, 1, dy, N, 0, x, K, 0, dw, K, 0, (float)acc); // dyᵀ·x
+    ditc_tensor *dw = ditc_grad_dst(c, w, &acc_w);
+    // bf16: dy rounded once when both GEMMs read it, the weight's copy from the forward
+    ditc_tensor *dyg = dx && dw && BE->precision == DITC_PREC_BF16 ? bf16_copy(c, dy) : dy;
+    ditc_tensor *wg = n->saved[0] ? n->saved[0] : w;
+    if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc);  // dy·W
+    if (dw) gemm(c, 1, 0, N, K, M, 1, dyg, N, 0, x, K, 0, dw, K, 0, (float)acc_w); // dyᵀ·x
     ditc_tensor *db = ditc_grad_dst(c, b, &acc);
     if (db) BE->bias_bwd(BE, db, dy, acc);
 }

@@ -1,0 +1,81 @@
+# test_bf16_emulation.sh DITC SRC ST_COMPARE — the CPU's emulation of the GPU's bf16 mode (`--device cpu
+# --precision bf16`: GEMM operands rounded to bf16, F32 sums, attention as GEMMs + row softmax as on the GPU), the
+# reference the GPU's bf16 runs are compared with (tests/test_gpu_train.sh):
+#  1. `ditc check --precision bf16` (outputs, losses, every gradient, 2 AdamW steps) of a small DiT and of a Large-DiT
+#     against fp32: every tensor within 5e-2 relative (the GPU suite's bf16-vs-fp32 limit), and some tensor more than
+#     1e-4 apart (the rounding is really applied);
+#  2. bf16 training is deterministic: 1 vs 2 threads, --grad-checkpoint, micro-batches within 1e-5, resume (6 = 3 +
+#     --resume + 3) bit for bit;
+#  3. the device paths (--device cpu-guard: memory the core cannot read) equal the cpu backend at bf16, bit for bit.
+. "$(dirname "$0")/test_lib.sh"
+STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
+run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
+last_ckpt() { ls -d "$1"/*/checkpoints/* 2>/dev/null | sort | tail -n 1; }
+losses() { tail -n +2 "$(run_dir "$1")metrics.csv" | cut -d, -f1,3; }
+# stc LABEL A B RTOL [expect_fail]: st_compare, the worst tensor in the message
+stc() {
+    "$STC" "$2" "$3" "$4" >"$TMP/stc.out" 2>&1
+    local rc=$?
+    [ "${5:-}" = expect_fail ] && rc=$((rc == 0))
+    check $rc "$1: $(tail -n 1 "$TMP/stc.out")"
+}
+same_run() { # LABEL DIR_A DIR_B: losses, model, EMA, optimizer state byte-identical
+    local a b
+    a=$(last_ckpt "$2") b=$(last_ckpt "$3")
+    [ -n "$a" ] && [ -n "$b" ] && cmp -s <(losses "$2") <(losses "$3") && cmp -s "$a/model.safetensors" "$b/model.safetensors" &&
+        cmp -s "$a/ema.safetensors" "$b/ema.safetensors" && cmp -s "$a/optimizer.safetensors" "$b/optimizer.safetensors"
+    check $? "$1"
+}
+
+DATA=(--data-path synthetic --synthetic-size 64 --num-classes 10 --num-workers 0)
+S2=(--model DiT-S/2 --depth 2 --hidden-size 96 --num-heads 3 --image-size 16)
+LDIT=(--model LDiT-600M --depth 2 --hidden-size 128 --num-heads 4 --image-size 16)
+
+# 1. check against fp32 (weights: 2 steps at lr 1e-3, so the adaLN gates are non-zero and every parameter matters)
+check_cfg() { # NAME HEADS CONFIG...
+    local name=$1 heads=$2
+    shift 2
+    run "w.$name" "$DITC" train "$@" "${DATA[@]}" --global-batch-size 4 --max-steps 2 --lr 1e-3 --ckpt-every 2 \
+        --results-dir "$TMP/w.$name" || { fail "$name: training the weights"; show "w.$name"; return; }
+    "$PY" "$SRC/tests/make_check_inputs.py" "$TMP/in.$name.safetensors" 3 4 16 10 5 || { fail "make_check_inputs.py"; return; }
+    for p in fp32 bf16; do
+        run "c.$name.$p" "$DITC" check --precision "$p" --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" \
+            --inputs "$TMP/in.$name.safetensors" --num-heads "$heads" --grads --train-steps 2 --lr 1e-4 \
+            --out "$TMP/c.$name.$p.safetensors" || { fail "$name: ditc check --precision $p"; show "c.$name.$p"; return; }
+    done
+    stc "$name: check at bf16 vs fp32, every tensor within 5e-2" "$TMP/c.$name.fp32.safetensors" \
+        "$TMP/c.$name.bf16.safetensors" 5e-2
+    stc "$name: ... and some tensor more than 1e-4 apart (bf16 rounding applied)" "$TMP/c.$name.fp32.safetensors" \
+        "$TMP/c.$name.bf16.safetensors" 1e-4 expect_fail
+}
+check_cfg s2 3 "${S2[@]}"
+check_cfg ldit 4 "${LDIT[@]}"
+
+# 2. deterministic bf16 training
+T=("${S2[@]}" "${DATA[@]}" --precision bf16 --global-batch-size 8 --log-every 1)
+tr() { # NAME FLAGS...
+    local name=$1
+    shift
+    run "$name" "$DITC" train "${T[@]}" --results-dir "$TMP/$name" "$@" || { fail "$name: ditc train"; show "$name"; }
+}
+tr t2 --max-steps 6 --ckpt-every 6 --threads 2
+tr t1 --max-steps 6 --ckpt-every 6 --threads 1
+same_run "bf16 training: 1 and 2 threads bit-identical (6 steps)" "$TMP/t2" "$TMP/t1"
+tr gc --max-steps 6 --ckpt-every 6 --threads 2 --grad-checkpoint
+same_run "bf16 training: --grad-checkpoint bit-identical" "$TMP/t2" "$TMP/gc"
+tr mb --max-steps 6 --ckpt-every 6 --threads 2 --micro-batch-size 2
+stc "bf16 training: micro-batches of 2 vs batch 8, weights after 6 steps (1e-5)" \
+    "$(last_ckpt "$TMP/t2")/model.safetensors" "$(last_ckpt "$TMP/mb")/model.safetensors" 1e-5
+tr rs --max-steps 3 --ckpt-every 3 --threads 2
+run rs2 "$DITC" train --results-dir "$TMP/rs" --resume latest --max-steps 6 --ckpt-every 3 ||
+    { fail "resume"; show rs2; }
+grep -q "bf16" "$(run_dir "$TMP/rs")log.txt"
+check $? "the log names the precision"
+same_run "bf16 training: 3 steps + --resume latest + 3 = 6 straight, bit for bit" "$TMP/t2" "$TMP/rs"
+
+# 3. the device paths
+tr gd --max-steps 6 --ckpt-every 6 --threads 2 --device cpu-guard
+same_run "bf16 on --device cpu-guard = cpu, bit for bit" "$TMP/t2" "$TMP/gd"
+
+echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
+[ "$NFAIL" -eq 0 ]
