@@ -2,7 +2,9 @@
 # test_pt_write.sh DITC SRC — `ditc convert IN.safetensors OUT.pt` writes a torch.save file that PyTorch's
 # torch.load(weights_only=True) accepts: an OrderedDict whose tensors equal the input's bit for bit, for every dtype
 # (F32, F16, BF16, F64, I64, I32, U8), 0-d and empty tensors, sizes past 65535 (LONG1 ints), in the input's order;
-# ditc reads it back (convert .pt → .safetensors = the input's tensors) and `train --init-from` takes it.
+# ditc reads it back (convert .pt → .safetensors = the input's tensors) and `train --init-from` takes it. ZIP64 (forced
+# with DITC_PT_FORCE_ZIP64=1; used past 4 GiB): torch.load and Python's zipfile read it, its ZIP64 end records are
+# there, ditc reads it back. A write that fails (file-size limit) leaves neither the file nor a temporary.
 source "$(dirname "$0")/test_lib.sh"
 need_torch
 "$PY" -c 'import safetensors' 2>/dev/null || { echo "SKIP $TEST_NAME: no safetensors for $PY"; exit 77; }
@@ -47,6 +49,38 @@ from safetensors.torch import load_file
 a, b = load_file('$TMP/in.safetensors'), load_file('$TMP/back.safetensors')
 sys.exit(0 if a.keys() == b.keys() and all(torch.equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a) else 1)"
 check $? "ditc reads its own .pt back (convert OUT.pt → .safetensors = the input)"
+# ZIP64
+DITC_PT_FORCE_ZIP64=1 run z64 "$DITC" convert "$TMP/in.safetensors" "$TMP/z64.pt"
+check $? "ditc convert with DITC_PT_FORCE_ZIP64=1" || show z64
+"$PY" - "$TMP/in.safetensors" "$TMP/z64.pt" >"$TMP/z64load.out" 2>&1 <<'EOF2'
+import sys, zipfile, torch
+from safetensors.torch import load_file
+a = load_file(sys.argv[1])
+raw = open(sys.argv[2], 'rb').read()
+z = zipfile.ZipFile(sys.argv[2])
+bad = z.testzip()  # every member's CRC-32
+b = torch.load(sys.argv[2], weights_only=True)
+ok = (b'PK\x06\x06' in raw[-200:] and b'PK\x06\x07' in raw[-200:] and bad is None and
+      all(i.extra[:2] == b'\x01\x00' for i in z.infolist()) and list(b) == list(a) and
+      all(torch.equal(b[k], a[k]) and b[k].dtype == a[k].dtype for k in a))
+print(f'{len(z.infolist())} members with ZIP64 extras, end records present, CRCs ok, {len(b)} tensors equal: {ok}')
+sys.exit(0 if ok else 1)
+EOF2
+check $? "ZIP64 .pt: $(tail -1 "$TMP/z64load.out")"
+run z64back "$DITC" convert "$TMP/z64.pt" "$TMP/z64back.safetensors" && cmp -s "$TMP/back.safetensors" "$TMP/z64back.safetensors"
+check $? "ditc reads its ZIP64 .pt back (the same safetensors as from the plain .pt)"
+
+# a failed write: a 64 KiB file-size limit (EFBIG) while writing the 280 kB file
+(
+    trap '' XFSZ
+    ulimit -f 64
+    exec "$DITC" convert "$TMP/in.safetensors" "$TMP/limited.pt"
+) >"$TMP/lim.out" 2>"$TMP/lim.err"
+rc=$?
+[ $rc != 0 ] && grep -q "limited.pt: cannot save (write of temporary file .*File too large" "$TMP/lim.err" &&
+    [ -z "$(ls "$TMP"/limited.pt* 2>/dev/null)" ]
+check $? "a failed write: exit $rc, '$(head -c 110 "$TMP/lim.err")', no file or temporary left"
+
 if run src "$DITC" train "${tiny_train_flags[@]}" --num-workers 0 --no-tensorboard --results-dir "$TMP/src" --max-steps 1; then
     CK=$(echo "$TMP"/src/000-*/checkpoints/0000001)
     run c2 "$DITC" convert "$CK/ema.safetensors" "$TMP/ema.pth" &&

@@ -73,3 +73,44 @@ int ditc_read_stream(FILE *f, size_t max, char **buf, size_t *len) {
     if (ferror(f)) return -1;
     return *len > max ? 1 : 0;
 }
+
+int ditc_atomic_open(ditc_atomic_file *a, const char *path, ditc_status *st) {
+    memset(a, 0, sizeof *a);
+    if (strlen(path) >= sizeof a->path) return ditc_fail(st, DITC_ERR_ARG, "%s: path too long", path);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write (creating %s: %s)", path, a->tmp, strerror(errno));
+    return 0;
+}
+
+void ditc_atomic_write(ditc_atomic_file *a, const void *data, size_t n) {
+    if (a->err || !n) return;
+    if (fwrite(data, 1, n, a->f) != n) a->err = errno ? errno : EIO;
+    a->written += n;
+}
+
+int ditc_atomic_commit(ditc_atomic_file *a, ditc_status *st) {
+    const char *step = a->err ? "write" : NULL;
+    int err = a->err;
+    if (!step && fflush(a->f) != 0) step = "flush", err = errno;
+    if (!step && fsync(fileno(a->f)) != 0) step = "fsync", err = errno;
+    if (fclose(a->f) != 0 && !step) step = "close", err = errno;
+    a->f = NULL;
+    if (!step && rename(a->tmp, a->path) != 0) step = "rename", err = errno;
+    if (step) {
+        remove(a->tmp);
+        return ditc_fail(st, DITC_ERR_IO, "%s: cannot save (%s of temporary file %s failed: %s)", a->path, step, a->tmp,
+                         strerror(err ? err : EIO));
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", a->path);
+    ditc_fsync_dir(dirname(dir));
+    return 0;
+}
+
+void ditc_atomic_abort(ditc_atomic_file *a) {
+    if (a->f) fclose(a->f);
+    a->f = NULL;
+    remove(a->tmp);
+}

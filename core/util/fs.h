@@ -2,6 +2,7 @@
 #ifndef DITC_FS_H
 #define DITC_FS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -13,6 +14,20 @@ int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st);
 
 // Atomic small-file write: path.tmp.<pid>, fsync, rename, fsync of the directory.
 int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st);
+// A large file written piece by piece, atomically: the pieces go to path.tmp.<pid>; commit flushes, fsyncs,
+// renames it to path and fsyncs the directory; a failed write (e.g. a full disk) is remembered and reported by
+// commit (naming path, the step and the cause), which then removes the temporary file, so path is never a partial
+// file. abort removes the temporary file.
+typedef struct {
+    FILE *f;
+    char path[4096], tmp[4096 + 32];
+    uint64_t written; // bytes so far (the next piece's offset)
+    int err;          // errno of the first failed write (0: none)
+} ditc_atomic_file;
+int ditc_atomic_open(ditc_atomic_file *a, const char *path, ditc_status *st);
+void ditc_atomic_write(ditc_atomic_file *a, const void *data, size_t n);
+int ditc_atomic_commit(ditc_atomic_file *a, ditc_status *st);
+void ditc_atomic_abort(ditc_atomic_file *a);
 // Reads the rest of f into a malloc'd buffer *buf (*len bytes; free it), stopping once more than max bytes
 // have been read. Returns 0, 1 if the stream holds more than max bytes (*len > max), -1 on a read error.
 int ditc_read_stream(FILE *f, size_t max, char **buf, size_t *len);

@@ -26,7 +26,8 @@ int ditc_pt_open(ditc_safetensors *st, const char *path, const char *select, dit
 
 // Writes the tensors of st (names, dtypes, shapes, data; metadata is not written) as a torch.save file that
 // torch.load(path, weights_only=True) returns as an OrderedDict of contiguous CPU tensors (torch_pt_write.c).
-// Stored zip entries, no ZIP64: at most 4 GiB of tensor data.
+// Stored zip entries, streamed to a temporary file that is renamed when complete; ZIP64 records past 4 GiB (or with
+// DITC_PT_FORCE_ZIP64 set: tests).
 int ditc_pt_save(const char *path, const ditc_safetensors *st, ditc_status *s);
 
 #endif

@@ -1,7 +1,8 @@
 // torch_pt_write.c — a torch.save file (torch_pt.h) of named tensors: a zip of stored entries archive/data.pkl
 // (a protocol-2 pickle of an OrderedDict of torch._utils._rebuild_tensor_v2 calls whose storages are persistent
 // ids), archive/data/<i> (each tensor's bytes, contiguous, little-endian), archive/byteorder and archive/version —
-// only globals and opcodes that torch.load(weights_only=True) accepts.
+// only globals and opcodes that torch.load(weights_only=True) accepts. Streamed into the file (a temporary one,
+// renamed when complete); ZIP64 past 4 GiB, so Large-DiT-3B/7B checkpoints convert too.
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -94,23 +95,71 @@ static void pickle(obuf *b, const ditc_safetensors *st) {
     put1(b, 'u'), put1(b, '.');
 }
 
-// One stored entry: its local header and data into z, its central-directory record into cd.
-static void entry(obuf *z, obuf *cd, const char *name, const void *data, size_t n) {
+// ---- the zip (stored entries), streamed into the file -------------------------------------------------------
+// ZIP64 when the file could reach 4 GiB or 65535 entries (or DITC_PT_FORCE_ZIP64 is set: tests): then every entry
+// carries its sizes (and, in the central directory, its offset) in a ZIP64 extra field, and the ZIP64 end records
+// precede the classic one — as PyTorch's own writer does for large files.
+#define Z32 0xFFFFFFFFu
+
+typedef struct {
+    ditc_atomic_file *f;
+    obuf cd; // the central directory, written at the end
+    int zip64;
+    uint64_t n;
+} zip_writer;
+
+static uint32_t crc_of(const void *data, uint64_t n) {
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    for (size_t o = 0; o < n; o += 1u << 30) {
-        size_t k = n - o < (1u << 30) ? n - o : (1u << 30);
+    for (uint64_t o = 0; o < n; o += 1u << 30) {
+        uint64_t k = n - o < (1u << 30) ? n - o : (1u << 30);
         crc = (uint32_t)crc32(crc, (const unsigned char *)data + o, (uInt)k);
     }
-    size_t off = z->len, nl = strlen(name);
-    put_le(z, 0x04034b50, 4), put_le(z, 20, 2), put_le(z, 0, 2), put_le(z, 0, 2), put_le(z, 0, 2);
-    put_le(z, 0x21, 2), put_le(z, crc, 4), put_le(z, n, 4), put_le(z, n, 4), put_le(z, nl, 2), put_le(z, 0, 2);
-    put(z, name, nl);
-    put(z, data, n);
-    put_le(cd, 0x02014b50, 4), put_le(cd, 20, 2), put_le(cd, 20, 2), put_le(cd, 0, 2), put_le(cd, 0, 2);
-    put_le(cd, 0, 2), put_le(cd, 0x21, 2), put_le(cd, crc, 4), put_le(cd, n, 4), put_le(cd, n, 4);
-    put_le(cd, nl, 2), put_le(cd, 0, 2), put_le(cd, 0, 2), put_le(cd, 0, 2), put_le(cd, 0, 2), put_le(cd, 0, 4);
-    put_le(cd, off, 4);
+    return crc;
+}
+
+// One stored entry: its local header and data into the file, its central-directory record into cd.
+static void entry(zip_writer *w, const char *name, const void *data, uint64_t n) {
+    uint32_t crc = crc_of(data, n);
+    uint64_t off = w->f->written;
+    size_t nl = strlen(name);
+    unsigned version = w->zip64 ? 45 : 20;
+    obuf h = {0};
+    put_le(&h, 0x04034b50, 4), put_le(&h, version, 2), put_le(&h, 0, 2), put_le(&h, 0, 2), put_le(&h, 0, 2);
+    put_le(&h, 0x21, 2), put_le(&h, crc, 4);
+    put_le(&h, w->zip64 ? Z32 : n, 4), put_le(&h, w->zip64 ? Z32 : n, 4);
+    put_le(&h, nl, 2), put_le(&h, w->zip64 ? 20 : 0, 2);
+    put(&h, name, nl);
+    if (w->zip64) put_le(&h, 0x0001, 2), put_le(&h, 16, 2), put_le(&h, n, 8), put_le(&h, n, 8);
+    ditc_atomic_write(w->f, h.p, h.len);
+    ditc_atomic_write(w->f, data, (size_t)n);
+    free(h.p);
+    obuf *cd = &w->cd;
+    put_le(cd, 0x02014b50, 4), put_le(cd, version, 2), put_le(cd, version, 2), put_le(cd, 0, 2), put_le(cd, 0, 2);
+    put_le(cd, 0, 2), put_le(cd, 0x21, 2), put_le(cd, crc, 4);
+    put_le(cd, w->zip64 ? Z32 : n, 4), put_le(cd, w->zip64 ? Z32 : n, 4);
+    put_le(cd, nl, 2), put_le(cd, w->zip64 ? 28 : 0, 2), put_le(cd, 0, 2), put_le(cd, 0, 2), put_le(cd, 0, 2);
+    put_le(cd, 0, 4), put_le(cd, w->zip64 ? Z32 : off, 4);
     put(cd, name, nl);
+    if (w->zip64) put_le(cd, 0x0001, 2), put_le(cd, 24, 2), put_le(cd, n, 8), put_le(cd, n, 8), put_le(cd, off, 8);
+    w->n++;
+}
+
+// The central directory and the end records.
+static void finish(zip_writer *w) {
+    uint64_t cd_off = w->f->written, cd_len = w->cd.len;
+    ditc_atomic_write(w->f, w->cd.p, w->cd.len);
+    obuf e = {0};
+    if (w->zip64) {
+        uint64_t rec = w->f->written;
+        put_le(&e, 0x06064b50, 4), put_le(&e, 44, 8), put_le(&e, 45, 2), put_le(&e, 45, 2), put_le(&e, 0, 4);
+        put_le(&e, 0, 4), put_le(&e, w->n, 8), put_le(&e, w->n, 8), put_le(&e, cd_len, 8), put_le(&e, cd_off, 8);
+        put_le(&e, 0x07064b50, 4), put_le(&e, 0, 4), put_le(&e, rec, 8), put_le(&e, 1, 4);
+    }
+    put_le(&e, 0x06054b50, 4), put_le(&e, 0, 2), put_le(&e, 0, 2);
+    put_le(&e, w->zip64 ? 0xFFFF : w->n, 2), put_le(&e, w->zip64 ? 0xFFFF : w->n, 2);
+    put_le(&e, w->zip64 ? Z32 : cd_len, 4), put_le(&e, w->zip64 ? Z32 : cd_off, 4), put_le(&e, 0, 2);
+    ditc_atomic_write(w->f, e.p, e.len);
+    free(e.p);
 }
 
 int ditc_pt_save(const char *path, const ditc_safetensors *st, ditc_status *s) {
@@ -121,24 +170,29 @@ int ditc_pt_save(const char *path, const ditc_safetensors *st, ditc_status *s) {
                              st->tensors[i].name);
         total += (uint64_t)ditc_st_numel(&st->tensors[i]) * ditc_dtype_size(st->tensors[i].dtype);
     }
-    if (total > 0xF0000000ull || st->n_tensors > 60000)
-        return ditc_fail(s, DITC_ERR_UNSUPPORTED, "%s: over 4 GiB or 60000 tensors (ZIP64 is not written)", path);
-    obuf pk = {0}, z = {0}, cd = {0};
+    obuf pk = {0};
     pickle(&pk, st);
-    entry(&z, &cd, "archive/data.pkl", pk.p, pk.len);
-    entry(&z, &cd, "archive/byteorder", "little", 6);
+    const char *force = getenv("DITC_PT_FORCE_ZIP64");
+    ditc_atomic_file f;
+    if (ditc_atomic_open(&f, path, s)) {
+        free(pk.p);
+        return s->code;
+    }
+    // (local headers, names and the pickle are far below the margin)
+    zip_writer w = {.f = &f,
+                    .zip64 = (force && *force && strcmp(force, "0")) || total + pk.len > 0xF0000000ull ||
+                             st->n_tensors > 60000};
+    entry(&w, "archive/data.pkl", pk.p, pk.len);
+    entry(&w, "archive/byteorder", "little", 6);
     for (int i = 0; i < st->n_tensors; i++) {
         char name[48];
         snprintf(name, sizeof name, "archive/data/%d", i);
         const ditc_st_tensor *t = &st->tensors[i];
-        entry(&z, &cd, name, t->data, (size_t)ditc_st_numel(t) * ditc_dtype_size(t->dtype));
+        entry(&w, name, t->data, (uint64_t)ditc_st_numel(t) * ditc_dtype_size(t->dtype));
     }
-    entry(&z, &cd, "archive/version", "3\n", 2);
-    size_t cd_off = z.len, n = (size_t)st->n_tensors + 3;
-    put(&z, cd.p, cd.len);
-    put_le(&z, 0x06054b50, 4), put_le(&z, 0, 2), put_le(&z, 0, 2), put_le(&z, n, 2), put_le(&z, n, 2);
-    put_le(&z, cd.len, 4), put_le(&z, cd_off, 4), put_le(&z, 0, 2);
-    int r = ditc_write_file_atomic(path, z.p, z.len, s);
-    free(pk.p), free(z.p), free(cd.p);
-    return r;
+    entry(&w, "archive/version", "3\n", 2);
+    finish(&w);
+    free(pk.p);
+    free(w.cd.p);
+    return ditc_atomic_commit(&f, s);
 }
