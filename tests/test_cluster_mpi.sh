@@ -4,19 +4,10 @@
 # complete checkpoint of that step; the job exits with status 75; `--resume latest` at the same world size then
 # ends equal to an uninterrupted run bit for bit. Cases: -np 2 data parallel with SIGTERM to rank 1, -np 3
 # ZeRO-2 with SIGTERM to rank 2, -np 2 with SIGUSR1 to rank 0. Exits 77 without mpirun or an MPI build.
-set -u
-DITC="$1"
-command -v mpirun >/dev/null || { echo "mpirun not found: skipping"; exit 77; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-MPI=(mpirun --oversubscribe -np)
-[ "$(id -u)" = 0 ] && MPI=(mpirun --allow-run-as-root --oversubscribe -np)
-fails=0; passes=0
-check() { if [ "$1" = 0 ]; then passes=$((passes+1)); echo "[PASS] $2"; else fails=$((fails+1)); echo "[FAIL] $2"; fi; }
+. "$(dirname "$0")/mpi_lib.sh"
 T=(--data-path synthetic --synthetic-size 96 --image-size 8 --model DiT-S/2 --depth 2 --hidden-size 32 --num-heads 2
    --patch-size 2 --global-batch-size 12 --log-every 1 --num-workers 0 --threads 1 --max-steps 400 --ckpt-every 1000)
-timeout 60 "${MPI[@]}" 2 "$DITC" train "${T[@]}" --max-steps 1 --results-dir "$TMP/probe" > "$TMP/probe.log" 2>&1
-grep -q "mpi communicator" "$TMP/probe.log" || { echo "ditc is not built with MPI (-DDITC_MPI=ON): skipping"; tail -3 "$TMP/probe.log"; exit 77; }
+mpi_probe T
 
 ck() { ls -d "$TMP/$1"/*/checkpoints/"$(printf %07d "$2")" 2>/dev/null | head -n 1; }
 # rank_pid DIR RANK: the pid of that rank of the job writing to DIR (from its environment)

@@ -9,19 +9,11 @@
 #     before the backward ended (tape nodes still to run) and buckets seen complete while backward still ran;
 #  3. the test hooks' steps (DITC_TEST_INJECT_NAN) still skip on every rank alike (reduced after backward).
 # Exits 77 (skip) without mpirun or an MPI build of ditc.
-set -u
-DITC="$1"; CMP="$2"
-command -v mpirun >/dev/null || { echo "mpirun not found: skipping"; exit 77; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-MPI=(mpirun --oversubscribe -np)
-[ "$(id -u)" = 0 ] && MPI=(mpirun --allow-run-as-root --oversubscribe -np)
-fails=0; passes=0
-check() { if [ "$1" = 0 ]; then passes=$((passes+1)); echo "[PASS] $2"; else fails=$((fails+1)); echo "[FAIL] $2"; fi; }
+. "$(dirname "$0")/mpi_lib.sh"
+CMP="$2"
 T=(--data-path synthetic --synthetic-size 96 --image-size 8 --model DiT-S/2 --depth 2 --hidden-size 32 --num-heads 2
    --patch-size 2 --global-batch-size 12 --log-every 1 --num-workers 0 --threads 1 --max-steps 8 --ckpt-every 8)
-timeout 60 "${MPI[@]}" 2 "$DITC" train "${T[@]}" --max-steps 1 --results-dir "$TMP/probe" > "$TMP/probe.log" 2>&1
-grep -q "mpi communicator" "$TMP/probe.log" || { echo "ditc is not built with MPI (-DDITC_MPI=ON): skipping"; tail -3 "$TMP/probe.log"; exit 77; }
+mpi_probe T
 
 run() { # np dir extra...
   local np=$1 d=$2; shift 2

@@ -6,20 +6,11 @@
 #  3. a rank that hits a corrupt input makes the job exit non-zero with that message, within a timeout;
 #  4. optimizer-state bytes per rank at -np 3 with --zero 2 ≈ 1/3 of -np 1 (from the trainer's log).
 # Exits 77 (skip) without mpirun or an MPI build of ditc.
-set -u
-DITC="$1"; CMP="$2"; SRC="$3"
-command -v mpirun >/dev/null || { echo "mpirun not found: skipping"; exit 77; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-MPI=(mpirun --oversubscribe -np)
-[ "$(id -u)" = 0 ] && MPI=(mpirun --allow-run-as-root --oversubscribe -np)
-fails=0; passes=0
-check() { if [ "$1" = 0 ]; then passes=$((passes+1)); echo "[PASS] $2"; else fails=$((fails+1)); echo "[FAIL] $2"; fi; }
-# An MPI build answers with the mpi communicator in its log.
+. "$(dirname "$0")/mpi_lib.sh"
+CMP="$2"; SRC="$3"
 T=(--data-path synthetic --synthetic-size 96 --image-size 8 --model DiT-S/2 --depth 2 --hidden-size 32 --num-heads 2
    --patch-size 2 --global-batch-size 12 --log-every 1 --num-workers 0 --threads 1 --grad-bucket-mb 0.01)
-timeout 60 "${MPI[@]}" 2 "$DITC" train "${T[@]}" --max-steps 1 --results-dir "$TMP/probe" > "$TMP/probe.log" 2>&1
-grep -q "mpi communicator" "$TMP/probe.log" || { echo "ditc is not built with MPI (-DDITC_MPI=ON): skipping"; cat "$TMP/probe.log" | tail -3; exit 77; }
+mpi_probe T
 
 run() { # np zero dir extra...
   local np=$1 z=$2 d=$3; shift 3
