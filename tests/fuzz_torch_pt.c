@@ -1,7 +1,8 @@
-// fuzz_torch_pt.c — libFuzzer target for the torch.save reader (zipread + pickle + torch_pt).
+// fuzz_torch_pt.c — libFuzzer target for the torch.save reader (zipread + pickle + torch_pt + torch_pt_legacy).
 //
 // The first input byte picks what the rest is:
-//   mode 0: a whole .pt file (the zip container, then everything under it);
+//   mode 0: a whole .pt file (the zip container, then everything under it; or a legacy-format stream of pickles
+//     and storage records, which has no checksum to stop mutations);
 //   mode 1, 2: a data.pkl, which the harness stores in a valid zip as "a/data.pkl" beside the storage records
 //     "a/data/0" .. "a/data/7" (8 << k bytes each), so mutations reach the unpickler, the selection, the
 //     flattening and the tensor checks instead of failing the CRC; mode 1 selects "all", mode 2 the default.

@@ -8,7 +8,7 @@
 #  * one FID for every kind of input: npz batches, PNG folders, statistics written by ditc, pytorch-fid's
 #    statistics files (savez_compressed) — and pytorch-fid's end-to-end FID;
 #  * ZIP64 .npz files (as multi-GB batches are written) read the same pixels;
-#  * ZIP64 .npz files (as multi-GB batches are written) read the same pixels;
+#  * the Inception weights as safetensors, as a zip-format .pt and as a legacy-format .pth: the same FID;
 #  * bad inputs: each one message naming the file or flag, a non-zero exit, no crash.
 # Skipped (77) when /usr/bin/python3 lacks torch, torchvision, scipy or pytorch_fid (scripts/install-deps.sh).
 source "$(dirname "$0")/test_lib.sh"
@@ -93,6 +93,14 @@ run to_pt "$DITC" convert "$W" "$T/tiny/inception.pt" &&
     run in_pt "$DITC" fid "$T/tiny/a.npz" "$T/tiny/b.npz" --inception "$T/tiny/inception.pt" --batch 7
 [ -n "$A" ] && [ "$(fid_of in_pt)" = "$A" ]
 check $? "--inception as a .pt (zip format): FID $(fid_of in_pt) = the safetensors' $A"
+# ... and as a .pth in PyTorch's legacy (pre-1.6, non-zip) format, the format of pytorch-fid's own
+# pt_inception-2015-12-05-6726825d.pth: written by torch.save(_use_new_zipfile_serialization=False)
+run to_legacy "$PY" -c 'import collections, sys, torch; sys.path.insert(0, sys.argv[1]); import st
+sd = collections.OrderedDict((k, torch.from_numpy(v)) for k, v in st.read(sys.argv[2]).items())
+torch.save(sd, sys.argv[3], _use_new_zipfile_serialization=False)' "$REF" "$W" "$T/tiny/inception.legacy.pth" &&
+    run in_legacy "$DITC" fid "$T/tiny/a.npz" "$T/tiny/b.npz" --inception "$T/tiny/inception.legacy.pth" --batch 7
+[ -n "$A" ] && [ "$(fid_of in_legacy)" = "$A" ] && [ "$(head -c 2 "$T/tiny/inception.legacy.pth" | od -An -tx1 | tr -d ' \n')" = 8002 ]
+check $? "--inception as a legacy-format .pth (as pytorch-fid's released weights): FID $(fid_of in_legacy) = the safetensors' $A"
 run det1 "$DITC" fid "$T/tiny/a.npz" --inception "$W" --save-features "$T/det1.npz" --batch 7 --threads 1
 run det2 "$DITC" fid "$T/tiny/a" --inception "$W" --save-features "$T/det2.npz" --batch 32 --threads 2
 cmp -s "$T/det1.npz" "$T/det2.npz"

@@ -4,8 +4,8 @@
 # train_pt_reference.py to-pt) re-saves it as a bare state_dict .pt and as a {"model", "ema"} dict .pt.
 # --max-steps 0 writes the step-0 checkpoint, whose model and EMA must equal the chosen weights bit for bit
 # (with another --global-seed than the source run, so a fresh initialisation cannot pass): safetensors, bare .pt,
-# dict .pt (default: its ema), --init-select model, --init-ema (model from `model`, EMA from `ema`), a ditc
-# checkpoint directory. Then: training runs from it and resumes bit-exactly; 20 classes against the file's 10 is
+# dict .pt (default: its ema), --init-select model, --init-ema (model from `model`, EMA from `ema`), the dict .pt
+# re-saved in PyTorch's legacy (pre-1.6, non-zip) format, a ditc checkpoint directory. Then: training runs from it and resumes bit-exactly; 20 classes against the file's 10 is
 # one message naming y_embedder and --init-skip; --init-skip y_embedder loads the rest and keeps the seed's
 # y_embedder; a deeper model is one message; --init-* without --init-from is refused.
 source "$(dirname "$0")/test_lib.sh"
@@ -77,6 +77,9 @@ init_case "--init-from dict.pt --init-ema (model from model, EMA from ema)" "$CK
     "$CK/ema.safetensors" --init-from "$TMP/dict.pt" --init-ema
 init_case "--init-from bare.pt --init-ema (a bare file: its weights for both)" "$CK/ema.safetensors" \
     "$CK/ema.safetensors" --init-from "$TMP/bare.pt" --init-ema
+"$PY" -c "import torch; torch.save(torch.load('$TMP/dict.pt'), '$TMP/dict.legacy.pt', _use_new_zipfile_serialization=False)"
+init_case "--init-from dict.legacy.pt (PyTorch's legacy format) --init-ema" "$CK/model.safetensors" \
+    "$CK/ema.safetensors" --init-from "$TMP/dict.legacy.pt" --init-ema
 init_case "--init-from CHECKPOINT_DIR --init-ema" "$CK/model.safetensors" "$CK/ema.safetensors" --init-from "$CK" \
     --init-ema
 

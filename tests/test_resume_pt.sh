@@ -6,6 +6,7 @@
 # model, classes, global batch, seed), dumping each step's x, t, y and noise (DITC_TEST_DUMP_BATCH); the reference
 # loop takes the same 5 steps on those batches from the same file. Model, EMA (relative ≤ 1e-5), AdamW moments
 # (≤ 1e-4, the gradient tolerance of test_parity), the per-step losses (≤ 1e-5) and the step (8) must agree.
+# The same checkpoint re-saved in PyTorch's legacy (pre-1.6, non-zip) format continues bit-identically.
 # Then: a differing --lr is warned about, the new run resumes as a ditc run, and a bare state_dict, a
 # non-torch file and --optimizer sophiag are each refused with one message.
 source "$(dirname "$0")/test_lib.sh"
@@ -57,6 +58,17 @@ print(f'steps {[r["step"] for r in rows]}, worst loss relative {worst:.3g}, opti
 sys.exit(0 if worst <= 1e-5 and step == '8' and ref['step'].tolist() == [8.0] else 1)
 EOF
 check $? "per-step losses ≤ 1e-5 relative to the reference's, AdamW step 8 on both sides: $(cat "$TMP/loss.out")"
+
+# the same file in PyTorch's legacy (pre-1.6, non-zip) format: the same 5 steps, bit for bit
+"$PY" -c "import torch; torch.save(torch.load('$PT'), '$TMP/legacy.pt', _use_new_zipfile_serialization=False)"
+if run legacy "$DITC" train --resume "$TMP/legacy.pt" "${shape[@]}" --max-steps 8 --results-dir "$TMP/rl"; then
+    CL=$(echo "$TMP"/rl/000-*/checkpoints/0000008) ok=0
+    for f in model ema optimizer; do cmp -s "$CK/$f.safetensors" "$CL/$f.safetensors" || ok=1; done
+    check $ok "--resume of the checkpoint re-saved in the legacy format: model, EMA and optimizer at step 8 identical"
+else
+    fail "ditc train --resume LEGACY.pt"
+    show legacy
+fi
 
 # a differing --lr: warned, ditc's used
 run lr "$DITC" train --resume "$PT" "${shape[@]}" --max-steps 4 --results-dir "$TMP/lr" --lr 2e-4

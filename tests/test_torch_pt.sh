@@ -5,13 +5,18 @@
 #      from the nested dicts: F32/F16/BF16 state_dicts, views (transposed, storage offsets, shared storages,
 #      strides, stride 0, 0-d, empty, I64/I32/U8/F64), a reference train.py checkpoint (model, ema, AdamW state,
 #      argparse args as metadata), a Large-DiT state_dict, deflated and ZIP64 re-zips with other archive names;
-#  (b) selection: a checkpoint gives its EMA by default and its model with --select model / --use-model;
+#      the same objects in the legacy (pre-1.6, non-zip) format (pickle protocols 2 and 4), and legacy storage
+#      views (view_metadata, as PyTorch < 1.0 wrote them);
+#  (b) selection: a checkpoint gives its EMA by default and its model with --select model / --use-model; a legacy
+#      file gives the same `ditc inspect` output and the same `ditc convert` bytes as the zip file of its object;
 #  (c) `ditc check --ckpt X.pt` writes the same bytes as `ditc check --ckpt X.safetensors` (DiT in F32/F16/BF16, the
 #      checkpoint's EMA, the Large-DiT .pth), and `ditc sample --ckpt X.pt` the same PNG as from the safetensors;
+#      a legacy .pt the same bytes as the zip .pt;
 #  (d) bad files: pickles calling os.system / eval / exec, an unknown or refused opcode, a truncated zip, a wrong
 #      CRC-32, declared sizes of 1 TiB, storages shorter than a tensor's extent, a stride-0 bomb, a missing record,
-#      the legacy format, a bare pickle: one clear message naming the file (and global/opcode/tensor), non-zero
-#      exit, no crash, and no code run.
+#      a bare pickle; legacy files: truncated storage data, a wrong magic number, a storage missing from the key
+#      list, 2^40 declared elements, big-endian, a view outside its storage, a record count that disagrees, the tar
+#      format: one clear message naming the file (and global/opcode/tensor), non-zero exit, no crash, no code run.
 source "$(dirname "$0")/test_lib.sh"
 need_torch
 MK=$REF/make_pt_files.py
@@ -27,7 +32,8 @@ echo "  $(cat "$TMP/make.out") ; $(cat "$TMP/makebad.out")"
 
 # ---- (a) bit for bit ---------------------------------------------------------------------------------
 for f in sd_f32.pt sd_f16.pt sd_bf16.pt views.pt ckpt.pt consolidated.00-of-01.pth deflated.pt zip64.pt \
-    zip64_deflated.pt; do
+    zip64_deflated.pt sd_f32.legacy.pt sd_f16.legacy.pt sd_bf16.legacy.pt views.legacy.pt views.legacy_p4.pt \
+    legacy_views.pt ckpt.legacy.pt consolidated.00-of-01.legacy.pth; do
     if run "conv.$f" "$DITC" convert "$G/$f" "$TMP/$f.all.safetensors" --select all &&
         run "verify.$f" "$PY" "$MK" verify "$G/$f" "$TMP/$f.all.safetensors"; then
         pass "$(tail -n 1 "$TMP/verify.$f.out")"
@@ -60,6 +66,30 @@ else
     fail "inspect ckpt.pt"
     show inspect
 fi
+# legacy = zip: `ditc inspect` prints the same lines, `ditc convert` (default, --select model, all) the same bytes
+for f in sd_f32 sd_bf16 views ckpt model_only consolidated.00-of-01; do
+    z=$f.pt
+    [ "$f" = consolidated.00-of-01 ] && z=$f.pth
+    l=${z%.*}.legacy.${z##*.}
+    ok=1
+    run "insp.z.$f" "$DITC" inspect "$G/$z" && run "insp.l.$f" "$DITC" inspect "$G/$l" &&
+        cmp -s "$TMP/insp.z.$f.out" "$TMP/insp.l.$f.out" || ok=0
+    for sel in default model all; do
+        [ $ok -eq 1 ] || break
+        flag=(--select "$sel")
+        [ "$sel" = default ] && flag=()
+        if [ "$sel" = model ] && [ "${f#ckpt}" = "$f" ] && [ "${f#model_only}" = "$f" ]; then continue; fi
+        run "cv.z.$f.$sel" "$DITC" convert "$G/$z" "$TMP/$f.$sel.z.safetensors" "${flag[@]}" &&
+            run "cv.l.$f.$sel" "$DITC" convert "$G/$l" "$TMP/$f.$sel.l.safetensors" "${flag[@]}" &&
+            cmp -s "$TMP/$f.$sel.z.safetensors" "$TMP/$f.$sel.l.safetensors" || ok=0
+    done
+    if [ $ok -eq 1 ]; then
+        pass "$l = $z: the same inspect output ($(wc -l <"$TMP/insp.l.$f.out") lines) and convert bytes ($(wc -c <"$TMP/$f.all.l.safetensors") with --select all)"
+    else
+        fail "$l vs $z: inspect or convert differ or failed"
+        show "insp.l.$f"
+    fi
+done
 
 # ---- (c) ditc check and ditc sample: .pt = .safetensors, byte for byte --------------------------------
 "$PY" "$SRC/tests/make_check_inputs.py" "$TMP/in1.safetensors" 4 1 8 6 3
@@ -97,6 +127,13 @@ sample_same() { # LABEL PT ST [flags]
 sample_same ema "$G/ckpt.pt" "$G/ckpt.ema.safetensors"
 sample_same model "$G/ckpt.pt" "$G/ckpt.model.safetensors" --use-model
 sample_same bf16 "$G/sd_bf16.pt" "$G/sd_bf16.safetensors"
+# the legacy format: the same bytes as the zip .pt of the same object
+for dt in f32 f16 bf16; do check_same "legacy_$dt" "$G/sd_$dt.legacy.pt" "$G/sd_$dt.pt" "$TMP/in1.safetensors" --num-heads 3; done
+check_same legacy_ckpt "$G/ckpt.legacy.pt" "$G/ckpt.pt" "$TMP/in1.safetensors" --num-heads 3
+check_same legacy_ldit "$G/consolidated.00-of-01.legacy.pth" "$G/consolidated.00-of-01.pth" "$TMP/in4.safetensors" --num-heads 4
+sample_same legacy_ema "$G/ckpt.legacy.pt" "$G/ckpt.pt"
+sample_same legacy_model "$G/ckpt.legacy.pt" "$G/ckpt.pt" --use-model
+sample_same legacy_bf16 "$G/sd_bf16.legacy.pt" "$G/sd_bf16.pt"
 
 # ---- (d) bad files ----------------------------------------------------------------------------------------
 expect_error() { # LABEL "NEEDLE[|NEEDLE2...]" CMD...: fails cleanly (1..127), one short message with every needle
@@ -125,7 +162,6 @@ expect_error "eval (protocol 2: __builtin__.eval)" "$B/eval.pt|__builtin__.eval"
 expect_error "builtins.eval" "$B/builtins_eval.pt|builtins.eval" "$DITC" convert "$B/builtins_eval.pt" "$TMP/x.safetensors"
 expect_error "exec inside the ema dict" "$B/exec_nested.pt|__builtin__.exec" "$DITC" check --ckpt "$B/exec_nested.pt" \
     --inputs "$TMP/in1.safetensors" --out "$TMP/x.safetensors"
-[ ! -e "$TMP/PWNED" ] && pass "no pickle ran code ($TMP/PWNED not created)" || fail "a pickle ran code: $TMP/PWNED exists"
 expect_error "refused opcode INST" "$B/bad_opcode.pt|INST" "$DITC" inspect "$B/bad_opcode.pt"
 expect_error "unknown opcode" "$B/unknown_opcode.pt|opcode 0xff" "$DITC" inspect "$B/unknown_opcode.pt"
 expect_error "truncated zip" "$B/truncated.pt|truncated" "$DITC" sample --ckpt "$B/truncated.pt" "${sm[@]}"
@@ -139,7 +175,22 @@ expect_error "storage offset past the end" "$B/short_offset.pt|\"w\"|shorter tha
     "$DITC" inspect "$B/short_offset.pt"
 expect_error "stride-0 view of 10^12 elements" "$B/stride0_bomb.pt|\"w\"|4 x the file" "$DITC" inspect "$B/stride0_bomb.pt"
 expect_error "missing storage record" "$B/missing_record.pt|archive/data/0|missing" "$DITC" inspect "$B/missing_record.pt"
-expect_error "legacy torch.save format" "$B/legacy.pt|legacy|PyTorch >= 1.6" "$DITC" sample --ckpt "$B/legacy.pt" "${sm[@]}"
+expect_error "legacy: os.system in the object pickle" "$B/legacy_os_system.pt|posix.system|not allowed" "$DITC" sample \
+    --ckpt "$B/legacy_os_system.pt" "${sm[@]}"
+expect_error "legacy: truncated storage data" "$B/legacy_truncated.pt|past the end of the file|truncated" "$DITC" sample \
+    --ckpt "$B/legacy_truncated.pt" "${sm[@]}"
+expect_error "legacy: wrong magic number" "$B/legacy_bad_magic.pt|magic number" "$DITC" inspect "$B/legacy_bad_magic.pt"
+expect_error "legacy: a storage missing from the key list" "$B/legacy_missing_key.pt|storage 1|missing from the storage keys" \
+    "$DITC" convert "$B/legacy_missing_key.pt" "$TMP/x.safetensors"
+expect_error "legacy: 2^40 elements declared" "$B/legacy_huge_numel.pt|1099511627776|past the end of the file" "$DITC" \
+    inspect "$B/legacy_huge_numel.pt"
+expect_error "legacy: big-endian" "$B/legacy_big_endian.pt|big-endian" "$DITC" check --ckpt "$B/legacy_big_endian.pt" \
+    --inputs "$TMP/in1.safetensors" --out "$TMP/x.safetensors"
+expect_error "legacy: a storage view outside its storage" "$B/legacy_view_outside.pt|\"w\"|storage view" "$DITC" inspect \
+    "$B/legacy_view_outside.pt"
+expect_error "legacy: a record count that disagrees" "$B/legacy_count.pt|storage 1|holds 3 elements" "$DITC" inspect \
+    "$B/legacy_count.pt"
+expect_error "legacy: the tar format" "$B/legacy_tar.pt|tar" "$DITC" inspect "$B/legacy_tar.pt"
 expect_error "bare pickle" "$B/bare_pickle.pt|bare Python pickle" "$DITC" inspect "$B/bare_pickle.pt"
 expect_error "zip without data.pkl" "$B/no_data_pkl.pt|data.pkl" "$DITC" inspect "$B/no_data_pkl.pt"
 expect_error "Namespace BUILT from itself" "$B/ns_self_build.pt|argparse.Namespace from itself" "$DITC" inspect \
@@ -152,4 +203,5 @@ expect_error "--select of a missing key" "$G/ckpt.pt|\"nope\"|\"ema\"" "$DITC" c
 expect_error "sample --use-model of a bare state_dict" "$G/sd_f32.pt|\"model\"" "$DITC" sample --ckpt "$G/sd_f32.pt" \
     --use-model "${sm[@]}"
 expect_error "convert: missing OUT" "IN OUT.safetensors" "$DITC" convert "$G/ckpt.pt"
+[ ! -e "$TMP/PWNED" ] && pass "no pickle ran code ($TMP/PWNED not created)" || fail "a pickle ran code: $TMP/PWNED exists"
 finish

@@ -57,10 +57,11 @@ if(DITC_FUZZ)
            -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 ${CMAKE_BINARY_DIR}/fuzz-work ${CMAKE_BINARY_DIR}/fuzz-seeds)
   math(EXPR _fuzz_timeout "${DITC_FUZZ_SECONDS} + 120")
   set_tests_properties(fuzz_safetensors PROPERTIES FIXTURES_REQUIRED fuzz_seeds TIMEOUT ${_fuzz_timeout})
-  # The same for the torch.save reader (zip + restricted unpickler + tensor views); seeds committed in
+  # The same for the torch.save reader (zip and legacy formats + restricted unpickler + tensor views); seeds in
   # tests/fuzz/torch_pt (tests/reference/make_pt_files.py seeds). scripts/test.sh runs both fuzz tests at once.
-  add_executable(fuzz_torch_pt tests/fuzz_torch_pt.c core/util/torch_pt.c core/util/pickle.c core/util/zipread.c
-                 core/util/safetensors.c core/util/json.c core/util/dtype.c core/util/common.c)
+  add_executable(fuzz_torch_pt tests/fuzz_torch_pt.c core/util/torch_pt.c core/util/torch_pt_legacy.c
+                 core/util/pickle.c core/util/zipread.c core/util/safetensors.c core/util/json.c core/util/dtype.c
+                 core/util/common.c)
   target_include_directories(fuzz_torch_pt PRIVATE core/util)
   target_compile_options(fuzz_torch_pt PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
   target_link_options(fuzz_torch_pt PRIVATE -fsanitize=fuzzer,address,undefined)

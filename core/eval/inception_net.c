@@ -254,7 +254,7 @@ ditc_inception *ditc_inception_load(ditc_backend *be, const char *path, ditc_sta
         return NULL;
     }
     loader L = {.be = be, .s = st};
-    if (ditc_weights_open(&L.st, path, NULL, st)) return NULL; // .safetensors or a zip-format .pt/.pth
+    if (ditc_weights_open(&L.st, path, NULL, st)) return NULL; // .safetensors or a .pt/.pth (zip or legacy)
     L.used = ditc_xcalloc((size_t)L.st.n_tensors + 1, 1);
     ditc_inception *m = ditc_xcalloc(1, sizeof *m);
     m->be = be;

@@ -39,7 +39,7 @@ int ditc_sampler_open(ditc_sampler **out, ditc_backend *be, const ditc_sample_ar
     // a torch.save checkpoint holds both sets: its "ema" dict unless --use-model (a bare state_dict has one set)
     ditc_weights_format fmt = DITC_WF_SAFETENSORS;
     if (a->use_model && !S_ISDIR(sb.st_mode) && (r = ditc_weights_format_of(s->path, &fmt, st))) goto fail;
-    const char *select = fmt == DITC_WF_TORCH_ZIP ? "model" : NULL;
+    const char *select = fmt == DITC_WF_TORCH_ZIP || fmt == DITC_WF_TORCH_LEGACY ? "model" : NULL;
     if ((r = ditc_weights_open(&s->w, s->path, select, st)) ||
         (r = ditc_dit_config_from_weights(&s->cfg, &s->w, a->num_heads, st)))
         goto fail;

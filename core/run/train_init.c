@@ -304,7 +304,7 @@ int ditc_train_pt_flags(const char *path, int with_vae, char ***argv, int *n, di
     ditc_safetensors f;
     ditc_weights_format fmt;
     if (ditc_weights_format_of(path, &fmt, st)) return st->code;
-    if (fmt != DITC_WF_TORCH_ZIP)
+    if (fmt != DITC_WF_TORCH_ZIP && fmt != DITC_WF_TORCH_LEGACY)
         return ditc_fail(st, DITC_ERR_ARG,
                          "--resume %s: a file must be a reference train.py checkpoint (.pt, torch.save); ditc's own "
                          "checkpoints are directories",

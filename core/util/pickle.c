@@ -18,7 +18,8 @@ typedef struct {
     int64_t *marks, n_marks, cap_marks;
     ditc_pk_obj **memo;
     int64_t cap_memo, n_memo; // n_memo: distinct indices stored (MEMOIZE's next index)
-    int64_t n_built;          // items BUILD has copied into Namespaces so far (bounded by the pickle's length)
+    int64_t n_built;          // items BUILD has copied into Namespaces so far (bounded by the bytes read)
+    int legacy;               // persistent ids in the legacy format's form
 } pk_ctx;
 
 const char *ditc_pk_kind_name(ditc_pk_kind k) {
@@ -284,10 +285,11 @@ static int op_build(pk_ctx *c) {
         // A Namespace built from itself, or from one large dict many times, would grow without bound.
         if (st == o) return perr(c, "BUILD of an argparse.Namespace from itself");
         c->n_built += st->n;
-        if (c->n_built > (int64_t)c->size)
-            return perr(
-                c, "BUILD copies more fields into argparse.Namespace objects (%" PRId64 ") than the pickle has bytes",
-                c->n_built);
+        if (c->n_built > (int64_t)c->pos)
+            return perr(c,
+                        "BUILD copies more fields into argparse.Namespace objects (%" PRId64
+                        ") than the pickle has bytes so far",
+                        c->n_built);
         for (int64_t i = 0; i < st->n; i++) add_item(o, st->items[i]);
         return 0;
     }
@@ -295,13 +297,31 @@ static int op_build(pk_ctx *c) {
     return perr(c, "BUILD on a %s", ditc_pk_kind_name(o->kind));
 }
 
-// BINPERSID: torch.save's ('storage', storage_type, key, location, numel).
+static int nonneg_int(const ditc_pk_obj *o) { return o->kind == DITC_PK_INT && o->i >= 0; }
+
+// A legacy persistent id's view_metadata: None, or (view_key, offset, size) in elements of the storage.
+static int legacy_view(pk_ctx *c, const ditc_pk_obj *v, ditc_pk_obj *o) {
+    o->view_numel = -1;
+    if (v->kind == DITC_PK_NONE) return 0;
+    if (v->kind != DITC_PK_TUPLE || v->n != 3 || v->items[0]->kind != DITC_PK_STR || !nonneg_int(v->items[1]) ||
+        !nonneg_int(v->items[2]))
+        return perr(c, "persistent id: the storage view is not None or (key, offset, size)");
+    o->view_offset = v->items[1]->i;
+    o->view_numel = v->items[2]->i;
+    return 0;
+}
+
+// BINPERSID: torch.save's ('storage', storage_type, key, location, numel), with a sixth item view_metadata in the
+// legacy format.
 static int op_persid(pk_ctx *c) {
     ditc_pk_obj *t;
     int r = pop(c, &t, "BINPERSID");
     if (r) return r;
-    if (t->kind != DITC_PK_TUPLE || t->n != 5 || t->items[0]->kind != DITC_PK_STR || strcmp(t->items[0]->s, "storage"))
-        return perr(c, "persistent id is not torch.save's ('storage', type, key, location, numel)");
+    if (t->kind != DITC_PK_TUPLE || t->n != 5 + c->legacy || t->items[0]->kind != DITC_PK_STR ||
+        strcmp(t->items[0]->s, "storage"))
+        return perr(c, c->legacy ? "persistent id is not legacy torch.save's ('storage', type, key, location, numel, "
+                                   "view_metadata)"
+                                 : "persistent id is not torch.save's ('storage', type, key, location, numel)");
     const ditc_pk_obj *ty = t->items[1], *key = t->items[2], *num = t->items[4];
     if (ty->kind != DITC_PK_GLOBAL || ty->g != DITC_PKG_STORAGE_TYPE)
         return perr(c, "persistent id: %s is not a storage type",
@@ -309,8 +329,10 @@ static int op_persid(pk_ctx *c) {
     if (key->kind != DITC_PK_STR || key->len == 0 || key->len > 64 || memchr(key->s, '/', key->len) ||
         strlen(key->s) != key->len)
         return perr(c, "persistent id: the storage key is not a short string");
-    if (num->kind != DITC_PK_INT || num->i < 0) return perr(c, "persistent id: numel is not a non-negative int");
+    if (!nonneg_int(num)) return perr(c, "persistent id: numel is not a non-negative int");
     ditc_pk_obj *o = new_obj(c, DITC_PK_STORAGE);
+    o->view_numel = -1;
+    if (c->legacy && (r = legacy_view(c, t->items[5], o))) return r;
     o->dtype = ty->dtype;
     o->s = ditc_xmalloc(key->len + 1);
     memcpy(o->s, key->s, key->len + 1);
@@ -372,11 +394,12 @@ static int memo_put(pk_ctx *c, uint64_t idx) {
     ditc_pk_obj *o = NULL;
     int r = top(c, &o, "PUT");
     if (r) return r;
-    if (idx >= c->size) return perr(c, "memo index %" PRIu64 " is larger than the pickle", idx);
+    // Python numbers the memo from 0, one index per stored object: an index is below the bytes read so far
+    if (idx >= c->pos) return perr(c, "memo index %" PRIu64 " is larger than the pickle so far", idx);
     if ((int64_t)idx >= c->cap_memo) {
         int64_t n = c->cap_memo ? c->cap_memo : 64;
         while (n <= (int64_t)idx) n *= 2;
-        if (n > (int64_t)c->size) n = (int64_t)c->size;
+        if (n > (int64_t)c->pos) n = (int64_t)c->pos;
         c->memo = ditc_xrealloc(c->memo, (size_t)n * sizeof *c->memo);
         memset(c->memo + c->cap_memo, 0, (size_t)(n - c->cap_memo) * sizeof *c->memo);
         c->cap_memo = n;
@@ -589,11 +612,12 @@ static int step(pk_ctx *c, int *done) {
     }
 }
 
-int ditc_pickle_load(ditc_pickle *p, const unsigned char *buf, size_t size, const char *label, ditc_status *s) {
+int ditc_pickle_load_next(ditc_pickle *p, const unsigned char *buf, size_t size, int legacy, size_t *used,
+                          const char *label, ditc_status *s) {
     DITC_CHECK(p != NULL && (buf != NULL || size == 0), "ditc_pickle_load: bad arguments");
     memset(p, 0, sizeof *p);
     ditc_status_ok(s);
-    pk_ctx c = {.p = p, .buf = buf, .size = size, .label = label ? label : "<pickle>", .s = s};
+    pk_ctx c = {.p = p, .buf = buf, .size = size, .label = label ? label : "<pickle>", .s = s, .legacy = !!legacy};
     int done = 0, r = 0;
     while (!r && !done) {
         if (c.pos >= c.size) {
@@ -605,7 +629,12 @@ int ditc_pickle_load(ditc_pickle *p, const unsigned char *buf, size_t size, cons
     free(c.marks);
     free(c.memo);
     if (r) ditc_pickle_free(p);
+    if (used) *used = r ? 0 : c.pos;
     return r;
+}
+
+int ditc_pickle_load(ditc_pickle *p, const unsigned char *buf, size_t size, const char *label, ditc_status *s) {
+    return ditc_pickle_load_next(p, buf, size, 0, NULL, label, s);
 }
 
 void ditc_pickle_free(ditc_pickle *p) {

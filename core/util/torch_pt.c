@@ -1,6 +1,7 @@
-// torch_pt.c — torch.save zip archives as a ditc_safetensors (see torch_pt.h): zip directory -> <prefix>/data.pkl
-// -> restricted unpickle -> select the sub-tree -> flatten to (name, tensor) and (name, scalar) -> check every
-// tensor against its storage record -> copy the tensors contiguous into one buffer.
+// torch_pt.c — torch.save files as a ditc_safetensors (see torch_pt.h): zip directory -> <prefix>/data.pkl (or the
+// legacy stream's object pickle and data records, torch_pt_legacy.c) -> restricted unpickle -> select the sub-tree
+// -> flatten to (name, tensor) and (name, scalar) -> check every tensor against its storage's bytes -> copy the
+// tensors contiguous into one buffer.
 // Bounds: nesting depth <= 64; nodes visited while flattening <= the pickle's length (shared sub-objects
 // cannot multiply); the materialised tensors total <= 4 x the file size + 1 MiB (views of one storage under
 // many names or with stride 0 cannot blow up memory); the names and metadata texts total <= 2 x the pickle's
@@ -20,6 +21,7 @@
 
 #include "json.h"
 #include "pickle.h"
+#include "torch_pt_legacy.h"
 #include "zipread.h"
 
 #define MAX_DEPTH     64
@@ -34,6 +36,9 @@ typedef struct {
 typedef struct {
     const char *label; // the file
     ditc_status *s;
+    const unsigned char *buf; // the whole file
+    int legacy;               // the legacy format (leg), else the zip format (z, prefix, entry_*)
+    ditc_pt_legacy leg;
     ditc_zip z;
     char prefix[256]; // the archive's directory, e.g. "archive"
     ditc_pickle pk;
@@ -343,20 +348,54 @@ static int mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
     return 1;
 }
 
-// Bytes of tensor t (numel x element size), checked against its storage; *src = the storage's bytes.
-static int check_tensor(pt_ctx *c, const flat_tensor *f, uint64_t *bytes, const unsigned char **src) {
-    char nm[112], name[300];
-    const ditc_pk_obj *t = f->t, *st = t->items[0];
-    size_t es = ditc_dtype_size(t->dtype);
-    show(nm, f->name);
+// The zip record of storage st (tensor nm's), checked against its declared size; its bytes read when want.
+static int zip_storage(pt_ctx *c, const char *nm, const ditc_pk_obj *st, int want, const unsigned char **base) {
+    char name[300];
     snprintf(name, sizeof name, "%s/data/%s", c->prefix, st->s);
     const ditc_zip_entry *e = ditc_zip_find(&c->z, name);
     if (!e) return fail(c, "tensor \"%s\": its storage record %s is missing", nm, name);
     uint64_t sbytes;
-    if (!mul_ok((uint64_t)st->i, es, &sbytes) || sbytes != e->usize)
+    if (!mul_ok((uint64_t)st->i, ditc_dtype_size(st->dtype), &sbytes) || sbytes != e->usize)
         return fail(
             c, "tensor \"%s\": storage %s declares %" PRId64 " elements of %s but its record holds %" PRIu64 " bytes",
-            nm, st->s, st->i, ditc_dtype_name(t->dtype), e->usize);
+            nm, st->s, st->i, ditc_dtype_name(st->dtype), e->usize);
+    return want ? read_entry(c, e, base) : 0;
+}
+
+// The elements tensor nm may use: *avail of them from *base (set only when want): its storage's zip record or
+// legacy data record, narrowed to a legacy storage view.
+static int storage_span(pt_ctx *c, const char *nm, const ditc_pk_obj *st, int want, const unsigned char **base,
+                        uint64_t *avail) {
+    *base = NULL;
+    *avail = (uint64_t)st->i;
+    if (!c->legacy) {
+        int r = zip_storage(c, nm, st, want, base);
+        if (r) return r;
+    } else {
+        const ditc_ptl_record *rec = ditc_pt_legacy_find(&c->leg, st->s);
+        if (!rec) return fail(c, "tensor \"%s\": its storage %s has no data record", nm, st->s); // (checked at open)
+        if (want) *base = c->buf + rec->offset;
+    }
+    if (st->view_numel < 0) return 0;
+    if ((uint64_t)st->view_offset > *avail || (uint64_t)st->view_numel > *avail - (uint64_t)st->view_offset)
+        return fail(c,
+                    "tensor \"%s\": its storage view [%" PRId64 ", %" PRId64 " + %" PRId64
+                    ") lies outside storage %s of %" PRId64 " elements",
+                    nm, st->view_offset, st->view_offset, st->view_numel, st->s, st->i);
+    if (want) *base += (size_t)st->view_offset * ditc_dtype_size(st->dtype);
+    *avail = (uint64_t)st->view_numel;
+    return 0;
+}
+
+// Bytes of tensor t (numel x element size), checked against its storage; *src = the storage's (view's) bytes.
+static int check_tensor(pt_ctx *c, const flat_tensor *f, uint64_t *bytes, const unsigned char **src) {
+    char nm[112];
+    const ditc_pk_obj *t = f->t, *st = t->items[0];
+    size_t es = ditc_dtype_size(t->dtype);
+    show(nm, f->name);
+    uint64_t avail;
+    int r = storage_span(c, nm, st, 0, src, &avail);
+    if (r) return r;
     uint64_t numel = 1, extent = (uint64_t)t->i;
     for (int d = 0; d < t->ndim; d++)
         if (!mul_ok(numel, (uint64_t)t->shape[d], &numel)) return fail(c, "tensor \"%s\": its size overflows", nm);
@@ -367,19 +406,14 @@ static int check_tensor(pt_ctx *c, const flat_tensor *f, uint64_t *bytes, const 
                 return fail(c, "tensor \"%s\": its strides overflow", nm);
             extent += span;
         }
-        if (extent >= (uint64_t)st->i)
+        if (extent >= avail)
             return fail(c,
-                        "tensor \"%s\": storage %s holds %" PRId64
+                        "tensor \"%s\": storage %s%s holds %" PRIu64
                         " elements, shorter than the tensor's extent (%" PRIu64 " elements from offset %" PRId64 ")",
-                        nm, st->s, st->i, extent + 1, t->i);
+                        nm, st->s, st->view_numel < 0 ? "" : " (a view)", avail, extent + 1, t->i);
     }
     if (!mul_ok(numel, es, bytes)) return fail(c, "tensor \"%s\": its byte size overflows", nm);
-    *src = NULL;
-    if (numel) {
-        int r = read_entry(c, e, src);
-        if (r) return r;
-    }
-    return 0;
+    return numel ? storage_span(c, nm, st, 1, src, &avail) : 0;
 }
 
 static int contiguous(const ditc_pk_obj *t) {
@@ -499,7 +533,60 @@ static void ctx_free(pt_ctx *c) {
     free(c->entry_owned);
     free(c->entry_data);
     ditc_pickle_free(&c->pk);
+    ditc_pt_legacy_free(&c->leg);
     ditc_zip_close(&c->z);
+}
+
+ditc_pt_format ditc_pt_sniff(const unsigned char *h, size_t n) {
+    if (n >= 4 && h[0] == 'P' && h[1] == 'K' && ((h[2] == 3 && h[3] == 4) || (h[2] == 5 && h[3] == 6)))
+        return DITC_PT_ZIP;
+    if (ditc_pt_legacy_sniff(h, n)) return DITC_PT_LEGACY;
+    if (n >= 262 && !memcmp(h + 257, "ustar", 5)) return DITC_PT_TAR;
+    return DITC_PT_UNKNOWN;
+}
+
+// The zip format: the archive, its byte order, its data.pkl unpickled.
+static int open_zip(pt_ctx *c) {
+    int r = ditc_zip_open(&c->z, c->buf, c->file_size, c->label, c->s);
+    if (!r) {
+        c->entry_data = ditc_xcalloc((size_t)(c->z.n ? c->z.n : 1), sizeof *c->entry_data);
+        c->entry_owned = ditc_xcalloc((size_t)(c->z.n ? c->z.n : 1), sizeof *c->entry_owned);
+        r = find_prefix(c);
+    }
+    if (!r) r = check_byteorder(c);
+    const ditc_zip_entry *pe = NULL;
+    const unsigned char *pkl = NULL;
+    if (!r) {
+        char name[300];
+        snprintf(name, sizeof name, "%s/data.pkl", c->prefix);
+        pe = ditc_zip_find(&c->z, name);
+        r = read_entry(c, pe, &pkl);
+    }
+    if (!r) {
+        char lab[600];
+        snprintf(lab, sizeof lab, "%s: %s/data.pkl", c->label, c->prefix);
+        r = ditc_pickle_load(&c->pk, pkl, (size_t)pe->usize, lab, c->s);
+        c->max_visits = (int64_t)pe->usize + 64;
+        c->max_text = 2 * (uint64_t)pe->usize + (1u << 20);
+    }
+    return r;
+}
+
+// The format by the first bytes: zip, legacy or the refused tar (anything else: the zip reader says what is wrong).
+static int open_file(pt_ctx *c) {
+    switch (ditc_pt_sniff(c->buf, c->file_size)) {
+    case DITC_PT_LEGACY: {
+        c->legacy = 1;
+        int r = ditc_pt_legacy_open(&c->leg, &c->pk, c->buf, c->file_size, c->label, c->s);
+        c->max_visits = (int64_t)c->leg.pickle_len + 64;
+        c->max_text = 2 * (uint64_t)c->leg.pickle_len + (1u << 20);
+        return r;
+    }
+    case DITC_PT_TAR:
+        return fail(c, "the tar-based torch.save format of the first PyTorch releases is not supported: load it and "
+                       "save it again with a newer PyTorch (torch.save(torch.load(f), f))");
+    default: return open_zip(c);
+    }
 }
 
 int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, const char *label, const char *select,
@@ -508,29 +595,8 @@ int ditc_pt_parse(ditc_safetensors *st, const unsigned char *buf, size_t size, c
     memset(st, 0, sizeof *st);
     ditc_status_ok(s);
     st->label = ditc_xstrdup(label ? label : "<torch file>");
-    pt_ctx c = {.label = st->label, .s = s, .file_size = size};
-    int r = ditc_zip_open(&c.z, buf, size, st->label, s);
-    if (!r) {
-        c.entry_data = ditc_xcalloc((size_t)(c.z.n ? c.z.n : 1), sizeof *c.entry_data);
-        c.entry_owned = ditc_xcalloc((size_t)(c.z.n ? c.z.n : 1), sizeof *c.entry_owned);
-        r = find_prefix(&c);
-    }
-    if (!r) r = check_byteorder(&c);
-    const ditc_zip_entry *pe = NULL;
-    const unsigned char *pkl = NULL;
-    if (!r) {
-        char name[300];
-        snprintf(name, sizeof name, "%s/data.pkl", c.prefix);
-        pe = ditc_zip_find(&c.z, name);
-        r = read_entry(&c, pe, &pkl);
-    }
-    if (!r) {
-        char lab[600];
-        snprintf(lab, sizeof lab, "%s: %s/data.pkl", st->label, c.prefix);
-        r = ditc_pickle_load(&c.pk, pkl, (size_t)pe->usize, lab, s);
-        c.max_visits = (int64_t)pe->usize + 64;
-        c.max_text = 2 * (uint64_t)pe->usize + (1u << 20);
-    }
+    pt_ctx c = {.label = st->label, .s = s, .buf = buf, .file_size = size};
+    int r = open_file(&c);
     const ditc_pk_obj *sel = NULL;
     if (!r) r = select_root(&c, select, &sel);
     if (!r) r = flatten(&c, sel, "", 0, 1, sel == c.pk.root);

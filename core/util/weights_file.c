@@ -6,15 +6,13 @@
 
 #include "torch_pt.h"
 
-// torch's legacy serialization starts with pickle PROTO 2, then LONG1 of its magic number 0x1950a86a20f9469cfc6c.
-static const unsigned char legacy_magic[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
-                                               0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-
 ditc_weights_format ditc_weights_sniff(const unsigned char *h, size_t n) {
-    if (n >= 4 && h[0] == 'P' && h[1] == 'K' && ((h[2] == 3 && h[3] == 4) || (h[2] == 5 && h[3] == 6)))
-        return DITC_WF_TORCH_ZIP;
-    if (n >= sizeof legacy_magic && !memcmp(h, legacy_magic, sizeof legacy_magic)) return DITC_WF_TORCH_LEGACY;
-    if (n >= 262 && !memcmp(h + 257, "ustar", 5)) return DITC_WF_TORCH_LEGACY; // torch <= 0.3's tar format
+    switch (ditc_pt_sniff(h, n)) {
+    case DITC_PT_ZIP: return DITC_WF_TORCH_ZIP;
+    case DITC_PT_LEGACY:
+    case DITC_PT_TAR: return DITC_WF_TORCH_LEGACY;
+    default: break;
+    }
     if (n >= 2 && h[0] == 0x80 && h[1] >= 2 && h[1] <= 5) return DITC_WF_PICKLE;
     return DITC_WF_SAFETENSORS;
 }
@@ -54,16 +52,12 @@ int ditc_weights_open(ditc_safetensors *st, const char *path, const char *select
     int r = ditc_weights_format_of(path, &fmt, s);
     if (r) return r;
     switch (fmt) {
-    case DITC_WF_TORCH_ZIP: return ditc_pt_open(st, path, select, s);
-    case DITC_WF_TORCH_LEGACY:
-        return ditc_fail(s, DITC_ERR_UNSUPPORTED,
-                         "%s: a legacy (pre-1.6, non-zip) torch.save file is not supported: re-save it with PyTorch >= "
-                         "1.6 as `torch.save(torch.load(f), f)` (the default zipfile serialization)",
-                         path);
+    case DITC_WF_TORCH_ZIP:
+    case DITC_WF_TORCH_LEGACY: return ditc_pt_open(st, path, select, s);
     case DITC_WF_PICKLE:
         return ditc_fail(s, DITC_ERR_UNSUPPORTED,
-                         "%s: a bare Python pickle, not a torch.save zip archive or a safetensors file: save the "
-                         "weights with torch.save(obj, f) (PyTorch >= 1.6) or as safetensors",
+                         "%s: a bare Python pickle, not a torch.save file or a safetensors file: save the weights "
+                         "with torch.save(obj, f) or as safetensors",
                          path);
     default: break;
     }

@@ -1,6 +1,6 @@
 // weights_file.h — opening a weights file of any supported format by its first bytes: safetensors, or a PyTorch
-// torch.save zip archive (.pt/.pth, read through torch_pt.h). The legacy (pre-1.6, non-zip) torch.save format and
-// bare pickles are refused with a message saying how to re-save the file.
+// torch.save file (.pt/.pth, the zip format of PyTorch >= 1.6 or the legacy format before it, read through
+// torch_pt.h). Bare pickles are refused with a message saying how to re-save the file.
 #ifndef DITC_WEIGHTS_FILE_H
 #define DITC_WEIGHTS_FILE_H
 
@@ -9,11 +9,11 @@
 typedef enum {
     DITC_WF_SAFETENSORS,  // also anything unrecognised: the safetensors reader then says what is wrong
     DITC_WF_TORCH_ZIP,    // "PK\3\4" / "PK\5\6"
-    DITC_WF_TORCH_LEGACY, // a pickle starting with torch's legacy magic number, or a tar archive
+    DITC_WF_TORCH_LEGACY, // a pickle starting with torch's legacy magic number (read), or a tar archive (refused)
     DITC_WF_PICKLE,       // another bare pickle
 } ditc_weights_format;
 
-// The format of a file from its first n bytes (n >= 16 or the whole file).
+// The format of a file from its first n bytes (n >= 262 or the whole file).
 ditc_weights_format ditc_weights_sniff(const unsigned char *head, size_t n);
 // The format of the file at path; an error if it cannot be read.
 int ditc_weights_format_of(const char *path, ditc_weights_format *fmt, ditc_status *s);

@@ -7,7 +7,10 @@
                      reference-train.py checkpoint ckpt.pt {"model", "ema", "opt" (AdamW after one step),
                      "args" (argparse.Namespace)} + ckpt.model/ckpt.ema.safetensors, a Large-DiT state_dict
                      consolidated.00-of-01.pth + .safetensors, and views.pt re-zipped: deflated with another
-                     archive name (deflated.pt), ZIP64 records (zip64.pt)
+                     archive name (deflated.pt), ZIP64 records (zip64.pt); the same objects in torch.save's legacy
+                     (pre-1.6, non-zip) format: X.legacy.pt for X = sd_f32, sd_f16, sd_bf16, views, ckpt,
+                     model_only, consolidated.00-of-01 (.legacy.pth), views.legacy_p4.pt (pickle protocol 4), and
+                     legacy_views.pt (storage views with view_metadata, as PyTorch < 1.0 wrote them; crafted)
   bad --out DIR      bad files, one problem each (see cmd_bad)
   seeds --out DIR    the seed corpus of tests/fuzz_torch_pt.c (committed in tests/fuzz/torch_pt/)
   verify PT ST       every tensor of PT (torch.load, names flattened as ditc does) equals ST's (a `ditc convert
@@ -144,8 +147,12 @@ def zip_entries(path, prefix=None):
 # ---- crafted pickles: torch.save's layout with any storage/tensor declarations -------------------------
 
 class Storage:
-    def __init__(self, key, stype, numel, data):
+    def __init__(self, key, stype, numel, data, view=None):
         self.key, self.stype, self.numel, self.data = key, stype, numel, data
+        self.view = view  # legacy format: None or (view_key, offset, size), a view of the storage `key`
+
+    def viewed(self, view_key, offset, size):
+        return Storage(self.key, self.stype, self.numel, self.data, (view_key, offset, size))
 
 
 class Tensor:
@@ -175,6 +182,38 @@ def crafted_pickle(obj):
     return buf.getvalue()
 
 
+# ---- crafted legacy files: _legacy_save's stream with any header, storage list and data records --------------
+
+MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
+SYS_INFO = dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=4))
+
+
+def crafted_legacy(path, obj, storages=(), keys=None, counts=None, magic=MAGIC_NUMBER, sys_info=None, protocol=2):
+    """storages: the root storages (data records in sorted key order unless keys says otherwise); counts: {key:
+    the element count written in its record instead of its numel}."""
+    import io
+
+    class P(pickle.Pickler):
+        def persistent_id(self, o):
+            return ('storage', o.stype, o.key, 'cpu', o.numel, o.view) if isinstance(o, Storage) else None
+
+    buf = io.BytesIO()
+    for x in (magic, 1001, SYS_INFO if sys_info is None else sys_info):
+        pickle.dump(x, buf, protocol=protocol)
+    P(buf, protocol=protocol).dump(obj)
+    by_key = {s.key: s for s in storages}
+    keys = sorted(by_key) if keys is None else keys
+    pickle.dump(keys, buf, protocol=protocol)
+    for k in keys:
+        buf.write(struct.pack('<q', (counts or {}).get(k, by_key[k].numel)) + by_key[k].data)
+    with open(path, 'wb') as f:
+        f.write(buf.getvalue())
+
+
+def legacy_save(obj, path, **kw):
+    torch.save(obj, path, _use_new_zipfile_serialization=False, **kw)
+
+
 def crafted_pt(path, obj, storages=(), prefix='archive', **zip_kw):
     entries = [(f'{prefix}/data.pkl', crafted_pickle(obj))] + [(f'{prefix}/data/{s.key}', s.data) for s in storages]
     write_zip(path, entries + [(f'{prefix}/version', b'3\n')], **zip_kw)
@@ -196,6 +235,7 @@ def cmd_make(a):
     for dt, name in ((torch.float32, 'f32'), (torch.float16, 'f16'), (torch.bfloat16, 'bf16')):
         sd = tiny_dit(11, dt).state_dict()
         torch.save(sd, f'{d}/sd_{name}.pt')
+        legacy_save(sd, f'{d}/sd_{name}.legacy.pt')
         st_write(f'{d}/sd_{name}.safetensors', sd)
 
     g = torch.Generator().manual_seed(3)
@@ -222,6 +262,9 @@ def cmd_make(a):
         ('nested', {'list': [torch.ones(2), (torch.zeros(1), 7)], 3: torch.full((2,), 3.0)}),
     ])
     torch.save(views, f'{d}/views.pt')
+    legacy_save(views, f'{d}/views.legacy.pt')
+    legacy_save(views, f'{d}/views.legacy_p4.pt', pickle_protocol=4)
+    make_legacy_views(f'{d}/legacy_views.pt')
     write_zip(f'{d}/deflated.pt', zip_entries(f'{d}/views.pt', 'another name-1'), deflate=True)
     write_zip(f'{d}/zip64.pt', zip_entries(f'{d}/views.pt', 'z64'), zip64=True)
     write_zip(f'{d}/zip64_deflated.pt', zip_entries(f'{d}/views.pt'), zip64=True, deflate=True)
@@ -242,9 +285,11 @@ def cmd_make(a):
                               vae='ema', num_workers=4, log_every=100, ckpt_every=50000)
     ckpt = {'model': model.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(), 'args': args}
     torch.save(ckpt, f'{d}/ckpt.pt')
+    legacy_save(ckpt, f'{d}/ckpt.legacy.pt')
     st_write(f'{d}/ckpt.model.safetensors', ckpt['model'])
     st_write(f'{d}/ckpt.ema.safetensors', ckpt['ema'])
     torch.save({'model': model.state_dict()}, f'{d}/model_only.pt')
+    legacy_save({'model': model.state_dict()}, f'{d}/model_only.legacy.pt')
 
     torch.manual_seed(9)
     ld = ref.make_model(dict(arch='ldit', qk_norm=True, side=8, patch=2, channels=4, hidden=64, depth=2, heads=4,
@@ -253,9 +298,33 @@ def cmd_make(a):
         for p in ld.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     torch.save(ld.state_dict(), f'{d}/consolidated.00-of-01.pth')
+    legacy_save(ld.state_dict(), f'{d}/consolidated.00-of-01.legacy.pth')
     st_write(f'{d}/consolidated.00-of-01.safetensors', ld.state_dict())
     del ref
     print(f'wrote {len(os.listdir(d))} files to {d}')
+
+
+def make_legacy_views(path):
+    """Storage views as PyTorch < 1.0 saved them (persistent ids with view_metadata (view_key, offset, size)),
+    tensors on the views and on their roots; torch.load itself reads them back (checked here)."""
+    f = Storage('0', torch.FloatStorage, 12, struct.pack('<12f', *[i * 1.5 - 4 for i in range(12)]))
+    h = Storage('1', torch.HalfStorage, 5, struct.pack('<5e', 0.5, -1, 2, 65504, 3.25))
+    v1, v2, hv = f.viewed('10', 2, 6), f.viewed('11', 6, 6), h.viewed('12', 1, 4)
+    obj = collections.OrderedDict(
+        root=Tensor(f, 0, (3, 4), (4, 1)),
+        v1_t=Tensor(v1, 1, (2, 2), (1, 2)),  # view elements 1, 3 / 2, 4 = root 3, 5 / 4, 6
+        v1_all=Tensor(v1, 0, (6,), (1,)),
+        v2=Tensor(v2, 0, (2, 3), (3, 1)),
+        v2_again=Tensor(f.viewed('11', 6, 6), 2, (2,), (2,)),  # the same view met twice
+        half_view=Tensor(hv, 0, (4,), (1,)),
+        half=Tensor(h, 0, (5,), (1,)))
+    crafted_legacy(path, obj, [f, h])
+    got = torch.load(path)
+    root = torch.tensor([i * 1.5 - 4 for i in range(12)])
+    want = {'root': root.view(3, 4), 'v1_t': root[2:8].clone().as_strided((2, 2), (1, 2), 1), 'v1_all': root[2:8],
+            'v2': root[6:].view(2, 3), 'v2_again': root[6:][2::2], 'half_view': torch.tensor([-1, 2, 65504, 3.25]).half(),
+            'half': torch.tensor([0.5, -1, 2, 65504, 3.25]).half()}
+    assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want), (got, want)
 
 
 # ---- bad ------------------------------------------------------------------------------------------------
@@ -295,7 +364,27 @@ def cmd_bad(a):
     crafted_pt(f'{d}/stride0_bomb.pt', {'w': Tensor(s, 0, (10 ** 6, 10 ** 6), (0, 0))}, [s])
     # a storage record missing from the archive
     crafted_pt(f'{d}/missing_record.pt', {'w': Tensor(s, 0, (4,), (1,))}, [])
-    torch.save(sd, f'{d}/legacy.pt', _use_new_zipfile_serialization=False)
+    # the legacy format: os.system in the object pickle; a file cut inside the storage data; a wrong magic number;
+    # a storage missing from the storage keys; a storage declaring (and its record counting) 2^40 floats; a
+    # big-endian writer; a storage view outside its storage; a record whose count disagrees; the tar format
+    crafted_legacy(f'{d}/legacy_os_system.pt', {'w': Evil(os.system, f'touch {marker}')})
+    legacy_save(sd, f'{d}/legacy.pt')
+    lblob = open(f'{d}/legacy.pt', 'rb').read()
+    with open(f'{d}/legacy_truncated.pt', 'wb') as f:
+        f.write(lblob[:-10])
+    with open(f'{d}/legacy_bad_magic.pt', 'wb') as f:
+        f.write(lblob[:5] + bytes([lblob[5] ^ 0x40]) + lblob[6:])
+    s = Storage('0', torch.FloatStorage, 4, struct.pack('<4f', 1, 2, 3, 4))
+    s2 = Storage('1', torch.FloatStorage, 2, struct.pack('<2f', 5, 6))
+    two = {'w': Tensor(s, 0, (4,), (1,)), 'b': Tensor(s2, 0, (2,), (1,))}
+    crafted_legacy(f'{d}/legacy_missing_key.pt', two, [s, s2], keys=['0'])
+    big = Storage('0', torch.FloatStorage, 1 << 40, struct.pack('<4f', 1, 2, 3, 4))
+    crafted_legacy(f'{d}/legacy_huge_numel.pt', {'w': Tensor(big, 0, (4,), (1,))}, [big])
+    crafted_legacy(f'{d}/legacy_big_endian.pt', {'w': Tensor(s, 0, (4,), (1,))}, [s],
+                   sys_info=dict(SYS_INFO, little_endian=False))
+    crafted_legacy(f'{d}/legacy_view_outside.pt', {'w': Tensor(s.viewed('9', 2, 3), 0, (3,), (1,))}, [s])
+    crafted_legacy(f'{d}/legacy_count.pt', two, [s, s2], counts={'1': 3})
+    make_tar(f'{d}/legacy_tar.pt')
     # an opcode torch.save never writes (INST), and one that does not exist
     write_zip(f'{d}/bad_opcode.pt', [('a/data.pkl', b'\x80\x02ios\nsystem\n(S"x"\ntR.')])
     write_zip(f'{d}/unknown_opcode.pt', [('a/data.pkl', b'\x80\x02}\xff.')])
@@ -314,11 +403,23 @@ def cmd_bad(a):
     print(f'wrote {len(os.listdir(d))} files to {d}')
 
 
+def make_tar(path):
+    """The tar layout of the first PyTorch releases' torch.save (members storages, tensors, pickle)."""
+    import io
+    import tarfile
+    with tarfile.open(path, 'w', format=tarfile.PAX_FORMAT) as tar:
+        for name in ('storages', 'tensors', 'pickle'):
+            data = pickle.dumps(0, protocol=2)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
 # ---- fuzz seeds -----------------------------------------------------------------------------------------
 
 def cmd_seeds(a):
-    """tests/fuzz_torch_pt.c's seeds: mode byte 0 + a whole .pt; 1/2 + a data.pkl over the harness's storage
-    records "0".."7" of 8 << k bytes."""
+    """tests/fuzz_torch_pt.c's seeds: mode byte 0 + a whole .pt (zip or legacy format); 1/2 + a data.pkl over the
+    harness's storage records "0".."7" of 8 << k bytes."""
     d = a.out
     os.makedirs(d, exist_ok=True)
     tmp = os.path.join(d, 'tmp.pt')
@@ -332,6 +433,17 @@ def cmd_seeds(a):
     torch.save({'model': lin.state_dict(), 'ema': lin.state_dict(), 'opt': opt.state_dict(),
                 'args': argparse.Namespace(model='DiT-S/2', image_size=32, lr=1e-4)}, tmp)
     seeds['0-ckpt'] = open(tmp, 'rb').read()
+    ltmp = os.path.join(d, 'tmp.legacy.pt')
+    legacy_save({'model': lin.state_dict(), 'opt': opt.state_dict(), 'args': argparse.Namespace(model='DiT-S/2'),
+                 'sd': sd}, ltmp)
+    seeds['0-legacy-ckpt'] = open(ltmp, 'rb').read()
+    f = Storage('0', torch.FloatStorage, 6, struct.pack('<6f', 1, 2, 3, 4, 5, 6))
+    h = Storage('1', torch.HalfStorage, 4, struct.pack('<4e', 1, 2, 3, 4))
+    crafted_legacy(ltmp, collections.OrderedDict(v=Tensor(f.viewed('9', 1, 4), 0, (2, 2), (1, 2)),
+                                                r=Tensor(f, 0, (3, 2), (1, 3)), h=Tensor(h.viewed('8', 2, 2), 0, (2,), (1,))),
+                   [f, h], protocol=4)
+    seeds['0-legacy-views'] = open(ltmp, 'rb').read()
+    os.remove(ltmp)
     write_zip(tmp, zip_entries(tmp, 'x'), deflate=True)
     seeds['0-deflated'] = open(tmp, 'rb').read()
     write_zip(tmp, zip_entries(tmp), zip64=True)
