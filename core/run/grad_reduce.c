@@ -112,13 +112,11 @@ int ditc_grad_reducer_finish(ditc_grad_reducer *r, ditc_ctx *c) {
         c->node_done_user = NULL;
     }
     while (r->next < r->n) launch(r, &r->b[r->order[r->next++]], -1);
-    double t0 = ditc_now_s();
     for (int k = 0; k < r->n; k++) {
         ditc_grad_bucket *b = &r->b[r->order[k]];
         r->comm->wait(r->comm, b->req);
         b->req = NULL;
     }
-    r->wait_s += ditc_now_s() - t0;
     if (r->trace) {
         for (int k = 0; k < r->n; k++) {
             const ditc_grad_bucket *b = &r->b[r->order[k]];

@@ -40,7 +40,6 @@ typedef struct {
     // DITC_TEST_BUCKET_TRACE=FILE (tests): rank 0 appends one line per bucket and backward (train_step.c)
     FILE *trace;
     int64_t trace_step;
-    double wait_s; // time spent waiting for buckets after backward (all passes so far)
 } ditc_grad_reducer;
 
 // Buckets of about bucket_mb MiB (at least one parameter each; <= 0: one bucket of the whole buffer).
