@@ -44,21 +44,11 @@ int ditc_fsync_dir(const char *dir) {
 }
 
 int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    int ok = fwrite(data, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return ditc_fail(st, DITC_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    ditc_fsync_dir(dirname(dir));
-    return 0;
+    ditc_atomic_file f;
+    int r = ditc_atomic_open(&f, path, st);
+    if (r) return r;
+    ditc_atomic_write(&f, data, n);
+    return ditc_atomic_commit(&f, st);
 }
 
 int ditc_read_stream(FILE *f, size_t max, char **buf, size_t *len) {
@@ -80,7 +70,9 @@ int ditc_atomic_open(ditc_atomic_file *a, const char *path, ditc_status *st) {
     snprintf(a->path, sizeof a->path, "%s", path);
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
     a->f = fopen(a->tmp, "wb");
-    if (!a->f) return ditc_fail(st, DITC_ERR_IO, "%s: cannot write (creating %s: %s)", path, a->tmp, strerror(errno));
+    if (!a->f)
+        return ditc_fail(st, DITC_ERR_IO, "%s: cannot save (create of temporary file %s failed: %s)", path, a->tmp,
+                         strerror(errno));
     return 0;
 }
 
@@ -105,7 +97,9 @@ int ditc_atomic_commit(ditc_atomic_file *a, ditc_status *st) {
     }
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", a->path);
-    ditc_fsync_dir(dirname(dir));
+    if (ditc_fsync_dir(dirname(dir)) != 0)
+        return ditc_fail(st, DITC_ERR_IO, "%s: written, but syncing its directory failed: %s", a->path,
+                         strerror(errno));
     return 0;
 }
 

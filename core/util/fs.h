@@ -12,10 +12,11 @@
 // exists and is not a directory"; without, "DIR: cannot create: reason".
 int ditc_mkdir_p(const char *path, const char *flag, ditc_status *st);
 
-// Atomic small-file write: path.tmp.<pid>, fsync, rename, fsync of the directory.
+// Atomic small-file write (one piece of ditc_atomic_file below).
 int ditc_write_file_atomic(const char *path, const void *data, size_t n, ditc_status *st);
 // A large file written piece by piece, atomically: the pieces go to path.tmp.<pid>; commit flushes, fsyncs,
-// renames it to path and fsyncs the directory; a failed write (e.g. a full disk) is remembered and reported by
+// renames it to path and fsyncs the directory (a failure of that is reported too, as the file might not survive a
+// crash; filesystems that cannot sync a directory are accepted); a failed write (e.g. a full disk) is remembered and reported by
 // commit (naming path, the step and the cause), which then removes the temporary file, so path is never a partial
 // file. abort removes the temporary file.
 typedef struct {

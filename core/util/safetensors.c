@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "json.h"
 
 // Tensor data is copied as-is, so the host must use the file's byte order.
@@ -762,74 +763,23 @@ static int build_header(const ditc_st_writer *w, ditc_json_buf *b, const char *p
     return 0;
 }
 
-// Writes length field, header and data to f; 0 or errno-style failure (-1).
-static int write_contents(FILE *f, const ditc_st_writer *w, const ditc_json_buf *h) {
+// Length field, header and data into f (a failed write is kept in f and reported by ditc_atomic_commit).
+static void write_contents(ditc_atomic_file *f, const ditc_st_writer *w, const ditc_json_buf *h) {
     unsigned char len8[8];
     uint64_t n = h->len;
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(n >> (8 * i));
-    if (fwrite(len8, 1, 8, f) != 8 || fwrite(h->p, 1, h->len, f) != h->len) return -1;
-    for (int i = 0; i < w->n; i++)
-        if (w->t[i].nbytes && fwrite(w->t[i].data, 1, (size_t)w->t[i].nbytes, f) != w->t[i].nbytes) return -1;
-    return 0;
+    ditc_atomic_write(f, len8, 8);
+    ditc_atomic_write(f, h->p, h->len);
+    for (int i = 0; i < w->n; i++) ditc_atomic_write(f, w->t[i].data, (size_t)w->t[i].nbytes);
 }
 
-// fsyncs the directory holding path so the rename is durable. Filesystems that cannot sync a directory
-// (EINVAL) are accepted.
-static int fsync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) dir = dup_str(".");
-    else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = ditc_xmalloc(n + 1);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY), r = 0;
-    free(dir);
-    if (fd < 0) return -1;
-    if (fsync(fd) != 0 && errno != EINVAL) r = -1;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
-
-// temp file -> fflush -> fsync -> close -> rename -> fsync dir. Removes the temp file on failure.
+// temp file -> fflush -> fsync -> close -> rename -> fsync dir (core/util/fs.h); no temporary left on failure.
 static int write_atomic(const ditc_st_writer *w, const ditc_json_buf *h, const char *path, ditc_status *s) {
-    size_t tl = strlen(path) + 32;
-    char *tmp = ditc_xmalloc(tl);
-    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    const char *step = NULL;
-    int err = 0;
-    errno = 0;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        step = "create";
-        err = errno;
-    } else {
-        if (write_contents(f, w, h) != 0) step = "write";
-        else if (fflush(f) != 0) step = "flush";
-        else if (fsync(fileno(f)) != 0) step = "fsync";
-        if (step) err = errno;
-        if (fclose(f) != 0 && !step) {
-            step = "close";
-            err = errno;
-        }
-        if (!step && rename(tmp, path) != 0) {
-            step = "rename";
-            err = errno;
-        }
-        if (step) remove(tmp);
-    }
-    int rc = 0;
-    if (step)
-        rc = ditc_fail(s, DITC_ERR_IO, "%s: cannot save (%s of temporary file %s failed: %s)", path, step, tmp,
-                       err ? strerror(err) : "I/O error");
-    free(tmp);
-    if (!rc && fsync_parent_dir(path) != 0)
-        rc = ditc_fail(s, DITC_ERR_IO, "%s: written, but syncing its directory failed: %s", path, strerror(errno));
-    return rc;
+    ditc_atomic_file f;
+    int rc = ditc_atomic_open(&f, path, s);
+    if (rc) return rc;
+    write_contents(&f, w, h);
+    return ditc_atomic_commit(&f, s);
 }
 
 int ditc_st_writer_save(ditc_st_writer *w, const char *path, ditc_status *s) {

@@ -174,9 +174,10 @@ int ditc_pt_save(const char *path, const ditc_safetensors *st, ditc_status *s) {
     pickle(&pk, st);
     const char *force = getenv("DITC_PT_FORCE_ZIP64");
     ditc_atomic_file f;
-    if (ditc_atomic_open(&f, path, s)) {
+    int r = ditc_atomic_open(&f, path, s);
+    if (r) {
         free(pk.p);
-        return s->code;
+        return r;
     }
     // (local headers, names and the pickle are far below the margin)
     zip_writer w = {.f = &f,
