@@ -68,11 +68,6 @@ static void block_range(int64_t len, int t, int nb, int64_t *lo, int64_t *n) {
     *n = (b < len ? b : len) - *lo;
 }
 
-// Elements spanned by a strided-batched operand: the last batch's start + rows·ld.
-static int64_t span(int64_t batch, int64_t stride, int64_t rows, int64_t ld, int64_t cols) {
-    return (batch - 1) * stride + (rows - 1) * ld + cols;
-}
-
 // The operand's n elements as F32 in a new buffer: widened from BF16, or F32 rounded to bf16 values.
 static float *f32_copy(const void *p, ditc_dtype dt, int64_t n) {
     float *o = ditc_xmalloc((size_t)(n > 0 ? n : 1) * sizeof(float));
@@ -100,13 +95,11 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
     ditc_gemm w = *g;
     float *a = NULL, *b = NULL;
     if (round || g->a_dtype == DITC_BF16) {
-        int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
-        w.a = a = f32_copy(g->a, g->a_dtype, span(g->batch, g->stride_a, ar, g->lda, ac));
+        w.a = a = f32_copy(g->a, g->a_dtype, ditc_gemm_span(g, 0));
         w.a_dtype = DITC_F32;
     }
     if (round || g->b_dtype == DITC_BF16) {
-        int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
-        w.b = b = f32_copy(g->b, g->b_dtype, span(g->batch, g->stride_b, br, g->ldb, bc));
+        w.b = b = f32_copy(g->b, g->b_dtype, ditc_gemm_span(g, 1));
         w.b_dtype = DITC_F32;
     }
     gemm_f32(&w);

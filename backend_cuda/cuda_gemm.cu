@@ -8,26 +8,18 @@
 // C is always F32 here (the core keeps activations and gradients in F32).
 #include "cuda_internal.cuh"
 
-// Elements spanned by a strided-batched operand: the last batch's start + rows·ld.
-static int64_t span(int64_t batch, int64_t stride, int64_t rows, int64_t ld, int64_t cols) {
-    return (batch - 1) * stride + (rows - 1) * ld + cols;
-}
-
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     DITC_CHECK(g->c_dtype == DITC_F32, "cuda gemm: C must be F32");
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     cuda_ctx *c = cctx(be);
-    // row-major extents: op(A) is m×k: A stored (trans_a ? k×m : m×k); B stored (trans_b ? n×k : k×n)
-    int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
-    int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
     const void *a = g->a, *b = g->b;
     cudaDataType_t at = g->a_dtype == DITC_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     cudaDataType_t bt = g->b_dtype == DITC_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
     if (be->precision == DITC_PREC_TF32) ct = CUBLAS_COMPUTE_32F_FAST_TF32;
     if (be->precision == DITC_PREC_BF16 || at != bt) {
-        int64_t na = at == CUDA_R_32F ? span(g->batch, g->stride_a, ar, g->lda, ac) : 0;
-        int64_t nb = bt == CUDA_R_32F ? span(g->batch, g->stride_b, br, g->ldb, bc) : 0;
+        int64_t na = at == CUDA_R_32F ? ditc_gemm_span(g, 0) : 0;
+        int64_t nb = bt == CUDA_R_32F ? ditc_gemm_span(g, 1) : 0;
         char *s = (char *)cuda_scratch(be, (size_t)(na + nb) * sizeof(__nv_bfloat16) + 512);
         if (na) {
             cuda_cast_f32_bf16(be, (__nv_bfloat16 *)s, (const float *)a, na);

@@ -35,6 +35,15 @@ typedef struct {
     ditc_dtype c_dtype;
 } ditc_gemm;
 
+// Elements spanned by operand A (b = 0) or B (b = 1) of g from its pointer: the last batch's start + (rows − 1)·ld +
+// cols of its stored (untransposed) matrix (backends that convert an operand convert this range).
+static inline int64_t ditc_gemm_span(const ditc_gemm *g, int b) {
+    int t = b ? g->trans_b : g->trans_a;
+    int64_t m = b ? g->k : g->m, k = b ? g->n : g->k; // op(X) is m×k
+    int64_t rows = t ? k : m, cols = t ? m : k;
+    return (g->batch - 1) * (b ? g->stride_b : g->stride_a) + (rows - 1) * (b ? g->ldb : g->lda) + cols;
+}
+
 typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
 typedef enum { DITC_UN_GELU_TANH = 0, DITC_UN_SILU = 1 } ditc_unary_op;
 typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_dist;
