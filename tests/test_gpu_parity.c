@@ -441,7 +441,9 @@ static void t_gemm(const sizes *z, int real) {
 }
 
 // ---- attention -----------------------------------------------------------------------------------------------
-static void attention(int64_t B, int64_t T, int H, int hd) {
+// Forward, then backward with acc 0 and 1, on both sides from the same inputs: the fused entries (c == NULL), or the
+// GEMM path (core/ops/ops_attention_gemm.c) through the contexts c[0], c[1].
+static void attention_run(const char *name, int64_t B, int64_t T, int H, int hd, ditc_ctx *c, double tol) {
     pt qkv, out, lse, dout, dqkv;
     int64_t D = (int64_t)H * hd;
     mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
@@ -450,17 +452,25 @@ static void attention(int64_t B, int64_t T, int H, int hd) {
     mk3(&dout, B, T, D, -1, 1);
     mk3(&dqkv, B, T, 3 * D, -1, 1);
     poison(&out), poison(&lse);
-    BOTH(attn_fwd, X(out), X(lse), X(qkv), H);
-    char name[64];
-    snprintf(name, sizeof name, "attention B=%lld H=%d T=%lld hd=%d", (long long)B, H, (long long)T, hd);
-    expect(name, "out", &out, TOL_FP32);
-    expect(name, "lse", &lse, TOL_FP32);
+    if (c)
+        for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_fwd(&c[K_], X(out), X(lse), X(qkv), H);
+    else BOTH(attn_fwd, X(out), X(lse), X(qkv), H);
+    expect(name, "out", &out, tol);
+    expect(name, "lse", &lse, tol);
     for (int acc = 0; acc < 2; acc++) {
         if (!acc) poison(&dqkv);
-        BOTH(attn_bwd, X(dqkv), X(dout), X(qkv), X(out), X(lse), H, acc);
-        expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, TOL_FP32);
+        if (c)
+            for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc);
+        else BOTH(attn_bwd, X(dqkv), X(dout), X(qkv), X(out), X(lse), H, acc);
+        expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, tol);
     }
     rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
+}
+
+static void attention(int64_t B, int64_t T, int H, int hd) {
+    char name[64];
+    snprintf(name, sizeof name, "attention B=%lld H=%d T=%lld hd=%d", (long long)B, H, (long long)T, hd);
+    attention_run(name, B, T, H, hd, NULL, TOL_FP32);
 }
 
 static void t_attention(const sizes *z, int real) {
@@ -505,13 +515,6 @@ static void softmax_case(int64_t R, int64_t C) {
 
 // ditc_attn_gemm_fwd/bwd on both sides, the CPU at fp32 and the peer at `prec` (its GEMMs on tensor cores).
 static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision prec, double tol) {
-    pt qkv, out, lse, dout, dqkv;
-    int64_t D = (int64_t)H * hd;
-    mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
-    mk3(&out, B, T, D, 0, 0);
-    mk3(&lse, B, H, T, 0, 0);
-    mk3(&dout, B, T, D, -1, 1);
-    mk3(&dqkv, B, T, 3 * D, -1, 1);
     ditc_ctx c[2];
     for (int k = 0; k < 2; k++) ditc_ctx_init(&c[k], BE[k]);
     BE[1]->precision = prec;
@@ -520,18 +523,9 @@ static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision p
     char name[64];
     snprintf(name, sizeof name, "attention gemm %s B=%lld H=%d T=%lld hd=%d", ditc_precision_name(prec), (long long)B,
              H, (long long)T, hd);
-    poison(&out), poison(&lse);
-    for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_fwd(&c[K_], X(out), X(lse), X(qkv), H);
-    expect(name, "out", &out, tol);
-    expect(name, "lse", &lse, tol);
-    for (int acc = 0; acc < 2; acc++) {
-        if (!acc) poison(&dqkv);
-        for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc);
-        expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, tol);
-    }
+    attention_run(name, B, T, H, hd, c, tol);
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     for (int k = 0; k < 2; k++) ditc_ctx_free(&c[k]);
-    rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
 }
 
 static void t_attention_gemm(const sizes *z, int real) {
