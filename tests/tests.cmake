@@ -45,7 +45,7 @@ if(DITC_FUZZ)
     message(FATAL_ERROR "DITC_FUZZ needs clang (CC=clang)")
   endif()
   add_executable(fuzz_safetensors tests/fuzz_safetensors.c core/util/safetensors.c core/util/json.c
-                 core/util/dtype.c core/util/common.c)
+                 core/util/dtype.c core/util/common.c core/util/fs.c)
   target_include_directories(fuzz_safetensors PRIVATE core/util)
   target_compile_options(fuzz_safetensors PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
   target_link_options(fuzz_safetensors PRIVATE -fsanitize=fuzzer,address,undefined)
@@ -61,7 +61,7 @@ if(DITC_FUZZ)
   # tests/fuzz/torch_pt (tests/reference/make_pt_files.py seeds). scripts/test.sh runs both fuzz tests at once.
   add_executable(fuzz_torch_pt tests/fuzz_torch_pt.c core/util/torch_pt.c core/util/torch_pt_legacy.c
                  core/util/pickle.c core/util/zipread.c core/util/safetensors.c core/util/json.c core/util/dtype.c
-                 core/util/common.c)
+                 core/util/common.c core/util/fs.c)
   target_include_directories(fuzz_torch_pt PRIVATE core/util)
   target_compile_options(fuzz_torch_pt PRIVATE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
   target_link_options(fuzz_torch_pt PRIVATE -fsanitize=fuzzer,address,undefined)
