@@ -196,13 +196,20 @@ DITC_WIDE_SIMD static void unary_bwd_span(ditc_unary_op op, float *g, const floa
 
 void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x) {
     (void)be;
-    float *yd = F32(y);
     const float *xd = CF32(x);
     int64_t n = x->numel, spans = (n + SPAN - 1) / SPAN;
+    int bf = y->dtype == DITC_BF16; // the next GEMM's bf16 operand: a span in F32, then rounded once
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t q = 0; q < spans; q++) {
         int64_t i0 = q * SPAN, len = n - i0 < SPAN ? n - i0 : SPAN;
-        unary_fwd_span(op, yd + i0, xd + i0, len);
+        if (!bf) {
+            unary_fwd_span(op, F32(y) + i0, xd + i0, len);
+            continue;
+        }
+        float tmp[SPAN];
+        unary_fwd_span(op, tmp, xd + i0, len);
+        uint16_t *yb = (uint16_t *)y->data + i0;
+        for (int64_t i = 0; i < len; i++) yb[i] = ditc_f32_to_bf16(tmp[i]);
     }
 }
 

@@ -85,13 +85,10 @@ static float *f32_copy(const void *p, ditc_dtype dt, int64_t n) {
 
 static void gemm_f32(const ditc_gemm *g);
 
-void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
-    DITC_CHECK(g->c_dtype == DITC_F32 && (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
-                   (g->b_dtype == DITC_F32 || g->b_dtype == DITC_BF16),
-               "CPU gemm: F32 or BF16 operands, F32 result");
+// A and B as F32 (widened, or rounded to bf16 values at bf16 precision), into an F32 C.
+static void gemm_operands(ditc_backend *be, const ditc_gemm *g) {
     int round = be->precision == DITC_PREC_BF16;
     if (!round && g->a_dtype == DITC_F32 && g->b_dtype == DITC_F32) return gemm_f32(g);
-    if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     ditc_gemm w = *g;
     float *a = NULL, *b = NULL;
     if (round || g->a_dtype == DITC_BF16) {
@@ -105,6 +102,48 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
     gemm_f32(&w);
     free(a);
     free(b);
+}
+
+// rows (m, n) at c (row stride ldc) = bias on every row
+static void bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64_t n) {
+#pragma omp parallel for schedule(static) if (m * n > 65536)
+    for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, bias, (size_t)n * sizeof(float));
+}
+
+void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
+    DITC_CHECK((g->c_dtype == DITC_F32 || (g->c_dtype == DITC_BF16 && g->beta == 0.0f)) &&
+                   (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
+                   (g->b_dtype == DITC_F32 || g->b_dtype == DITC_BF16),
+               "CPU gemm: F32 or BF16 operands, F32 result or BF16 with beta 0");
+    DITC_CHECK(!g->bias || (g->batch == 1 && g->beta == 0.0f), "CPU gemm: the bias epilogue needs batch 1, beta 0");
+    if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+    if (g->c_dtype == DITC_F32) {
+        if (!g->bias) return gemm_operands(be, g);
+        ditc_gemm w = *g; // C = bias, then C += A·B: the sums of a bias fill + beta-1 GEMM, element for element
+        bias_rows(g->c, g->ldc, g->bias, g->m, g->n);
+        w.beta = 1.0f;
+        return gemm_operands(be, &w);
+    }
+    // BF16 C: the F32 result in a dense buffer (m, n) per matrix, rounded once into C
+    int64_t mn = g->m * g->n;
+    float *f = ditc_xmalloc((size_t)(mn * g->batch) * sizeof(float));
+    ditc_gemm w = *g;
+    w.c = f;
+    w.ldc = g->n;
+    w.stride_c = mn;
+    w.c_dtype = DITC_F32;
+    if (g->bias) {
+        bias_rows(f, g->n, g->bias, g->m, g->n);
+        w.beta = 1.0f;
+    }
+    gemm_operands(be, &w);
+    uint16_t *c = g->c;
+#pragma omp parallel for collapse(2) schedule(static) if (mn * g->batch > 65536)
+    for (int64_t i = 0; i < g->batch; i++)
+        for (int64_t r = 0; r < g->m; r++)
+            for (int64_t j = 0; j < g->n; j++)
+                c[i * g->stride_c + r * g->ldc + j] = ditc_f32_to_bf16(f[i * mn + r * g->n + j]);
+    free(f);
 }
 
 static void gemm_f32(const ditc_gemm *g) {

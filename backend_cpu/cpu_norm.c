@@ -36,12 +36,12 @@ void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_te
     (void)be;
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     const float *xd = CF32(x), *sh = shift ? CF32(shift) : NULL, *sc = scale ? CF32(scale) : NULL;
-    float *yd = F32(y), *md = F32(mean), *rd = F32(rstd);
+    float *md = F32(mean), *rd = F32(rstd);
+    int bf = y->dtype == DITC_BF16; // the next GEMM's bf16 operand, each value rounded once
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
     for (int64_t row = 0; row < B * T; row++) {
         int64_t b = row / T;
         const float *xr = xd + row * D;
-        float *yr = yd + row * D;
         float mu, rs;
         cpu_row_mean_rstd(xr, D, eps, &mu, &rs);
         md[row] = mu;
@@ -51,7 +51,8 @@ void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_te
             float h = (xr[d] - mu) * rs;
             if (scb) h = h * (1.0f + scb[d]);
             if (shb) h += shb[d];
-            yr[d] = h;
+            if (bf) ((uint16_t *)y->data)[row * D + d] = ditc_f32_to_bf16(h);
+            else F32(y)[row * D + d] = h;
         }
     }
 }

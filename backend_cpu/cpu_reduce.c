@@ -1,20 +1,10 @@
-// cpu_reduce.c — bias broadcast/column sums, row reductions (sum/mean), per-row MSE.
+// cpu_reduce.c — bias gradients (column sums), row reductions (sum/mean), per-row MSE.
 //
 // Reductions are deterministic for any thread count: every output is summed in a fixed order
 // (fixed-size chunks in double, then the chunks in sequence).
 #include "cpu_kernels.h"
 
 #define CHUNK 4096
-
-void cpu_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b) {
-    (void)be;
-    int64_t N = b->numel, M = y->numel / N;
-    float *yd = F32(y);
-    const float *bd = CF32(b);
-#pragma omp parallel for schedule(static) if (M * N > 32768)
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t j = 0; j < N; j++) yd[m * N + j] = bd[j];
-}
 
 void cpu_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc) {
     (void)be;

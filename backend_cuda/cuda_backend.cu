@@ -52,6 +52,7 @@ static void cu_destroy(ditc_backend *be) {
     cuda_ctx *c = cctx(be);
     cudaStreamSynchronize(c->stream);
     if (c->scratch) cudaFreeAsync(c->scratch, c->stream);
+    cuda_gemm_lt_free(be);
     cudaFree(c->sumsq_partial);
     cudaFreeHost(c->sumsq_host);
     cublasDestroy(c->blas);

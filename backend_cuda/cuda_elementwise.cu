@@ -183,10 +183,14 @@ extern "C" void cuda_binary_bwd(ditc_backend *be, ditc_binary_op op, int which, 
 // ---- GELU (tanh approximation), SiLU, SwiGLU -----------------------------------------------------------------
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-__global__ void k_unary_fwd(int silu, float *y, const float *x, int64_t n) {
+__device__ __forceinline__ void store_out(float *y, int64_t i, float v) { y[i] = v; }
+__device__ __forceinline__ void store_out(__nv_bfloat16 *y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
+
+// Y float, or __nv_bfloat16 when the output is the next GEMM's bf16 operand (rounded once)
+template <typename Y> __global__ void k_unary_fwd(int silu, Y *y, const float *x, int64_t n) {
     GRID_LOOP(i, n) {
         float v = x[i];
-        y[i] = silu ? v * sigmoidf_(v) : 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
+        store_out(y, i, silu ? v * sigmoidf_(v) : 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v))));
     }
 }
 __global__ void k_unary_bwd(int silu, float *g, const float *dy, const float *x, int64_t n, int acc) {
@@ -205,7 +209,10 @@ __global__ void k_unary_bwd(int silu, float *g, const float *dy, const float *x,
 
 extern "C" void cuda_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x) {
     if (!x->numel) return;
-    k_unary_fwd<<<grid_for(x->numel, TPB), TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(y), CF32P(x), x->numel);
+    unsigned grid = grid_for(x->numel, TPB);
+    if (y->dtype == DITC_BF16)
+        k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, (__nv_bfloat16 *)y->data, CF32P(x), x->numel);
+    else k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(y), CF32P(x), x->numel);
     CUDA_LAUNCHED();
 }
 extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,

@@ -4,12 +4,47 @@
 // swapped and the same leading dimensions. Precision (be->precision):
 //   fp32: CUBLAS_COMPUTE_32F (true fp32 FMA);  tf32: CUBLAS_COMPUTE_32F_FAST_TF32 (tensor cores, fp32 I/O);
 //   bf16: F32 operands are rounded to bf16 in scratch (same strides) and multiplied on tensor cores with fp32
-//         accumulation and an F32 result. Operands that already are BF16 are used as they are.
-// C is always F32 here (the core keeps activations and gradients in F32).
+//         accumulation. Operands that already are BF16 (written so by their producers) are used as they are.
+// C is F32, or BF16 (beta 0): written by cuBLAS directly from bf16 operands, else through an F32 temporary and
+// one rounding kernel. The bias epilogue: cuBLASLt at tf32/bf16 (cuda_gemm_lt.cu); otherwise the bias is written into
+// an F32 C first and the GEMM adds to it (beta 1, the CPU backend's order of sums), or added by the rounding kernel.
 #include "cuda_internal.cuh"
 
+// rows (m, n) of c (row stride ldc) = bias
+__global__ void k_bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64_t n) {
+    GRID_LOOP(i, m * n) c[(i / n) * ldc + i % n] = bias[i % n];
+}
+
+// c (batch × (m, n), row stride ldc, batch stride sc) = bf16(f + bias), f dense (batch, m, n); bias (n) or NULL
+__global__ void k_round_rows(__nv_bfloat16 *c, int64_t ldc, int64_t sc, const float *f, const float *bias, int64_t m,
+                             int64_t n, int64_t total) {
+    GRID_LOOP(i, total) {
+        int64_t j = i % n, r = (i / n) % m, b = i / (m * n);
+        c[b * sc + r * ldc + j] = __float2bfloat16_rn(bias ? f[i] + bias[j] : f[i]);
+    }
+}
+
+static void blas_gemm(cuda_ctx *c, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
+                      cudaDataType_t bt, float beta, void *cp, cudaDataType_t ctp, int64_t ldc, int64_t sc,
+                      cublasComputeType_t ct) {
+    cublasOperation_t opa = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, opb = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    float alpha = g->alpha;
+    if (g->batch == 1) {
+        CUBLAS_CHECK(cublasGemmEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt, (int)g->ldb, a, at,
+                                  (int)g->lda, &beta, cp, ctp, (int)ldc, ct, CUBLAS_GEMM_DEFAULT));
+    } else {
+        CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt,
+                                                (int)g->ldb, g->stride_b, a, at, (int)g->lda, g->stride_a, &beta, cp,
+                                                ctp, (int)ldc, sc, (int)g->batch, ct, CUBLAS_GEMM_DEFAULT));
+    }
+}
+
+static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
-    DITC_CHECK(g->c_dtype == DITC_F32, "cuda gemm: C must be F32");
+    int cbf = g->c_dtype == DITC_BF16;
+    DITC_CHECK(g->c_dtype == DITC_F32 || (cbf && g->beta == 0.0f), "cuda gemm: C must be F32, or BF16 with beta 0");
+    DITC_CHECK(!g->bias || (g->batch == 1 && g->beta == 0.0f), "cuda gemm: the bias epilogue needs batch 1, beta 0");
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     cuda_ctx *c = cctx(be);
     const void *a = g->a, *b = g->b;
@@ -17,32 +52,42 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     cudaDataType_t bt = g->b_dtype == DITC_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
     if (be->precision == DITC_PREC_TF32) ct = CUBLAS_COMPUTE_32F_FAST_TF32;
-    if (be->precision == DITC_PREC_BF16 || at != bt) {
-        int64_t na = at == CUDA_R_32F ? ditc_gemm_span(g, 0) : 0;
-        int64_t nb = bt == CUDA_R_32F ? ditc_gemm_span(g, 1) : 0;
-        char *s = (char *)cuda_scratch(be, (size_t)(na + nb) * sizeof(__nv_bfloat16) + 512);
-        if (na) {
-            cuda_cast_f32_bf16(be, (__nv_bfloat16 *)s, (const float *)a, na);
-            a = s;
-            at = CUDA_R_16BF;
-        }
-        if (nb) {
-            __nv_bfloat16 *sb = (__nv_bfloat16 *)(s + ((size_t)na * sizeof(__nv_bfloat16) + 255) / 256 * 256);
-            cuda_cast_f32_bf16(be, sb, (const float *)b, nb);
-            b = sb;
-            bt = CUDA_R_16BF;
-        }
-        ct = CUBLAS_COMPUTE_32F;
+    int cast = be->precision == DITC_PREC_BF16 || at != bt;
+    int64_t na = cast && at == CUDA_R_32F ? ditc_gemm_span(g, 0) : 0;
+    int64_t nb = cast && bt == CUDA_R_32F ? ditc_gemm_span(g, 1) : 0;
+    size_t oa = 0, ob = align256((size_t)na * 2); // scratch: [bf16 A | bf16 B]
+    char *s = na || nb ? (char *)cuda_scratch(be, ob + (size_t)nb * 2 + 256) : NULL;
+    if (na) {
+        cuda_cast_f32_bf16(be, (__nv_bfloat16 *)(s + oa), (const float *)a, na);
+        a = s + oa;
+        at = CUDA_R_16BF;
     }
-    cublasOperation_t opa = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, opb = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-    float alpha = g->alpha, beta = g->beta;
-    if (g->batch == 1) {
-        CUBLAS_CHECK(cublasGemmEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt, (int)g->ldb, a, at,
-                                  (int)g->lda, &beta, g->c, CUDA_R_32F, (int)g->ldc, ct, CUBLAS_GEMM_DEFAULT));
-    } else {
-        CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt,
-                                                (int)g->ldb, g->stride_b, a, at, (int)g->lda, g->stride_a, &beta, g->c,
-                                                CUDA_R_32F, (int)g->ldc, g->stride_c, (int)g->batch, ct,
-                                                CUBLAS_GEMM_DEFAULT));
+    if (nb) {
+        cuda_cast_f32_bf16(be, (__nv_bfloat16 *)(s + ob), (const float *)b, nb);
+        b = s + ob;
+        bt = CUDA_R_16BF;
     }
+    if (cast) ct = CUBLAS_COMPUTE_32F;
+    cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
+    if (g->bias && be->precision != DITC_PREC_FP32 && cuda_gemm_lt_bias(be, g, a, at, b, bt, cty, ct)) return;
+    if (cbf && cast && !g->bias) // bf16 operands → bf16 C in cuBLAS
+        return blas_gemm(c, g, a, at, b, bt, 0.0f, g->c, CUDA_R_16BF, g->ldc, g->stride_c, ct);
+    if (!cbf) {
+        float beta = g->beta;
+        if (g->bias) { // C = bias, then C += A·B
+            k_bias_rows<<<grid_for(g->m * g->n, 256), 256, 0, c->stream>>>((float *)g->c, g->ldc, g->bias, g->m, g->n);
+            CUDA_LAUNCHED();
+            beta = 1.0f;
+        }
+        return blas_gemm(c, g, a, at, b, bt, beta, g->c, CUDA_R_32F, g->ldc, g->stride_c, ct);
+    }
+    // BF16 C otherwise: the F32 result in a stream-ordered temporary, then (+ bias) rounded once
+    int64_t total = g->batch * g->m * g->n;
+    float *f = NULL;
+    CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)total * sizeof(float), c->pool, c->stream));
+    blas_gemm(c, g, a, at, b, bt, 0.0f, f, CUDA_R_32F, g->n, g->m * g->n, ct);
+    k_round_rows<<<grid_for(total, 256), 256, 0, c->stream>>>((__nv_bfloat16 *)g->c, g->ldc, g->stride_c, f, g->bias,
+                                                              g->m, g->n, total);
+    CUDA_LAUNCHED();
+    CUDA_CHECK(cudaFreeAsync(f, c->stream));
 }

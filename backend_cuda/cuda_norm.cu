@@ -21,7 +21,12 @@ __device__ __forceinline__ void row_stats(const float *xr, int64_t D, float eps,
     *rs = rsqrtf(v + eps);
 }
 
-__global__ void k_ln_mod_fwd(float *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_,
+__device__ __forceinline__ void store_y(float *y, int64_t i, float v) { y[i] = v; }
+__device__ __forceinline__ void store_y(__nv_bfloat16 *y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
+
+// Y float, or __nv_bfloat16 when y is the next GEMM's bf16 operand (rounded once)
+template <typename Y>
+__global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_,
                              int64_t T, int64_t D, float eps) {
     __shared__ float sh[32];
     int64_t row = blockIdx.x, b = row / T;
@@ -36,7 +41,7 @@ __global__ void k_ln_mod_fwd(float *y, float *mean, float *rstd, const float *x,
         float h = (xr[d] - mu) * rs;
         if (sc_) h = h * (1.0f + sc_[b * D + d]);
         if (sh_) h += sh_[b * D + d];
-        y[row * D + d] = h;
+        store_y(y, row * D + d, h);
     }
 }
 
@@ -44,8 +49,13 @@ extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *m
                                 const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps) {
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     if (B * T == 0) return;
-    k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(
-        F32P(y), F32P(mean), F32P(rstd), CF32P(x), shift ? CF32P(shift) : NULL, scale ? CF32P(scale) : NULL, T, D, eps);
+    const float *sh = shift ? CF32P(shift) : NULL, *sc = scale ? CF32P(scale) : NULL;
+    if (y->dtype == DITC_BF16)
+        k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>((__nv_bfloat16 *)y->data, F32P(mean), F32P(rstd),
+                                                                 CF32P(x), sh, sc, T, D, eps);
+    else
+        k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(y), F32P(mean), F32P(rstd), CF32P(x), sh, sc, T,
+                                                                 D, eps);
     CUDA_LAUNCHED();
 }
 

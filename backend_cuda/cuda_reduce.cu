@@ -1,4 +1,4 @@
-// cuda_reduce.cu — bias broadcast, column sums (bias/affine/modulation gradients), row sums, per-row MSE.
+// cuda_reduce.cu — column sums (bias/affine/modulation gradients), row sums, per-row MSE.
 //
 // Deterministic: every sum has a fixed order independent of timing (no atomics). Column sums: a block of
 // 32 columns × 16 row lanes, each lane sums rows lane, lane+16, … then the 16 lanes are added in order.
@@ -6,15 +6,6 @@
 #include "cuda_internal.cuh"
 
 #define TPB 256
-
-__global__ void k_bias_fwd(float *y, const float *b, int64_t M, int64_t N) { GRID_LOOP(i, M * N) y[i] = b[i % N]; }
-
-extern "C" void cuda_bias_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *b) {
-    int64_t N = b->numel, M = y->numel / N;
-    if (!y->numel) return;
-    k_bias_fwd<<<grid_for(M * N, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(b), M, N);
-    CUDA_LAUNCHED();
-}
 
 // grid.y takes groups g, g + gridDim.y, … (gridDim.y ≤ 65535 while G, e.g. B·heads or B, may be larger).
 __global__ void k_col_sums(float *out, const float *x, const float *y, const float *mean, const float *rstd, int64_t G,

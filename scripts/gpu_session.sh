@@ -8,14 +8,15 @@
 #   configure  cmake -G Ninja, Release, DITC_CUDA=ON for the card's architecture only, no -Werror, against the kit
 #              (CMAKE_PREFIX_PATH / CMAKE_LIBRARY_PATH / -isystem; LD_LIBRARY_PATH for OpenBLAS's libgfortran)
 #   build      ditc, test_gpu_parity, st_compare with all cores
-#   parity     test_gpu_parity: every backend entry CPU vs CUDA at toy and DiT-XL/2 sizes (+ the grid-cap pass)
+#   parity     test_gpu_parity: every backend entry CPU vs CUDA at toy and DiT-XL/2 sizes (+ the grid-cap pass);
+#              its GEMM cases again with DITC_CUBLASLT=0
 #   train      tests/test_gpu_train.sh: ditc check / 50 steps / grad-checkpoint / micro-batches / Large-DiT /
 #              resume / sample / mpirun (CPU vs GPU end to end, with the venv's python3)
 #   memcheck   compute-sanitizer --tool memcheck over test_gpu_parity --small
 #   racecheck  compute-sanitizer --tool racecheck over the shared-memory kernels (test_gpu_parity --small --only ...)
 #   bench      ditc bench DiT-XL/2 batch 32 latent 32: bf16, tf32, bf16 + --grad-checkpoint (and, after the
 #              PyTorch bf16 step, a per-op profile of the bf16 step and bf16 with the fused fp32 attention
-#              kernel: DITC_ATTN=fused)
+#              kernel: DITC_ATTN=fused; last, bf16 without the producers' bf16 operands and cuBLASLt)
 #   pytorch    the reference PyTorch step (DiT checkout of the kit) in bf16, then with torch.compile
 # $OUT (default ./out-gpu) receives exactly two files, rewritten after every stage (so a run killed at its limit
 # still returns them): summary.txt (per stage: exit, seconds, the key result lines) and logs.tar.gz (every log).
@@ -226,6 +227,8 @@ gpu_args() {
 B=$BUILD
 if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu parity 240 '^FAIL|^SKIP|^peer:|test_gpu_parity \(' "$B/test_gpu_parity"
+    # the GEMM cases once more without cuBLASLt: the bias epilogue's fallback (bias fill + beta 1, or F32 + rounding)
+    gpu parity_no_lt 60 '^FAIL|test_gpu_parity \(' env DITC_CUBLASLT=0 "$B/test_gpu_parity" --only gemm
     gpu train 300 '^(PASS|FAIL|SKIP)|^test_gpu_train|^device' bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
     if [ -n "$SANITIZER" ] || [ "$DRY" = 1 ]; then
         CS=${SANITIZER:-compute-sanitizer}
@@ -255,6 +258,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
         --precision bf16 "${BENCH[@]}"
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error' "${PEER[@]}" --compile
+    # A/B of the bf16 operands written by their producers + the cuBLASLt bias epilogue (ops.h ditc_operand_dtype,
+    # backend_cuda/cuda_gemm_lt.cu) against F32 activations cast in every GEMM and a bias fill read by beta = 1
+    gpu bench_bf16_no_operands 60 'ms/step|MFU|peak device|arena' env DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 "$B/ditc" \
+        bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
 else
     note "-- GPU stages: NOT RUN (no build)"
 fi

@@ -7,7 +7,10 @@
 #  2. bf16 training is deterministic: --grad-checkpoint and resume (6 = 3 + --resume + 3) bit for bit, micro-batches
 #     within 1e-5 (1 vs 2 threads is not asserted: OpenBLAS alone, as in the sanitizer build, picks other kernels for
 #     the per-thread blocks; with oneDNN the Release build is thread-invariant);
-#  3. the device paths (--device cpu-guard: memory the core cannot read) equal the cpu backend at bf16, bit for bit.
+#  3. the device paths (--device cpu-guard: memory the core cannot read) equal the cpu backend at bf16, bit for bit;
+#  4. the bf16 GEMM operands written by their producers (LayerNorm+modulate, GELU, the qkv linear with its bias in the
+#     GEMM epilogue, attention: ops.h ditc_operand_dtype) give the results of rounding them in each GEMM
+#     (DITC_BF16_OPERANDS=0) bit for bit — check, training, --grad-checkpoint — with a smaller activation arena.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -75,6 +78,31 @@ same_run "bf16 training: 3 steps + --resume latest + 3 = 6 straight, bit for bit
 # 3. the device paths
 tr gd --max-steps 6 --ckpt-every 6 --threads 2 --device cpu-guard
 same_run "bf16 on --device cpu-guard = cpu, bit for bit" "$TMP/t2" "$TMP/gd"
+
+# 4. producers' bf16 operands = the per-GEMM rounding, bit for bit
+for name in s2 ldit; do
+    [ -f "$TMP/c.$name.bf16.safetensors" ] || continue
+    heads=3
+    [ $name = ldit ] && heads=4
+    run "c16.$name" env DITC_BF16_OPERANDS=0 "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" \
+        --inputs "$TMP/in.$name.safetensors" --num-heads $heads --grads --train-steps 2 --lr 1e-4 \
+        --out "$TMP/c16.$name.safetensors" || { fail "$name: DITC_BF16_OPERANDS=0 ditc check"; show "c16.$name"; }
+    cmp -s "$TMP/c.$name.bf16.safetensors" "$TMP/c16.$name.safetensors"
+    check $? "$name: check at bf16, producers' bf16 operands = per-GEMM rounding (DITC_BF16_OPERANDS=0), bit for bit"
+done
+T=("${T[@]}" --threads 2 --max-steps 6 --ckpt-every 6)
+run o16 env DITC_BF16_OPERANDS=0 "$DITC" train "${T[@]}" --results-dir "$TMP/o16" || { fail "DITC_BF16_OPERANDS=0 train"; show o16; }
+same_run "bf16 training: producers' bf16 operands = per-GEMM rounding, 6 steps bit for bit" "$TMP/t2" "$TMP/o16"
+run o16gc env DITC_BF16_OPERANDS=0 "$DITC" train "${T[@]}" --grad-checkpoint --results-dir "$TMP/o16gc" ||
+    { fail "DITC_BF16_OPERANDS=0 train --grad-checkpoint"; show o16gc; }
+same_run "... and with --grad-checkpoint" "$TMP/gc" "$TMP/o16gc"
+arena() { sed -n 's/.*activation arena peak \([0-9.]*\) MiB.*/\1/p' "$TMP/$1.out"; }
+B=(bench --model DiT-S/2 --depth 2 --hidden-size 96 --num-heads 3 --image-size 16 --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2)
+run a32 env DITC_BF16_OPERANDS=0 "$DITC" "${B[@]}" && run a16 "$DITC" "${B[@]}" || fail "ditc bench --precision bf16"
+# 2 blocks x 10·B·T·D values (two normed inputs D, qkv 3D, attention output D, GELU 4D) at 2 bytes instead of 4
+want=$(awk 'BEGIN { printf "%.1f", 2 * 10 * 8 * 64 * 96 * 2 / 1048576 }')
+awk -v a="$(arena a32)" -v b="$(arena a16)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.15 && a - b < w + 0.15) }'
+check $? "the activation arena is ${want} MiB smaller with bf16 operands ($(arena a32) -> $(arena a16) MiB)"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

@@ -47,6 +47,10 @@
 #define TOL_TF32          1e-5
 #define TOL_BF16          1e-4
 #define TOL_BF16_OPERANDS 1e-8
+// Outputs written as BF16 (the next GEMM's operand): fp32 arithmetic, then one rounding — the sides differ where their
+// F32 values straddle a rounding boundary (one bf16 ulp, 2^-8 relative). Stated before the first device run.
+#define TOL_BF16_OUT      1e-8 // elementwise kernels (F32 values ~1e-7 apart)
+#define TOL_GEMM_BF16_OUT 1e-7 // an fp32 GEMM (F32 sums ~1e-6 apart)
 // The GEMM attention (core/ops/ops_attention_gemm.c) at tf32 / bf16 against the CPU's fp32: stated before the first
 // device run, to be tightened to the measured values.
 #define TOL_ATTN_TF32     1e-4
@@ -266,6 +270,7 @@ typedef struct {
     float alpha, beta;
     ditc_precision prec;
     int a_bf16, b_bf16;
+    int bias, c_bf16; // the bias epilogue (batch 1, beta 0); C written as BF16 (beta 0)
     double tol;
 } gcase;
 
@@ -303,11 +308,34 @@ static void *peer_bf16(const pt *p) {
     return d;
 }
 
+// BF16 outputs: a BF16 twin of an F32 tensor on both sides, filled with NaN; after the call bf16_widen casts its
+// values back into the F32 tensor (cast is bit-exact on both sides) to be compared like any output.
+typedef struct {
+    ditc_tensor t[2];
+} bf16_twin;
+static void bf16_new(bf16_twin *h, const pt *like) {
+    for (int k = 0; k < 2; k++) {
+        h->t[k] = like->t[k];
+        h->t[k].dtype = DITC_BF16;
+        h->t[k].data = BE[k]->alloc(BE[k], (size_t)like->t[k].numel * 2);
+        BE[k]->fill(BE[k], h->t[k].data, DITC_BF16, (size_t)like->t[k].numel, NAN);
+    }
+}
+static void bf16_widen(bf16_twin *h, pt *into) {
+    for (int k = 0; k < 2; k++) {
+        BE[k]->cast(BE[k], &into->t[k], &h->t[k]);
+        BE[k]->free(BE[k], h->t[k].data);
+    }
+}
+
 static void run_gemm(const gcase *c) {
-    pt a, b, cc;
+    pt a, b, cc, bias;
+    bf16_twin c16;
     mk1(&a, c->an, -1, 1);
     mk1(&b, c->bn, -1, 1);
     mk1(&cc, c->cn, -1, 1);
+    mk1(&bias, c->n, -2, 2);
+    if (c->c_bf16) bf16_new(&c16, &cc);
     if (c->a_bf16) round_bf16(a.host, c->an), upload(&a);
     if (c->b_bf16) round_bf16(b.host, c->bn), upload(&b);
     if (c->beta == 0.0f) poison(&cc);
@@ -335,20 +363,23 @@ static void run_gemm(const gcase *c) {
                        .ldb = c->ldb,
                        .stride_b = c->sb,
                        .b_dtype = bb ? DITC_BF16 : DITC_F32,
-                       .c = (float *)cc.t[k].data + c->coff,
+                       .c = c->c_bf16 ? (void *)((uint16_t *)c16.t[k].data + c->coff)
+                                      : (void *)((float *)cc.t[k].data + c->coff),
                        .ldc = c->ldc,
                        .stride_c = c->sc,
-                       .c_dtype = DITC_F32};
+                       .c_dtype = c->c_bf16 ? DITC_BF16 : DITC_F32,
+                       .bias = c->bias ? (const float *)bias.t[k].data : NULL};
         BE[k]->gemm(BE[k], &g);
     }
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
+    if (c->c_bf16) bf16_widen(&c16, &cc);
     char what[48];
-    snprintf(what, sizeof what, "%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
-             c->b_bf16 ? " B16" : "", (double)c->beta);
+    snprintf(what, sizeof what, "%s%s%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
+             c->b_bf16 ? " B16" : "", c->bias ? " +bias" : "", c->c_bf16 ? " C16" : "", (double)c->beta);
     expect_gap(c->name, what, &cc, c->tol, c->beta == 0.0f ? c->cn - c->batch * c->m * c->n : 0);
     if (a16) BE[1]->free(BE[1], a16);
     if (b16) BE[1]->free(BE[1], b16);
-    rm(&a), rm(&b), rm(&cc);
+    rm(&a), rm(&b), rm(&cc), rm(&bias);
 }
 
 static void t_gemm(const sizes *z, int real) {
@@ -438,6 +469,28 @@ static void t_gemm(const sizes *z, int real) {
     w.a_bf16 = 1, run_gemm(&w);
     w.b_bf16 = 0, w.beta = 1.0f, run_gemm(&w);
     w.a_bf16 = w.b_bf16 = 1, w.prec = DITC_PREC_BF16, w.tol = TOL_BF16, run_gemm(&w);
+    // the bias epilogue (cuBLASLt at tf32/bf16; a bias fill + beta 1 at fp32) and BF16 outputs (the qkv linear and
+    // the attention's P·V at bf16 write the next GEMM's operand): every precision, so each CUDA path runs
+    const ditc_precision precs[3] = {DITC_PREC_FP32, DITC_PREC_TF32, DITC_PREC_BF16};
+    const double tols[3] = {TOL_FP32, TOL_TF32, TOL_BF16}, tols16[3] = {TOL_GEMM_BF16_OUT, TOL_TF32, TOL_BF16};
+    for (int p = 0; p < 3; p++) {
+        gcase e = dense("linear fwd bias epilogue", 0, 1, M, 3 * D, D, 1, 0.0f, precs[p], tols[p]);
+        e.bias = 1, run_gemm(&e);
+        e.name = "linear fwd bias -> bf16", e.c_bf16 = 1, e.tol = tols16[p], run_gemm(&e);
+        e.name = "linear fwd -> bf16", e.bias = 0, run_gemm(&e);
+        e.name = "linear fwd bias, bf16 x", e.a_bf16 = 1, e.bias = 1, e.c_bf16 = 0, e.tol = tols[p];
+        if (p == 0) e.tol = TOL_BF16_OPERANDS;
+        run_gemm(&e);
+        gcase v = o; // P·V into head h's columns of a BF16 out (ldc D, batch stride T·D)
+        v.name = "gemm head slice P·V -> bf16", v.beta = 0.0f, v.prec = precs[p], v.tol = tols16[p], v.c_bf16 = 1;
+        run_gemm(&v);
+    }
+    if (!real) { // odd shapes: bias and BF16 C with ldc > n
+        gcase e = dense("gemm bias ldc", 1, 1, 37, 53, 96, 1, 0.0f, DITC_PREC_BF16, TOL_BF16);
+        e.ldc = 61, e.sc = 37 * 61, e.cn = 37 * 61, e.bias = 1, run_gemm(&e);
+        e.c_bf16 = 1, run_gemm(&e);
+        e.prec = DITC_PREC_TF32, e.tol = TOL_TF32, run_gemm(&e);
+    }
 }
 
 // ---- attention -----------------------------------------------------------------------------------------------
@@ -620,6 +673,12 @@ static void t_elementwise(const sizes *z) {
         OUT(k.dx), BOTH(binary_bwd, DITC_BIN_ADD, 1, X(k.dx), X(k.dy), X(k.x), X(k.x2), acc);
         expect("binary_bwd add", acc ? "same acc" : "same", &k.dx, T32);
         poison(&k.y), BOTH(unary_fwd, DITC_UN_GELU_TANH, X(k.y), X(k.x)), expect("gelu", "fwd", &k.y, T32);
+        if (!acc) { // the GELU written as the fc2 GEMM's bf16 operand
+            bf16_twin h;
+            bf16_new(&h, &k.y);
+            BOTH(unary_fwd, DITC_UN_GELU_TANH, &h.t[K_], X(k.x));
+            bf16_widen(&h, &k.y), expect("gelu", "fwd -> bf16", &k.y, TOL_BF16_OUT);
+        }
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), X(k.dy), X(k.x), acc),
             expect("gelu", acc ? "bwd acc" : "bwd", &k.dx, T32);
         poison(&k.y), BOTH(unary_fwd, DITC_UN_SILU, X(k.y), X(k.x)), expect("silu", "fwd", &k.y, T32);
@@ -694,6 +753,14 @@ static void t_norm(const sizes *z) {
         BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
         expect("ln_mod_fwd", "y", &k.y, T32), expect("ln_mod_fwd", "mean", &k.m, T32),
             expect("ln_mod_fwd", "rstd", &k.r, T32);
+        if (!acc) { // y written as the next GEMM's bf16 operand (mean, rstd stay F32)
+            bf16_twin h;
+            bf16_new(&h, &k.y);
+            poison(&k.m), poison(&k.r);
+            BOTH(ln_mod_fwd, &h.t[K_], X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+            bf16_widen(&h, &k.y), expect("ln_mod_fwd", "y -> bf16", &k.y, TOL_BF16_OUT);
+            expect("ln_mod_fwd", "mean (bf16 y)", &k.m, T32), expect("ln_mod_fwd", "rstd (bf16 y)", &k.r, T32);
+        }
         OUT(k.dx), OUT(k.ds1), OUT(k.ds2);
         BOTH(ln_mod_bwd, X(k.dx), X(k.ds1), X(k.ds2), X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), acc, acc, acc);
         expect("ln_mod_bwd", acc ? "dx acc" : "dx", &k.dx, T32),
@@ -751,7 +818,6 @@ static void t_reduce(const sizes *z) {
     pt perb, db;
     mk1(&perb, B, -1, 1), mk1(&db, D, -1, 1);
     for (int acc = 0; acc < 2; acc++) {
-        poison(&k.y), BOTH(bias_fwd, X(k.y), X(k.bb)), expect("bias_fwd", "(B·T, D)", &k.y, T32);
         OUT(db), BOTH(bias_bwd, X(db), X(k.dy), acc), expect("bias_bwd", acc ? "B·T rows acc" : "B·T rows", &db, T32);
         OUT(k.m), BOTH(reduce_rows, X(k.m), X(k.x), 0.25f, acc),
             expect("reduce_rows", acc ? "(B·T, D) acc" : "(B·T, D)", &k.m, T32);

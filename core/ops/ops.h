@@ -10,8 +10,22 @@
 #include "op_list.h"
 
 // ---- linear algebra ----------------------------------------------------------------------
-// x (..., K), w (N, K) or (N, ...) with numel N·K (read as (N, K)), b (N) or NULL → (..., N) = x·wᵀ + b
+// x (..., K), w (N, K) or (N, ...) with numel N·K (read as (N, K)), b (N) or NULL → (..., N) = x·wᵀ + b.
+// x may be BF16 (a producer's GEMM operand); the bias is the GEMM's epilogue.
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b);
+
+// ---- GEMM operands at bf16 precision ---------------------------------------------------------
+// The ops whose output only GEMMs read (LayerNorm+modulate, GELU, the qkv linear, attention) write it as the dtype
+// ditc_operand_dtype gives: BF16 at `--precision bf16` — rounded once where it is produced, half the memory, no
+// cast per GEMM (the values the GEMM would have rounded it to: the results are the same) — F32 otherwise, or with
+// DITC_BF16_OPERANDS=0 (A/B runs). Their gradients stay F32. The *_to variants take that dtype (F32 or BF16).
+ditc_dtype ditc_operand_dtype(const ditc_ctx *c);
+ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out);
+ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out);
+ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,
+                                 ditc_dtype out);
+// qkv F32 or BF16; the fused (fp32) kernels get F32 copies, the GEMM path reads it as it is
+ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dtype out);
 // a (Bt, M, K) or (M, K) [transposed if ta], b (Bt, K, N) [transposed if tb] → (Bt, M, N)
 ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, int tb);
 

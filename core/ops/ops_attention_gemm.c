@@ -67,9 +67,9 @@ static operand f32(const float *p) { return (operand){p, DITC_F32}; }
 
 // C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] over n heads (batch strides: the head width in the packed rows, T² in
 // the score matrices).
-static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
-                 operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, float *c,
-                 int64_t ldc, int64_t sc) {
+static void gemm_to(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
+                    operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, void *c,
+                    ditc_dtype c_dtype, int64_t ldc, int64_t sc) {
     ditc_gemm g = {.trans_a = ta,
                    .trans_b = tb,
                    .m = m,
@@ -89,8 +89,14 @@ static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_
                    .c = c,
                    .ldc = ldc,
                    .stride_c = sc,
-                   .c_dtype = DITC_F32};
+                   .c_dtype = c_dtype};
     be->gemm(be, &g);
+}
+
+static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
+                 operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, float *c,
+                 int64_t ldc, int64_t sc) {
+    gemm_to(be, ta, tb, m, nn, k, batch, alpha, a, lda, sa, b, ldb, sb, beta, c, DITC_F32, ldc, sc);
 }
 
 // A header for rows (n, C) of backend memory at p (F32).
@@ -104,13 +110,17 @@ static ditc_tensor rows_view(ditc_backend *be, float *p, int64_t n, int64_t C) {
     return t;
 }
 
-// The temporaries: the score matrices (`scores` floats), then, at bf16 precision, bf16 copies of the tensors the
-// GEMMs read from the packed rows (qkv, dout: cast once per call instead of once per GEMM and batch element).
+// The temporaries: the score matrices (`scores` floats), then, at bf16 precision, bf16 copies of the F32 tensors the
+// GEMMs read from the packed rows (qkv, dout: cast once per call instead of once per GEMM and batch element; a qkv
+// its producer wrote as BF16 is read as it is).
 static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
-static size_t bf16_bytes(const ditc_tensor *t) { return align256((size_t)t->numel * 2); }
+static size_t bf16_bytes(const ditc_backend *be, const ditc_tensor *t) {
+    return be->precision == DITC_PREC_BF16 && t->dtype == DITC_F32 ? align256((size_t)t->numel * 2) : 0;
+}
 
 // x as a GEMM operand: itself, or (bf16 precision) its bf16 copy written at dst.
 static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst) {
+    if (x->dtype == DITC_BF16) return (operand){x->data, DITC_BF16};
     if (be->precision != DITC_PREC_BF16) return f32((const float *)x->data);
     ditc_tensor h = *x;
     h.dtype = DITC_BF16;
@@ -126,8 +136,8 @@ void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const d
     attn_dims d = dims_of(qkv, heads);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D;
     size_t sbytes = align256((size_t)(d.n * T * T) * sizeof(float));
-    int bf = be->precision == DITC_PREC_BF16;
-    char *tmp = ditc_ctx_tmp(c, sbytes + (bf ? bf16_bytes(qkv) : 0));
+    char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv));
+    size_t es = ditc_dtype_size(out->dtype); // out F32, or BF16 (the projection's operand)
     float *S = (float *)tmp;
     operand x = packed_operand(be, qkv, tmp + sbytes);
     for (int64_t b = 0; b < d.B; b++) {
@@ -138,8 +148,8 @@ void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const d
             ditc_tensor s = rows_view(be, S, n * T, T),
                         l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
             be->softmax_fwd(be, &s, &l, 0);
-            gemm(be, 0, 0, T, hd, T, n, 1.0f, f32(S), T, T * T, v, ld, hd, 0.0f,
-                 (float *)out->data + b * T * D + h0 * hd, D, hd);
+            gemm_to(be, 0, 0, T, hd, T, n, 1.0f, f32(S), T, T * T, v, ld, hd, 0.0f,
+                    (char *)out->data + (size_t)(b * T * D + h0 * hd) * es, out->dtype, D, hd);
         }
     }
 }
@@ -151,11 +161,10 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
     size_t sbytes = align256((size_t)(2 * d.n * TT) * sizeof(float));
-    int bf = be->precision == DITC_PREC_BF16;
-    char *tmp = ditc_ctx_tmp(c, sbytes + (bf ? bf16_bytes(qkv) + bf16_bytes(dout) : 0));
+    char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv) + bf16_bytes(be, dout));
     float *P = (float *)tmp, *dP = P + d.n * TT;
     operand x = packed_operand(be, qkv, tmp + sbytes);
-    operand go = packed_operand(be, dout, tmp + sbytes + (bf ? bf16_bytes(qkv) : 0));
+    operand go = packed_operand(be, dout, tmp + sbytes + bf16_bytes(be, qkv));
     for (int64_t b = 0; b < d.B; b++) {
         for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
             int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;

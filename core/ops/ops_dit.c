@@ -11,11 +11,17 @@ static void check_mod(const ditc_tensor *x, const ditc_tensor *m, const char *wh
 }
 
 ditc_tensor *ditc_ln_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps) {
+    return ditc_ln_modulate_to(c, x, shift, scale, eps, DITC_F32);
+}
+
+ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,
+                                 ditc_dtype out) {
     check_f32(x, "ln_modulate input");
     DITC_CHECK(x->ndim == 3, "ln_modulate input must be (B, T, D)");
+    DITC_CHECK(out == DITC_F32 || out == DITC_BF16, "ln_modulate output must be F32 or BF16");
     check_mod(x, shift, "ln_modulate shift");
     check_mod(x, scale, "ln_modulate scale");
-    ditc_tensor *y = ditc_new_like(c, x);
+    ditc_tensor *y = ditc_new(c, out, 3, x->shape); // BF16: the next GEMM's operand (the backward reads x)
     int64_t bt[2] = {x->shape[0], x->shape[1]};
     ditc_tensor *mean = ditc_new(c, DITC_F32, 2, bt), *rstd = ditc_new(c, DITC_F32, 2, bt);
     BE->ln_mod_fwd(BE, y, mean, rstd, x, shift, scale, eps);
@@ -60,20 +66,27 @@ void ditc_bwd_gated_residual(ditc_ctx *c, ditc_node *n) {
 }
 
 ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads) {
-    check_f32(qkv, "attention qkv");
+    return ditc_attention_to(c, qkv, heads, DITC_F32);
+}
+
+ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dtype out_dtype) {
+    DITC_CHECK(qkv->dtype == DITC_F32 || qkv->dtype == DITC_BF16, "attention qkv must be F32 or BF16");
+    DITC_CHECK(out_dtype == DITC_F32 || out_dtype == DITC_BF16, "attention output must be F32 or BF16");
     DITC_CHECK(qkv->ndim == 3 && qkv->shape[2] % 3 == 0, "attention input must be (B, T, 3D)");
     int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3;
     DITC_CHECK(heads > 0 && D % heads == 0, "hidden size %lld not divisible by %d heads", (long long)D, heads);
+    int gemm = ditc_attention_gemm_wanted(BE);
+    if (!gemm && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // the fused kernels read and write F32
     int64_t shape[3] = {B, T, D}, lshape[3] = {B, heads, T};
-    ditc_tensor *out = ditc_new(c, DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
-    if (ditc_attention_gemm_wanted(BE)) ditc_attn_gemm_fwd(c, out, lse, qkv, heads); // GEMMs + row softmax
-    else BE->attn_fwd(BE, out, lse, qkv, heads);                                     // the fused kernel
+    ditc_tensor *out = ditc_new(c, gemm ? out_dtype : DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
+    if (gemm) ditc_attn_gemm_fwd(c, out, lse, qkv, heads); // GEMMs + row softmax
+    else BE->attn_fwd(BE, out, lse, qkv, heads);           // the fused kernel
     ditc_node *n = ditc_record(c, DITC_OP_ATTENTION, 1, &qkv, 1, &out);
     if (n) {
         n->saved[0] = lse;
         n->iarg[0] = heads;
     }
-    return out;
+    return out->dtype == out_dtype ? out : ditc_cast(c, out, out_dtype);
 }
 
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {

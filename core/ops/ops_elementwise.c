@@ -62,9 +62,10 @@ void ditc_bwd_scale(ditc_ctx *c, ditc_node *n) {
     if (dx) BE->axpy(BE, dx, n->farg[0], ditc_grad_src(n->out[0]), acc);
 }
 
-static ditc_tensor *unary(ditc_ctx *c, ditc_unary_op op, int id, ditc_tensor *x) {
+static ditc_tensor *unary(ditc_ctx *c, ditc_unary_op op, int id, ditc_tensor *x, ditc_dtype out) {
     check_f32(x, "activation input");
-    ditc_tensor *y = ditc_new_like(c, x);
+    DITC_CHECK(out == DITC_F32 || out == DITC_BF16, "activation output must be F32 or BF16");
+    ditc_tensor *y = ditc_new(c, out, x->ndim, x->shape); // BF16: the next GEMM's operand (the backward reads x)
     BE->unary_fwd(BE, op, y, x);
     ditc_record(c, id, 1, &x, 1, &y);
     return y;
@@ -76,8 +77,11 @@ static void unary_bwd(ditc_ctx *c, ditc_node *n, ditc_unary_op op) {
     if (dx) BE->unary_bwd(BE, op, dx, ditc_grad_src(n->out[0]), n->in[0], acc);
 }
 
-ditc_tensor *ditc_gelu(ditc_ctx *c, ditc_tensor *x) { return unary(c, DITC_UN_GELU_TANH, DITC_OP_GELU, x); }
-ditc_tensor *ditc_silu(ditc_ctx *c, ditc_tensor *x) { return unary(c, DITC_UN_SILU, DITC_OP_SILU, x); }
+ditc_tensor *ditc_gelu(ditc_ctx *c, ditc_tensor *x) { return unary(c, DITC_UN_GELU_TANH, DITC_OP_GELU, x, DITC_F32); }
+ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out) {
+    return unary(c, DITC_UN_GELU_TANH, DITC_OP_GELU, x, out);
+}
+ditc_tensor *ditc_silu(ditc_ctx *c, ditc_tensor *x) { return unary(c, DITC_UN_SILU, DITC_OP_SILU, x, DITC_F32); }
 void ditc_bwd_gelu(ditc_ctx *c, ditc_node *n) { unary_bwd(c, n, DITC_UN_GELU_TANH); }
 void ditc_bwd_silu(ditc_ctx *c, ditc_node *n) { unary_bwd(c, n, DITC_UN_SILU); }
 

@@ -2,14 +2,16 @@
 //
 // At bf16 precision the GEMMs would round every F32 operand to bf16 on each call. The linear rounds its weight once
 // per forward and keeps the copy for the backward's dx GEMM, and rounds dy once for the two backward GEMMs that read
-// it (the same bf16 values, so the same results: 4 operand roundings per linear and step instead of 6).
+// it (the same bf16 values, so the same results: 4 operand roundings per linear and step instead of 6). An input
+// x that its producer wrote as BF16 (ditc_operand_dtype) is read as it is, in the forward and for dW.
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops_internal.h"
 
-static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
-                 int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C, int64_t ldc,
-                 int64_t sc, float beta) {
+static void gemm_bias(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
+                      int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C,
+                      int64_t ldc, int64_t sc, float beta, const ditc_tensor *bias) {
     ditc_gemm g = {.trans_a = ta,
                    .trans_b = tb,
                    .m = m,
@@ -29,8 +31,24 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
                    .c = C->data,
                    .ldc = ldc,
                    .stride_c = sc,
-                   .c_dtype = C->dtype};
+                   .c_dtype = C->dtype,
+                   .bias = bias ? (const float *)bias->data : NULL};
     BE->gemm(BE, &g);
+}
+
+static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
+                 int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C, int64_t ldc,
+                 int64_t sc, float beta) {
+    gemm_bias(c, ta, tb, m, n, k, batch, A, lda, sa, B, ldb, sb, C, ldc, sc, beta, NULL);
+}
+
+ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
+    static int off = -1; // DITC_BF16_OPERANDS=0: every op writes F32 (A/B runs; the results are the same)
+    if (off < 0) {
+        const char *e = getenv("DITC_BF16_OPERANDS");
+        off = e && !strcmp(e, "0");
+    }
+    return c->be->precision == DITC_PREC_BF16 && !off ? DITC_BF16 : DITC_F32;
 }
 
 // t rounded to bf16 (a new tensor of the step), the GEMM operand at bf16 precision.
@@ -42,18 +60,23 @@ static ditc_tensor *bf16_copy(ditc_ctx *c, const ditc_tensor *t) {
 
 // x (M, K) rows, w (N, K) — or (N, ...) read as (N, numel/N), e.g. a conv kernel — b (N) → y (M, N)
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b) {
+    return ditc_linear_to(c, x, w, b, DITC_F32);
+}
+
+ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out) {
     DITC_CHECK(w->ndim >= 2, "linear weight %s must be at least 2-D", w->name);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
     DITC_CHECK(w->numel == N * K, "linear %s: input width %lld != weight in %lld", w->name, (long long)K,
                (long long)(w->numel / N));
-    DITC_CHECK(!b || (b->numel == N), "linear bias size");
+    DITC_CHECK(!b || (b->numel == N && b->dtype == DITC_F32), "linear bias size/dtype");
+    DITC_CHECK(x->dtype == DITC_F32 || x->dtype == DITC_BF16, "linear input must be F32 or BF16");
+    DITC_CHECK(out == DITC_F32 || out == DITC_BF16, "linear output must be F32 or BF16");
     int64_t shape[DITC_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = N;
-    ditc_tensor *y = ditc_new(c, DITC_F32, x->ndim, shape);
-    if (b) BE->bias_fwd(BE, y, b);
+    ditc_tensor *y = ditc_new(c, out, x->ndim, shape);
     ditc_tensor *wg = BE->precision == DITC_PREC_BF16 && w->dtype == DITC_F32 ? bf16_copy(c, w) : w;
-    gemm(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, y, N, 0, b ? 1.0f : 0.0f);
+    gemm_bias(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, y, N, 0, 0.0f, b); // the bias in the GEMM's epilogue
     ditc_tensor *in[3] = {x, w, b};
     ditc_node *n = ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
     if (n && wg != w) n->saved[0] = wg; // the weight's bf16 copy for the dx GEMM

@@ -20,6 +20,9 @@
 // C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i] for i in [0, batch), row-major (C is m×n,
 // op(A) m×k, op(B) k×n). Pointers are backend memory; ld* are row strides, stride_* batch strides,
 // all in elements. The pointers may be offset into a tensor (e.g. one head of a packed qkv).
+// A and B are F32 or BF16; C is F32, or BF16 with beta = 0 (the F32 result rounded once, to nearest even).
+// Epilogue: with `bias` (F32, n; batch 1, beta 0) C = alpha · op(A) · op(B) + bias on every row, added in F32
+// before any rounding to a BF16 C (cuBLASLt's BIAS epilogue on CUDA).
 typedef struct {
     int trans_a, trans_b;
     int64_t m, n, k, batch;
@@ -33,6 +36,7 @@ typedef struct {
     void *c;
     int64_t ldc, stride_c;
     ditc_dtype c_dtype;
+    const float *bias; // NULL, or the epilogue's bias (n)
 } ditc_gemm;
 
 // Elements spanned by operand A (b = 0) or B (b = 1) of g from its pointer: the last batch's start + (rows − 1)·ld +
@@ -131,8 +135,8 @@ typedef struct ditc_backend ditc_backend;
     X(void, unary_fwd, (ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x), (be, op, y, x)) \
     X(void, unary_bwd, (ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,           \
                         const ditc_tensor *x, int acc), (be, op, dx, dy, x, acc))                             \
-    /* ---- linear helpers: y (M, N) rows = b (N); db (N) (+)= column sums of dy (M, N) */                    \
-    X(void, bias_fwd, (ditc_backend *be, ditc_tensor *y, const ditc_tensor *b), (be, y, b))                   \
+    /* ---- linear's bias gradient (the forward's bias is the GEMM's epilogue): db (N) (+)= column sums of     \
+       dy (M, N) */                                                                                           \
     X(void, bias_bwd, (ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc), (be, db, dy, acc)) \
     /* ---- LayerNorm (no affine) fused with adaLN modulate: x (B, T, D); shift, scale (B, D) or NULL;        \
        y = LN(x)·(1 + scale[b]) + shift[b]; saves mean, rstd (B, T) */                                        \
