@@ -32,6 +32,10 @@ int cmd_bench(int argc, char **argv) {
         {"--grad-checkpointing", ARG_BOOL, &a.grad_checkpointing, "recompute blocks in backward", 0},
         {"--grad-checkpoint", ARG_BOOL, &a.grad_checkpointing, "the same as --grad-checkpointing", 0},
         {"--gemm-size", ARG_INT, &a.gemm_size, "side of the reference sgemm (default 2048)", 0},
+        {"--profile", ARG_BOOL, &a.profile,
+         "per-kernel time table of the timed steps (every backend call between timer marks: CUDA events, no "
+         "synchronisation inside the step) and the GEMM shapes with their TFLOP/s",
+         0},
         {"--device", ARG_STR, &device, "cpu (default), cuda or cuda:N", 0},
         {"--precision", ARG_STR, &precision,
          "GEMM/attention arithmetic: fp32 (default), tf32 (cuda) or bf16 (cuda; on the cpu an emulation for "

@@ -18,6 +18,8 @@ typedef struct {
     float *rope;             // cpu_rope_table's cos | sin tables, (T, hd/2) each
     int64_t rope_T, rope_hd; // their key (0: none yet)
     float rope_theta;
+    double *marks; // timer marks (seconds)
+    int n_marks, cap_marks;
 } cpu_ctx;
 
 float *cpu_scratch(ditc_backend *be, size_t floats) {
@@ -103,8 +105,26 @@ void cpu_rng_fill(ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t
     else ditc_rng_fill_uniform(F32(t), (size_t)t->numel, seed, purpose, step, index0);
 }
 
+// Timer marks: the clock (every CPU kernel has finished when its entry returns).
+static int cpu_timer_mark(ditc_backend *be) {
+    cpu_ctx *cx = be->ctx;
+    if (cx->n_marks == cx->cap_marks) {
+        cx->cap_marks = cx->cap_marks ? 2 * cx->cap_marks : 4096;
+        cx->marks = ditc_xrealloc(cx->marks, (size_t)cx->cap_marks * sizeof *cx->marks);
+    }
+    cx->marks[cx->n_marks] = ditc_now_s();
+    return cx->n_marks++;
+}
+static double cpu_timer_elapsed_ms(ditc_backend *be, int a, int b) {
+    cpu_ctx *cx = be->ctx;
+    DITC_CHECK(a >= 0 && b >= 0 && a < cx->n_marks && b < cx->n_marks, "timer marks %d, %d of %d", a, b, cx->n_marks);
+    return (cx->marks[b] - cx->marks[a]) * 1e3;
+}
+static void cpu_timer_reset(ditc_backend *be) { ((cpu_ctx *)be->ctx)->n_marks = 0; }
+
 static void cpu_destroy(ditc_backend *be) {
     cpu_ctx *cx = be->ctx;
+    free(cx->marks);
     free(cx->scratch);
     free(cx->rope);
     free(cx);
@@ -144,6 +164,7 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     DITC_BACKEND_VAE_KERNELS(SET)
     DITC_BACKEND_FID_KERNELS(SET)
     DITC_BACKEND_SOPHIA_KERNELS(SET)
+    DITC_BACKEND_TIMER_ENTRIES(SET)
 #undef SET
     return be;
 }

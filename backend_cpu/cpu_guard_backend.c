@@ -102,6 +102,13 @@ DITC_BACKEND_TRANSFERS(FWD)
 DITC_BACKEND_KERNELS(FWD)
 DITC_BACKEND_SOPHIA_KERNELS(FWD)
 DITC_BACKEND_SYNC_KERNELS(FWD_VALUE)
+// the timer entries touch no tensor memory: forwarded as they are
+static int g_timer_mark(ditc_backend *be) { return ((guard_ctx *)be->ctx)->in->timer_mark(((guard_ctx *)be->ctx)->in); }
+static double g_timer_elapsed_ms(ditc_backend *be, int a, int b) {
+    ditc_backend *in = ((guard_ctx *)be->ctx)->in;
+    return in->timer_elapsed_ms(in, a, b);
+}
+static void g_timer_reset(ditc_backend *be) { ((guard_ctx *)be->ctx)->in->timer_reset(((guard_ctx *)be->ctx)->in); }
 #undef FWD
 #undef FWD_VALUE
 
@@ -121,6 +128,7 @@ ditc_backend *ditc_cpu_guard_backend_new(int threads) {
     DITC_BACKEND_KERNELS(SET)
     DITC_BACKEND_SYNC_KERNELS(SET)
     DITC_BACKEND_SOPHIA_KERNELS(SET)
+    DITC_BACKEND_TIMER_ENTRIES(SET)
 #undef SET
     return be;
 }

@@ -48,11 +48,36 @@ void *cuda_scratch(ditc_backend *be, size_t bytes) {
     return c->scratch;
 }
 
+// Timer marks: events recorded on the stream (created once, reused after a reset).
+static int cu_timer_mark(ditc_backend *be) {
+    cuda_ctx *c = cctx(be);
+    if (c->n_marks == c->cap_marks) {
+        int cap = c->cap_marks ? 2 * c->cap_marks : 4096;
+        c->marks = (cudaEvent_t *)ditc_xrealloc(c->marks, (size_t)cap * sizeof *c->marks);
+        for (int i = c->cap_marks; i < cap; i++) CUDA_CHECK(cudaEventCreate(&c->marks[i]));
+        c->cap_marks = cap;
+    }
+    CUDA_CHECK(cudaEventRecord(c->marks[c->n_marks], c->stream));
+    return c->n_marks++;
+}
+static double cu_timer_elapsed_ms(ditc_backend *be, int a, int b) {
+    cuda_ctx *c = cctx(be);
+    DITC_CHECK(a >= 0 && b >= 0 && a < c->n_marks && b < c->n_marks, "timer marks %d, %d of %d", a, b, c->n_marks);
+    CUDA_CHECK(cudaEventSynchronize(c->marks[b]));
+    CUDA_CHECK(cudaEventSynchronize(c->marks[a]));
+    float ms = 0.0f;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, c->marks[a], c->marks[b]));
+    return ms;
+}
+static void cu_timer_reset(ditc_backend *be) { cctx(be)->n_marks = 0; }
+
 static void cu_destroy(ditc_backend *be) {
     cuda_ctx *c = cctx(be);
     cudaStreamSynchronize(c->stream);
     if (c->scratch) cudaFreeAsync(c->scratch, c->stream);
     cuda_gemm_lt_free(be);
+    for (int i = 0; i < c->cap_marks; i++) cudaEventDestroy(c->marks[i]);
+    free(c->marks);
     cudaFree(c->sumsq_partial);
     cudaFreeHost(c->sumsq_host);
     cublasDestroy(c->blas);
@@ -158,6 +183,9 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     be->copy_d2d = cu_d2d;
     be->fill = cuda_fill;
     be->synchronize = cu_sync;
+    be->timer_mark = cu_timer_mark;
+    be->timer_elapsed_ms = cu_timer_elapsed_ms;
+    be->timer_reset = cu_timer_reset;
 #define SET(ret, name, params, args) be->name = cuda_##name;
     DITC_BACKEND_KERNELS(SET)
     DITC_BACKEND_SYNC_KERNELS(SET)

@@ -36,6 +36,8 @@ typedef struct {
     size_t scratch_bytes;
     double *sumsq_partial; // sum_squares partials (device) and its pinned host result
     double *sumsq_host;
+    cudaEvent_t *marks; // timer marks (events recorded on the stream), n_marks in use of cap_marks created
+    int n_marks, cap_marks;
     void *lt;       // cuBLASLt state (cuda_gemm_lt.cu): NULL until first used, (void *)-1 if unavailable
     char name[256]; // cudaDeviceProp.name
     int cc_major, cc_minor, sm_count;

@@ -15,8 +15,9 @@
 #   memcheck   compute-sanitizer --tool memcheck over test_gpu_parity --small
 #   racecheck  compute-sanitizer --tool racecheck over the shared-memory kernels (test_gpu_parity --small --only ...)
 #   bench      ditc bench DiT-XL/2 batch 32 latent 32: bf16, tf32, bf16 + --grad-checkpoint (and, after the
-#              PyTorch bf16 step, a per-op profile of the bf16 step and bf16 with the fused fp32 attention
-#              kernel: DITC_ATTN=fused; last, bf16 without the producers' bf16 operands and cuBLASLt)
+#              PyTorch bf16 step, the per-kernel table of `--profile` (CUDA events) and bf16 with the fused fp32
+#              attention kernel: DITC_ATTN=fused; last, bf16 without the producers' bf16 operands and cuBLASLt, and
+#              the synchronised per-op profile DITC_PROFILE=1)
 #   pytorch    the reference PyTorch step (DiT checkout of the kit) in bf16, then with torch.compile
 # $OUT (default ./out-gpu) receives exactly two files, rewritten after every stage (so a run killed at its limit
 # still returns them): summary.txt (per stage: exit, seconds, the key result lines) and logs.tar.gz (every log).
@@ -242,6 +243,7 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     BENCH=(--model DiT-XL/2 --batch 32 --image-size 32 --steps 10 --warmup 3)
     gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --grad-checkpoint
     gpu_args "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
+    gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --profile
     gpu bench_bf16 90 'ms/step|MFU|GFLOP|peak device|phases|device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}"
     gpu bench_tf32 90 'ms/step|MFU|GFLOP|peak device|phases' "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
     gpu bench_bf16_ckpt 90 'ms/step|arena peak|peak device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
@@ -249,10 +251,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     PEER=(env -u LD_LIBRARY_PATH DIT_REF="$KIT/DiT" PYTHONUNBUFFERED=1 python3 "$KIT/pytorch_dit_step.py" --model DiT-XL/2
           --batch 32 --latent 32 --steps 10 --device cuda --bf16)
     gpu pytorch_bf16 120 'DiT|s/step|images|Error' "${PEER[@]}"
-    # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
-    # step itself is slower; the per-op split is what the next tuning needs)
-    gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \
-        --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 3 --warmup 2
+    # where a bf16 step's time goes: every backend call timed between CUDA events (no synchronisation inside the
+    # step), and the GEMM shapes with their TFLOP/s (ditc bench --profile, core/device/profile_backend.c)
+    gpu bench_bf16_kernels 60 'ms/step|^    [a-z_0-9]+ +[0-9.]+ ms|TFLOP/s|total' "$B/ditc" bench \
+        --device cuda --precision bf16 "${BENCH[@]}" --profile
     # A/B of the attention path: bf16 runs attention as GEMMs on tensor cores + row softmax by default
     # (core/ops/ops_attention_gemm.c); DITC_ATTN=fused takes the fused fp32 kernel instead
     gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
@@ -262,6 +264,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # backend_cuda/cuda_gemm_lt.cu) against F32 activations cast in every GEMM and a bias fill read by beta = 1
     gpu bench_bf16_no_operands 60 'ms/step|MFU|peak device|arena' env DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
+    # step itself is slower; the per-op split is what the next tuning needs)
+    gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \
+        --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 3 --warmup 2
 else
     note "-- GPU stages: NOT RUN (no build)"
 fi

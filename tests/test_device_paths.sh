@@ -46,6 +46,23 @@ check $? "check: identical output file on cpu and cpu-guard"
 cmp -s "$TMP/sample.cpu.png" "$TMP/sample.cpu-guard.png"
 check $? "sample: identical PNG on cpu and cpu-guard"
 
+# `ditc bench --profile` (core/device/profile_backend.c): the step on a timing view of the backend gives the same loss,
+# and a per-kernel table whose entries add up to its total, within the step's time; the GEMM shapes with the bias
+# epilogue; on cpu and cpu-guard (the timer entries forwarded)
+BENCH=(bench --model DiT-S/2 --depth 2 --hidden-size 64 --num-heads 4 --image-size 8 --batch 4 --steps 2 --warmup 1)
+for dev in cpu cpu-guard; do
+    "$DITC" "${BENCH[@]}" --device $dev >"$TMP/b.$dev" 2>&1 && "$DITC" "${BENCH[@]}" --device $dev --profile >"$TMP/bp.$dev" 2>&1
+    check $? "bench --profile on $dev runs"
+    cmp -s <(grep -o 'last loss.*' "$TMP/b.$dev") <(grep -o 'last loss.*' "$TMP/bp.$dev")
+    check $? "bench --profile on $dev: the same loss as without ($(grep -o 'last loss.*' "$TMP/bp.$dev"))"
+    awk '/per-kernel time per step/ { on = 1; next } on && $1 == "total" { tot = $2; pct = $5 + 0; on = 0; next }
+         on && $3 == "ms" { sum += $2; n++; if ($1 == "gemm" || $1 == "adamw" || $1 == "ln_mod_fwd") seen++ }
+         /\+bias +[0-9]/ { bias++ }
+         END { d = sum - tot; if (d < 0) d = -d; exit !(n >= 10 && seen == 3 && d <= 0.002 * n + 1e-6 && pct > 30 && pct <= 101 && bias >= 1) }' \
+        "$TMP/bp.$dev"
+    check $? "bench --profile on $dev: entries add up to the total, $(grep -o '= [0-9.]*% of the [0-9.]* ms step' "$TMP/bp.$dev"), bias-epilogue GEMM shapes listed"
+done
+
 # flag errors: one line naming the flag (and the backend)
 "$DITC" bench --precision tf32 --steps 1 --warmup 0 >/dev/null 2>"$TMP/p.err"
 [ $? -ne 0 ] && grep -q -- "--precision tf32: the cpu backend" "$TMP/p.err"

@@ -6,7 +6,7 @@
 //   --peer    the backend compared with the CPU one (default cuda; cpu-guard / cpu check this program itself
 //             without a GPU: every result must then be bit-identical);
 //   --small   toy shapes only (sanitizer runs, CPU self-check); default: the toy shapes and the real ones;
-//   --only    run the named groups (memory gemm attention rng elementwise norm reduce layout diffusion optim vae fid
+//   --only    run the named groups (memory (+ timer marks) gemm attention rng elementwise norm reduce layout diffusion optim vae fid
 //             large cap); the coverage check is then skipped;
 //   --no-cap  skip the second pass (CUDA only) that reopens the backend with DITC_CUDA_GRID_CAP=3, so every
 //             grid-stride loop of the kernels runs several rounds.
@@ -260,6 +260,38 @@ static void t_memory(const sizes *z) {
     expect_gap("copy_d2d", "in place", &dst, 0.0, (int64_t)(n - len));
     rm(&src), rm(&dst);
     for (int k = 0; k < 2; k++) BE[k]->free(BE[k], d[k]);
+}
+
+// ---- timer marks (optional; `ditc bench --profile`) -------------------------------------------------------------
+// On each side that has them: marks count from 0 after a reset; the time across a kernel is positive and finite and
+// the parts add up to the whole (no cross-side comparison: the two clocks time different hardware).
+static void t_timer(const sizes *z) {
+    for (int k = 0; k < 2; k++) {
+        ditc_backend *b = BE[k];
+        if (!b->timer_mark) {
+            if (k == 1) skip("timer: not implemented by the %s backend (optional entry)", peer_name);
+            continue;
+        }
+        COVER(timer_mark), COVER(timer_elapsed_ms), COVER(timer_reset);
+        size_t n = (size_t)(z->B * z->T * z->D);
+        void *d = b->alloc(b, n * 4);
+        b->timer_reset(b);
+        int m0 = b->timer_mark(b);
+        b->fill(b, d, DITC_F32, n, 1.5f);
+        int m1 = b->timer_mark(b);
+        b->fill(b, d, DITC_F32, n, 2.5f);
+        int m2 = b->timer_mark(b);
+        double a = b->timer_elapsed_ms(b, m0, m1), c = b->timer_elapsed_ms(b, m1, m2),
+               w = b->timer_elapsed_ms(b, m0, m2);
+        int ok = m0 == 0 && m1 == 1 && m2 == 2 && isfinite(w) && a >= 0 && c >= 0 && w > 0 && fabs(a + c - w) <= 1e-3;
+        b->timer_reset(b);
+        ok = ok && b->timer_mark(b) == 0;
+        ok ? npass++ : nfail++;
+        printf("%s %-34s %-14s marks %d %d %d, %.4f + %.4f = %.4f ms, 0 after reset\n", ok ? "PASS" : "FAIL", "timer",
+               b->name, m0, m1, m2, a, c, w);
+        b->timer_reset(b);
+        b->free(b, d);
+    }
 }
 
 // ---- GEMM ----------------------------------------------------------------------------------------------------
@@ -1105,7 +1137,7 @@ static void run_suite(const sizes *z, int real) {
     printf("== %s shapes: B %lld, T %lld, D %lld, %lld heads; linear rows %lld; latents %lldx%lldx%lldx%lld\n",
            z->label, (long long)z->B, (long long)z->T, (long long)z->D, (long long)z->H, (long long)z->rows,
            (long long)z->LB, (long long)z->C, (long long)z->S, (long long)z->S);
-    if (want("memory")) t_memory(z);
+    if (want("memory")) t_memory(z), t_timer(z);
     if (want("gemm")) t_gemm(z, real);
     if (want("attention")) t_attention(z, real), t_attention_gemm(z, real);
     if (want("rng")) t_rng(z, real);

@@ -11,6 +11,7 @@
 #include "diffusion.h"
 #include "optimizer.h"
 #include "profile.h"
+#include "profile_backend.h"
 #include "rng.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -112,11 +113,14 @@ static void print_device(ditc_backend *be, double flops) {
     }
 }
 
-int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) {
+int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st) {
     ditc_dit_config cfg;
     if (bench_config(&cfg, a, st)) return st->code;
     if (a->batch < 1 || a->steps < 1 || a->warmup < 0)
         return ditc_fail(st, DITC_ERR_ARG, "--batch and --steps must be positive, --warmup not negative");
+    // --profile: the step runs on a view of the device that times every backend call (dev keeps the device queries)
+    ditc_backend *be = a->profile ? ditc_profile_backend_new(dev) : dev;
+    if (!be) return ditc_fail(st, DITC_ERR_UNSUPPORTED, "--profile: the %s backend has no timer entries", dev->name);
     ditc_dit m;
     ditc_dit_create(&m, &cfg, be);
     m.checkpoint_blocks = a->grad_checkpointing;
@@ -164,6 +168,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
         ditc_optimizer_step(&opt);
         be->synchronize(be);
         double t3 = ditc_now_s();
+        if (be != dev) ditc_profile_backend_collect(be, s >= a->warmup);
         times[s] = t3 - t0;
         t_fwd[s] = t1 - t0;
         t_bwd[s] = t2 - t1;
@@ -175,7 +180,7 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     }
     double med = median(times + a->warmup, a->steps);
     double gflop = 6.0 * ditc_dit_forward_macs(&cfg) * (double)B * 1e-9; // fwd 2·MACs + bwd 4·MACs
-    double peak = ditc_bench_sgemm(be, a->gemm_size, 5);
+    double peak = ditc_bench_sgemm(dev, a->gemm_size, 5);
     printf("ditc %s batch=%d latent=%dx%dx%d params=%lld threads=%s: median %.1f ms/step (of %d after %d warm-up), "
            "%.2f images/s, %.2f steps/s\n",
            cfg.name, a->batch, cfg.in_channels, cfg.input_size, cfg.input_size, (long long)m.params.numel_real,
@@ -188,7 +193,8 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
            median(t_fwd + a->warmup, a->steps) * 1e3, median(t_bwd + a->warmup, a->steps) * 1e3,
            median(t_opt + a->warmup, a->steps) * 1e3);
     ditc_profile_print(a->steps);
-    print_device(be, gflop / med);
+    if (be != dev) ditc_profile_backend_print(be, a->steps, med * 1e3, stdout);
+    print_device(dev, gflop / med);
     printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
            (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
     free(times);
@@ -199,5 +205,6 @@ int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st) 
     ditc_diffusion_free(&d);
     ditc_optimizer_free(&opt);
     ditc_dit_free(&m);
+    if (be != dev) be->destroy(be);
     return 0;
 }

@@ -11,6 +11,7 @@ typedef struct {
     const char *model;
     int depth, hidden, heads, patch; // overrides (0 = from the model name)
     int batch, side, channels, num_classes, steps, warmup, grad_checkpointing, gemm_size;
+    int profile; // per-kernel table of the timed steps (core/device/profile_backend.h)
 } ditc_bench_args;
 
 int ditc_bench_run(ditc_backend *be, const ditc_bench_args *a, ditc_status *st);

@@ -301,11 +301,23 @@ typedef struct ditc_backend ditc_backend;
     X(void, sophia_hessian, (ditc_backend *be, float *h, const float *g, size_t n, float beta2,               \
                              float one_minus_beta2), (be, h, g, n, beta2, one_minus_beta2))
 
+// Optional: timestamps in the backend's queue order, for `ditc bench --profile` (core/device/profile_backend.c): a
+// mark is taken when the queue reaches it (CUDA: an event recorded on the stream; CPU: the clock, its kernels being
+// synchronous), so kernels are timed without synchronising between them.
+#define DITC_BACKEND_TIMER_ENTRIES(X)                                                                         \
+    /* a new mark (0, 1, … since the last reset) */                                                          \
+    X(int, timer_mark, (ditc_backend *be), (be))                                                              \
+    /* milliseconds from mark a to mark b (waits until b is reached) */                                        \
+    X(double, timer_elapsed_ms, (ditc_backend *be, int a, int b), (be, a, b))                                 \
+    /* forget every mark (their storage is reused) */                                                         \
+    X(void, timer_reset, (ditc_backend *be), (be))
+
 // Every entry a backend must provide, and the optional ones.
 #define DITC_BACKEND_REQUIRED_ENTRIES(X)                                                                      \
     DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X) DITC_BACKEND_SYNC_KERNELS(X)
 #define DITC_BACKEND_OPTIONAL_ENTRIES(X)                                                                      \
-    DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_FID_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)
+    DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_FID_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)                   \
+    DITC_BACKEND_TIMER_ENTRIES(X)
 
 // clang-format on
 struct ditc_backend {
