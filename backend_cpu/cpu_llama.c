@@ -188,8 +188,14 @@ void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads,
 void cpu_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
     (void)be;
     const float *ad = CF32(a), *bd = CF32(b);
-    float *o = F32(out);
     int64_t n = out->numel;
+    if (out->dtype == DITC_BF16) { // w2's bf16 operand, each value rounded once
+        uint16_t *o = out->data;
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+        for (int64_t i = 0; i < n; i++) o[i] = ditc_f32_to_bf16((ad[i] / (1.0f + ditc_vexpf(-ad[i]))) * bd[i]);
+        return;
+    }
+    float *o = F32(out);
 #pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++) o[i] = (ad[i] / (1.0f + ditc_vexpf(-ad[i]))) * bd[i];
 }

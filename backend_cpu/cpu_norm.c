@@ -97,12 +97,17 @@ void cpu_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, co
     (void)be;
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     const float *xd = CF32(x), *sh = CF32(shift), *sc = CF32(scale);
-    float *yd = F32(y);
+    int bf = y->dtype == DITC_BF16; // the next GEMMs' bf16 operand, each value rounded once
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
     for (int64_t row = 0; row < B * T; row++) {
         const float *shb = sh + (row / T) * D, *scb = sc + (row / T) * D, *xr = xd + row * D;
-        float *yr = yd + row * D;
-        for (int64_t d = 0; d < D; d++) yr[d] = xr[d] * (1.0f + scb[d]) + shb[d];
+        if (bf) {
+            uint16_t *yr = (uint16_t *)y->data + row * D;
+            for (int64_t d = 0; d < D; d++) yr[d] = ditc_f32_to_bf16(xr[d] * (1.0f + scb[d]) + shb[d]);
+        } else {
+            float *yr = F32(y) + row * D;
+            for (int64_t d = 0; d < D; d++) yr[d] = xr[d] * (1.0f + scb[d]) + shb[d];
+        }
     }
 }
 

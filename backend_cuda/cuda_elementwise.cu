@@ -223,8 +223,8 @@ extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *
     CUDA_LAUNCHED();
 }
 
-__global__ void k_swiglu_fwd(float *o, const float *a, const float *b, int64_t n) {
-    GRID_LOOP(i, n) o[i] = a[i] * sigmoidf_(a[i]) * b[i];
+template <typename Y> __global__ void k_swiglu_fwd(Y *o, const float *a, const float *b, int64_t n) {
+    GRID_LOOP(i, n) store_out(o, i, a[i] * sigmoidf_(a[i]) * b[i]);
 }
 __global__ void k_swiglu_bwd(float *ga, float *gb, const float *g, const float *a, const float *b, int64_t n, int acc_a,
                              int acc_b) {
@@ -237,7 +237,10 @@ __global__ void k_swiglu_bwd(float *ga, float *gb, const float *g, const float *
 
 extern "C" void cuda_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
     if (!out->numel) return;
-    k_swiglu_fwd<<<grid_for(out->numel, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), out->numel);
+    unsigned grid = grid_for(out->numel, TPB);
+    if (out->dtype == DITC_BF16) // w2's bf16 operand
+        k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>((__nv_bfloat16 *)out->data, CF32P(a), CF32P(b), out->numel);
+    else k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), out->numel);
     CUDA_LAUNCHED();
 }
 extern "C" void cuda_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,

@@ -98,11 +98,12 @@ extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *
     if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
 }
 
-__global__ void k_modulate_fwd(float *y, const float *x, const float *sh, const float *sc, int64_t T, int64_t D,
+template <typename Y>
+__global__ void k_modulate_fwd(Y *y, const float *x, const float *sh, const float *sc, int64_t T, int64_t D,
                                int64_t n) {
     GRID_LOOP(i, n) {
         int64_t bd = (i / (T * D)) * D + i % D;
-        y[i] = x[i] * (1.0f + sc[bd]) + sh[bd];
+        store_y(y, i, x[i] * (1.0f + sc[bd]) + sh[bd]);
     }
 }
 __global__ void k_modulate_bwd_dx(float *gx, const float *g, const float *sc, int64_t T, int64_t D, int64_t n,
@@ -114,7 +115,12 @@ extern "C" void cuda_modulate_fwd(ditc_backend *be, ditc_tensor *y, const ditc_t
                                   const ditc_tensor *scale) {
     int64_t T = x->shape[1], D = x->shape[2], n = x->numel;
     if (!n) return;
-    k_modulate_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(x), CF32P(shift), CF32P(scale), T, D, n);
+    if (y->dtype == DITC_BF16) // the next GEMMs' bf16 operand
+        k_modulate_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>((__nv_bfloat16 *)y->data, CF32P(x), CF32P(shift),
+                                                                  CF32P(scale), T, D, n);
+    else
+        k_modulate_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(y), CF32P(x), CF32P(shift), CF32P(scale), T, D,
+                                                                  n);
     CUDA_LAUNCHED();
 }
 

@@ -9,7 +9,7 @@
 #     the per-thread blocks; with oneDNN the Release build is thread-invariant);
 #  3. the device paths (--device cpu-guard: memory the core cannot read) equal the cpu backend at bf16, bit for bit;
 #  4. the bf16 GEMM operands written by their producers (LayerNorm+modulate, GELU, the qkv linear with its bias in the
-#     GEMM epilogue, attention: ops.h ditc_operand_dtype) give the results of rounding them in each GEMM
+#     GEMM epilogue, attention; Large-DiT's modulate and SwiGLU: ops.h ditc_operand_dtype) give the results of rounding them in each GEMM
 #     (DITC_BF16_OPERANDS=0) bit for bit — check, training, --grad-checkpoint — with a smaller activation arena.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
@@ -102,7 +102,13 @@ run a32 env DITC_BF16_OPERANDS=0 "$DITC" "${B[@]}" && run a16 "$DITC" "${B[@]}" 
 # 2 blocks x 10·B·T·D values (two normed inputs D, qkv 3D, attention output D, GELU 4D) at 2 bytes instead of 4
 want=$(awk 'BEGIN { printf "%.1f", 2 * 10 * 8 * 64 * 96 * 2 / 1048576 }')
 awk -v a="$(arena a32)" -v b="$(arena a16)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.15 && a - b < w + 0.15) }'
-check $? "the activation arena is ${want} MiB smaller with bf16 operands ($(arena a32) -> $(arena a16) MiB)"
+check $? "DiT: the activation arena is ${want} MiB smaller with bf16 operands ($(arena a32) -> $(arena a16) MiB)"
+B=(bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2)
+run l32 env DITC_BF16_OPERANDS=0 "$DITC" "${B[@]}" && run l16 "$DITC" "${B[@]}" || fail "ditc bench Large-DiT --precision bf16"
+# 2 blocks x (two modulated inputs D, the attention output D, the SwiGLU output F = 512) per token, 2 bytes saved each
+want=$(awk 'BEGIN { printf "%.2f", 2 * 8 * 64 * (3 * 128 + 512) * 2 / 1048576 }')
+awk -v a="$(arena l32)" -v b="$(arena l16)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.15 && a - b < w + 0.15) }'
+check $? "Large-DiT: the activation arena is ${want} MiB smaller with bf16 operands ($(arena l32) -> $(arena l16) MiB)"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

@@ -717,6 +717,12 @@ static void t_elementwise(const sizes *z) {
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_SILU, X(k.dx), X(k.dy), X(k.x), acc),
             expect("silu", acc ? "bwd acc" : "bwd", &k.dx, T32);
         poison(&k.y), BOTH(swiglu_fwd, X(k.y), X(k.x), X(k.x2)), expect("swiglu", "fwd", &k.y, T32);
+        if (!acc) { // the SwiGLU written as w2's bf16 operand
+            bf16_twin h;
+            bf16_new(&h, &k.y);
+            BOTH(swiglu_fwd, &h.t[K_], X(k.x), X(k.x2));
+            bf16_widen(&h, &k.y), expect("swiglu", "fwd -> bf16", &k.y, TOL_BF16_OUT);
+        }
         OUT(k.dx), OUT(k.y), BOTH(swiglu_bwd, X(k.dx), X(k.y), X(k.dy), X(k.x), X(k.x2), acc, acc);
         expect("swiglu_bwd", acc ? "da acc" : "da", &k.dx, T32), expect("swiglu_bwd", acc ? "db acc" : "db", &k.y, T32);
         OUT(k.dx), BOTH(swiglu_bwd, X(k.dx), NULL, X(k.dy), X(k.x), X(k.x2), acc, 0);
@@ -804,6 +810,12 @@ static void t_norm(const sizes *z) {
         OUT(k.dx), BOTH(ln_mod_bwd, X(k.dx), NULL, NULL, X(k.dy), X(k.x), X(k.m), X(k.r), NULL, acc, 0, 0);
         expect("ln_mod_bwd", acc ? "no modulation acc" : "no modulation", &k.dx, T32);
         poison(&k.y), BOTH(modulate_fwd, X(k.y), X(k.x), X(k.s1), X(k.s2)), expect("modulate_fwd", "y", &k.y, T32);
+        if (!acc) { // y written as the next GEMMs' bf16 operand
+            bf16_twin h;
+            bf16_new(&h, &k.y);
+            BOTH(modulate_fwd, &h.t[K_], X(k.x), X(k.s1), X(k.s2));
+            bf16_widen(&h, &k.y), expect("modulate_fwd", "y -> bf16", &k.y, TOL_BF16_OUT);
+        }
         OUT(k.dx), OUT(k.ds1), OUT(k.ds2);
         BOTH(modulate_bwd, X(k.dx), X(k.ds1), X(k.ds2), X(k.dy), X(k.x), X(k.s2), acc, acc, acc);
         expect("modulate_bwd", acc ? "dx acc" : "dx", &k.dx, T32),

@@ -69,10 +69,11 @@ void ditc_ldit_init_blocks(ditc_dit *m, uint64_t seed, float *host) {
 
 void ditc_ldit_block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
     const ditc_ldit_block *b = user;
+    ditc_dtype op = ditc_operand_dtype(c); // the GEMMs' operand dtype of the tensors only GEMMs read (ops.h)
     ditc_tensor *x = in[0], *mod[6];
     ditc_chunk(c, ditc_linear(c, in[1], b->ada_w, b->ada_b), 1, 6, mod); // (B, 6D) → 6 × (B, D)
     // mod: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
-    ditc_tensor *h = ditc_modulate(c, ditc_rms_norm(c, x, b->attn_norm_w, LDIT_NORM_EPS), mod[0], mod[1]);
+    ditc_tensor *h = ditc_modulate_to(c, ditc_rms_norm(c, x, b->attn_norm_w, LDIT_NORM_EPS), mod[0], mod[1], op);
     ditc_tensor *q = ditc_linear(c, h, b->wq, NULL), *k = ditc_linear(c, h, b->wk, NULL); // (B, T, D)
     ditc_tensor *v = ditc_linear(c, h, b->wv, NULL);
     if (b->qn_w) {
@@ -80,9 +81,9 @@ void ditc_ldit_block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, di
         k = ditc_layer_norm(c, k, b->kn_w, b->kn_b, LDIT_NORM_EPS);
     }
     ditc_tensor *qkv[3] = {ditc_rope(c, q, b->heads, LDIT_ROPE_THETA), ditc_rope(c, k, b->heads, LDIT_ROPE_THETA), v};
-    h = ditc_attention(c, ditc_concat(c, 3, qkv, 2), b->heads); // (B, T, 3D) packed → (B, T, D)
+    h = ditc_attention_to(c, ditc_concat(c, 3, qkv, 2), b->heads, op); // (B, T, 3D) packed → (B, T, D)
     x = ditc_gated_residual(c, x, mod[2], ditc_linear(c, h, b->wo, NULL));
-    h = ditc_modulate(c, ditc_rms_norm(c, x, b->ffn_norm_w, LDIT_NORM_EPS), mod[3], mod[4]);
-    h = ditc_swiglu(c, ditc_linear(c, h, b->w1, NULL), ditc_linear(c, h, b->w3, NULL)); // (B, T, F)
+    h = ditc_modulate_to(c, ditc_rms_norm(c, x, b->ffn_norm_w, LDIT_NORM_EPS), mod[3], mod[4], op);
+    h = ditc_swiglu_to(c, ditc_linear(c, h, b->w1, NULL), ditc_linear(c, h, b->w3, NULL), op); // (B, T, F)
     out[0] = ditc_gated_residual(c, x, mod[5], ditc_linear(c, h, b->w2, NULL));
 }

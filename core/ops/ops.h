@@ -15,7 +15,8 @@
 ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b);
 
 // ---- GEMM operands at bf16 precision ---------------------------------------------------------
-// The ops whose output only GEMMs read (LayerNorm+modulate, GELU, the qkv linear, attention) write it as the dtype
+// The ops whose output only GEMMs read (LayerNorm+modulate, GELU, the qkv linear, attention; Large-DiT's modulate
+// and SwiGLU) write it as the dtype
 // ditc_operand_dtype gives: BF16 at `--precision bf16` — rounded once where it is produced, half the memory, no
 // cast per GEMM (the values the GEMM would have rounded it to: the results are the same) — F32 otherwise, or with
 // DITC_BF16_OPERANDS=0 (A/B runs). Their gradients stay F32. The *_to variants take that dtype (F32 or BF16).
@@ -26,6 +27,8 @@ ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift
                                  ditc_dtype out);
 // qkv F32 or BF16; the fused (fp32) kernels get F32 copies, the GEMM path reads it as it is
 ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dtype out);
+ditc_tensor *ditc_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, ditc_dtype out);
+ditc_tensor *ditc_swiglu_to(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, ditc_dtype out);
 // a (Bt, M, K) or (M, K) [transposed if ta], b (Bt, K, N) [transposed if tb] → (Bt, M, N)
 ditc_tensor *ditc_matmul(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, int ta, int tb);
 

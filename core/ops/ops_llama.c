@@ -86,11 +86,14 @@ void ditc_bwd_rope(ditc_ctx *c, ditc_node *n) {
     if (dx) BE->rope(BE, dx, ditc_grad_src(n->out[0]), (int)n->iarg[0], n->farg[0], 1, acc);
 }
 
-ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) {
+ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) { return ditc_swiglu_to(c, a, b, DITC_F32); }
+
+ditc_tensor *ditc_swiglu_to(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, ditc_dtype out_dtype) {
     check_f32(a, "swiglu a");
     check_f32(b, "swiglu b");
     DITC_CHECK(ditc_same_shape(a, b), "swiglu a, b must have the same shape");
-    ditc_tensor *out = ditc_new_like(c, a);
+    DITC_CHECK(out_dtype == DITC_F32 || out_dtype == DITC_BF16, "swiglu output must be F32 or BF16");
+    ditc_tensor *out = ditc_new(c, out_dtype, a->ndim, a->shape); // BF16: w2's operand (the backward reads a, b)
     BE->swiglu_fwd(BE, out, a, b);
     ditc_tensor *in[2] = {a, b};
     ditc_record(c, DITC_OP_SWIGLU, 2, in, 1, &out);
@@ -105,7 +108,12 @@ void ditc_bwd_swiglu(ditc_ctx *c, ditc_node *n) {
 }
 
 ditc_tensor *ditc_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale) {
+    return ditc_modulate_to(c, x, shift, scale, DITC_F32);
+}
+
+ditc_tensor *ditc_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, ditc_dtype out) {
     check_f32(x, "modulate input");
+    DITC_CHECK(out == DITC_F32 || out == DITC_BF16, "modulate output must be F32 or BF16");
     DITC_CHECK(x->ndim == 3, "modulate input must be (B, T, D)");
     int64_t B = x->shape[0], D = x->shape[2];
     ditc_tensor *v[2] = {shift, scale};
@@ -114,7 +122,7 @@ ditc_tensor *ditc_modulate(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc
         DITC_CHECK(v[i]->ndim == 2 && v[i]->shape[0] == B && v[i]->shape[1] == D,
                    "modulate %s must be (B, D) = (%lld, %lld)", i ? "scale" : "shift", (long long)B, (long long)D);
     }
-    ditc_tensor *y = ditc_new_like(c, x);
+    ditc_tensor *y = ditc_new(c, out, 3, x->shape); // BF16: the q/k/v or w1/w3 operand (the backward reads x)
     BE->modulate_fwd(BE, y, x, shift, scale);
     ditc_tensor *in[3] = {x, shift, scale};
     ditc_record(c, DITC_OP_MODULATE, 3, in, 1, &y);
