@@ -1,22 +1,27 @@
 // cuda_reduce.cu — column sums (bias/affine/modulation gradients), row sums, per-row MSE.
 //
 // Deterministic: every sum has a fixed order independent of timing (no atomics). Column sums: a block of
-// 32 columns × 16 row lanes, each lane sums rows lane, lane+16, … then the 16 lanes are added in order.
+// 32 columns × 16 row lanes, each lane sums rows lane, lane+16, … then the 16 lanes are added in order. When that
+// grid would leave most SMs idle (a bias gradient: one group, C/32 blocks over B·T rows), the rows are cut into S
+// chunks (grid.z) whose partial sums go to scratch and are then added in chunk order by a second kernel.
 // Row sums: one block per row, strided per-thread partials then a fixed shuffle tree (block_sum).
 #include "cuda_internal.cuh"
 
 #define TPB 256
 
-// grid.y takes groups g, g + gridDim.y, … (gridDim.y ≤ 65535 while G, e.g. B·heads or B, may be larger).
+// grid.y takes groups g, g + gridDim.y, … (gridDim.y ≤ 65535 while G, e.g. B·heads or B, may be larger); grid.z is
+// the chunk of rows [z·rpc, (z+1)·rpc), whose sums go to out + z·G·C (with more than one chunk: partials, acc 0).
 __global__ void k_col_sums(float *out, const float *x, const float *y, const float *mean, const float *rstd, int64_t G,
-                           int64_t R, int64_t C, int mode, int acc) {
+                           int64_t R, int64_t C, int mode, int acc, int64_t rpc) {
     __shared__ float part[16][33];
     const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    const int64_t r0 = (int64_t)blockIdx.z * rpc, r1 = r0 + rpc < R ? r0 + rpc : R;
+    out += (int64_t)blockIdx.z * G * C;
     for (int64_t g = blockIdx.y; g < G; g += gridDim.y) {
         const float *xg = x + g * R * C, *yg = y ? y + g * R * C : NULL;
         float s = 0.0f;
         if (c < C) {
-            for (int64_t r = threadIdx.y; r < R; r += 16) {
+            for (int64_t r = r0 + threadIdx.y; r < r1; r += 16) {
                 int64_t i = r * C + c;
                 float v = xg[i];
                 if (mode == 1) v *= yg[i];
@@ -36,13 +41,39 @@ __global__ void k_col_sums(float *out, const float *x, const float *y, const flo
     }
 }
 
+// out[i] (+)= Σ_s part[s·n + i] in chunk order
+__global__ void k_col_sums_fold(float *out, const float *part, int64_t S, int64_t n, int acc) {
+    GRID_LOOP(i, n) {
+        float t = 0.0f;
+        for (int64_t s = 0; s < S; s++) t += part[s * n + i];
+        out[i] = acc_store(out[i], t, acc);
+    }
+}
+
 extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean,
                               const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc) {
     if (G * C == 0) return;
     int64_t gy = G < 65535 ? G : 65535;
     if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    dim3 grid((unsigned)((C + 31) / 32), (unsigned)gy), block(32, 16);
-    k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, G, R, C, mode, acc);
+    int64_t blocks = (C + 31) / 32 * gy, want = 4 * (int64_t)(cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132);
+    int64_t S = 1, rpc = R > 0 ? R : 1;
+    if (blocks < want && R >= 128) { // row chunks of at least 64 rows until the grid covers the SMs
+        S = (want + blocks - 1) / blocks;
+        if (S > R / 64) S = R / 64;
+        if (S > 65535) S = 65535;
+        rpc = (R + S - 1) / S;
+        S = (R + rpc - 1) / rpc;
+    }
+    dim3 grid((unsigned)((C + 31) / 32), (unsigned)gy, (unsigned)S), block(32, 16);
+    if (S == 1) {
+        k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, G, R, C, mode, acc, rpc);
+        CUDA_LAUNCHED();
+        return;
+    }
+    float *part = (float *)cuda_scratch(be, (size_t)(S * G * C) * sizeof(float));
+    k_col_sums<<<grid, block, 0, cstream(be)>>>(part, x, y, mean, rstd, G, R, C, mode, 0, rpc);
+    CUDA_LAUNCHED();
+    k_col_sums_fold<<<grid_for(G * C, TPB), TPB, 0, cstream(be)>>>(out, part, S, G * C, acc);
     CUDA_LAUNCHED();
 }
 

@@ -863,6 +863,13 @@ static void t_reduce(const sizes *z) {
     mk1(&perb, B, -1, 1), mk1(&db, D, -1, 1);
     for (int acc = 0; acc < 2; acc++) {
         OUT(db), BOTH(bias_bwd, X(db), X(k.dy), acc), expect("bias_bwd", acc ? "B·T rows acc" : "B·T rows", &db, T32);
+        { // few columns, many rows (not a multiple of the chunk): CUDA cuts the rows into chunks summed in order
+            pt dyl, dbl;
+            mk2(&dyl, 1001, 70, -1, 1), mk1(&dbl, 70, -1, 1);
+            OUT(dbl), BOTH(bias_bwd, X(dbl), X(dyl), acc);
+            expect("bias_bwd", acc ? "1001 x 70 row chunks acc" : "1001 x 70 row chunks", &dbl, T32);
+            rm(&dyl), rm(&dbl);
+        }
         OUT(k.m), BOTH(reduce_rows, X(k.m), X(k.x), 0.25f, acc),
             expect("reduce_rows", acc ? "(B·T, D) acc" : "(B·T, D)", &k.m, T32);
         OUT(perb), BOTH(reduce_rows, X(perb), X(k.x), 1.0f / (float)(T * D), acc);
