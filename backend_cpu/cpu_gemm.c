@@ -115,8 +115,20 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
                    (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
                    (g->b_dtype == DITC_F32 || g->b_dtype == DITC_BF16),
                "CPU gemm: F32 or BF16 operands, F32 result or BF16 with beta 0");
-    DITC_CHECK(!g->bias || (g->batch == 1 && g->beta == 0.0f), "CPU gemm: the bias epilogue needs batch 1, beta 0");
+    DITC_CHECK(!g->bias || (g->batch == 1 && ditc_gemm_outer(g) == 1 && g->beta == 0.0f),
+               "CPU gemm: the bias epilogue needs batch 1, beta 0");
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+    if (ditc_gemm_outer(g) > 1) { // the outer batch: one strided batch after the other
+        for (int64_t o = 0; o < g->batch2; o++) {
+            ditc_gemm w = *g;
+            w.batch2 = 1;
+            w.a = (const char *)g->a + o * g->stride_a2 * (int64_t)ditc_dtype_size(g->a_dtype);
+            w.b = (const char *)g->b + o * g->stride_b2 * (int64_t)ditc_dtype_size(g->b_dtype);
+            w.c = (char *)g->c + o * g->stride_c2 * (int64_t)ditc_dtype_size(g->c_dtype);
+            cpu_gemm(be, &w);
+        }
+        return;
+    }
     if (g->c_dtype == DITC_F32) {
         if (!g->bias) return gemm_operands(be, g);
         ditc_gemm w = *g; // C = bias, then C += A·B: the sums of a bias fill + beta-1 GEMM, element for element

@@ -76,6 +76,7 @@ static void cu_destroy(ditc_backend *be) {
     cudaStreamSynchronize(c->stream);
     if (c->scratch) cudaFreeAsync(c->scratch, c->stream);
     cuda_gemm_lt_free(be);
+    if (c->ptrs) cudaFreeAsync(c->ptrs, c->stream);
     for (int i = 0; i < c->cap_marks; i++) cudaEventDestroy(c->marks[i]);
     free(c->marks);
     cudaFree(c->sumsq_partial);

@@ -24,12 +24,50 @@ __global__ void k_round_rows(__nv_bfloat16 *c, int64_t ldc, int64_t sc, const fl
     }
 }
 
-static void blas_gemm(cuda_ctx *c, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
+// matrix (o, i) of each operand: base + o·s2 + i·s (bytes), for cublasGemmBatchedEx
+__global__ void k_batch_ptrs(const void **pa, const void **pb, void **pc, const char *a, const char *b, char *c,
+                             int64_t sa, int64_t sb, int64_t sc, int64_t sa2, int64_t sb2, int64_t sc2, int64_t inner,
+                             int64_t total) {
+    GRID_LOOP(i, total) {
+        int64_t o = i / inner, j = i % inner;
+        pa[i] = a + o * sa2 + j * sa;
+        pb[i] = b + o * sb2 + j * sb;
+        pc[i] = c + o * sc2 + j * sc;
+    }
+}
+
+static size_t tsize(cudaDataType_t t) { return t == CUDA_R_16BF ? 2 : 4; }
+
+// The cuBLAS call: A, B (types at, bt) into C (type ctp, row stride ldc, batch stride sc); an outer batch (g->batch2,
+// C at g->c with g's outer strides) goes through pointer arrays (cublasGemmBatchedEx), one call for every matrix.
+static void blas_gemm(ditc_backend *be, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
                       cudaDataType_t bt, float beta, void *cp, cudaDataType_t ctp, int64_t ldc, int64_t sc,
                       cublasComputeType_t ct) {
+    cuda_ctx *c = cctx(be);
     cublasOperation_t opa = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, opb = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     float alpha = g->alpha;
-    if (g->batch == 1) {
+    int64_t outer = ditc_gemm_outer(g);
+    if (outer > 1) {
+        int64_t total = outer * g->batch;
+        DITC_CHECK(total <= INT32_MAX, "cuda gemm: %lld matrices in one call", (long long)total);
+        if (3 * total > c->ptrs_cap) {
+            if (c->ptrs) CUDA_CHECK(cudaFreeAsync(c->ptrs, c->stream));
+            c->ptrs_cap = 3 * total + 3 * total / 2;
+            CUDA_CHECK(
+                cudaMallocFromPoolAsync((void **)&c->ptrs, (size_t)c->ptrs_cap * sizeof(void *), c->pool, c->stream));
+        }
+        const void **pa = (const void **)c->ptrs, **pb = pa + total;
+        void **pc = c->ptrs + 2 * total;
+        size_t ea = tsize(at), eb = tsize(bt), ec = tsize(ctp);
+        k_batch_ptrs<<<grid_for(total, 256), 256, 0, c->stream>>>(
+            pa, pb, pc, (const char *)a, (const char *)b, (char *)cp, g->stride_a * (int64_t)ea,
+            g->stride_b * (int64_t)eb, sc * (int64_t)ec, g->stride_a2 * (int64_t)ea, g->stride_b2 * (int64_t)eb,
+            g->stride_c2 * (int64_t)ec, g->batch, total);
+        CUDA_LAUNCHED();
+        CUBLAS_CHECK(cublasGemmBatchedEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, pb, bt,
+                                         (int)g->ldb, pa, at, (int)g->lda, &beta, pc, ctp, (int)ldc, (int)total, ct,
+                                         CUBLAS_GEMM_DEFAULT));
+    } else if (g->batch == 1) {
         CUBLAS_CHECK(cublasGemmEx(c->blas, opb, opa, (int)g->n, (int)g->m, (int)g->k, &alpha, b, bt, (int)g->ldb, a, at,
                                   (int)g->lda, &beta, cp, ctp, (int)ldc, ct, CUBLAS_GEMM_DEFAULT));
     } else {
@@ -43,9 +81,30 @@ static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     int cbf = g->c_dtype == DITC_BF16;
+    int64_t outer = ditc_gemm_outer(g);
     DITC_CHECK(g->c_dtype == DITC_F32 || (cbf && g->beta == 0.0f), "cuda gemm: C must be F32, or BF16 with beta 0");
-    DITC_CHECK(!g->bias || (g->batch == 1 && g->beta == 0.0f), "cuda gemm: the bias epilogue needs batch 1, beta 0");
+    DITC_CHECK(!g->bias || (g->batch == 1 && outer == 1 && g->beta == 0.0f),
+               "cuda gemm: the bias epilogue needs batch 1, beta 0");
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+    if (outer > 1 && g->stride_a2 == g->batch * g->stride_a && g->stride_b2 == g->batch * g->stride_b &&
+        g->stride_c2 == g->batch * g->stride_c) { // the outer batch continues the inner one: one strided batch
+        ditc_gemm w = *g;
+        w.batch = g->batch * outer;
+        w.batch2 = 1;
+        return cuda_gemm(be, &w);
+    }
+    int cast_all = be->precision == DITC_PREC_BF16 || g->a_dtype != g->b_dtype;
+    if (outer > 1 && cbf && !cast_all) { // BF16 C through the F32 temporary: one outer matrix set at a time
+        for (int64_t o = 0; o < outer; o++) {
+            ditc_gemm w = *g;
+            w.batch2 = 1;
+            w.a = (const char *)g->a + o * g->stride_a2 * (int64_t)ditc_dtype_size(g->a_dtype);
+            w.b = (const char *)g->b + o * g->stride_b2 * (int64_t)ditc_dtype_size(g->b_dtype);
+            w.c = (char *)g->c + o * g->stride_c2 * (int64_t)ditc_dtype_size(g->c_dtype);
+            cuda_gemm(be, &w);
+        }
+        return;
+    }
     cuda_ctx *c = cctx(be);
     const void *a = g->a, *b = g->b;
     cudaDataType_t at = g->a_dtype == DITC_BF16 ? CUDA_R_16BF : CUDA_R_32F;
@@ -71,7 +130,7 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
     if (g->bias && be->precision != DITC_PREC_FP32 && cuda_gemm_lt_bias(be, g, a, at, b, bt, cty, ct)) return;
     if (cbf && cast && !g->bias) // bf16 operands → bf16 C in cuBLAS
-        return blas_gemm(c, g, a, at, b, bt, 0.0f, g->c, CUDA_R_16BF, g->ldc, g->stride_c, ct);
+        return blas_gemm(be, g, a, at, b, bt, 0.0f, g->c, CUDA_R_16BF, g->ldc, g->stride_c, ct);
     if (!cbf) {
         float beta = g->beta;
         if (g->bias) { // C = bias, then C += A·B
@@ -79,13 +138,13 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
             CUDA_LAUNCHED();
             beta = 1.0f;
         }
-        return blas_gemm(c, g, a, at, b, bt, beta, g->c, CUDA_R_32F, g->ldc, g->stride_c, ct);
+        return blas_gemm(be, g, a, at, b, bt, beta, g->c, CUDA_R_32F, g->ldc, g->stride_c, ct);
     }
     // BF16 C otherwise: the F32 result in a stream-ordered temporary, then (+ bias) rounded once
     int64_t total = g->batch * g->m * g->n;
     float *f = NULL;
     CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)total * sizeof(float), c->pool, c->stream));
-    blas_gemm(c, g, a, at, b, bt, 0.0f, f, CUDA_R_32F, g->n, g->m * g->n, ct);
+    blas_gemm(be, g, a, at, b, bt, 0.0f, f, CUDA_R_32F, g->n, g->m * g->n, ct); // (outer 1 here)
     k_round_rows<<<grid_for(total, 256), 256, 0, c->stream>>>((__nv_bfloat16 *)g->c, g->ldc, g->stride_c, f, g->bias,
                                                               g->m, g->n, total);
     CUDA_LAUNCHED();

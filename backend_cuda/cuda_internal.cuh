@@ -38,6 +38,8 @@ typedef struct {
     double *sumsq_host;
     cudaEvent_t *marks; // timer marks (events recorded on the stream), n_marks in use of cap_marks created
     int n_marks, cap_marks;
+    void **ptrs; // the pointer arrays of outer-batched GEMMs (cuda_gemm.cu), ptrs_cap entries
+    int64_t ptrs_cap;
     void *lt;       // cuBLASLt state (cuda_gemm_lt.cu): NULL until first used, (void *)-1 if unavailable
     char name[256]; // cudaDeviceProp.name
     int cc_major, cc_minor, sm_count;

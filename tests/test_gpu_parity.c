@@ -302,7 +302,8 @@ typedef struct {
     float alpha, beta;
     ditc_precision prec;
     int a_bf16, b_bf16;
-    int bias, c_bf16; // the bias epilogue (batch 1, beta 0); C written as BF16 (beta 0)
+    int bias, c_bf16;              // the bias epilogue (batch 1, beta 0); C written as BF16 (beta 0)
+    int64_t batch2, sa2, sb2, sc2; // the outer batch (0: none)
     double tol;
 } gcase;
 
@@ -400,7 +401,11 @@ static void run_gemm(const gcase *c) {
                        .ldc = c->ldc,
                        .stride_c = c->sc,
                        .c_dtype = c->c_bf16 ? DITC_BF16 : DITC_F32,
-                       .bias = c->bias ? (const float *)bias.t[k].data : NULL};
+                       .bias = c->bias ? (const float *)bias.t[k].data : NULL,
+                       .batch2 = c->batch2,
+                       .stride_a2 = c->sa2,
+                       .stride_b2 = c->sb2,
+                       .stride_c2 = c->sc2};
         BE[k]->gemm(BE[k], &g);
     }
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
@@ -408,7 +413,8 @@ static void run_gemm(const gcase *c) {
     char what[48];
     snprintf(what, sizeof what, "%s%s%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
              c->b_bf16 ? " B16" : "", c->bias ? " +bias" : "", c->c_bf16 ? " C16" : "", (double)c->beta);
-    expect_gap(c->name, what, &cc, c->tol, c->beta == 0.0f ? c->cn - c->batch * c->m * c->n : 0);
+    int64_t outer = c->batch2 > 1 ? c->batch2 : 1;
+    expect_gap(c->name, what, &cc, c->tol, c->beta == 0.0f ? c->cn - outer * c->batch * c->m * c->n : 0);
     if (a16) BE[1]->free(BE[1], a16);
     if (b16) BE[1]->free(BE[1], b16);
     rm(&a), rm(&b), rm(&cc), rm(&bias);
@@ -516,6 +522,45 @@ static void t_gemm(const sizes *z, int real) {
         gcase v = o; // P·V into head h's columns of a BF16 out (ldc D, batch stride T·D)
         v.name = "gemm head slice P·V -> bf16", v.beta = 0.0f, v.prec = precs[p], v.tol = tols16[p], v.c_bf16 = 1;
         run_gemm(&v);
+    }
+    // an outer batch (heads inside batch elements of a packed qkv: one call; CUDA: pointer arrays), all precisions
+    for (int p = 0; p < 3; p++) {
+        const int64_t nb = real ? 4 : B, nh = real ? H : H;
+        gcase q = {.name = "gemm heads x batch q·kT",
+                   .ta = 0,
+                   .tb = 1,
+                   .m = T,
+                   .n = T,
+                   .k = hd,
+                   .batch = nh,
+                   .alpha = 0.125f,
+                   .prec = precs[p],
+                   .tol = tols[p]};
+        q.lda = q.ldb = 3 * D, q.ldc = T, q.sa = q.sb = hd, q.sc = T * T, q.boff = D;
+        q.batch2 = nb, q.sa2 = q.sb2 = T * 3 * D, q.sc2 = nh * T * T;
+        q.an = q.bn = nb * T * 3 * D, q.cn = nb * nh * T * T;
+        run_gemm(&q);
+        gcase v = {.name = "gemm heads x batch P·V -> rows",
+                   .ta = 0,
+                   .tb = 0,
+                   .m = T,
+                   .n = hd,
+                   .k = T,
+                   .batch = nh,
+                   .alpha = 1.0f,
+                   .prec = precs[p],
+                   .tol = tols[p]};
+        v.lda = T, v.ldb = 3 * D, v.ldc = D, v.sa = T * T, v.sb = hd, v.sc = hd, v.boff = 2 * D;
+        v.batch2 = nb, v.sa2 = nh * T * T, v.sb2 = T * 3 * D, v.sc2 = T * D;
+        v.an = nb * nh * T * T, v.bn = nb * T * 3 * D, v.cn = nb * T * D;
+        run_gemm(&v);
+        v.name = "gemm heads x batch P·V -> bf16", v.c_bf16 = 1, v.tol = tols16[p], run_gemm(&v);
+        v.name = "gemm heads x batch dV acc", v.c_bf16 = 0, v.beta = 1.0f, v.tol = tols[p], run_gemm(&v);
+    }
+    if (!real) { // an outer batch that continues the inner one (folded into one strided batch on CUDA)
+        gcase f = dense("gemm outer batch, uniform", 0, 1, 37, 53, 96, 3, 0.0f, DITC_PREC_TF32, TOL_TF32);
+        f.batch2 = 2, f.sa2 = 3 * f.sa, f.sb2 = 3 * f.sb, f.sc2 = 3 * f.sc, f.an *= 2, f.bn *= 2, f.cn *= 2;
+        run_gemm(&f);
     }
     if (!real) { // odd shapes: bias and BF16 C with ldc > n
         gcase e = dense("gemm bias ldc", 1, 1, 37, 53, 96, 1, 0.0f, DITC_PREC_BF16, TOL_BF16);

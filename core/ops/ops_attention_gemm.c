@@ -1,6 +1,7 @@
 // ops_attention_gemm.c — multi-head attention on the packed qkv (B, T, 3D) as strided-batched GEMMs on the head
-// slices and row softmax kernels (ops_attention_gemm.h). Per batch element b and chunk of n heads (n·T² scores
-// within a memory budget), with scale = 1/√hd:
+// slices and row softmax kernels (ops_attention_gemm.h). Per chunk of batch elements and heads (their T² scores
+// within a memory budget; one GEMM call per chunk: a few launches per layer, not a few per batch element), with
+// scale = 1/√hd:
 //   forward   S (n, T, T) = scale·Q Kᵀ;  P = softmax(S) rows, lse (B, H, T) = log Σ exp(S);  O = P V
 //   backward  P = exp(scale·Q Kᵀ − lse);  dV (+)= Pᵀ dO;  dP = dO Vᵀ;  dS = P ∘ (dP − rowsum(P ∘ dP));
 //             dQ (+)= scale·dS K;  dK (+)= scale·dSᵀ Q
@@ -35,8 +36,11 @@ int ditc_attention_gemm_wanted(const ditc_backend *be) {
     return be->precision != DITC_PREC_FP32; // (the CPU's bf16 emulation follows the GPU's choice)
 }
 
+// A chunk: nb batch elements × n heads whose score matrices (n·nb·T² floats, twice in backward) fit the budget —
+// all heads of several batch elements (nb > 1 only when n = H) or some heads of one. Each GEMM of a chunk is one
+// call: heads are its batch (strides hd in the packed rows, T² in the scores), batch elements its outer batch.
 typedef struct {
-    int64_t B, T, D, H, hd, n; // n: heads per chunk
+    int64_t B, T, D, H, hd, n, nb;
     float scale;
 } attn_dims;
 
@@ -44,10 +48,11 @@ static attn_dims dims_of(const ditc_tensor *qkv, int heads) {
     attn_dims d = {.B = qkv->shape[0], .T = qkv->shape[1], .D = qkv->shape[2] / 3, .H = heads};
     d.hd = d.D / d.H;
     d.scale = 1.0f / sqrtf((float)d.hd);
-    int64_t per_head = 2 * d.T * d.T * (int64_t)sizeof(float);
-    d.n = score_budget() / per_head;
-    if (d.n < 1) d.n = 1;
-    if (d.n > d.H) d.n = d.H;
+    int64_t per_head = 2 * d.T * d.T * (int64_t)sizeof(float), fit = score_budget() / per_head;
+    if (fit < 1) fit = 1;
+    d.n = fit < d.H ? fit : d.H;
+    d.nb = fit >= d.H ? fit / d.H : 1;
+    if (d.nb > d.B) d.nb = d.B;
     return d;
 }
 
@@ -65,38 +70,45 @@ static operand at(operand o, int64_t off) {
 
 static operand f32(const float *p) { return (operand){p, DITC_F32}; }
 
-// C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i] over n heads (batch strides: the head width in the packed rows, T² in
-// the score matrices).
-static void gemm_to(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
-                    operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, void *c,
-                    ditc_dtype c_dtype, int64_t ldc, int64_t sc) {
+// One operand's layout in a chunk: leading dimension, stride between heads (the GEMM batch), stride between batch
+// elements (the outer batch).
+typedef struct {
+    int64_t ld, s, s2;
+} layout;
+
+// C[o][i] = alpha·op(A[o][i])·op(B[o][i]) + beta·C[o][i] over n heads i and nb batch elements o.
+static void gemm_to(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t n, int64_t nb,
+                    float alpha, operand a, layout la, operand b, layout lb, float beta, void *c, ditc_dtype c_dtype,
+                    layout lc) {
     ditc_gemm g = {.trans_a = ta,
                    .trans_b = tb,
                    .m = m,
                    .n = nn,
                    .k = k,
-                   .batch = batch,
+                   .batch = n,
                    .alpha = alpha,
                    .beta = beta,
                    .a = a.p,
-                   .lda = lda,
-                   .stride_a = sa,
+                   .lda = la.ld,
+                   .stride_a = la.s,
                    .a_dtype = a.dt,
                    .b = b.p,
-                   .ldb = ldb,
-                   .stride_b = sb,
+                   .ldb = lb.ld,
+                   .stride_b = lb.s,
                    .b_dtype = b.dt,
                    .c = c,
-                   .ldc = ldc,
-                   .stride_c = sc,
-                   .c_dtype = c_dtype};
+                   .ldc = lc.ld,
+                   .stride_c = lc.s,
+                   .c_dtype = c_dtype,
+                   .batch2 = nb,
+                   .stride_a2 = la.s2,
+                   .stride_b2 = lb.s2,
+                   .stride_c2 = lc.s2};
     be->gemm(be, &g);
 }
-
-static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t batch, float alpha,
-                 operand a, int64_t lda, int64_t sa, operand b, int64_t ldb, int64_t sb, float beta, float *c,
-                 int64_t ldc, int64_t sc) {
-    gemm_to(be, ta, tb, m, nn, k, batch, alpha, a, lda, sa, b, ldb, sb, beta, c, DITC_F32, ldc, sc);
+static void gemm(ditc_backend *be, int ta, int tb, int64_t m, int64_t nn, int64_t k, int64_t n, int64_t nb, float alpha,
+                 operand a, layout la, operand b, layout lb, float beta, float *c, layout lc) {
+    gemm_to(be, ta, tb, m, nn, k, n, nb, alpha, a, la, b, lb, beta, c, DITC_F32, lc);
 }
 
 // A header for rows (n, C) of backend memory at p (F32).
@@ -134,22 +146,25 @@ static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst)
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
     ditc_backend *be = c->be;
     attn_dims d = dims_of(qkv, heads);
-    int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D;
-    size_t sbytes = align256((size_t)(d.n * T * T) * sizeof(float));
+    int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
+    size_t sbytes = align256((size_t)(d.nb * d.n * TT) * sizeof(float));
     char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv));
     size_t es = ditc_dtype_size(out->dtype); // out F32, or BF16 (the projection's operand)
     float *S = (float *)tmp;
     operand x = packed_operand(be, qkv, tmp + sbytes);
-    for (int64_t b = 0; b < d.B; b++) {
+    const layout packed = {ld, hd, T * ld}, rows = {D, hd, T * D};
+    for (int64_t b0 = 0; b0 < d.B; b0 += d.nb) {
+        int64_t nb = d.B - b0 < d.nb ? d.B - b0 : d.nb;
         for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
             int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
-            operand q = at(x, b * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
-            gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, S, T, T * T); // (n, T, T) scores
-            ditc_tensor s = rows_view(be, S, n * T, T),
-                        l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
+            const layout sc = {T, TT, n * TT}; // scores (nb, n, T, T)
+            operand q = at(x, b0 * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
+            gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, S, sc);
+            ditc_tensor s = rows_view(be, S, nb * n * T, T),
+                        l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
             be->softmax_fwd(be, &s, &l, 0);
-            gemm_to(be, 0, 0, T, hd, T, n, 1.0f, f32(S), T, T * T, v, ld, hd, 0.0f,
-                    (char *)out->data + (size_t)(b * T * D + h0 * hd) * es, out->dtype, D, hd);
+            gemm_to(be, 0, 0, T, hd, T, n, nb, 1.0f, f32(S), sc, v, packed, 0.0f,
+                    (char *)out->data + (size_t)(b0 * T * D + h0 * hd) * es, out->dtype, rows);
         }
     }
 }
@@ -160,26 +175,29 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
     attn_dims d = dims_of(qkv, heads);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
-    size_t sbytes = align256((size_t)(2 * d.n * TT) * sizeof(float));
+    size_t sbytes = align256((size_t)(2 * d.nb * d.n * TT) * sizeof(float));
     char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv) + bf16_bytes(be, dout));
-    float *P = (float *)tmp, *dP = P + d.n * TT;
+    float *P = (float *)tmp, *dP = P + d.nb * d.n * TT;
     operand x = packed_operand(be, qkv, tmp + sbytes);
     operand go = packed_operand(be, dout, tmp + sbytes + bf16_bytes(be, qkv));
-    for (int64_t b = 0; b < d.B; b++) {
+    const layout packed = {ld, hd, T * ld}, rows = {D, hd, T * D};
+    for (int64_t b0 = 0; b0 < d.B; b0 += d.nb) {
+        int64_t nb = d.B - b0 < d.nb ? d.B - b0 : d.nb;
         for (int64_t h0 = 0; h0 < d.H; h0 += d.n) {
             int64_t n = d.H - h0 < d.n ? d.H - h0 : d.n;
-            operand q = at(x, b * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
-            operand dO = at(go, b * T * D + h0 * hd);
-            float *dq = (float *)dqkv->data + b * T * ld + h0 * hd, *dk = dq + D, *dv = dq + 2 * D;
-            gemm(be, 0, 1, T, T, hd, n, d.scale, q, ld, hd, k, ld, hd, 0.0f, P, T, TT);
-            ditc_tensor p = rows_view(be, P, n * T, T), dp = rows_view(be, dP, n * T, T);
-            ditc_tensor l = rows_view(be, (float *)lse->data + (b * d.H + h0) * T, n * T, 1);
-            be->softmax_fwd(be, &p, &l, 1);                                                    // P from the saved lse
-            gemm(be, 1, 0, T, hd, T, n, 1.0f, f32(P), T, TT, dO, D, hd, beta, dv, ld, hd);     // dV = Pᵀ dO
-            gemm(be, 0, 1, T, T, hd, n, 1.0f, dO, D, hd, v, ld, hd, 0.0f, dP, T, TT);          // dP = dO Vᵀ
-            be->softmax_bwd(be, &dp, &p);                                                      // dS
-            gemm(be, 0, 0, T, hd, T, n, d.scale, f32(dP), T, TT, k, ld, hd, beta, dq, ld, hd); // dQ = scale·dS K
-            gemm(be, 1, 0, T, hd, T, n, d.scale, f32(dP), T, TT, q, ld, hd, beta, dk, ld, hd); // dK = scale·dSᵀ Q
+            const layout sc = {T, TT, n * TT};
+            operand q = at(x, b0 * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
+            operand dO = at(go, b0 * T * D + h0 * hd);
+            float *dq = (float *)dqkv->data + b0 * T * ld + h0 * hd, *dk = dq + D, *dv = dq + 2 * D;
+            gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, P, sc);
+            ditc_tensor p = rows_view(be, P, nb * n * T, T), dp = rows_view(be, dP, nb * n * T, T);
+            ditc_tensor l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
+            be->softmax_fwd(be, &p, &l, 1);                                                     // P from the saved lse
+            gemm(be, 1, 0, T, hd, T, n, nb, 1.0f, f32(P), sc, dO, rows, beta, dv, packed);      // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);           // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p);                                                       // dS
+            gemm(be, 0, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, k, packed, beta, dq, packed); // dQ = scale·dS K
+            gemm(be, 1, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, q, packed, beta, dk, packed); // dK = scale·dSᵀ Q
         }
     }
 }

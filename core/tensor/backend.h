@@ -20,6 +20,8 @@
 // C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i] for i in [0, batch), row-major (C is m×n,
 // op(A) m×k, op(B) k×n). Pointers are backend memory; ld* are row strides, stride_* batch strides,
 // all in elements. The pointers may be offset into a tensor (e.g. one head of a packed qkv).
+// An outer batch (batch2 > 1; 0 counts as 1) repeats the whole strided batch at strides stride_*2: matrix (o, i) of X
+// starts at X + o·stride_x2 + i·stride_x — e.g. heads inside batch elements of a packed qkv, one call for all of them.
 // A and B are F32 or BF16; C is F32, or BF16 with beta = 0 (the F32 result rounded once, to nearest even).
 // Epilogue: with `bias` (F32, n; batch 1, beta 0) C = alpha · op(A) · op(B) + bias on every row, added in F32
 // before any rounding to a BF16 C (cuBLASLt's BIAS epilogue on CUDA).
@@ -36,16 +38,21 @@ typedef struct {
     void *c;
     int64_t ldc, stride_c;
     ditc_dtype c_dtype;
-    const float *bias; // NULL, or the epilogue's bias (n)
+    const float *bias;                               // NULL, or the epilogue's bias (n); not with several matrices
+    int64_t batch2, stride_a2, stride_b2, stride_c2; // the outer batch (0 or 1: none)
 } ditc_gemm;
 
-// Elements spanned by operand A (b = 0) or B (b = 1) of g from its pointer: the last batch's start + (rows − 1)·ld +
+// Matrices of g's outer batch (at least 1).
+static inline int64_t ditc_gemm_outer(const ditc_gemm *g) { return g->batch2 > 1 ? g->batch2 : 1; }
+
+// Elements spanned by operand A (b = 0) or B (b = 1) of g from its pointer: the last matrix's start + (rows − 1)·ld +
 // cols of its stored (untransposed) matrix (backends that convert an operand convert this range).
 static inline int64_t ditc_gemm_span(const ditc_gemm *g, int b) {
     int t = b ? g->trans_b : g->trans_a;
     int64_t m = b ? g->k : g->m, k = b ? g->n : g->k; // op(X) is m×k
     int64_t rows = t ? k : m, cols = t ? m : k;
-    return (g->batch - 1) * (b ? g->stride_b : g->stride_a) + (rows - 1) * (b ? g->ldb : g->lda) + cols;
+    return (ditc_gemm_outer(g) - 1) * (b ? g->stride_b2 : g->stride_a2) +
+           (g->batch - 1) * (b ? g->stride_b : g->stride_a) + (rows - 1) * (b ? g->ldb : g->lda) + cols;
 }
 
 typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
