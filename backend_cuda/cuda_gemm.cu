@@ -8,6 +8,9 @@
 // C is F32, or BF16 (beta 0): written by cuBLAS directly from bf16 operands, else through an F32 temporary and
 // one rounding kernel. The bias epilogue: cuBLASLt at tf32/bf16 (cuda_gemm_lt.cu); otherwise the bias is written into
 // an F32 C first and the GEMM adds to it (beta 1, the CPU backend's order of sums), or added by the rounding kernel.
+#include <stdlib.h>
+#include <string.h>
+
 #include "cuda_internal.cuh"
 
 // rows (m, n) of c (row stride ldc) = bias
@@ -93,8 +96,13 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         w.batch2 = 1;
         return cuda_gemm(be, &w);
     }
+    static int no_ptr_arrays = -1; // DITC_GEMM_PTR_ARRAYS=0: an outer batch as one call per outer matrix set (A/B)
+    if (no_ptr_arrays < 0) {
+        const char *e = getenv("DITC_GEMM_PTR_ARRAYS");
+        no_ptr_arrays = e && !strcmp(e, "0");
+    }
     int cast_all = be->precision == DITC_PREC_BF16 || g->a_dtype != g->b_dtype;
-    if (outer > 1 && cbf && !cast_all) { // BF16 C through the F32 temporary: one outer matrix set at a time
+    if (outer > 1 && ((cbf && !cast_all) || no_ptr_arrays)) { // (BF16 C through the F32 temporary: the same)
         for (int64_t o = 0; o < outer; o++) {
             ditc_gemm w = *g;
             w.batch2 = 1;
