@@ -216,12 +216,20 @@ void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const dit
 void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy, const ditc_tensor *x,
                    int acc) {
     (void)be;
-    float *g = F32(dx);
     const float *gy = CF32(dy), *xd = CF32(x);
     int64_t n = x->numel, spans = (n + SPAN - 1) / SPAN;
+    int bf = dx->dtype == DITC_BF16; // the producing linear's bf16 output gradient: a span in F32, rounded once
+    DITC_CHECK(!bf || !acc, "unary_bwd: a BF16 dx is written, not accumulated");
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t q = 0; q < spans; q++) {
         int64_t i0 = q * SPAN, len = n - i0 < SPAN ? n - i0 : SPAN;
-        unary_bwd_span(op, g + i0, gy + i0, xd + i0, len, acc);
+        if (!bf) {
+            unary_bwd_span(op, F32(dx) + i0, gy + i0, xd + i0, len, acc);
+            continue;
+        }
+        float tmp[SPAN];
+        unary_bwd_span(op, tmp, gy + i0, xd + i0, len, 0);
+        uint16_t *gb = (uint16_t *)dx->data + i0;
+        for (int64_t i = 0; i < len; i++) gb[i] = ditc_f32_to_bf16(tmp[i]);
     }
 }

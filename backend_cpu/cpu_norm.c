@@ -150,8 +150,11 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
     (void)be;
     int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2];
     const float *g = CF32(dout), *gd = CF32(gate), *yd = CF32(y);
-    float *gx = dx ? F32(dx) : NULL, *gy = dy ? F32(dy) : NULL, *gg = dgate ? F32(dgate) : NULL;
-    if (gx || gy) {
+    int bf = dy && dy->dtype == DITC_BF16; // dy: the producing linear's bf16 output gradient, rounded once
+    DITC_CHECK(!bf || !acc_y, "gated_res_bwd: a BF16 dy is written, not accumulated");
+    float *gx = dx ? F32(dx) : NULL, *gy = dy && !bf ? F32(dy) : NULL, *gg = dgate ? F32(dgate) : NULL;
+    uint16_t *gy16 = bf ? dy->data : NULL;
+    if (gx || dy) {
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
         for (int64_t row = 0; row < B * T; row++) {
             const float *gb = gd + (row / T) * D;
@@ -159,6 +162,7 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
                 int64_t i = row * D + d;
                 if (gx) gx[i] = acc_x ? gx[i] + g[i] : g[i];
                 if (gy) gy[i] = acc_y ? gy[i] + gb[d] * g[i] : gb[d] * g[i];
+                if (gy16) gy16[i] = ditc_f32_to_bf16(gb[d] * g[i]);
             }
         }
     }

@@ -10,13 +10,19 @@ void cpu_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int 
     (void)be;
     int64_t N = db->numel, M = dy->numel / N, nblk = (N + 63) / 64;
     float *g = F32(db);
-    const float *d = CF32(dy);
+    const float *d = dy->dtype == DITC_F32 ? CF32(dy) : NULL;
+    const uint16_t *d16 = dy->dtype == DITC_BF16 ? dy->data : NULL; // a bf16 output gradient (ops.h ditc_bf16_grad)
+    DITC_CHECK(d || d16, "bias_bwd: dy must be F32 or BF16");
 #pragma omp parallel for schedule(static) if (M * N > 32768)
     for (int64_t blk = 0; blk < nblk; blk++) {
         int64_t j0 = blk * 64, j1 = j0 + 64 < N ? j0 + 64 : N;
         double s[64] = {0};
-        for (int64_t m = 0; m < M; m++)
-            for (int64_t j = j0; j < j1; j++) s[j - j0] += d[m * N + j];
+        if (d) // (two loops: a select per element would keep the F32 one from vectorising)
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t j = j0; j < j1; j++) s[j - j0] += d[m * N + j];
+        else
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t j = j0; j < j1; j++) s[j - j0] += ditc_bf16_to_f32(d16[m * N + j]);
         for (int64_t j = j0; j < j1; j++) g[j] = acc ? g[j] + (float)s[j - j0] : (float)s[j - j0];
     }
 }

@@ -193,7 +193,10 @@ template <typename Y> __global__ void k_unary_fwd(int silu, Y *y, const float *x
         store_out(y, i, silu ? v * sigmoidf_(v) : 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v))));
     }
 }
-__global__ void k_unary_bwd(int silu, float *g, const float *dy, const float *x, int64_t n, int acc) {
+// G float, or __nv_bfloat16 for the producing linear's bf16 output gradient (written, acc 0)
+__device__ __forceinline__ float load_acc(const float *g, int64_t i) { return g[i]; }
+__device__ __forceinline__ float load_acc(const __nv_bfloat16 *g, int64_t i) { return __bfloat162float(g[i]); }
+template <typename G> __global__ void k_unary_bwd(int silu, G *g, const float *dy, const float *x, int64_t n, int acc) {
     GRID_LOOP(i, n) {
         float v = x[i], d;
         if (silu) {
@@ -203,7 +206,7 @@ __global__ void k_unary_bwd(int silu, float *g, const float *dy, const float *x,
             float t = tanhf(GELU_K * (v + GELU_C * v * v * v));
             d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
         }
-        g[i] = acc_store(g[i], dy[i] * d, acc);
+        store_out(g, i, acc ? load_acc(g, i) + dy[i] * d : dy[i] * d);
     }
 }
 
@@ -218,8 +221,14 @@ extern "C" void cuda_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *
 extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,
                                const ditc_tensor *x, int acc) {
     if (!x->numel) return;
-    k_unary_bwd<<<grid_for(x->numel, TPB), TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(dx), CF32P(dy), CF32P(x),
-                                                                  x->numel, acc);
+    unsigned grid = grid_for(x->numel, TPB);
+    if (dx->dtype == DITC_BF16) {
+        DITC_CHECK(!acc, "unary_bwd: a BF16 dx is written, not accumulated");
+        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, (__nv_bfloat16 *)dx->data, CF32P(dy), CF32P(x),
+                                                   x->numel, 0);
+    } else {
+        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(dx), CF32P(dy), CF32P(x), x->numel, acc);
+    }
     CUDA_LAUNCHED();
 }
 

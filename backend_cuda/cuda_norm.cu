@@ -141,11 +141,14 @@ __global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, con
                                 int64_t n) {
     GRID_LOOP(i, n) o[i] = x[i] + gate[(i / (T * D)) * D + i % D] * y[i];
 }
-__global__ void k_gated_res_bwd(float *gx, float *gy, const float *g, const float *gate, int64_t T, int64_t D,
-                                int64_t n, int acc_x, int acc_y) {
+// gy: F32, or (gy16) the producing linear's bf16 output gradient, written once
+__global__ void k_gated_res_bwd(float *gx, float *gy, __nv_bfloat16 *gy16, const float *g, const float *gate, int64_t T,
+                                int64_t D, int64_t n, int acc_x, int acc_y) {
     GRID_LOOP(i, n) {
         if (gx) gx[i] = acc_store(gx[i], g[i], acc_x);
-        if (gy) gy[i] = acc_store(gy[i], gate[(i / (T * D)) * D + i % D] * g[i], acc_y);
+        float v = gate[(i / (T * D)) * D + i % D] * g[i];
+        if (gy) gy[i] = acc_store(gy[i], v, acc_y);
+        if (gy16) gy16[i] = __float2bfloat16_rn(v);
     }
 }
 
@@ -163,8 +166,11 @@ extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tenso
     int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2], n = y->numel;
     if (!n) return;
     if (dx || dy) {
-        k_gated_res_bwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(dx ? F32P(dx) : NULL, dy ? F32P(dy) : NULL,
-                                                                   CF32P(dout), CF32P(gate), T, D, n, acc_x, acc_y);
+        int bf = dy && dy->dtype == DITC_BF16;
+        DITC_CHECK(!bf || !acc_y, "gated_res_bwd: a BF16 dy is written, not accumulated");
+        k_gated_res_bwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(dx ? F32P(dx) : NULL, dy && !bf ? F32P(dy) : NULL,
+                                                                   bf ? (__nv_bfloat16 *)dy->data : NULL, CF32P(dout),
+                                                                   CF32P(gate), T, D, n, acc_x, acc_y);
         CUDA_LAUNCHED();
     }
     if (dgate) cuda_col_sums(be, F32P(dgate), CF32P(dout), CF32P(y), NULL, NULL, B, T, D, 1, acc_gate);

@@ -758,6 +758,12 @@ static void t_elementwise(const sizes *z) {
         }
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), X(k.dy), X(k.x), acc),
             expect("gelu", acc ? "bwd acc" : "bwd", &k.dx, T32);
+        if (!acc) { // dx written as the producing linear's bf16 output gradient
+            bf16_twin h;
+            bf16_new(&h, &k.dx);
+            BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], X(k.dy), X(k.x), 0);
+            bf16_widen(&h, &k.dx), expect("gelu", "bwd -> bf16", &k.dx, TOL_BF16_OUT);
+        }
         poison(&k.y), BOTH(unary_fwd, DITC_UN_SILU, X(k.y), X(k.x)), expect("silu", "fwd", &k.y, T32);
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_SILU, X(k.dx), X(k.dy), X(k.x), acc),
             expect("silu", acc ? "bwd acc" : "bwd", &k.dx, T32);
@@ -872,6 +878,15 @@ static void t_norm(const sizes *z) {
         expect("gated_res_bwd", acc ? "dx acc" : "dx", &k.dx, T32),
             expect("gated_res_bwd", acc ? "dgate acc" : "dgate", &k.ds1, T32);
         expect("gated_res_bwd", acc ? "dy acc" : "dy", &k.y, T32);
+        if (!acc) { // dy written as the producing linear's bf16 output gradient (dx, dgate F32 beside it)
+            bf16_twin h;
+            bf16_new(&h, &k.y);
+            poison(&k.dx), poison(&k.ds1);
+            BOTH(gated_res_bwd, X(k.dx), X(k.ds1), &h.t[K_], X(k.dy), X(k.s1), X(k.x2), 0, 0, 0);
+            bf16_widen(&h, &k.y), expect("gated_res_bwd", "dy -> bf16", &k.y, TOL_BF16_OUT);
+            expect("gated_res_bwd", "dx (bf16 dy)", &k.dx, T32),
+                expect("gated_res_bwd", "dgate (bf16 dy)", &k.ds1, T32);
+        }
         // Large-DiT pieces over the (B·T, D) rows
         poison(&k.y), poison(&k.r), BOTH(rms_norm_fwd, X(k.y), X(k.r), X(k.x), X(k.w), 1e-5f);
         expect("rms_norm_fwd", "y", &k.y, T32), expect("rms_norm_fwd", "rstd", &k.r, T32);
@@ -913,6 +928,12 @@ static void t_reduce(const sizes *z) {
             mk2(&dyl, 1001, 70, -1, 1), mk1(&dbl, 70, -1, 1);
             OUT(dbl), BOTH(bias_bwd, X(dbl), X(dyl), acc);
             expect("bias_bwd", acc ? "1001 x 70 row chunks acc" : "1001 x 70 row chunks", &dbl, T32);
+            bf16_twin h; // a bf16 output gradient: the same rows as bf16 (cast on each side, bit-exact)
+            bf16_new(&h, &dyl);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &h.t[s], &dyl.t[s]);
+            OUT(dbl), BOTH(bias_bwd, X(dbl), &h.t[K_], acc);
+            expect("bias_bwd", acc ? "bf16 dy, row chunks acc" : "bf16 dy, row chunks", &dbl, T32);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], h.t[s].data);
             rm(&dyl), rm(&dbl);
         }
         OUT(k.m), BOTH(reduce_rows, X(k.m), X(k.x), 0.25f, acc),

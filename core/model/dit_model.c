@@ -105,7 +105,8 @@ void ditc_dit_init(ditc_dit *m, uint64_t seed) {
 // ---- forward ---------------------------------------------------------------------------------
 // user: the ditc_dit_block (it outlives the step, as checkpointing needs); in: x (B, T, D),
 // silu(c) (B, D) → out: x after the block. The tensors only GEMMs read (the normed inputs, qkv, the attention
-// output, the GELU) are written as the GEMMs' operand dtype (BF16 at bf16 precision, ops.h).
+// output, the GELU) are written as the GEMMs' operand dtype, and the linears' output gradients too (qkv, proj,
+// fc1, fc2: ditc_bf16_grad) — BF16 at bf16 precision, ops.h.
 static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
     const ditc_dit_block *b = user;
     ditc_dtype op = ditc_operand_dtype(c);
@@ -113,11 +114,11 @@ static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_
     ditc_chunk(c, ditc_linear(c, in[1], b->ada_w, b->ada_b), 1, 6, mod); // (B, 6D) → 6 × (B, D)
     // mod: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
     ditc_tensor *h = ditc_ln_modulate_to(c, x, mod[0], mod[1], 1e-6f, op);
-    h = ditc_attention_to(c, ditc_linear_to(c, h, b->qkv_w, b->qkv_b, op), b->heads, op); // (B, T, D)
-    x = ditc_gated_residual(c, x, mod[2], ditc_linear(c, h, b->proj_w, b->proj_b));
+    h = ditc_attention_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->qkv_w, b->qkv_b, op)), b->heads, op);
+    x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear(c, h, b->proj_w, b->proj_b)));
     h = ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op);
-    h = ditc_linear(c, ditc_gelu_to(c, ditc_linear(c, h, b->fc1_w, b->fc1_b), op), b->fc2_w, b->fc2_b);
-    out[0] = ditc_gated_residual(c, x, mod[5], h);
+    h = ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear(c, h, b->fc1_w, b->fc1_b)), op);
+    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear(c, h, b->fc2_w, b->fc2_b)));
 }
 
 ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const float *t, const int32_t *y) {

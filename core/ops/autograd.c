@@ -145,12 +145,20 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
     return n;
 }
 
-ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
+ditc_tensor *ditc_grad_dst_any(ditc_ctx *c, ditc_tensor *t, int *acc) {
     if (!t || !t->requires_grad) return NULL;
-    if (!t->grad) t->grad = ditc_new(c, DITC_F32, t->ndim, t->shape);
+    if (!t->grad) t->grad = ditc_new(c, t->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32, t->ndim, t->shape);
     *acc = t->grad_ready;
+    DITC_CHECK(!*acc || t->grad->dtype == DITC_F32, "a BF16 gradient is written once (a second consumer added to it)");
     t->grad_ready = 1;
     return t->grad;
+}
+
+ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
+    DITC_CHECK(!t || !t->requires_grad || t->grad_dtype != DITC_BF16,
+               "an op that writes F32 gradients reached a tensor whose gradient is BF16 (ditc_bf16_grad on a tensor "
+               "with another consumer)");
+    return ditc_grad_dst_any(c, t, acc);
 }
 
 // ---- backward --------------------------------------------------------------------------------

@@ -91,8 +91,10 @@ void ditc_upload(ditc_tensor *t, const void *host);
 // grad then. Returns the node or NULL.
 ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, int n_out, ditc_tensor *const *out);
 // The gradient tensor of t to write in backward (NULL if t needs none). *acc tells the kernel to add
-// (1) or overwrite (0). Marks the gradient as holding a value.
+// (1) or overwrite (0). Marks the gradient as holding a value. F32 gradients only (fails on a BF16 one).
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
+// The same for the ops whose kernels can write a BF16 gradient (t->grad_dtype; then *acc is 0: written once).
+ditc_tensor *ditc_grad_dst_any(ditc_ctx *c, ditc_tensor *t, int *acc);
 // t's gradient if it holds a value this backward, else NULL (the gradient is zero).
 static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready ? t->grad : NULL; }
 

@@ -21,6 +21,12 @@ ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tenso
 // cast per GEMM (the values the GEMM would have rounded it to: the results are the same) — F32 otherwise, or with
 // DITC_BF16_OPERANDS=0 (A/B runs). Their gradients stay F32. The *_to variants take that dtype (F32 or BF16).
 ditc_dtype ditc_operand_dtype(const ditc_ctx *c);
+// At bf16 precision the gradient of a linear's output is what its backward GEMMs read as bf16: ditc_bf16_grad marks t
+// (a linear's output whose one consumer writes BF16 gradients: GELU, the gated residual's y, the GEMM attention's
+// qkv) so that consumer writes it as BF16 — rounded once where produced, no cast in the linear's backward, half the
+// memory; the bias gradient sums the same bf16 values the GEMMs read (as autocast PyTorch's). F32 otherwise, or with
+// DITC_BF16_GRADS=0 (or DITC_BF16_OPERANDS=0). Returns t.
+ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t);
 ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out);
 ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out);
 ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,

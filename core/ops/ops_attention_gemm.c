@@ -175,6 +175,9 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
     attn_dims d = dims_of(qkv, heads);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
+    ditc_dtype gt = dqkv->dtype;
+    size_t eg = ditc_dtype_size(gt);
+    DITC_CHECK(gt == DITC_F32 || !acc, "attention: a BF16 dqkv is written once");
     size_t sbytes = align256((size_t)(2 * d.nb * d.n * TT) * sizeof(float));
     char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv) + bf16_bytes(be, dout));
     float *P = (float *)tmp, *dP = P + d.nb * d.n * TT;
@@ -188,16 +191,17 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
             const layout sc = {T, TT, n * TT};
             operand q = at(x, b0 * T * ld + h0 * hd), k = at(q, D), v = at(q, 2 * D);
             operand dO = at(go, b0 * T * D + h0 * hd);
-            float *dq = (float *)dqkv->data + b0 * T * ld + h0 * hd, *dk = dq + D, *dv = dq + 2 * D;
+            // dqkv F32, or BF16 (the qkv linear's output gradient, written once: beta 0)
+            char *dq = (char *)dqkv->data + (size_t)(b0 * T * ld + h0 * hd) * eg, *dk = dq + D * eg, *dv = dk + D * eg;
             gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, P, sc);
             ditc_tensor p = rows_view(be, P, nb * n * T, T), dp = rows_view(be, dP, nb * n * T, T);
             ditc_tensor l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
-            be->softmax_fwd(be, &p, &l, 1);                                                     // P from the saved lse
-            gemm(be, 1, 0, T, hd, T, n, nb, 1.0f, f32(P), sc, dO, rows, beta, dv, packed);      // dV = Pᵀ dO
-            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);           // dP = dO Vᵀ
-            be->softmax_bwd(be, &dp, &p);                                                       // dS
-            gemm(be, 0, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, k, packed, beta, dq, packed); // dQ = scale·dS K
-            gemm(be, 1, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, q, packed, beta, dk, packed); // dK = scale·dSᵀ Q
+            be->softmax_fwd(be, &p, &l, 1); // P from the saved lse
+            gemm_to(be, 1, 0, T, hd, T, n, nb, 1.0f, f32(P), sc, dO, rows, beta, dv, gt, packed);      // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);                  // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p);                                                              // dS
+            gemm_to(be, 0, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, k, packed, beta, dq, gt, packed); // dQ = s·dS K
+            gemm_to(be, 1, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, q, packed, beta, dk, gt, packed); // dK = s·dSᵀQ
         }
     }
 }

@@ -61,7 +61,7 @@ void ditc_bwd_gated_residual(ditc_ctx *c, ditc_node *n) {
     int ax = 0, ag = 0, ay = 0;
     ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &ax);
     ditc_tensor *dgate = ditc_grad_dst(c, n->in[1], &ag);
-    ditc_tensor *dy = ditc_grad_dst(c, n->in[2], &ay);
+    ditc_tensor *dy = ditc_grad_dst_any(c, n->in[2], &ay); // BF16: the producing linear's output gradient
     BE->gated_res_bwd(BE, dx, dgate, dy, ditc_grad_src(n->out[0]), n->in[1], n->in[2], ax, ag, ay);
 }
 
@@ -76,7 +76,8 @@ ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dt
     int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3;
     DITC_CHECK(heads > 0 && D % heads == 0, "hidden size %lld not divisible by %d heads", (long long)D, heads);
     int gemm = ditc_attention_gemm_wanted(BE);
-    if (!gemm && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // the fused kernels read and write F32
+    if (!gemm) qkv->grad_dtype = DITC_F32;                                  // the fused kernels write F32 gradients
+    if (!gemm && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // and read F32
     int64_t shape[3] = {B, T, D}, lshape[3] = {B, heads, T};
     ditc_tensor *out = ditc_new(c, gemm ? out_dtype : DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
     if (gemm) ditc_attn_gemm_fwd(c, out, lse, qkv, heads); // GEMMs + row softmax
@@ -90,8 +91,9 @@ ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dt
 }
 
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {
-    int acc;
-    ditc_tensor *dqkv = ditc_grad_dst(c, n->in[0], &acc);
+    int acc; // the GEMM path writes a BF16 dqkv (the qkv linear's output gradient); the fused kernels F32
+    ditc_tensor *dqkv =
+        ditc_attention_gemm_wanted(BE) ? ditc_grad_dst_any(c, n->in[0], &acc) : ditc_grad_dst(c, n->in[0], &acc);
     if (!dqkv) return;
     if (ditc_attention_gemm_wanted(BE))
         ditc_attn_gemm_bwd(c, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], (int)n->iarg[0], acc);

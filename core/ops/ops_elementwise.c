@@ -73,7 +73,7 @@ static ditc_tensor *unary(ditc_ctx *c, ditc_unary_op op, int id, ditc_tensor *x,
 
 static void unary_bwd(ditc_ctx *c, ditc_node *n, ditc_unary_op op) {
     int acc;
-    ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &acc);
+    ditc_tensor *dx = ditc_grad_dst_any(c, n->in[0], &acc); // BF16: the producing linear's output gradient
     if (dx) BE->unary_bwd(BE, op, dx, ditc_grad_src(n->out[0]), n->in[0], acc);
 }
 

@@ -51,6 +51,16 @@ ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
     return c->be->precision == DITC_PREC_BF16 && !off ? DITC_BF16 : DITC_F32;
 }
 
+ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t) {
+    static int off = -1; // DITC_BF16_GRADS=0: F32 output gradients (A/B runs)
+    if (off < 0) {
+        const char *e = getenv("DITC_BF16_GRADS");
+        off = e && !strcmp(e, "0");
+    }
+    if (!off && ditc_operand_dtype(c) == DITC_BF16) t->grad_dtype = DITC_BF16;
+    return t;
+}
+
 // t rounded to bf16 (a new tensor of the step), the GEMM operand at bf16 precision.
 static ditc_tensor *bf16_copy(ditc_ctx *c, const ditc_tensor *t) {
     ditc_tensor *h = ditc_new(c, DITC_BF16, t->ndim, t->shape);
@@ -90,8 +100,9 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     int acc, acc_w;
     ditc_tensor *dx = ditc_grad_dst(c, x, &acc);
     ditc_tensor *dw = ditc_grad_dst(c, w, &acc_w);
-    // bf16: dy rounded once when both GEMMs read it, the weight's copy from the forward
-    ditc_tensor *dyg = dx && dw && BE->precision == DITC_PREC_BF16 ? bf16_copy(c, dy) : dy;
+    // bf16: dy rounded once when both GEMMs read it (unless its producer wrote it as BF16), the weight's copy from
+    // the forward
+    ditc_tensor *dyg = dx && dw && BE->precision == DITC_PREC_BF16 && dy->dtype == DITC_F32 ? bf16_copy(c, dy) : dy;
     ditc_tensor *wg = n->saved[0] ? n->saved[0] : w;
     if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc);  // dy·W
     if (dw) gemm(c, 1, 0, N, K, M, 1, dyg, N, 0, x, K, 0, dw, K, 0, (float)acc_w); // dyᵀ·x

@@ -29,7 +29,9 @@ typedef struct ditc_tensor {
     int is_param;             // grad is a view into a flat gradient buffer
     int grad_ready;           // grad holds a value (else the next write overwrites instead of adding);
                               // parameters: since the last ditc_params_zero_grad
-    struct ditc_tensor *grad; // same shape, F32
+    struct ditc_tensor *grad; // same shape, F32 — or BF16 where grad_dtype says so
+    ditc_dtype grad_dtype;    // F32, or BF16: a GEMM output's gradient at bf16 precision (ops.h ditc_bf16_grad),
+                              // written once by an op that can (ditc_grad_dst_any) and read as the GEMMs' operand
     // parameters: the first tape node of the current forward that reads it (valid when tape_gen equals the
     // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
     int tape_first;
