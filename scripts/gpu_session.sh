@@ -261,7 +261,7 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
         --precision bf16 "${BENCH[@]}"
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error' "${PEER[@]}" --compile
-    # A/B of the bf16 operands written by their producers + the cuBLASLt bias epilogue (ops.h ditc_operand_dtype,
+    # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt bias epilogue (ops.h,
     # backend_cuda/cuda_gemm_lt.cu) against F32 activations cast in every GEMM and a bias fill read by beta = 1
     gpu bench_bf16_no_operands 60 'ms/step|MFU|peak device|arena' env DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
