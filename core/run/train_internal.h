@@ -76,6 +76,8 @@ typedef struct {
     int64_t hess_elems;             // SophiaG's bs: global batch · C·H·W
     size_t shard_b, shard_e;        // the flat range this rank's optimizer owns (all of it without ZeRO)
     float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
+    ditc_tensor loss_sum;           // [1] on the backend: the micro-batches' losses summed in queue order (read once,
+                                    // after the backward pass: no synchronisation between forward and backward)
     int64_t step, epoch, step_in_epoch, start_step;
     int stop_signal; // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN

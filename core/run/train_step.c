@@ -100,10 +100,10 @@ typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
 // Micro-batch [m0, m0 + mb) of the local batch: x0 a view of the model input, the noise of the step keyed by
 // each sample's global batch position (the same draw in both passes, so the same x_t), the loss scaled by mb/B
 // (the gradients accumulated over the micro-batches — the first overwrites, the next add — are those of the
-// local-batch mean), and its backward — with the bucketed reduction over ranks armed when `reduce` (the pass's
-// last micro-batch). Returns the scaled loss.
-static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind,
-                              int reduce) {
+// local-batch mean), added to t->loss_sum on the backend (no read-back here), and its backward — with the bucketed
+// reduction over ranks armed when `reduce` (the pass's last micro-batch).
+static void train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind,
+                             int reduce) {
     ditc_ctx *c = &t->ctx;
     const ditc_dit_config *cfg = &t->model.cfg;
     uint64_t seed = t->a->global_seed;
@@ -125,11 +125,9 @@ static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float
         loss = ditc_mean(c, per_sample, 0);
     }
     if (t->mb < t->B) loss = ditc_scale(c, loss, (float)t->mb / (float)t->B);
-    float v;
-    ditc_to_host(loss, &v);
+    t->be->axpy(t->be, &t->loss_sum, 1.0f, loss, m0 > 0); // Σ in micro-batch order, as the host sum it replaces
     if (reduce) ditc_grad_reducer_arm(&t->reducer, c);
     ditc_backward(c, loss);
-    return v;
 }
 
 // The gradient of the local-batch mean of `kind` in the flat gradient buffer; returns that mean. With `overlap`
@@ -137,11 +135,11 @@ static float train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float
 // over ranks, bucket by bucket (train_average_grad completes it).
 static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind, int overlap) {
     ditc_params_zero_grad(&t->model.params);
-    float loss = 0.0f;
     int reduce = overlap && t->reducer.b != NULL;
-    for (int64_t m0 = 0; m0 < t->B; m0 += t->mb)
-        loss += train_microbatch(t, bt, x0, m0, kind, reduce && m0 + t->mb >= t->B);
+    for (int64_t m0 = 0; m0 < t->B; m0 += t->mb) train_microbatch(t, bt, x0, m0, kind, reduce && m0 + t->mb >= t->B);
     ditc_params_settle_grad(&t->model.params);
+    float loss;
+    ditc_to_host(&t->loss_sum, &loss); // the step's one wait before the gradient norm
     return loss;
 }
 
