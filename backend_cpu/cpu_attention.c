@@ -6,6 +6,8 @@
 // Also the row softmax entries of the GEMM attention (core/ops/ops_attention_gemm.c), with the same row code.
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -100,28 +102,39 @@ void cpu_attn_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, 
     }
 }
 
-void cpu_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute) {
+void cpu_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags) {
     (void)be;
     int64_t C = ditc_last_dim(x), R = x->numel / C;
     float *p = F32(x), *l = F32(lse);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < R; r++) {
-        float *row = p + r * C;
-        if (!recompute) {
-            l[r] = softmax_row(row, C);
-            continue;
-        }
-        float lr = l[r];
+    uint16_t *h = p16 ? p16->data : NULL; // the probabilities rounded once (the next GEMM's bf16 operand)
+    int keep = h && (flags & DITC_SOFTMAX_ONLY_P16), recompute = flags & DITC_SOFTMAX_RECOMPUTE;
+#pragma omp parallel
+    {
+        float *tmp = keep ? ditc_xmalloc((size_t)C * sizeof(float)) : NULL; // x left as it is: the row computed here
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < R; r++) {
+            float *row = p + r * C;
+            if (keep) row = memcpy(tmp, row, (size_t)C * sizeof(float));
+            if (!recompute) {
+                l[r] = softmax_row(row, C);
+            } else {
+                float lr = l[r];
 #pragma omp simd
-        for (int64_t j = 0; j < C; j++) row[j] = ditc_vexpf(row[j] - lr);
+                for (int64_t j = 0; j < C; j++) row[j] = ditc_vexpf(row[j] - lr);
+            }
+            if (h)
+                for (int64_t j = 0; j < C; j++) h[r * C + j] = ditc_f32_to_bf16(row[j]);
+        }
+        free(tmp);
     }
 }
 
-void cpu_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y) {
+void cpu_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, ditc_tensor *ds16) {
     (void)be;
     int64_t C = ditc_last_dim(dx), R = dx->numel / C;
     float *d = F32(dx);
     const float *p = CF32(y);
+    uint16_t *h = ds16 ? ds16->data : NULL; // dS rounded once (the dQ/dK GEMMs' bf16 operand); dx left
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; r++) {
         float *dr = d + r * C;
@@ -130,6 +143,10 @@ void cpu_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y) {
 #pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < C; j++) s += (double)pr[j] * dr[j];
         float sf = (float)s;
+        if (h) {
+            for (int64_t j = 0; j < C; j++) h[r * C + j] = ditc_f32_to_bf16(pr[j] * (dr[j] - sf));
+            continue;
+        }
 #pragma omp simd
         for (int64_t j = 0; j < C; j++) dr[j] = pr[j] * (dr[j] - sf);
     }

@@ -382,13 +382,19 @@ __device__ __forceinline__ float block_max(float v, float *sh) {
     return warp_max(v);
 }
 
-__global__ void k_softmax_fwd(float *x, float *lse, int64_t R, int64_t C, int recompute) {
+// p16: the probabilities also rounded to bf16 (the next GEMM's operand), or NULL; keep: x is not overwritten (p16 only)
+__global__ void k_softmax_fwd(float *x, float *lse, __nv_bfloat16 *p16, int64_t R, int64_t C, int recompute, int keep) {
     __shared__ float sh[32];
     for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
         float *row = x + r * C;
+        __nv_bfloat16 *h = p16 ? p16 + r * C : NULL;
         if (recompute) { // the probabilities again from the saved log-sum-exp
             float l = lse[r];
-            for (int64_t j = threadIdx.x; j < C; j += blockDim.x) row[j] = expf(row[j] - l);
+            for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
+                float e = expf(row[j] - l);
+                if (!keep) row[j] = e;
+                if (h) h[j] = __float2bfloat16_rn(e);
+            }
             continue;
         }
         float m = -INFINITY;
@@ -397,17 +403,22 @@ __global__ void k_softmax_fwd(float *x, float *lse, int64_t R, int64_t C, int re
         float s = 0.0f;
         for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
             float e = expf(row[j] - m);
-            row[j] = e;
+            if (!keep) row[j] = e;
             s += e;
         }
         s = block_sum(s, sh);
         float inv = 1.0f / s;
-        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) row[j] *= inv;
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
+            float v = (keep ? expf(row[j] - m) : row[j]) * inv; // (each thread rereads the elements it wrote)
+            if (!keep) row[j] = v;
+            if (h) h[j] = __float2bfloat16_rn(v);
+        }
         if (threadIdx.x == 0) lse[r] = m + logf(s);
     }
 }
 
-__global__ void k_softmax_bwd(float *dx, const float *y, int64_t R, int64_t C) {
+// dx holds dy; ds16 NULL: dx = y ∘ (dy − Σ y·dy) in place, else ds16 = that rounded to bf16 and dx is left
+__global__ void k_softmax_bwd(float *dx, const float *y, __nv_bfloat16 *ds16, int64_t R, int64_t C) {
     __shared__ float sh[32];
     for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
         float *d = dx + r * C;
@@ -415,20 +426,27 @@ __global__ void k_softmax_bwd(float *dx, const float *y, int64_t R, int64_t C) {
         float s = 0.0f;
         for (int64_t j = threadIdx.x; j < C; j += blockDim.x) s += p[j] * d[j];
         s = block_sum(s, sh);
-        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) d[j] = p[j] * (d[j] - s);
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
+            float v = p[j] * (d[j] - s);
+            if (ds16) ds16[r * C + j] = __float2bfloat16_rn(v);
+            else d[j] = v;
+        }
     }
 }
 
-extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute) {
+extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags) {
     int64_t C = ditc_last_dim(x), R = x->numel / C;
     if (R == 0 || C == 0) return;
-    k_softmax_fwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(x), F32P(lse), R, C, recompute);
+    __nv_bfloat16 *h = p16 ? (__nv_bfloat16 *)p16->data : NULL;
+    k_softmax_fwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(
+        F32P(x), F32P(lse), h, R, C, (flags & DITC_SOFTMAX_RECOMPUTE) != 0, h && (flags & DITC_SOFTMAX_ONLY_P16));
     CUDA_LAUNCHED();
 }
 
-extern "C" void cuda_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y) {
+extern "C" void cuda_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, ditc_tensor *ds16) {
     int64_t C = ditc_last_dim(dx), R = dx->numel / C;
     if (R == 0 || C == 0) return;
-    k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y), R, C);
+    k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y),
+                                                                       ds16 ? (__nv_bfloat16 *)ds16->data : NULL, R, C);
     CUDA_LAUNCHED();
 }

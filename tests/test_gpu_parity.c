@@ -624,23 +624,33 @@ static void t_attention(const sizes *z, int real) {
 
 // ---- the GEMM attention: row softmax entries, and the whole path (GEMMs on head slices + softmax) ----------------
 static void softmax_case(int64_t R, int64_t C) {
-    pt x, lse, dy, y;
+    pt x, lse, dy, y, w;
     mk2(&x, R, C, -6, 6);
     mk1(&lse, R, 0, 0);
     mk2(&dy, R, C, -1, 1);
     mk2(&y, R, C, 0, 0);
+    mk2(&w, R, C, 0, 0); // bf16 results widened
     char name[64];
     snprintf(name, sizeof name, "softmax R=%lld C=%lld", (long long)R, (long long)C);
     poison(&lse);
     for (int k = 0; k < 2; k++) BE[k]->copy_d2d(BE[k], y.t[k].data, x.t[k].data, ditc_nbytes(&x.t[k])); // scores
-    BOTH(softmax_fwd, X(y), X(lse), 0);
+    BOTH(softmax_fwd, X(y), X(lse), NULL, 0);
     expect(name, "probabilities", &y, TOL_FP32);
     expect(name, "lse", &lse, TOL_FP32);
-    BOTH(softmax_fwd, X(x), X(lse), 1); // exp(x - lse) of the same scores: the probabilities again
+    bf16_twin h; // the probabilities also as the P·V GEMM's bf16 operand, the scores left in x
+    bf16_new(&h, &x);
+    BOTH(softmax_fwd, X(x), X(lse), &h.t[K_], DITC_SOFTMAX_ONLY_P16);
+    bf16_widen(&h, &w), expect(name, "-> bf16 only", &w, TOL_BF16_OUT);
+    bf16_new(&h, &x);
+    BOTH(softmax_fwd, X(x), X(lse), &h.t[K_], DITC_SOFTMAX_RECOMPUTE); // exp(x - lse): the probabilities again
     expect(name, "recomputed", &x, TOL_FP32);
-    BOTH(softmax_bwd, X(dy), X(y));
+    bf16_widen(&h, &w), expect(name, "recomputed -> bf16", &w, TOL_BF16_OUT);
+    bf16_new(&h, &dy); // dS as the dQ/dK GEMMs' bf16 operand, dy left
+    BOTH(softmax_bwd, X(dy), X(y), &h.t[K_]);
+    bf16_widen(&h, &w), expect(name, "dx -> bf16", &w, TOL_BF16_OUT);
+    BOTH(softmax_bwd, X(dy), X(y), NULL);
     expect(name, "dx", &dy, TOL_FP32);
-    rm(&x), rm(&lse), rm(&dy), rm(&y);
+    rm(&x), rm(&lse), rm(&dy), rm(&y), rm(&w);
 }
 
 // ditc_attn_gemm_fwd/bwd on both sides, the CPU at fp32 and the peer at `prec` (its GEMMs on tensor cores).

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "ops.h"
 
 // Bytes of score matrices per chunk of heads (S and dP in backward): 256 MiB, or DITC_ATTN_SCORE_MB (tests: chunks
 // of a few heads at small T).
@@ -44,11 +45,12 @@ typedef struct {
     float scale;
 } attn_dims;
 
-static attn_dims dims_of(const ditc_tensor *qkv, int heads) {
+// p16: the probabilities and dS also as bf16 (2 + 2 bytes more per score element)
+static attn_dims dims_of(const ditc_tensor *qkv, int heads, int p16) {
     attn_dims d = {.B = qkv->shape[0], .T = qkv->shape[1], .D = qkv->shape[2] / 3, .H = heads};
     d.hd = d.D / d.H;
     d.scale = 1.0f / sqrtf((float)d.hd);
-    int64_t per_head = 2 * d.T * d.T * (int64_t)sizeof(float), fit = score_budget() / per_head;
+    int64_t per_head = d.T * d.T * (p16 ? 12 : 8), fit = score_budget() / per_head;
     if (fit < 1) fit = 1;
     d.n = fit < d.H ? fit : d.H;
     d.nb = fit >= d.H ? fit / d.H : 1;
@@ -122,6 +124,18 @@ static ditc_tensor rows_view(ditc_backend *be, float *p, int64_t n, int64_t C) {
     return t;
 }
 
+// A BF16 header for rows (n, C) at p.
+static ditc_tensor bf16_view(ditc_backend *be, const void *p, int64_t n, int64_t C) {
+    ditc_tensor t = rows_view(be, NULL, n, C);
+    t.dtype = DITC_BF16;
+    t.data = (void *)p;
+    return t;
+}
+
+// At bf16 precision (with the producers' bf16 operands, ops.h) the softmax kernels also write the probabilities and
+// dS as bf16 — the values the GEMMs would round them to, without a cast of the F32 scores per GEMM.
+static int probs_bf16(const ditc_ctx *c) { return ditc_operand_dtype(c) == DITC_BF16; }
+
 // The temporaries: the score matrices (`scores` floats), then, at bf16 precision, bf16 copies of the F32 tensors the
 // GEMMs read from the packed rows (qkv, dout: cast once per call instead of once per GEMM and batch element; a qkv
 // its producer wrote as BF16 is read as it is).
@@ -145,13 +159,15 @@ static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst)
 
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
     ditc_backend *be = c->be;
-    attn_dims d = dims_of(qkv, heads);
+    int p16 = probs_bf16(c);
+    attn_dims d = dims_of(qkv, heads, p16);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
-    size_t sbytes = align256((size_t)(d.nb * d.n * TT) * sizeof(float));
-    char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv));
+    size_t sbytes = align256((size_t)(d.nb * d.n * TT) * sizeof(float)), hbytes = p16 ? sbytes / 2 : 0;
+    char *tmp = ditc_ctx_tmp(c, sbytes + hbytes + bf16_bytes(be, qkv));
     size_t es = ditc_dtype_size(out->dtype); // out F32, or BF16 (the projection's operand)
     float *S = (float *)tmp;
-    operand x = packed_operand(be, qkv, tmp + sbytes);
+    operand P = p16 ? (operand){tmp + sbytes, DITC_BF16} : f32(S); // the P·V GEMM's operand
+    operand x = packed_operand(be, qkv, tmp + sbytes + hbytes);
     const layout packed = {ld, hd, T * ld}, rows = {D, hd, T * D};
     for (int64_t b0 = 0; b0 < d.B; b0 += d.nb) {
         int64_t nb = d.B - b0 < d.nb ? d.B - b0 : d.nb;
@@ -162,8 +178,9 @@ void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const d
             gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, S, sc);
             ditc_tensor s = rows_view(be, S, nb * n * T, T),
                         l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
-            be->softmax_fwd(be, &s, &l, 0);
-            gemm_to(be, 0, 0, T, hd, T, n, nb, 1.0f, f32(S), sc, v, packed, 0.0f,
+            ditc_tensor h = bf16_view(be, P.p, nb * n * T, T);
+            be->softmax_fwd(be, &s, &l, p16 ? &h : NULL, DITC_SOFTMAX_ONLY_P16);
+            gemm_to(be, 0, 0, T, hd, T, n, nb, 1.0f, P, sc, v, packed, 0.0f,
                     (char *)out->data + (size_t)(b0 * T * D + h0 * hd) * es, out->dtype, rows);
         }
     }
@@ -172,17 +189,21 @@ void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const d
 void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
                         const ditc_tensor *lse, int heads, int acc) {
     ditc_backend *be = c->be;
-    attn_dims d = dims_of(qkv, heads);
+    int p16 = probs_bf16(c);
+    attn_dims d = dims_of(qkv, heads, p16);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
     ditc_dtype gt = dqkv->dtype;
     size_t eg = ditc_dtype_size(gt);
     DITC_CHECK(gt == DITC_F32 || !acc, "attention: a BF16 dqkv is written once");
-    size_t sbytes = align256((size_t)(2 * d.nb * d.n * TT) * sizeof(float));
-    char *tmp = ditc_ctx_tmp(c, sbytes + bf16_bytes(be, qkv) + bf16_bytes(be, dout));
+    size_t sbytes = align256((size_t)(2 * d.nb * d.n * TT) * sizeof(float)), hbytes = p16 ? sbytes / 2 : 0;
+    char *tmp = ditc_ctx_tmp(c, sbytes + hbytes + bf16_bytes(be, qkv) + bf16_bytes(be, dout));
     float *P = (float *)tmp, *dP = P + d.nb * d.n * TT;
-    operand x = packed_operand(be, qkv, tmp + sbytes);
-    operand go = packed_operand(be, dout, tmp + sbytes + bf16_bytes(be, qkv));
+    // the GEMMs' operands: P and dS rounded once by the softmax kernels (p16), or the F32 P and dS (= dP in place)
+    operand P16 = p16 ? (operand){tmp + sbytes, DITC_BF16} : f32(P);
+    operand dS16 = p16 ? at(P16, d.nb * d.n * TT) : f32(dP);
+    operand x = packed_operand(be, qkv, tmp + sbytes + hbytes);
+    operand go = packed_operand(be, dout, tmp + sbytes + hbytes + bf16_bytes(be, qkv));
     const layout packed = {ld, hd, T * ld}, rows = {D, hd, T * D};
     for (int64_t b0 = 0; b0 < d.B; b0 += d.nb) {
         int64_t nb = d.B - b0 < d.nb ? d.B - b0 : d.nb;
@@ -196,12 +217,13 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
             gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, P, sc);
             ditc_tensor p = rows_view(be, P, nb * n * T, T), dp = rows_view(be, dP, nb * n * T, T);
             ditc_tensor l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
-            be->softmax_fwd(be, &p, &l, 1); // P from the saved lse
-            gemm_to(be, 1, 0, T, hd, T, n, nb, 1.0f, f32(P), sc, dO, rows, beta, dv, gt, packed);      // dV = Pᵀ dO
-            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);                  // dP = dO Vᵀ
-            be->softmax_bwd(be, &dp, &p);                                                              // dS
-            gemm_to(be, 0, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, k, packed, beta, dq, gt, packed); // dQ = s·dS K
-            gemm_to(be, 1, 0, T, hd, T, n, nb, d.scale, f32(dP), sc, q, packed, beta, dk, gt, packed); // dK = s·dSᵀQ
+            ditc_tensor ph = bf16_view(be, P16.p, nb * n * T, T), dh = bf16_view(be, dS16.p, nb * n * T, T);
+            be->softmax_fwd(be, &p, &l, p16 ? &ph : NULL, DITC_SOFTMAX_RECOMPUTE);             // P from the saved lse
+            gemm_to(be, 1, 0, T, hd, T, n, nb, 1.0f, P16, sc, dO, rows, beta, dv, gt, packed); // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);          // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p, p16 ? &dh : NULL);                                    // dS
+            gemm_to(be, 0, 0, T, hd, T, n, nb, d.scale, dS16, sc, k, packed, beta, dq, gt, packed); // dQ = s·dS K
+            gemm_to(be, 1, 0, T, hd, T, n, nb, d.scale, dS16, sc, q, packed, beta, dk, gt, packed); // dK = s·dSᵀQ
         }
     }
 }

@@ -58,6 +58,7 @@ static inline int64_t ditc_gemm_span(const ditc_gemm *g, int b) {
 typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
 typedef enum { DITC_UN_GELU_TANH = 0, DITC_UN_SILU = 1 } ditc_unary_op;
 typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_dist;
+enum { DITC_SOFTMAX_RECOMPUTE = 1, DITC_SOFTMAX_ONLY_P16 = 2 }; // softmax_fwd flags
 
 // Per-sample diffusion coefficients (float32 from the float64 tables), DITC_DIFF_NCOEF per sample.
 enum {
@@ -168,11 +169,15 @@ typedef struct ditc_backend ditc_backend;
     X(void, attn_bwd, (ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,  \
                        const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc),                   \
       (be, dqkv, dout, qkv, out, lse, heads, acc))                                                            \
-    /* ---- row softmax of the GEMM attention (core/ops/ops_attention_gemm.c), x viewed (R, C), in place:      \
-       recompute = 0: x = softmax(x) per row and lse (R) = log Σ_c exp(x); 1: x = exp(x − lse[r]) */          \
-    X(void, softmax_fwd, (ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, int recompute), (be, x, lse, recompute)) \
-    /* its backward, in place: dx (R, C) holds dy on entry, y ∘ (dy − Σ_c y·dy) on return (y the probabilities) */ \
-    X(void, softmax_bwd, (ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y), (be, dx, y))              \
+    /* ---- row softmax of the GEMM attention (core/ops/ops_attention_gemm.c), x viewed (R, C) F32: flags 0:    \
+       the probabilities softmax(x) per row and lse (R) = log Σ_c exp(x); DITC_SOFTMAX_RECOMPUTE: exp(x − lse[r]). \
+       They overwrite x, and p16 (R, C) BF16 (or NULL) receives them rounded (the next GEMM's operand); with       \
+       DITC_SOFTMAX_ONLY_P16 x is left as it is */                                                            \
+    X(void, softmax_fwd, (ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags),   \
+      (be, x, lse, p16, flags))                                                                               \
+    /* its backward: dx (R, C) holds dy on entry; y ∘ (dy − Σ_c y·dy) (y the F32 probabilities) overwrites it, \
+       or, when ds16 (R, C) BF16 is given, goes there rounded and dx is left as it is */                      \
+    X(void, softmax_bwd, (ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, ditc_tensor *ds16), (be, dx, y, ds16)) \
     /* ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds */                      \
     X(void, embed_fwd, (ditc_backend *be, ditc_tensor *out, const ditc_tensor *table, const ditc_tensor *idx), \
       (be, out, table, idx))                                                                                  \
