@@ -47,12 +47,14 @@ void cpu_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_te
         md[row] = mu;
         rd[row] = rs;
         const float *shb = sh ? sh + b * D : NULL, *scb = sc ? sc + b * D : NULL;
+        float *yr = bf ? NULL : F32(y) + row * D;
+        uint16_t *yb = bf ? (uint16_t *)y->data + row * D : NULL;
         for (int64_t d = 0; d < D; d++) {
             float h = (xr[d] - mu) * rs;
             if (scb) h = h * (1.0f + scb[d]);
             if (shb) h += shb[d];
-            if (bf) ((uint16_t *)y->data)[row * D + d] = ditc_f32_to_bf16(h);
-            else F32(y)[row * D + d] = h;
+            if (yr) yr[d] = h;
+            else yb[d] = ditc_f32_to_bf16(h);
         }
     }
 }
@@ -154,16 +156,19 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
     DITC_CHECK(!bf || !acc_y, "gated_res_bwd: a BF16 dy is written, not accumulated");
     float *gx = dx ? F32(dx) : NULL, *gy = dy && !bf ? F32(dy) : NULL, *gg = dgate ? F32(dgate) : NULL;
     uint16_t *gy16 = bf ? dy->data : NULL;
-    if (gx || dy) {
+    if (gx || dy) { // one loop per output and mode (branch-free inner loops vectorise)
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
         for (int64_t row = 0; row < B * T; row++) {
-            const float *gb = gd + (row / T) * D;
-            for (int64_t d = 0; d < D; d++) {
-                int64_t i = row * D + d;
-                if (gx) gx[i] = acc_x ? gx[i] + g[i] : g[i];
-                if (gy) gy[i] = acc_y ? gy[i] + gb[d] * g[i] : gb[d] * g[i];
-                if (gy16) gy16[i] = ditc_f32_to_bf16(gb[d] * g[i]);
-            }
+            const float *gb = gd + (row / T) * D, *gr = g + row * D;
+            if (gx && acc_x)
+                for (int64_t d = 0; d < D; d++) gx[row * D + d] += gr[d];
+            else if (gx) memcpy(gx + row * D, gr, (size_t)D * sizeof(float));
+            if (gy && acc_y)
+                for (int64_t d = 0; d < D; d++) gy[row * D + d] += gb[d] * gr[d];
+            else if (gy)
+                for (int64_t d = 0; d < D; d++) gy[row * D + d] = gb[d] * gr[d];
+            if (gy16)
+                for (int64_t d = 0; d < D; d++) gy16[row * D + d] = ditc_f32_to_bf16(gb[d] * gr[d]);
         }
     }
     if (gg) { // dgate[b, d] = Σ_t dout·y, in t order, a 64-column block of one sample per iteration
