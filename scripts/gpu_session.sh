@@ -249,9 +249,11 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu bench_tf32 90 'ms/step|MFU|GFLOP|peak device|phases' "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
     gpu bench_bf16_ckpt 90 'ms/step|arena peak|peak device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
         --grad-checkpoint
-    PEER=(env -u LD_LIBRARY_PATH DIT_REF="$KIT/DiT" PYTHONUNBUFFERED=1 python3 "$KIT/pytorch_dit_step.py" --model DiT-XL/2
-          --batch 32 --latent 32 --steps 10 --device cuda --bf16)
-    gpu pytorch_bf16 120 'DiT|s/step|images|Error' "${PEER[@]}"
+    # the PyTorch peer as it is, with its peak device memory printed after it (scripts/bench/run_pytorch_peer.py)
+    PEER0=(env -u LD_LIBRARY_PATH DIT_REF="$KIT/DiT" DITC_PEER_TOOL="$KIT/pytorch_dit_step.py" PYTHONUNBUFFERED=1
+           python3 scripts/bench/run_pytorch_peer.py --model DiT-XL/2 --latent 32 --device cuda --bf16)
+    PEER=("${PEER0[@]}" --batch 32 --steps 10)
+    gpu pytorch_bf16 120 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}"
     # where a bf16 step's time goes: every backend call timed between CUDA events (no synchronisation inside the
     # step), and the GEMM shapes with their TFLOP/s (ditc bench --profile, core/device/profile_backend.c)
     gpu bench_bf16_kernels 60 'ms/step|^    [a-z_0-9]+ +[0-9.]+ ms|TFLOP/s|total' "$B/ditc" bench \
@@ -260,11 +262,16 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # (core/ops/ops_attention_gemm.c); DITC_ATTN=fused takes the fused fp32 kernel instead
     gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
         --precision bf16 "${BENCH[@]}"
-    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error' "${PEER[@]}" --compile
+    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt bias epilogue (ops.h,
     # backend_cuda/cuda_gemm_lt.cu) against F32 activations cast in every GEMM and a bias fill read by beta = 1
     gpu bench_bf16_no_operands 60 'ms/step|MFU|peak device|arena' env DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
+    # how far to go), ditc then PyTorch, 5 steps each
+    gpu bench_bf16_b64 60 'ms/step|MFU|peak device' "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
+        --batch 64 --image-size 32 --steps 5 --warmup 2
+    gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory' "${PEER0[@]}" --batch 64 --steps 5
     # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
     # step itself is slower; the per-op split is what the next tuning needs)
     gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \
