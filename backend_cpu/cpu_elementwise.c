@@ -194,20 +194,29 @@ DITC_WIDE_SIMD static void unary_bwd_span(ditc_unary_op op, float *g, const floa
 
 #define SPAN 8192 // elements per parallel iteration of the unary ops
 
+// Span i0 of x as F32: the tensor itself, or (a BF16 x: the producing linear's bf16 output) widened into buf.
+static const float *x_span(const ditc_tensor *x, int64_t i0, int64_t len, float *buf) {
+    if (x->dtype == DITC_F32) return CF32(x) + i0;
+    const uint16_t *h = (const uint16_t *)x->data + i0;
+    for (int64_t i = 0; i < len; i++) buf[i] = ditc_bf16_to_f32(h[i]);
+    return buf;
+}
+
 void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x) {
     (void)be;
-    const float *xd = CF32(x);
     int64_t n = x->numel, spans = (n + SPAN - 1) / SPAN;
     int bf = y->dtype == DITC_BF16; // the next GEMM's bf16 operand: a span in F32, then rounded once
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t q = 0; q < spans; q++) {
         int64_t i0 = q * SPAN, len = n - i0 < SPAN ? n - i0 : SPAN;
+        float xb[SPAN];
+        const float *xs = x_span(x, i0, len, xb);
         if (!bf) {
-            unary_fwd_span(op, F32(y) + i0, xd + i0, len);
+            unary_fwd_span(op, F32(y) + i0, xs, len);
             continue;
         }
         float tmp[SPAN];
-        unary_fwd_span(op, tmp, xd + i0, len);
+        unary_fwd_span(op, tmp, xs, len);
         uint16_t *yb = (uint16_t *)y->data + i0;
         for (int64_t i = 0; i < len; i++) yb[i] = ditc_f32_to_bf16(tmp[i]);
     }
@@ -216,19 +225,21 @@ void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const dit
 void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy, const ditc_tensor *x,
                    int acc) {
     (void)be;
-    const float *gy = CF32(dy), *xd = CF32(x);
+    const float *gy = CF32(dy);
     int64_t n = x->numel, spans = (n + SPAN - 1) / SPAN;
     int bf = dx->dtype == DITC_BF16; // the producing linear's bf16 output gradient: a span in F32, rounded once
     DITC_CHECK(!bf || !acc, "unary_bwd: a BF16 dx is written, not accumulated");
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t q = 0; q < spans; q++) {
         int64_t i0 = q * SPAN, len = n - i0 < SPAN ? n - i0 : SPAN;
+        float xb[SPAN];
+        const float *xs = x_span(x, i0, len, xb);
         if (!bf) {
-            unary_bwd_span(op, F32(dx) + i0, gy + i0, xd + i0, len, acc);
+            unary_bwd_span(op, F32(dx) + i0, gy + i0, xs, len, acc);
             continue;
         }
         float tmp[SPAN];
-        unary_bwd_span(op, tmp, gy + i0, xd + i0, len, 0);
+        unary_bwd_span(op, tmp, gy + i0, xs, len, 0);
         uint16_t *gb = (uint16_t *)dx->data + i0;
         for (int64_t i = 0; i < len; i++) gb[i] = ditc_f32_to_bf16(tmp[i]);
     }

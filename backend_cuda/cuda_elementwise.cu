@@ -186,19 +186,21 @@ __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf
 __device__ __forceinline__ void store_out(float *y, int64_t i, float v) { y[i] = v; }
 __device__ __forceinline__ void store_out(__nv_bfloat16 *y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
 
-// Y float, or __nv_bfloat16 when the output is the next GEMM's bf16 operand (rounded once)
-template <typename Y> __global__ void k_unary_fwd(int silu, Y *y, const float *x, int64_t n) {
+// X: float, or __nv_bfloat16 (the producing linear's bf16 output); Y: float, or __nv_bfloat16 when the output is the
+// next GEMM's bf16 operand (rounded once)
+__device__ __forceinline__ float load_acc(const float *g, int64_t i) { return g[i]; }
+__device__ __forceinline__ float load_acc(const __nv_bfloat16 *g, int64_t i) { return __bfloat162float(g[i]); }
+template <typename X, typename Y> __global__ void k_unary_fwd(int silu, Y *y, const X *x, int64_t n) {
     GRID_LOOP(i, n) {
-        float v = x[i];
+        float v = load_acc(x, i);
         store_out(y, i, silu ? v * sigmoidf_(v) : 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v))));
     }
 }
 // G float, or __nv_bfloat16 for the producing linear's bf16 output gradient (written, acc 0)
-__device__ __forceinline__ float load_acc(const float *g, int64_t i) { return g[i]; }
-__device__ __forceinline__ float load_acc(const __nv_bfloat16 *g, int64_t i) { return __bfloat162float(g[i]); }
-template <typename G> __global__ void k_unary_bwd(int silu, G *g, const float *dy, const float *x, int64_t n, int acc) {
+template <typename X, typename G>
+__global__ void k_unary_bwd(int silu, G *g, const float *dy, const X *x, int64_t n, int acc) {
     GRID_LOOP(i, n) {
-        float v = x[i], d;
+        float v = load_acc(x, i), d;
         if (silu) {
             float s = sigmoidf_(v);
             d = s * (1.0f + v * (1.0f - s));
@@ -210,26 +212,36 @@ template <typename G> __global__ void k_unary_bwd(int silu, G *g, const float *d
     }
 }
 
+template <typename X> static void unary_fwd_x(ditc_backend *be, int silu, ditc_tensor *y, const X *x, int64_t n) {
+    unsigned grid = grid_for(n, TPB);
+    if (y->dtype == DITC_BF16) k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(silu, (__nv_bfloat16 *)y->data, x, n);
+    else k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(silu, F32P(y), x, n);
+    CUDA_LAUNCHED();
+}
+template <typename X>
+static void unary_bwd_x(ditc_backend *be, int silu, ditc_tensor *dx, const float *dy, const X *x, int64_t n, int acc) {
+    unsigned grid = grid_for(n, TPB);
+    if (dx->dtype == DITC_BF16) {
+        DITC_CHECK(!acc, "unary_bwd: a BF16 dx is written, not accumulated");
+        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(silu, (__nv_bfloat16 *)dx->data, dy, x, n, 0);
+    } else {
+        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(silu, F32P(dx), dy, x, n, acc);
+    }
+    CUDA_LAUNCHED();
+}
+
 extern "C" void cuda_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const ditc_tensor *x) {
     if (!x->numel) return;
-    unsigned grid = grid_for(x->numel, TPB);
-    if (y->dtype == DITC_BF16)
-        k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, (__nv_bfloat16 *)y->data, CF32P(x), x->numel);
-    else k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(y), CF32P(x), x->numel);
-    CUDA_LAUNCHED();
+    int silu = op == DITC_UN_SILU;
+    if (x->dtype == DITC_BF16) unary_fwd_x(be, silu, y, (const __nv_bfloat16 *)x->data, x->numel);
+    else unary_fwd_x(be, silu, y, CF32P(x), x->numel);
 }
 extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy,
                                const ditc_tensor *x, int acc) {
     if (!x->numel) return;
-    unsigned grid = grid_for(x->numel, TPB);
-    if (dx->dtype == DITC_BF16) {
-        DITC_CHECK(!acc, "unary_bwd: a BF16 dx is written, not accumulated");
-        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, (__nv_bfloat16 *)dx->data, CF32P(dy), CF32P(x),
-                                                   x->numel, 0);
-    } else {
-        k_unary_bwd<<<grid, TPB, 0, cstream(be)>>>(op == DITC_UN_SILU, F32P(dx), CF32P(dy), CF32P(x), x->numel, acc);
-    }
-    CUDA_LAUNCHED();
+    int silu = op == DITC_UN_SILU;
+    if (x->dtype == DITC_BF16) unary_bwd_x(be, silu, dx, CF32P(dy), (const __nv_bfloat16 *)x->data, x->numel, acc);
+    else unary_bwd_x(be, silu, dx, CF32P(dy), CF32P(x), x->numel, acc);
 }
 
 template <typename Y> __global__ void k_swiglu_fwd(Y *o, const float *a, const float *b, int64_t n) {

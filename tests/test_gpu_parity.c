@@ -773,6 +773,20 @@ static void t_elementwise(const sizes *z) {
             bf16_new(&h, &k.dx);
             BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], X(k.dy), X(k.x), 0);
             bf16_widen(&h, &k.dx), expect("gelu", "bwd -> bf16", &k.dx, TOL_BF16_OUT);
+            bf16_twin xh; // x read as bf16 (fc1's bf16 output), forward and backward, F32 and BF16 results
+            bf16_new(&xh, &k.x);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &xh.t[s], &k.x.t[s]);
+            poison(&k.y), BOTH(unary_fwd, DITC_UN_GELU_TANH, X(k.y), &xh.t[K_]);
+            expect("gelu", "fwd, bf16 x", &k.y, T32);
+            poison(&k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), X(k.dy), &xh.t[K_], 0);
+            expect("gelu", "bwd, bf16 x", &k.dx, T32);
+            bf16_new(&h, &k.dx);
+            BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], X(k.dy), &xh.t[K_], 0);
+            bf16_widen(&h, &k.dx), expect("gelu", "bwd, bf16 x -> bf16", &k.dx, TOL_BF16_OUT);
+            bf16_new(&h, &k.y);
+            BOTH(unary_fwd, DITC_UN_GELU_TANH, &h.t[K_], &xh.t[K_]);
+            bf16_widen(&h, &k.y), expect("gelu", "fwd, bf16 x -> bf16", &k.y, TOL_BF16_OUT);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], xh.t[s].data);
         }
         poison(&k.y), BOTH(unary_fwd, DITC_UN_SILU, X(k.y), X(k.x)), expect("silu", "fwd", &k.y, T32);
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_SILU, X(k.dx), X(k.dy), X(k.x), acc),

@@ -117,7 +117,8 @@ static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_
     h = ditc_attention_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->qkv_w, b->qkv_b, op)), b->heads, op);
     x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear(c, h, b->proj_w, b->proj_b)));
     h = ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op);
-    h = ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear(c, h, b->fc1_w, b->fc1_b)), op);
+    h = ditc_linear_to(c, h, b->fc1_w, b->fc1_b, ditc_activation_dtype(c)); // (B, T, 4D), bf16 at bf16 precision
+    h = ditc_gelu_to(c, ditc_bf16_grad(c, h), op);
     out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear(c, h, b->fc2_w, b->fc2_b)));
 }
 

@@ -27,6 +27,10 @@ ditc_dtype ditc_operand_dtype(const ditc_ctx *c);
 // memory; the bias gradient sums the same bf16 values the GEMMs read (as autocast PyTorch's). F32 otherwise, or with
 // DITC_BF16_GRADS=0 (or DITC_BF16_OPERANDS=0). Returns t.
 ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t);
+// The dtype of a linear output that a pointwise op reads (fc1's, GELU's input): BF16 at bf16 precision, as autocast
+// PyTorch stores it (the GELU and its backward see the rounded pre-activation: not the GEMM-only rounding above),
+// F32 otherwise or with DITC_BF16_ACTIVATIONS=0 (or DITC_BF16_OPERANDS=0).
+ditc_dtype ditc_activation_dtype(const ditc_ctx *c);
 ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out);
 ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out);
 ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,

@@ -63,7 +63,7 @@ void ditc_bwd_scale(ditc_ctx *c, ditc_node *n) {
 }
 
 static ditc_tensor *unary(ditc_ctx *c, ditc_unary_op op, int id, ditc_tensor *x, ditc_dtype out) {
-    check_f32(x, "activation input");
+    DITC_CHECK(x->dtype == DITC_F32 || x->dtype == DITC_BF16, "activation input must be F32 or BF16");
     DITC_CHECK(out == DITC_F32 || out == DITC_BF16, "activation output must be F32 or BF16");
     ditc_tensor *y = ditc_new(c, out, x->ndim, x->shape); // BF16: the next GEMM's operand (the backward reads x)
     BE->unary_fwd(BE, op, y, x);

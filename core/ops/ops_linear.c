@@ -51,6 +51,15 @@ ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
     return c->be->precision == DITC_PREC_BF16 && !off ? DITC_BF16 : DITC_F32;
 }
 
+ditc_dtype ditc_activation_dtype(const ditc_ctx *c) {
+    static int off = -1; // DITC_BF16_ACTIVATIONS=0: F32 (A/B runs)
+    if (off < 0) {
+        const char *e = getenv("DITC_BF16_ACTIVATIONS");
+        off = e && !strcmp(e, "0");
+    }
+    return off ? DITC_F32 : ditc_operand_dtype(c);
+}
+
 ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t) {
     static int off = -1; // DITC_BF16_GRADS=0: F32 output gradients (A/B runs)
     if (off < 0) {
