@@ -133,21 +133,28 @@ void cpu_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, di
     (void)be;
     int64_t C = ditc_last_dim(dx), R = dx->numel / C;
     float *d = F32(dx);
-    const float *p = CF32(y);
-    uint16_t *h = ds16 ? ds16->data : NULL; // dS rounded once (the dQ/dK GEMMs' bf16 operand); dx left
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < R; r++) {
-        float *dr = d + r * C;
-        const float *pr = p + r * C;
-        double s = 0.0;
+    const float *p = y->dtype == DITC_F32 ? CF32(y) : NULL; // else the forward's kept bf16 probabilities
+    uint16_t *h = ds16 ? ds16->data : NULL;                 // dS rounded once (the dQ/dK GEMMs' bf16 operand); dx left
+#pragma omp parallel
+    {
+        float *yb = p ? NULL : ditc_xmalloc((size_t)C * sizeof(float));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < R; r++) {
+            float *dr = d + r * C;
+            const float *pr = p ? p + r * C : yb;
+            if (!p)
+                for (int64_t j = 0; j < C; j++) yb[j] = ditc_bf16_to_f32(((const uint16_t *)y->data)[r * C + j]);
+            double s = 0.0;
 #pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < C; j++) s += (double)pr[j] * dr[j];
-        float sf = (float)s;
-        if (h) {
-            for (int64_t j = 0; j < C; j++) h[r * C + j] = ditc_f32_to_bf16(pr[j] * (dr[j] - sf));
-            continue;
-        }
+            for (int64_t j = 0; j < C; j++) s += (double)pr[j] * dr[j];
+            float sf = (float)s;
+            if (h) {
+                for (int64_t j = 0; j < C; j++) h[r * C + j] = ditc_f32_to_bf16(pr[j] * (dr[j] - sf));
+                continue;
+            }
 #pragma omp simd
-        for (int64_t j = 0; j < C; j++) dr[j] = pr[j] * (dr[j] - sf);
+            for (int64_t j = 0; j < C; j++) dr[j] = pr[j] * (dr[j] - sf);
+        }
+        free(yb);
     }
 }

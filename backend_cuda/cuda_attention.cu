@@ -417,17 +417,20 @@ __global__ void k_softmax_fwd(float *x, float *lse, __nv_bfloat16 *p16, int64_t 
     }
 }
 
-// dx holds dy; ds16 NULL: dx = y ∘ (dy − Σ y·dy) in place, else ds16 = that rounded to bf16 and dx is left
-__global__ void k_softmax_bwd(float *dx, const float *y, __nv_bfloat16 *ds16, int64_t R, int64_t C) {
+// dx holds dy; ds16 NULL: dx = y ∘ (dy − Σ y·dy) in place, else ds16 = that rounded to bf16 and dx is left.
+// Y: float, or __nv_bfloat16 (the forward's kept probabilities)
+__device__ __forceinline__ float ld_y(const float *p, int64_t j) { return p[j]; }
+__device__ __forceinline__ float ld_y(const __nv_bfloat16 *p, int64_t j) { return __bfloat162float(p[j]); }
+template <typename Y> __global__ void k_softmax_bwd(float *dx, const Y *y, __nv_bfloat16 *ds16, int64_t R, int64_t C) {
     __shared__ float sh[32];
     for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
         float *d = dx + r * C;
-        const float *p = y + r * C;
+        const Y *p = y + r * C;
         float s = 0.0f;
-        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) s += p[j] * d[j];
+        for (int64_t j = threadIdx.x; j < C; j += blockDim.x) s += ld_y(p, j) * d[j];
         s = block_sum(s, sh);
         for (int64_t j = threadIdx.x; j < C; j += blockDim.x) {
-            float v = p[j] * (d[j] - s);
+            float v = ld_y(p, j) * (d[j] - s);
             if (ds16) ds16[r * C + j] = __float2bfloat16_rn(v);
             else d[j] = v;
         }
@@ -446,7 +449,10 @@ extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *
 extern "C" void cuda_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, ditc_tensor *ds16) {
     int64_t C = ditc_last_dim(dx), R = dx->numel / C;
     if (R == 0 || C == 0) return;
-    k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y),
-                                                                       ds16 ? (__nv_bfloat16 *)ds16->data : NULL, R, C);
+    __nv_bfloat16 *h = ds16 ? (__nv_bfloat16 *)ds16->data : NULL;
+    if (y->dtype == DITC_BF16) // the forward's kept bf16 probabilities
+        k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), (const __nv_bfloat16 *)y->data, h,
+                                                                           R, C);
+    else k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y), h, R, C);
     CUDA_LAUNCHED();
 }

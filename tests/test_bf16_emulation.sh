@@ -11,9 +11,10 @@
 #  4. the bf16 GEMM operands written by their producers (LayerNorm+modulate, GELU, the qkv linear with its bias in the
 #     GEMM epilogue, attention; Large-DiT's modulate and SwiGLU: ops.h ditc_operand_dtype) give the results of rounding
 #     them in each GEMM (DITC_BF16_OPERANDS=0) bit for bit — check, training, --grad-checkpoint — with F32 output
-#     gradients and fc1 outputs (DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients
-#     (ditc_bf16_grad) and fc1 outputs (ditc_activation_dtype), the default, each within 1e-2 (check) and together
-#     5e-3 (weights after 6 steps); the activation arena smaller by exactly the bytes they save.
+#     gradients and F32 activations (DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients
+#     (ditc_bf16_grad) and bf16 activations (ditc_activation_dtype: fc1's output, the attention probabilities kept for
+#     the backward), the default, each within 1e-2 (check) and together 5e-3 (weights after 6 steps); the activation
+#     arena smaller by exactly the bytes they save.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -103,14 +104,14 @@ for name in s2 ldit; do
             "$TMP/a16.$name.safetensors" 1e-2
         stc "$name: ... and not identical (the bias gradients sum the bf16 values)" "$TMP/g16.$name.safetensors" \
             "$TMP/a16.$name.safetensors" 0 expect_fail
-        stc "$name: + bf16 fc1 outputs (the default): every tensor within 1e-2" "$TMP/a16.$name.safetensors" \
-            "$TMP/c.$name.bf16.safetensors" 1e-2
-        stc "$name: ... and not identical (GELU reads the rounded fc1 output)" "$TMP/a16.$name.safetensors" \
-            "$TMP/c.$name.bf16.safetensors" 0 expect_fail
-    else # Large-DiT's linears have no bias and no GELU: the GEMMs read the same bf16 values either way
-        cmp -s "$TMP/g16.$name.safetensors" "$TMP/c.$name.bf16.safetensors"
+    else # Large-DiT's linears have no bias: the GEMMs read the same bf16 values either way
+        cmp -s "$TMP/g16.$name.safetensors" "$TMP/a16.$name.safetensors"
         check $? "$name: bf16 output gradients = F32 ones bit for bit (no biases)"
     fi
+    stc "$name: + bf16 activations (fc1 output, kept attention probabilities: the default) within 1e-2" \
+        "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 1e-2
+    stc "$name: ... and not identical (GELU and the softmax backward read rounded values)" \
+        "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 0 expect_fail
 done
 T=("${T[@]}" --threads 2 --max-steps 6 --ckpt-every 6)
 for v in "${V[@]}"; do
@@ -137,11 +138,13 @@ arena_check() {
 }
 # DiT, per block and token (B·T = 8·64, D = 96): 10·D operands at 2 bytes instead of 4 (two normed inputs, qkv 3D,
 # attention output, GELU 4D), 9·D output gradients (qkv 3, proj 1, fc1 4, fc2 1) 2 bytes smaller, without their
-# bf16 copy (2 bytes), fc1's output (4D) 2 bytes smaller; 2 blocks + the final layer's normed input
-arena_check DiT "$(awk 'BEGIN { printf "%.2f", (2 * (10 * 2 + 9 * 4 + 4 * 2) + 2) * 8 * 64 * 96 / 1048576 }')" \
+# bf16 copy (2 bytes), fc1's output (4D) 2 bytes smaller; 2 blocks + the final layer's normed input; less the kept
+# bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
+arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 4 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
     bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
-# Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F, output gradients of wo and w2 (2·D)
-arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", 2 * ((3 * 128 + 512) * 2 + 2 * 128 * 4) * 8 * 64 / 1048576 }')" \
+# Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F, output gradients of wo and w2 (2·D); less the kept
+# probabilities (H = 4)
+arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", (2 * ((3 * 128 + 512) * 2 + 2 * 128 * 4) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
     bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"

@@ -573,9 +573,17 @@ static void t_gemm(const sizes *z, int real) {
 // ---- attention -----------------------------------------------------------------------------------------------
 // Forward, then backward with acc 0 and 1, on both sides from the same inputs: the fused entries (c == NULL), or the
 // GEMM path (core/ops/ops_attention_gemm.c) through the contexts c[0], c[1].
-static void attention_run(const char *name, int64_t B, int64_t T, int H, int hd, ditc_ctx *c, double tol) {
+// keep (GEMM path only): the forward keeps its bf16 probabilities (B, H, T, T) for the backward.
+static void attention_run(const char *name, int64_t B, int64_t T, int H, int hd, ditc_ctx *c, double tol, int keep) {
     pt qkv, out, lse, dout, dqkv;
     int64_t D = (int64_t)H * hd;
+    ditc_tensor kp[2] = {{0}};
+    for (int k = 0; keep && k < 2; k++) { // (written by the forward before the backward reads it)
+        int64_t ks[4] = {B, H, T, T};
+        ditc_tensor_set_shape(&kp[k], DITC_BF16, 4, ks);
+        kp[k].backend = BE[k];
+        kp[k].data = BE[k]->alloc(BE[k], ditc_nbytes(&kp[k]));
+    }
     mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
     mk3(&out, B, T, D, 0, 0);
     mk3(&lse, B, H, T, 0, 0);
@@ -583,24 +591,26 @@ static void attention_run(const char *name, int64_t B, int64_t T, int H, int hd,
     mk3(&dqkv, B, T, 3 * D, -1, 1);
     poison(&out), poison(&lse);
     if (c)
-        for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_fwd(&c[K_], X(out), X(lse), X(qkv), H);
+        for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_fwd(&c[K_], X(out), X(lse), X(qkv), H, keep ? &kp[K_] : NULL);
     else BOTH(attn_fwd, X(out), X(lse), X(qkv), H);
     expect(name, "out", &out, tol);
     expect(name, "lse", &lse, tol);
     for (int acc = 0; acc < 2; acc++) {
         if (!acc) poison(&dqkv);
         if (c)
-            for (K_ = 0; K_ < 2; K_++) ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc);
+            for (K_ = 0; K_ < 2; K_++)
+                ditc_attn_gemm_bwd(&c[K_], X(dqkv), X(dout), X(qkv), X(lse), H, acc, keep ? &kp[K_] : NULL);
         else BOTH(attn_bwd, X(dqkv), X(dout), X(qkv), X(out), X(lse), H, acc);
         expect(name, acc ? "dqkv acc" : "dqkv", &dqkv, tol);
     }
     rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
+    for (int k = 0; keep && k < 2; k++) BE[k]->free(BE[k], kp[k].data);
 }
 
 static void attention(int64_t B, int64_t T, int H, int hd) {
     char name[64];
     snprintf(name, sizeof name, "attention B=%lld H=%d T=%lld hd=%d", (long long)B, H, (long long)T, hd);
-    attention_run(name, B, T, H, hd, NULL, TOL_FP32);
+    attention_run(name, B, T, H, hd, NULL, TOL_FP32, 0);
 }
 
 static void t_attention(const sizes *z, int real) {
@@ -648,6 +658,13 @@ static void softmax_case(int64_t R, int64_t C) {
     bf16_new(&h, &dy); // dS as the dQ/dK GEMMs' bf16 operand, dy left
     BOTH(softmax_bwd, X(dy), X(y), &h.t[K_]);
     bf16_widen(&h, &w), expect(name, "dx -> bf16", &w, TOL_BF16_OUT);
+    bf16_twin y16; // the probabilities as the forward keeps them (bf16) read by the backward
+    bf16_new(&y16, &y);
+    for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &y16.t[s], &y.t[s]);
+    bf16_new(&h, &dy);
+    BOTH(softmax_bwd, X(dy), &y16.t[K_], &h.t[K_]);
+    bf16_widen(&h, &w), expect(name, "dx, bf16 y -> bf16", &w, TOL_BF16_OUT);
+    for (int s = 0; s < 2; s++) BE[s]->free(BE[s], y16.t[s].data);
     BOTH(softmax_bwd, X(dy), X(y), NULL);
     expect(name, "dx", &dy, TOL_FP32);
     rm(&x), rm(&lse), rm(&dy), rm(&y), rm(&w);
@@ -663,7 +680,12 @@ static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision p
     char name[64];
     snprintf(name, sizeof name, "attention gemm %s B=%lld H=%d T=%lld hd=%d", ditc_precision_name(prec), (long long)B,
              H, (long long)T, hd);
-    attention_run(name, B, T, H, hd, c, tol);
+    attention_run(name, B, T, H, hd, c, tol, 0);
+    if (prec == DITC_PREC_BF16 && B * H * T * T <= ((int64_t)64 << 20)) { // the bf16 probabilities kept for backward
+        snprintf(name, sizeof name, "attention gemm bf16 kept P B=%lld H=%d T=%lld hd=%d", (long long)B, H,
+                 (long long)T, hd);
+        attention_run(name, B, T, H, hd, c, tol, 1);
+    }
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     for (int k = 0; k < 2; k++) ditc_ctx_free(&c[k]);
 }
@@ -675,6 +697,9 @@ static void t_attention_gemm(const sizes *z, int real) {
         softmax_case(7, 300);
         attention_gemm(2, 45, 3, 16, DITC_PREC_FP32, TOL_FP32);
         attention_gemm(z->B, z->T, (int)z->H, (int)(z->D / z->H), DITC_PREC_FP32, TOL_FP32);
+        // bf16 at toy sizes too (the sanitizer runs use --small): bf16 P/dS, the kept probabilities, outer batches
+        attention_gemm(2, 45, 3, 16, DITC_PREC_BF16, TOL_ATTN_BF16);
+        attention_gemm(z->B, z->T, (int)z->H, (int)(z->D / z->H), DITC_PREC_TF32, TOL_ATTN_TF32);
         return;
     }
     softmax_case(16 * 256, 256); // DiT-XL/2: one batch element's 16 heads

@@ -157,9 +157,15 @@ static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst)
     return (operand){dst, DITC_BF16};
 }
 
-void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads) {
+int ditc_attn_gemm_keep_probs(const ditc_ctx *c, const ditc_tensor *qkv, int heads) {
+    int64_t B = qkv->shape[0], T = qkv->shape[1];
+    return ditc_activation_dtype(c) == DITC_BF16 && B * heads * T * T * 2 <= ((int64_t)512 << 20);
+}
+
+void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads,
+                        ditc_tensor *keep) {
     ditc_backend *be = c->be;
-    int p16 = probs_bf16(c);
+    int p16 = probs_bf16(c) || keep;
     attn_dims d = dims_of(qkv, heads, p16);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     size_t sbytes = align256((size_t)(d.nb * d.n * TT) * sizeof(float)), hbytes = p16 ? sbytes / 2 : 0;
@@ -178,18 +184,20 @@ void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const d
             gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, S, sc);
             ditc_tensor s = rows_view(be, S, nb * n * T, T),
                         l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
-            ditc_tensor h = bf16_view(be, P.p, nb * n * T, T);
+            // the bf16 probabilities: the call's temporary, or the chunk's rows of the kept (B, H, T, T)
+            const void *hp = keep ? (const char *)keep->data + (size_t)(b0 * d.H + h0) * TT * 2 : P.p;
+            ditc_tensor h = bf16_view(be, hp, nb * n * T, T);
             be->softmax_fwd(be, &s, &l, p16 ? &h : NULL, DITC_SOFTMAX_ONLY_P16);
-            gemm_to(be, 0, 0, T, hd, T, n, nb, 1.0f, P, sc, v, packed, 0.0f,
+            gemm_to(be, 0, 0, T, hd, T, n, nb, 1.0f, keep ? (operand){hp, DITC_BF16} : P, sc, v, packed, 0.0f,
                     (char *)out->data + (size_t)(b0 * T * D + h0 * hd) * es, out->dtype, rows);
         }
     }
 }
 
 void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
-                        const ditc_tensor *lse, int heads, int acc) {
+                        const ditc_tensor *lse, int heads, int acc, const ditc_tensor *keep) {
     ditc_backend *be = c->be;
-    int p16 = probs_bf16(c);
+    int p16 = probs_bf16(c) || keep;
     attn_dims d = dims_of(qkv, heads, p16);
     int64_t T = d.T, D = d.D, hd = d.hd, ld = 3 * D, TT = T * T;
     float beta = acc ? 1.0f : 0.0f;
@@ -214,14 +222,21 @@ void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout,
             operand dO = at(go, b0 * T * D + h0 * hd);
             // dqkv F32, or BF16 (the qkv linear's output gradient, written once: beta 0)
             char *dq = (char *)dqkv->data + (size_t)(b0 * T * ld + h0 * hd) * eg, *dk = dq + D * eg, *dv = dk + D * eg;
-            gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, P, sc);
             ditc_tensor p = rows_view(be, P, nb * n * T, T), dp = rows_view(be, dP, nb * n * T, T);
-            ditc_tensor l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
-            ditc_tensor ph = bf16_view(be, P16.p, nb * n * T, T), dh = bf16_view(be, dS16.p, nb * n * T, T);
-            be->softmax_fwd(be, &p, &l, p16 ? &ph : NULL, DITC_SOFTMAX_RECOMPUTE);             // P from the saved lse
-            gemm_to(be, 1, 0, T, hd, T, n, nb, 1.0f, P16, sc, dO, rows, beta, dv, gt, packed); // dV = Pᵀ dO
-            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);          // dP = dO Vᵀ
-            be->softmax_bwd(be, &dp, &p, p16 ? &dh : NULL);                                    // dS
+            ditc_tensor dh = bf16_view(be, dS16.p, nb * n * T, T);
+            operand Pc = P16; // this chunk's probabilities as the dV GEMM reads them
+            if (keep) {       // the forward's bf16 probabilities: neither the scores nor the softmax again
+                Pc = (operand){(const char *)keep->data + (size_t)(b0 * d.H + h0) * TT * 2, DITC_BF16};
+                p = bf16_view(be, Pc.p, nb * n * T, T);
+            } else {
+                gemm(be, 0, 1, T, T, hd, n, nb, d.scale, q, packed, k, packed, 0.0f, P, sc);
+                ditc_tensor l = rows_view(be, (float *)lse->data + (b0 * d.H + h0) * T, nb * n * T, 1);
+                ditc_tensor ph = bf16_view(be, P16.p, nb * n * T, T);
+                be->softmax_fwd(be, &p, &l, p16 ? &ph : NULL, DITC_SOFTMAX_RECOMPUTE); // P from the saved lse
+            }
+            gemm_to(be, 1, 0, T, hd, T, n, nb, 1.0f, Pc, sc, dO, rows, beta, dv, gt, packed); // dV = Pᵀ dO
+            gemm(be, 0, 1, T, T, hd, n, nb, 1.0f, dO, rows, v, packed, 0.0f, dP, sc);         // dP = dO Vᵀ
+            be->softmax_bwd(be, &dp, &p, p16 ? &dh : NULL); // dS (from the F32 or the kept bf16 P)
             gemm_to(be, 0, 0, T, hd, T, n, nb, d.scale, dS16, sc, k, packed, beta, dq, gt, packed); // dQ = s·dS K
             gemm_to(be, 1, 0, T, hd, T, n, nb, d.scale, dS16, sc, q, packed, beta, dk, gt, packed); // dK = s·dSᵀQ
         }

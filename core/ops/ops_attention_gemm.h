@@ -8,10 +8,17 @@
 // 1 when ditc_attention takes this path on `be`: DITC_ATTN=gemm always, DITC_ATTN=fused never (read once per
 // process); by default at tf32 or bf16 precision (the GPU's tensor cores; the CPU's bf16 emulation follows it).
 int ditc_attention_gemm_wanted(const ditc_backend *be);
-// Forward: out (B, T, D) and lse (B, H, T) exactly as the backend's attn_fwd entry defines them.
-void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads);
-// Backward: dqkv (B, T, 3D) (+)= the gradient through the attention, from the saved lse (as attn_bwd).
+// Forward: out (B, T, D) and lse (B, H, T) exactly as the backend's attn_fwd entry defines them. keep: NULL, or a
+// BF16 (B, H, T, T) that receives the probabilities for the backward (ditc_attn_gemm_keep_probs says when).
+void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads,
+                        ditc_tensor *keep);
+// Backward: dqkv (B, T, 3D) (+)= the gradient through the attention, from the saved lse (as attn_bwd) — or, given
+// the forward's kept bf16 probabilities, from those (no recomputed scores; dS from the bf16 P).
 void ditc_attn_gemm_bwd(ditc_ctx *c, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
-                        const ditc_tensor *lse, int heads, int acc);
+                        const ditc_tensor *lse, int heads, int acc, const ditc_tensor *keep);
+// 1 when the forward should keep its bf16 probabilities for the backward: at bf16 precision with bf16 activations
+// (ops.h ditc_activation_dtype) and at most 512 MiB of them per call — the backward then neither recomputes the scores
+// nor re-reads them (about a third of the attention's memory traffic), at B·H·T² · 2 bytes of arena per layer.
+int ditc_attn_gemm_keep_probs(const ditc_ctx *c, const ditc_tensor *qkv, int heads);
 
 #endif

@@ -80,11 +80,15 @@ ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dt
     if (!gemm && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // and read F32
     int64_t shape[3] = {B, T, D}, lshape[3] = {B, heads, T};
     ditc_tensor *out = ditc_new(c, gemm ? out_dtype : DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
-    if (gemm) ditc_attn_gemm_fwd(c, out, lse, qkv, heads); // GEMMs + row softmax
-    else BE->attn_fwd(BE, out, lse, qkv, heads);           // the fused kernel
+    int64_t pshape[4] = {B, heads, T, T}; // the bf16 probabilities kept for the backward (GEMM path, bf16)
+    ditc_tensor *keep =
+        gemm && c->grad_enabled && ditc_attn_gemm_keep_probs(c, qkv, heads) ? ditc_new(c, DITC_BF16, 4, pshape) : NULL;
+    if (gemm) ditc_attn_gemm_fwd(c, out, lse, qkv, heads, keep); // GEMMs + row softmax
+    else BE->attn_fwd(BE, out, lse, qkv, heads);                 // the fused kernel
     ditc_node *n = ditc_record(c, DITC_OP_ATTENTION, 1, &qkv, 1, &out);
     if (n) {
         n->saved[0] = lse;
+        n->saved[1] = keep;
         n->iarg[0] = heads;
     }
     return out->dtype == out_dtype ? out : ditc_cast(c, out, out_dtype);
@@ -96,7 +100,7 @@ void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {
         ditc_attention_gemm_wanted(BE) ? ditc_grad_dst_any(c, n->in[0], &acc) : ditc_grad_dst(c, n->in[0], &acc);
     if (!dqkv) return;
     if (ditc_attention_gemm_wanted(BE))
-        ditc_attn_gemm_bwd(c, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], (int)n->iarg[0], acc);
+        ditc_attn_gemm_bwd(c, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], (int)n->iarg[0], acc, n->saved[1]);
     else BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
 }
 

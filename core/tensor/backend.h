@@ -175,7 +175,8 @@ typedef struct ditc_backend ditc_backend;
        DITC_SOFTMAX_ONLY_P16 x is left as it is */                                                            \
     X(void, softmax_fwd, (ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags),   \
       (be, x, lse, p16, flags))                                                                               \
-    /* its backward: dx (R, C) holds dy on entry; y ∘ (dy − Σ_c y·dy) (y the F32 probabilities) overwrites it, \
+    /* its backward: dx (R, C) holds dy on entry; y ∘ (dy − Σ_c y·dy) (y the probabilities, F32 or BF16)      \
+       overwrites it, \
        or, when ds16 (R, C) BF16 is given, goes there rounded and dx is left as it is */                      \
     X(void, softmax_bwd, (ditc_backend *be, ditc_tensor *dx, const ditc_tensor *y, ditc_tensor *ds16), (be, dx, y, ds16)) \
     /* ---- embedding: out (N, D) = table[idx[n]]; idx I32 (N); backward scatter-adds */                      \
