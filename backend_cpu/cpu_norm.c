@@ -138,12 +138,18 @@ void cpu_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x,
                        const ditc_tensor *y) {
     (void)be;
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
-    const float *xd = CF32(x), *gd = CF32(gate), *yd = CF32(y);
+    const float *xd = CF32(x), *gd = CF32(gate);
+    const float *yd = y->dtype == DITC_F32 ? CF32(y) : NULL;
+    const uint16_t *y16 = yd ? NULL : y->data; // a bf16 linear output (ops.h ditc_activation_dtype)
     float *o = F32(out);
 #pragma omp parallel for schedule(static) if (B * T * D > 32768)
     for (int64_t row = 0; row < B * T; row++) {
         const float *gb = gd + (row / T) * D;
-        for (int64_t d = 0; d < D; d++) o[row * D + d] = xd[row * D + d] + gb[d] * yd[row * D + d];
+        if (yd)
+            for (int64_t d = 0; d < D; d++) o[row * D + d] = xd[row * D + d] + gb[d] * yd[row * D + d];
+        else
+            for (int64_t d = 0; d < D; d++)
+                o[row * D + d] = xd[row * D + d] + gb[d] * ditc_bf16_to_f32(y16[row * D + d]);
     }
 }
 
@@ -151,8 +157,10 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
                        const ditc_tensor *gate, const ditc_tensor *y, int acc_x, int acc_gate, int acc_y) {
     (void)be;
     int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2];
-    const float *g = CF32(dout), *gd = CF32(gate), *yd = CF32(y);
-    int bf = dy && dy->dtype == DITC_BF16; // dy: the producing linear's bf16 output gradient, rounded once
+    const float *g = CF32(dout), *gd = CF32(gate);
+    const float *yd = y->dtype == DITC_F32 ? CF32(y) : NULL;
+    const uint16_t *y16 = yd ? NULL : y->data; // a bf16 linear output (ops.h ditc_activation_dtype)
+    int bf = dy && dy->dtype == DITC_BF16;     // dy: the producing linear's bf16 output gradient, rounded once
     DITC_CHECK(!bf || !acc_y, "gated_res_bwd: a BF16 dy is written, not accumulated");
     float *gx = dx ? F32(dx) : NULL, *gy = dy && !bf ? F32(dy) : NULL, *gg = dgate ? F32(dgate) : NULL;
     uint16_t *gy16 = bf ? dy->data : NULL;
@@ -178,8 +186,12 @@ void cpu_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, di
             int64_t b = q / nblk, d0 = (q % nblk) * 64, d1 = d0 + 64 < D ? d0 + 64 : D;
             double s[64] = {0};
             for (int64_t t = 0; t < T; t++) {
-                const float *gr = g + (b * T + t) * D, *yr = yd + (b * T + t) * D;
-                for (int64_t d = d0; d < d1; d++) s[d - d0] += (double)gr[d] * yr[d];
+                const float *gr = g + (b * T + t) * D;
+                if (yd)
+                    for (int64_t d = d0; d < d1; d++) s[d - d0] += (double)gr[d] * yd[(b * T + t) * D + d];
+                else
+                    for (int64_t d = d0; d < d1; d++)
+                        s[d - d0] += (double)gr[d] * ditc_bf16_to_f32(y16[(b * T + t) * D + d]);
             }
             for (int64_t d = d0; d < d1; d++) {
                 float v = (float)s[d - d0];

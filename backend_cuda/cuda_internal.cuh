@@ -108,6 +108,9 @@ void cuda_gemm_lt_free(ditc_backend *be);
 // mode 0: f = x[g, r, c]; 1: f = x·y; 2: f = x·(y − mean[g, r])·rstd[g, r]; 3: f = x·y·rstd[g, r].
 void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean, const float *rstd,
                    int64_t G, int64_t R, int64_t C, int mode, int acc);
+// mode 1 with a BF16 y (the gated residual's dgate over a bf16 linear output)
+void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R, int64_t C,
+                       int acc);
 // cuda_norm.cu
 void cuda_ln_bwd_dx(ditc_backend *be, float *dx, const float *dy, const float *x, const float *mean, const float *rstd,
                     const float *w, int64_t R, int64_t D, int acc);

@@ -137,9 +137,13 @@ extern "C" void cuda_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor
     if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), NULL, NULL, B, T, D, 1, acc_scale);
 }
 
-__global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, const float *y, int64_t T, int64_t D,
+__device__ __forceinline__ float ld_f(const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float ld_f(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
+// Y float, or __nv_bfloat16 (a bf16 linear output)
+template <typename Y>
+__global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, const Y *y, int64_t T, int64_t D,
                                 int64_t n) {
-    GRID_LOOP(i, n) o[i] = x[i] + gate[(i / (T * D)) * D + i % D] * y[i];
+    GRID_LOOP(i, n) o[i] = x[i] + gate[(i / (T * D)) * D + i % D] * ld_f(y, i);
 }
 // gy: F32, or (gy16) the producing linear's bf16 output gradient, written once
 __global__ void k_gated_res_bwd(float *gx, float *gy, __nv_bfloat16 *gy16, const float *g, const float *gate, int64_t T,
@@ -156,7 +160,11 @@ extern "C" void cuda_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const dit
                                    const ditc_tensor *y) {
     int64_t T = x->shape[1], D = x->shape[2], n = x->numel;
     if (!n) return;
-    k_gated_res_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), CF32P(gate), CF32P(y), T, D, n);
+    if (y->dtype == DITC_BF16)
+        k_gated_res_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), CF32P(gate),
+                                                                   (const __nv_bfloat16 *)y->data, T, D, n);
+    else
+        k_gated_res_fwd<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), CF32P(gate), CF32P(y), T, D, n);
     CUDA_LAUNCHED();
 }
 
@@ -173,7 +181,8 @@ extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tenso
                                                                    CF32P(gate), T, D, n, acc_x, acc_y);
         CUDA_LAUNCHED();
     }
-    if (dgate) cuda_col_sums(be, F32P(dgate), CF32P(dout), CF32P(y), NULL, NULL, B, T, D, 1, acc_gate);
+    if (dgate && y->dtype == DITC_BF16) cuda_col_sums_y16(be, F32P(dgate), CF32P(dout), y->data, B, T, D, acc_gate);
+    else if (dgate) cuda_col_sums(be, F32P(dgate), CF32P(dout), CF32P(y), NULL, NULL, B, T, D, 1, acc_gate);
 }
 
 // LayerNorm input gradient for cuda_llama.cu: g' = dy·w[d] (w may be NULL) over rows of length D.

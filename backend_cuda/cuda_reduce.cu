@@ -14,8 +14,8 @@
 // X: float, or __nv_bfloat16 (a bias gradient from a bf16 output gradient, mode 0)
 __device__ __forceinline__ float ldx(const float *x, int64_t i) { return x[i]; }
 __device__ __forceinline__ float ldx(const __nv_bfloat16 *x, int64_t i) { return __bfloat162float(x[i]); }
-template <typename X>
-__global__ void k_col_sums(float *out, const X *x, const float *y, const float *mean, const float *rstd, int64_t G,
+template <typename X, typename Y>
+__global__ void k_col_sums(float *out, const X *x, const Y *y, const float *mean, const float *rstd, int64_t G,
                            int64_t R, int64_t C, int mode, int acc, int64_t rpc) {
     __shared__ float part[16][33];
     const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
@@ -23,15 +23,15 @@ __global__ void k_col_sums(float *out, const X *x, const float *y, const float *
     out += (int64_t)blockIdx.z * G * C;
     for (int64_t g = blockIdx.y; g < G; g += gridDim.y) {
         const X *xg = x + g * R * C;
-        const float *yg = y ? y + g * R * C : NULL;
+        const Y *yg = y ? y + g * R * C : NULL;
         float s = 0.0f;
         if (c < C) {
             for (int64_t r = r0 + threadIdx.y; r < r1; r += 16) {
                 int64_t i = r * C + c;
                 float v = ldx(xg, i);
-                if (mode == 1) v *= yg[i];
-                else if (mode == 2) v *= (yg[i] - mean[g * R + r]) * rstd[g * R + r];
-                else if (mode == 3) v *= yg[i] * rstd[g * R + r];
+                if (mode == 1) v *= ldx(yg, i);
+                else if (mode == 2) v *= (ldx(yg, i) - mean[g * R + r]) * rstd[g * R + r];
+                else if (mode == 3) v *= ldx(yg, i) * rstd[g * R + r];
                 s += v;
             }
         }
@@ -55,8 +55,8 @@ __global__ void k_col_sums_fold(float *out, const float *part, int64_t S, int64_
     }
 }
 
-template <typename X>
-static void col_sums(ditc_backend *be, float *out, const X *x, const float *y, const float *mean, const float *rstd,
+template <typename X, typename Y>
+static void col_sums(ditc_backend *be, float *out, const X *x, const Y *y, const float *mean, const float *rstd,
                      int64_t G, int64_t R, int64_t C, int mode, int acc) {
     if (G * C == 0) return;
     int64_t gy = G < 65535 ? G : 65535;
@@ -88,11 +88,16 @@ extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, cons
     col_sums(be, out, x, y, mean, rstd, G, R, C, mode, acc);
 }
 
+extern "C" void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R,
+                                  int64_t C, int acc) {
+    col_sums(be, out, x, (const __nv_bfloat16 *)y16, NULL, NULL, G, R, C, 1, acc);
+}
+
 extern "C" void cuda_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tensor *dy, int acc) {
     int64_t N = db->numel, M = dy->numel / N;
     if (dy->dtype == DITC_BF16) // a bf16 output gradient (core/ops/ops.h ditc_bf16_grad)
-        col_sums(be, F32P(db), (const __nv_bfloat16 *)dy->data, NULL, NULL, NULL, 1, M, N, 0, acc);
-    else col_sums(be, F32P(db), CF32P(dy), NULL, NULL, NULL, 1, M, N, 0, acc);
+        col_sums(be, F32P(db), (const __nv_bfloat16 *)dy->data, (const float *)NULL, NULL, NULL, 1, M, N, 0, acc);
+    else col_sums(be, F32P(db), CF32P(dy), (const float *)NULL, NULL, NULL, 1, M, N, 0, acc);
 }
 
 // out[r] (+)= scale · Σ_c f(a, b), f = a (b NULL) or (a − b)²; partials in double like the CPU backend.

@@ -12,9 +12,9 @@
 #     GEMM epilogue, attention; Large-DiT's modulate and SwiGLU: ops.h ditc_operand_dtype) give the results of rounding
 #     them in each GEMM (DITC_BF16_OPERANDS=0) bit for bit — check, training, --grad-checkpoint — with F32 output
 #     gradients and F32 activations (DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients
-#     (ditc_bf16_grad) and bf16 activations (ditc_activation_dtype: fc1's output, the attention probabilities kept for
-#     the backward), the default, each within 1e-2 (check) and together 5e-3 (weights after 6 steps); the activation
-#     arena smaller by exactly the bytes they save.
+#     (ditc_bf16_grad, within 1e-2 in check) and bf16 activations (ditc_activation_dtype: the outputs of fc1, proj and
+#     fc2, the attention probabilities kept for the backward; within 2e-2), the default, together 5e-3 in the weights
+#     after 6 steps; the activation arena smaller by exactly the bytes they save.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -85,7 +85,8 @@ same_run "bf16 on --device cpu-guard = cpu, bit for bit" "$TMP/t2" "$TMP/gd"
 
 # 4. producers' bf16 operands = the per-GEMM rounding, bit for bit (with F32 output gradients and F32 fc1 outputs:
 #    DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients change only what summed them in F32 (the
-#    bias gradients) and the bf16 fc1 output what GELU reads: each close to the step before it, not equal
+#    bias gradients), the bf16 activations what GELU, the gated residuals and the softmax backward read: each close to
+#    the step before it, not equal
 V=(o16:DITC_BF16_OPERANDS=0 g16:"DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0" a16:DITC_BF16_ACTIVATIONS=0)
 for name in s2 ldit; do
     [ -f "$TMP/c.$name.bf16.safetensors" ] || continue
@@ -108,8 +109,9 @@ for name in s2 ldit; do
         cmp -s "$TMP/g16.$name.safetensors" "$TMP/a16.$name.safetensors"
         check $? "$name: bf16 output gradients = F32 ones bit for bit (no biases)"
     fi
-    stc "$name: + bf16 activations (fc1 output, kept attention probabilities: the default) within 1e-2" \
-        "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 1e-2
+    # (2e-2: the largest relative differences are in the adaLN biases after the 2 AdamW steps, values near zero)
+    stc "$name: + bf16 activations (linear outputs, kept attention probabilities: the default) within 2e-2" \
+        "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 2e-2
     stc "$name: ... and not identical (GELU and the softmax backward read rounded values)" \
         "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 0 expect_fail
 done
@@ -138,13 +140,13 @@ arena_check() {
 }
 # DiT, per block and token (B·T = 8·64, D = 96): 10·D operands at 2 bytes instead of 4 (two normed inputs, qkv 3D,
 # attention output, GELU 4D), 9·D output gradients (qkv 3, proj 1, fc1 4, fc2 1) 2 bytes smaller, without their
-# bf16 copy (2 bytes), fc1's output (4D) 2 bytes smaller; 2 blocks + the final layer's normed input; less the kept
-# bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
-arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 4 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
+# bf16 copy (2 bytes), the outputs of fc1 (4D), proj and fc2 (D each) 2 bytes smaller; 2 blocks + the final layer's
+# normed input; less the kept bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
+arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
     bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
-# Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F, output gradients of wo and w2 (2·D); less the kept
-# probabilities (H = 4)
-arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", (2 * ((3 * 128 + 512) * 2 + 2 * 128 * 4) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
+# Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F, output gradients of wo and w2 (2·D, 4 bytes each) and their
+# outputs (2·D, 2 bytes); less the kept probabilities (H = 4)
+arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", (2 * ((3 * 128 + 512) * 2 + 2 * 128 * 4 + 2 * 128 * 2) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
     bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"

@@ -935,6 +935,14 @@ static void t_norm(const sizes *z) {
             bf16_widen(&h, &k.y), expect("gated_res_bwd", "dy -> bf16", &k.y, TOL_BF16_OUT);
             expect("gated_res_bwd", "dx (bf16 dy)", &k.dx, T32),
                 expect("gated_res_bwd", "dgate (bf16 dy)", &k.ds1, T32);
+            bf16_twin y16; // y a bf16 linear output: the forward and dgate read it
+            bf16_new(&y16, &k.x2);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &y16.t[s], &k.x2.t[s]);
+            poison(&k.dx), BOTH(gated_res_fwd, X(k.dx), X(k.x), X(k.s1), &y16.t[K_]);
+            expect("gated_res_fwd", "bf16 y", &k.dx, T32);
+            poison(&k.ds1), BOTH(gated_res_bwd, NULL, X(k.ds1), NULL, X(k.dy), X(k.s1), &y16.t[K_], 0, 0, 0);
+            expect("gated_res_bwd", "dgate, bf16 y", &k.ds1, T32);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], y16.t[s].data);
         }
         // Large-DiT pieces over the (B·T, D) rows
         poison(&k.y), poison(&k.r), BOTH(rms_norm_fwd, X(k.y), X(k.r), X(k.x), X(k.w), 1e-5f);

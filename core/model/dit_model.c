@@ -115,11 +115,11 @@ static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_
     // mod: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
     ditc_tensor *h = ditc_ln_modulate_to(c, x, mod[0], mod[1], 1e-6f, op);
     h = ditc_attention_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->qkv_w, b->qkv_b, op)), b->heads, op);
-    x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear(c, h, b->proj_w, b->proj_b)));
+    ditc_dtype act = ditc_activation_dtype(c); // linear outputs that pointwise ops read: bf16 at bf16 precision
+    x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->proj_w, b->proj_b, act)));
     h = ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op);
-    h = ditc_linear_to(c, h, b->fc1_w, b->fc1_b, ditc_activation_dtype(c)); // (B, T, 4D), bf16 at bf16 precision
-    h = ditc_gelu_to(c, ditc_bf16_grad(c, h), op);
-    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear(c, h, b->fc2_w, b->fc2_b)));
+    h = ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc1_w, b->fc1_b, act)), op); // (B, T, 4D)
+    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc2_w, b->fc2_b, act)));
 }
 
 ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const float *t, const int32_t *y) {

@@ -82,8 +82,9 @@ void ditc_ldit_block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, di
     }
     ditc_tensor *qkv[3] = {ditc_rope(c, q, b->heads, LDIT_ROPE_THETA), ditc_rope(c, k, b->heads, LDIT_ROPE_THETA), v};
     h = ditc_attention_to(c, ditc_concat(c, 3, qkv, 2), b->heads, op); // (B, T, 3D) packed → (B, T, D)
-    x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear(c, h, b->wo, NULL)));
+    ditc_dtype act = ditc_activation_dtype(c);                         // the gated residuals' y: bf16 at bf16 precision
+    x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->wo, NULL, act)));
     h = ditc_modulate_to(c, ditc_rms_norm(c, x, b->ffn_norm_w, LDIT_NORM_EPS), mod[3], mod[4], op);
     h = ditc_swiglu_to(c, ditc_linear(c, h, b->w1, NULL), ditc_linear(c, h, b->w3, NULL), op); // (B, T, F)
-    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear(c, h, b->w2, NULL)));
+    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->w2, NULL, act)));
 }

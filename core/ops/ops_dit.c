@@ -46,7 +46,7 @@ void ditc_bwd_ln_modulate(ditc_ctx *c, ditc_node *n) {
 
 ditc_tensor *ditc_gated_residual(ditc_ctx *c, ditc_tensor *x, ditc_tensor *gate, ditc_tensor *y) {
     check_f32(x, "gated_residual x");
-    check_f32(y, "gated_residual y");
+    DITC_CHECK(y->dtype == DITC_F32 || y->dtype == DITC_BF16, "gated_residual y must be F32 or BF16");
     DITC_CHECK(x->ndim == 3 && ditc_same_shape(x, y), "gated_residual x, y must be equal (B, T, D)");
     check_mod(x, gate, "gated_residual gate");
     DITC_CHECK(gate, "gated_residual needs a gate");
