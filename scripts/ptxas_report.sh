@@ -16,7 +16,8 @@ report=$(for f in "${files[@]}"; do
                                        print k, r, st + 0, ss + 0, sl + 0; st = ss = sl = 0 }'
 done | while read -r k r st ss sl; do
     printf '%-28s sm_%s  regs %3d  stack %5d  spill stores %5d  loads %5d\n' \
-        "$(echo "$k" | c++filt | sed 's/(.*//; s/^void //')" "$arch" "$r" "$st" "$ss" "$sl"
+        "$(echo "$k" | c++filt | sed 's/(.*//; s/^void //; s/, /,/g')" "$arch" "$r" "$st" "$ss" "$sl"
 done | sort)
 echo "$report"
-! echo "$report" | awk '$9 > 0 || $11 > 0 { found = 1 } END { exit !found }'
+# (the counts are found by their labels: a template kernel's name may hold spaces)
+! echo "$report" | grep -qE 'spill stores +[1-9][0-9]* |loads +[1-9]'
