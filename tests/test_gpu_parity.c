@@ -525,7 +525,7 @@ static void t_gemm(const sizes *z, int real) {
     }
     // an outer batch (heads inside batch elements of a packed qkv: one call; CUDA: pointer arrays), all precisions
     for (int p = 0; p < 3; p++) {
-        const int64_t nb = real ? 4 : B, nh = real ? H : H;
+        const int64_t nb = real ? 4 : B, nh = H;
         gcase q = {.name = "gemm heads x batch q·kT",
                    .ta = 0,
                    .tb = 1,

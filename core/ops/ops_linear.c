@@ -42,31 +42,28 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
     gemm_bias(c, ta, tb, m, n, k, batch, A, lda, sa, B, ldb, sb, C, ldc, sc, beta, NULL);
 }
 
-ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
-    static int off = -1; // DITC_BF16_OPERANDS=0: every op writes F32 (A/B runs; the results are the same)
-    if (off < 0) {
-        const char *e = getenv("DITC_BF16_OPERANDS");
-        off = e && !strcmp(e, "0");
+// 1 when the environment variable `name` is "0" (the A/B switches below; read once into *cache, -1 until then)
+static int switched_off(const char *name, int *cache) {
+    if (*cache < 0) {
+        const char *e = getenv(name);
+        *cache = e && !strcmp(e, "0");
     }
-    return c->be->precision == DITC_PREC_BF16 && !off ? DITC_BF16 : DITC_F32;
+    return *cache;
+}
+
+ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
+    static int off = -1; // DITC_BF16_OPERANDS=0: every op writes F32 (the results are the same)
+    return c->be->precision == DITC_PREC_BF16 && !switched_off("DITC_BF16_OPERANDS", &off) ? DITC_BF16 : DITC_F32;
 }
 
 ditc_dtype ditc_activation_dtype(const ditc_ctx *c) {
-    static int off = -1; // DITC_BF16_ACTIVATIONS=0: F32 (A/B runs)
-    if (off < 0) {
-        const char *e = getenv("DITC_BF16_ACTIVATIONS");
-        off = e && !strcmp(e, "0");
-    }
-    return off ? DITC_F32 : ditc_operand_dtype(c);
+    static int off = -1; // DITC_BF16_ACTIVATIONS=0: F32
+    return switched_off("DITC_BF16_ACTIVATIONS", &off) ? DITC_F32 : ditc_operand_dtype(c);
 }
 
 ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t) {
-    static int off = -1; // DITC_BF16_GRADS=0: F32 output gradients (A/B runs)
-    if (off < 0) {
-        const char *e = getenv("DITC_BF16_GRADS");
-        off = e && !strcmp(e, "0");
-    }
-    if (!off && ditc_operand_dtype(c) == DITC_BF16) t->grad_dtype = DITC_BF16;
+    static int off = -1; // DITC_BF16_GRADS=0: F32 output gradients
+    if (!switched_off("DITC_BF16_GRADS", &off) && ditc_operand_dtype(c) == DITC_BF16) t->grad_dtype = DITC_BF16;
     return t;
 }
 
