@@ -185,8 +185,57 @@ void cpu_rope(ditc_backend *be, ditc_tensor *y, const ditc_tensor *x, int heads,
 }
 
 // ---- SwiGLU gate: out = silu(a)·b --------------------------------------------------------------
+// ---- SwiGLU with bf16 tensors (at bf16 precision: w1/w3 outputs, their gradients): spans widened to F32, computed as
+// the F32 loops below compute them, each result rounded once. The all-F32 loops stay apart (they vectorise).
+#define SWIGLU_SPAN 4096
+static int swiglu_bf16(const ditc_tensor *t) { return t && t->dtype == DITC_BF16; }
+static const float *span_f32(const ditc_tensor *t, int64_t i0, int64_t len, float *buf) {
+    if (t->dtype == DITC_F32) return CF32(t) + i0;
+    const uint16_t *h = (const uint16_t *)t->data + i0;
+    for (int64_t i = 0; i < len; i++) buf[i] = ditc_bf16_to_f32(h[i]);
+    return buf;
+}
+static void span_store(ditc_tensor *t, int64_t i0, int64_t len, const float *v, int acc) {
+    if (t->dtype == DITC_BF16) {
+        DITC_CHECK(!acc, "swiglu: a BF16 gradient is written, not accumulated");
+        uint16_t *h = (uint16_t *)t->data + i0;
+        for (int64_t i = 0; i < len; i++) h[i] = ditc_f32_to_bf16(v[i]);
+    } else {
+        float *f = F32(t) + i0;
+        for (int64_t i = 0; i < len; i++) f[i] = acc ? f[i] + v[i] : v[i];
+    }
+}
+static void swiglu_spans(ditc_tensor *out, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
+                         const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b) {
+    int64_t n = a->numel, spans = (n + SWIGLU_SPAN - 1) / SWIGLU_SPAN;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t q = 0; q < spans; q++) {
+        int64_t i0 = q * SWIGLU_SPAN, len = n - i0 < SWIGLU_SPAN ? n - i0 : SWIGLU_SPAN;
+        float ab[SWIGLU_SPAN], bb[SWIGLU_SPAN], r[SWIGLU_SPAN];
+        const float *ad = span_f32(a, i0, len, ab), *bd = span_f32(b, i0, len, bb);
+        if (out) {
+            for (int64_t i = 0; i < len; i++) r[i] = (ad[i] / (1.0f + ditc_vexpf(-ad[i]))) * bd[i];
+            span_store(out, i0, len, r, 0);
+            continue;
+        }
+        const float *g = CF32(dout) + i0;
+        if (da) {
+            for (int64_t i = 0; i < len; i++) {
+                float s = 1.0f / (1.0f + ditc_vexpf(-ad[i]));
+                r[i] = g[i] * bd[i] * (s * (1.0f + ad[i] * (1.0f - s)));
+            }
+            span_store(da, i0, len, r, acc_a);
+        }
+        if (db) {
+            for (int64_t i = 0; i < len; i++) r[i] = g[i] * (ad[i] / (1.0f + ditc_vexpf(-ad[i])));
+            span_store(db, i0, len, r, acc_b);
+        }
+    }
+}
+
 void cpu_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
     (void)be;
+    if (swiglu_bf16(a) || swiglu_bf16(b)) return swiglu_spans(out, NULL, NULL, NULL, a, b, 0, 0);
     const float *ad = CF32(a), *bd = CF32(b);
     int64_t n = out->numel;
     if (out->dtype == DITC_BF16) { // w2's bf16 operand, each value rounded once
@@ -204,6 +253,8 @@ void cpu_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, co
 void cpu_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout, const ditc_tensor *a,
                     const ditc_tensor *b, int acc_a, int acc_b) {
     (void)be;
+    if (swiglu_bf16(a) || swiglu_bf16(b) || swiglu_bf16(da) || swiglu_bf16(db))
+        return swiglu_spans(NULL, da, db, dout, a, b, acc_a, acc_b);
     const float *ad = CF32(a), *bd = CF32(b), *g = CF32(dout);
     float *ga = da ? F32(da) : NULL, *gb = db ? F32(db) : NULL;
     int64_t n = dout->numel;

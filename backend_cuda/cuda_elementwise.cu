@@ -244,30 +244,64 @@ extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *
     else unary_bwd_x(be, silu, dx, CF32P(dy), CF32P(x), x->numel, acc);
 }
 
-template <typename Y> __global__ void k_swiglu_fwd(Y *o, const float *a, const float *b, int64_t n) {
-    GRID_LOOP(i, n) store_out(o, i, a[i] * sigmoidf_(a[i]) * b[i]);
-}
-__global__ void k_swiglu_bwd(float *ga, float *gb, const float *g, const float *a, const float *b, int64_t n, int acc_a,
-                             int acc_b) {
+// X: the inputs a, b (float, or __nv_bfloat16: w1/w3 outputs at bf16); Y/G: the output or the gradients (bf16: acc 0)
+template <typename X, typename Y> __global__ void k_swiglu_fwd(Y *o, const X *a, const X *b, int64_t n) {
     GRID_LOOP(i, n) {
-        float s = sigmoidf_(a[i]);
-        if (ga) ga[i] = acc_store(ga[i], g[i] * b[i] * (s * (1.0f + a[i] * (1.0f - s))), acc_a);
-        if (gb) gb[i] = acc_store(gb[i], g[i] * (a[i] * s), acc_b);
+        float av = load_acc(a, i);
+        store_out(o, i, av * sigmoidf_(av) * load_acc(b, i));
     }
+}
+template <typename X, typename G>
+__global__ void k_swiglu_bwd(G *ga, G *gb, const float *g, const X *a, const X *b, int64_t n, int acc_a, int acc_b) {
+    GRID_LOOP(i, n) {
+        float av = load_acc(a, i), s = sigmoidf_(av);
+        if (ga) {
+            float v = g[i] * load_acc(b, i) * (s * (1.0f + av * (1.0f - s)));
+            store_out(ga, i, acc_a ? load_acc(ga, i) + v : v);
+        }
+        if (gb) {
+            float v = g[i] * (av * s);
+            store_out(gb, i, acc_b ? load_acc(gb, i) + v : v);
+        }
+    }
+}
+template <typename X> static void swiglu_fwd_x(ditc_backend *be, ditc_tensor *out, const X *a, const X *b, int64_t n) {
+    unsigned grid = grid_for(n, TPB);
+    if (out->dtype == DITC_BF16) // w2's bf16 operand
+        k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>((__nv_bfloat16 *)out->data, a, b, n);
+    else k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>(F32P(out), a, b, n);
+    CUDA_LAUNCHED();
+}
+template <typename X>
+static void swiglu_bwd_x(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const float *g, const X *a, const X *b,
+                         int64_t n, int acc_a, int acc_b) {
+    unsigned grid = grid_for(n, TPB);
+    int bf = (da && da->dtype == DITC_BF16) || (db && db->dtype == DITC_BF16);
+    if (bf) {
+        DITC_CHECK((!da || da->dtype == DITC_BF16) && (!db || db->dtype == DITC_BF16) && !acc_a && !acc_b,
+                   "swiglu_bwd: BF16 gradients are both BF16 and written, not accumulated");
+        k_swiglu_bwd<<<grid, TPB, 0, cstream(be)>>>(da ? (__nv_bfloat16 *)da->data : NULL,
+                                                    db ? (__nv_bfloat16 *)db->data : NULL, g, a, b, n, 0, 0);
+    } else {
+        k_swiglu_bwd<<<grid, TPB, 0, cstream(be)>>>(da ? F32P(da) : NULL, db ? F32P(db) : NULL, g, a, b, n, acc_a,
+                                                    acc_b);
+    }
+    CUDA_LAUNCHED();
 }
 
 extern "C" void cuda_swiglu_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
     if (!out->numel) return;
-    unsigned grid = grid_for(out->numel, TPB);
-    if (out->dtype == DITC_BF16) // w2's bf16 operand
-        k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>((__nv_bfloat16 *)out->data, CF32P(a), CF32P(b), out->numel);
-    else k_swiglu_fwd<<<grid, TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), out->numel);
-    CUDA_LAUNCHED();
+    DITC_CHECK(a->dtype == b->dtype, "swiglu: a and b of one dtype");
+    if (a->dtype == DITC_BF16)
+        swiglu_fwd_x(be, out, (const __nv_bfloat16 *)a->data, (const __nv_bfloat16 *)b->data, out->numel);
+    else swiglu_fwd_x(be, out, CF32P(a), CF32P(b), out->numel);
 }
 extern "C" void cuda_swiglu_bwd(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const ditc_tensor *dout,
                                 const ditc_tensor *a, const ditc_tensor *b, int acc_a, int acc_b) {
     if (!dout->numel || (!da && !db)) return;
-    k_swiglu_bwd<<<grid_for(dout->numel, TPB), TPB, 0, cstream(be)>>>(
-        da ? F32P(da) : NULL, db ? F32P(db) : NULL, CF32P(dout), CF32P(a), CF32P(b), dout->numel, acc_a, acc_b);
-    CUDA_LAUNCHED();
+    DITC_CHECK(a->dtype == b->dtype, "swiglu: a and b of one dtype");
+    if (a->dtype == DITC_BF16)
+        swiglu_bwd_x(be, da, db, CF32P(dout), (const __nv_bfloat16 *)a->data, (const __nv_bfloat16 *)b->data,
+                     dout->numel, acc_a, acc_b);
+    else swiglu_bwd_x(be, da, db, CF32P(dout), CF32P(a), CF32P(b), dout->numel, acc_a, acc_b);
 }

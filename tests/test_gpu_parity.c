@@ -822,6 +822,21 @@ static void t_elementwise(const sizes *z) {
             bf16_new(&h, &k.y);
             BOTH(swiglu_fwd, &h.t[K_], X(k.x), X(k.x2));
             bf16_widen(&h, &k.y), expect("swiglu", "fwd -> bf16", &k.y, TOL_BF16_OUT);
+            bf16_twin a16, b16, ga, gb; // a, b bf16 (w1/w3 outputs), their gradients written as bf16
+            bf16_new(&a16, &k.x), bf16_new(&b16, &k.x2);
+            for (int s = 0; s < 2; s++)
+                BE[s]->cast(BE[s], &a16.t[s], &k.x.t[s]), BE[s]->cast(BE[s], &b16.t[s], &k.x2.t[s]);
+            poison(&k.y), BOTH(swiglu_fwd, X(k.y), &a16.t[K_], &b16.t[K_]),
+                expect("swiglu", "fwd, bf16 a b", &k.y, T32);
+            bf16_new(&ga, &k.dx), bf16_new(&gb, &k.y);
+            BOTH(swiglu_bwd, &ga.t[K_], &gb.t[K_], X(k.dy), &a16.t[K_], &b16.t[K_], 0, 0);
+            bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da, bf16 -> bf16", &k.dx, TOL_BF16_OUT);
+            bf16_widen(&gb, &k.y), expect("swiglu_bwd", "db, bf16 -> bf16", &k.y, TOL_BF16_OUT);
+            bf16_new(&ga, &k.dx), bf16_new(&gb, &k.y); // F32 a, b with bf16 gradients
+            BOTH(swiglu_bwd, &ga.t[K_], &gb.t[K_], X(k.dy), X(k.x), X(k.x2), 0, 0);
+            bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da -> bf16", &k.dx, TOL_BF16_OUT);
+            bf16_widen(&gb, &k.y), expect("swiglu_bwd", "db -> bf16", &k.y, TOL_BF16_OUT);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], a16.t[s].data), BE[s]->free(BE[s], b16.t[s].data);
         }
         OUT(k.dx), OUT(k.y), BOTH(swiglu_bwd, X(k.dx), X(k.y), X(k.dy), X(k.x), X(k.x2), acc, acc);
         expect("swiglu_bwd", acc ? "da acc" : "da", &k.dx, T32), expect("swiglu_bwd", acc ? "db acc" : "db", &k.y, T32);

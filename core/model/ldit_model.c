@@ -85,6 +85,8 @@ void ditc_ldit_block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, di
     ditc_dtype act = ditc_activation_dtype(c);                         // the gated residuals' y: bf16 at bf16 precision
     x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->wo, NULL, act)));
     h = ditc_modulate_to(c, ditc_rms_norm(c, x, b->ffn_norm_w, LDIT_NORM_EPS), mod[3], mod[4], op);
-    h = ditc_swiglu_to(c, ditc_linear(c, h, b->w1, NULL), ditc_linear(c, h, b->w3, NULL), op); // (B, T, F)
+    ditc_tensor *g1 = ditc_bf16_grad(c, ditc_linear_to(c, h, b->w1, NULL, act)); // (B, T, F), bf16 at bf16
+    ditc_tensor *g3 = ditc_bf16_grad(c, ditc_linear_to(c, h, b->w3, NULL, act));
+    h = ditc_swiglu_to(c, g1, g3, op);
     out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->w2, NULL, act)));
 }

@@ -89,8 +89,8 @@ void ditc_bwd_rope(ditc_ctx *c, ditc_node *n) {
 ditc_tensor *ditc_swiglu(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b) { return ditc_swiglu_to(c, a, b, DITC_F32); }
 
 ditc_tensor *ditc_swiglu_to(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, ditc_dtype out_dtype) {
-    check_f32(a, "swiglu a");
-    check_f32(b, "swiglu b");
+    DITC_CHECK((a->dtype == DITC_F32 || a->dtype == DITC_BF16) && b->dtype == a->dtype,
+               "swiglu a, b must both be F32 or both BF16");
     DITC_CHECK(ditc_same_shape(a, b), "swiglu a, b must have the same shape");
     DITC_CHECK(out_dtype == DITC_F32 || out_dtype == DITC_BF16, "swiglu output must be F32 or BF16");
     ditc_tensor *out = ditc_new(c, out_dtype, a->ndim, a->shape); // BF16: w2's operand (the backward reads a, b)
@@ -102,8 +102,8 @@ ditc_tensor *ditc_swiglu_to(ditc_ctx *c, ditc_tensor *a, ditc_tensor *b, ditc_dt
 
 void ditc_bwd_swiglu(ditc_ctx *c, ditc_node *n) {
     int aa = 0, ab = 0;
-    ditc_tensor *da = ditc_grad_dst(c, n->in[0], &aa);
-    ditc_tensor *db = ditc_grad_dst(c, n->in[1], &ab);
+    ditc_tensor *da = ditc_grad_dst_any(c, n->in[0], &aa); // BF16: w1's / w3's output gradient
+    ditc_tensor *db = ditc_grad_dst_any(c, n->in[1], &ab);
     if (da || db) BE->swiglu_bwd(BE, da, db, ditc_grad_src(n->out[0]), n->in[0], n->in[1], aa, ab);
 }
 
