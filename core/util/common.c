@@ -80,6 +80,16 @@ int ditc_fail(ditc_status *st, int code, const char *fmt, ...) {
     return code;
 }
 
+int ditc_fail_labelled_v(ditc_status *st, int code, const char *label, const char *fmt, va_list ap) {
+    if (st) {
+        st->code = code;
+        int n = snprintf(st->message, sizeof st->message, "%s: ", label);
+        if (n >= 0 && (size_t)n < sizeof st->message)
+            vsnprintf(st->message + n, sizeof st->message - (size_t)n, fmt, ap);
+    }
+    return code;
+}
+
 const char *ditc_printable(char out[112], const char *s, size_t n, int ascii_only) {
     size_t o = 0, i = 0;
     for (; i < n && o < 96; i++) {

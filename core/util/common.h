@@ -7,6 +7,7 @@
 #ifndef DITC_COMMON_H
 #define DITC_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,9 @@ enum { DITC_OK = 0, DITC_ERR_IO = 1, DITC_ERR_FORMAT = 2, DITC_ERR_ARG = 3, DITC
 
 // Sets st (if non-NULL) and returns code, so callers can write `return ditc_fail(st, ...)`.
 int ditc_fail(ditc_status *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// The same with the message "LABEL: <fmt, ap>" (a file reader's failure naming its file).
+int ditc_fail_labelled_v(ditc_status *st, int code, const char *label, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static inline void ditc_status_ok(ditc_status *st) {
     if (st) {
         st->code = 0;

@@ -54,12 +54,11 @@ typedef struct {
 } pt_ctx;
 
 __attribute__((format(printf, 2, 3))) static int fail(pt_ctx *c, const char *fmt, ...) {
-    char msg[440];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int r = ditc_fail_labelled_v(c->s, DITC_ERR_FORMAT, c->label, fmt, ap);
     va_end(ap);
-    return ditc_fail(c->s, DITC_ERR_FORMAT, "%s: %s", c->label, msg);
+    return r;
 }
 
 // Printable name for messages.
