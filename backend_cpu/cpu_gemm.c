@@ -120,11 +120,7 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     if (ditc_gemm_outer(g) > 1) { // the outer batch: one strided batch after the other
         for (int64_t o = 0; o < g->batch2; o++) {
-            ditc_gemm w = *g;
-            w.batch2 = 1;
-            w.a = (const char *)g->a + o * g->stride_a2 * (int64_t)ditc_dtype_size(g->a_dtype);
-            w.b = (const char *)g->b + o * g->stride_b2 * (int64_t)ditc_dtype_size(g->b_dtype);
-            w.c = (char *)g->c + o * g->stride_c2 * (int64_t)ditc_dtype_size(g->c_dtype);
+            ditc_gemm w = ditc_gemm_outer_slice(g, o);
             cpu_gemm(be, &w);
         }
         return;

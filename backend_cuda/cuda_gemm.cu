@@ -101,14 +101,11 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         const char *e = getenv("DITC_GEMM_PTR_ARRAYS");
         no_ptr_arrays = e && !strcmp(e, "0");
     }
-    int cast_all = be->precision == DITC_PREC_BF16 || g->a_dtype != g->b_dtype;
-    if (outer > 1 && ((cbf && !cast_all) || no_ptr_arrays)) { // (BF16 C through the F32 temporary: the same)
+    // bf16 precision or mixed operand types: both operands become bf16 (cast below)
+    int cast = be->precision == DITC_PREC_BF16 || g->a_dtype != g->b_dtype;
+    if (outer > 1 && ((cbf && !cast) || no_ptr_arrays)) { // (BF16 C through the F32 temporary: the same)
         for (int64_t o = 0; o < outer; o++) {
-            ditc_gemm w = *g;
-            w.batch2 = 1;
-            w.a = (const char *)g->a + o * g->stride_a2 * (int64_t)ditc_dtype_size(g->a_dtype);
-            w.b = (const char *)g->b + o * g->stride_b2 * (int64_t)ditc_dtype_size(g->b_dtype);
-            w.c = (char *)g->c + o * g->stride_c2 * (int64_t)ditc_dtype_size(g->c_dtype);
+            ditc_gemm w = ditc_gemm_outer_slice(g, o);
             cuda_gemm(be, &w);
         }
         return;
@@ -119,7 +116,6 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     cudaDataType_t bt = g->b_dtype == DITC_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
     if (be->precision == DITC_PREC_TF32) ct = CUBLAS_COMPUTE_32F_FAST_TF32;
-    int cast = be->precision == DITC_PREC_BF16 || at != bt;
     int64_t na = cast && at == CUDA_R_32F ? ditc_gemm_span(g, 0) : 0;
     int64_t nb = cast && bt == CUDA_R_32F ? ditc_gemm_span(g, 1) : 0;
     size_t oa = 0, ob = align256((size_t)na * 2); // scratch: [bf16 A | bf16 B]

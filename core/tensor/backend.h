@@ -44,6 +44,15 @@ typedef struct {
 
 // Matrices of g's outer batch (at least 1).
 static inline int64_t ditc_gemm_outer(const ditc_gemm *g) { return g->batch2 > 1 ? g->batch2 : 1; }
+// Outer matrix set o of g as a GEMM of its own (for backends that run an outer batch one set at a time).
+static inline ditc_gemm ditc_gemm_outer_slice(const ditc_gemm *g, int64_t o) {
+    ditc_gemm w = *g;
+    w.batch2 = 1;
+    w.a = (const char *)g->a + o * g->stride_a2 * (int64_t)ditc_dtype_size(g->a_dtype);
+    w.b = (const char *)g->b + o * g->stride_b2 * (int64_t)ditc_dtype_size(g->b_dtype);
+    w.c = (char *)g->c + o * g->stride_c2 * (int64_t)ditc_dtype_size(g->c_dtype);
+    return w;
+}
 
 // Elements spanned by operand A (b = 0) or B (b = 1) of g from its pointer: the last matrix's start + (rows − 1)·ld +
 // cols of its stored (untransposed) matrix (backends that convert an operand convert this range).
