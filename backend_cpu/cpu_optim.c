@@ -1,5 +1,5 @@
 // cpu_optim.c — AdamW (torch.optim.AdamW arithmetic) fused with the EMA update, plain EMA, the squared
-// norm for gradient clipping, and buffer scaling. All on flat F32 buffers.
+// norm for gradient clipping, and buffer scaling. All on flat F32 buffers (and AdamW's optional BF16 weight copy).
 #include <math.h>
 
 #include "cpu_kernels.h"
@@ -16,10 +16,18 @@
     v[i] = vi;                                                                                                         \
     p[i] = pi
 
-void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,
+void cpu_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, void *p16, size_t n,
                ditc_adamw_args a) {
     (void)be;
-    if (ema) {
+    if (p16) { // the bf16 weight copy written as well (core/tensor/params.h)
+        uint16_t *h = p16;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            ADAMW_ELEMENT(i);
+            if (ema) ema[i] = ema[i] * a.ema_decay + a.one_minus_ema_decay * pi;
+            h[i] = ditc_f32_to_bf16(pi);
+        }
+    } else if (ema) {
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < n; i++) {
             ADAMW_ELEMENT(i);

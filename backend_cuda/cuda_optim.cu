@@ -5,7 +5,8 @@
 
 #define TPB 256
 
-__global__ void k_adamw(float *p, const float *g, float *m, float *v, float *ema, int64_t n, ditc_adamw_args a) {
+__global__ void k_adamw(float *p, const float *g, float *m, float *v, float *ema, __nv_bfloat16 *p16, int64_t n,
+                        ditc_adamw_args a) {
     GRID_LOOP(i, n) {
         float pi = p[i] * a.decay;
         float mi = m[i] * a.beta1 + a.one_minus_beta1 * g[i];
@@ -15,13 +16,14 @@ __global__ void k_adamw(float *p, const float *g, float *m, float *v, float *ema
         v[i] = vi;
         p[i] = pi;
         if (ema) ema[i] = ema[i] * a.ema_decay + a.one_minus_ema_decay * pi;
+        if (p16) p16[i] = __float2bfloat16_rn(pi); // as cuda_cast: the pass's weight copy (core/tensor/params.h)
     }
 }
 
-extern "C" void cuda_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,
-                           ditc_adamw_args a) {
+extern "C" void cuda_adamw(ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, void *p16,
+                           size_t n, ditc_adamw_args a) {
     if (!n) return;
-    k_adamw<<<grid_for((int64_t)n, TPB), TPB, 0, cstream(be)>>>(p, g, m, v, ema, (int64_t)n, a);
+    k_adamw<<<grid_for((int64_t)n, TPB), TPB, 0, cstream(be)>>>(p, g, m, v, ema, (__nv_bfloat16 *)p16, (int64_t)n, a);
     CUDA_LAUNCHED();
 }
 

@@ -14,7 +14,10 @@
 #     gradients and F32 activations (DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients
 #     (ditc_bf16_grad, within 1e-2 in check) and bf16 activations (ditc_activation_dtype: the outputs of fc1, proj and
 #     fc2, the attention probabilities kept for the backward; within 2e-2), the default, together 5e-3 in the weights
-#     after 6 steps; the activation arena smaller by exactly the bytes they save.
+#     after 6 steps; the activation arena smaller by exactly the bytes they save;
+#  5. the weights' bf16 copy kept for the training passes and written by AdamW (core/tensor/params.h) gives the results
+#     of rounding each weight per forward (DITC_BF16_SHADOW=0) bit for bit — with --grad-checkpoint and micro-batches,
+#     on cpu-guard, across a resume — and takes the linears' weight copies out of the activation arena.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -147,6 +150,37 @@ arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2) + 
 # Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F; the outputs of wo, w2 (2·D) and w1, w3 (2·F) 2 bytes
 # smaller, their gradients 4 (2 smaller, no bf16 copy); less the kept probabilities (H = 4)
 arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", (2 * ((3 * 128 + 512) * 2 + (2 * 128 + 2 * 512) * (2 + 4)) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
+    bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
+
+# 5. the bf16 weight copy (DITC_BF16_SHADOW=0: each linear rounds its weight in every forward, as before)
+for gc in "" "--grad-checkpoint --micro-batch-size 4"; do
+    for v in 1 0; do
+        # shellcheck disable=SC2086
+        run "sh$v" env DITC_BF16_SHADOW=$v "$DITC" train "${T[@]}" $gc --results-dir "$TMP/sh$v${gc:+gc}" ||
+            { fail "DITC_BF16_SHADOW=$v train $gc"; show "sh$v"; }
+    done
+    same_run "the bf16 weight copy written by AdamW = per-forward rounding, 6 steps bit for bit ${gc:-}" "$TMP/sh1${gc:+gc}" "$TMP/sh0${gc:+gc}"
+done
+same_run "... = the default run of section 2" "$TMP/sh1" "$TMP/t2"
+run shg env DITC_BF16_SHADOW=0 "$DITC" train "${T[@]}" --device cpu-guard --results-dir "$TMP/shg" ||
+    { fail "DITC_BF16_SHADOW=0 cpu-guard"; show shg; }
+same_run "... and on --device cpu-guard (the copy in device memory)" "$TMP/shg" "$TMP/gd"
+# arena_copy LABEL WANT_MIB BENCH...: the arena without the copy minus with it = the linears' weights at 2 bytes
+arena_copy() {
+    local label=$1 want=$2
+    shift 2
+    run c0 env DITC_BF16_SHADOW=0 "$DITC" "$@" && run c1 "$DITC" "$@" || fail "$label: ditc bench --precision bf16"
+    awk -v a="$(arena c0)" -v b="$(arena c1)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }'
+    check $? "$label: the activation arena is $want MiB smaller with the kept bf16 weight copy ($(arena c0) -> $(arena c1) MiB)"
+    grep -q "bf16 weight copy" "$TMP/c1.out"
+    check $? "$label: ditc bench reports the copy's memory"
+}
+# DiT (D = 96, 2 blocks, patch 2, 4 → 8 channels): patch embedding 16·D, timestep MLP 256·D + D², per block adaLN 6D²,
+# qkv 3D², proj D², fc1 and fc2 4D² each, the final adaLN 2D² and linear 32·D
+arena_copy DiT "$(awk 'BEGIN { D = 96; printf "%.3f", 2 * (16 * D + 256 * D + D * D + 2 * 18 * D * D + 2 * D * D + 32 * D) / 1048576 }')" \
+    bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
+# Large-DiT (D = 128, F = 512): per block wq, wk, wv, wo 4D², w1, w3, w2 3·F·D, adaLN 6D²
+arena_copy Large-DiT "$(awk 'BEGIN { D = 128; F = 512; printf "%.3f", 2 * (16 * D + 256 * D + D * D + 2 * (10 * D * D + 3 * F * D) + 2 * D * D + 32 * D) / 1048576 }')" \
     bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"

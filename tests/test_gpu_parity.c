@@ -1158,12 +1158,36 @@ static void t_optim(const sizes *z) {
                          .ema_decay = 0.9999f,
                          .one_minus_ema_decay = 1e-4f};
     BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data,
-         (float *)X(ema)->data, (size_t)n, a);
+         (float *)X(ema)->data, NULL, (size_t)n, a);
     expect("adamw", "p", &p, T32), expect("adamw", "m", &mm, T32), expect("adamw", "v", &vv, T32),
         expect("adamw", "ema", &ema, T32);
-    BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data, NULL,
+    BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data, NULL, NULL,
          (size_t)n - 7, a);
     expect("adamw", "no ema, n-7", &p, T32);
+    // the bf16 weight copy written with the update (core/tensor/params.h): on each side exactly its own cast of p
+    bf16_twin p16;
+    pt w, wc;
+    bf16_new(&p16, &p);
+    BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data,
+         (float *)X(ema)->data, p16.t[K_].data, (size_t)n, a);
+    expect("adamw", "p (with the bf16 copy)", &p, T32), expect("adamw", "ema (with the bf16 copy)", &ema, T32);
+    mk1(&w, n, 0, 0), mk1(&wc, n, 0, 0);
+    bf16_widen(&p16, &w);
+    expect("adamw", "bf16 copy", &w, TOL_BF16_OUT);
+    bf16_new(&p16, &p);
+    BOTH(cast, &p16.t[K_], X(p)); // cast's rounding of the same p
+    bf16_widen(&p16, &wc);
+    for (int k = 0; k < 2; k++) {
+        float *x = xmalloc((size_t)n * 4), *y = xmalloc((size_t)n * 4);
+        BE[k]->copy_d2h(BE[k], x, w.t[k].data, (size_t)n * 4);
+        BE[k]->copy_d2h(BE[k], y, wc.t[k].data, (size_t)n * 4);
+        int same = !memcmp(x, y, (size_t)n * 4);
+        same ? npass++ : nfail++;
+        printf("%s %-34s side %d (%s): the bf16 copy = cast of p, bit for bit\n", same ? "PASS" : "FAIL", "adamw", k,
+               BE[k]->name);
+        free(x), free(y);
+    }
+    rm(&w), rm(&wc);
     BOTH(ema_update, (float *)X(ema)->data, (const float *)X(p)->data, (size_t)n, 0.99f, 0.01f),
         expect("ema_update", "", &ema, T32);
     BOTH(scale_buffer, (float *)X(g)->data, (size_t)n, 0.37f), expect("scale_buffer", "", &g, T32);

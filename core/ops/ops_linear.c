@@ -1,7 +1,8 @@
 // ops_linear.c — linear (x·Wᵀ + b) and batched matmul, both on the backend GEMM.
 //
-// At bf16 precision the GEMMs would round every F32 operand to bf16 on each call. The linear rounds its weight once
-// per forward and keeps the copy for the backward's dx GEMM, and rounds dy once for the two backward GEMMs that read
+// At bf16 precision the GEMMs would round every F32 operand to bf16 on each call. The linear reads its weight's
+// copy kept for the training pass (w->bf16: rounded once per step, or written by the optimizer, params.h), else
+// rounds it once per forward, and keeps the copy for the backward's dx GEMM, and rounds dy once for the two backward GEMMs that read
 // it (the same bf16 values, so the same results: 4 operand roundings per linear and step instead of 6). An input
 // x that its producer wrote as BF16 (ditc_operand_dtype) is read as it is, in the forward and for dW.
 #include <stdlib.h>
@@ -91,7 +92,9 @@ ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_te
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = N;
     ditc_tensor *y = ditc_new(c, out, x->ndim, shape);
-    ditc_tensor *wg = BE->precision == DITC_PREC_BF16 && w->dtype == DITC_F32 ? bf16_copy(c, w) : w;
+    ditc_tensor *wg = w->bf16 ? w->bf16 // the pass's weight copy (params.h ditc_params_bf16_begin)
+                      : BE->precision == DITC_PREC_BF16 && w->dtype == DITC_F32 ? bf16_copy(c, w)
+                                                                                : w;
     gemm_bias(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, y, N, 0, 0.0f, b); // the bias in the GEMM's epilogue
     ditc_tensor *in[3] = {x, w, b};
     ditc_node *n = ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);

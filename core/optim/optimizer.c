@@ -107,10 +107,16 @@ static void adamw_update(ditc_optimizer *o, double lr) {
                          .bc2_sqrt = (float)sqrt(bc2),
                          .ema_decay = (float)o->ema_decay,
                          .one_minus_ema_decay = (float)(1.0 - o->ema_decay)};
+    // the bf16 weight copy of the training passes (params.h), when this update covers every parameter: written
+    // with the weights, so the next pass need not round them (frozen parameters do not change; a shard's update is
+    // followed by an all-gather of the weights, and the next pass rounds them)
+    ditc_params *pp = o->p;
+    uint16_t *p16 = pp->bf16 && o->begin == 0 && o->end == pp->numel ? pp->bf16 : NULL;
     for (int r = 0; r < o->n_runs; r++) {
         int64_t b = o->runs[r][0], n = o->runs[r][1] - b, s = b - o->begin;
-        be->adamw(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, (size_t)n, a);
+        be->adamw(be, p + b, g + b, o->m + s, o->v + s, o->ema ? o->ema + s : NULL, p16 ? p16 + b : NULL, (size_t)n, a);
     }
+    pp->bf16_current = p16 != NULL;
     ditc_optimizer_ema_frozen(o, a.ema_decay, a.one_minus_ema_decay);
 }
 
@@ -122,6 +128,7 @@ void ditc_optimizer_apply(ditc_optimizer *o, double norm) {
     }
     double lr = ditc_optimizer_current_lr(o);
     o->step++;
+    o->p->bf16_current = 0; // the weights change: their bf16 copy is current again only if the update writes it
     o->update(o, lr);
 }
 

@@ -162,6 +162,7 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
         ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, x), *noise = ditc_new(&c, DITC_F32, 4, shape);
         be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
         ditc_params_zero_grad(&m.params);
+        ditc_params_bf16_begin(&m.params); // bf16: the weights' copy (written by the AdamW step after the first)
         ditc_tensor *loss =
             ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
         float lv;
@@ -169,6 +170,7 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
         int m1 = marks ? dev->timer_mark(dev) : 0;
         double t1 = ditc_now_s();
         ditc_backward(&c, loss);
+        ditc_params_bf16_end(&m.params);
         if (!marks) be->synchronize(be);
         int m2 = marks ? dev->timer_mark(dev) : 0;
         double t2 = ditc_now_s();
@@ -209,8 +211,12 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
     ditc_profile_print(a->steps);
     if (be != dev) ditc_profile_backend_print(be, a->steps, med * 1e3, stdout);
     print_device(dev, gflop / med);
-    printf("  activation arena peak %.1f MiB; parameters+grads+AdamW+EMA %.1f MiB; last loss %.4f\n",
-           (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, loss_last);
+    char copy[64] = ""; // the bf16 weight copy of the passes (params.h)
+    if (m.params.bf16)
+        snprintf(copy, sizeof copy, " + bf16 weight copy %.1f MiB", (double)m.params.numel * 2.0 / 1048576.0);
+    printf("  activation arena peak %.2f MiB; parameters+grads+AdamW+EMA %.1f MiB%s; last loss %.4f\n",
+           (double)ditc_ctx_arena_peak(&c) / 1048576.0, 5.0 * (double)m.params.numel * 4.0 / 1048576.0, copy,
+           loss_last);
     free(times);
     free(x);
     free(y);

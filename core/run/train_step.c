@@ -135,8 +135,10 @@ static void train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float 
 // over ranks, bucket by bucket (train_average_grad completes it).
 static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind, int overlap) {
     ditc_params_zero_grad(&t->model.params);
+    ditc_params_bf16_begin(&t->model.params); // bf16: the weights rounded once for all micro-batches (or by AdamW)
     int reduce = overlap && t->reducer.b != NULL;
     for (int64_t m0 = 0; m0 < t->B; m0 += t->mb) train_microbatch(t, bt, x0, m0, kind, reduce && m0 + t->mb >= t->B);
+    ditc_params_bf16_end(&t->model.params);
     ditc_params_settle_grad(&t->model.params);
     float loss;
     ditc_to_host(&t->loss_sum, &loss); // the step's one wait before the gradient norm

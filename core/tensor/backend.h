@@ -264,9 +264,9 @@ typedef struct ditc_backend ditc_backend;
     X(void, diff_step, (ditc_backend *be, ditc_tensor *x, const ditc_tensor *out, const ditc_tensor *noise,   \
                         ditc_diff_coefs coef, int ddim), (be, x, out, noise, coef, ddim))                     \
     /* ---- optimizer on flat buffers (n floats): AdamW on p with gradient g and moments m, v; then, if       \
-       ema != NULL, ema = d·ema + (1 − d)·p */                                                                \
-    X(void, adamw, (ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, size_t n,     \
-                    ditc_adamw_args a), (be, p, g, m, v, ema, n, a))                                          \
+       ema != NULL, ema = d·ema + (1 − d)·p; if p16 != NULL, p16 = p rounded to BF16 (as cast) */             \
+    X(void, adamw, (ditc_backend *be, float *p, const float *g, float *m, float *v, float *ema, void *p16,    \
+                    size_t n, ditc_adamw_args a), (be, p, g, m, v, ema, p16, n, a))                           \
     X(void, ema_update, (ditc_backend *be, float *ema, const float *p, size_t n, float decay,                 \
                          float one_minus_decay), (be, ema, p, n, decay, one_minus_decay))                     \
     X(void, scale_buffer, (ditc_backend *be, float *x, size_t n, float s), (be, x, n, s))                     \

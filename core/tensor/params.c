@@ -1,6 +1,7 @@
 // params.c — flat parameter/gradient buffers and their per-tensor views.
 #include "params.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -18,6 +19,8 @@ void ditc_params_free(ditc_params *p) {
     }
     if (p->data) p->be->free(p->be, p->data);
     if (p->grad) p->be->free(p->be, p->grad);
+    if (p->bf16) p->be->free(p->be, p->bf16);
+    free(p->bf16_views);
     free(p->t);
     free(p->offset);
     memset(p, 0, sizeof *p);
@@ -60,6 +63,7 @@ ditc_tensor ditc_params_view(const ditc_params *p, int i, void *flat, ditc_dtype
     v.dtype = dtype;
     v.data = (char *)flat + (size_t)p->offset[i] * ditc_dtype_size(dtype);
     v.grad = NULL;
+    v.bf16 = NULL;
     v.requires_grad = 0;
     v.is_param = 0;
     return v;
@@ -98,4 +102,37 @@ ditc_tensor *ditc_params_find(const ditc_params *p, const char *name) {
     for (int i = 0; i < p->n; i++)
         if (strcmp(p->t[i]->name, name) == 0) return p->t[i];
     return NULL;
+}
+
+void ditc_params_bf16_begin(ditc_params *p) {
+    static int off = -1; // DITC_BF16_SHADOW=0: no copy (A/B)
+    if (off < 0) {
+        const char *e = getenv("DITC_BF16_SHADOW");
+        off = e && !strcmp(e, "0");
+    }
+    if (p->be->precision != DITC_PREC_BF16 || p->dtype != DITC_F32 || off) return;
+    DITC_CHECK(p->finalized, "bf16 copy before finalize");
+    if (!p->bf16) {
+        p->bf16 = ditc_params_alloc_like(p, DITC_BF16);
+        p->bf16_views = ditc_xcalloc((size_t)p->n, sizeof *p->bf16_views);
+        for (int i = 0; i < p->n; i++) p->bf16_views[i] = ditc_params_view(p, i, p->bf16, DITC_BF16);
+        p->bf16_current = 0;
+    }
+    if (!p->bf16_current) { // the whole flat buffer in one cast (the padding is 0 in both)
+        ditc_tensor src = {0}, dst = {0};
+        int64_t n = p->numel;
+        ditc_tensor_set_shape(&src, DITC_F32, 1, &n);
+        ditc_tensor_set_shape(&dst, DITC_BF16, 1, &n);
+        src.data = p->data;
+        dst.data = p->bf16;
+        src.backend = dst.backend = p->be;
+        p->be->cast(p->be, &dst, &src);
+        p->bf16_current = 1;
+    }
+    for (int i = 0; i < p->n; i++) p->t[i]->bf16 = &p->bf16_views[i];
+}
+
+void ditc_params_bf16_end(ditc_params *p) {
+    for (int i = 0; i < p->n; i++) p->t[i]->bf16 = NULL;
+    p->bf16_current = 0;
 }

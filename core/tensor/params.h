@@ -23,6 +23,10 @@ typedef struct {
     void *data;         // flat values, dtype
     void *grad;         // flat gradients, F32
     int finalized;
+    // bf16 precision: a flat BF16 copy of data for the GEMMs (ditc_params_bf16_begin), allocated on first use
+    void *bf16;
+    ditc_tensor *bf16_views; // its per-tensor headers
+    int bf16_current;        // 1 while bf16 holds data rounded: after begin's cast, or an update that wrote it
 } ditc_params;
 
 void ditc_params_init(ditc_params *p, ditc_backend *be, ditc_dtype dtype);
@@ -39,6 +43,13 @@ void ditc_params_settle_grad(ditc_params *p);
 // The same for tensors [first, last) only (one gradient bucket, core/run/grad_reduce.c).
 void ditc_params_settle_grad_range(ditc_params *p, int first, int last);
 ditc_tensor *ditc_params_find(const ditc_params *p, const char *name); // NULL if absent
+// The BF16 weight copy of a training pass (forward and backward, incl. checkpoint recomputation), at bf16
+// precision only (else no-ops; DITC_BF16_SHADOW=0: off, each linear rounds its weight per forward as before).
+// begin rounds data into the copy unless p->bf16_current (an optimizer update that wrote it: optimizer.c), and
+// points every tensor's `bf16` at its part; end clears the pointers and bf16_current (whatever writes data next
+// must write the copy too, or the next begin rounds again). Same values either way: the results do not change.
+void ditc_params_bf16_begin(ditc_params *p);
+void ditc_params_bf16_end(ditc_params *p);
 // A further flat buffer with the same layout (p->numel elements of dtype), zero-filled.
 void *ditc_params_alloc_like(ditc_params *p, ditc_dtype dtype);
 // Header for tensor i inside another flat buffer of the same layout.

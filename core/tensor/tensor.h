@@ -36,6 +36,9 @@ typedef struct ditc_tensor {
     // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
     int tape_first;
     uint32_t tape_gen;
+    // parameters at bf16 precision, during a training pass: the BF16 copy of data that the GEMMs read
+    // (core/tensor/params.h ditc_params_bf16_begin), else NULL
+    struct ditc_tensor *bf16;
 } ditc_tensor;
 
 static inline int64_t ditc_shape_numel(int ndim, const int64_t *shape) {
