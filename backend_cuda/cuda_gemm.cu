@@ -8,6 +8,8 @@
 // C is F32, or BF16 (beta 0): written by cuBLAS directly from bf16 operands, else through an F32 temporary and
 // one rounding kernel. The bias epilogue: cuBLASLt at tf32/bf16 (cuda_gemm_lt.cu); otherwise the bias is written into
 // an F32 C first and the GEMM adds to it (beta 1, the CPU backend's order of sums), or added by the rounding kernel.
+// The GELU and bias-gradient epilogues: cuBLASLt at tf32/bf16 (DITC_CUBLASLT=0: off), otherwise the passes they
+// replace (epilogue_passes below, as the CPU backend's).
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,12 +84,53 @@ static void blas_gemm(ditc_backend *be, const ditc_gemm *g, const void *a, cudaD
 
 static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
+static ditc_tensor flat(void *data, ditc_dtype dt, int64_t n) {
+    ditc_tensor t;
+    memset(&t, 0, sizeof t);
+    ditc_tensor_set_shape(&t, dt, 1, &n);
+    t.data = data;
+    return t;
+}
+
+// The GELU / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by cuda_gemm) into F32,
+// then GELU from it (the pre-activation rounded once for a BF16 C); or the GEMM, then bias_bwd over A.
+static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a, ditc_dtype adt, const void *b,
+                            ditc_dtype bdt) {
+    cuda_ctx *c = cctx(be);
+    ditc_gemm w = *g;
+    w.gelu_aux = NULL;
+    w.bias_grad = NULL;
+    w.a = a, w.a_dtype = adt, w.b = b, w.b_dtype = bdt; // (bf16 operands are not cast again)
+    if (g->bias_grad) {
+        cuda_gemm(be, &w);
+        ditc_tensor db = flat(g->bias_grad, DITC_F32, g->m), dy = flat((void *)g->a, g->a_dtype, g->k * g->m);
+        cuda_bias_bwd(be, &db, &dy, 0);
+        return;
+    }
+    int64_t mn = g->m * g->n;
+    int c32 = g->c_dtype == DITC_F32;
+    float *f = (float *)g->gelu_aux;
+    if (!c32) CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)mn * sizeof(float), c->pool, c->stream));
+    w.c = f;
+    w.c_dtype = DITC_F32;
+    cuda_gemm(be, &w);
+    ditc_tensor ft = flat(f, DITC_F32, mn), y = flat(g->c, g->c_dtype, mn), aux = flat(g->gelu_aux, g->c_dtype, mn);
+    if (!c32) cuda_cast(be, &aux, &ft);
+    cuda_unary_fwd(be, DITC_UN_GELU_TANH, &y, &ft);
+    if (!c32) CUDA_CHECK(cudaFreeAsync(f, c->stream));
+}
+
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     int cbf = g->c_dtype == DITC_BF16;
     int64_t outer = ditc_gemm_outer(g);
     DITC_CHECK(g->c_dtype == DITC_F32 || (cbf && g->beta == 0.0f), "cuda gemm: C must be F32, or BF16 with beta 0");
     DITC_CHECK(!g->bias || (g->batch == 1 && outer == 1 && g->beta == 0.0f),
                "cuda gemm: the bias epilogue needs batch 1, beta 0");
+    DITC_CHECK(!g->gelu_aux || (g->batch == 1 && outer == 1 && g->beta == 0.0f && g->ldc == g->n),
+               "cuda gemm: the GELU epilogue needs one dense matrix, beta 0");
+    DITC_CHECK(!g->bias_grad ||
+                   (g->batch == 1 && outer == 1 && g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux),
+               "cuda gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     if (outer > 1 && g->stride_a2 == g->batch * g->stride_a && g->stride_b2 == g->batch * g->stride_b &&
         g->stride_c2 == g->batch * g->stride_c) { // the outer batch continues the inner one: one strided batch
@@ -132,7 +175,11 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     }
     if (cast) ct = CUBLAS_COMPUTE_32F;
     cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
-    if (g->bias && be->precision != DITC_PREC_FP32 && cuda_gemm_lt_bias(be, g, a, at, b, bt, cty, ct)) return;
+    int epi = g->bias || g->gelu_aux || g->bias_grad;
+    if (epi && be->precision != DITC_PREC_FP32 && cuda_gemm_lt(be, g, a, at, b, bt, cty, ct)) return;
+    if (g->gelu_aux || g->bias_grad)
+        return epilogue_passes(be, g, a, at == CUDA_R_16BF ? DITC_BF16 : DITC_F32, b,
+                               bt == CUDA_R_16BF ? DITC_BF16 : DITC_F32);
     if (cbf && cast && !g->bias) // bf16 operands → bf16 C in cuBLAS
         return blas_gemm(be, g, a, at, b, bt, 0.0f, g->c, CUDA_R_16BF, g->ldc, g->stride_c, ct);
     if (!cbf) {

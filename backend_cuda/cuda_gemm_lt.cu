@@ -1,12 +1,18 @@
-// cuda_gemm_lt.cu — the GEMM with a bias epilogue on cuBLASLt (CUBLASLT_EPILOGUE_BIAS): C = op(A)·op(B) + bias
-// per row (batch 1, beta 0), the bias added in F32 before C is written as F32 or rounded to BF16 — one pass instead
-// of a bias fill read back by a beta = 1 GEMM (or a GEMM into F32 scratch and a bias + rounding kernel).
+// cuda_gemm_lt.cu — the GEMM epilogues of core/tensor/backend.h on cuBLASLt, one matrix each:
+//  - bias (CUBLASLT_EPILOGUE_BIAS): C = op(A)·op(B) + bias per row (beta 0), added in F32 before C is written as F32
+//    or rounded to BF16 — one pass instead of a bias fill read back by a beta = 1 GEMM (or a GEMM into F32 scratch
+//    and a bias + rounding kernel);
+//  - gelu_aux (GELU_AUX_BIAS, or GELU_AUX without a bias; cuBLASLt's GELU is the tanh approximation, as
+//    F.gelu(approximate="tanh"), which torch's addmm + GELU fusion relies on): C = gelu(pre-activation) and the
+//    pre-activation into the aux buffer (C's type, ld ldc), instead of writing it and reading it back for GELU;
+//  - bias_grad (BGRADB): the sums over k of the output gradient A, in the dW GEMM that reads it (any beta).
 //
-// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLASLt's first operand is B, its D has n rows
-// (the bias length) and m columns. A plan (descriptors, layouts and the heuristic's algorithm) is cached per shape,
+// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLASLt's first operand is B, its second A; its D
+// has n rows (the bias length) and m columns (the bias gradient's length: reduced from its second operand, BGRADB). A plan (descriptors, layouts and the heuristic's algorithm) is cached per shape,
 // types and pointer alignments; only the pointers change between calls. Used at tf32 / bf16 precision (fp32 keeps
 // the plain cuBLAS path); DITC_CUBLASLT=0 turns it off (A/B runs); any status other than success falls back.
 #include <cublasLt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +24,7 @@
 typedef struct {
     int64_t m, n, k, lda, ldb, ldc;
     int trans_a, trans_b, a_type, b_type, c_type, compute, align; // align: min pointer alignment (bytes, ≤ 256)
+    int epi;                                                      // cublasLtEpilogue_t
 } lt_key;
 
 typedef struct {
@@ -56,11 +63,23 @@ static int align_of(const void *p) {
         if ((x) != CUBLAS_STATUS_SUCCESS) goto fail;                                                                   \
     } while (0)
 
-static int plan_build(lt_state *s, lt_plan *p, const void *bias) {
+// The pointers of one call: the bias (or the bias gradient) and the aux buffer, set before each matmul.
+static int set_pointers(lt_plan *p, const ditc_gemm *g) {
+    const void *bias = g->bias_grad ? (const void *)g->bias_grad : (const void *)g->bias;
+    if (bias && cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) !=
+                    CUBLAS_STATUS_SUCCESS)
+        return 0;
+    void *aux = g->gelu_aux;
+    return !aux || cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof aux) ==
+                       CUBLAS_STATUS_SUCCESS;
+}
+
+static int plan_build(lt_state *s, lt_plan *p, const ditc_gemm *g) {
     const lt_key *k = &p->key;
     cublasOperation_t ta = k->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = k->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-    int32_t bias_type = CUDA_R_32F;
+    cublasLtEpilogue_t epi = (cublasLtEpilogue_t)k->epi;
+    int32_t bias_type = CUDA_R_32F, aux_type = k->c_type;
+    int64_t aux_ld = k->ldc;
     uint64_t ws = LT_WORKSPACE;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t res;
@@ -70,8 +89,15 @@ static int plan_build(lt_state *s, lt_plan *p, const void *bias) {
     LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
     LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
     LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-    LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
-    LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    if (g->bias || g->bias_grad)
+        LT_TRY(
+            cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+    if (g->gelu_aux) {
+        LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld, sizeof aux_ld));
+        LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type,
+                                              sizeof aux_type));
+    }
+    if (!set_pointers(p, g)) goto fail;
     // the first operand is B: op(B)ᵀ is n×k, stored n×k (N) or k×n (T) column-major with ld ldb; then A (k×m)
     LT_TRY(cublasLtMatrixLayoutCreate(&p->la, (cudaDataType_t)k->b_type, k->trans_b ? k->k : k->n,
                                       k->trans_b ? k->n : k->k, k->ldb));
@@ -107,9 +133,21 @@ static lt_state *lt_get(ditc_backend *be) {
     return (lt_state *)c->lt;
 }
 
-extern "C" int cuda_gemm_lt_bias(ditc_backend *be, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
-                                 cudaDataType_t bt, cudaDataType_t ct, cublasComputeType_t compute) {
-    if (!lt_wanted() || !g->bias || g->batch != 1 || g->beta != 0.0f) return 0;
+// The epilogue of g (0: none of them, or a combination cuBLASLt has not: the caller's path).
+static int epilogue_of(const ditc_gemm *g) {
+    if (g->batch != 1 || ditc_gemm_outer(g) != 1 || (g->beta != 0.0f && !g->bias_grad)) return 0;
+    // (BGRADB sums the operand as the GEMM reads it: only a BF16 A, whose values that is — not an F32 one rounded)
+    if (g->bias_grad)
+        return g->bias || g->gelu_aux || g->alpha != 1.0f || g->a_dtype != DITC_BF16 ? 0 : CUBLASLT_EPILOGUE_BGRADB;
+    if (g->gelu_aux)
+        return g->alpha != 1.0f ? 0 : g->bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
+    return g->bias ? CUBLASLT_EPILOGUE_BIAS : 0;
+}
+
+extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
+                            cudaDataType_t bt, cudaDataType_t ct, cublasComputeType_t compute) {
+    int epi = epilogue_of(g);
+    if (!lt_wanted() || !epi) return 0;
     lt_state *s = lt_get(be);
     if (!s) return 0;
     lt_key key;
@@ -117,10 +155,11 @@ extern "C" int cuda_gemm_lt_bias(ditc_backend *be, const ditc_gemm *g, const voi
     key.m = g->m, key.n = g->n, key.k = g->k, key.lda = g->lda, key.ldb = g->ldb, key.ldc = g->ldc;
     key.trans_a = g->trans_a, key.trans_b = g->trans_b, key.a_type = at, key.b_type = bt, key.c_type = ct;
     key.compute = compute;
+    key.epi = epi;
+    const void *ptrs[5] = {b, g->c, g->bias, g->gelu_aux, g->bias_grad};
     int al = align_of(a);
-    if (align_of(b) < al) al = align_of(b);
-    if (align_of(g->c) < al) al = align_of(g->c);
-    if (align_of(g->bias) < al) al = align_of(g->bias);
+    for (int i = 0; i < 5; i++)
+        if (ptrs[i] && align_of(ptrs[i]) < al) al = align_of(ptrs[i]);
     key.align = al;
     lt_plan *p = NULL;
     for (int i = 0; i < s->n_plans && !p; i++)
@@ -130,14 +169,24 @@ extern "C" int cuda_gemm_lt_bias(ditc_backend *be, const ditc_gemm *g, const voi
         p = &s->plans[s->n_plans++];
         memset(p, 0, sizeof *p);
         p->key = key;
-        p->ok = plan_build(s, p, g->bias);
+        p->ok = plan_build(s, p, g);
+        if (!p->ok) { // once per epilogue kind: the device log says which fused pass did not happen
+            static int said[4];
+            int e = epi == CUBLASLT_EPILOGUE_BIAS       ? 0
+                    : epi == CUBLASLT_EPILOGUE_BGRADB   ? 1
+                    : epi == CUBLASLT_EPILOGUE_GELU_AUX ? 2
+                                                        : 3;
+            if (!said[e]++)
+                fprintf(stderr,
+                        "ditc: cuBLASLt has no algorithm for the %s epilogue (m %lld n %lld k %lld): separate passes\n",
+                        e == 0   ? "bias"
+                        : e == 1 ? "bias-gradient"
+                                 : "GELU",
+                        (long long)g->m, (long long)g->n, (long long)g->k);
+        }
     }
-    if (!p->ok) return 0;
-    const void *bias = g->bias;
-    float alpha = g->alpha, beta = 0.0f;
-    if (cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) !=
-        CUBLAS_STATUS_SUCCESS)
-        return 0;
+    if (!p->ok || !set_pointers(p, g)) return 0;
+    float alpha = g->alpha, beta = g->beta;
     cublasStatus_t st = cublasLtMatmul(s->handle, p->op, &alpha, b, p->la, a, p->lb, &beta, g->c, p->lc, g->c, p->lc,
                                        &p->algo, s->workspace, LT_WORKSPACE, cstream(be));
     if (st != CUBLAS_STATUS_SUCCESS) {

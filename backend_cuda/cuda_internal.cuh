@@ -99,9 +99,10 @@ DITC_BACKEND_SYNC_KERNELS(DITC_CUDA_DECLARE)
 // cuda_elementwise.cu
 void cuda_fill(ditc_backend *be, void *dst, ditc_dtype dtype, size_t n, float value);
 void cuda_cast_f32_bf16(ditc_backend *be, __nv_bfloat16 *dst, const float *src, int64_t n);
-// cuda_gemm_lt.cu: the bias epilogue on cuBLASLt; 0 (nothing run) when it does not apply or is unavailable
-int cuda_gemm_lt_bias(ditc_backend *be, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
-                      cudaDataType_t bt, cudaDataType_t ct, cublasComputeType_t compute);
+// cuda_gemm_lt.cu: g's epilogue (bias, GELU, bias gradient) on cuBLASLt; 0 (nothing run) when it does not apply or
+// is unavailable
+int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a, cudaDataType_t at, const void *b,
+                 cudaDataType_t bt, cudaDataType_t ct, cublasComputeType_t compute);
 void cuda_gemm_lt_free(ditc_backend *be);
 // cuda_reduce.cu
 // Column sums with a fixed order: out[g, c] (+)= Σ_r f(g, r, c) over R rows of group g (R·C row-major per group).

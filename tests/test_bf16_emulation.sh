@@ -17,7 +17,10 @@
 #     after 6 steps; the activation arena smaller by exactly the bytes they save;
 #  5. the weights' bf16 copy kept for the training passes and written by AdamW (core/tensor/params.h) gives the results
 #     of rounding each weight per forward (DITC_BF16_SHADOW=0) bit for bit — with --grad-checkpoint and micro-batches,
-#     on cpu-guard, across a resume — and takes the linears' weight copies out of the activation arena.
+#     on cpu-guard, across a resume — and takes the linears' weight copies out of the activation arena;
+#  6. the GEMM epilogues (backend.h): the bias gradient summed in the dW GEMM = bias_bwd after it
+#     (DITC_BGRAD_EPILOGUE=0) bit for bit; fc1 + GELU from one GEMM = the two ops (DITC_GELU_EPILOGUE=0) bit for bit at
+#     fp32, and at bf16 close (within 1e-2 in check) but not equal: GELU reads the unrounded pre-activation.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -182,6 +185,23 @@ arena_copy DiT "$(awk 'BEGIN { D = 96; printf "%.3f", 2 * (16 * D + 256 * D + D 
 # Large-DiT (D = 128, F = 512): per block wq, wk, wv, wo 4D², w1, w3, w2 3·F·D, adaLN 6D²
 arena_copy Large-DiT "$(awk 'BEGIN { D = 128; F = 512; printf "%.3f", 2 * (16 * D + 256 * D + D * D + 2 * (10 * D * D + 3 * F * D) + 2 * D * D + 32 * D) / 1048576 }')" \
     bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
+
+# 6. the GEMM epilogues
+run bg0 env DITC_BGRAD_EPILOGUE=0 "$DITC" train "${T[@]}" --results-dir "$TMP/bg0" || { fail "DITC_BGRAD_EPILOGUE=0 train"; show bg0; }
+same_run "the bias-gradient epilogue = bias_bwd after the dW GEMM, bf16 training bit for bit" "$TMP/bg0" "$TMP/t2"
+F=("${S2[@]}" "${DATA[@]}" --global-batch-size 8 --log-every 1 --threads 2 --max-steps 4 --ckpt-every 4 --micro-batch-size 4)
+for v in 1 0; do
+    run "ge$v" env DITC_GELU_EPILOGUE=$v "$DITC" train "${F[@]}" --results-dir "$TMP/ge$v" || { fail "DITC_GELU_EPILOGUE=$v fp32 train"; show "ge$v"; }
+done
+same_run "fc1 + GELU in one GEMM = linear, then GELU: fp32 training bit for bit" "$TMP/ge1" "$TMP/ge0"
+if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
+    run ge.c env DITC_GELU_EPILOGUE=0 "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.s2")/model.safetensors" \
+        --inputs "$TMP/in.s2.safetensors" --num-heads 3 --grads --train-steps 2 --lr 1e-4 --out "$TMP/ge0.s2.safetensors" ||
+        { fail "DITC_GELU_EPILOGUE=0 check"; show ge.c; }
+    stc "the GELU epilogue at bf16 (GELU of the unrounded pre-activation) vs GELU of the stored bf16 one: within 1e-2" \
+        "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
+    stc "... and not identical (the epilogue is in use)" "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
+fi
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

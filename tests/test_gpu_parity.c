@@ -55,6 +55,11 @@
 // device run, to be tightened to the measured values.
 #define TOL_ATTN_TF32     1e-4
 #define TOL_ATTN_BF16     1e-3
+// The GEMM's GELU epilogue: cuBLASLt's GELU (tanh form, perhaps a hardware tanh: ≤ 2^-11 relative) against the CPU's
+// exp form, before C's rounding; the bias-gradient epilogue: F32 sums (cuBLASLt) against the CPU's double sums.
+// Stated before the first device run.
+#define TOL_GELU_EPI      1e-5
+#define TOL_BGRAD_EPI     1e-10
 
 // ---- the backend entries ----------------------------------------------------------------------------------
 // Every entry of core/tensor/backend.h's lists gets an index; a case marks the entries it calls (COVER), and the
@@ -303,6 +308,7 @@ typedef struct {
     ditc_precision prec;
     int a_bf16, b_bf16;
     int bias, c_bf16;              // the bias epilogue (batch 1, beta 0); C written as BF16 (beta 0)
+    int gelu, bgrad;               // the GELU epilogue (C = GELU, the pre-activation in aux); the bias gradient
     int64_t batch2, sa2, sb2, sc2; // the outer batch (0: none)
     double tol;
 } gcase;
@@ -362,13 +368,16 @@ static void bf16_widen(bf16_twin *h, pt *into) {
 }
 
 static void run_gemm(const gcase *c) {
-    pt a, b, cc, bias;
-    bf16_twin c16;
+    pt a, b, cc, bias, aux, db;
+    bf16_twin c16, aux16;
     mk1(&a, c->an, -1, 1);
     mk1(&b, c->bn, -1, 1);
     mk1(&cc, c->cn, -1, 1);
     mk1(&bias, c->n, -2, 2);
+    mk1(&aux, c->gelu ? c->cn : 1, -1, 1), poison(&aux);
+    mk1(&db, c->bgrad ? c->m : 1, -1, 1), poison(&db);
     if (c->c_bf16) bf16_new(&c16, &cc);
+    if (c->c_bf16 && c->gelu) bf16_new(&aux16, &aux);
     if (c->a_bf16) round_bf16(a.host, c->an), upload(&a);
     if (c->b_bf16) round_bf16(b.host, c->bn), upload(&b);
     if (c->beta == 0.0f) poison(&cc);
@@ -402,6 +411,10 @@ static void run_gemm(const gcase *c) {
                        .stride_c = c->sc,
                        .c_dtype = c->c_bf16 ? DITC_BF16 : DITC_F32,
                        .bias = c->bias ? (const float *)bias.t[k].data : NULL,
+                       .gelu_aux = !c->gelu    ? NULL
+                                   : c->c_bf16 ? aux16.t[k].data
+                                               : aux.t[k].data,
+                       .bias_grad = c->bgrad ? (float *)db.t[k].data : NULL,
                        .batch2 = c->batch2,
                        .stride_a2 = c->sa2,
                        .stride_b2 = c->sb2,
@@ -410,14 +423,18 @@ static void run_gemm(const gcase *c) {
     }
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     if (c->c_bf16) bf16_widen(&c16, &cc);
+    if (c->c_bf16 && c->gelu) bf16_widen(&aux16, &aux);
     char what[48];
     snprintf(what, sizeof what, "%s%s%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
              c->b_bf16 ? " B16" : "", c->bias ? " +bias" : "", c->c_bf16 ? " C16" : "", (double)c->beta);
     int64_t outer = c->batch2 > 1 ? c->batch2 : 1;
-    expect_gap(c->name, what, &cc, c->tol, c->beta == 0.0f ? c->cn - outer * c->batch * c->m * c->n : 0);
+    double tol_c = c->gelu && c->tol < TOL_GELU_EPI ? TOL_GELU_EPI : c->tol; // C = GELU(...) with the epilogue
+    expect_gap(c->name, what, &cc, tol_c, c->beta == 0.0f ? c->cn - outer * c->batch * c->m * c->n : 0);
+    if (c->gelu) expect(c->name, "the aux output", &aux, c->tol);
+    if (c->bgrad) expect(c->name, "the bias gradient", &db, TOL_BGRAD_EPI);
     if (a16) BE[1]->free(BE[1], a16);
     if (b16) BE[1]->free(BE[1], b16);
-    rm(&a), rm(&b), rm(&cc), rm(&bias);
+    rm(&a), rm(&b), rm(&cc), rm(&bias), rm(&aux), rm(&db);
 }
 
 static void t_gemm(const sizes *z, int real) {
@@ -522,6 +539,16 @@ static void t_gemm(const sizes *z, int real) {
         gcase v = o; // P·V into head h's columns of a BF16 out (ldc D, batch stride T·D)
         v.name = "gemm head slice P·V -> bf16", v.beta = 0.0f, v.prec = precs[p], v.tol = tols16[p], v.c_bf16 = 1;
         run_gemm(&v);
+        // the GELU epilogue (fc1 + GELU: cuBLASLt GELU_AUX[_BIAS] at tf32/bf16, the GEMM + GELU passes at fp32)
+        gcase u = dense("linear fwd GELU epilogue", 0, 1, M, 4 * D, D, 1, 0.0f, precs[p], tols[p]);
+        u.bias = 1, u.gelu = 1, run_gemm(&u);
+        u.name = "linear fwd GELU -> bf16", u.c_bf16 = 1, u.a_bf16 = 1, u.tol = tols16[p], run_gemm(&u);
+        u.name = "linear fwd GELU, no bias -> bf16", u.bias = 0, run_gemm(&u);
+        // the bias-gradient epilogue in the dW GEMM (BGRADB for a BF16 output gradient at tf32/bf16; bias_bwd else)
+        gcase d = dense("linear bwd dW + bias grad", 1, 0, 4 * D, D, M, 1, 0.0f, precs[p], tols[p]);
+        d.bgrad = 1, d.a_bf16 = 1, d.tol = p == 0 ? TOL_BF16_OPERANDS : tols[p], run_gemm(&d);
+        d.name = "linear bwd dW acc + bias grad", d.beta = 1.0f, run_gemm(&d);
+        d.name = "linear bwd dW + bias grad, F32 dy", d.a_bf16 = 0, d.beta = 0.0f, d.tol = tols[p], run_gemm(&d);
     }
     // an outer batch (heads inside batch elements of a packed qkv: one call; CUDA: pointer arrays), all precisions
     for (int p = 0; p < 3; p++) {

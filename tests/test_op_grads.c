@@ -165,6 +165,15 @@ static void ref_gelu(const gcase *k, double **in, double *out) {
 static void ref_silu(const gcase *k, double **in, double *out) {
     for (int64_t i = 0; i < numel_of(k, 0); i++) out[i] = in[0][i] / (1.0 + exp(-in[0][i]));
 }
+// GELU(linear(x, w, b)) from one GEMM (the GELU epilogue, ops.h ditc_linear_gelu_to): the two ops' values
+static void ref_linear_gelu(const gcase *k, double **in, double *out) {
+    ref_linear(k, in, out);
+    for (int64_t i = 0; i < numel_of(k, 0) / k->sh[1][1] * k->sh[1][0]; i++) out[i] = gelu_d(out[i]);
+}
+static void run_linear_gelu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
+    out[0] = ditc_linear_gelu_to(c, in[0], in[1], k->n_in > 2 ? in[2] : NULL, DITC_F32, DITC_F32);
+    *n_out = 1;
+}
 static void run_gelu(ditc_ctx *c, ditc_tensor **in, const gcase *k, ditc_tensor **out, int *n_out) {
     (void)k;
     out[0] = ditc_gelu(c, in[0]);
@@ -539,6 +548,8 @@ static gcase odd_cases[] = {
     {"ln_modulate", "x(2,7,12) plain", 1, {3}, {SH(2, 7, 12)}, .run = run_ln_mod, .ref = ref_ln_mod},
     {"gated_residual", "(2,7,12) gate(2,12)", 3, {3, 2, 3}, {SH(2, 7, 12), SH(2, 12), SH(2, 7, 12)}, .run = run_gated, .ref = ref_gated},
     {"gelu", "(2,7,12)", 1, {3}, {SH(2, 7, 12)}, .run = run_gelu, .ref = ref_gelu},
+    {"gelu", "fused linear x(2,7,12) w(10,12) b(10)", 3, {3, 2, 1}, {SH(2, 7, 12), SH(10, 12), SH(10)}, .run = run_linear_gelu, .ref = ref_linear_gelu},
+    {"gelu", "fused linear, no bias x(7,12) w(9,12)", 2, {2, 2}, {SH(7, 12), SH(9, 12)}, .run = run_linear_gelu, .ref = ref_linear_gelu},
     {"silu", "(2,7,12)", 1, {3}, {SH(2, 7, 12)}, .run = run_silu, .ref = ref_silu},
     {"attention", "qkv(2,7,36) H=3", 1, {3}, {SH(2, 7, 36)}, .iarg = {3}, .run = run_attention, .ref = ref_attention},
     {"attention", "qkv(1,5,12) H=1", 1, {3}, {SH(1, 5, 12)}, .iarg = {1}, .run = run_attention, .ref = ref_attention},

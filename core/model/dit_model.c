@@ -118,7 +118,7 @@ static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_
     ditc_dtype act = ditc_activation_dtype(c); // linear outputs that pointwise ops read: bf16 at bf16 precision
     x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->proj_w, b->proj_b, act)));
     h = ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op);
-    h = ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc1_w, b->fc1_b, act)), op); // (B, T, 4D)
+    h = ditc_linear_gelu_to(c, h, b->fc1_w, b->fc1_b, act, op); // (B, T, 4D): fc1 and GELU, one GEMM
     out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc2_w, b->fc2_b, act)));
 }
 

@@ -33,6 +33,12 @@ ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t);
 ditc_dtype ditc_activation_dtype(const ditc_ctx *c);
 ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out);
 ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out);
+// GELU(x·Wᵀ + b) — ditc_gelu_to(ditc_bf16_grad(ditc_linear_to(x, w, b, pre)), out) — from one GEMM when pre == out:
+// the GELU epilogue (backend.h: cuBLASLt's on CUDA) writes GELU of the F32 pre-activation and keeps the pre-activation
+// (in `pre`) for GELU's backward, so at bf16 GELU reads the unrounded value (the linear's bf16 output is not read
+// back; at fp32 the results are the two ops' exactly). The same two tape nodes. DITC_GELU_EPILOGUE=0: the two ops.
+ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype pre,
+                                 ditc_dtype out);
 ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,
                                  ditc_dtype out);
 // qkv F32 or BF16; the fused (fp32) kernels get F32 copies, the GEMM path reads it as it is

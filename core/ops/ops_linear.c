@@ -10,9 +10,15 @@
 
 #include "ops_internal.h"
 
-static void gemm_bias(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
-                      int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C,
-                      int64_t ldc, int64_t sc, float beta, const ditc_tensor *bias) {
+// The GEMM with its optional epilogues (backend.h): bias, GELU with the pre-activation into gelu_aux, bias_grad.
+typedef struct {
+    const ditc_tensor *bias;
+    ditc_tensor *gelu_aux, *bias_grad;
+} epilogue;
+
+static void gemm_epi(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
+                     int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C,
+                     int64_t ldc, int64_t sc, float beta, epilogue e) {
     ditc_gemm g = {.trans_a = ta,
                    .trans_b = tb,
                    .m = m,
@@ -33,14 +39,16 @@ static void gemm_bias(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t
                    .ldc = ldc,
                    .stride_c = sc,
                    .c_dtype = C->dtype,
-                   .bias = bias ? (const float *)bias->data : NULL};
+                   .bias = e.bias ? (const float *)e.bias->data : NULL,
+                   .gelu_aux = e.gelu_aux ? e.gelu_aux->data : NULL,
+                   .bias_grad = e.bias_grad ? (float *)e.bias_grad->data : NULL};
     BE->gemm(BE, &g);
 }
 
 static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
                  int64_t lda, int64_t sa, const ditc_tensor *B, int64_t ldb, int64_t sb, ditc_tensor *C, int64_t ldc,
                  int64_t sc, float beta) {
-    gemm_bias(c, ta, tb, m, n, k, batch, A, lda, sa, B, ldb, sb, C, ldc, sc, beta, NULL);
+    gemm_epi(c, ta, tb, m, n, k, batch, A, lda, sa, B, ldb, sb, C, ldc, sc, beta, (epilogue){0});
 }
 
 // 1 when the environment variable `name` is "0" (the A/B switches below; read once into *cache, -1 until then)
@@ -80,7 +88,10 @@ ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tenso
     return ditc_linear_to(c, x, w, b, DITC_F32);
 }
 
-ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out) {
+// The linear's forward: y (M, N) = x·Wᵀ + b in dtype `out`; with `gelu` (the fused GELU) y is the pre-activation and
+// *gelu = GELU(y) in dtype gelu_dt from the same GEMM. Records the linear (and GELU) node.
+static ditc_tensor *linear_fwd(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out,
+                               ditc_tensor **gelu, ditc_dtype gelu_dt) {
     DITC_CHECK(w->ndim >= 2, "linear weight %s must be at least 2-D", w->name);
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
     DITC_CHECK(w->numel == N * K, "linear %s: input width %lld != weight in %lld", w->name, (long long)K,
@@ -95,11 +106,32 @@ ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_te
     ditc_tensor *wg = w->bf16 ? w->bf16 // the pass's weight copy (params.h ditc_params_bf16_begin)
                       : BE->precision == DITC_PREC_BF16 && w->dtype == DITC_F32 ? bf16_copy(c, w)
                                                                                 : w;
-    gemm_bias(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, y, N, 0, 0.0f, b); // the bias in the GEMM's epilogue
+    epilogue e = {.bias = b}; // the bias in the GEMM's epilogue
+    ditc_tensor *g = NULL;
+    if (gelu) { // the GEMM writes GELU(x·Wᵀ + b) as its result and the pre-activation y as the aux output
+        g = *gelu = ditc_new(c, gelu_dt, x->ndim, shape);
+        e.gelu_aux = y;
+    }
+    gemm_epi(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, g ? g : y, N, 0, 0.0f, e);
     ditc_tensor *in[3] = {x, w, b};
     ditc_node *n = ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
-    if (n && wg != w) n->saved[0] = wg; // the weight's bf16 copy for the dx GEMM
+    if (n && wg != w) n->saved[0] = wg;                // the weight's bf16 copy for the dx GEMM
+    if (g) ditc_record(c, DITC_OP_GELU, 1, &y, 1, &g); // GELU's node, as ditc_gelu_to records it
     return y;
+}
+
+ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype out) {
+    return linear_fwd(c, x, w, b, out, NULL, DITC_F32);
+}
+
+ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype pre,
+                                 ditc_dtype out) {
+    static int off = -1; // DITC_GELU_EPILOGUE=0: the linear, then GELU from its stored output (A/B)
+    if (switched_off("DITC_GELU_EPILOGUE", &off) || pre != out) // (the epilogue writes both in C's dtype)
+        return ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, x, w, b, pre)), out);
+    ditc_tensor *g;
+    ditc_bf16_grad(c, linear_fwd(c, x, w, b, pre, &g, out));
+    return g;
 }
 
 void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
@@ -113,10 +145,17 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     // the forward
     ditc_tensor *dyg = dx && dw && BE->precision == DITC_PREC_BF16 && dy->dtype == DITC_F32 ? bf16_copy(c, dy) : dy;
     ditc_tensor *wg = n->saved[0] ? n->saved[0] : w;
-    if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc);  // dy·W
-    if (dw) gemm(c, 1, 0, N, K, M, 1, dyg, N, 0, x, K, 0, dw, K, 0, (float)acc_w); // dyᵀ·x
-    ditc_tensor *db = ditc_grad_dst(c, b, &acc);
-    if (db) BE->bias_bwd(BE, db, dy, acc);
+    int acc_b;
+    ditc_tensor *db = ditc_grad_dst(c, b, &acc_b);
+    // the bias gradient in the dW GEMM's epilogue when it sums what that GEMM reads: a bf16 output gradient (from
+    // its producer, ditc_bf16_grad), written not added (DITC_BGRAD_EPILOGUE=0: bias_bwd after the GEMMs)
+    static int off = -1;
+    epilogue e = {0};
+    if (db && dw && !acc_b && dyg == dy && dy->dtype == DITC_BF16 && !switched_off("DITC_BGRAD_EPILOGUE", &off))
+        e.bias_grad = db;
+    if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc);         // dy·W
+    if (dw) gemm_epi(c, 1, 0, N, K, M, 1, dyg, N, 0, x, K, 0, dw, K, 0, (float)acc_w, e); // dyᵀ·x
+    if (db && !e.bias_grad) BE->bias_bwd(BE, db, dy, acc_b);
 }
 
 // a: (Bt, M, K) or stored (Bt, K, M) if ta; b: (Bt, K, N) or stored (Bt, N, K) if tb; 2-D = Bt 1.

@@ -25,6 +25,13 @@
 // A and B are F32 or BF16; C is F32, or BF16 with beta = 0 (the F32 result rounded once, to nearest even).
 // Epilogue: with `bias` (F32, n; batch 1, beta 0) C = alpha · op(A) · op(B) + bias on every row, added in F32
 // before any rounding to a BF16 C (cuBLASLt's BIAS epilogue on CUDA).
+// Two more epilogues of a single matrix (batch 1, no outer batch, alpha 1), as cuBLASLt's on CUDA at tf32/bf16:
+//  - gelu_aux (beta 0, C dense: ldc = n): gelu_aux = op(A)·op(B) (+ bias) and C = GELU-tanh of that F32 value, both
+//    (m, n) in C's dtype, each rounded once (GELU_AUX[_BIAS]) — a linear and its GELU in one pass, the
+//    pre-activation kept for GELU's backward;
+//  - bias_grad (F32, m; not with bias or gelu_aux): bias_grad[i] = Σ_k op(A)[i][k], written (not added), A stored
+//    (k, m) dense (trans_a, lda = m) — the bias gradient of a linear whose output gradient is A, summed in the dW
+//    GEMM that reads it (BGRADB), instead of one more pass over A.
 typedef struct {
     int trans_a, trans_b;
     int64_t m, n, k, batch;
@@ -39,6 +46,8 @@ typedef struct {
     int64_t ldc, stride_c;
     ditc_dtype c_dtype;
     const float *bias;                               // NULL, or the epilogue's bias (n); not with several matrices
+    void *gelu_aux;                                  // NULL, or the GELU epilogue's pre-activation output (m, n)
+    float *bias_grad;                                // NULL, or the bias-gradient epilogue's output (m)
     int64_t batch2, stride_a2, stride_b2, stride_c2; // the outer batch (0 or 1: none)
 } ditc_gemm;
 
