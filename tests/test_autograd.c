@@ -6,6 +6,9 @@
 //  * a parameter's gradient is final once backward has passed its first use in the tape (the node_done hook the
 //    gradient buckets rely on), with and without checkpointing and with a weight shared by every layer;
 //  * the arena allocates nothing from the second identical step on;
+//  * activation gradients are released after their producer's backward (ctx.grad_reuse): the same results bit for
+//    bit, and the backward's memory on top of the forward's stays within two blocks' gradients instead of growing
+//    with the depth;
 //  * dtype conversions: BF16 round-to-nearest-even, every F16 value round-trips.
 #include <math.h>
 #include <stdio.h>
@@ -254,6 +257,53 @@ static void test_checkpoint_and_arena(ditc_backend *be) {
     ditc_params_free(&m.p);
 }
 
+// The forward's activation bytes (arena in use after it) and the step's peak, with or without gradient reuse.
+static void reuse_step(ditc_backend *be, mlp *m, int reuse, size_t *fwd, size_t *peak, float *loss, float *grads,
+                       float *xg) {
+    ditc_ctx c;
+    ditc_ctx_init(&c, be);
+    c.grad_reuse = reuse;
+    ditc_params_zero_grad(&m->p);
+    int64_t xs[3] = {B, T, D};
+    float host[B * T * D];
+    ditc_rng_fill_normal(host, B * T * D, 11, DITC_RNG_TEST, 0, 0);
+    ditc_tensor *x = ditc_from_host(&c, DITC_F32, 3, xs, host), *h = x;
+    x->requires_grad = 1;
+    seg_arg args[DEPTH];
+    for (int l = 0; l < DEPTH; l++) {
+        args[l] = (seg_arg){m, l, 0};
+        ditc_tensor *o;
+        block(&c, &args[l], &h, &o);
+        h = o;
+    }
+    ditc_tensor *l = ditc_mean(&c, ditc_mul(&c, h, h), 0);
+    ditc_to_host(l, loss);
+    *fwd = c.arena.in_use;
+    ditc_backward(&c, l);
+    ditc_params_settle_grad(&m->p);
+    be->copy_d2h(be, grads, m->p.grad, (size_t)m->p.numel * 4);
+    ditc_to_host(x->grad, xg);
+    *peak = ditc_ctx_arena_peak(&c);
+    ditc_ctx_free(&c);
+}
+
+static void test_grad_reuse(ditc_backend *be) {
+    mlp m;
+    mlp_init(&m, be);
+    size_t n = (size_t)m.p.numel, fwd[2], peak[2];
+    float loss[2], *g[2] = {malloc(n * 4), malloc(n * 4)}, xg[2][B * T * D];
+    for (int r = 0; r < 2; r++) reuse_step(be, &m, r, &fwd[r], &peak[r], &loss[r], g[r], xg[r]);
+    check(loss[0] == loss[1] && !memcmp(g[0], g[1], n * 4) && !memcmp(xg[0], xg[1], sizeof xg[0]),
+          "gradient reuse: the same loss, parameter and input gradients, bit for bit");
+    size_t bwd0 = peak[0] - fwd[0], bwd1 = peak[1] - fwd[1];
+    check(fwd[0] == fwd[1] && bwd1 <= 2 * bwd0 / DEPTH,
+          "gradient reuse: the backward's memory above the forward's %zu bytes is %zu (at most 2 of %d blocks' %zu)",
+          fwd[1], bwd1, DEPTH, bwd0);
+    free(g[0]);
+    free(g[1]);
+    ditc_params_free(&m.p);
+}
+
 static void test_dtypes(void) {
     check(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
     // 1 + 2^-8 is a tie between bf16 1.0 and 1.0078125: ties to even -> 1.0; just above rounds up
@@ -277,6 +327,7 @@ int main(void) {
     test_params_layout(be);
     test_nograd_and_accumulation(be);
     test_checkpoint_and_arena(be);
+    test_grad_reuse(be);
     test_first_use_hook(be);
     test_dtypes();
     be->destroy(be);

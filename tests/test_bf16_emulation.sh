@@ -137,12 +137,19 @@ stc "bf16 training: bf16 output gradients and fc1 outputs vs F32, weights after 
     "$(last_ckpt "$TMP/g16")/model.safetensors" "$(last_ckpt "$TMP/t2")/model.safetensors" 5e-3
 arena() { sed -n 's/.*activation arena peak \([0-9.]*\) MiB.*/\1/p' "$TMP/$1.out"; }
 # arena_check LABEL WANT_MIB BENCH...: the arena of BENCH with F32 activations minus with bf16 operands + gradients
+# (every gradient kept to the end of the step, DITC_GRAD_REUSE=0, so that the gradients' bytes count in full); then
+# the default, gradients released once read (core/ops/autograd.c): the same loss in less memory
 arena_check() {
     local label=$1 want=$2
     shift 2
-    run a32 env DITC_BF16_OPERANDS=0 "$DITC" "$@" && run a16 "$DITC" "$@" || fail "$label: ditc bench --precision bf16"
+    run a32 env DITC_GRAD_REUSE=0 DITC_BF16_OPERANDS=0 "$DITC" "$@" && run a16 env DITC_GRAD_REUSE=0 "$DITC" "$@" ||
+        fail "$label: ditc bench --precision bf16"
     awk -v a="$(arena a32)" -v b="$(arena a16)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.15 && a - b < w + 0.15) }'
     check $? "$label: the activation arena is $want MiB smaller with bf16 operands and gradients ($(arena a32) -> $(arena a16) MiB)"
+    run ar "$DITC" "$@" || fail "$label: ditc bench --precision bf16 (gradient reuse)"
+    awk -v a="$(arena a16)" -v b="$(arena ar)" 'BEGIN { exit !(b < 0.75 * a) }' &&
+        [ "$(grep -o 'last loss.*' "$TMP/ar.out")" = "$(grep -o 'last loss.*' "$TMP/a16.out")" ]
+    check $? "$label: gradients released once read: the same loss, the arena $(arena a16) -> $(arena ar) MiB"
 }
 # DiT, per block and token (B·T = 8·64, D = 96): 10·D operands at 2 bytes instead of 4 (two normed inputs, qkv 3D,
 # attention output, GELU 4D), 9·D output gradients (qkv 3, proj 1, fc1 4, fc2 1) 2 bytes smaller, without their

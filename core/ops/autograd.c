@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -20,6 +21,8 @@ void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
     ditc_arena_init(&c->scratch, be, 0);
     c->cur = &c->arena;
     c->grad_enabled = 1;
+    const char *e = getenv("DITC_GRAD_REUSE"); // =0: every activation gradient keeps its memory until the reset
+    c->grad_reuse = !(e && !strcmp(e, "0"));
 }
 
 void ditc_ctx_free(ditc_ctx *c) {
@@ -145,9 +148,38 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
     return n;
 }
 
+// A gradient tensor for t. In the main arena its memory is pooled: released when the node that produced t has run
+// its backward (run_backward), the only reader left — so the backward holds about one block's gradients at a time,
+// not all of them, as the activations it frees in PyTorch. (Checkpointed segments' re-runs use the scratch arena,
+// reset after each segment.)
+static ditc_tensor *new_grad(ditc_ctx *c, const ditc_tensor *t) {
+    ditc_dtype dt = t->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32;
+    if (c->cur != &c->arena || !c->grad_reuse) return ditc_new(c, dt, t->ndim, t->shape);
+    ditc_tensor *g = ditc_arena_header(c->cur);
+    ditc_tensor_set_shape(g, dt, t->ndim, t->shape);
+    g->backend = c->be;
+    g->data = ditc_arena_alloc_reuse(c->cur, ditc_nbytes(g));
+    return g;
+}
+
+// After node n's backward (top level): its outputs' gradients are read for the last time.
+static void release_out_grads(ditc_ctx *c, ditc_node *n) {
+    for (int o = 0; o < n->n_out; o++) {
+        ditc_tensor *t = n->out[o];
+        if (!t->grad || !t->grad_pooled) continue;
+        ditc_arena_release(&c->arena, t->grad->data, ditc_nbytes(t->grad));
+        t->grad = NULL;
+        t->grad_ready = 0;
+        t->grad_pooled = 0;
+    }
+}
+
 ditc_tensor *ditc_grad_dst_any(ditc_ctx *c, ditc_tensor *t, int *acc) {
     if (!t || !t->requires_grad) return NULL;
-    if (!t->grad) t->grad = ditc_new(c, t->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32, t->ndim, t->shape);
+    if (!t->grad) {
+        t->grad = new_grad(c, t);
+        t->grad_pooled = c->cur == &c->arena && c->grad_reuse && !t->is_param;
+    }
     *acc = t->grad_ready;
     DITC_CHECK(!*acc || t->grad->dtype == DITC_F32, "a BF16 gradient is written once (a second consumer added to it)");
     t->grad_ready = 1;
@@ -173,6 +205,7 @@ static void run_backward(ditc_ctx *c, int start, int top) {
             double t0 = ditc_prof.enabled ? ditc_profile_now(c->be) : 0;
             ditc_op_defs[op].backward(c, n);
             if (ditc_prof.enabled) ditc_profile_bwd(op, ditc_profile_now(c->be) - t0);
+            if (top) release_out_grads(c, n);
         }
         if (top && c->node_done) c->node_done(c->node_done_user, c, i);
     }

@@ -51,6 +51,10 @@ struct ditc_ctx {
     size_t tmp_bytes;
     ditc_node_done_fn node_done; // optional backward hook (core/run/grad_reduce.c), with its user pointer
     void *node_done_user;
+    // 1: an activation's gradient memory is reused once the node that produced the activation has run its backward
+    // (the gradient's last reader), so the backward holds about one block's gradients, not all; results unchanged.
+    // Set by ditc_ctx_init: 1 unless DITC_GRAD_REUSE=0 (A/B runs).
+    int grad_reuse;
 };
 
 // The registry the tape runs backward through: name and backward of every op id, one row per entry of

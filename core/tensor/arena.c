@@ -27,6 +27,8 @@ void ditc_arena_init(ditc_arena *a, ditc_backend *be, size_t initial_bytes) {
 void ditc_arena_free(ditc_arena *a) {
     for (int i = 0; i < a->n_chunks; i++) a->be->free(a->be, a->chunks[i].base);
     for (int i = 0; i < a->n_hdr_blocks; i++) free(a->hdr_blocks[i]);
+    free(a->free_ptr);
+    free(a->free_size);
     free(a->chunks);
     free(a->hdr_blocks);
     memset(a, 0, sizeof *a);
@@ -42,6 +44,8 @@ void ditc_arena_reset(ditc_arena *a) {
     for (int i = 0; i < a->n_chunks; i++) a->chunks[i].used = 0;
     a->in_use = 0;
     a->hdr_used = 0;
+    a->n_free = 0;
+    a->reused = 0;
 }
 
 void *ditc_arena_alloc(ditc_arena *a, size_t bytes) {
@@ -58,6 +62,30 @@ void *ditc_arena_alloc(ditc_arena *a, size_t bytes) {
     a->in_use += need;
     if (a->in_use > a->high_water) a->high_water = a->in_use;
     return p;
+}
+
+void *ditc_arena_alloc_reuse(ditc_arena *a, size_t bytes) {
+    size_t need = align_up(bytes ? bytes : 1);
+    for (int i = a->n_free - 1; i >= 0; i--) // the most recently released first
+        if (a->free_size[i] == need) {
+            void *p = a->free_ptr[i];
+            a->n_free--;
+            a->free_ptr[i] = a->free_ptr[a->n_free];
+            a->free_size[i] = a->free_size[a->n_free];
+            a->reused += need;
+            return p;
+        }
+    return ditc_arena_alloc(a, bytes);
+}
+
+void ditc_arena_release(ditc_arena *a, void *p, size_t bytes) {
+    if (a->n_free == a->cap_free) {
+        a->cap_free = a->cap_free ? 2 * a->cap_free : 64;
+        a->free_ptr = ditc_xrealloc(a->free_ptr, (size_t)a->cap_free * sizeof *a->free_ptr);
+        a->free_size = ditc_xrealloc(a->free_size, (size_t)a->cap_free * sizeof *a->free_size);
+    }
+    a->free_ptr[a->n_free] = p;
+    a->free_size[a->n_free++] = align_up(bytes ? bytes : 1);
 }
 
 ditc_tensor *ditc_arena_header(ditc_arena *a) {

@@ -32,6 +32,7 @@ typedef struct ditc_tensor {
     struct ditc_tensor *grad; // same shape, F32 — or BF16 where grad_dtype says so
     ditc_dtype grad_dtype;    // F32, or BF16: a GEMM output's gradient at bf16 precision (ops.h ditc_bf16_grad),
                               // written once by an op that can (ditc_grad_dst_any) and read as the GEMMs' operand
+    int grad_pooled;          // grad's memory returns to the step's arena once its producer's backward has read it
     // parameters: the first tape node of the current forward that reads it (valid when tape_gen equals the
     // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
     int tape_first;
