@@ -27,14 +27,25 @@ static int64_t score_budget(void) {
     return budget;
 }
 
-int ditc_attention_gemm_wanted(const ditc_backend *be) {
-    static int forced = -2; // -2: not read yet; -1: no override; 0 fused; 1 gemm
+// DITC_ATTN: -1 not set; 0 fused; 1 gemm; 2 flash (read once)
+static int attn_forced(void) {
+    static int forced = -2;
     if (forced == -2) {
         const char *e = getenv("DITC_ATTN");
-        forced = e && !strcmp(e, "gemm") ? 1 : e && !strcmp(e, "fused") ? 0 : -1;
+        forced = !e ? -1 : !strcmp(e, "gemm") ? 1 : !strcmp(e, "fused") ? 0 : !strcmp(e, "flash") ? 2 : -1;
     }
-    if (forced >= 0) return forced;
+    return forced;
+}
+
+int ditc_attention_gemm_wanted(const ditc_backend *be) {
+    int forced = attn_forced();
+    if (forced == 0 || forced == 1) return forced;
     return be->precision != DITC_PREC_FP32; // (the CPU's bf16 emulation follows the GPU's choice)
+}
+
+int ditc_attention_flash_wanted(const ditc_backend *be, int64_t hd) {
+    (void)be;
+    return attn_forced() == 2 && hd % 8 == 0 && hd <= 128;
 }
 
 // A chunk: nb batch elements × n heads whose score matrices (n·nb·T² floats, twice in backward) fit the budget —

@@ -8,6 +8,9 @@
 // 1 when ditc_attention takes this path on `be`: DITC_ATTN=gemm always, DITC_ATTN=fused never (read once per
 // process); by default at tf32 or bf16 precision (the GPU's tensor cores; the CPU's bf16 emulation follows it).
 int ditc_attention_gemm_wanted(const ditc_backend *be);
+// 1 when ditc_attention takes the backend's flash_fwd/flash_bwd entries instead (backend.h: bf16 operands, no T²
+// scores in memory): DITC_ATTN=flash, for head dims that are multiples of 8 up to 128 (others: the default path).
+int ditc_attention_flash_wanted(const ditc_backend *be, int64_t hd);
 // Forward: out (B, T, D) and lse (B, H, T) exactly as the backend's attn_fwd entry defines them. keep: NULL, or a
 // BF16 (B, H, T, T) that receives the probabilities for the backward (ditc_attn_gemm_keep_probs says when).
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads,

@@ -75,33 +75,42 @@ ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dt
     DITC_CHECK(qkv->ndim == 3 && qkv->shape[2] % 3 == 0, "attention input must be (B, T, 3D)");
     int64_t B = qkv->shape[0], T = qkv->shape[1], D = qkv->shape[2] / 3;
     DITC_CHECK(heads > 0 && D % heads == 0, "hidden size %lld not divisible by %d heads", (long long)D, heads);
-    int gemm = ditc_attention_gemm_wanted(BE);
-    if (!gemm) qkv->grad_dtype = DITC_F32;                                  // the fused kernels write F32 gradients
-    if (!gemm && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // and read F32
+    enum { FUSED, GEMM, FLASH };
+    int path = ditc_attention_flash_wanted(BE, D / heads) ? FLASH : ditc_attention_gemm_wanted(BE) ? GEMM : FUSED;
+    if (path == FUSED) qkv->grad_dtype = DITC_F32;                                  // the fused kernels write F32
+    if (path == FUSED && qkv->dtype != DITC_F32) qkv = ditc_cast(c, qkv, DITC_F32); // gradients and read F32
     int64_t shape[3] = {B, T, D}, lshape[3] = {B, heads, T};
-    ditc_tensor *out = ditc_new(c, gemm ? out_dtype : DITC_F32, 3, shape), *lse = ditc_new(c, DITC_F32, 3, lshape);
+    ditc_tensor *out = ditc_new(c, path != FUSED ? out_dtype : DITC_F32, 3, shape);
+    ditc_tensor *lse = ditc_new(c, DITC_F32, 3, lshape);
     int64_t pshape[4] = {B, heads, T, T}; // the bf16 probabilities kept for the backward (GEMM path, bf16)
-    ditc_tensor *keep =
-        gemm && c->grad_enabled && ditc_attn_gemm_keep_probs(c, qkv, heads) ? ditc_new(c, DITC_BF16, 4, pshape) : NULL;
-    if (gemm) ditc_attn_gemm_fwd(c, out, lse, qkv, heads, keep); // GEMMs + row softmax
-    else BE->attn_fwd(BE, out, lse, qkv, heads);                 // the fused kernel
+    ditc_tensor *keep = path == GEMM && c->grad_enabled && ditc_attn_gemm_keep_probs(c, qkv, heads)
+                            ? ditc_new(c, DITC_BF16, 4, pshape)
+                            : NULL;
+    if (path == GEMM) ditc_attn_gemm_fwd(c, out, lse, qkv, heads, keep); // GEMMs + row softmax
+    else if (path == FLASH) BE->flash_fwd(BE, out, lse, qkv, heads);     // tiles on the matrix units
+    else BE->attn_fwd(BE, out, lse, qkv, heads);                         // the fused kernel
     ditc_node *n = ditc_record(c, DITC_OP_ATTENTION, 1, &qkv, 1, &out);
     if (n) {
         n->saved[0] = lse;
         n->saved[1] = keep;
         n->iarg[0] = heads;
+        n->iarg[1] = path;
     }
     return out->dtype == out_dtype ? out : ditc_cast(c, out, out_dtype);
 }
 
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {
-    int acc; // the GEMM path writes a BF16 dqkv (the qkv linear's output gradient); the fused kernels F32
-    ditc_tensor *dqkv =
-        ditc_attention_gemm_wanted(BE) ? ditc_grad_dst_any(c, n->in[0], &acc) : ditc_grad_dst(c, n->in[0], &acc);
+    int acc, path = (int)n->iarg[1]; // the GEMM and flash paths write the qkv linear's output gradient as it asks
+    ditc_tensor *dqkv = path ? ditc_grad_dst_any(c, n->in[0], &acc) : ditc_grad_dst(c, n->in[0], &acc); // (bf16)
     if (!dqkv) return;
-    if (ditc_attention_gemm_wanted(BE))
-        ditc_attn_gemm_bwd(c, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->saved[0], (int)n->iarg[0], acc, n->saved[1]);
-    else BE->attn_bwd(BE, dqkv, ditc_grad_src(n->out[0]), n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
+    const ditc_tensor *dout = ditc_grad_src(n->out[0]);
+    if (path == 1) ditc_attn_gemm_bwd(c, dqkv, dout, n->in[0], n->saved[0], (int)n->iarg[0], acc, n->saved[1]);
+    else if (path == 2 && !acc) BE->flash_bwd(BE, dqkv, dout, n->in[0], n->out[0], n->saved[0], (int)n->iarg[0]);
+    else if (path == 2) { // (qkv read by something else too: the flash gradient into a temporary, then added)
+        ditc_tensor *t = ditc_new_like(c, dqkv);
+        BE->flash_bwd(BE, t, dout, n->in[0], n->out[0], n->saved[0], (int)n->iarg[0]);
+        BE->axpy(BE, dqkv, 1.0f, t, 1);
+    } else BE->attn_bwd(BE, dqkv, dout, n->in[0], n->out[0], n->saved[0], (int)n->iarg[0], acc);
 }
 
 ditc_tensor *ditc_embedding(ditc_ctx *c, ditc_tensor *table, ditc_tensor *idx) {

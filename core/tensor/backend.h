@@ -74,6 +74,7 @@ static inline int64_t ditc_gemm_span(const ditc_gemm *g, int b) {
 }
 
 typedef enum { DITC_BIN_ADD = 0, DITC_BIN_MUL = 1 } ditc_binary_op;
+#define DITC_FLASH_BLOCK 64 // keys per block of the flash attention's forward (flash_fwd)
 typedef enum { DITC_UN_GELU_TANH = 0, DITC_UN_SILU = 1 } ditc_unary_op;
 typedef enum { DITC_RNG_DIST_UNIFORM = 0, DITC_RNG_DIST_NORMAL = 1 } ditc_rng_dist;
 enum { DITC_SOFTMAX_RECOMPUTE = 1, DITC_SOFTMAX_ONLY_P16 = 2 }; // softmax_fwd flags
@@ -187,6 +188,17 @@ typedef struct ditc_backend ditc_backend;
     X(void, attn_bwd, (ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,  \
                        const ditc_tensor *out, const ditc_tensor *lse, int heads, int acc),                   \
       (be, dqkv, dout, qkv, out, lse, heads, acc))                                                            \
+    /* ---- flash attention (DITC_ATTN=flash), the same layout: q, k, v rounded to bf16, scores in F32, the    \
+       forward over blocks of DITC_FLASH_BLOCK keys with a running maximum m and sum l (p = exp(s − m), the   \
+       output summed from bf16(p)·v, scaled by exp(m_old − m) per block, divided by l at the end), lse =       \
+       m + log l; the backward recomputes p = exp(s − lse), dS = p·(dP − rowsum(dout ∘ out)) with dP from      \
+       bf16(dout), dV from bf16(p), dQ and dK from bf16(dS) — the matrix units' operands. Nothing of size T²   \
+       is stored. qkv, out, dout, dqkv F32 or BF16 (hd a multiple of 8, at most 128); dqkv is written */      \
+    X(void, flash_fwd, (ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv,         \
+                        int heads), (be, out, lse, qkv, heads))                                               \
+    X(void, flash_bwd, (ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv, \
+                        const ditc_tensor *out, const ditc_tensor *lse, int heads),                           \
+      (be, dqkv, dout, qkv, out, lse, heads))                                                                 \
     /* ---- row softmax of the GEMM attention (core/ops/ops_attention_gemm.c), x viewed (R, C) F32: flags 0:    \
        the probabilities softmax(x) per row and lse (R) = log Σ_c exp(x); DITC_SOFTMAX_RECOMPUTE: exp(x − lse[r]). \
        They overwrite x, and p16 (R, C) BF16 (or NULL) receives them rounded (the next GEMM's operand); with       \
