@@ -262,6 +262,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # (core/ops/ops_attention_gemm.c); DITC_ATTN=fused takes the fused fp32 kernel instead
     gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
         --precision bf16 "${BENCH[@]}"
+    # ... and DITC_ATTN=flash: the flash kernels on the tensor cores (backend_cuda/cuda_flash.cu: WMMA tiles, no T²
+    # scores in memory, no kept probabilities), opt-in until this A/B says they are faster
+    gpu bench_bf16_flash 90 'ms/step|MFU|peak device|arena' env DITC_ATTN=flash "$B/ditc" bench --device cuda \
+        --precision bf16 "${BENCH[@]}"
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32

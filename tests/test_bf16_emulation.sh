@@ -20,7 +20,10 @@
 #     on cpu-guard, across a resume — and takes the linears' weight copies out of the activation arena;
 #  6. the GEMM epilogues (backend.h): the bias gradient summed in the dW GEMM = bias_bwd after it
 #     (DITC_BGRAD_EPILOGUE=0) bit for bit; fc1 + GELU from one GEMM = the two ops (DITC_GELU_EPILOGUE=0) bit for bit at
-#     fp32, and at bf16 close (within 1e-2 in check) but not equal: GELU reads the unrounded pre-activation.
+#     fp32, and at bf16 close (within 1e-2 in check) but not equal: GELU reads the unrounded pre-activation;
+#  7. the flash attention (DITC_ATTN=flash: backend.h flash_fwd/bwd, the CPU's loops of the GPU kernels' arithmetic)
+#     against the default GEMM attention at bf16: within 2e-2 in check, 5e-3 in the weights after 6 steps, not equal;
+#     its arena lacks exactly the kept probabilities (nothing of size T²).
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -209,6 +212,25 @@ if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
         "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
     stc "... and not identical (the epilogue is in use)" "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
 fi
+
+# 7. flash attention
+if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
+    run fl.c env DITC_ATTN=flash "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.s2")/model.safetensors" \
+        --inputs "$TMP/in.s2.safetensors" --num-heads 3 --grads --train-steps 2 --lr 1e-4 --out "$TMP/fl.s2.safetensors" ||
+        { fail "DITC_ATTN=flash check"; show fl.c; }
+    # (2e-2: the largest relative differences are in the near-zero adaLN biases after the 2 AdamW steps, as in 4.)
+    stc "flash attention vs the GEMM attention at bf16, check within 2e-2" "$TMP/c.s2.bf16.safetensors" "$TMP/fl.s2.safetensors" 2e-2
+    stc "... and not identical (the flash path is in use)" "$TMP/c.s2.bf16.safetensors" "$TMP/fl.s2.safetensors" 0 expect_fail
+fi
+run fl env DITC_ATTN=flash "$DITC" train "${T[@]}" --results-dir "$TMP/fl" || { fail "DITC_ATTN=flash train"; show fl; }
+stc "flash attention training, weights after 6 steps within 5e-3 of the GEMM attention's" \
+    "$(last_ckpt "$TMP/t2")/model.safetensors" "$(last_ckpt "$TMP/fl")/model.safetensors" 5e-3
+run fa env DITC_ATTN=flash "$DITC" bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2 &&
+    run ga "$DITC" bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2 || fail "flash bench"
+# the kept probabilities: 2 blocks × B·H·T² × 2 bytes (B 8, H 3, T 64)
+want=$(awk 'BEGIN { printf "%.3f", 2 * 8 * 3 * 64 * 64 * 2 / 1048576 }')
+awk -v a="$(arena ga)" -v b="$(arena fa)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }'
+check $? "flash attention: the arena is $want MiB smaller, the kept probabilities ($(arena ga) -> $(arena fa) MiB)"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

@@ -59,6 +59,10 @@
 // exp form, before C's rounding; the bias-gradient epilogue: F32 sums (cuBLASLt) against the CPU's double sums.
 // Stated before the first device run.
 #define TOL_GELU_EPI      1e-5
+// The flash attention (flash_fwd/bwd) against the CPU's loops of the same arithmetic (bf16 operands, F32 scores, the
+// same key blocks): the sums' order differs, so a bf16 rounding of P or dS flips now and then. Stated before the first
+// device run.
+#define TOL_FLASH         1e-5
 #define TOL_BGRAD_EPI     1e-10
 
 // ---- the backend entries ----------------------------------------------------------------------------------
@@ -640,6 +644,40 @@ static void attention(int64_t B, int64_t T, int H, int hd) {
     attention_run(name, B, T, H, hd, NULL, TOL_FP32, 0);
 }
 
+// The flash entries (DITC_ATTN=flash) on both sides: qkv, out and dqkv F32 (rounded to bf16 inside) or BF16 (bf = 1;
+// dout F32 as the proj linear writes it); dqkv NaN-poisoned first (every element is written).
+static void attention_flash(int64_t B, int64_t T, int H, int hd, int bf) {
+    pt qkv, out, lse, dout, dqkv;
+    int64_t D = (int64_t)H * hd;
+    mk3(&qkv, B, T, 3 * D, -1.5f, 1.5f);
+    mk3(&out, B, T, D, 0, 0);
+    mk3(&lse, B, H, T, 0, 0);
+    mk3(&dout, B, T, D, -1, 1);
+    mk3(&dqkv, B, T, 3 * D, -1, 1);
+    poison(&out), poison(&lse), poison(&dqkv);
+    bf16_twin q16, o16, d16;
+    if (bf) {
+        bf16_new(&q16, &qkv), bf16_new(&o16, &out), bf16_new(&d16, &dqkv);
+        for (int k = 0; k < 2; k++) BE[k]->cast(BE[k], &q16.t[k], &qkv.t[k]);
+    }
+    ditc_tensor *xq[2], *xo[2], *xd[2];
+    for (int k = 0; k < 2; k++) {
+        xq[k] = bf ? &q16.t[k] : &qkv.t[k];
+        xo[k] = bf ? &o16.t[k] : &out.t[k];
+        xd[k] = bf ? &d16.t[k] : &dqkv.t[k];
+    }
+    char name[64];
+    snprintf(name, sizeof name, "flash B=%lld H=%d T=%lld hd=%d%s", (long long)B, H, (long long)T, hd,
+             bf ? " bf16" : "");
+    BOTH(flash_fwd, xo[K_], X(lse), xq[K_], H);
+    BOTH(flash_bwd, xd[K_], X(dout), xq[K_], xo[K_], X(lse), H);
+    if (bf) bf16_widen(&o16, &out), bf16_widen(&d16, &dqkv), bf16_widen(&q16, &qkv);
+    expect(name, "out", &out, TOL_FLASH);
+    expect(name, "lse", &lse, TOL_FLASH);
+    expect(name, "dqkv", &dqkv, TOL_FLASH);
+    rm(&qkv), rm(&out), rm(&lse), rm(&dout), rm(&dqkv);
+}
+
 static void t_attention(const sizes *z, int real) {
     if (!real) { // odd T (not a multiple of the 32-row tile), every register-block width NC = 1..4
         attention(2, 45, 3, 16);
@@ -648,8 +686,20 @@ static void t_attention(const sizes *z, int real) {
         attention(1, 50, 2, 96);
         attention(1, 70, 2, 128);
         attention(z->B, z->T, (int)z->H, (int)(z->D / z->H));
+        // flash: T not a multiple of the 64-row tiles, every padded head width (64, 80, 96, 128), F32 and BF16
+        attention_flash(2, 45, 3, 16, 0);
+        attention_flash(2, 77, 2, 64, 1);
+        attention_flash(1, 64, 2, 72, 0);
+        attention_flash(1, 130, 2, 72, 1);
+        attention_flash(1, 50, 2, 96, 1);
+        attention_flash(1, 70, 2, 128, 0);
         return;
     }
+    attention_flash(32, 256, 16, 72, 1); // DiT-XL/2 at batch 32: B·H = 512
+    const int fhds[] = {64, 72, 96, 128};
+    for (size_t i = 0; i < sizeof fhds / sizeof *fhds; i++) attention_flash(1, 1024, 4, fhds[i], 1);
+    attention_flash(1, 4096, 1, 64, 1); // a long sequence
+    attention_flash(3, 250, 6, 72, 0);
     attention(4, 256, 16, 72); // DiT-XL/2: B·H = 64
     const int hds[] = {48, 64, 72, 96, 128};
     for (size_t i = 0; i < sizeof hds / sizeof *hds; i++) {

@@ -7,7 +7,8 @@
 #           DiT-S/2 (depth 12, D 384, 6 heads of 64) and of an XL/2-width config (D 1152, 16 heads of 72, depth 2)
 #           at T 256: CUDA fp32 vs CPU ≤ 1e-4 relative per tensor (st_compare); DiT-S/2 in tf32 ≤ 1e-2 and bf16
 #           ≤ 5e-2 per tensor, and bf16 against the CPU's bf16 emulation (`--device cpu --precision bf16`: the same
-#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2 (stated limits; the worst tensor is printed);
+#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2, also with DITC_ATTN=flash on both (stated limits; the
+#           worst tensor is printed);
 #   train   50 training steps of a small DiT: logged losses CUDA fp32 vs CPU ≤ 1e-3 relative, CUDA tf32 vs fp32
 #           ≤ 1e-2, bf16 vs fp32 ≤ 5e-2, bf16 vs the CPU's bf16 emulation ≤ 2e-2 (worst step printed);
 #   memory  on the GPU: --grad-checkpoint gives bit-identical weights and optimizer state; batch 16 in
@@ -126,6 +127,16 @@ check_config() { # NAME PRECISIONS CONFIG...
             check_dev "$name" cpu bf16 "$@" &&
                 stc "check $name: $DEV bf16 vs the CPU's bf16 emulation (limit 1e-2)" \
                     "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.bf16.safetensors" 1e-2
+            # the flash attention (DITC_ATTN=flash: backend.h flash_fwd/bwd) against the CPU's loops of its arithmetic
+            local dv ok=1
+            for dv in cpu "$DEV"; do
+                DITC_ATTN=flash d "check.$name.$dv.flash" check --device "$dv" --precision bf16 \
+                    --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" --inputs "$TMP/in.$name.safetensors" \
+                    --num-heads "$(heads_of "$@")" --grads --train-steps 2 --lr 1e-4 \
+                    --out "$TMP/check.$name.$dv.flash.safetensors" || ok=0
+            done
+            [ $ok = 1 ] && stc "check $name: $DEV bf16 with DITC_ATTN=flash vs the CPU's (limit 1e-2)" \
+                "$TMP/check.$name.cpu.flash.safetensors" "$TMP/check.$name.$DEV.flash.safetensors" 1e-2
         fi
     done
 }
