@@ -110,15 +110,6 @@ static void bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64
     for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, bias, (size_t)n * sizeof(float));
 }
 
-// A flat header over n elements of dtype at data (the epilogues' operands for the elementwise kernels).
-static ditc_tensor flat(void *data, ditc_dtype dt, int64_t n) {
-    ditc_tensor t;
-    memset(&t, 0, sizeof t);
-    ditc_tensor_set_shape(&t, dt, 1, &n);
-    t.data = data;
-    return t;
-}
-
 // The GELU and bias-gradient epilogues (backend.h), as the separate passes they replace: the GEMM (+ bias) into an
 // F32 result, then GELU from it (and the pre-activation rounded once for a BF16 C) — at F32 the old linear + GELU
 // exactly; the GEMM, then bias_bwd over A — the old bias gradient exactly.
@@ -130,7 +121,8 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
         DITC_CHECK(g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux && g->batch == 1 && ditc_gemm_outer(g) == 1,
                    "CPU gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
         cpu_gemm(be, &w);
-        ditc_tensor db = flat(g->bias_grad, DITC_F32, g->m), dy = flat((void *)g->a, g->a_dtype, g->k * g->m);
+        ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
+                    dy = ditc_tensor_flat((void *)g->a, g->a_dtype, g->k * g->m);
         cpu_bias_bwd(be, &db, &dy, 0);
         return;
     }
@@ -142,7 +134,8 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
     w.c = f;
     w.c_dtype = DITC_F32;
     cpu_gemm(be, &w);
-    ditc_tensor ft = flat(f, DITC_F32, mn), y = flat(g->c, g->c_dtype, mn), aux = flat(g->gelu_aux, g->c_dtype, mn);
+    ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), y = ditc_tensor_flat(g->c, g->c_dtype, mn),
+                aux = ditc_tensor_flat(g->gelu_aux, g->c_dtype, mn);
     if (!c32) cpu_cast(be, &aux, &ft);
     cpu_unary_fwd(be, DITC_UN_GELU_TANH, &y, &ft);
     if (!c32) free(f);

@@ -240,6 +240,20 @@ __device__ void store_rows(void *dqkv, int bf, float *stage, frag_acc *f, float 
     __syncwarp();
 }
 
+// The backward kernels' shared memory: two bf16 tiles whose memory later stages the results (t0, t1), two more
+// (u0, u1), the scores and dP (F32), P and dS (bf16), the query rows' lse and D.
+template <int HDP> struct bwd_tiles {
+    bf16 *t0, *t1, *u0, *u1, *Pb, *dSb;
+    float *Ss, *dPs, *lse_s, *D_s;
+    __device__ explicit bwd_tiles(unsigned char *smem) {
+        constexpr int LDB = HDP + 8;
+        t0 = (bf16 *)smem, t1 = t0 + FB * LDB, u0 = t1 + FB * LDB, u1 = u0 + FB * LDB;
+        Ss = (float *)(u1 + FB * LDB), dPs = Ss + FB * LDS;
+        Pb = (bf16 *)(dPs + FB * LDS), dSb = Pb + FB * LDP;
+        lse_s = (float *)(dSb + FB * LDP), D_s = lse_s + FB;
+    }
+};
+
 // dK, dV of one key tile: over all query tiles.
 template <int HDP>
 __global__ void __launch_bounds__(FT)
@@ -248,10 +262,9 @@ __global__ void __launch_bounds__(FT)
 #if __CUDA_ARCH__ >= 800
     constexpr int LDB = bwd_smem<HDP>::LDB, NT = HDP / 16;
     extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *Qs = (bf16 *)smem, *Gs = Qs + FB * LDB, *Ks = Gs + FB * LDB, *Vs = Ks + FB * LDB;
-    float *Ss = (float *)(Vs + FB * LDB), *dPs = Ss + FB * LDS;
-    bf16 *Pb = (bf16 *)(dPs + FB * LDS), *dSb = Pb + FB * LDP;
-    float *lse_s = (float *)(dSb + FB * LDP), *D_s = lse_s + FB;
+    bwd_tiles<HDP> s(smem); // Q and dO stage the results
+    bf16 *Qs = s.t0, *Gs = s.t1, *Ks = s.u0, *Vs = s.u1, *Pb = s.Pb, *dSb = s.dSb;
+    float *Ss = s.Ss, *dPs = s.dPs, *lse_s = s.lse_s, *D_s = s.D_s;
     int warp = threadIdx.x / 32, nk = (T + FB - 1) / FB;
     int64_t D = (int64_t)H * hd, ld3 = 3 * D;
     for (int64_t blk = blockIdx.x; blk < (int64_t)nk * B * H; blk += gridDim.x) {
@@ -307,10 +320,9 @@ __global__ void __launch_bounds__(FT)
 #if __CUDA_ARCH__ >= 800
     constexpr int LDB = bwd_smem<HDP>::LDB, NT = HDP / 16;
     extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *Ks = (bf16 *)smem, *Vs = Ks + FB * LDB, *Qs = Vs + FB * LDB, *Gs = Qs + FB * LDB;
-    float *Ss = (float *)(Gs + FB * LDB), *dPs = Ss + FB * LDS;
-    bf16 *dSb = (bf16 *)(dPs + FB * LDS) + FB * LDP;
-    float *lse_s = (float *)(dSb + FB * LDP), *D_s = lse_s + FB;
+    bwd_tiles<HDP> s(smem); // K and V stage the results
+    bf16 *Ks = s.t0, *Vs = s.t1, *Qs = s.u0, *Gs = s.u1, *dSb = s.dSb;
+    float *Ss = s.Ss, *dPs = s.dPs, *lse_s = s.lse_s, *D_s = s.D_s;
     int warp = threadIdx.x / 32, nq = (T + FB - 1) / FB;
     int64_t D = (int64_t)H * hd, ld3 = 3 * D;
     for (int64_t blk = blockIdx.x; blk < (int64_t)nq * B * H; blk += gridDim.x) {

@@ -84,14 +84,6 @@ static void blas_gemm(ditc_backend *be, const ditc_gemm *g, const void *a, cudaD
 
 static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
-static ditc_tensor flat(void *data, ditc_dtype dt, int64_t n) {
-    ditc_tensor t;
-    memset(&t, 0, sizeof t);
-    ditc_tensor_set_shape(&t, dt, 1, &n);
-    t.data = data;
-    return t;
-}
-
 // The GELU / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by cuda_gemm) into F32,
 // then GELU from it (the pre-activation rounded once for a BF16 C); or the GEMM, then bias_bwd over A.
 static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a, ditc_dtype adt, const void *b,
@@ -103,7 +95,8 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
     w.a = a, w.a_dtype = adt, w.b = b, w.b_dtype = bdt; // (bf16 operands are not cast again)
     if (g->bias_grad) {
         cuda_gemm(be, &w);
-        ditc_tensor db = flat(g->bias_grad, DITC_F32, g->m), dy = flat((void *)g->a, g->a_dtype, g->k * g->m);
+        ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
+                    dy = ditc_tensor_flat((void *)g->a, g->a_dtype, g->k * g->m);
         cuda_bias_bwd(be, &db, &dy, 0);
         return;
     }
@@ -114,7 +107,8 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
     w.c = f;
     w.c_dtype = DITC_F32;
     cuda_gemm(be, &w);
-    ditc_tensor ft = flat(f, DITC_F32, mn), y = flat(g->c, g->c_dtype, mn), aux = flat(g->gelu_aux, g->c_dtype, mn);
+    ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), y = ditc_tensor_flat(g->c, g->c_dtype, mn),
+                aux = ditc_tensor_flat(g->gelu_aux, g->c_dtype, mn);
     if (!c32) cuda_cast(be, &aux, &ft);
     cuda_unary_fwd(be, DITC_UN_GELU_TANH, &y, &ft);
     if (!c32) CUDA_CHECK(cudaFreeAsync(f, c->stream));

@@ -119,12 +119,8 @@ void ditc_params_bf16_begin(ditc_params *p) {
         p->bf16_current = 0;
     }
     if (!p->bf16_current) { // the whole flat buffer in one cast (the padding is 0 in both)
-        ditc_tensor src = {0}, dst = {0};
-        int64_t n = p->numel;
-        ditc_tensor_set_shape(&src, DITC_F32, 1, &n);
-        ditc_tensor_set_shape(&dst, DITC_BF16, 1, &n);
-        src.data = p->data;
-        dst.data = p->bf16;
+        ditc_tensor src = ditc_tensor_flat(p->data, DITC_F32, p->numel),
+                    dst = ditc_tensor_flat(p->bf16, DITC_BF16, p->numel);
         src.backend = dst.backend = p->be;
         p->be->cast(p->be, &dst, &src);
         p->bf16_current = 1;

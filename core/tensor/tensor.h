@@ -7,6 +7,7 @@
 #define DITC_TENSOR_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "dtype.h"
 
@@ -61,6 +62,14 @@ static inline size_t ditc_nbytes(const ditc_tensor *t) { return (size_t)t->numel
 
 // Fills the header fields that describe the shape (does not touch data/backend/autograd fields).
 void ditc_tensor_set_shape(ditc_tensor *t, ditc_dtype dtype, int ndim, const int64_t *shape);
+// A 1-D header over n elements of dtype at data (a flat view for an elementwise kernel), nothing else set.
+static inline ditc_tensor ditc_tensor_flat(void *data, ditc_dtype dtype, int64_t n) {
+    ditc_tensor t;
+    memset(&t, 0, sizeof t);
+    ditc_tensor_set_shape(&t, dtype, 1, &n);
+    t.data = data;
+    return t;
+}
 int ditc_same_shape(const ditc_tensor *a, const ditc_tensor *b);
 // "[2, 3, 4]" into buf; returns buf.
 const char *ditc_shape_str(const ditc_tensor *t, char *buf, size_t n);
