@@ -2,9 +2,10 @@
 //
 // At bf16 precision the GEMMs would round every F32 operand to bf16 on each call. The linear reads its weight's
 // copy kept for the training pass (w->bf16: rounded once per step, or written by the optimizer, params.h), else
-// rounds it once per forward, and keeps the copy for the backward's dx GEMM, and rounds dy once for the two backward GEMMs that read
-// it (the same bf16 values, so the same results: 4 operand roundings per linear and step instead of 6). An input
-// x that its producer wrote as BF16 (ditc_operand_dtype) is read as it is, in the forward and for dW.
+// rounds it once per forward; the copy serves the backward's dx GEMM too. dy is rounded once for the two backward
+// GEMMs that read it (the same bf16 values, so the same results). An input x that its producer wrote as BF16
+// (ditc_operand_dtype) is read as it is, in the forward and for dW. The GEMM epilogues (backend.h) add the bias,
+// GELU (ditc_linear_gelu_to) and the bias gradient (of a bf16 dy) without passes of their own.
 #include <stdlib.h>
 #include <string.h>
 
