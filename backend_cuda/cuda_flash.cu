@@ -371,15 +371,31 @@ static int head_pad(int hd) {
     return hd <= 64 ? 64 : hd <= 80 ? 80 : hd <= 96 ? 96 : 128;
 }
 
-template <typename K> static void smem_opt_in(K kernel, size_t bytes) {
+// The shared memory a kernel asks for, within what this GPU grants a block (H100/H200 227 KiB, A100 163 KiB; the
+// 99 KiB of sm_86/89 cards do not fit the widest heads).
+template <typename K> static void smem_opt_in(ditc_backend *be, K kernel, size_t bytes) {
+    int most = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, cctx(be)->device));
+    DITC_CHECK(bytes <= (size_t)most,
+               "flash attention (DITC_ATTN=flash): %zu bytes of shared memory per block at this head width, the GPU "
+               "allows %d; run without DITC_ATTN=flash",
+               bytes, most);
     CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+}
+
+// The entries' common checks: tensor cores with bf16 WMMA (sm_80+), the packed layout.
+static void flash_check(ditc_backend *be, const ditc_tensor *qkv, int heads) {
+    DITC_CHECK(cctx(be)->cc_major >= 8,
+               "flash attention (DITC_ATTN=flash) needs compute capability 8.0 or newer (%d.%d)", cctx(be)->cc_major,
+               cctx(be)->cc_minor);
+    DITC_CHECK(qkv->ndim == 3 && qkv->shape[2] % (3 * heads) == 0, "flash attention: qkv (B, T, 3·H·hd)");
 }
 
 template <int HDP>
 static void fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int B, int T, int H,
                 int hd) {
     size_t bytes = fwd_smem<HDP>::bytes;
-    smem_opt_in(k_flash_fwd<HDP>, bytes);
+    smem_opt_in(be, k_flash_fwd<HDP>, bytes);
     int64_t tiles = (int64_t)((T + FB - 1) / FB) * B * H;
     k_flash_fwd<HDP><<<cuda_grid_blocks(tiles), FT, bytes, cstream(be)>>>(out->data, out->dtype == DITC_BF16, F32P(lse),
                                                                           qkv->data, qkv->dtype == DITC_BF16, B, T, H,
@@ -391,8 +407,8 @@ template <int HDP>
 static void bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
                 const ditc_tensor *lse, const float *Di, int B, int T, int H, int hd) {
     size_t bytes = bwd_smem<HDP>::bytes;
-    smem_opt_in(k_flash_dkv<HDP>, bytes);
-    smem_opt_in(k_flash_dq<HDP>, bytes);
+    smem_opt_in(be, k_flash_dkv<HDP>, bytes);
+    smem_opt_in(be, k_flash_dq<HDP>, bytes);
     int64_t tiles = (int64_t)((T + FB - 1) / FB) * B * H;
     float scale = 1.0f / sqrtf((float)hd);
     int dq_bf = dqkv->dtype == DITC_BF16, g_bf = dout->dtype == DITC_BF16, x_bf = qkv->dtype == DITC_BF16;
@@ -414,6 +430,7 @@ static void bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, co
 
 extern "C" void cuda_flash_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv,
                                int heads) {
+    flash_check(be, qkv, heads);
     int B = (int)qkv->shape[0], T = (int)qkv->shape[1], H = heads, hd = (int)(qkv->shape[2] / 3 / heads);
     if (!B || !T) return;
 #define FWD(p) fwd<p>(be, out, lse, qkv, B, T, H, hd)
@@ -423,6 +440,7 @@ extern "C" void cuda_flash_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *
 
 extern "C" void cuda_flash_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
                                const ditc_tensor *out, const ditc_tensor *lse, int heads) {
+    flash_check(be, qkv, heads);
     int B = (int)qkv->shape[0], T = (int)qkv->shape[1], H = heads, hd = (int)(qkv->shape[2] / 3 / heads);
     if (!B || !T) return;
     int hdp = head_pad(hd);
