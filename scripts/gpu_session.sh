@@ -264,8 +264,9 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
         --precision bf16 "${BENCH[@]}"
     # ... and DITC_ATTN=flash: the flash kernels on the tensor cores (backend_cuda/cuda_flash.cu: WMMA tiles, no T²
     # scores in memory, no kept probabilities), opt-in until this A/B says they are faster
-    gpu bench_bf16_flash 90 'ms/step|MFU|peak device|arena' env DITC_ATTN=flash "$B/ditc" bench --device cuda \
-        --precision bf16 "${BENCH[@]}"
+    # (with --profile: flash_fwd / flash_bwd in the per-kernel table, against bench_bf16_kernels' gemm + softmax rows)
+    gpu bench_bf16_flash 90 'ms/step|MFU|peak device|arena|^    [a-z_0-9]+ +[0-9.]+ ms' env DITC_ATTN=flash "$B/ditc" \
+        bench --device cuda --precision bf16 "${BENCH[@]}" --profile
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32
