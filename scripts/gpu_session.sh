@@ -29,7 +29,8 @@
 #   the kit's libraries, ptxas -v of every kernel (no spills: scripts/ptxas_report.sh), bash -n of the scripts,
 #   the packaging and the $OUT file count — and prints the GPU commands it would run. DITC_GPU_DRY_BUILD=0 leaves out configure + build (the cheap part that ctest runs: test_gpu_dry).
 # Env: OUT, DITC_GPU_KIT (.gpu-kit), DITC_GPU_BUILD (build-gpu), DITC_GPU_DEADLINE (400 s), DITC_GPU_JOBS (all
-# cores; 2 in a dry run), CUDA_ARCH (default: the card's compute capability; 90 in a dry run).
+# cores; 2 in a dry run), CUDA_ARCH (default: the card's compute capability; 90 in a dry run), DITC_GPU_ONLY (GPU
+# stage name prefixes to run, e.g. "bench pytorch" in a second call on the warm machine: the build is reused).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -91,8 +92,20 @@ stage() {
     pack
     return $rc
 }
+# DITC_GPU_ONLY="bench pytorch": only the GPU stages whose names start with one of these words run (a second call
+# on the warm machine, whose build-gpu/ is still there, e.g. for the benchmarks the first call's deadline cut)
+only_wanted() {
+    [ -z "${DITC_GPU_ONLY:-}" ] && return 0
+    local w
+    for w in $DITC_GPU_ONLY; do case $1 in "$w"*) return 0 ;; esac; done
+    return 1
+}
 # gpu NAME LIMIT KEY CMD...: a GPU stage; in a dry run only says what it would run
 gpu() {
+    if ! only_wanted "$1"; then
+        note "-- $1: skipped (DITC_GPU_ONLY=$DITC_GPU_ONLY)"
+        return 0
+    fi
     if [ "$DRY" = 1 ]; then
         note "-- $1 (limit $2 s): would run: ${*:4}"
         return 0
