@@ -125,6 +125,11 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     DITC_CHECK(!g->bias_grad ||
                    (g->batch == 1 && outer == 1 && g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux),
                "cuda gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
+    if (g->n == 0 && g->bias_grad && g->m) { // (no dW to compute, still the bias gradient: as the CPU's passes)
+        ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
+                    dy = ditc_tensor_flat((void *)g->a, g->a_dtype, g->k * g->m);
+        cuda_bias_bwd(be, &db, &dy, 0);
+    }
     if (g->m == 0 || g->n == 0 || g->batch == 0) return;
     if (outer > 1 && g->stride_a2 == g->batch * g->stride_a && g->stride_b2 == g->batch * g->stride_b &&
         g->stride_c2 == g->batch * g->stride_c) { // the outer batch continues the inner one: one strided batch
@@ -167,7 +172,7 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         b = s + ob;
         bt = CUDA_R_16BF;
     }
-    if (cast) ct = CUBLAS_COMPUTE_32F;
+    if (cast || at == CUDA_R_16BF || bt == CUDA_R_16BF) ct = CUBLAS_COMPUTE_32F; // (bf16 operands: no TF32 compute)
     cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
     int epi = g->bias || g->gelu_aux || g->bias_grad;
     if (epi && be->precision != DITC_PREC_FP32 && cuda_gemm_lt(be, g, a, at, b, bt, cty, ct)) return;

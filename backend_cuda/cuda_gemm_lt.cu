@@ -80,6 +80,12 @@ static int plan_build(lt_state *s, lt_plan *p, const ditc_gemm *g) {
     cublasLtEpilogue_t epi = (cublasLtEpilogue_t)k->epi;
     int32_t bias_type = CUDA_R_32F, aux_type = k->c_type;
     int64_t aux_ld = k->ldc;
+    // the pointers' real alignment (the heuristic assumes 256 bytes otherwise: arena tensors are 64-byte aligned,
+    // bf16 parameter views 32)
+    uint32_t al = (uint32_t)k->align;
+    const cublasLtMatmulPreferenceAttributes_t aligns[4] = {
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
     uint64_t ws = LT_WORKSPACE;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t res;
@@ -106,6 +112,7 @@ static int plan_build(lt_state *s, lt_plan *p, const ditc_gemm *g) {
     LT_TRY(cublasLtMatrixLayoutCreate(&p->lc, (cudaDataType_t)k->c_type, k->n, k->m, k->ldc));
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    for (int i = 0; i < 4; i++) LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, aligns[i], &al, sizeof al));
     LT_TRY(cublasLtMatmulAlgoGetHeuristic(s->handle, p->op, p->la, p->lb, p->lc, p->lc, pref, 1, &res, &found));
     cublasLtMatmulPreferenceDestroy(pref);
     if (found < 1 || res.state != CUBLAS_STATUS_SUCCESS) return 0;
