@@ -5,6 +5,7 @@
 //   fp32: CUBLAS_COMPUTE_32F (true fp32 FMA);  tf32: CUBLAS_COMPUTE_32F_FAST_TF32 (tensor cores, fp32 I/O);
 //   bf16: F32 operands are rounded to bf16 in scratch (same strides) and multiplied on tensor cores with fp32
 //         accumulation. Operands that already are BF16 (written so by their producers) are used as they are.
+//   A BF16 operand beside an F32 one at fp32/tf32 is widened to F32 (the CPU backend's exact arithmetic).
 // C is F32, or BF16 (beta 0): written by cuBLAS directly from bf16 operands, else through an F32 temporary and
 // one rounding kernel. The bias epilogue: cuBLASLt at tf32/bf16 (cuda_gemm_lt.cu); otherwise the bias is written into
 // an F32 C first and the GEMM adds to it (beta 1, the CPU backend's order of sums), or added by the rounding kernel.
@@ -143,8 +144,9 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         const char *e = getenv("DITC_GEMM_PTR_ARRAYS");
         no_ptr_arrays = e && !strcmp(e, "0");
     }
-    // bf16 precision or mixed operand types: both operands become bf16 (cast below)
-    int cast = be->precision == DITC_PREC_BF16 || g->a_dtype != g->b_dtype;
+    // bf16 precision: both operands become bf16 (cast below); mixed operand types at fp32 / tf32: the BF16 one is
+    // widened to F32 (exact: the CPU backend's arithmetic; cuBLAS takes no mixed A/B types)
+    int cast = be->precision == DITC_PREC_BF16, widen = !cast && g->a_dtype != g->b_dtype;
     if (outer > 1 && ((cbf && !cast) || no_ptr_arrays)) { // (BF16 C through the F32 temporary: the same)
         for (int64_t o = 0; o < outer; o++) {
             ditc_gemm w = ditc_gemm_outer_slice(g, o);
@@ -171,6 +173,15 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         cuda_cast_f32_bf16(be, (__nv_bfloat16 *)(s + ob), (const float *)b, nb);
         b = s + ob;
         bt = CUDA_R_16BF;
+    }
+    if (widen) { // the BF16 operand as F32 in the scratch
+        int wa = at == CUDA_R_16BF;
+        int64_t n = ditc_gemm_span(g, wa ? 0 : 1);
+        float *f = (float *)cuda_scratch(be, (size_t)n * sizeof(float));
+        ditc_tensor src = ditc_tensor_flat((void *)(wa ? a : b), DITC_BF16, n), dst = ditc_tensor_flat(f, DITC_F32, n);
+        cuda_cast(be, &dst, &src);
+        if (wa) a = f, at = CUDA_R_32F;
+        else b = f, bt = CUDA_R_32F;
     }
     if (cast || at == CUDA_R_16BF || bt == CUDA_R_16BF) ct = CUBLAS_COMPUTE_32F; // (bf16 operands: no TF32 compute)
     cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
