@@ -42,21 +42,23 @@ static ncclDataType_t nccl_type(ditc_dtype dt) {
 static ncclComm_t nc_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->nc; }
 static ditc_comm *boot_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->boot; }
 // Host memory (be NULL or host-addressable): the collective runs on the MPI communicator. Device memory: the
-// backend's stream is drained first, so the buffer holds every kernel's result before NCCL reads it.
-static int on_host(ditc_backend *be) {
+// backend's stream is drained first, so the buffer holds every kernel's result before NCCL reads it, and so is the
+// side stream of the non-blocking collectives (two operations on one communicator never overlap).
+static int on_host(ditc_comm *cm, ditc_backend *be) {
     if (!be || be->host_memory) return 1;
     be->synchronize(be);
+    CUDA_CALL(cudaStreamSynchronize(((nccl_ctx *)cm->ctx)->side));
     return 0;
 }
 
 static void nccl_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) return boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
+    if (on_host(cm, be)) return boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
     NCCL_CALL(ncclAllReduce(buf, buf, n, nccl_type(dt), ncclSum, nc_of(cm), 0));
     CUDA_CALL(cudaStreamSynchronize(0));
 }
 
 static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) return boot_of(cm)->reduce_scatter_sum(boot_of(cm), be, buf, n, dt);
+    if (on_host(cm, be)) return boot_of(cm)->reduce_scatter_sum(boot_of(cm), be, buf, n, dt);
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -70,7 +72,7 @@ static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size
 }
 
 static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
-    if (on_host(be)) return boot_of(cm)->allgather(boot_of(cm), be, buf, n, dt);
+    if (on_host(cm, be)) return boot_of(cm)->allgather(boot_of(cm), be, buf, n, dt);
     size_t es = ditc_dtype_size(dt);
     NCCL_CALL(ncclGroupStart());
     for (int r = 0; r < cm->world; r++) {
@@ -84,7 +86,7 @@ static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n,
 }
 
 static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
-    if (on_host(be)) return boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
+    if (on_host(cm, be)) return boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
     NCCL_CALL(ncclBroadcast(buf, buf, bytes, ncclUint8, root, nc_of(cm), 0));
     CUDA_CALL(cudaStreamSynchronize(0));
 }
@@ -150,7 +152,10 @@ static int nccl_test(ditc_comm *cm, ditc_comm_req *q) {
     if (!q) return 1;
     if (q->host) return boot_of(cm)->test(boot_of(cm), q->host);
     cudaError_t e = cudaEventQuery(q->done);
-    if (e == cudaErrorNotReady) return 0;
+    if (e == cudaErrorNotReady) {
+        (void)cudaGetLastError(); // (not an error: cleared, or the next launch check would report it)
+        return 0;
+    }
     CUDA_CALL(e);
     return 1;
 }
@@ -197,6 +202,12 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     NCCL_CALL(ncclCommInitRank(&c->nc, boot->world, id, boot->rank));
     CUDA_CALL(cudaStreamCreateWithFlags(&c->side, cudaStreamNonBlocking));
     CUDA_CALL(cudaEventCreateWithFlags(&c->queued, cudaEventDisableTiming));
+    float *one = NULL; // a first collective now: NCCL sets up its connections (and their memory) here, not mid-backward
+    CUDA_CALL(cudaMalloc((void **)&one, sizeof *one));
+    CUDA_CALL(cudaMemset(one, 0, sizeof *one));
+    NCCL_CALL(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, c->nc, c->side));
+    CUDA_CALL(cudaStreamSynchronize(c->side));
+    CUDA_CALL(cudaFree(one));
     ditc_comm *cm = (ditc_comm *)ditc_xcalloc(1, sizeof *cm);
     *cm = *boot;
     cm->name = "nccl";

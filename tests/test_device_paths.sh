@@ -61,6 +61,11 @@ for dev in cpu cpu-guard; do
          END { d = sum - tot; if (d < 0) d = -d; exit !(n >= 10 && seen == 3 && d <= 0.002 * n + 1e-6 && pct > 30 && pct <= 101 && bias >= 1) }' \
         "$TMP/bp.$dev"
     check $? "bench --profile on $dev: entries add up to the total, $(grep -o '= [0-9.]*% of the [0-9.]* ms step' "$TMP/bp.$dev"), bias-epilogue GEMM shapes listed"
+    # without warm-up steps the table counts the timed step only, not the set-up's calls (the same calls per step)
+    "$DITC" "${BENCH[@]:0:${#BENCH[@]}-2}" --warmup 0 --device $dev --profile >"$TMP/bp0.$dev" 2>&1
+    calls() { awk '/per-kernel time per step/ { on = 1; next } on && $1 == "total" { on = 0 } on && $3 == "ms" { print $1, $(NF - 1) }' "$1" | sort; }
+    cmp -s <(calls "$TMP/bp.$dev") <(calls "$TMP/bp0.$dev")
+    check $? "bench --profile --warmup 0 on $dev: the same calls per step as after a warm-up step"
 done
 
 # flag errors: one line naming the flag (and the backend)

@@ -146,6 +146,7 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
     // The phases are timed between timer marks in queue order (CUDA events), so the step runs as in training: no
     // synchronisation inside it, one at its end (the loss read back, as a logged step does).
     int marks = dev->timer_mark != NULL;
+    if (be != dev) ditc_profile_backend_collect(be, 0); // (the set-up's calls: not a step's)
     for (int s = 0; s < total; s++) {
         if (s == a->warmup) ditc_profile_init(); // count the timed steps only
         ditc_prof.enabled = prof;
