@@ -144,7 +144,7 @@ __global__ void k_binary_bwd_bcast(int mul, float *g, const float *dy, const flo
             lo[k] = red ? 0 : idx[k];
             cnt[k] = red ? s.os[k] : 1;
         }
-        float sum = 0.0f;
+        double sum = 0.0; // (in double, as the CPU's reduction)
         for (int64_t i0 = lo[0]; i0 < lo[0] + cnt[0]; i0++)
             for (int64_t i1 = lo[1]; i1 < lo[1] + cnt[1]; i1++)
                 for (int64_t i2 = lo[2]; i2 < lo[2] + cnt[2]; i2++)
@@ -153,7 +153,7 @@ __global__ void k_binary_bwd_bcast(int mul, float *g, const float *dy, const flo
                         if (mul) v *= od[i0 * s.so[0] + i1 * s.so[1] + i2 * s.so[2] + i3 * s.so[3]];
                         sum += v;
                     }
-        g[xi] = acc_store(g[xi], sum, acc);
+        g[xi] = acc_store(g[xi], (float)sum, acc);
     }
 }
 
@@ -190,10 +190,16 @@ __device__ __forceinline__ void store_out(__nv_bfloat16 *y, int64_t i, float v) 
 // next GEMM's bf16 operand (rounded once)
 __device__ __forceinline__ float load_acc(const float *g, int64_t i) { return g[i]; }
 __device__ __forceinline__ float load_acc(const __nv_bfloat16 *g, int64_t i) { return __bfloat162float(g[i]); }
+// GELU-tanh as the CPU backend computes it (cpu_elementwise.c): v·σ(2u) = v / (1 + e), e = exp(−2u) (its argument
+// clamped to [−87, 88] as the CPU's exp), no cancellation in 1 + tanh(u) for negative v; derivative
+// σ(2u) + v·2u'·e·σ(2u)²
+__device__ __forceinline__ float gelu_e(float v) {
+    return expf(fminf(fmaxf(-2.0f * GELU_K * (v + GELU_C * v * v * v), -87.0f), 88.0f));
+}
 template <typename X, typename Y> __global__ void k_unary_fwd(int silu, Y *y, const X *x, int64_t n) {
     GRID_LOOP(i, n) {
         float v = load_acc(x, i);
-        store_out(y, i, silu ? v * sigmoidf_(v) : 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v))));
+        store_out(y, i, silu ? v * sigmoidf_(v) : v / (1.0f + gelu_e(v)));
     }
 }
 // G float, or __nv_bfloat16 for the producing linear's bf16 output gradient (written, acc 0)
@@ -205,8 +211,8 @@ __global__ void k_unary_bwd(int silu, G *g, const float *dy, const X *x, int64_t
             float s = sigmoidf_(v);
             d = s * (1.0f + v * (1.0f - s));
         } else {
-            float t = tanhf(GELU_K * (v + GELU_C * v * v * v));
-            d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
+            float e = gelu_e(v), s = 1.0f / (1.0f + e);
+            d = s + v * (2.0f * GELU_K) * (1.0f + 3.0f * GELU_C * v * v) * (e * s * s);
         }
         store_out(g, i, acc ? load_acc(g, i) + dy[i] * d : dy[i] * d);
     }
@@ -251,8 +257,8 @@ template <typename X, typename Y> __global__ void k_swiglu_fwd(Y *o, const X *a,
         store_out(o, i, av * sigmoidf_(av) * load_acc(b, i));
     }
 }
-template <typename X, typename G>
-__global__ void k_swiglu_bwd(G *ga, G *gb, const float *g, const X *a, const X *b, int64_t n, int acc_a, int acc_b) {
+template <typename X, typename GA, typename GB>
+__global__ void k_swiglu_bwd(GA *ga, GB *gb, const float *g, const X *a, const X *b, int64_t n, int acc_a, int acc_b) {
     GRID_LOOP(i, n) {
         float av = load_acc(a, i), s = sigmoidf_(av);
         if (ga) {
@@ -276,16 +282,16 @@ template <typename X>
 static void swiglu_bwd_x(ditc_backend *be, ditc_tensor *da, ditc_tensor *db, const float *g, const X *a, const X *b,
                          int64_t n, int acc_a, int acc_b) {
     unsigned grid = grid_for(n, TPB);
-    int bf = (da && da->dtype == DITC_BF16) || (db && db->dtype == DITC_BF16);
-    if (bf) {
-        DITC_CHECK((!da || da->dtype == DITC_BF16) && (!db || db->dtype == DITC_BF16) && !acc_a && !acc_b,
-                   "swiglu_bwd: BF16 gradients are both BF16 and written, not accumulated");
-        k_swiglu_bwd<<<grid, TPB, 0, cstream(be)>>>(da ? (__nv_bfloat16 *)da->data : NULL,
-                                                    db ? (__nv_bfloat16 *)db->data : NULL, g, a, b, n, 0, 0);
-    } else {
-        k_swiglu_bwd<<<grid, TPB, 0, cstream(be)>>>(da ? F32P(da) : NULL, db ? F32P(db) : NULL, g, a, b, n, acc_a,
-                                                    acc_b);
-    }
+    int a16 = da && da->dtype == DITC_BF16,
+        b16 = db && db->dtype == DITC_BF16; // each gradient F32 or BF16 (as the CPU)
+    DITC_CHECK(!(a16 && acc_a) && !(b16 && acc_b), "swiglu_bwd: a BF16 gradient is written, not accumulated");
+    void *pa = da ? da->data : NULL, *pb = db ? db->data : NULL;
+#define SWIGLU_BWD(TA, TB) k_swiglu_bwd<<<grid, TPB, 0, cstream(be)>>>((TA *)pa, (TB *)pb, g, a, b, n, acc_a, acc_b)
+    if (a16 && b16) SWIGLU_BWD(__nv_bfloat16, __nv_bfloat16);
+    else if (a16) SWIGLU_BWD(__nv_bfloat16, float);
+    else if (b16) SWIGLU_BWD(float, __nv_bfloat16);
+    else SWIGLU_BWD(float, float);
+#undef SWIGLU_BWD
     CUDA_LAUNCHED();
 }
 

@@ -100,7 +100,9 @@ __global__ void k_rope(float *y, const float *x, int64_t T, int64_t C, int64_t h
     int64_t P = hd / 2;
     GRID_LOOP(q, n) { // q over (row, head, pair)
         int64_t i = q % P, rh = q / P, h = rh % (C / hd), row = rh / (C / hd), t = row % T;
-        float f = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
+        // (theta^(2i/hd) in double, rounded once: the correctly rounded float that glibc's powf gives the CPU; CUDA's
+        // powf may be a few ulp off, and t·f multiplies the error)
+        float f = 1.0f / (float)pow((double)theta, (double)((float)(2 * i) / (float)hd));
         float a = (float)t * f;
         float c = (float)cos((double)a), s = (float)(sgn * sin((double)a));
         const float *xr = x + row * C + h * hd;

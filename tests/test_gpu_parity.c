@@ -913,6 +913,10 @@ static void t_elementwise(const sizes *z) {
             BOTH(swiglu_bwd, &ga.t[K_], &gb.t[K_], X(k.dy), X(k.x), X(k.x2), 0, 0);
             bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da -> bf16", &k.dx, TOL_BF16_OUT);
             bf16_widen(&gb, &k.y), expect("swiglu_bwd", "db -> bf16", &k.y, TOL_BF16_OUT);
+            bf16_new(&ga, &k.dx); // mixed: da bf16 (written), db F32 accumulated
+            BOTH(swiglu_bwd, &ga.t[K_], X(k.y), X(k.dy), X(k.x), X(k.x2), 0, 1);
+            bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da -> bf16, db F32 acc", &k.dx, TOL_BF16_OUT);
+            expect("swiglu_bwd", "db F32 acc beside a bf16 da", &k.y, T32);
             for (int s = 0; s < 2; s++) BE[s]->free(BE[s], a16.t[s].data), BE[s]->free(BE[s], b16.t[s].data);
         }
         OUT(k.dx), OUT(k.y), BOTH(swiglu_bwd, X(k.dx), X(k.y), X(k.dy), X(k.x), X(k.x2), acc, acc);
