@@ -65,6 +65,8 @@ pack() {
     tar -czf "$OUT/logs.tar.gz.part" -C "$WORK" logs 2>/dev/null && mv "$OUT/logs.tar.gz.part" "$OUT/logs.tar.gz"
 }
 left() { echo $((DEADLINE - (SECONDS - START))); }
+LINEBUF=""
+command -v stdbuf >/dev/null && LINEBUF="stdbuf -oL -eL"
 # stage NAME LIMIT KEY_REGEX CMD...: runs CMD under `timeout` (the smaller of LIMIT and the time left before the
 # deadline; the whole process group is signalled), output to logs/NAME.log; notes exit, seconds and the log's lines
 # matching KEY_REGEX (at most 40) in the summary. Returns CMD's exit status (124: timed out; 125: not run).
@@ -80,9 +82,12 @@ stage() {
     [ "$limit" -gt "$rem" ] && limit=$rem
     note "-- $name (limit ${limit}s): $*"
     t0=$SECONDS
-    timeout -k 10 "$limit" "$@" >"$LOGS/$name.log" 2>&1
+    # (line-buffered stdout: a process killed at its limit, or aborting, keeps every line it printed)
+    local lb=$LINEBUF
+    case $1 in *compute-sanitizer*) lb="" ;; esac # (its own LD_PRELOAD: none of stdbuf's)
+    timeout -k 10 "$limit" $lb "$@" >"$LOGS/$name.log" 2>&1
     rc=$?
-    [ -n "$key" ] && grep -E "$key" "$LOGS/$name.log" | head -n 40 | sed 's/^/   /' | tee -a "$SUM"
+    [ -n "$key" ] && grep -E "$key" "$LOGS/$name.log" | head -n 80 | sed 's/^/   /' | tee -a "$SUM"
     local verdict=ok
     [ $rc -ne 0 ] && verdict=FAILED && NFAIL=$((NFAIL + 1))
     [ $rc -eq 124 ] && verdict="TIMED OUT"
@@ -122,14 +127,16 @@ GPU_CAP=""
 if [ "$DRY" = 1 ]; then
     note "   (dry run) nvidia-smi would be queried; architecture ${CUDA_ARCH:-90}"
 else
-    nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$SUM"
-    GPU_CAP=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+    timeout 60 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$SUM"
+    GPU_CAP=$(timeout 60 nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+    [[ $GPU_CAP =~ ^[0-9]+$ ]] || { note "   compute capability not read ('$GPU_CAP'): architecture 90"; GPU_CAP=""; }
 fi
+pack
 ARCH=${CUDA_ARCH:-${GPU_CAP:-90}}
 {
     echo "   nvcc: $(nvcc --version 2>/dev/null | tail -n 2 | head -n 1)"
     echo "   cmake: $(cmake --version 2>/dev/null | head -n 1); ninja: $(ninja --version 2>/dev/null || echo none); gcc: $(gcc -dumpfullversion 2>/dev/null)"
-    echo "   python3: $(command -v python3) $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>/dev/null || echo '(no torch)')"
+    echo "   python3: $(command -v python3) $(timeout 120 python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())' 2>&1 | tail -n 1)"
     echo "   glibc $(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d' ' -f2); cores $(nproc); memory $(awk '/MemTotal/ {print int($2/1048576) " GiB"}' /proc/meminfo)"
 } | tee -a "$SUM"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
@@ -162,6 +169,9 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1 ' && [ ! -e "$(gcc -print-f
     KIT_LD=$KIT_LD:$KIT/fallback
     note "   libgomp.so.1: none on this machine, the kit's is used"
 fi
+# Python (torch, the PyTorch peer, the PNG comparison) gets the machine's own library path back: BASE_LD (the driver's
+# libcuda may be found only through it), without the kit's libraries
+export DITC_BASE_LD_LIBRARY_PATH=${LD_LIBRARY_PATH-}
 export LD_LIBRARY_PATH=$KIT_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export DITC_TEST_PYTHON=${DITC_TEST_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 pack
@@ -191,10 +201,18 @@ elif [ $KIT_OK = 0 ]; then
     note "-- configure + build: NOT RUN (the kit is incomplete)"
     NFAIL=$((NFAIL + 1))
 else
-    rm -rf "$BUILD"
+    # (a second call with DITC_GPU_ONLY keeps the first call's build: ninja then has nothing to do)
+    [ -n "${DITC_GPU_ONLY:-}" ] && [ -x "$BUILD/ditc" ] || rm -rf "$BUILD"
     if stage configure 120 '^-- (Found|Configuring done)|Error|error' "${CONF[@]}" &&
         stage build 300 'error|FAILED|warning: .*spill|Linking' cmake --build "$BUILD" -j "$JOBS" --target ditc test_gpu_parity st_compare; then
         BUILT=1
+    elif [ "${MPI_FLAGS[0]}" = -DDITC_MPI=ON ]; then # MPI was never built in a dry run: without it rather than nothing
+        note "   retrying without MPI (the mpi check then skips)"
+        CONF=("${CONF[@]/-DDITC_MPI=ON/-DDITC_MPI=OFF}")
+        rm -rf "$BUILD"
+        stage configure_nompi 120 '^-- (Found|Configuring done)|Error|error' "${CONF[@]}" &&
+            stage build_nompi 300 'error|FAILED|Linking' cmake --build "$BUILD" -j "$JOBS" --target ditc test_gpu_parity st_compare &&
+            BUILT=1
     fi
 fi
 
@@ -244,12 +262,12 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # the GEMM cases once more without cuBLASLt: the bias epilogue's fallback (bias fill + beta 1, or F32 + rounding)
     gpu parity_no_lt 90 '^FAIL|test_gpu_parity \(' env DITC_CUBLASLT=0 DITC_GEMM_PTR_ARRAYS=0 "$B/test_gpu_parity" \
         --only gemm,attention
-    gpu train 300 '^(PASS|FAIL|SKIP)|^test_gpu_train|^device' bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
+    gpu train 300 '^(PASS|FAIL|SKIP)|^test_gpu_train|^device' env DITC_GPU_STEP_TIMEOUT=90 bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
     if [ -n "$SANITIZER" ] || [ "$DRY" = 1 ]; then
         CS=${SANITIZER:-compute-sanitizer}
-        gpu memcheck 150 'ERROR SUMMARY|test_gpu_parity \(|Device not supported|^FAIL' "$CS" --tool memcheck --leak-check no \
+        gpu memcheck 150 'ERROR SUMMARY|test_gpu_parity \(|Device not supported|^FAIL|Invalid|Program hit' "$CS" --tool memcheck --leak-check no \
             --error-exitcode 99 "$B/test_gpu_parity" --small
-        gpu racecheck 150 'RACECHECK SUMMARY|ERROR SUMMARY|hazard|test_gpu_parity \(|^FAIL' "$CS" --tool racecheck \
+        gpu racecheck 150 'RACECHECK SUMMARY|ERROR SUMMARY|hazard|test_gpu_parity \(|^FAIL|Race reported|Program hit' "$CS" --tool racecheck \
             --error-exitcode 99 "$B/test_gpu_parity" --small --no-cap --only attention,norm,reduce,diffusion,optim
     else
         note "-- memcheck / racecheck: NOT RUN (no compute-sanitizer found)"
@@ -258,43 +276,44 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --grad-checkpoint
     gpu_args "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
     gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --profile
-    gpu bench_bf16 90 'ms/step|MFU|GFLOP|peak device|phases|device|cuBLASLt' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}"
-    gpu bench_tf32 90 'ms/step|MFU|GFLOP|peak device|phases' "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
-    gpu bench_bf16_ckpt 90 'ms/step|arena peak|peak device' "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
+    BK='ms/step|MFU|GFLOP|peak device|phases|arena|cuBLASLt|Error|error' # (every bench stage's summary lines)
+    gpu bench_bf16 90 "$BK|device" "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}"
+    gpu bench_tf32 90 "$BK" "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
+    gpu bench_bf16_ckpt 90 "$BK" "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
         --grad-checkpoint
     # the PyTorch peer as it is, with its peak device memory printed after it (scripts/bench/run_pytorch_peer.py)
-    PEER0=(env -u LD_LIBRARY_PATH DIT_REF="$KIT/DiT" DITC_PEER_TOOL="$KIT/pytorch_dit_step.py" PYTHONUNBUFFERED=1
+    PEER0=(env LD_LIBRARY_PATH="$DITC_BASE_LD_LIBRARY_PATH" DIT_REF="$KIT/DiT" DITC_PEER_TOOL="$KIT/pytorch_dit_step.py" PYTHONUNBUFFERED=1
            python3 scripts/bench/run_pytorch_peer.py --model DiT-XL/2 --latent 32 --device cuda --bf16)
     PEER=("${PEER0[@]}" --batch 32 --steps 10)
-    gpu pytorch_bf16 120 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}"
+    gpu pytorch_bf16 120 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}"
     # where a bf16 step's time goes: every backend call timed between CUDA events (no synchronisation inside the
     # step), and the GEMM shapes with their TFLOP/s (ditc bench --profile, core/device/profile_backend.c)
-    gpu bench_bf16_kernels 60 'ms/step|^    [a-z_0-9]+ +[0-9.]+ ms|TFLOP/s|total' "$B/ditc" bench \
+    gpu bench_bf16_kernels 60 "$BK|^    [a-z_0-9]+ +[0-9.]+ ms|TFLOP/s|total" "$B/ditc" bench \
         --device cuda --precision bf16 "${BENCH[@]}" --profile
     # A/B of the attention path: bf16 runs attention as GEMMs on tensor cores + row softmax by default
     # (core/ops/ops_attention_gemm.c); DITC_ATTN=fused takes the fused fp32 kernel instead
-    gpu bench_bf16_fused_attn 90 'ms/step|MFU|peak device' env DITC_ATTN=fused "$B/ditc" bench --device cuda \
+    gpu bench_bf16_fused_attn 90 "$BK" env DITC_ATTN=fused "$B/ditc" bench --device cuda \
         --precision bf16 "${BENCH[@]}"
     # ... and DITC_ATTN=flash: the flash kernels on the tensor cores (backend_cuda/cuda_flash.cu: WMMA tiles, no T²
     # scores in memory, no kept probabilities), opt-in until this A/B says they are faster
     # (with --profile: flash_fwd / flash_bwd in the per-kernel table, against bench_bf16_kernels' gemm + softmax rows)
-    gpu bench_bf16_flash 90 'ms/step|MFU|peak device|arena|^    [a-z_0-9]+ +[0-9.]+ ms' env DITC_ATTN=flash "$B/ditc" \
+    gpu bench_bf16_flash 90 "$BK|^    [a-z_0-9]+ +[0-9.]+ ms" env DITC_ATTN=flash "$B/ditc" \
         bench --device cuda --precision bf16 "${BENCH[@]}" --profile
-    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory' "${PEER[@]}" --compile
+    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32
     # activations cast in every GEMM, a bias fill read by beta = 1, separate GELU and bias-gradient passes
     OFF=(DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 DITC_BF16_SHADOW=0 DITC_GELU_EPILOGUE=0 DITC_BGRAD_EPILOGUE=0)
-    gpu bench_bf16_no_operands 60 'ms/step|MFU|peak device|arena' env "${OFF[@]}" "$B/ditc" \
+    gpu bench_bf16_no_operands 60 "$BK" env "${OFF[@]}" "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # ... and of the last three alone: the GELU and bias-gradient epilogues, the weight copy written by AdamW
-    gpu bench_bf16_no_epilogues 60 'ms/step|MFU|peak device|arena' env "${OFF[@]:2}" "$B/ditc" \
+    gpu bench_bf16_no_epilogues 60 "$BK" env "${OFF[@]:2}" "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
     # how far to go), ditc then PyTorch, 5 steps each
-    gpu bench_bf16_b64 60 'ms/step|MFU|peak device' "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
+    gpu bench_bf16_b64 60 "$BK" "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
         --batch 64 --image-size 32 --steps 5 --warmup 2
-    gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory' "${PEER0[@]}" --batch 64 --steps 5
+    gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER0[@]}" --batch 64 --steps 5
     # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
     # step itself is slower; the per-op split is what the next tuning needs)
     gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \

@@ -43,12 +43,15 @@ else
     echo "self-check: device $DEV in place of cuda, small models"
 fi
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+# Python with the machine's own library path (gpu_session.sh puts its kit's libraries in front for ditc)
+py() { env LD_LIBRARY_PATH="${DITC_BASE_LD_LIBRARY_PATH-${LD_LIBRARY_PATH-}}" "$PY" "$@"; }
 # d NAME CMD...: a ditc run under the step timeout, output to $TMP/NAME.out/.err; fails the check on a non-zero exit
 d() {
     local name=$1
     shift
-    if ! timeout "$TO" "$DITC" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
-        fail "$name: ditc $1 exited non-zero: $(tail -n 1 "$TMP/$name.err")"
+    # (--foreground: in the caller's process group, so a stage timeout around this script reaches it too)
+    if ! timeout --foreground "$TO" "$DITC" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+        fail "$name: ditc $1 exited non-zero: $(tail -n 3 "$TMP/$name.err" | tr "\n" " ")"
         return 1
     fi
 }
@@ -100,7 +103,7 @@ weights() {
     shift
     d "w.$name" train "$@" "${DATA[@]}" --global-batch-size 4 --max-steps 2 --lr 1e-3 --ckpt-every 2 \
         --results-dir "$TMP/w.$name" || return 1
-    "$PY" "$SRC/tests/make_check_inputs.py" "$TMP/in.$name.safetensors" "$CHECK_B" 4 "$(side_of "$@")" 10 3 ||
+    py "$SRC/tests/make_check_inputs.py" "$TMP/in.$name.safetensors" "$CHECK_B" 4 "$(side_of "$@")" 10 3 ||
         { fail "$name: make_check_inputs.py"; return 1; }
 }
 # check_dev NAME DEV PREC CONFIG...: ditc check with gradients and 2 AdamW steps
@@ -217,8 +220,8 @@ if want sample; then
         a=$TMP/s.$smp.cpu.png b=$TMP/s.$smp.$DEV.png
         if cmp -s "$a" "$b"; then
             pass "sample $smp, 10 steps: $DEV and CPU grids identical ($(wc -c <"$a") bytes)"
-        elif "$PY" -c 'import PIL, numpy' 2>/dev/null; then
-            msg=$("$PY" - "$a" "$b" <<'EOF'
+        elif py -c 'import PIL, numpy' 2>/dev/null; then
+            msg=$(py - "$a" "$b" <<'EOF'
 import sys, numpy as np
 from PIL import Image
 a, b = (np.asarray(Image.open(p)).astype(int) for p in sys.argv[1:3])
@@ -242,12 +245,12 @@ if want mpi; then
     P=("${TINY[@]}" "${DATA[@]}" --device "$DEV" --global-batch-size 8 --log-every 1 --ckpt-every 4 --max-steps 4 --threads 1)
     if ! command -v mpirun >/dev/null; then
         echo "SKIP mpi: no mpirun on this machine (the MPI staging path stays unverified here)"
-    elif ! timeout 120 "${MPI[@]}" 1 "$DITC" train "${P[@]}" --max-steps 1 --results-dir "$TMP/p.probe" >"$TMP/p.probe.log" 2>&1 ||
+    elif ! timeout --foreground 120 "${MPI[@]}" 1 "$DITC" train "${P[@]}" --max-steps 1 --results-dir "$TMP/p.probe" >"$TMP/p.probe.log" 2>&1 ||
         ! grep -q "mpi communicator" "$TMP/p.probe.log"; then
         echo "SKIP mpi: ditc is not built with MPI (-DDITC_MPI=ON) or mpirun failed ($(grep -o -m1 '([a-z]* communicator)' "$TMP/p.probe.log" || tail -n 1 "$TMP/p.probe.log"))"
     else
         for np in 1 2; do
-            timeout "$TO" "${MPI[@]}" $np "$DITC" train "${P[@]}" --results-dir "$TMP/p.np$np" >"$TMP/p.np$np.log" 2>&1
+            timeout --foreground "$TO" "${MPI[@]}" $np "$DITC" train "${P[@]}" --results-dir "$TMP/p.np$np" >"$TMP/p.np$np.log" 2>&1
             check $? "mpirun -np $np on $DEV: 4 steps ($(grep -o '[0-9]* process[a-z]* ([a-z]* communicator)' "$TMP/p.np$np.log" | head -n 1))"
         done
         cmp_losses "$TMP/p.np1" "$TMP/p.np2" 4 1e-5 "mpirun -np 2 vs -np 1 on $DEV: losses"
