@@ -231,6 +231,10 @@ run fa env DITC_ATTN=flash "$DITC" bench "${S2[@]}" --batch 8 --precision bf16 -
 want=$(awk 'BEGIN { printf "%.3f", 2 * 8 * 3 * 64 * 64 * 2 / 1048576 }')
 awk -v a="$(arena ga)" -v b="$(arena fa)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }'
 check $? "flash attention: the arena is $want MiB smaller, the kept probabilities ($(arena ga) -> $(arena fa) MiB)"
+run ka env DITC_ATTN_KEEP_P=0 "$DITC" bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2 ||
+    fail "DITC_ATTN_KEEP_P=0 bench"
+[ "$(arena ka)" = "$(arena fa)" ] && [ "$(grep -o 'last loss.*' "$TMP/ka.out")" = "$(grep -o 'last loss.*' "$TMP/ga.out")" ]
+check $? "DITC_ATTN_KEEP_P=0 (the GEMM attention recomputes P): the same loss, the arena of the flash path ($(arena ka) MiB)"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
