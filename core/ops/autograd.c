@@ -152,14 +152,17 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
 // its backward (run_backward), the only reader left — so the backward holds about one block's gradients at a time,
 // not all of them, as the activations it frees in PyTorch. (Checkpointed segments' re-runs use the scratch arena,
 // reset after each segment.)
-static ditc_tensor *new_grad(ditc_ctx *c, const ditc_tensor *t) {
+static void new_grad(ditc_ctx *c, ditc_tensor *t) {
     ditc_dtype dt = t->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32;
-    if (c->cur != &c->arena || !c->grad_reuse) return ditc_new(c, dt, t->ndim, t->shape);
-    ditc_tensor *g = ditc_arena_header(c->cur);
+    t->grad_pooled = c->cur == &c->arena && c->grad_reuse;
+    if (!t->grad_pooled) {
+        t->grad = ditc_new(c, dt, t->ndim, t->shape);
+        return;
+    }
+    ditc_tensor *g = t->grad = ditc_arena_header(c->cur);
     ditc_tensor_set_shape(g, dt, t->ndim, t->shape);
     g->backend = c->be;
     g->data = ditc_arena_alloc_reuse(c->cur, ditc_nbytes(g));
-    return g;
 }
 
 // After node n's backward (top level): its outputs' gradients are read for the last time.
@@ -176,10 +179,7 @@ static void release_out_grads(ditc_ctx *c, ditc_node *n) {
 
 ditc_tensor *ditc_grad_dst_any(ditc_ctx *c, ditc_tensor *t, int *acc) {
     if (!t || !t->requires_grad) return NULL;
-    if (!t->grad) {
-        t->grad = new_grad(c, t);
-        t->grad_pooled = c->cur == &c->arena && c->grad_reuse && !t->is_param;
-    }
+    if (!t->grad) new_grad(c, t); // (parameters have theirs: views into the flat buffer)
     *acc = t->grad_ready;
     DITC_CHECK(!*acc || t->grad->dtype == DITC_F32, "a BF16 gradient is written once (a second consumer added to it)");
     t->grad_ready = 1;

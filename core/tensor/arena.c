@@ -45,7 +45,6 @@ void ditc_arena_reset(ditc_arena *a) {
     a->in_use = 0;
     a->hdr_used = 0;
     a->n_free = 0;
-    a->reused = 0;
 }
 
 void *ditc_arena_alloc(ditc_arena *a, size_t bytes) {
@@ -72,7 +71,6 @@ void *ditc_arena_alloc_reuse(ditc_arena *a, size_t bytes) {
             a->n_free--;
             a->free_ptr[i] = a->free_ptr[a->n_free];
             a->free_size[i] = a->free_size[a->n_free];
-            a->reused += need;
             return p;
         }
     return ditc_arena_alloc(a, bytes);

@@ -31,7 +31,6 @@ typedef struct {
     void **free_ptr; // released blocks (until reset) and their aligned sizes
     size_t *free_size;
     int n_free, cap_free;
-    size_t reused; // bytes served from released blocks since the last reset
 } ditc_arena;
 
 #define DITC_ARENA_ALIGN     64

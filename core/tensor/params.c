@@ -116,7 +116,6 @@ void ditc_params_bf16_begin(ditc_params *p) {
         p->bf16 = ditc_params_alloc_like(p, DITC_BF16);
         p->bf16_views = ditc_xcalloc((size_t)p->n, sizeof *p->bf16_views);
         for (int i = 0; i < p->n; i++) p->bf16_views[i] = ditc_params_view(p, i, p->bf16, DITC_BF16);
-        p->bf16_current = 0;
     }
     if (!p->bf16_current) { // the whole flat buffer in one cast (the padding is 0 in both)
         ditc_tensor src = ditc_tensor_flat(p->data, DITC_F32, p->numel),
