@@ -90,7 +90,8 @@ extern "C" void cuda_copy_2d(ditc_backend *be, ditc_tensor *dst, int64_t dst_off
     if (rows * cols == 0) return;
     float *d = F32P(dst) + dst_off;
     const float *s = CF32P(src) + src_off;
-    if (!acc) {
+    if (!acc && dst_ld >= cols &&
+        src_ld >= cols) { // (cudaMemcpy2D takes no stride shorter than a row: the kernel does)
         CUDA_CHECK(cudaMemcpy2DAsync(d, (size_t)dst_ld * sizeof(float), s, (size_t)src_ld * sizeof(float),
                                      (size_t)cols * sizeof(float), (size_t)rows, cudaMemcpyDeviceToDevice,
                                      cstream(be)));

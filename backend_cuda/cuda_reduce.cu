@@ -101,27 +101,28 @@ extern "C" void cuda_bias_bwd(ditc_backend *be, ditc_tensor *db, const ditc_tens
 }
 
 // out[r] (+)= scale · Σ_c f(a, b), f = a (b NULL) or (a − b)²; partials in double like the CPU backend.
-__global__ void k_row_sums(float *out, const float *a, const float *b, int64_t C, float scale, int acc) {
+__global__ void k_row_sums(float *out, const float *a, const float *b, int64_t R, int64_t C, float scale, int acc) {
     __shared__ double sh[32];
-    int64_t r = blockIdx.x;
-    const float *ar = a + r * C, *br = b ? b + r * C : NULL;
-    double s = 0.0;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-        if (br) {
-            double d = (double)ar[c] - br[c];
-            s += d * d;
-        } else {
-            s += ar[c];
+    for (int64_t r = blockIdx.x; r < R; r += gridDim.x) { // (one block per row; grid-stride past the grid cap)
+        const float *ar = a + r * C, *br = b ? b + r * C : NULL;
+        double s = 0.0;
+        for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+            if (br) {
+                double d = (double)ar[c] - br[c];
+                s += d * d;
+            } else {
+                s += ar[c];
+            }
         }
+        s = block_sum_d(s, sh);
+        if (threadIdx.x == 0) out[r] = acc_store(out[r], (float)(s * scale), acc);
     }
-    s = block_sum_d(s, sh);
-    if (threadIdx.x == 0) out[r] = acc_store(out[r], (float)(s * scale), acc);
 }
 
 extern "C" void cuda_reduce_rows(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, float scale, int acc) {
     int64_t R = out->numel, C = x->numel / R;
     if (!R) return;
-    k_row_sums<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), NULL, C, scale, acc);
+    k_row_sums<<<cuda_grid_blocks(R), TPB, 0, cstream(be)>>>(F32P(out), CF32P(x), NULL, R, C, scale, acc);
     CUDA_LAUNCHED();
 }
 
@@ -139,7 +140,7 @@ extern "C" void cuda_expand_rows(ditc_backend *be, ditc_tensor *dx, const ditc_t
 extern "C" void cuda_mse_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *a, const ditc_tensor *b) {
     int64_t R = out->numel, C = a->numel / R;
     if (!R) return;
-    k_row_sums<<<(unsigned)R, TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), C, 1.0f / (float)C, 0);
+    k_row_sums<<<cuda_grid_blocks(R), TPB, 0, cstream(be)>>>(F32P(out), CF32P(a), CF32P(b), R, C, 1.0f / (float)C, 0);
     CUDA_LAUNCHED();
 }
 
