@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 extern "C" {
 #include "comm.h"
@@ -40,6 +41,23 @@ static ncclDataType_t nccl_type(ditc_dtype dt) {
 }
 
 static ncclComm_t nc_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->nc; }
+// Waits for stream s (a collective's), polling NCCL's asynchronous error state meanwhile: a failed or vanished peer
+// aborts this rank with NCCL's message instead of leaving it waiting forever.
+static void nccl_sync(ncclComm_t nc, cudaStream_t s) {
+    for (;;) {
+        cudaError_t e = cudaStreamQuery(s);
+        if (e == cudaSuccess) return;
+        if (e != cudaErrorNotReady) CUDA_CALL(e);
+        (void)cudaGetLastError(); // (not-ready is not an error: cleared)
+        ncclResult_t r = ncclSuccess;
+        NCCL_CALL(ncclCommGetAsyncError(nc, &r));
+        if (r != ncclSuccess) {
+            ncclCommAbort(nc);
+            ditc_fatal(__FILE__, __LINE__, "NCCL: %s (a peer failed or left)", ncclGetErrorString(r));
+        }
+        usleep(50);
+    }
+}
 static ditc_comm *boot_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->boot; }
 // Host memory (be NULL or host-addressable): the collective runs on the MPI communicator. Device memory: the
 // backend's stream is drained first, so the buffer holds every kernel's result before NCCL reads it, and so is the
@@ -47,14 +65,14 @@ static ditc_comm *boot_of(ditc_comm *cm) { return ((nccl_ctx *)cm->ctx)->boot; }
 static int on_host(ditc_comm *cm, ditc_backend *be) {
     if (!be || be->host_memory) return 1;
     be->synchronize(be);
-    CUDA_CALL(cudaStreamSynchronize(((nccl_ctx *)cm->ctx)->side));
+    nccl_sync(nc_of(cm), ((nccl_ctx *)cm->ctx)->side);
     return 0;
 }
 
 static void nccl_allreduce(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
     if (on_host(cm, be)) return boot_of(cm)->allreduce_sum(boot_of(cm), be, buf, n, dt);
     NCCL_CALL(ncclAllReduce(buf, buf, n, nccl_type(dt), ncclSum, nc_of(cm), 0));
-    CUDA_CALL(cudaStreamSynchronize(0));
+    nccl_sync(nc_of(cm), 0);
 }
 
 static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
@@ -68,7 +86,7 @@ static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size
         NCCL_CALL(ncclReduce(p, p, e - b, nccl_type(dt), ncclSum, r, nc_of(cm), 0));
     }
     NCCL_CALL(ncclGroupEnd());
-    CUDA_CALL(cudaStreamSynchronize(0));
+    nccl_sync(nc_of(cm), 0);
 }
 
 static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n, ditc_dtype dt) {
@@ -82,13 +100,13 @@ static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n,
         NCCL_CALL(ncclBroadcast(p, p, e - b, nccl_type(dt), r, nc_of(cm), 0));
     }
     NCCL_CALL(ncclGroupEnd());
-    CUDA_CALL(cudaStreamSynchronize(0));
+    nccl_sync(nc_of(cm), 0);
 }
 
 static void nccl_broadcast(ditc_comm *cm, ditc_backend *be, void *buf, size_t bytes, int root) {
     if (on_host(cm, be)) return boot_of(cm)->broadcast(boot_of(cm), be, buf, bytes, root);
     NCCL_CALL(ncclBroadcast(buf, buf, bytes, ncclUint8, root, nc_of(cm), 0));
-    CUDA_CALL(cudaStreamSynchronize(0));
+    nccl_sync(nc_of(cm), 0);
 }
 
 // ---- non-blocking: on the side stream, after the backend's queued work; completion by event ----------------
@@ -206,7 +224,7 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     CUDA_CALL(cudaMalloc((void **)&one, sizeof *one));
     CUDA_CALL(cudaMemset(one, 0, sizeof *one));
     NCCL_CALL(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, c->nc, c->side));
-    CUDA_CALL(cudaStreamSynchronize(c->side));
+    nccl_sync(c->nc, c->side);
     CUDA_CALL(cudaFree(one));
     ditc_comm *cm = (ditc_comm *)ditc_xcalloc(1, sizeof *cm);
     *cm = *boot;
