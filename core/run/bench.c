@@ -113,6 +113,36 @@ static void print_device(ditc_backend *be, double flops) {
     }
 }
 
+// What a benchmark step needs: the model, its context and diffusion, the fixed latents x (B, C, S, S), and host
+// buffers for the step's timesteps and labels.
+typedef struct {
+    ditc_ctx *c;
+    ditc_diffusion *d;
+    ditc_dit *m;
+    const float *x;
+    int *t;
+    int32_t *y;
+    int64_t shape[4];
+} bench_step;
+
+// Step s up to its loss: timesteps and labels drawn for s, a fresh arena, the latents uploaded, noise keyed by s,
+// gradients zeroed, the weights' bf16 copy begun (ditc_params_bf16_end after the backward).
+static ditc_tensor *step_forward(const bench_step *k, int s) {
+    ditc_backend *be = k->c->be;
+    int64_t B = k->shape[0];
+    for (int64_t b = 0; b < B; b++) {
+        k->t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
+        k->y[b] = (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b,
+                                            (uint64_t)k->m->cfg.num_classes);
+    }
+    ditc_ctx_reset(k->c);
+    ditc_tensor *x0 = ditc_from_host(k->c, DITC_F32, 4, k->shape, k->x), *noise = ditc_new(k->c, DITC_F32, 4, k->shape);
+    be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
+    ditc_params_zero_grad(&k->m->params);
+    ditc_params_bf16_begin(&k->m->params); // bf16: the weights' copy (written by the AdamW step after the first)
+    return ditc_mean(k->c, ditc_diffusion_training_loss(k->c, k->d, k->m, x0, k->t, k->y, noise, NULL, NULL, NULL), 0);
+}
+
 int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st) {
     ditc_dit_config cfg;
     if (bench_config(&cfg, a, st)) return st->code;
@@ -133,11 +163,17 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
     ditc_ctx c;
     ditc_ctx_init(&c, be);
     int64_t B = a->batch, per = (int64_t)cfg.in_channels * cfg.input_size * cfg.input_size;
-    int64_t shape[4] = {B, cfg.in_channels, cfg.input_size, cfg.input_size};
     float *x = ditc_xmalloc(sizeof(float) * (size_t)(B * per));
     int32_t *y = ditc_xmalloc(sizeof(int32_t) * (size_t)B);
     int *t = ditc_xmalloc(sizeof(int) * (size_t)B);
     ditc_rng_fill_normal(x, (size_t)(B * per), 1, DITC_RNG_TEST, 0, 0);
+    bench_step k = {.c = &c,
+                    .d = &d,
+                    .m = &m,
+                    .x = x,
+                    .t = t,
+                    .y = y,
+                    .shape = {B, cfg.in_channels, cfg.input_size, cfg.input_size}};
     int total = a->warmup + a->steps;
     double *times = ditc_xmalloc(sizeof(double) * (size_t)total * 4), loss_last = 0;
     double *t_fwd = times + total, *t_bwd = times + 2 * total, *t_opt = times + 3 * total;
@@ -154,18 +190,7 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
         if (marks) dev->timer_reset(dev);
         int m0 = marks ? dev->timer_mark(dev) : 0;
         double t0 = ditc_now_s();
-        for (int64_t b = 0; b < B; b++) {
-            t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
-            y[b] =
-                (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b, (uint64_t)cfg.num_classes);
-        }
-        ditc_ctx_reset(&c);
-        ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, x), *noise = ditc_new(&c, DITC_F32, 4, shape);
-        be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
-        ditc_params_zero_grad(&m.params);
-        ditc_params_bf16_begin(&m.params); // bf16: the weights' copy (written by the AdamW step after the first)
-        ditc_tensor *loss =
-            ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
+        ditc_tensor *loss = step_forward(&k, s);
         float lv;
         if (!marks) ditc_to_host(loss, &lv), be->synchronize(be);
         int m1 = marks ? dev->timer_mark(dev) : 0;
@@ -224,17 +249,7 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
         double p0 = ditc_now_s();
         ditc_tensor *loss = NULL;
         for (int s = total; s < total + a->steps; s++) {
-            for (int64_t b = 0; b < B; b++) {
-                t[b] = (int)ditc_rng_randint(1, DITC_RNG_TIMESTEP, (uint32_t)s, (uint64_t)b, DITC_DIFF_TRAIN_STEPS);
-                y[b] = (int32_t)ditc_rng_randint(1, DITC_RNG_LABEL_DROP, (uint32_t)s, (uint64_t)b,
-                                                 (uint64_t)cfg.num_classes);
-            }
-            ditc_ctx_reset(&c);
-            ditc_tensor *x0 = ditc_from_host(&c, DITC_F32, 4, shape, x), *noise = ditc_new(&c, DITC_F32, 4, shape);
-            be->rng_fill(be, noise, DITC_RNG_DIST_NORMAL, 1, DITC_RNG_NOISE, (uint32_t)s, 0);
-            ditc_params_zero_grad(&m.params);
-            ditc_params_bf16_begin(&m.params);
-            loss = ditc_mean(&c, ditc_diffusion_training_loss(&c, &d, &m, x0, t, y, noise, NULL, NULL, NULL), 0);
+            loss = step_forward(&k, s);
             ditc_backward(&c, loss);
             ditc_params_bf16_end(&m.params);
             ditc_params_settle_grad(&m.params);
