@@ -96,6 +96,15 @@ same_run "bf16 on --device cpu-guard = cpu, bit for bit" "$TMP/t2" "$TMP/gd"
 #    DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0); the bf16 output gradients change only what summed them in F32 (the
 #    bias gradients), the bf16 activations what GELU, the gated residuals and the softmax backward read: each close to
 #    the step before it, not equal
+# check16 RUN CONFIG HEADS OUT [VAR=VALUE...]: `ditc check --precision bf16` of section 1's weights and inputs of CONFIG
+# with those environment switches, into OUT
+check16() {
+    local r=$1 name=$2 heads=$3 out=$4
+    shift 4
+    run "$r" env "$@" "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" \
+        --inputs "$TMP/in.$name.safetensors" --num-heads "$heads" --grads --train-steps 2 --lr 1e-4 --out "$out" ||
+        { fail "$name: $* ditc check"; show "$r"; }
+}
 V=(o16:DITC_BF16_OPERANDS=0 g16:"DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0" a16:DITC_BF16_ACTIVATIONS=0)
 for name in s2 ldit; do
     [ -f "$TMP/c.$name.bf16.safetensors" ] || continue
@@ -103,9 +112,7 @@ for name in s2 ldit; do
     [ $name = ldit ] && heads=4
     for v in "${V[@]}"; do
         # shellcheck disable=SC2086
-        run "${v%%:*}.$name" env ${v#*:} "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" \
-            --inputs "$TMP/in.$name.safetensors" --num-heads $heads --grads --train-steps 2 --lr 1e-4 \
-            --out "$TMP/${v%%:*}.$name.safetensors" || { fail "$name: ${v#*:} ditc check"; show "${v%%:*}.$name"; }
+        check16 "${v%%:*}.$name" $name $heads "$TMP/${v%%:*}.$name.safetensors" ${v#*:}
     done
     cmp -s "$TMP/o16.$name.safetensors" "$TMP/g16.$name.safetensors"
     check $? "$name: check at bf16, producers' bf16 operands = per-GEMM rounding (DITC_BF16_OPERANDS=0), bit for bit"
@@ -205,9 +212,7 @@ for v in 1 0; do
 done
 same_run "fc1 + GELU in one GEMM = linear, then GELU: fp32 training bit for bit" "$TMP/ge1" "$TMP/ge0"
 if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
-    run ge.c env DITC_GELU_EPILOGUE=0 "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.s2")/model.safetensors" \
-        --inputs "$TMP/in.s2.safetensors" --num-heads 3 --grads --train-steps 2 --lr 1e-4 --out "$TMP/ge0.s2.safetensors" ||
-        { fail "DITC_GELU_EPILOGUE=0 check"; show ge.c; }
+    check16 ge.c s2 3 "$TMP/ge0.s2.safetensors" DITC_GELU_EPILOGUE=0
     stc "the GELU epilogue at bf16 (GELU of the unrounded pre-activation) vs GELU of the stored bf16 one: within 1e-2" \
         "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
     stc "... and not identical (the epilogue is in use)" "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
@@ -215,9 +220,7 @@ fi
 
 # 7. flash attention
 if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
-    run fl.c env DITC_ATTN=flash "$DITC" check --precision bf16 --ckpt "$(last_ckpt "$TMP/w.s2")/model.safetensors" \
-        --inputs "$TMP/in.s2.safetensors" --num-heads 3 --grads --train-steps 2 --lr 1e-4 --out "$TMP/fl.s2.safetensors" ||
-        { fail "DITC_ATTN=flash check"; show fl.c; }
+    check16 fl.c s2 3 "$TMP/fl.s2.safetensors" DITC_ATTN=flash
     # (2e-2: the largest relative differences are in the near-zero adaLN biases after the 2 AdamW steps, as in 4.)
     stc "flash attention vs the GEMM attention at bf16, check within 2e-2" "$TMP/c.s2.bf16.safetensors" "$TMP/fl.s2.safetensors" 2e-2
     stc "... and not identical (the flash path is in use)" "$TMP/c.s2.bf16.safetensors" "$TMP/fl.s2.safetensors" 0 expect_fail
