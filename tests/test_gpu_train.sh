@@ -21,6 +21,8 @@
 #   mpi     `mpirun -np 2 ditc train --device cuda` on one GPU (two ranks share it: MPI staging through host
 #           memory) equals -np 1 within 1e-5 (losses, EMA); skipped with a note without mpirun or an MPI build.
 #
+# DITC_GPU_SMALL=1 keeps the device (cuda) but takes the self-check's small models: the ctest of a build for the
+# CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/), where real sizes would take hours.
 # DITC_GPU_DEVICE=cpu-guard (or cpu) runs the same script with that device in place of cuda and small models: a
 # self-check of this script without a GPU (every comparison must then hold; tf32 is skipped, bf16 is the CPU's
 # emulation on both sides).
@@ -74,8 +76,8 @@ cmp_losses() {
     check $? "$5: worst relative difference $w at step $s (limit $4)"
 }
 
-# ---- model configs (small ones for the self-check) ----------------------------------------------------------------
-if [ $CUDA = 1 ]; then
+# ---- model configs (small ones for the self-check, and with DITC_GPU_SMALL=1: the CPU emulation of the device) -----
+if [ $CUDA = 1 ] && [ -z "${DITC_GPU_SMALL:-}" ]; then
     S2=(--model DiT-S/2 --image-size 32)                       # D 384, 6 heads of 64, T 256
     HD72=(--model DiT-XL/2 --depth 2 --image-size 32)          # D 1152, 16 heads of 72, T 256
     LDIT=(--model LDiT-600M --depth 2 --image-size 32)         # D 1536, 32 heads of 48

@@ -1,0 +1,30 @@
+# cuda_emu.cmake — -DDITC_CUDA_EMU=ON: the CUDA backend built for a CPU emulation of the device (tests/cuda_emu/),
+# so the gpu tests (test_gpu_parity, test_gpu_train) run here without a GPU. backend_cuda/*.cu are rewritten by
+# cuemu_rewrite (launches, dynamic shared memory) and compiled as C++ against the CUDA toolkit's headers; the
+# runtime, cuBLAS and cuBLASLt calls are cuemu's. Nothing from libcudart or libcublas is linked. Slow (every GPU
+# thread is a fiber): for toy sizes. Results say nothing about speed and do not replace a run on a real GPU.
+enable_language(CXX)
+find_package(CUDAToolkit REQUIRED) # headers only
+if(DITC_SANITIZE)
+  message(FATAL_ERROR "DITC_CUDA_EMU: not with DITC_SANITIZE (the emulation switches stacks)")
+endif()
+set(_emu ${CMAKE_SOURCE_DIR}/tests/cuda_emu)
+add_executable(cuemu_rewrite ${_emu}/cuemu_rewrite.c)
+file(GLOB _cuda_src CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/backend_cuda/*.cu)
+set(_emu_src)
+foreach(_cu ${_cuda_src})
+  get_filename_component(_name ${_cu} NAME_WE)
+  set(_cc ${CMAKE_BINARY_DIR}/cuemu/${_name}.cc)
+  add_custom_command(OUTPUT ${_cc} COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/cuemu
+                     COMMAND cuemu_rewrite ${_cu} ${_cc} DEPENDS cuemu_rewrite ${_cu} VERBATIM)
+  list(APPEND _emu_src ${_cc})
+endforeach()
+add_library(ditc_backend_cuda STATIC ${_emu_src} ${_emu}/cuemu_sched.cc ${_emu}/cuemu_runtime.cc
+                                     ${_emu}/cuemu_blas.cc)
+set_source_files_properties(${_emu_src} PROPERTIES COMPILE_OPTIONS "-include;${_emu}/cuemu_device.h")
+target_include_directories(ditc_backend_cuda PRIVATE ${_emu} ${CMAKE_SOURCE_DIR}/backend_cuda
+                           ${CUDAToolkit_INCLUDE_DIRS})
+target_compile_options(ditc_backend_cuda PRIVATE -std=c++17 -Wall -Wextra -Wno-unknown-pragmas
+                       -Wno-unused-parameter $<$<BOOL:${DITC_WERROR}>:-Werror>)
+target_link_libraries(ditc_backend_cuda PUBLIC ditc_tensor OpenMP::OpenMP_C)
+target_compile_definitions(ditc_backend_cuda PUBLIC DITC_HAVE_CUDA=1 DITC_CUDA_EMU=1)

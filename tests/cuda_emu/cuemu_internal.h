@@ -1,0 +1,19 @@
+// cuemu_internal.h — between the parts of the CUDA emulation: the runtime's sticky launch error, the checks a
+// launch makes, and the device's fixed properties (an H100-like device: compute capability 9.0).
+#ifndef CUEMU_INTERNAL_H
+#define CUEMU_INTERNAL_H
+
+#include <cuda_runtime.h>
+
+#define CUEMU_SMEM_OPTIN_MAX (227u * 1024) // sharedMemPerBlockOptin of compute capability 9.0
+#define CUEMU_SM_COUNT       132
+
+void cuemu_set_error(cudaError_t e);
+void cuemu_stream_check(cudaStream_t s); // a stream that was never created (or destroyed) stops the program
+void cuemu_set_smem_optin(const void *fn, int bytes);
+void cuemu_device_access(int on);
+void cuemu_count_launch(void);
+// "N bytes past the end of a B-byte allocation" or "not near device memory" (for fault reports)
+void cuemu_describe_address(const void *p, char *buf, size_t n);
+
+#endif

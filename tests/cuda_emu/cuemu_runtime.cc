@@ -1,0 +1,360 @@
+// cuemu_runtime.cc — the CUDA runtime functions the backend calls, on the host: one emulated device (compute
+// capability 9.0); memory from the heap, filled with NaN bytes when allocated so that reads of unwritten device
+// memory show; streams and events that exist only as handles (everything runs at the call, in order, which is the
+// order one stream gives); a memory pool that counts its bytes in use and its high-water mark; the sticky launch
+// error of cudaGetLastError. Handles that were never created, or are used after being destroyed, stop the program.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "cuemu_internal.h"
+
+struct CUstream_st {
+    int magic;
+};
+struct CUevent_st {
+    int magic;
+    int recorded;
+    double ms; // host clock at the record
+};
+struct CUmemPoolHandle_st {
+    int magic;
+};
+
+#define MAGIC_STREAM 0x5712ea
+#define MAGIC_EVENT  0xe7e7
+
+static cudaError_t last_error = cudaSuccess;
+static int current_device = 0;
+static std::map<void *, size_t> device_blocks; // device allocations and their sizes
+static size_t pool_used, pool_high;
+static CUmemPoolHandle_st default_pool = {1};
+static std::set<void *> live_handles;
+static long launches;
+
+void cuemu_set_error(cudaError_t e) {
+    if (last_error == cudaSuccess) last_error = e;
+}
+void cuemu_device_access(int on) { (void)on; }
+void cuemu_count_launch(void) { launches++; }
+
+static void stop(const char *fn, const char *what) {
+    fprintf(stderr, "cuemu: %s: %s\n", fn, what);
+    abort();
+}
+
+void cuemu_stream_check(cudaStream_t s) {
+    if (s && !live_handles.count(s)) stop("kernel launch", "a stream that does not exist");
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+// Each allocation has pages of its own and ends (its size rounded up to 256 bytes, the alignment cudaMalloc gives) at
+// an inaccessible guard page: a kernel or copy running past the end faults at once (as compute-sanitizer's memcheck
+// would report it), instead of reading a neighbour.
+static std::map<void *, std::pair<void *, size_t>> mappings; // data pointer → (mapping, its length)
+
+static void *device_alloc(size_t n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), used = (n ? n + 255 : 256) / 256 * 256;
+    size_t len = (used + page - 1) / page * page + page;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    mprotect((char *)m + len - page, page, PROT_NONE);
+    char *p = (char *)m + len - page - used;
+    memset(p, 0xff, used); // NaN for F32 and BF16
+    device_blocks[p] = n;
+    mappings[p] = std::make_pair(m, len);
+    return p;
+}
+
+void cuemu_describe_address(const void *p, char *buf, size_t n) {
+    auto it = device_blocks.upper_bound((void *)p);
+    if (it == device_blocks.begin()) {
+        snprintf(buf, n, "below every device allocation");
+        return;
+    }
+    --it;
+    const char *b = (const char *)it->first, *q = (const char *)p;
+    snprintf(buf, n, "byte %td of a %zu-byte device allocation: %td bytes past its end", q - b, it->second,
+             q - b - (ptrdiff_t)it->second);
+}
+
+static int device_free(void *p) {
+    auto it = device_blocks.find(p);
+    if (it == device_blocks.end()) return 0;
+    device_blocks.erase(it);
+    auto m = mappings.find(p);
+    munmap(m->second.first, m->second.second);
+    mappings.erase(m);
+    return 1;
+}
+
+// A device range [p, p + n) must lie inside one allocation.
+static void check_range(const char *fn, const void *p, size_t n) {
+    if (!n) return;
+    auto it = device_blocks.upper_bound((void *)p);
+    if (it == device_blocks.begin()) stop(fn, "pointer is not device memory");
+    --it;
+    const char *b = (const char *)it->first, *q = (const char *)p;
+    if (q < b || q + n > b + it->second) {
+        fprintf(stderr, "cuemu: %s: %zu bytes at offset %td of a %zu-byte allocation\n", fn, n, q - b, it->second);
+        abort();
+    }
+}
+static int is_device(const void *p) {
+    auto it = device_blocks.upper_bound((void *)p);
+    if (it == device_blocks.begin()) return 0;
+    --it;
+    return (const char *)p < (const char *)it->first + it->second;
+}
+
+extern "C" {
+
+const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    default: return "cuemu: error";
+    }
+}
+cudaError_t cudaGetLastError(void) {
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+cudaError_t cudaPeekAtLastError(void) { return last_error; }
+
+cudaError_t cudaGetDeviceCount(int *n) {
+    *n = 1;
+    return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int d) {
+    if (d != 0) return cudaErrorInvalidDevice;
+    current_device = d;
+    return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int *d) {
+    *d = current_device;
+    return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+    if (d != 0) return cudaErrorInvalidDevice;
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "cuemu (CUDA emulated on the CPU)");
+    p->major = 9;
+    p->minor = 0;
+    p->multiProcessorCount = CUEMU_SM_COUNT;
+    p->totalGlobalMem = (size_t)80 << 30;
+    p->sharedMemPerBlock = 48 * 1024;
+    p->sharedMemPerBlockOptin = CUEMU_SMEM_OPTIN_MAX;
+    p->maxThreadsPerBlock = 1024;
+    p->warpSize = 32;
+    p->maxGridSize[0] = 2147483647;
+    p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
+    if (d != 0) return cudaErrorInvalidDevice;
+    switch (a) {
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = (int)CUEMU_SMEM_OPTIN_MAX; return cudaSuccess;
+    case cudaDevAttrMultiProcessorCount: *v = CUEMU_SM_COUNT; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMajor: *v = 9; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMinor: *v = 0; return cudaSuccess;
+    default: stop("cudaDeviceGetAttribute", "attribute not emulated");
+    }
+    return cudaErrorInvalidValue;
+}
+cudaError_t cudaFuncSetAttribute(const void *fn, cudaFuncAttribute a, int v) {
+    if (a != cudaFuncAttributeMaxDynamicSharedMemorySize) stop("cudaFuncSetAttribute", "attribute not emulated");
+    if (v < 0 || (unsigned)v > CUEMU_SMEM_OPTIN_MAX) return cudaErrorInvalidValue;
+    cuemu_set_smem_optin(fn, v);
+    return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t *fr, size_t *tot) {
+    *tot = (size_t)80 << 30;
+    *fr = *tot - pool_used;
+    return cudaSuccess;
+}
+
+// ---- memory ----
+cudaError_t cudaMalloc(void **p, size_t n) {
+    *p = device_alloc(n);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFree(void *p) {
+    if (p && !device_free(p)) stop("cudaFree", "not a device allocation");
+    return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t n) {
+    *p = malloc(n ? n : 1);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags) {
+    (void)flags;
+    return cudaMallocHost(p, n);
+}
+cudaError_t cudaFreeHost(void *p) {
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *pool, int d) {
+    if (d != 0) return cudaErrorInvalidDevice;
+    *pool = &default_pool;
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool, cudaMemPoolAttr a, void *v) {
+    if (pool != &default_pool) stop("cudaMemPoolSetAttribute", "not the default pool");
+    if (a == cudaMemPoolAttrUsedMemHigh) {
+        if (*(unsigned long long *)v != 0) return cudaErrorInvalidValue;
+        pool_high = pool_used;
+    }
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, cudaMemPoolAttr a, void *v) {
+    if (pool != &default_pool) stop("cudaMemPoolGetAttribute", "not the default pool");
+    unsigned long long *u = (unsigned long long *)v;
+    switch (a) {
+    case cudaMemPoolAttrUsedMemHigh: *u = pool_high; break;
+    case cudaMemPoolAttrUsedMemCurrent: *u = pool_used; break;
+    default: *u = 0;
+    }
+    return cudaSuccess;
+}
+static std::map<void *, size_t> pool_blocks;
+cudaError_t cudaMallocFromPoolAsync(void **p, size_t n, cudaMemPool_t pool, cudaStream_t s) {
+    if (pool != &default_pool) stop("cudaMallocFromPoolAsync", "not the default pool");
+    cuemu_stream_check(s);
+    *p = device_alloc(n);
+    if (!*p) return cudaErrorMemoryAllocation;
+    pool_blocks[*p] = n;
+    pool_used += n;
+    if (pool_used > pool_high) pool_high = pool_used;
+    return cudaSuccess;
+}
+cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t s) {
+    return cudaMallocFromPoolAsync(p, n, &default_pool, s);
+}
+cudaError_t cudaFreeAsync(void *p, cudaStream_t s) {
+    cuemu_stream_check(s);
+    auto it = pool_blocks.find(p);
+    if (it == pool_blocks.end()) stop("cudaFreeAsync", "not a pool allocation (or freed twice)");
+    pool_used -= it->second;
+    pool_blocks.erase(it);
+    device_free(p);
+    return cudaSuccess;
+}
+
+static cudaError_t copy(const char *fn, void *d, const void *s, size_t n, cudaMemcpyKind k) {
+    int dd = k == cudaMemcpyHostToDevice || k == cudaMemcpyDeviceToDevice;
+    int sd = k == cudaMemcpyDeviceToHost || k == cudaMemcpyDeviceToDevice;
+    if (k == cudaMemcpyDefault) dd = is_device(d), sd = is_device(s);
+    else if (k == cudaMemcpyHostToHost) dd = sd = 0;
+    if (dd) check_range(fn, d, n);
+    else if (n && is_device(d)) stop(fn, "the destination is device memory, the copy's kind says host");
+    if (sd) check_range(fn, s, n);
+    else if (n && is_device(s)) stop(fn, "the source is device memory, the copy's kind says host");
+    if (n) memmove(d, s, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) { return copy("cudaMemcpy", d, s, n, k); }
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, cudaStream_t st) {
+    cuemu_stream_check(st);
+    return copy("cudaMemcpyAsync", d, s, n, k);
+}
+cudaError_t cudaMemcpy2DAsync(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h, cudaMemcpyKind k,
+                              cudaStream_t st) {
+    cuemu_stream_check(st);
+    if (w > dp || w > sp) return cudaErrorInvalidPitchValue;
+    for (size_t r = 0; r < h; r++) copy("cudaMemcpy2DAsync", (char *)d + r * dp, (const char *)s + r * sp, w, k);
+    return cudaSuccess;
+}
+cudaError_t cudaMemset(void *d, int v, size_t n) {
+    check_range("cudaMemset", d, n);
+    memset(d, v, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st) {
+    cuemu_stream_check(st);
+    return cudaMemset(d, v, n);
+}
+
+// ---- streams and events ----
+cudaError_t cudaStreamCreate(cudaStream_t *s) {
+    *s = new CUstream_st{MAGIC_STREAM};
+    live_handles.insert(*s);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f) {
+    (void)f;
+    return cudaStreamCreate(s);
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    if (!live_handles.erase(s)) stop("cudaStreamDestroy", "not a live stream");
+    delete s;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+    cuemu_stream_check(s);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+    cuemu_stream_check(s);
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned f) {
+    (void)f;
+    cuemu_stream_check(s);
+    if (!live_handles.count(e)) stop("cudaStreamWaitEvent", "not a live event");
+    return cudaSuccess;
+}
+cudaError_t cudaEventCreate(cudaEvent_t *e) {
+    *e = new CUevent_st{MAGIC_EVENT, 0, 0.0};
+    live_handles.insert(*e);
+    return cudaSuccess;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned f) {
+    (void)f;
+    return cudaEventCreate(e);
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    if (!live_handles.erase(e)) stop("cudaEventDestroy", "not a live event");
+    delete e;
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
+    cuemu_stream_check(s);
+    if (!live_handles.count(e)) stop("cudaEventRecord", "not a live event");
+    e->recorded = 1;
+    e->ms = now_ms();
+    return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+    if (!live_handles.count(e)) stop("cudaEventSynchronize", "not a live event");
+    return cudaSuccess;
+}
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+    if (!live_handles.count(e)) stop("cudaEventQuery", "not a live event");
+    return cudaSuccess;
+}
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
+    if (!live_handles.count(a) || !live_handles.count(b)) stop("cudaEventElapsedTime", "not a live event");
+    if (!a->recorded || !b->recorded) return cudaErrorInvalidResourceHandle;
+    *ms = (float)(b->ms - a->ms);
+    return cudaSuccess;
+}
+
+} // extern "C"

@@ -1,0 +1,315 @@
+// cuemu_sched.cc — runs a kernel launch of the CUDA emulation: the launch checks the runtime makes (block size, grid
+// limits, shared memory), then every block in turn, each thread of the block a fiber with its own stack (a guard page
+// below it). A fiber runs until it reaches a barrier or a warp collective, then the next one runs; a barrier opens
+// when every live thread of its block (its warp) has arrived. When no fiber can go on, the launch reports the
+// deadlock with each thread's state and stops the program.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "cuemu_device.h"
+#include "cuemu_internal.h"
+
+cuemu_thread *cuemu_cur;
+uint3 cuemu_block_idx;
+dim3 cuemu_block_dim, cuemu_grid_dim;
+
+enum { T_RUN, T_BLOCK, T_WARP, T_DONE };
+
+#define STACK_BYTES (256u << 10)
+#define MAX_THREADS 1024
+
+struct warp_state {
+    int live, arrived; // lanes not yet exited; lanes waiting at the barrier
+    unsigned gen;      // barrier generation
+    unsigned mask;     // the lanes that exist (a partial last warp has fewer)
+    unsigned exited;   // lanes that have returned
+    uint64_t slot[2][32];
+};
+
+static cuemu_thread threads[MAX_THREADS];
+static warp_state warps[MAX_THREADS / 32];
+static int block_live, block_arrived;
+static unsigned block_gen;
+static char *stacks;
+static void *sched_sp;
+static const char *cur_name;
+static void (*cur_body)(void *);
+static void *cur_arg;
+static unsigned char *dyn_smem;
+static size_t dyn_smem_cap;
+
+// ---- context switch -----------------------------------------------------------------------------------------
+extern "C" void cuemu_switch(void **save_sp, void *to_sp);
+#if defined(__x86_64__)
+// System V: rbx, rbp, r12–r15 are callee-saved; the return address is on the stack.
+asm(".text\n"
+    ".globl cuemu_switch\n"
+    ".type cuemu_switch,@function\n"
+    "cuemu_switch:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+    "  ret\n"
+    ".size cuemu_switch,.-cuemu_switch\n");
+#elif defined(__aarch64__)
+// AAPCS64: x19–x30 and d8–d15 are callee-saved; x30 is the return address.
+asm(".text\n"
+    ".globl cuemu_switch\n"
+    ".type cuemu_switch,%function\n"
+    "cuemu_switch:\n"
+    "  sub sp, sp, #160\n"
+    "  stp x19, x20, [sp, #0]\n  stp x21, x22, [sp, #16]\n  stp x23, x24, [sp, #32]\n  stp x25, x26, [sp, #48]\n"
+    "  stp x27, x28, [sp, #64]\n  stp x29, x30, [sp, #80]\n  stp d8, d9, [sp, #96]\n  stp d10, d11, [sp, #112]\n"
+    "  stp d12, d13, [sp, #128]\n  stp d14, d15, [sp, #144]\n"
+    "  mov x9, sp\n  str x9, [x0]\n  mov sp, x1\n"
+    "  ldp x19, x20, [sp, #0]\n  ldp x21, x22, [sp, #16]\n  ldp x23, x24, [sp, #32]\n  ldp x25, x26, [sp, #48]\n"
+    "  ldp x27, x28, [sp, #64]\n  ldp x29, x30, [sp, #80]\n  ldp d8, d9, [sp, #96]\n  ldp d10, d11, [sp, #112]\n"
+    "  ldp d12, d13, [sp, #128]\n  ldp d14, d15, [sp, #144]\n"
+    "  add sp, sp, #160\n  ret\n"
+    ".size cuemu_switch,.-cuemu_switch\n");
+#else
+#error "the CUDA emulation's fibers need x86-64 or AArch64"
+#endif
+
+static void thread_exit(void);
+
+static void fiber_entry(void) {
+    cur_body(cur_arg); // the kernel, with this thread's threadIdx
+    thread_exit();
+}
+
+// A fresh fiber's stack: cuemu_switch pops the callee-saved registers and returns into fiber_entry.
+static void *fiber_stack(int i) {
+    char *top = stacks + (size_t)(i + 1) * STACK_BYTES;
+    uintptr_t *sp = (uintptr_t *)top;
+#if defined(__x86_64__)
+    *--sp = 0;                       // (fiber_entry's caller's alignment slot; it never returns)
+    *--sp = (uintptr_t)&fiber_entry; // the return address
+    for (int r = 0; r < 6; r++) *--sp = 0;
+#else
+    sp -= 20;
+    memset(sp, 0, 160);
+    sp[11] = (uintptr_t)&fiber_entry; // x30
+#endif
+    return sp;
+}
+
+static void yield(void) { cuemu_switch(&cuemu_cur->sp, sched_sp); }
+
+static void report(const char *what) {
+    fprintf(stderr, "cuemu: %s in kernel %s, block (%u, %u, %u) of (%u, %u, %u), %u×%u×%u threads\n", what, cur_name,
+            cuemu_block_idx.x, cuemu_block_idx.y, cuemu_block_idx.z, cuemu_grid_dim.x, cuemu_grid_dim.y,
+            cuemu_grid_dim.z, cuemu_block_dim.x, cuemu_block_dim.y, cuemu_block_dim.z);
+}
+
+[[noreturn]] static void fatal(const char *what) {
+    report(what);
+    int n = (int)(cuemu_block_dim.x * cuemu_block_dim.y * cuemu_block_dim.z);
+    static const char *names[] = {"running", "at __syncthreads", "at a warp barrier", "returned"};
+    for (int i = 0; i < n; i++)
+        if (i < 64 || threads[i].state != threads[i - 1].state)
+            fprintf(stderr, "  thread %d (lane %d of warp %d): %s\n", i, threads[i].lane, threads[i].warp,
+                    names[threads[i].state]);
+    abort();
+}
+
+static void release_block(void) {
+    block_arrived = 0;
+    block_gen++;
+}
+static void release_warp(warp_state *w) {
+    w->arrived = 0;
+    w->gen++;
+}
+
+void cuemu_syncthreads(void) {
+    if (++block_arrived == block_live) return release_block();
+    cuemu_cur->state = T_BLOCK;
+    cuemu_cur->wait = block_gen;
+    yield();
+}
+
+static void warp_barrier(unsigned mask) {
+    warp_state *w = &warps[cuemu_cur->warp];
+    if ((mask & w->mask) != w->mask)
+        fatal("a warp collective over part of a warp (mask not covering every lane: not emulated)");
+    if (mask & w->exited) fatal("a warp collective names a lane that has returned");
+    if (++w->arrived == w->live) return release_warp(w);
+    cuemu_cur->state = T_WARP;
+    cuemu_cur->wait = w->gen;
+    yield();
+}
+
+void cuemu_syncwarp(unsigned mask) { warp_barrier(mask); }
+
+uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src) {
+    warp_state *w = &warps[cuemu_cur->warp];
+    // two slot sets by generation parity: a lane that runs ahead to the next exchange writes the other set
+    unsigned g = w->gen & 1;
+    w->slot[g][cuemu_cur->lane] = v;
+    warp_barrier(mask);
+    if (src < 0 || src > 31 || !((w->mask >> src) & 1)) fatal("a shuffle reads a lane that does not exist");
+    return w->slot[g][src];
+}
+
+static void thread_exit(void) {
+    cuemu_thread *t = cuemu_cur;
+    warp_state *w = &warps[t->warp];
+    t->state = T_DONE;
+    block_live--;
+    w->live--;
+    w->exited |= 1u << t->lane;
+    if (block_arrived && block_arrived == block_live) release_block();
+    if (w->arrived && w->arrived == w->live) release_warp(w);
+    yield();
+    abort(); // never resumed
+}
+
+void *cuemu_dyn_smem(void) { return dyn_smem; }
+
+// CUEMU_ORDER=reverse: the fibers of a block run last thread first, so a thread that reads shared or global memory
+// another thread writes without a barrier between them sees the other order than in the default run (a race the
+// default order hides shows up as a difference between the two runs' results).
+static int reverse_order = -1;
+
+static void run_block(int n) {
+    block_live = n;
+    block_arrived = 0;
+    for (int wi = 0; wi < (n + 31) / 32; wi++) {
+        warp_state *w = &warps[wi];
+        int lanes = n - wi * 32 < 32 ? n - wi * 32 : 32;
+        w->live = lanes;
+        w->arrived = 0;
+        w->mask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+        w->exited = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        cuemu_thread *t = &threads[i];
+        t->state = T_RUN;
+        t->sp = fiber_stack(i);
+    }
+    int left = n;
+    while (left) {
+        int ran = 0;
+        for (int j = 0; j < n; j++) {
+            cuemu_thread *t = &threads[reverse_order ? n - 1 - j : j];
+            if (t->state == T_DONE) continue;
+            if (t->state == T_BLOCK && t->wait == block_gen) continue;
+            if (t->state == T_WARP && t->wait == warps[t->warp].gen) continue;
+            t->state = T_RUN;
+            cuemu_cur = t;
+            cuemu_switch(&sched_sp, t->sp);
+            ran = 1;
+            if (t->state == T_DONE) left--;
+        }
+        if (!ran) fatal("deadlock: a barrier that not every live thread reaches");
+    }
+}
+
+// A memory fault inside a kernel (past a device allocation's end: its guard page; or a wild pointer) names the kernel,
+// the block, the thread and the address next to the allocation it is nearest to, as compute-sanitizer would.
+static volatile int in_kernel;
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    if (in_kernel) {
+        char where[160];
+        cuemu_describe_address(si->si_addr, where, sizeof where);
+        char msg[256];
+        snprintf(msg, sizeof msg, "invalid memory access by thread (%u, %u, %u) at %p (%s)", cuemu_cur->tid.x,
+                 cuemu_cur->tid.y, cuemu_cur->tid.z, si->si_addr, where);
+        report(msg);
+    } else if (cur_name)
+        fprintf(stderr, "cuemu: memory fault at %p outside a kernel (the last kernel: %s)\n", si->si_addr, cur_name);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+static void install_fault_handler(void) {
+    static char alt[1 << 16];
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = alt;
+    ss.ss_size = sizeof alt;
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static std::map<const void *, int> smem_optin; // cudaFuncSetAttribute(MaxDynamicSharedMemorySize)
+
+void cuemu_set_smem_optin(const void *fn, int bytes) { smem_optin[fn] = bytes; }
+
+void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name, void (*body)(void *), void *arg) {
+    dim3 g = cfg.grid, b = cfg.block;
+    uint64_t n = (uint64_t)b.x * b.y * b.z;
+    size_t optin = smem_optin.count(fn) ? (size_t)smem_optin[fn] : 0;
+    const char *bad = NULL;
+    if (n == 0 || (uint64_t)g.x * g.y * g.z == 0) bad = "empty grid or block";
+    else if (n > MAX_THREADS || b.x > 1024 || b.y > 1024 || b.z > 64) bad = "more than 1024 threads per block";
+    else if (g.x > 2147483647u || g.y > 65535 || g.z > 65535) bad = "grid dimension over the limit";
+    else if (cfg.smem > CUEMU_SMEM_OPTIN_MAX || (cfg.smem > 48 * 1024 && cfg.smem > optin))
+        bad = "dynamic shared memory over 48 KiB without cudaFuncSetAttribute, or over the device's limit";
+    if (bad) {
+        fprintf(stderr, "cuemu: launch of %s (grid %u×%u×%u, block %u×%u×%u, %zu B shared): %s\n", name, g.x, g.y, g.z,
+                b.x, b.y, b.z, cfg.smem, bad);
+        cuemu_set_error(n > MAX_THREADS || cfg.smem > 48 * 1024 ? cudaErrorInvalidValue
+                                                                : cudaErrorInvalidConfiguration);
+        return;
+    }
+    cuemu_stream_check(cfg.stream);
+    if (reverse_order < 0) {
+        const char *e = getenv("CUEMU_ORDER");
+        reverse_order = e && !strcmp(e, "reverse");
+    }
+    if (!stacks) {
+        install_fault_handler();
+        size_t bytes = (size_t)MAX_THREADS * STACK_BYTES;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            perror("cuemu: fiber stacks");
+            abort();
+        }
+        stacks = (char *)p;
+        long page = sysconf(_SC_PAGESIZE);
+        for (int i = 0; i < MAX_THREADS; i++) mprotect(stacks + (size_t)i * STACK_BYTES, (size_t)page, PROT_NONE);
+    }
+    if (cfg.smem > dyn_smem_cap) {
+        free(dyn_smem);
+        dyn_smem_cap = cfg.smem;
+        dyn_smem = (unsigned char *)aligned_alloc(256, (cfg.smem + 255) / 256 * 256);
+    }
+    cuemu_device_access(1);
+    in_kernel = 1;
+    cur_name = name;
+    cur_body = body;
+    cur_arg = arg;
+    cuemu_grid_dim = g;
+    cuemu_block_dim = b;
+    for (unsigned i = 0; i < n; i++) {
+        cuemu_thread *t = &threads[i];
+        t->lin = (int)i;
+        t->lane = (int)(i % 32);
+        t->warp = (int)(i / 32);
+        t->tid = make_uint3(i % b.x, (i / b.x) % b.y, i / (b.x * b.y));
+    }
+    for (unsigned z = 0; z < g.z; z++)
+        for (unsigned y = 0; y < g.y; y++)
+            for (unsigned x = 0; x < g.x; x++) {
+                cuemu_block_idx = make_uint3(x, y, z);
+                if (cfg.smem) memset(dyn_smem, 0xff, cfg.smem); // (NaN bytes: reads of unwritten shared memory show)
+                run_block((int)n);
+            }
+    in_kernel = 0;
+    cuemu_device_access(0);
+    cuemu_count_launch();
+}
