@@ -14,6 +14,7 @@
 // The softmax statistics use the lanes of a warp in pairs (two lanes per row, 32 columns each). Grid-stride over
 // tiles (cuda_grid_cap).
 #include <mma.h>
+#include <string.h>
 
 #include "cuda_internal.cuh"
 
@@ -45,7 +46,9 @@ __device__ __forceinline__ float get_el(const void *p, int bf, int64_t i) {
 
 __device__ __forceinline__ unsigned pack2(float a, float b) {
     __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *(unsigned *)&h;
+    unsigned u;
+    memcpy(&u, &h, sizeof u); // (not a pointer cast: strict aliasing)
+    return u;
 }
 
 // Tile s (FB rows, HDP columns, row stride ldb) = rows row0 .. row0 + rows − 1 (row stride ld) at columns col0 ..

@@ -3,7 +3,9 @@
 #   1. Release build with -Werror, full ctest suite;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest suite;
 #   3. clang build with the libFuzzer targets, fuzzing the safetensors and torch.save readers for DITC_FUZZ_SECONDS
-#      (60) each, side by side.
+#      (60) each, side by side;
+#   4. with the CUDA toolkit: the CUDA + MPI + NCCL build (compile only), and the gpu tests on the CPU emulation of a
+#      device (tests/cuda_emu) at toy sizes.
 # Build trees go to build-test/ (override with DITC_TEST_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,14 @@ if command -v nvcc >/dev/null && [ -f "$(dirname "$(dirname "$(command -v nvcc)"
   cmake --build "$out/cuda" -j "$jobs" --target ditc test_gpu_parity
 else
   step "no CUDA toolkit with NCCL here: the CUDA/NCCL compile stage is skipped"
+fi
+if command -v nvcc >/dev/null; then
+  # the CUDA backend's kernels and host code run on the CPU emulation of a device (tests/cuda_emu; g++ and the
+  # toolkit's headers): the gpu-labelled tests at toy sizes. Not a GPU run: no speed, no hardware-only faults.
+  step "the CUDA backend on the CPU emulation of a device (tests/cuda_emu): the gpu tests at toy sizes"
+  cmake -S . -B "$out/cuda-emu" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_MPI=ON -DDITC_WERROR=ON >/dev/null
+  cmake --build "$out/cuda-emu" -j "$jobs" --target ditc test_gpu_parity st_compare
+  (cd "$out/cuda-emu" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
 fi
 
 step "all test stages passed"

@@ -158,7 +158,17 @@ set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
 
 # CPU vs CUDA parity (label gpu): every op, RNG streams, then `ditc check` and 50 training steps. Exit 77 (skipped)
 # without a CUDA device or without -DDITC_CUDA=ON.
-ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600)
+# On the CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/): toy shapes (real ones take hours), run
+# twice — the second time each block's threads in the reverse order (CUEMU_ORDER=reverse), which exposes a missing
+# barrier the first order hides.
+if(DITC_CUDA_EMU)
+  ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 300 ARGS --small)
+  add_test(NAME test_gpu_parity_reverse COMMAND test_gpu_parity --small)
+  set_tests_properties(test_gpu_parity_reverse PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS gpu
+                       ENVIRONMENT CUEMU_ORDER=reverse)
+else()
+  ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600)
+endif()
 set_tests_properties(test_gpu_parity PROPERTIES LABELS gpu)
 # The same program against the CPU backend behind device-style memory (cpu-guard) and against a second CPU
 # backend (which has the optional VAE entries), toy shapes: checks the suite itself (every result bit-identical,
@@ -169,6 +179,9 @@ set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TI
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
+if(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device)
+  set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT DITC_GPU_SMALL=1)
+endif()
 # The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).
 add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)

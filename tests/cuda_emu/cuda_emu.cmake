@@ -1,5 +1,5 @@
-# cuda_emu.cmake — -DDITC_CUDA_EMU=ON: the CUDA backend built for a CPU emulation of the device (tests/cuda_emu/),
-# so the gpu tests (test_gpu_parity, test_gpu_train) run here without a GPU. backend_cuda/*.cu are rewritten by
+#cuda_emu.cmake — - DDITC_CUDA_EMU = ON : the CUDA backend built for a CPU emulation of the device(tests / cuda_emu /),
+#so the gpu tests(test_gpu_parity, test_gpu_train) run here without a GPU.backend_cuda/*.cu are rewritten by
 # cuemu_rewrite (launches, dynamic shared memory) and compiled as C++ against the CUDA toolkit's headers; the
 # runtime, cuBLAS and cuBLASLt calls are cuemu's. Nothing from libcudart or libcublas is linked. Slow (every GPU
 # thread is a fiber): for toy sizes. Results say nothing about speed and do not replace a run on a real GPU.

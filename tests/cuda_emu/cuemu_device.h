@@ -129,6 +129,9 @@ template <class T> static inline T __ldg(const T *p) { return *p; }
 
 // ---- WMMA: each lane holds the whole 16×16 tile (fragments are opaque; code that treats the elements alike —
 // fill, scale — sees the same values); every *_sync call is a warp barrier, as the lanes meet there on the GPU.
+// load/store_matrix_sync's requirements (CUDA programming guide, WMMA): the pointer 256-bit aligned, ldm a multiple
+// of 16 bytes; a GPU faults or reads garbage otherwise, the host would not notice
+void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn);
 namespace nvcuda {
 namespace wmma {
 struct matrix_a {};
@@ -152,6 +155,7 @@ static inline void fill_fragment(fragment<Use, M, N, K, T, L> &f, V v) {
 }
 template <class T, class L>
 static inline void load_matrix_sync(fragment<matrix_a, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
+    cuemu_wmma_check(p, ld * (unsigned)sizeof(T), "load_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++)
@@ -160,6 +164,7 @@ static inline void load_matrix_sync(fragment<matrix_a, 16, 16, 16, T, L> &f, con
 }
 template <class T, class L>
 static inline void load_matrix_sync(fragment<matrix_b, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
+    cuemu_wmma_check(p, ld * (unsigned)sizeof(T), "load_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++)
@@ -168,6 +173,7 @@ static inline void load_matrix_sync(fragment<matrix_b, 16, 16, 16, T, L> &f, con
 }
 static inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float, void> &f, const float *p, unsigned ld,
                                     layout_t l) {
+    cuemu_wmma_check(p, ld * 4u, "load_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) f.x[r * 16 + c] = l == mem_row_major ? p[r * ld + c] : p[c * ld + r];
@@ -176,6 +182,7 @@ static inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float, voi
 // Every lane writes the same tile: the first lane's store is the one that counts; the others write equal values.
 static inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float, void> &f, unsigned ld,
                                      layout_t l) {
+    cuemu_wmma_check(p, ld * 4u, "load_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) (l == mem_row_major ? p[r * ld + c] : p[c * ld + r]) = f.x[r * 16 + c];

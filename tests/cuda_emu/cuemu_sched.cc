@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "cuemu_device.h"
 #include "cuemu_internal.h"
@@ -87,7 +91,8 @@ static void fiber_entry(void) {
 
 // A fresh fiber's stack: cuemu_switch pops the callee-saved registers and returns into fiber_entry.
 static void *fiber_stack(int i) {
-    char *top = stacks + (size_t)(i + 1) * STACK_BYTES;
+    // (tops staggered by a few cache lines: stacks a power of two apart would share cache sets)
+    char *top = stacks + (size_t)(i + 1) * STACK_BYTES - (size_t)(i % 67) * 320;
     uintptr_t *sp = (uintptr_t *)top;
 #if defined(__x86_64__)
     *--sp = 0;                       // (fiber_entry's caller's alignment slot; it never returns)
@@ -174,6 +179,16 @@ static void thread_exit(void) {
 
 void *cuemu_dyn_smem(void) { return dyn_smem; }
 
+void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn) {
+    char msg[160];
+    if ((uintptr_t)p % 32 || ld_bytes % 16) {
+        snprintf(msg, sizeof msg,
+                 "wmma::%s at %p with a row stride of %u bytes (needs 32-byte alignment, 16-byte stride)", fn, p,
+                 ld_bytes);
+        fatal(msg);
+    }
+}
+
 // CUEMU_ORDER=reverse: the fibers of a block run last thread first, so a thread that reads shared or global memory
 // another thread writes without a barrier between them sees the other order than in the default run (a race the
 // default order hides shows up as a difference between the two runs' results).
@@ -245,6 +260,29 @@ static void install_fault_handler(void) {
     sigaction(SIGBUS, &sa, NULL);
 }
 
+// CUEMU_PROFILE=1: at exit, the kernels by emulation time (launches, threads run, seconds) on stderr.
+struct prof_entry {
+    long launches;
+    double threads, seconds;
+};
+static std::map<std::string, prof_entry> *profile;
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+static void profile_print(void) {
+    std::vector<std::pair<std::string, prof_entry>> v(profile->begin(), profile->end());
+    std::sort(v.begin(), v.end(),
+              [](const std::pair<std::string, prof_entry> &a, const std::pair<std::string, prof_entry> &b) {
+                  return a.second.seconds > b.second.seconds;
+              });
+    fprintf(stderr, "cuemu profile: kernel, launches, threads, seconds\n");
+    for (size_t i = 0; i < v.size() && i < 25; i++)
+        fprintf(stderr, "  %-28s %8ld %12.0f %8.3f\n", v[i].first.c_str(), v[i].second.launches, v[i].second.threads,
+                v[i].second.seconds);
+}
+
 static std::map<const void *, int> smem_optin; // cudaFuncSetAttribute(MaxDynamicSharedMemorySize)
 
 void cuemu_set_smem_optin(const void *fn, int bytes) { smem_optin[fn] = bytes; }
@@ -288,6 +326,11 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
         dyn_smem_cap = cfg.smem;
         dyn_smem = (unsigned char *)aligned_alloc(256, (cfg.smem + 255) / 256 * 256);
     }
+    if (!profile && getenv("CUEMU_PROFILE") && !strcmp(getenv("CUEMU_PROFILE"), "1")) {
+        profile = new std::map<std::string, prof_entry>;
+        atexit(profile_print);
+    }
+    double t0 = profile ? wall() : 0.0;
     cuemu_device_access(1);
     in_kernel = 1;
     cur_name = name;
@@ -312,4 +355,10 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
     in_kernel = 0;
     cuemu_device_access(0);
     cuemu_count_launch();
+    if (profile) {
+        prof_entry &e = (*profile)[name];
+        e.launches++;
+        e.threads += (double)n * g.x * g.y * g.z;
+        e.seconds += wall() - t0;
+    }
 }
