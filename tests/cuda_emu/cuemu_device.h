@@ -223,6 +223,9 @@ template <class T> static inline cudaError_t cudaFuncSetAttribute(T *entry, cuda
     return ::cudaFuncSetAttribute(reinterpret_cast<const void *>(entry), attr, value);
 }
 void *cuemu_dyn_smem(void);
+// The first thread of a block to reach a __shared__ declaration fills it with NaN bytes (shared memory starts
+// undefined: a read before any write shows), later threads of the block leave it alone.
+void cuemu_shared_poison(void *p, size_t bytes);
 // Runs body once per thread of every block (it calls the kernel with the launch's arguments); a bad configuration
 // sets the error cudaGetLastError returns, as the runtime does.
 void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name, void (*body)(void *), void *arg);

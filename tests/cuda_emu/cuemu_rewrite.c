@@ -5,6 +5,8 @@
 //     (the kernel's address — for the shared memory limit cudaFuncSetAttribute raised — only where the launch has
 //     dynamic shared memory: an overloaded kernel name has no address without its argument types)
 //   extern __shared__ <align> T name[];          →  T *name = (T *)cuemu_dyn_smem();
+//   __shared__ T name[N];                        →  static T name[N]; cuemu_shared_poison(name, sizeof(name));
+//     (a function static is the block's shared memory: blocks run one at a time; NaN bytes at each block's start)
 //   __CUDA_ARCH__                                →  CUEMU_CUDA_ARCH
 // Lines are kept (a #line names the original file), so __FILE__:__LINE__ in error messages point at the source.
 //
@@ -175,6 +177,27 @@ int main(int argc, char **argv) {
             put(p, ns);
             fputs("*)cuemu_dyn_smem()", out);
             done = i = e;
+            continue;
+        }
+        if (!strncmp(src + i, "__shared__", 10) && (i == 0 || !ident(src[i - 1])) && !ident(src[i + 10])) {
+            // __shared__ T name[dims];  →  static T name[dims]; cuemu_shared_poison(name, sizeof(name));
+            char *semi = strchr(src + i, ';');
+            if (!semi) die(argv[1], i, "__shared__ without ';'");
+            size_t e = (size_t)(semi - src), ne = i + 10;
+            while (ne < e && src[ne] != '[' && src[ne] != '=') ne++;
+            while (ne > i + 10 && isspace((unsigned char)src[ne - 1])) ne--;
+            size_t ns = ne;
+            while (ns > i + 10 && ident(src[ns - 1])) ns--;
+            if (ns == ne) die(argv[1], i, "no name in a __shared__ declaration");
+            put(done, i);
+            fputs("static", out);
+            put(i + 10, e + 1);
+            fputs(" cuemu_shared_poison(", out);
+            put(ns, ne);
+            fputs(", sizeof(", out);
+            put(ns, ne);
+            fputs("));", out);
+            done = i = e + 1;
             continue;
         }
         if (!strncmp(src + i, "__CUDA_ARCH__", 13) && (i == 0 || !ident(src[i - 1]))) {

@@ -240,6 +240,8 @@ cudaError_t cudaMallocFromPoolAsync(void **p, size_t n, cudaMemPool_t pool, cuda
     *p = device_alloc(n);
     if (!*p) return cudaErrorMemoryAllocation;
     pool_blocks[*p] = n;
+    if (getenv("CUEMU_TRACE_ALLOC") && n >= (1u << 20))
+        fprintf(stderr, "cuemu: pool alloc %.2f MiB (in use %.2f)\n", n / 1048576.0, (pool_used + n) / 1048576.0);
     pool_used += n;
     if (pool_used > pool_high) pool_high = pool_used;
     return cudaSuccess;

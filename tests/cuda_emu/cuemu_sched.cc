@@ -179,6 +179,15 @@ static void thread_exit(void) {
 
 void *cuemu_dyn_smem(void) { return dyn_smem; }
 
+static std::vector<void *> poisoned; // the static shared arrays filled in this block
+
+void cuemu_shared_poison(void *p, size_t bytes) {
+    for (void *q : poisoned)
+        if (q == p) return;
+    poisoned.push_back(p);
+    memset(p, 0xff, bytes);
+}
+
 void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn) {
     char msg[160];
     if ((uintptr_t)p % 32 || ld_bytes % 16) {
@@ -195,6 +204,7 @@ void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn) {
 static int reverse_order = -1;
 
 static void run_block(int n) {
+    poisoned.clear();
     block_live = n;
     block_arrived = 0;
     for (int wi = 0; wi < (n + 31) / 32; wi++) {
