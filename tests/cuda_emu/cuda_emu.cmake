@@ -23,8 +23,8 @@ add_library(ditc_backend_cuda STATIC ${_emu_src} ${_emu}/cuemu_sched.cc ${_emu}/
                                      ${_emu}/cuemu_blas.cc)
 set_source_files_properties(${_emu_src} PROPERTIES COMPILE_OPTIONS "-include;${_emu}/cuemu_device.h")
 target_include_directories(ditc_backend_cuda PRIVATE ${_emu} ${CMAKE_SOURCE_DIR}/backend_cuda
-                           ${CUDAToolkit_INCLUDE_DIRS})
+                           ${CUDAToolkit_INCLUDE_DIRS} ${DITC_CBLAS_INCLUDE_DIR})
 target_compile_options(ditc_backend_cuda PRIVATE -std=c++17 -Wall -Wextra -Wno-unknown-pragmas
                        -Wno-unused-parameter $<$<BOOL:${DITC_WERROR}>:-Werror>)
-target_link_libraries(ditc_backend_cuda PUBLIC ditc_tensor OpenMP::OpenMP_C)
+target_link_libraries(ditc_backend_cuda PUBLIC ditc_tensor OpenMP::OpenMP_C ${BLAS_LIBRARIES})
 target_compile_definitions(ditc_backend_cuda PUBLIC DITC_HAVE_CUDA=1 DITC_CUDA_EMU=1)

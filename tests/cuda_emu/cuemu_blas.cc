@@ -3,14 +3,17 @@
 // makes (leading dimensions, sizes, the type combinations GemmEx supports — an unsupported one returns
 // NOT_SUPPORTED as the library does) and cuBLASLt's epilogues: BIAS, GELU_AUX(_BIAS) (tanh GELU, pre-activation
 // into the aux buffer), BGRADB (the bias gradient: the sums over k of op(B)'s columns).
-// Products are summed in double and rounded once; TF32 compute rounds F32 operands to TF32 first (as the tensor
-// cores read them); BF16 operands are exact in float.
+// Products are summed in F32 by the host's BLAS (OpenBLAS sgemm); TF32 compute rounds F32 operands to TF32 first
+// (as the tensor cores read them); BF16 operands are exact in float.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <vector>
+
+#include <cblas.h>
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -100,14 +103,17 @@ static void gemm_run(const gemm_args &g) {
             float v = load(g.b, g.bt, g.tb ? j + p * g.ldb : p + j * g.ldb);
             bc[(size_t)(j * k + p)] = g.tf32 ? to_tf32(v) : v;
         }
+    // the products on the host BLAS (F32 sums, the order OpenBLAS chooses — as a GPU GEMM's order is its own):
+    // prod (n, m) row-major = op(B)ᵀ·op(A)ᵀ, i.e. op(A)·op(B) column-major
+    std::vector<float> prod((size_t)(m * n));
+    if (m && n && k)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)k, 1.0f, bc.data(), (int)k, ar.data(),
+                    (int)k, 0.0f, prod.data(), (int)m);
+    else std::fill(prod.begin(), prod.end(), 0.0f);
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < n; j++) {
-        const float *bj = &bc[(size_t)(j * k)];
         for (int64_t i = 0; i < m; i++) {
-            const float *ai = &ar[(size_t)(i * k)];
-            double s = 0.0;
-            for (int64_t p = 0; p < k; p++) s += (double)ai[p] * (double)bj[p];
-            float v = g.alpha * (float)s;
+            float v = g.alpha * prod[(size_t)(j * m + i)];
             if (g.beta != 0.0f) v += g.beta * load(g.c, g.ct, i + j * g.ldc);
             if (g.epi & EPI_BIAS) v += g.bias[i];
             if (g.epi & EPI_GELU) {
