@@ -198,9 +198,9 @@ void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn) {
     }
 }
 
-// CUEMU_ORDER=reverse: the fibers of a block run last thread first, so a thread that reads shared or global memory
-// another thread writes without a barrier between them sees the other order than in the default run (a race the
-// default order hides shows up as a difference between the two runs' results).
+// CUEMU_ORDER=reverse: the blocks of a launch run last block first and the fibers of a block last thread first, so a
+// thread that reads shared or global memory another thread (or block) writes without a barrier between them sees the
+// other order than in the default run (a race the default order hides shows up as a difference between the runs).
 static int reverse_order = -1;
 
 static void run_block(int n) {
@@ -358,7 +358,10 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
     for (unsigned z = 0; z < g.z; z++)
         for (unsigned y = 0; y < g.y; y++)
             for (unsigned x = 0; x < g.x; x++) {
-                cuemu_block_idx = make_uint3(x, y, z);
+                // (reverse order: the last block first, too — a block that reads what another block writes in the
+                // same launch sees the other order)
+                cuemu_block_idx =
+                    reverse_order ? make_uint3(g.x - 1 - x, g.y - 1 - y, g.z - 1 - z) : make_uint3(x, y, z);
                 if (cfg.smem) memset(dyn_smem, 0xff, cfg.smem); // (NaN bytes: reads of unwritten shared memory show)
                 run_block((int)n);
             }
