@@ -132,6 +132,9 @@ template <class T> static inline T __ldg(const T *p) { return *p; }
 // load/store_matrix_sync's requirements (CUDA programming guide, WMMA): the pointer 256-bit aligned, ldm a multiple
 // of 16 bytes; a GPU faults or reads garbage otherwise, the host would not notice
 void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn);
+// The warp's 16×16 result tile of the mma_sync now in progress (between its two warp barriers; every lane holds the
+// same fragments): *first is 1 for the lane that reaches it first and computes it.
+float *cuemu_mma_tile(int *first);
 namespace nvcuda {
 namespace wmma {
 struct matrix_a {};
@@ -194,14 +197,16 @@ static inline void
 mma_sync(fragment<accumulator, 16, 16, 16, float, void> &d, const fragment<matrix_a, 16, 16, 16, T, LA> &a,
          const fragment<matrix_b, 16, 16, 16, T, LB> &b, const fragment<accumulator, 16, 16, 16, float, void> &c) {
     cuemu_syncwarp(0xffffffffu);
-    float r[256];
-    for (int i = 0; i < 16; i++)
-        for (int j = 0; j < 16; j++) {
-            float s = 0.0f;
-            for (int k = 0; k < 16; k++) s += (float)a.x[i * 16 + k] * (float)b.x[k * 16 + j];
-            r[i * 16 + j] = c.x[i * 16 + j] + s;
-        }
-    memcpy(d.x, r, sizeof r);
+    int first = 0;
+    float *r = cuemu_mma_tile(&first); // the warp's result: the first lane computes it, the others copy
+    if (first)
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 16; j++) {
+                float s = 0.0f;
+                for (int k = 0; k < 16; k++) s += (float)a.x[i * 16 + k] * (float)b.x[k * 16 + j];
+                r[i * 16 + j] = c.x[i * 16 + j] + s;
+            }
+    memcpy(d.x, r, 256 * sizeof(float));
     cuemu_syncwarp(0xffffffffu);
 }
 } // namespace wmma

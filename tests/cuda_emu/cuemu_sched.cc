@@ -34,6 +34,8 @@ struct warp_state {
     unsigned mask;     // the lanes that exist (a partial last warp has fewer)
     unsigned exited;   // lanes that have returned
     uint64_t slot[2][32];
+    unsigned tile_epoch; // 1 + the barrier generation the tile was computed in (0: none this block)
+    float tile[256];     // wmma::mma_sync's result, computed once per warp
 };
 
 static cuemu_thread threads[MAX_THREADS];
@@ -154,6 +156,13 @@ static void warp_barrier(unsigned mask) {
 
 void cuemu_syncwarp(unsigned mask) { warp_barrier(mask); }
 
+float *cuemu_mma_tile(int *first) {
+    warp_state *w = &warps[cuemu_cur->warp];
+    *first = w->tile_epoch != w->gen + 1;
+    w->tile_epoch = w->gen + 1;
+    return w->tile;
+}
+
 uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src) {
     warp_state *w = &warps[cuemu_cur->warp];
     // two slot sets by generation parity: a lane that runs ahead to the next exchange writes the other set
@@ -214,6 +223,7 @@ static void run_block(int n) {
         w->arrived = 0;
         w->mask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
         w->exited = 0;
+        w->tile_epoch = 0;
     }
     for (int i = 0; i < n; i++) {
         cuemu_thread *t = &threads[i];
