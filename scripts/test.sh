@@ -49,7 +49,11 @@ if command -v nvcc >/dev/null; then
   # the CUDA backend's kernels and host code run on the CPU emulation of a device (tests/cuda_emu; g++ and the
   # toolkit's headers): the gpu-labelled tests at toy sizes. Not a GPU run: no speed, no hardware-only faults.
   step "the CUDA backend on the CPU emulation of a device (tests/cuda_emu): the gpu tests at toy sizes"
-  cmake -S . -B "$out/cuda-emu" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_MPI=ON -DDITC_WERROR=ON >/dev/null
+  # (with NCCL's header: comm_nccl.cu too, on the emulation's NCCL over MPI — test_gpu_train's nccl stage)
+  emu_nccl=OFF
+  [ -f "$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h" ] && emu_nccl=ON
+  cmake -S . -B "$out/cuda-emu" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_MPI=ON -DDITC_NCCL=$emu_nccl \
+    -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda-emu" -j "$jobs" --target ditc test_gpu_parity st_compare
   (cd "$out/cuda-emu" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
 fi

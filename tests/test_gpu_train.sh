@@ -19,7 +19,11 @@
 #           DDPM, 10 steps, guidance 4, one sample per class): PNG grids equal or
 #           (with python3 + Pillow + numpy) at most 2 grey levels apart on at most 0.5% of the pixels;
 #   mpi     `mpirun -np 2 ditc train --device cuda` on one GPU (two ranks share it: MPI staging through host
-#           memory) equals -np 1 within 1e-5 (losses, EMA); skipped with a note without mpirun or an MPI build.
+#           memory) equals -np 1 within 1e-5 (losses, EMA); skipped with a note without mpirun or an MPI build;
+#   nccl    `--comm nccl` with a GPU per rank (comm/comm_nccl.cu: device buffers, buckets on a side stream, ZeRO-2
+#           groups): -np 2, -np 2 --zero 2, -np 2 with 0.01 MiB buckets, -np 3 --zero 2 (uneven shards) each equal
+#           -np 1 within 1e-5 (losses, EMA); skipped with NCCL's or ditc's reason where the ranks cannot have a GPU
+#           each (one GPU; a build without -DDITC_NCCL=ON). The CPU emulation runs it with CUEMU_DEVICES=3.
 #
 # DITC_GPU_SMALL=1 keeps the device (cuda) but takes the self-check's small models: the ctest of a build for the
 # CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/), where real sizes would take hours.
@@ -30,7 +34,7 @@
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 DEV=${DITC_GPU_DEVICE:-cuda}
-ONLY=${DITC_GPU_TRAIN_ONLY:-check train memory ldit resume sample mpi}
+ONLY=${DITC_GPU_TRAIN_ONLY:-check train memory ldit resume sample mpi nccl}
 TO=${DITC_GPU_STEP_TIMEOUT:-300}
 CUDA=0
 case $DEV in cuda | cuda:*) CUDA=1 ;; esac
@@ -244,7 +248,9 @@ if want mpi; then
     echo "== mpi: -np 2 on one $DEV vs -np 1"
     MPI=(mpirun --oversubscribe -np)
     [ "$(id -u)" = 0 ] && MPI=(mpirun --allow-run-as-root --oversubscribe -np)
-    P=("${TINY[@]}" "${DATA[@]}" --device "$DEV" --global-batch-size 8 --log-every 1 --ckpt-every 4 --max-steps 4 --threads 1)
+    # (--comm mpi: the staging path even where each rank could have a GPU of its own; the nccl stage takes that)
+    P=("${TINY[@]}" "${DATA[@]}" --device "$DEV" --global-batch-size 8 --log-every 1 --ckpt-every 4 --max-steps 4 --threads 1
+       --comm mpi)
     if ! command -v mpirun >/dev/null; then
         echo "SKIP mpi: no mpirun on this machine (the MPI staging path stays unverified here)"
     elif ! timeout --foreground 120 "${MPI[@]}" 1 "$DITC" train "${P[@]}" --max-steps 1 --results-dir "$TMP/p.probe" >"$TMP/p.probe.log" 2>&1 ||
@@ -258,6 +264,44 @@ if want mpi; then
         cmp_losses "$TMP/p.np1" "$TMP/p.np2" 4 1e-5 "mpirun -np 2 vs -np 1 on $DEV: losses"
         stc "mpirun -np 2 vs -np 1 on $DEV: EMA after 4 steps (limit 1e-5)" "$(last_ckpt "$TMP/p.np1")/ema.safetensors" \
             "$(last_ckpt "$TMP/p.np2")/ema.safetensors" 1e-5
+    fi
+fi
+
+if want nccl; then
+    echo "== nccl: --comm nccl (a GPU per rank) vs -np 1"
+    MPI=(mpirun --oversubscribe -np)
+    [ "$(id -u)" = 0 ] && MPI=(mpirun --allow-run-as-root --oversubscribe -np)
+    P=("${TINY[@]}" "${DATA[@]}" --device "$DEV" --global-batch-size 12 --log-every 1 --ckpt-every 4 --max-steps 4 --threads 1)
+    # nccl NP NAME FLAGS...: an -np NP run with --comm nccl (which refuses rather than fall back)
+    nccl() {
+        local np=$1 name=$2
+        shift 2
+        timeout --foreground "$TO" "${MPI[@]}" "$np" "$DITC" train "${P[@]}" --comm nccl "$@" --results-dir "$TMP/n.$name" \
+            >"$TMP/n.$name.log" 2>&1
+    }
+    if [ $CUDA = 0 ] || ! command -v mpirun >/dev/null; then
+        echo "SKIP nccl: needs --device cuda and mpirun"
+    elif ! nccl 2 probe --max-steps 1; then
+        echo "SKIP nccl: $(grep -m1 -E 'nccl|NCCL' "$TMP/n.probe.log" || tail -n 1 "$TMP/n.probe.log") (one GPU per rank needed: 2 or more GPUs, or the CPU emulation's CUEMU_DEVICES=2)"
+    else
+        d n.np1 train "${P[@]}" --results-dir "$TMP/n.np1"
+        for v in "2 np2" "2 zero2 --zero 2" "2 buckets --grad-bucket-mb 0.01" "3 np3 --zero 2"; do
+            read -r np name flags <<<"$v"
+            # shellcheck disable=SC2086
+            if ! nccl "$np" "$name" $flags; then
+                if [ "$np" = 3 ] && grep -qE "own|visible" "$TMP/n.$name.log"; then
+                    echo "SKIP nccl -np 3: fewer than 3 GPUs"
+                    continue
+                fi
+                fail "nccl $name: exited non-zero: $(tail -n 2 "$TMP/n.$name.log" | tr '\n' ' ')"
+                continue
+            fi
+            grep -q 'nccl communicator' "$TMP/n.$name.log"
+            check $? "nccl $name: -np $np${flags:+ $flags} ran on the nccl communicator"
+            cmp_losses "$TMP/n.np1" "$TMP/n.$name" 4 1e-5 "nccl $name vs -np 1: losses"
+            stc "nccl $name vs -np 1: EMA after 4 steps (limit 1e-5)" "$(last_ckpt "$TMP/n.np1")/ema.safetensors" \
+                "$(last_ckpt "$TMP/n.$name")/ema.safetensors" 1e-5
+        done
     fi
 fi
 finish

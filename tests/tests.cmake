@@ -179,8 +179,8 @@ set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TI
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
-if(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device)
-  set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT DITC_GPU_SMALL=1)
+if(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device; 3 of them for --comm nccl)
+  set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT "DITC_GPU_SMALL=1;CUEMU_DEVICES=3")
 endif()
 # The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).
 add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>

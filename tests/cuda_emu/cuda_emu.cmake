@@ -11,20 +11,37 @@ endif()
 set(_emu ${CMAKE_SOURCE_DIR}/tests/cuda_emu)
 add_executable(cuemu_rewrite ${_emu}/cuemu_rewrite.c)
 file(GLOB _cuda_src CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/backend_cuda/*.cu)
-set(_emu_src)
-foreach(_cu ${_cuda_src})
-  get_filename_component(_name ${_cu} NAME_WE)
-  set(_cc ${CMAKE_BINARY_DIR}/cuemu/${_name}.cc)
-  add_custom_command(OUTPUT ${_cc} COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/cuemu
-                     COMMAND cuemu_rewrite ${_cu} ${_cc} DEPENDS cuemu_rewrite ${_cu} VERBATIM)
-  list(APPEND _emu_src ${_cc})
-endforeach()
+# cuemu_rewritten(OUT_VAR file.cu...): the rewritten C++ sources (build tree, cuemu/<name>.cc)
+function(cuemu_rewritten out)
+  set(_list)
+  foreach(_cu ${ARGN})
+    get_filename_component(_name ${_cu} NAME_WE)
+    set(_cc ${CMAKE_BINARY_DIR}/cuemu/${_name}.cc)
+    add_custom_command(OUTPUT ${_cc} COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/cuemu
+                       COMMAND cuemu_rewrite ${_cu} ${_cc} DEPENDS cuemu_rewrite ${_cu} VERBATIM)
+    set_source_files_properties(${_cc} PROPERTIES COMPILE_OPTIONS "-include;${CMAKE_SOURCE_DIR}/tests/cuda_emu/cuemu_device.h")
+    list(APPEND _list ${_cc})
+  endforeach()
+  set(${out} ${_list} PARENT_SCOPE)
+endfunction()
+cuemu_rewritten(_emu_src ${_cuda_src})
 add_library(ditc_backend_cuda STATIC ${_emu_src} ${_emu}/cuemu_sched.cc ${_emu}/cuemu_runtime.cc
                                      ${_emu}/cuemu_blas.cc)
-set_source_files_properties(${_emu_src} PROPERTIES COMPILE_OPTIONS "-include;${_emu}/cuemu_device.h")
 target_include_directories(ditc_backend_cuda PRIVATE ${_emu} ${CMAKE_SOURCE_DIR}/backend_cuda
                            ${CUDAToolkit_INCLUDE_DIRS} ${DITC_CBLAS_INCLUDE_DIR})
 target_compile_options(ditc_backend_cuda PRIVATE -std=c++17 -Wall -Wextra -Wno-unknown-pragmas
                        -Wno-unused-parameter $<$<BOOL:${DITC_WERROR}>:-Werror>)
 target_link_libraries(ditc_backend_cuda PUBLIC ditc_tensor OpenMP::OpenMP_C ${BLAS_LIBRARIES})
 target_compile_definitions(ditc_backend_cuda PUBLIC DITC_HAVE_CUDA=1 DITC_CUDA_EMU=1)
+
+# -DDITC_NCCL=ON with the emulation: comm/comm_nccl.cu (rewritten like the backend) on cuemu_nccl.cc's NCCL over MPI;
+# CUEMU_DEVICES=N gives each of N ranks a device of its own, so `--comm nccl` runs.
+macro(cuemu_nccl)
+  cuemu_rewritten(_nccl_src ${CMAKE_SOURCE_DIR}/comm/comm_nccl.cu)
+  target_sources(ditc_comm PRIVATE ${_nccl_src} ${CMAKE_SOURCE_DIR}/tests/cuda_emu/cuemu_nccl.cc)
+  target_include_directories(ditc_comm PRIVATE ${CMAKE_SOURCE_DIR}/tests/cuda_emu ${CUDAToolkit_INCLUDE_DIRS})
+  target_compile_options(ditc_comm PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-std=c++17 -Wall -Wextra -Wno-unknown-pragmas
+                         -Wno-unused-parameter $<$<BOOL:${DITC_WERROR}>:-Werror>>)
+  target_link_libraries(ditc_comm PUBLIC ditc_backend_cuda)
+  target_compile_definitions(ditc_comm PUBLIC DITC_HAVE_NCCL=1)
+endmacro()

@@ -137,12 +137,18 @@ cudaError_t cudaGetLastError(void) {
 }
 cudaError_t cudaPeekAtLastError(void) { return last_error; }
 
+// CUEMU_DEVICES=N: N emulated devices (default 1), alike; for one process per device under mpirun (--comm nccl)
+static int device_count(void) {
+    const char *e = getenv("CUEMU_DEVICES");
+    int n = e ? atoi(e) : 1;
+    return n >= 1 && n <= 64 ? n : 1;
+}
 cudaError_t cudaGetDeviceCount(int *n) {
-    *n = 1;
+    *n = device_count();
     return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int d) {
-    if (d != 0) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
     current_device = d;
     return cudaSuccess;
 }
@@ -151,7 +157,7 @@ cudaError_t cudaGetDevice(int *d) {
     return cudaSuccess;
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
-    if (d != 0) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "cuemu (CUDA emulated on the CPU)");
     p->major = 9;
@@ -167,7 +173,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
-    if (d != 0) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
     switch (a) {
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = (int)CUEMU_SMEM_OPTIN_MAX; return cudaSuccess;
     case cudaDevAttrMultiProcessorCount: *v = CUEMU_SM_COUNT; return cudaSuccess;
@@ -211,7 +217,7 @@ cudaError_t cudaFreeHost(void *p) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *pool, int d) {
-    if (d != 0) return cudaErrorInvalidDevice;
+    if (d != current_device) return cudaErrorInvalidDevice;
     *pool = &default_pool;
     return cudaSuccess;
 }

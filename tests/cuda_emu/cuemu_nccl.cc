@@ -1,0 +1,153 @@
+// cuemu_nccl.cc — the NCCL calls of comm/comm_nccl.cu for the CPU emulation, over MPI: a communicator is a
+// duplicate of MPI_COMM_WORLD (its size and rank must be the ones asked for), each collective a blocking MPI call
+// made when it is enqueued (device memory is host memory here; every rank issues the same calls in the same
+// order, as NCCL requires, so blocking at enqueue cannot deadlock), a group's calls one after another. BF16 sums
+// go through a user MPI operation (widened to F32, summed, rounded to nearest even). So `mpirun -np N ditc train
+// --device cuda --comm nccl` runs comm_nccl.cu's code — buckets on its side stream, events, the ZeRO groups —
+// with CUEMU_DEVICES=N emulated GPUs, one per rank.
+#define OMPI_SKIP_MPICXX  1 // the C API only (no C++ bindings to link)
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#include <nccl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuemu_internal.h"
+
+struct ncclComm {
+    int magic;
+    MPI_Comm mpi;
+    int rank, size;
+};
+
+static int group_depth;
+
+static void bf16_sum(void *in, void *inout, int *len, MPI_Datatype *dt) {
+    (void)dt;
+    const uint16_t *a = (const uint16_t *)in;
+    uint16_t *b = (uint16_t *)inout;
+    for (int i = 0; i < *len; i++) {
+        uint32_t ua = (uint32_t)a[i] << 16, ub = (uint32_t)b[i] << 16;
+        float fa, fb;
+        memcpy(&fa, &ua, 4);
+        memcpy(&fb, &ub, 4);
+        float s = fa + fb;
+        uint32_t u;
+        memcpy(&u, &s, 4);
+        if ((u & 0x7fffffffu) > 0x7f800000u) b[i] = (uint16_t)((u >> 16) | 0x40);
+        else b[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+    }
+}
+
+static int mpi_type(ncclDataType_t t, MPI_Datatype *dt, MPI_Op *op) {
+    static MPI_Op bf16_op = MPI_OP_NULL;
+    *op = MPI_SUM;
+    switch (t) {
+    case ncclFloat32: *dt = MPI_FLOAT; return 1;
+    case ncclFloat64: *dt = MPI_DOUBLE; return 1;
+    case ncclUint8: *dt = MPI_UNSIGNED_CHAR; return 1;
+    case ncclBfloat16:
+        if (bf16_op == MPI_OP_NULL) MPI_Op_create(bf16_sum, 1, &bf16_op);
+        *dt = MPI_UINT16_T;
+        *op = bf16_op;
+        return 1;
+    default: return 0;
+    }
+}
+
+static ncclResult_t check(ncclComm_t c, cudaStream_t s) {
+    if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
+    cuemu_stream_check(s);
+    return ncclSuccess;
+}
+
+extern "C" {
+
+const char *ncclGetErrorString(ncclResult_t r) {
+    switch (r) {
+    case ncclSuccess: return "no error";
+    case ncclInvalidArgument: return "invalid argument (cuemu)";
+    case ncclInvalidUsage: return "invalid usage (cuemu)";
+    default: return "NCCL error (cuemu)";
+    }
+}
+ncclResult_t ncclGetUniqueId(ncclUniqueId *id) {
+    memset(id, 0, sizeof *id);
+    snprintf(id->internal, sizeof id->internal, "cuemu-nccl");
+    return ncclSuccess;
+}
+ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId id, int rank) {
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited || strcmp(id.internal, "cuemu-nccl")) return ncclInvalidUsage;
+    ncclComm *c = new ncclComm;
+    c->magic = 0x4cc1;
+    MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi);
+    MPI_Comm_rank(c->mpi, &c->rank);
+    MPI_Comm_size(c->mpi, &c->size);
+    if (c->rank != rank || c->size != nranks) {
+        fprintf(stderr, "cuemu: ncclCommInitRank: rank %d of %d asked, MPI_COMM_WORLD has %d of %d\n", rank, nranks,
+                c->rank, c->size);
+        return ncclInvalidUsage;
+    }
+    *comm = c;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommDestroy(ncclComm_t c) {
+    if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
+    MPI_Comm_free(&c->mpi);
+    c->magic = 0;
+    delete c;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommAbort(ncclComm_t c) { return ncclCommDestroy(c); }
+ncclResult_t ncclCommGetAsyncError(ncclComm_t c, ncclResult_t *r) {
+    if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
+    *r = ncclSuccess;
+    return ncclSuccess;
+}
+ncclResult_t ncclGroupStart() {
+    group_depth++;
+    return ncclSuccess;
+}
+ncclResult_t ncclGroupEnd() {
+    if (group_depth == 0) return ncclInvalidUsage;
+    group_depth--;
+    return ncclSuccess;
+}
+
+ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, ncclComm_t c,
+                           cudaStream_t s) {
+    MPI_Datatype dt;
+    MPI_Op mop;
+    if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff)
+        return ncclInvalidArgument;
+    MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, c->mpi);
+    return ncclSuccess;
+}
+ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, int root,
+                        ncclComm_t c, cudaStream_t s) {
+    MPI_Datatype dt;
+    MPI_Op mop;
+    if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 ||
+        root >= c->size)
+        return ncclInvalidArgument;
+    if (c->rank == root) MPI_Reduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, root, c->mpi);
+    else MPI_Reduce(send, NULL, (int)count, dt, mop, root, c->mpi);
+    return ncclSuccess;
+}
+ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataType_t t, int root, ncclComm_t c,
+                           cudaStream_t s) {
+    MPI_Datatype dt;
+    MPI_Op mop;
+    if (check(c, s) != ncclSuccess || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 || root >= c->size)
+        return ncclInvalidArgument;
+    if (c->rank == root && send != recv)
+        memmove(recv, send, count * (t == ncclBfloat16 ? 2 : t == ncclFloat64 ? 8 : t == ncclUint8 ? 1 : 4));
+    MPI_Bcast(recv, (int)count, dt, root, c->mpi);
+    return ncclSuccess;
+}
+
+} // extern "C"
