@@ -1,18 +1,25 @@
 // st_compare.c — test tool: compares the F32 tensors of two safetensors files.
-// usage: st_compare A B RTOL   → every tensor of A present in B with the same shape and
-// ‖b − a‖ ≤ RTOL·‖a‖ (or ‖b‖ ≤ RTOL when a is all zero); prints the worst tensor; exit 0 ok, 1 not.
+// usage: st_compare A B RTOL [PREFIX=RTOL ...]   → every tensor of A present in B with the same shape and
+// ‖b − a‖ ≤ RTOL·‖a‖ (or ‖b‖ ≤ RTOL when a is all zero); a tensor whose name starts with a PREFIX gets that
+// prefix's RTOL instead (the first that matches); prints the worst tensor (relative to its limit); exit 0 ok, 1 not.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "safetensors.h"
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: st_compare A B RTOL\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: st_compare A B RTOL [PREFIX=RTOL ...]\n");
         return 2;
     }
-    double rtol = atof(argv[3]), worst = 0;
+    for (int i = 4; i < argc; i++)
+        if (!strchr(argv[i], '=')) {
+            fprintf(stderr, "st_compare: '%s' is not PREFIX=RTOL\n", argv[i]);
+            return 2;
+        }
+    double rtol = atof(argv[3]), worst = 0, worst_tol = rtol;
     ditc_safetensors a, b;
     ditc_status st = {0};
     if (ditc_st_open(&a, argv[1], &st) || ditc_st_open(&b, argv[2], &st)) {
@@ -37,17 +44,25 @@ int main(int argc, char **argv) {
             d += ((double)y[k] - x[k]) * ((double)y[k] - x[k]);
             r += (double)x[k] * x[k];
         }
-        double rel = r > 0 ? sqrt(d / r) : sqrt(d);
-        if (rel > worst) {
+        double rel = r > 0 ? sqrt(d / r) : sqrt(d), tol = rtol;
+        for (int p = 4; p < argc; p++) {
+            const char *eq = strchr(argv[p], '=');
+            if (!strncmp(ta->name, argv[p], (size_t)(eq - argv[p]))) {
+                tol = atof(eq + 1);
+                break;
+            }
+        }
+        if (rel / tol > worst / worst_tol) {
             worst = rel;
+            worst_tol = tol;
             worst_name = ta->name;
         }
-        if (!(rel <= rtol)) bad = 1;
+        if (!(rel <= tol)) bad = 1;
         free(x);
         free(y);
     }
     printf("%s: %d tensors, worst relative difference %.3g (%s), tolerance %g\n", bad ? "DIFFER" : "MATCH", a.n_tensors,
-           worst, worst_name, rtol);
+           worst, worst_name, worst_tol);
     ditc_st_close(&a);
     ditc_st_close(&b);
     return bad;

@@ -7,8 +7,9 @@
 #           DiT-S/2 (depth 12, D 384, 6 heads of 64) and of an XL/2-width config (D 1152, 16 heads of 72, depth 2)
 #           at T 256: CUDA fp32 vs CPU ≤ 1e-4 relative per tensor (st_compare); DiT-S/2 in tf32 ≤ 1e-2 and bf16
 #           ≤ 5e-2 per tensor, and bf16 against the CPU's bf16 emulation (`--device cpu --precision bf16`: the same
-#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2, also with DITC_ATTN=flash on both (stated limits; the
-#           worst tensor is printed);
+#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2, also with DITC_ATTN=flash on both; the parameters after
+#           the AdamW steps at tf32 ≤ 6e-2, bf16 ≤ 1e-1 (≤ 3e-2 against the CPU's bf16) — Adam's sign-sized first
+#           updates (stated limits, from the CPU emulation of the device at these sizes; the worst tensor is printed);
 #   train   50 training steps of a small DiT: logged losses CUDA fp32 vs CPU ≤ 1e-3 relative, CUDA tf32 vs fp32
 #           ≤ 1e-2, bf16 vs fp32 ≤ 5e-2, bf16 vs the CPU's bf16 emulation ≤ 2e-2 (worst step printed);
 #   memory  on the GPU: --grad-checkpoint gives bit-identical weights and optimizer state; batch 16 in
@@ -61,9 +62,9 @@ d() {
         return 1
     fi
 }
-# stc LABEL A B RTOL: st_compare, the worst tensor in the message
+# stc LABEL A B RTOL [PREFIX=RTOL...]: st_compare, the worst tensor in the message
 stc() {
-    "$STC" "$2" "$3" "$4" >"$TMP/stc.out" 2>&1
+    "$STC" "$2" "$3" "$4" "${@:5}" >"$TMP/stc.out" 2>&1
     check $? "$1: $(tail -n 1 "$TMP/stc.out")"
 }
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -127,15 +128,19 @@ check_config() { # NAME PRECISIONS CONFIG...
     check_dev "$name" cpu fp32 "$@" || return
     for p in $precs; do
         check_dev "$name" "$DEV" "$p" "$@" || continue
-        local tol=1e-4
-        [ "$p" = tf32 ] && tol=1e-2
-        [ "$p" = bf16 ] && tol=5e-2
-        stc "check $name: outputs, losses, every gradient, 2 AdamW steps, $DEV $p vs CPU (limit $tol)" \
-            "$TMP/check.$name.cpu.fp32.safetensors" "$TMP/check.$name.$DEV.$p.safetensors" "$tol"
+        # the parameters after the 2 AdamW steps get a limit of their own (ptol): Adam's first updates are ±lr
+        # whatever the gradient's size, so an element whose gradient is near 0 moves by 2·lr the other way when
+        # rounding flips its sign (measured at DiT-S/2 real size on the CPU emulation of the device: tf32 2.4e-2,
+        # bf16 3.8e-2 / 1.1e-2 against the CPU's bf16, all in t_embedder.mlp.0.bias; gradients ≤ 5.4e-4 / 4.3e-3)
+        local tol=1e-4 ptol=1e-4
+        [ "$p" = tf32 ] && tol=1e-2 ptol=6e-2
+        [ "$p" = bf16 ] && tol=5e-2 ptol=1e-1
+        stc "check $name: outputs, losses, every gradient, 2 AdamW steps, $DEV $p vs CPU (limit $tol, parameters $ptol)" \
+            "$TMP/check.$name.cpu.fp32.safetensors" "$TMP/check.$name.$DEV.$p.safetensors" "$tol" "param.=$ptol"
         if [ "$p" = bf16 ]; then # the same arithmetic on the CPU (its bf16 emulation): a tighter limit
             check_dev "$name" cpu bf16 "$@" &&
-                stc "check $name: $DEV bf16 vs the CPU's bf16 emulation (limit 1e-2)" \
-                    "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.bf16.safetensors" 1e-2
+                stc "check $name: $DEV bf16 vs the CPU's bf16 emulation (limit 1e-2, parameters 3e-2)" \
+                    "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.bf16.safetensors" 1e-2 param.=3e-2
             # the flash attention (DITC_ATTN=flash: backend.h flash_fwd/bwd) against the CPU's loops of its arithmetic
             local dv ok=1
             for dv in cpu "$DEV"; do
@@ -144,8 +149,8 @@ check_config() { # NAME PRECISIONS CONFIG...
                     --num-heads "$(heads_of "$@")" --grads --train-steps 2 --lr 1e-4 \
                     --out "$TMP/check.$name.$dv.flash.safetensors" || ok=0
             done
-            [ $ok = 1 ] && stc "check $name: $DEV bf16 with DITC_ATTN=flash vs the CPU's (limit 1e-2)" \
-                "$TMP/check.$name.cpu.flash.safetensors" "$TMP/check.$name.$DEV.flash.safetensors" 1e-2
+            [ $ok = 1 ] && stc "check $name: $DEV bf16 with DITC_ATTN=flash vs the CPU's (limit 1e-2, parameters 3e-2)" \
+                "$TMP/check.$name.cpu.flash.safetensors" "$TMP/check.$name.$DEV.flash.safetensors" 1e-2 param.=3e-2
         fi
     done
 }
