@@ -222,7 +222,7 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     CUDA_CALL(cudaEventCreateWithFlags(&c->queued, cudaEventDisableTiming));
     float *one = NULL; // a first collective now: NCCL sets up its connections (and their memory) here, not mid-backward
     CUDA_CALL(cudaMalloc((void **)&one, sizeof *one));
-    CUDA_CALL(cudaMemset(one, 0, sizeof *one));
+    CUDA_CALL(cudaMemsetAsync(one, 0, sizeof *one, c->side)); // (on the stream the all-reduce reads it from)
     NCCL_CALL(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, c->nc, c->side));
     nccl_sync(c->nc, c->side);
     CUDA_CALL(cudaFree(one));

@@ -32,6 +32,11 @@ target_include_directories(ditc_backend_cuda PRIVATE ${_emu} ${CMAKE_SOURCE_DIR}
 target_compile_options(ditc_backend_cuda PRIVATE -std=c++17 -Wall -Wextra -Wno-unknown-pragmas
                        -Wno-unused-parameter $<$<BOOL:${DITC_WERROR}>:-Werror>)
 target_link_libraries(ditc_backend_cuda PUBLIC ditc_tensor OpenMP::OpenMP_C ${BLAS_LIBRARIES})
+# misaligned accesses (a uint4 load from an address not 16-byte aligned faults on a GPU, not on x86): UBSan's
+# alignment check on the kernels, fatal
+set_source_files_properties(${_emu_src} PROPERTIES COMPILE_OPTIONS
+                            "-include;${_emu}/cuemu_device.h;-fsanitize=alignment;-fno-sanitize-recover=alignment")
+target_link_options(ditc_backend_cuda PUBLIC -fsanitize=alignment)
 target_compile_definitions(ditc_backend_cuda PUBLIC DITC_HAVE_CUDA=1 DITC_CUDA_EMU=1)
 
 # -DDITC_NCCL=ON with the emulation: comm/comm_nccl.cu (rewritten like the backend) on cuemu_nccl.cc's NCCL over MPI;

@@ -78,8 +78,9 @@ struct gemm_args {
     int64_t ldc, ldd;
     int tf32;
     int epi;
-    const float *bias; // (m)
-    void *aux;         // pre-activation (ldaux), type ct
+    const void *bias; // (m), type bias_t
+    cudaDataType bias_t;
+    void *aux; // pre-activation (ldaux), type ct
     int64_t ldaux;
     float *bgrad; // (n)
 };
@@ -115,7 +116,7 @@ static void gemm_run(const gemm_args &g) {
         for (int64_t i = 0; i < m; i++) {
             float v = g.alpha * prod[(size_t)(j * m + i)];
             if (g.beta != 0.0f) v += g.beta * load(g.c, g.ct, i + j * g.ldc);
-            if (g.epi & EPI_BIAS) v += g.bias[i];
+            if (g.epi & EPI_BIAS) v += load(g.bias, g.bias_t, i);
             if (g.epi & EPI_GELU) {
                 store(g.aux, g.ct, i + j * g.ldaux, v);
                 v = gelu_tanh(v);
@@ -266,7 +267,7 @@ struct lt_desc {
     cudaDataType_t scale;
     int32_t ta, tb;
     uint32_t epi;
-    const float *bias;
+    const void *bias;
     int32_t bias_type;
     void *aux;
     int64_t aux_ld;
@@ -406,10 +407,14 @@ static cublasStatus_t lt_args(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t 
         else if (e == CUBLASLT_EPILOGUE_BGRADB) g->epi = EPI_BGRADB;
         else bad = "epilogue not emulated";
     }
-    if (!bad && (g->epi & (EPI_BIAS | EPI_BGRADB)) && (!d->bias || d->bias_type != CUDA_R_32F))
-        bad = "bias pointer or bias type (F32) not set";
-    if (!bad && (g->epi & EPI_GELU) && (!d->aux || d->aux_ld < g->m || d->aux_type != (int32_t)D->type))
-        bad = "aux pointer, ld (≥ rows of D) or type (D's) not set";
+    // the bias (gradient) type: unset means D's (C's for the gradient, the same here); F32 or D's type accepted
+    int32_t bt = d->bias_type < 0 ? (int32_t)D->type : d->bias_type;
+    if (!bad && (g->epi & (EPI_BIAS | EPI_BGRADB)) && (!d->bias || (bt != CUDA_R_32F && bt != (int32_t)D->type)))
+        bad = "bias pointer not set, or a bias type neither F32 nor D's";
+    if (!bad && (g->epi & EPI_BGRADB) && bt != CUDA_R_32F) bad = "a BF16 bias gradient (not emulated)";
+    if (!bad && (g->epi & EPI_GELU) &&
+        (!d->aux || d->aux_ld < g->m || d->aux_ld % 8 || (d->aux_type >= 0 && d->aux_type != (int32_t)D->type)))
+        bad = "aux pointer unset, aux ld below the rows of D or not a multiple of 8, or an aux type other than D's";
     if (bad) {
         fprintf(stderr, "cuemu: cublasLtMatmul: %s\n", bad);
         return CUBLAS_STATUS_INVALID_VALUE;
@@ -424,6 +429,7 @@ static cublasStatus_t lt_args(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t 
     g->at = A->type, g->lda = A->ld, g->bt = B->type, g->ldb = B->ld;
     g->ct = D->type, g->ldc = C->ld, g->ldd = D->ld;
     g->bias = g->epi & EPI_BIAS ? d->bias : NULL;
+    g->bias_t = (cudaDataType)bt;
     g->bgrad = g->epi & EPI_BGRADB ? (float *)d->bias : NULL;
     g->aux = d->aux, g->ldaux = d->aux_ld;
     return CUBLAS_STATUS_SUCCESS;

@@ -28,14 +28,14 @@
 
 // ---- the thread's place (a fiber's) -----------------------------------------------------------------------
 struct cuemu_thread {
-    uint3 tid;     // threadIdx
-    int lin;       // linear index in the block
-    int lane;      // lin % 32
-    int warp;      // lin / 32
-    void *sp;      // saved stack pointer (cuemu_sched.cc)
-    int state;     // running, waiting at a block barrier, at a warp barrier, done
-    unsigned wait; // the barrier generation waited for
-    unsigned xgen; // the generation this thread's shuffle value was written in
+    uint3 tid;      // threadIdx
+    int lin;        // linear index in the block
+    int lane;       // lin % 32
+    int warp;       // lin / 32
+    void *sp;       // saved stack pointer (cuemu_sched.cc)
+    int state;      // running, waiting at a block barrier, at a warp barrier, done
+    unsigned wait;  // the barrier generation waited for
+    unsigned mma_n; // this thread's wmma::mma_sync calls so far in the block
 };
 extern cuemu_thread *cuemu_cur;
 extern uint3 cuemu_block_idx;
@@ -127,14 +127,18 @@ static inline int64_t max(int64_t a, int b) { return a > b ? a : b; }
 static inline int64_t max(int a, int64_t b) { return a > b ? a : b; }
 template <class T> static inline T __ldg(const T *p) { return *p; }
 
-// ---- WMMA: each lane holds the whole 16×16 tile (fragments are opaque; code that treats the elements alike —
-// fill, scale — sees the same values); every *_sync call is a warp barrier, as the lanes meet there on the GPU.
+// ---- WMMA: each lane holds the whole 16×16 tile in its fragment (fragments are opaque; code that treats the
+// elements alike — fill, scale — sees the same values). Every *_sync call is where the warp converges: its lanes
+// meet at the call (a warp barrier on entry), then each runs it — so a load, mma, store of one tile in place is
+// safe, as on the GPU. A store writes only the lane's share of the tile (elements e ≡ lane mod 32) and nothing
+// orders it after: a lane that reads what other lanes stored needs a __syncwarp (or another convergence) between.
+// mma_sync is computed once per warp and checks that every lane brings the same fragments.
 // load/store_matrix_sync's requirements (CUDA programming guide, WMMA): the pointer 256-bit aligned, ldm a multiple
 // of 16 bytes; a GPU faults or reads garbage otherwise, the host would not notice
 void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn);
-// The warp's 16×16 result tile of the mma_sync now in progress (between its two warp barriers; every lane holds the
-// same fragments): *first is 1 for the lane that reaches it first and computes it.
-float *cuemu_mma_tile(int *first);
+// d = a·b + c of this lane's n-th mma_sync, from the warp's first lane to reach it (the others compare their
+// fragments with its and copy its result)
+void cuemu_mma(const float *a, const float *b, const float *c, float *d);
 namespace nvcuda {
 namespace wmma {
 struct matrix_a {};
@@ -156,23 +160,14 @@ template <class Use, int M, int N, int K, class T, class L, class V>
 static inline void fill_fragment(fragment<Use, M, N, K, T, L> &f, V v) {
     fill_fragment(f, (T)v);
 }
-template <class T, class L>
-static inline void load_matrix_sync(fragment<matrix_a, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
+template <class Use, class T, class L>
+static inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
+    static_assert(!std::is_same<Use, accumulator>::value, "an accumulator load takes a layout");
     cuemu_wmma_check(p, ld * (unsigned)sizeof(T), "load_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++)
             f.x[r * 16 + c] = std::is_same<L, row_major>::value ? p[r * ld + c] : p[c * ld + r];
-    cuemu_syncwarp(0xffffffffu);
-}
-template <class T, class L>
-static inline void load_matrix_sync(fragment<matrix_b, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
-    cuemu_wmma_check(p, ld * (unsigned)sizeof(T), "load_matrix_sync");
-    cuemu_syncwarp(0xffffffffu);
-    for (int r = 0; r < 16; r++)
-        for (int c = 0; c < 16; c++)
-            f.x[r * 16 + c] = std::is_same<L, row_major>::value ? p[r * ld + c] : p[c * ld + r];
-    cuemu_syncwarp(0xffffffffu);
 }
 static inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float, void> &f, const float *p, unsigned ld,
                                     layout_t l) {
@@ -180,34 +175,24 @@ static inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float, voi
     cuemu_syncwarp(0xffffffffu);
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) f.x[r * 16 + c] = l == mem_row_major ? p[r * ld + c] : p[c * ld + r];
-    cuemu_syncwarp(0xffffffffu);
 }
-// Every lane writes the same tile: the first lane's store is the one that counts; the others write equal values.
 static inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float, void> &f, unsigned ld,
                                      layout_t l) {
-    cuemu_wmma_check(p, ld * 4u, "load_matrix_sync");
+    cuemu_wmma_check(p, ld * 4u, "store_matrix_sync");
     cuemu_syncwarp(0xffffffffu);
-    for (int r = 0; r < 16; r++)
-        for (int c = 0; c < 16; c++) (l == mem_row_major ? p[r * ld + c] : p[c * ld + r]) = f.x[r * 16 + c];
-    cuemu_syncwarp(0xffffffffu);
+    for (int e = cuemu_cur->lane; e < 256; e += 32) {
+        int r = e / 16, c = e % 16;
+        (l == mem_row_major ? p[r * ld + c] : p[c * ld + r]) = f.x[e];
+    }
 }
-// d = a·b + c, fp32 accumulation over k in order (the tensor core's order within a tile is unspecified).
 template <class T, class LA, class LB>
 static inline void
 mma_sync(fragment<accumulator, 16, 16, 16, float, void> &d, const fragment<matrix_a, 16, 16, 16, T, LA> &a,
          const fragment<matrix_b, 16, 16, 16, T, LB> &b, const fragment<accumulator, 16, 16, 16, float, void> &c) {
+    float fa[256], fb[256];
+    for (int i = 0; i < 256; i++) fa[i] = (float)a.x[i], fb[i] = (float)b.x[i];
     cuemu_syncwarp(0xffffffffu);
-    int first = 0;
-    float *r = cuemu_mma_tile(&first); // the warp's result: the first lane computes it, the others copy
-    if (first)
-        for (int i = 0; i < 16; i++)
-            for (int j = 0; j < 16; j++) {
-                float s = 0.0f;
-                for (int k = 0; k < 16; k++) s += (float)a.x[i * 16 + k] * (float)b.x[k * 16 + j];
-                r[i * 16 + j] = c.x[i * 16 + j] + s;
-            }
-    memcpy(d.x, r, 256 * sizeof(float));
-    cuemu_syncwarp(0xffffffffu);
+    cuemu_mma(fa, fb, c.x, d.x);
 }
 } // namespace wmma
 } // namespace nvcuda

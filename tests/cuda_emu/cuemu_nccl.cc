@@ -124,7 +124,9 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
     MPI_Op mop;
     if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff)
         return ncclInvalidArgument;
+    cuemu_device_access(1);
     MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, c->mpi);
+    cuemu_device_access(0);
     return ncclSuccess;
 }
 ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, int root,
@@ -134,8 +136,10 @@ ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType
     if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 ||
         root >= c->size)
         return ncclInvalidArgument;
+    cuemu_device_access(1);
     if (c->rank == root) MPI_Reduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, root, c->mpi);
     else MPI_Reduce(send, NULL, (int)count, dt, mop, root, c->mpi);
+    cuemu_device_access(0);
     return ncclSuccess;
 }
 ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataType_t t, int root, ncclComm_t c,
@@ -144,9 +148,11 @@ ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataT
     MPI_Op mop;
     if (check(c, s) != ncclSuccess || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 || root >= c->size)
         return ncclInvalidArgument;
+    cuemu_device_access(1);
     if (c->rank == root && send != recv)
         memmove(recv, send, count * (t == ncclBfloat16 ? 2 : t == ncclFloat64 ? 8 : t == ncclUint8 ? 1 : 4));
     MPI_Bcast(recv, (int)count, dt, root, c->mpi);
+    cuemu_device_access(0);
     return ncclSuccess;
 }
 

@@ -30,6 +30,7 @@ struct CUmemPoolHandle_st {
 #define MAGIC_STREAM 0x5712ea
 #define MAGIC_EVENT  0xe7e7
 
+static std::map<void *, std::pair<void *, size_t>> mappings; // device data pointer → (its mapping, length)
 static cudaError_t last_error = cudaSuccess;
 static int current_device = 0;
 static std::map<void *, size_t> device_blocks; // device allocations and their sizes
@@ -41,7 +42,28 @@ static long launches;
 void cuemu_set_error(cudaError_t e) {
     if (last_error == cudaSuccess) last_error = e;
 }
-void cuemu_device_access(int on) { (void)on; }
+// A failing runtime call's status, also kept for cudaGetLastError (as the runtime does: a caller that clears it
+// must, or the next launch check reports it)
+static cudaError_t failed(cudaError_t e) {
+    cuemu_set_error(e);
+    return e;
+}
+// Device memory is inaccessible to the host except inside a kernel, a copy, a memset, a cuBLAS call or a collective
+// (CUEMU_PROTECT=0 turns this off): host code that reads or writes device memory faults, as on a GPU.
+static int protect_mode = -1, access_depth = 0;
+static int protecting(void) {
+    if (protect_mode < 0) protect_mode = !(getenv("CUEMU_PROTECT") && !strcmp(getenv("CUEMU_PROTECT"), "0"));
+    return protect_mode;
+}
+static void apply_prot(int prot) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (auto &kv : mappings) mprotect(kv.second.first, kv.second.second - page, prot);
+}
+void cuemu_device_access(int on) {
+    if (!protecting()) return;
+    if (on && access_depth++ == 0) apply_prot(PROT_READ | PROT_WRITE);
+    if (!on && --access_depth == 0) apply_prot(PROT_NONE);
+}
 void cuemu_count_launch(void) { launches++; }
 
 static void stop(const char *fn, const char *what) {
@@ -62,8 +84,6 @@ static double now_ms(void) {
 // Each allocation has pages of its own and ends (its size rounded up to 256 bytes, the alignment cudaMalloc gives) at
 // an inaccessible guard page: a kernel or copy running past the end faults at once (as compute-sanitizer's memcheck
 // would report it), instead of reading a neighbour.
-static std::map<void *, std::pair<void *, size_t>> mappings; // data pointer → (mapping, its length)
-
 static void *device_alloc(size_t n) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), used = (n ? n + 255 : 256) / 256 * 256;
     size_t len = (used + page - 1) / page * page + page;
@@ -71,9 +91,10 @@ static void *device_alloc(size_t n) {
     if (m == MAP_FAILED) return NULL;
     mprotect((char *)m + len - page, page, PROT_NONE);
     char *p = (char *)m + len - page - used;
-    memset(p, 0xff, used); // NaN for F32 and BF16
+    memset(m, 0xff, len - page); // NaN for F32 and BF16 (the slack before the data too: reads below it show)
     device_blocks[p] = n;
     mappings[p] = std::make_pair(m, len);
+    if (protecting() && access_depth == 0) mprotect(m, len - page, PROT_NONE);
     return p;
 }
 
@@ -148,7 +169,7 @@ cudaError_t cudaGetDeviceCount(int *n) {
     return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int d) {
-    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return failed(cudaErrorInvalidDevice);
     current_device = d;
     return cudaSuccess;
 }
@@ -157,7 +178,7 @@ cudaError_t cudaGetDevice(int *d) {
     return cudaSuccess;
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
-    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return failed(cudaErrorInvalidDevice);
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "cuemu (CUDA emulated on the CPU)");
     p->major = 9;
@@ -173,7 +194,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
-    if (d < 0 || d >= device_count()) return cudaErrorInvalidDevice;
+    if (d < 0 || d >= device_count()) return failed(cudaErrorInvalidDevice);
     switch (a) {
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = (int)CUEMU_SMEM_OPTIN_MAX; return cudaSuccess;
     case cudaDevAttrMultiProcessorCount: *v = CUEMU_SM_COUNT; return cudaSuccess;
@@ -181,11 +202,11 @@ cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
     case cudaDevAttrComputeCapabilityMinor: *v = 0; return cudaSuccess;
     default: stop("cudaDeviceGetAttribute", "attribute not emulated");
     }
-    return cudaErrorInvalidValue;
+    return failed(cudaErrorInvalidValue);
 }
 cudaError_t cudaFuncSetAttribute(const void *fn, cudaFuncAttribute a, int v) {
     if (a != cudaFuncAttributeMaxDynamicSharedMemorySize) stop("cudaFuncSetAttribute", "attribute not emulated");
-    if (v < 0 || (unsigned)v > CUEMU_SMEM_OPTIN_MAX) return cudaErrorInvalidValue;
+    if (v < 0 || (unsigned)v > CUEMU_SMEM_OPTIN_MAX) return failed(cudaErrorInvalidValue);
     cuemu_set_smem_optin(fn, v);
     return cudaSuccess;
 }
@@ -198,7 +219,7 @@ cudaError_t cudaMemGetInfo(size_t *fr, size_t *tot) {
 // ---- memory ----
 cudaError_t cudaMalloc(void **p, size_t n) {
     *p = device_alloc(n);
-    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+    return *p ? cudaSuccess : failed(cudaErrorMemoryAllocation);
 }
 cudaError_t cudaFree(void *p) {
     if (p && !device_free(p)) stop("cudaFree", "not a device allocation");
@@ -206,7 +227,7 @@ cudaError_t cudaFree(void *p) {
 }
 cudaError_t cudaMallocHost(void **p, size_t n) {
     *p = malloc(n ? n : 1);
-    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+    return *p ? cudaSuccess : failed(cudaErrorMemoryAllocation);
 }
 cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags) {
     (void)flags;
@@ -217,14 +238,14 @@ cudaError_t cudaFreeHost(void *p) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *pool, int d) {
-    if (d != current_device) return cudaErrorInvalidDevice;
+    if (d != current_device) return failed(cudaErrorInvalidDevice);
     *pool = &default_pool;
     return cudaSuccess;
 }
 cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool, cudaMemPoolAttr a, void *v) {
     if (pool != &default_pool) stop("cudaMemPoolSetAttribute", "not the default pool");
     if (a == cudaMemPoolAttrUsedMemHigh) {
-        if (*(unsigned long long *)v != 0) return cudaErrorInvalidValue;
+        if (*(unsigned long long *)v != 0) return failed(cudaErrorInvalidValue);
         pool_high = pool_used;
     }
     return cudaSuccess;
@@ -244,7 +265,7 @@ cudaError_t cudaMallocFromPoolAsync(void **p, size_t n, cudaMemPool_t pool, cuda
     if (pool != &default_pool) stop("cudaMallocFromPoolAsync", "not the default pool");
     cuemu_stream_check(s);
     *p = device_alloc(n);
-    if (!*p) return cudaErrorMemoryAllocation;
+    if (!*p) return failed(cudaErrorMemoryAllocation);
     pool_blocks[*p] = n;
     if (getenv("CUEMU_TRACE_ALLOC") && n >= (1u << 20))
         fprintf(stderr, "cuemu: pool alloc %.2f MiB (in use %.2f)\n", n / 1048576.0, (pool_used + n) / 1048576.0);
@@ -274,7 +295,9 @@ static cudaError_t copy(const char *fn, void *d, const void *s, size_t n, cudaMe
     else if (n && is_device(d)) stop(fn, "the destination is device memory, the copy's kind says host");
     if (sd) check_range(fn, s, n);
     else if (n && is_device(s)) stop(fn, "the source is device memory, the copy's kind says host");
+    cuemu_device_access(1);
     if (n) memmove(d, s, n);
+    cuemu_device_access(0);
     return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) { return copy("cudaMemcpy", d, s, n, k); }
@@ -285,13 +308,15 @@ cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, 
 cudaError_t cudaMemcpy2DAsync(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h, cudaMemcpyKind k,
                               cudaStream_t st) {
     cuemu_stream_check(st);
-    if (w > dp || w > sp) return cudaErrorInvalidPitchValue;
+    if (w > dp || w > sp) return failed(cudaErrorInvalidPitchValue);
     for (size_t r = 0; r < h; r++) copy("cudaMemcpy2DAsync", (char *)d + r * dp, (const char *)s + r * sp, w, k);
     return cudaSuccess;
 }
 cudaError_t cudaMemset(void *d, int v, size_t n) {
     check_range("cudaMemset", d, n);
+    cuemu_device_access(1);
     memset(d, v, n);
+    cuemu_device_access(0);
     return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st) {
@@ -360,7 +385,7 @@ cudaError_t cudaEventQuery(cudaEvent_t e) {
 }
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
     if (!live_handles.count(a) || !live_handles.count(b)) stop("cudaEventElapsedTime", "not a live event");
-    if (!a->recorded || !b->recorded) return cudaErrorInvalidResourceHandle;
+    if (!a->recorded || !b->recorded) return failed(cudaErrorInvalidResourceHandle);
     *ms = (float)(b->ms - a->ms);
     return cudaSuccess;
 }

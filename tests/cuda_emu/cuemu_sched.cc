@@ -3,6 +3,7 @@
 // below it). A fiber runs until it reaches a barrier or a warp collective, then the next one runs; a barrier opens
 // when every live thread of its block (its warp) has arrived. When no fiber can go on, the launch reports the
 // deadlock with each thread's state and stops the program.
+#include <execinfo.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +35,14 @@ struct warp_state {
     unsigned mask;     // the lanes that exist (a partial last warp has fewer)
     unsigned exited;   // lanes that have returned
     uint64_t slot[2][32];
-    unsigned tile_epoch; // 1 + the barrier generation the tile was computed in (0: none this block)
-    float tile[256];     // wmma::mma_sync's result, computed once per warp
 };
+
+// wmma::mma_sync, computed once per warp: the n-th call's inputs and result, until every lane has taken it
+struct mma_entry {
+    float a[256], b[256], c[256], d[256];
+    int taken;
+};
+static std::map<std::pair<int, unsigned>, mma_entry> mma_calls; // (warp, n) → entry
 
 static cuemu_thread threads[MAX_THREADS];
 static warp_state warps[MAX_THREADS / 32];
@@ -47,7 +53,7 @@ static void *sched_sp;
 static const char *cur_name;
 static void (*cur_body)(void *);
 static void *cur_arg;
-static unsigned char *dyn_smem;
+static unsigned char *dyn_smem, *dyn_smem_map; // this launch's dynamic shared memory; its mapping
 static size_t dyn_smem_cap;
 
 // ---- context switch -----------------------------------------------------------------------------------------
@@ -156,11 +162,30 @@ static void warp_barrier(unsigned mask) {
 
 void cuemu_syncwarp(unsigned mask) { warp_barrier(mask); }
 
-float *cuemu_mma_tile(int *first) {
-    warp_state *w = &warps[cuemu_cur->warp];
-    *first = w->tile_epoch != w->gen + 1;
-    w->tile_epoch = w->gen + 1;
-    return w->tile;
+void cuemu_mma(const float *a, const float *b, const float *c, float *d) {
+    cuemu_thread *t = cuemu_cur;
+    auto key = std::make_pair(t->warp, t->mma_n++);
+    auto it = mma_calls.find(key);
+    if (it == mma_calls.end()) {
+        mma_entry &e = mma_calls[key];
+        memcpy(e.a, a, sizeof e.a);
+        memcpy(e.b, b, sizeof e.b);
+        memcpy(e.c, c, sizeof e.c);
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 16; j++) {
+                float s = 0.0f; // fp32 accumulation over k in order (the tensor core's order within a tile is its own)
+                for (int k = 0; k < 16; k++) s += a[i * 16 + k] * b[k * 16 + j];
+                e.d[i * 16 + j] = c[i * 16 + j] + s;
+            }
+        e.taken = 0;
+        it = mma_calls.find(key);
+    } else if (memcmp(it->second.a, a, sizeof it->second.a) || memcmp(it->second.b, b, sizeof it->second.b) ||
+               memcmp(it->second.c, c, sizeof it->second.c)) {
+        fatal("wmma::mma_sync: the lanes of a warp hold different fragments (a load read shared memory that other "
+              "lanes had not finished writing: a __syncwarp missing?)");
+    }
+    memcpy(d, it->second.d, sizeof it->second.d);
+    if (++it->second.taken == warps[t->warp].live) mma_calls.erase(it);
 }
 
 uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src) {
@@ -223,11 +248,12 @@ static void run_block(int n) {
         w->arrived = 0;
         w->mask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
         w->exited = 0;
-        w->tile_epoch = 0;
     }
+    mma_calls.clear();
     for (int i = 0; i < n; i++) {
         cuemu_thread *t = &threads[i];
         t->state = T_RUN;
+        t->mma_n = 0;
         t->sp = fiber_stack(i);
     }
     int left = n;
@@ -260,8 +286,12 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
         snprintf(msg, sizeof msg, "invalid memory access by thread (%u, %u, %u) at %p (%s)", cuemu_cur->tid.x,
                  cuemu_cur->tid.y, cuemu_cur->tid.z, si->si_addr, where);
         report(msg);
-    } else if (cur_name)
-        fprintf(stderr, "cuemu: memory fault at %p outside a kernel (the last kernel: %s)\n", si->si_addr, cur_name);
+    } else { // (most likely host code touching device memory: the stack says where)
+        fprintf(stderr, "cuemu: memory fault at %p outside a kernel (the last kernel: %s)\n", si->si_addr,
+                cur_name ? cur_name : "none yet");
+        void *bt[64];
+        backtrace_symbols_fd(bt, backtrace(bt, 64), 2);
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -341,11 +371,20 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
         long page = sysconf(_SC_PAGESIZE);
         for (int i = 0; i < MAX_THREADS; i++) mprotect(stacks + (size_t)i * STACK_BYTES, (size_t)page, PROT_NONE);
     }
-    if (cfg.smem > dyn_smem_cap) {
-        free(dyn_smem);
-        dyn_smem_cap = cfg.smem;
-        dyn_smem = (unsigned char *)aligned_alloc(256, (cfg.smem + 255) / 256 * 256);
+    // dynamic shared memory: the launch's bytes (rounded to 128) end at an inaccessible page, so an overrun faults
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), smem128 = (cfg.smem + 127) / 128 * 128;
+    if (smem128 > dyn_smem_cap) {
+        if (dyn_smem_map) munmap(dyn_smem_map, dyn_smem_cap + page);
+        dyn_smem_cap = (smem128 + page - 1) / page * page;
+        dyn_smem_map = (unsigned char *)mmap(NULL, dyn_smem_cap + page, PROT_READ | PROT_WRITE,
+                                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (dyn_smem_map == MAP_FAILED) {
+            perror("cuemu: shared memory");
+            abort();
+        }
+        mprotect(dyn_smem_map + dyn_smem_cap, page, PROT_NONE);
     }
+    dyn_smem = dyn_smem_map ? dyn_smem_map + dyn_smem_cap - smem128 : NULL;
     if (!profile && getenv("CUEMU_PROFILE") && !strcmp(getenv("CUEMU_PROFILE"), "1")) {
         profile = new std::map<std::string, prof_entry>;
         atexit(profile_print);
@@ -372,7 +411,7 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
                 // same launch sees the other order)
                 cuemu_block_idx =
                     reverse_order ? make_uint3(g.x - 1 - x, g.y - 1 - y, g.z - 1 - z) : make_uint3(x, y, z);
-                if (cfg.smem) memset(dyn_smem, 0xff, cfg.smem); // (NaN bytes: reads of unwritten shared memory show)
+                if (cfg.smem) memset(dyn_smem, 0xff, smem128); // (NaN bytes: reads of unwritten shared memory show)
                 run_block((int)n);
             }
     in_kernel = 0;
