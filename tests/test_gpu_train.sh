@@ -286,8 +286,12 @@ if want nccl; then
     }
     if [ $CUDA = 0 ] || ! command -v mpirun >/dev/null; then
         echo "SKIP nccl: needs --device cuda and mpirun"
-    elif ! nccl 2 probe --max-steps 1; then
-        echo "SKIP nccl: $(grep -m1 -E 'nccl|NCCL' "$TMP/n.probe.log" || tail -n 1 "$TMP/n.probe.log") (one GPU per rank needed: 2 or more GPUs, or the CPU emulation's CUEMU_DEVICES=2)"
+    elif ! nccl 2 probe --max-steps 1 && grep -q -e '--comm nccl:' "$TMP/n.probe.log"; then # ditc refused: why
+        echo "SKIP nccl: $(grep -m1 -e '--comm nccl:' "$TMP/n.probe.log") (one GPU per rank needed: 2 or more GPUs, or the CPU emulation's CUEMU_DEVICES=2)"
+    elif grep -q -E '1 process|single' "$TMP/n.probe.log" && ! grep -q 'nccl communicator' "$TMP/n.probe.log"; then
+        echo "SKIP nccl: ditc is not built with MPI (-DDITC_MPI=ON): each process ran alone"
+    elif ! grep -q 'nccl communicator' "$TMP/n.probe.log"; then # it did not refuse, and did not run either
+        fail "nccl: the -np 2 probe failed: $(grep -v '^\[' "$TMP/n.probe.log" | head -n 3 | tr '\n' ' ')"
     else
         d n.np1 train "${P[@]}" --results-dir "$TMP/n.np1"
         for v in "2 np2" "2 zero2 --zero 2" "2 buckets --grad-bucket-mb 0.01" "3 np3 --zero 2"; do

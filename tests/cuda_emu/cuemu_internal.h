@@ -5,6 +5,12 @@
 
 #include <cuda_runtime.h>
 
+#ifdef __cplusplus
+#include <functional>
+// Runs op at stream s's next completion point (the legacy stream 0: at once); see cuemu_runtime.cc
+void cuemu_defer(cudaStream_t s, std::function<void()> op);
+#endif
+
 #define CUEMU_SMEM_OPTIN_MAX (227u * 1024) // sharedMemPerBlockOptin of compute capability 9.0
 #define CUEMU_SM_COUNT       132
 

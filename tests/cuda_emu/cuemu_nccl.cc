@@ -1,10 +1,11 @@
 // cuemu_nccl.cc — the NCCL calls of comm/comm_nccl.cu for the CPU emulation, over MPI: a communicator is a
-// duplicate of MPI_COMM_WORLD (its size and rank must be the ones asked for), each collective a blocking MPI call
-// made when it is enqueued (device memory is host memory here; every rank issues the same calls in the same
-// order, as NCCL requires, so blocking at enqueue cannot deadlock), a group's calls one after another. BF16 sums
-// go through a user MPI operation (widened to F32, summed, rounded to nearest even). So `mpirun -np N ditc train
-// --device cuda --comm nccl` runs comm_nccl.cu's code — buckets on its side stream, events, the ZeRO groups —
-// with CUEMU_DEVICES=N emulated GPUs, one per rank.
+// duplicate of MPI_COMM_WORLD (its size and rank must be the ones asked for); a collective on the legacy stream is a
+// blocking MPI call made when it is issued, one on another stream (the side stream of the gradient buckets) stays
+// in flight until that stream's next completion point, with its buffer NaN meanwhile (in_flight below). Every rank
+// issues the same calls in the same order and reaches the completion points in the same order, as NCCL requires,
+// so the MPI calls meet. A group's calls run one after another. BF16 sums go through a user MPI operation (widened
+// to F32, summed, rounded to nearest even). So `mpirun -np N ditc train --device cuda --comm nccl` runs
+// comm_nccl.cu's code — buckets on its side stream, events, the ZeRO groups — with CUEMU_DEVICES=N emulated GPUs.
 #define OMPI_SKIP_MPICXX  1 // the C API only (no C++ bindings to link)
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <memory>
+#include <vector>
 
 #include "cuemu_internal.h"
 
@@ -55,6 +59,43 @@ static int mpi_type(ncclDataType_t t, MPI_Datatype *dt, MPI_Op *op) {
         return 1;
     default: return 0;
     }
+}
+
+// An in-place collective on buf (bytes), issued on stream s: at once on the legacy stream. On another stream (the
+// communicator's side stream) it stays in flight until that stream's next completion point (cuemu_defer): its input
+// is taken now and the buffer holds NaN bytes meanwhile — a kernel that reads it gets NaN, one that writes it is
+// reported when the collective completes — then the MPI call runs and the result is written back.
+static void in_flight(cudaStream_t s, void *buf, size_t bytes, std::function<void(void *)> run) {
+    if (!s) {
+        cuemu_device_access(1);
+        run(buf);
+        cuemu_device_access(0);
+        return;
+    }
+    std::shared_ptr<std::vector<unsigned char>> snap = std::make_shared<std::vector<unsigned char>>(bytes);
+    cuemu_device_access(1);
+    memcpy(snap->data(), buf, bytes);
+    memset(buf, 0xff, bytes);
+    cuemu_device_access(0);
+    cuemu_defer(s, [=]() {
+        cuemu_device_access(1);
+        const unsigned char *b = (const unsigned char *)buf;
+        for (size_t i = 0; i < bytes; i++)
+            if (b[i] != 0xff) {
+                fprintf(stderr,
+                        "cuemu: NCCL: the %zu-byte buffer at %p was written (byte %zu) while its collective was in "
+                        "flight on the side stream\n",
+                        bytes, buf, i);
+                abort();
+            }
+        run(snap->data());
+        memcpy(buf, snap->data(), bytes);
+        cuemu_device_access(0);
+    });
+}
+
+static size_t type_bytes(ncclDataType_t t) {
+    return t == ncclBfloat16 ? 2 : t == ncclFloat64 ? 8 : t == ncclUint8 ? 1 : 4;
 }
 
 static ncclResult_t check(ncclComm_t c, cudaStream_t s) {
@@ -122,11 +163,11 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
                            cudaStream_t s) {
     MPI_Datatype dt;
     MPI_Op mop;
-    if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff)
-        return ncclInvalidArgument;
-    cuemu_device_access(1);
-    MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, c->mpi);
-    cuemu_device_access(0);
+    if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || send != recv)
+        return ncclInvalidArgument; // (in place only: what comm_nccl.cu issues)
+    MPI_Comm mc = c->mpi;
+    in_flight(s, recv, count * type_bytes(t),
+              [=](void *p) { MPI_Allreduce(MPI_IN_PLACE, p, (int)count, dt, mop, mc); });
     return ncclSuccess;
 }
 ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, int root,
@@ -134,25 +175,25 @@ ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType
     MPI_Datatype dt;
     MPI_Op mop;
     if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 ||
-        root >= c->size)
+        root >= c->size || send != recv)
         return ncclInvalidArgument;
-    cuemu_device_access(1);
-    if (c->rank == root) MPI_Reduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, dt, mop, root, c->mpi);
-    else MPI_Reduce(send, NULL, (int)count, dt, mop, root, c->mpi);
-    cuemu_device_access(0);
+    MPI_Comm mc = c->mpi;
+    int me = c->rank;
+    in_flight(s, recv, count * type_bytes(t), [=](void *p) {
+        if (me == root) MPI_Reduce(MPI_IN_PLACE, p, (int)count, dt, mop, root, mc);
+        else MPI_Reduce(p, NULL, (int)count, dt, mop, root, mc); // (a non-root's buffer keeps its values)
+    });
     return ncclSuccess;
 }
 ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataType_t t, int root, ncclComm_t c,
                            cudaStream_t s) {
     MPI_Datatype dt;
     MPI_Op mop;
-    if (check(c, s) != ncclSuccess || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 || root >= c->size)
+    if (check(c, s) != ncclSuccess || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || root < 0 || root >= c->size ||
+        send != recv)
         return ncclInvalidArgument;
-    cuemu_device_access(1);
-    if (c->rank == root && send != recv)
-        memmove(recv, send, count * (t == ncclBfloat16 ? 2 : t == ncclFloat64 ? 8 : t == ncclUint8 ? 1 : 4));
-    MPI_Bcast(recv, (int)count, dt, root, c->mpi);
-    cuemu_device_access(0);
+    MPI_Comm mc = c->mpi;
+    in_flight(s, recv, count * type_bytes(t), [=](void *p) { MPI_Bcast(p, (int)count, dt, root, mc); });
     return ncclSuccess;
 }
 

@@ -3,6 +3,7 @@
 // memory show; streams and events that exist only as handles (everything runs at the call, in order, which is the
 // order one stream gives); a memory pool that counts its bytes in use and its high-water mark; the sticky launch
 // error of cudaGetLastError. Handles that were never created, or are used after being destroyed, stop the program.
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +11,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "cuemu_internal.h"
 
+// A stream's deferred work (cuemu_defer: the collectives issued on a side stream) runs at its completion points —
+// an event recorded after it is waited for or synchronised, the stream is synchronised, or a query of either has
+// already answered "not ready" once — so what a GPU runs concurrently with the other streams stays in flight here too.
 struct CUstream_st {
     int magic;
+    uint64_t issued, done; // deferred operations issued, completed
+    std::deque<std::function<void()>> pending;
+    int asked; // a query answered "not ready" for the current pending work
 };
 struct CUevent_st {
     int magic;
     int recorded;
-    double ms; // host clock at the record
+    double ms;           // host clock at the record
+    cudaStream_t stream; // the stream recorded on, and its deferred operations then
+    uint64_t seq;
+    int asked;
 };
 struct CUmemPoolHandle_st {
     int magic;
@@ -325,8 +337,29 @@ cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st) {
 }
 
 // ---- streams and events ----
+} // extern "C"
+
+static void flush_to(cudaStream_t s, uint64_t seq) {
+    while (s && s->done < seq && !s->pending.empty()) {
+        std::function<void()> op = std::move(s->pending.front());
+        s->pending.pop_front();
+        op();
+        s->done++;
+    }
+    if (s && s->done == s->issued) s->asked = 0;
+}
+
+void cuemu_defer(cudaStream_t s, std::function<void()> op) {
+    if (!s) return op(); // the legacy stream: at once (as before every other stream's later work)
+    cuemu_stream_check(s);
+    s->pending.push_back(std::move(op));
+    s->issued++;
+}
+
+extern "C" {
+
 cudaError_t cudaStreamCreate(cudaStream_t *s) {
-    *s = new CUstream_st{MAGIC_STREAM};
+    *s = new CUstream_st{MAGIC_STREAM, 0, 0, {}, 0};
     live_handles.insert(*s);
     return cudaSuccess;
 }
@@ -335,27 +368,39 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned f) {
     return cudaStreamCreate(s);
 }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
-    if (!live_handles.erase(s)) stop("cudaStreamDestroy", "not a live stream");
+    if (!live_handles.count(s)) stop("cudaStreamDestroy", "not a live stream");
+    flush_to(s, s->issued); // (destroying a stream lets its work finish)
+    live_handles.erase(s);
     delete s;
     return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     cuemu_stream_check(s);
+    if (s) flush_to(s, s->issued);
     return cudaSuccess;
 }
 cudaError_t cudaStreamQuery(cudaStream_t s) {
     cuemu_stream_check(s);
+    if (s && s->done < s->issued && !s->asked++) return cudaErrorNotReady; // (not kept as the last error)
+    if (s) flush_to(s, s->issued);
     return cudaSuccess;
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) {
+    for (void *h : live_handles) {
+        cudaStream_t s = (cudaStream_t)h;
+        if (s->magic == MAGIC_STREAM) flush_to(s, s->issued);
+    }
+    return cudaSuccess;
+}
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned f) {
     (void)f;
     cuemu_stream_check(s);
     if (!live_handles.count(e)) stop("cudaStreamWaitEvent", "not a live event");
+    if (e->recorded) flush_to(e->stream, e->seq); // s's later work runs after the event's
     return cudaSuccess;
 }
 cudaError_t cudaEventCreate(cudaEvent_t *e) {
-    *e = new CUevent_st{MAGIC_EVENT, 0, 0.0};
+    *e = new CUevent_st{MAGIC_EVENT, 0, 0.0, NULL, 0, 0};
     live_handles.insert(*e);
     return cudaSuccess;
 }
@@ -373,14 +418,20 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     if (!live_handles.count(e)) stop("cudaEventRecord", "not a live event");
     e->recorded = 1;
     e->ms = now_ms();
+    e->stream = s;
+    e->seq = s ? s->issued : 0;
+    e->asked = 0;
     return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     if (!live_handles.count(e)) stop("cudaEventSynchronize", "not a live event");
+    if (e->recorded) flush_to(e->stream, e->seq);
     return cudaSuccess;
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
     if (!live_handles.count(e)) stop("cudaEventQuery", "not a live event");
+    if (e->recorded && e->stream && e->stream->done < e->seq && !e->asked++) return cudaErrorNotReady;
+    if (e->recorded) flush_to(e->stream, e->seq);
     return cudaSuccess;
 }
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b) {
