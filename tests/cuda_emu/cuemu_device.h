@@ -81,9 +81,10 @@ template <class T> static inline T __shfl_sync(unsigned mask, T v, int src, int 
     int lane = cuemu_cur->lane;
     return cuemu_shfl(mask, v, (lane & ~(width - 1)) + (src & (width - 1)));
 }
+// (a lane of an earlier width-group may be read, a later group's gives the lane its own value: CUDA's rule)
 template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int lm, int width = 32) {
     int lane = cuemu_cur->lane, s = lane ^ lm;
-    return cuemu_shfl(mask, v, (s & ~(width - 1)) == (lane & ~(width - 1)) ? s : lane);
+    return cuemu_shfl(mask, v, s < (lane & ~(width - 1)) + width ? s : lane);
 }
 template <class T> static inline T __shfl_down_sync(unsigned mask, T v, unsigned d, int width = 32) {
     int lane = cuemu_cur->lane, s = lane + (int)d;
@@ -96,29 +97,6 @@ template <class T> static inline T __shfl_up_sync(unsigned mask, T v, unsigned d
 
 // ---- device math the host library lacks ---------------------------------------------------------------------
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
-static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
-static inline float __fdividef(float a, float b) { return a / b; }
-static inline float __saturatef(float x) { return x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x; }
-static inline int __float_as_int(float x) {
-    int r;
-    memcpy(&r, &x, 4);
-    return r;
-}
-static inline unsigned __float_as_uint(float x) {
-    unsigned r;
-    memcpy(&r, &x, 4);
-    return r;
-}
-static inline float __int_as_float(int x) {
-    float r;
-    memcpy(&r, &x, 4);
-    return r;
-}
-static inline float __uint_as_float(unsigned x) {
-    float r;
-    memcpy(&r, &x, 4);
-    return r;
-}
 using std::max;
 using std::min;
 static inline int64_t min(int64_t a, int b) { return a < b ? a : b; }
