@@ -1,11 +1,12 @@
 // cuemu_nccl.cc — the NCCL calls of comm/comm_nccl.cu for the CPU emulation, over MPI: a communicator is a
 // duplicate of MPI_COMM_WORLD (its size and rank must be the ones asked for); a collective on the legacy stream is a
-// blocking MPI call made when it is issued, one on another stream (the side stream of the gradient buckets) stays
-// in flight until that stream's next completion point, with its buffer NaN meanwhile (in_flight below). Every rank
-// issues the same calls in the same order and reaches the completion points in the same order, as NCCL requires,
-// so the MPI calls meet. A group's calls run one after another. BF16 sums go through a user MPI operation (widened
-// to F32, summed, rounded to nearest even). So `mpirun -np N ditc train --device cuda --comm nccl` runs
-// comm_nccl.cu's code — buckets on its side stream, events, the ZeRO groups — with CUEMU_DEVICES=N emulated GPUs.
+// blocking MPI call made when it is issued, one on another stream (the side stream of the gradient buckets) a
+// non-blocking MPI call started when it is issued and completed at that stream's next completion point, with its
+// buffer NaN meanwhile (in_flight below). Every rank issues the same calls in the same order, as NCCL requires, so
+// the MPI calls meet, wherever each rank completes them. A group's calls run one after another. BF16 sums go
+// through a user MPI operation (widened to F32, summed, rounded to nearest even). So `mpirun -np N ditc train
+// --device cuda --comm nccl` runs comm_nccl.cu's code — buckets on its side stream, events, the ZeRO groups — with
+// CUEMU_DEVICES=N emulated GPUs.
 #define OMPI_SKIP_MPICXX  1 // the C API only (no C++ bindings to link)
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
@@ -61,23 +62,29 @@ static int mpi_type(ncclDataType_t t, MPI_Datatype *dt, MPI_Op *op) {
     }
 }
 
-// An in-place collective on buf (bytes), issued on stream s: at once on the legacy stream. On another stream (the
-// communicator's side stream) it stays in flight until that stream's next completion point (cuemu_defer): its input
-// is taken now and the buffer holds NaN bytes meanwhile — a kernel that reads it gets NaN, one that writes it is
-// reported when the collective completes — then the MPI call runs and the result is written back.
-static void in_flight(cudaStream_t s, void *buf, size_t bytes, std::function<void(void *)> run) {
+// An in-place collective on buf (bytes), issued on stream s: at once on the legacy stream (start with a NULL
+// request: the blocking MPI call). On another stream (the communicator's side stream) it stays in flight until that
+// stream's next completion point (cuemu_defer): its input is taken now and the non-blocking MPI call started on that
+// copy (so the ranks start their collectives in issue order, whenever each completes them), the buffer holds NaN
+// bytes meanwhile — a kernel that reads it gets NaN, one that writes it is reported at completion — and at the
+// completion point the call is waited for and the result written back.
+typedef std::function<void(void *p, MPI_Request *r)> mpi_call;
+static void in_flight(cudaStream_t s, void *buf, size_t bytes, mpi_call start) {
     if (!s) {
         cuemu_device_access(1);
-        run(buf);
+        start(buf, NULL);
         cuemu_device_access(0);
         return;
     }
     std::shared_ptr<std::vector<unsigned char>> snap = std::make_shared<std::vector<unsigned char>>(bytes);
+    std::shared_ptr<MPI_Request> req = std::make_shared<MPI_Request>(MPI_REQUEST_NULL);
     cuemu_device_access(1);
     memcpy(snap->data(), buf, bytes);
     memset(buf, 0xff, bytes);
     cuemu_device_access(0);
+    start(snap->data(), req.get());
     cuemu_defer(s, [=]() {
+        MPI_Wait(req.get(), MPI_STATUS_IGNORE);
         cuemu_device_access(1);
         const unsigned char *b = (const unsigned char *)buf;
         for (size_t i = 0; i < bytes; i++)
@@ -88,7 +95,6 @@ static void in_flight(cudaStream_t s, void *buf, size_t bytes, std::function<voi
                         bytes, buf, i);
                 abort();
             }
-        run(snap->data());
         memcpy(buf, snap->data(), bytes);
         cuemu_device_access(0);
     });
@@ -166,8 +172,10 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataT
     if (check(c, s) != ncclSuccess || op != ncclSum || !mpi_type(t, &dt, &mop) || count > 0x7fffffff || send != recv)
         return ncclInvalidArgument; // (in place only: what comm_nccl.cu issues)
     MPI_Comm mc = c->mpi;
-    in_flight(s, recv, count * type_bytes(t),
-              [=](void *p) { MPI_Allreduce(MPI_IN_PLACE, p, (int)count, dt, mop, mc); });
+    in_flight(s, recv, count * type_bytes(t), [=](void *p, MPI_Request *r) {
+        if (r) MPI_Iallreduce(MPI_IN_PLACE, p, (int)count, dt, mop, mc, r);
+        else MPI_Allreduce(MPI_IN_PLACE, p, (int)count, dt, mop, mc);
+    });
     return ncclSuccess;
 }
 ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, int root,
@@ -179,9 +187,10 @@ ncclResult_t ncclReduce(const void *send, void *recv, size_t count, ncclDataType
         return ncclInvalidArgument;
     MPI_Comm mc = c->mpi;
     int me = c->rank;
-    in_flight(s, recv, count * type_bytes(t), [=](void *p) {
-        if (me == root) MPI_Reduce(MPI_IN_PLACE, p, (int)count, dt, mop, root, mc);
-        else MPI_Reduce(p, NULL, (int)count, dt, mop, root, mc); // (a non-root's buffer keeps its values)
+    in_flight(s, recv, count * type_bytes(t), [=](void *p, MPI_Request *r) {
+        void *send_p = me == root ? MPI_IN_PLACE : p, *recv_p = me == root ? p : NULL; // (a non-root keeps its values)
+        if (r) MPI_Ireduce(send_p, recv_p, (int)count, dt, mop, root, mc, r);
+        else MPI_Reduce(send_p, recv_p, (int)count, dt, mop, root, mc);
     });
     return ncclSuccess;
 }
@@ -193,7 +202,10 @@ ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataT
         send != recv)
         return ncclInvalidArgument;
     MPI_Comm mc = c->mpi;
-    in_flight(s, recv, count * type_bytes(t), [=](void *p) { MPI_Bcast(p, (int)count, dt, root, mc); });
+    in_flight(s, recv, count * type_bytes(t), [=](void *p, MPI_Request *r) {
+        if (r) MPI_Ibcast(p, (int)count, dt, root, mc, r);
+        else MPI_Bcast(p, (int)count, dt, root, mc);
+    });
     return ncclSuccess;
 }
 
