@@ -90,9 +90,23 @@ static float gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(k0 * (x + k1 * x * x * x)));
 }
 
-// D = epilogue(alpha·op(A)·op(B) + beta·C)
+// The bytes a column-major rows × cols matrix with leading dimension ld spans (0 when empty).
+static size_t span(int64_t rows, int64_t cols, int64_t ld, cudaDataType t) {
+    return rows && cols ? (size_t)(ld * (cols - 1) + rows) * (t == CUDA_R_16BF ? 2 : 4) : 0;
+}
+
+// D = epilogue(alpha·op(A)·op(B) + beta·C); every operand must lie inside one device allocation, as a GPU needs
+// (a wrong ld or stride that runs past an operand, or a host pointer, stops the program with the offsets)
 static void gemm_run(const gemm_args &g) {
     int64_t m = g.m, n = g.n, k = g.k;
+    cuemu_check_device_range("cuBLAS operand A", g.a, span(g.ta ? k : m, g.ta ? m : k, g.lda, g.at));
+    cuemu_check_device_range("cuBLAS operand B", g.b, span(g.tb ? n : k, g.tb ? k : n, g.ldb, g.bt));
+    cuemu_check_device_range("cuBLAS result", g.d, span(m, n, g.ldd, g.ct));
+    if (g.beta != 0.0f) cuemu_check_device_range("cuBLAS C", g.c, span(m, n, g.ldc, g.ct));
+    if (g.epi & EPI_BIAS)
+        cuemu_check_device_range("cuBLASLt bias", g.bias, (size_t)m * (g.bias_t == CUDA_R_16BF ? 2 : 4));
+    if (g.epi & EPI_GELU) cuemu_check_device_range("cuBLASLt aux", g.aux, span(m, n, g.ldaux, g.ct));
+    if (g.epi & EPI_BGRADB) cuemu_check_device_range("cuBLASLt bias gradient", g.bgrad, (size_t)n * 4);
     std::vector<float> ar((size_t)(m * k)), bc((size_t)(n * k)); // op(A) rows, op(B) columns, k contiguous
     for (int64_t i = 0; i < m; i++)
         for (int64_t p = 0; p < k; p++) {
@@ -253,6 +267,8 @@ cublasStatus_t cublasGemmBatchedEx(cublasHandle_t h, cublasOperation_t ta, cubla
     cublasStatus_t s = gemm_check(h, ta, tb, m, n, k, at, lda, bt, ldb, ct, ldc, comp, &tf32);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     if (batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    for (const void *arr : {(const void *)Aarray, (const void *)Barray, (const void *)Carray})
+        cuemu_check_device_range("cublasGemmBatchedEx pointer array", arr, (size_t)batch * sizeof(void *));
     cuemu_device_access(1);
     for (int i = 0; i < batch; i++)
         gemm_run(plain(ta, tb, m, n, k, alpha, Aarray[i], at, lda, Barray[i], bt, ldb, beta, Carray[i], ct, ldc, tf32));

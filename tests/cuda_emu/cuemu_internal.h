@@ -19,6 +19,8 @@ void cuemu_stream_check(cudaStream_t s); // a stream that was never created (or 
 void cuemu_set_smem_optin(const void *fn, int bytes);
 void cuemu_device_access(int on);
 void cuemu_count_launch(void);
+// [p, p + bytes) must lie in one device allocation (else the program stops, naming fn and the offsets)
+void cuemu_check_device_range(const char *fn, const void *p, size_t bytes);
 // "N bytes past the end of a B-byte allocation" or "not near device memory" (for fault reports)
 void cuemu_describe_address(const void *p, char *buf, size_t n);
 

@@ -133,7 +133,7 @@ static int device_free(void *p) {
 }
 
 // A device range [p, p + n) must lie inside one allocation.
-static void check_range(const char *fn, const void *p, size_t n) {
+void cuemu_check_device_range(const char *fn, const void *p, size_t n) {
     if (!n) return;
     auto it = device_blocks.upper_bound((void *)p);
     if (it == device_blocks.begin()) stop(fn, "pointer is not device memory");
@@ -303,9 +303,9 @@ static cudaError_t copy(const char *fn, void *d, const void *s, size_t n, cudaMe
     int sd = k == cudaMemcpyDeviceToHost || k == cudaMemcpyDeviceToDevice;
     if (k == cudaMemcpyDefault) dd = is_device(d), sd = is_device(s);
     else if (k == cudaMemcpyHostToHost) dd = sd = 0;
-    if (dd) check_range(fn, d, n);
+    if (dd) cuemu_check_device_range(fn, d, n);
     else if (n && is_device(d)) stop(fn, "the destination is device memory, the copy's kind says host");
-    if (sd) check_range(fn, s, n);
+    if (sd) cuemu_check_device_range(fn, s, n);
     else if (n && is_device(s)) stop(fn, "the source is device memory, the copy's kind says host");
     cuemu_device_access(1);
     if (n) memmove(d, s, n);
@@ -325,7 +325,7 @@ cudaError_t cudaMemcpy2DAsync(void *d, size_t dp, const void *s, size_t sp, size
     return cudaSuccess;
 }
 cudaError_t cudaMemset(void *d, int v, size_t n) {
-    check_range("cudaMemset", d, n);
+    cuemu_check_device_range("cudaMemset", d, n);
     cuemu_device_access(1);
     memset(d, v, n);
     cuemu_device_access(0);
