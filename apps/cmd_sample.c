@@ -61,7 +61,8 @@ static int sample_npz(const ditc_sample_args *a, const char *device, const char 
 }
 
 int cmd_sample(int argc, char **argv) {
-    ditc_sample_args a = {.out = "samples.png", .num_steps = 250, .cfg_scale = 4.0};
+    static const char default_out[] = "samples.png";
+    ditc_sample_args a = {.out = default_out, .num_steps = 250, .cfg_scale = 4.0};
     const char *sampler = "ddpm", *cfg_channels = "3";
     int64_t seed = 0;
     int threads = 0;
@@ -131,6 +132,12 @@ int cmd_sample(int argc, char **argv) {
         }
         if (a.batch < 0 || a.batch > 65536 || (a.batch == 0 && batch_given(argc, argv))) {
             fprintf(stderr, "ditc sample: --batch %d: must be in 1..65536\n", a.batch);
+            return 2;
+        }
+        if (a.out != default_out) { // (--out would be ignored: the .npz path is --npz's value)
+            fprintf(stderr,
+                    "ditc sample: --out %s names the PNG grid; with --npz the .npz is written to --npz's path\n",
+                    a.out);
             return 2;
         }
         if (a.class_labels || a.per_class || a.dump) {

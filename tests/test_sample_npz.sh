@@ -232,4 +232,5 @@ bad_input nonum "--num-samples 0" --npz "$TMP/x.npz"
 bad_input batch0 "--batch 0: must be in 1..65536" --npz "$TMP/x.npz" --num-samples 4 --batch 0
 bad_input nonpz "need --npz" --batch 4
 bad_input labels "--class-labels" --npz "$TMP/x.npz" --num-samples 4 --class-labels 1,2
+bad_input out "--out $TMP/x.png names the PNG grid" --npz "$TMP/x.npz" --num-samples 4 --out "$TMP/x.png"
 finish
