@@ -134,4 +134,7 @@ check $? "--init-skip without --init-from is refused"
 run s2 "$DITC" train "${tiny[@]}" --results-dir "$TMP/s2" --max-steps 0 --init-from "$TMP/nothing.pt"
 [ $? -ne 0 ] && [ "$(wc -l <"$TMP/s2.err")" -eq 1 ] && grep -q "nothing.pt" "$TMP/s2.err"
 check $? "--init-from a missing file: one message naming it"
+# a failed start leaves no run directory behind (the next run would otherwise be numbered past an empty one)
+[ -z "$(ls -A "$TMP/d3" "$TMP/s2" 2>/dev/null | grep -v ':$' | grep -v '^$')" ]
+check $? "the failed --init-from runs left no run directory: $(ls "$TMP/d3" "$TMP/s2" 2>&1 | tr '\n' ' ')"
 finish

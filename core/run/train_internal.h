@@ -134,6 +134,9 @@ int ditc_train_log_new_run(ditc_train_log *l, const char *results, const char *m
 // log.txt and metrics.csv (appended to when resuming), and a new TensorBoard event file unless no_tensorboard.
 int ditc_train_log_open(ditc_train_log *l, int append, int no_tensorboard, ditc_status *st);
 void ditc_train_log_close(ditc_train_log *l);
+// A fresh run that failed before its first step: closes the log and removes the run directory and the files this
+// run wrote into it (log.txt, metrics.csv, the event file), so a failed start leaves no empty run behind.
+void ditc_train_log_discard(ditc_train_log *l);
 // One line to stdout and log.txt, "[YYYY-mm-dd HH:MM:SS] message" (rank 0 only).
 void ditc_train_logf(ditc_train_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // The run's configuration, once before the first step.

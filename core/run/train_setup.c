@@ -211,9 +211,12 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
         return r;
     if (a->resume_dir) r = ditc_train_resume(t, st);
     else if (!t->log.quiet) r = ditc_train_log_new_run(&t->log, a->results_dir, cfg.name[0] ? cfg.name : a->model, st);
-    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))) ||
-        (r = ditc_train_init_weights(t, st)))
+    if (r || (!t->log.quiet && (r = ditc_train_log_open(&t->log, a->resume_dir != NULL, a->no_tensorboard, st))))
         return r;
+    if ((r = ditc_train_init_weights(t, st))) { // (e.g. a bad --init-from: no run directory is left behind)
+        if (!a->resume_dir && !t->log.quiet) ditc_train_log_discard(&t->log);
+        return r;
+    }
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);
     int64_t one = 1;
