@@ -38,7 +38,9 @@ cmake --build "$out/fuzz" -j "$jobs"
 (cd "$out/fuzz" && ctest --output-on-failure -V -R fuzz -j 2 > fuzz-ctest.log) || { tail -50 "$out/fuzz/fuzz-ctest.log"; exit 1; }
 grep -E 'stat::number_of_executed_units|stat::peak_rss|Done [0-9]+ runs|tests passed' "$out/fuzz/fuzz-ctest.log"
 
-if command -v nvcc >/dev/null && [ -f "$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h" ]; then
+nccl_h=""  # NCCL's header beside the CUDA toolkit's, if both are here
+command -v nvcc >/dev/null && nccl_h="$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h"
+if [ -n "$nccl_h" ] && [ -f "$nccl_h" ]; then
   step "compile only: CUDA + MPI + NCCL configuration (no GPU needed)"
   cmake -S . -B "$out/cuda" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA=ON -DDITC_MPI=ON -DDITC_NCCL=ON -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda" -j "$jobs" --target ditc test_gpu_parity
@@ -51,7 +53,7 @@ if command -v nvcc >/dev/null; then
   step "the CUDA backend on the CPU emulation of a device (tests/cuda_emu): the gpu tests at toy sizes"
   # (with NCCL's header: comm_nccl.cu too, on the emulation's NCCL over MPI — test_gpu_train's nccl stage)
   emu_nccl=OFF
-  [ -f "$(dirname "$(dirname "$(command -v nvcc)")")/include/nccl.h" ] && emu_nccl=ON
+  [ -f "$nccl_h" ] && emu_nccl=ON
   cmake -S . -B "$out/cuda-emu" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_MPI=ON -DDITC_NCCL=$emu_nccl \
     -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda-emu" -j "$jobs" --target ditc test_gpu_parity st_compare

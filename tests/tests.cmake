@@ -159,8 +159,8 @@ set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
 # CPU vs CUDA parity (label gpu): every op, RNG streams, then `ditc check` and 50 training steps. Exit 77 (skipped)
 # without a CUDA device or without -DDITC_CUDA=ON.
 # On the CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/): toy shapes (real ones take hours), run
-# twice — the second time each block's threads in the reverse order (CUEMU_ORDER=reverse), which exposes a missing
-# barrier the first order hides.
+# twice — the second time the blocks and each block's threads in the reverse order (CUEMU_ORDER=reverse), which
+# exposes a missing barrier the first order hides.
 if(DITC_CUDA_EMU)
   ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 300 ARGS --small)
   add_test(NAME test_gpu_parity_reverse COMMAND test_gpu_parity --small)

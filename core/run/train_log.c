@@ -58,17 +58,7 @@ void ditc_train_log_close(ditc_train_log *l) {
 
 void ditc_train_log_discard(ditc_train_log *l) {
     ditc_train_log_close(l);
-    DIR *d = opendir(l->dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[4096 + 300];
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof p, "%s/%s", l->dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(l->dir);
+    (void)ditc_checkpoint_remove_files(l->dir); // (its files, then the directory)
 }
 
 void ditc_train_logf(ditc_train_log *l, const char *fmt, ...) {

@@ -29,9 +29,8 @@
 // ---- the thread's place (a fiber's) -----------------------------------------------------------------------
 struct cuemu_thread {
     uint3 tid;      // threadIdx
-    int lin;        // linear index in the block
-    int lane;       // lin % 32
-    int warp;       // lin / 32
+    int lane;       // (linear index in the block) % 32
+    int warp;       // (linear index in the block) / 32
     void *sp;       // saved stack pointer (cuemu_sched.cc)
     int state;      // running, waiting at a block barrier, at a warp barrier, done
     unsigned wait;  // the barrier generation waited for
@@ -52,8 +51,6 @@ extern dim3 cuemu_block_dim, cuemu_grid_dim;
 #define gridDim   (cuemu_grid_dim)
 #define warpSize  32
 
-#undef __shared__
-#define __shared__ static
 #undef __launch_bounds__
 #define __launch_bounds__(...)
 #ifndef __forceinline__

@@ -18,7 +18,6 @@ void cuemu_set_error(cudaError_t e);
 void cuemu_stream_check(cudaStream_t s); // a stream that was never created (or destroyed) stops the program
 void cuemu_set_smem_optin(const void *fn, int bytes);
 void cuemu_device_access(int on);
-void cuemu_count_launch(void);
 // [p, p + bytes) must lie in one device allocation (else the program stops, naming fn and the offsets)
 void cuemu_check_device_range(const char *fn, const void *p, size_t bytes);
 // "N bytes past the end of a B-byte allocation" or "not near device memory" (for fault reports)

@@ -49,7 +49,6 @@ static std::map<void *, size_t> device_blocks; // device allocations and their s
 static size_t pool_used, pool_high;
 static CUmemPoolHandle_st default_pool = {1};
 static std::set<void *> live_handles;
-static long launches;
 
 void cuemu_set_error(cudaError_t e) {
     if (last_error == cudaSuccess) last_error = e;
@@ -76,7 +75,6 @@ void cuemu_device_access(int on) {
     if (on && access_depth++ == 0) apply_prot(PROT_READ | PROT_WRITE);
     if (!on && --access_depth == 0) apply_prot(PROT_NONE);
 }
-void cuemu_count_launch(void) { launches++; }
 
 static void stop(const char *fn, const char *what) {
     fprintf(stderr, "cuemu: %s: %s\n", fn, what);

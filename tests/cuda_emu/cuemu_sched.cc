@@ -399,7 +399,6 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
     cuemu_block_dim = b;
     for (unsigned i = 0; i < n; i++) {
         cuemu_thread *t = &threads[i];
-        t->lin = (int)i;
         t->lane = (int)(i % 32);
         t->warp = (int)(i / 32);
         t->tid = make_uint3(i % b.x, (i / b.x) % b.y, i / (b.x * b.y));
@@ -416,7 +415,6 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
             }
     in_kernel = 0;
     cuemu_device_access(0);
-    cuemu_count_launch();
     if (profile) {
         prof_entry &e = (*profile)[name];
         e.launches++;
