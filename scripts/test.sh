@@ -4,8 +4,8 @@
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build, full ctest suite;
 #   3. clang build with the libFuzzer targets, fuzzing the safetensors and torch.save readers for DITC_FUZZ_SECONDS
 #      (60) each, side by side;
-#   4. with the CUDA toolkit: the CUDA + MPI + NCCL build (compile only), and the gpu tests on the CPU emulation of a
-#      device (tests/cuda_emu) at toy sizes.
+#   4. with the CUDA toolkit: the CUDA + MPI + NCCL build (compile only), the gpu tests on the CPU emulation of a
+#      device (tests/cuda_emu) at toy sizes, and the parity suite's kernels there under ThreadSanitizer.
 # Build trees go to build-test/ (override with DITC_TEST_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,15 @@ if command -v nvcc >/dev/null; then
     -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda-emu" -j "$jobs" --target ditc test_gpu_parity st_compare
   (cd "$out/cuda-emu" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
+  # the same kernels under ThreadSanitizer (-DDITC_CUDA_EMU_RACECHECK): a data race between two GPU threads of a
+  # block — shared or global memory, a read and a write or two writes no barrier orders — fails, whether or not it
+  # changed a result (compute-sanitizer's racecheck, on the CPU): the parity suite's toy shapes, and `ditc check`
+  # of the small DiT, hd-72 and Large-DiT configs at fp32/tf32/bf16/flash (~3 min, both side by side)
+  step "the emulated kernels under ThreadSanitizer: data races between GPU threads (parity suite, ditc check)"
+  cmake -S . -B "$out/cuda-emu-race" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_CUDA_EMU_RACECHECK=ON \
+    -DDITC_WERROR=ON >/dev/null
+  cmake --build "$out/cuda-emu-race" -j "$jobs" --target ditc test_gpu_parity st_compare
+  (cd "$out/cuda-emu-race" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
 fi
 
 step "all test stages passed"

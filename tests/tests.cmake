@@ -161,7 +161,15 @@ set_tests_properties(test_device_paths PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60
 # On the CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/): toy shapes (real ones take hours), run
 # twice — the second time the blocks and each block's threads in the reverse order (CUEMU_ORDER=reverse), which
 # exposes a missing barrier the first order hides.
-if(DITC_CUDA_EMU)
+# With -DDITC_CUDA_EMU_RACECHECK=ON the kernels run under ThreadSanitizer instead (any data race between the GPU
+# threads of a block is an error, exit 66), here and in test_gpu_train's `ditc check` runs: one order is enough —
+# TSan follows what orders the threads, not the order they happened to run in. OpenMP and OpenBLAS on one thread:
+# TSan cannot see their synchronisation.
+if(DITC_CUDA_EMU_RACECHECK)
+  ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 600 ARGS --small)
+  set(DITC_TSAN_ENV "OMP_NUM_THREADS=1;OPENBLAS_NUM_THREADS=1;TSAN_OPTIONS=exitcode=66")
+  set_tests_properties(test_gpu_parity PROPERTIES ENVIRONMENT "${DITC_TSAN_ENV}")
+elseif(DITC_CUDA_EMU)
   ditc_test(test_gpu_parity SOURCES tests/test_gpu_parity.c TIMEOUT 300 ARGS --small)
   add_test(NAME test_gpu_parity_reverse COMMAND test_gpu_parity --small)
   set_tests_properties(test_gpu_parity_reverse PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS gpu
@@ -179,7 +187,10 @@ set_tests_properties(test_gpu_parity_self test_gpu_parity_self_cpu PROPERTIES TI
 add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc> ${CMAKE_SOURCE_DIR}
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
-if(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device; 3 of them for --comm nccl)
+if(DITC_CUDA_EMU_RACECHECK) # (the check and Large-DiT stages only: ~3 min; a training step takes ~10 s there)
+  set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT
+                       "DITC_GPU_SMALL=1;DITC_GPU_TRAIN_ONLY=check ldit;${DITC_TSAN_ENV}")
+elseif(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device; 3 of them for --comm nccl)
   set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT "DITC_GPU_SMALL=1;CUEMU_DEVICES=3")
 endif()
 # The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).

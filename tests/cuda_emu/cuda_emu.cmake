@@ -26,11 +26,25 @@ function(cuemu_rewritten out options)
   endforeach()
   set(${out} ${_list} PARENT_SCOPE)
 endfunction()
+# -DDITC_CUDA_EMU_RACECHECK=ON: the kernels also under ThreadSanitizer, each GPU thread of a block a TSan fiber
+# (cuemu_sched.cc tells TSan what orders them: barriers, mma_sync, the launch; not shuffles): a read and a write,
+# or two writes, of the same shared or global memory by two threads of a block that no barrier orders is reported
+# as a data race, whether or not it changed a result — compute-sanitizer's racecheck on the CPU, plus global
+# memory. Only the rewritten kernels are instrumented; the emulation itself and the CPU backend are not (run with
+# OMP_NUM_THREADS=1: TSan cannot see OpenMP's synchronisation).
 # (misaligned accesses — a uint4 load from an address not 16-byte aligned faults on a GPU, not on x86: UBSan's
 # alignment check on the kernels, fatal)
-cuemu_rewritten(_emu_src "-fsanitize=alignment;-fno-sanitize-recover=alignment" ${_cuda_src})
+set(_emu_san "-fsanitize=alignment;-fno-sanitize-recover=alignment")
+if(DITC_CUDA_EMU_RACECHECK)
+  list(APPEND _emu_san -fsanitize=thread -g)
+endif()
+cuemu_rewritten(_emu_src "${_emu_san}" ${_cuda_src})
 add_library(ditc_backend_cuda STATIC ${_emu_src} ${_emu}/cuemu_sched.cc ${_emu}/cuemu_runtime.cc
                                      ${_emu}/cuemu_blas.cc)
+if(DITC_CUDA_EMU_RACECHECK)
+  set_source_files_properties(${_emu}/cuemu_sched.cc PROPERTIES COMPILE_DEFINITIONS CUEMU_TSAN=1)
+  target_link_options(ditc_backend_cuda PUBLIC -fsanitize=thread)
+endif()
 target_include_directories(ditc_backend_cuda PRIVATE ${_emu} ${CMAKE_SOURCE_DIR}/backend_cuda
                            ${CUDAToolkit_INCLUDE_DIRS} ${DITC_CBLAS_INCLUDE_DIR})
 target_compile_options(ditc_backend_cuda PRIVATE -std=c++17 -Wall -Wextra -Wno-unknown-pragmas

@@ -60,6 +60,9 @@ extern dim3 cuemu_block_dim, cuemu_grid_dim;
 // ---- barriers and warp collectives (cuemu_sched.cc) --------------------------------------------------------
 void cuemu_syncthreads(void);
 void cuemu_syncwarp(unsigned mask);
+// The whole warp meets, with no memory ordering (a WMMA load or store: a lane that reads what another lane stored
+// needs a __syncwarp between, which the race check (CUEMU_TSAN) holds kernels to)
+void cuemu_warp_converge(void);
 // Deposit 8 bytes for this lane, meet the warp (mask: the lanes taking part), return lane src's deposit.
 uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src);
 #define __syncthreads() cuemu_syncthreads()
@@ -106,8 +109,9 @@ template <class T> static inline T __ldg(const T *p) { return *p; }
 // elements alike — fill, scale — sees the same values). Every *_sync call is where the warp converges: its lanes
 // meet at the call (a warp barrier on entry), then each runs it — so a load, mma, store of one tile in place is
 // safe, as on the GPU. A store writes only the lane's share of the tile (elements e ≡ lane mod 32) and nothing
-// orders it after: a lane that reads what other lanes stored needs a __syncwarp (or another convergence) between.
-// mma_sync is computed once per warp and checks that every lane brings the same fragments.
+// orders it after: a lane that reads what other lanes stored needs a __syncwarp between (here any later meeting
+// of the warp would do; the race check, which gives loads and stores no memory ordering, holds kernels to the
+// __syncwarp). mma_sync is computed once per warp and checks that every lane brings the same fragments.
 // load/store_matrix_sync's requirements (CUDA programming guide, WMMA): the pointer 256-bit aligned, ldm a multiple
 // of 16 bytes; a GPU faults or reads garbage otherwise, the host would not notice
 void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn);
@@ -139,7 +143,7 @@ template <class Use, class T, class L>
 static inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T *p, unsigned ld) {
     static_assert(!std::is_same<Use, accumulator>::value, "an accumulator load takes a layout");
     cuemu_wmma_check(p, ld * (unsigned)sizeof(T), "load_matrix_sync");
-    cuemu_syncwarp(0xffffffffu);
+    cuemu_warp_converge();
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++)
             f.x[r * 16 + c] = std::is_same<L, row_major>::value ? p[r * ld + c] : p[c * ld + r];
@@ -147,14 +151,14 @@ static inline void load_matrix_sync(fragment<Use, 16, 16, 16, T, L> &f, const T 
 static inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float, void> &f, const float *p, unsigned ld,
                                     layout_t l) {
     cuemu_wmma_check(p, ld * 4u, "load_matrix_sync");
-    cuemu_syncwarp(0xffffffffu);
+    cuemu_warp_converge();
     for (int r = 0; r < 16; r++)
         for (int c = 0; c < 16; c++) f.x[r * 16 + c] = l == mem_row_major ? p[r * ld + c] : p[c * ld + r];
 }
 static inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float, void> &f, unsigned ld,
                                      layout_t l) {
     cuemu_wmma_check(p, ld * 4u, "store_matrix_sync");
-    cuemu_syncwarp(0xffffffffu);
+    cuemu_warp_converge();
     for (int e = cuemu_cur->lane; e < 256; e += 32) {
         int r = e / 16, c = e % 16;
         (l == mem_row_major ? p[r * ld + c] : p[c * ld + r]) = f.x[e];

@@ -2,7 +2,8 @@
 // limits, shared memory), then every block in turn, each thread of the block a fiber with its own stack (a guard page
 // below it). A fiber runs until it reaches a barrier or a warp collective, then the next one runs; a barrier opens
 // when every live thread of its block (its warp) has arrived. When no fiber can go on, the launch reports the
-// deadlock with each thread's state and stops the program.
+// deadlock with each thread's state and stops the program. With CUEMU_TSAN (-DDITC_CUDA_EMU_RACECHECK=ON), each
+// thread index is also a ThreadSanitizer fiber, and the barriers tell TSan what they order (see "race detection").
 #include <execinfo.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,9 +41,10 @@ struct warp_state {
 // wmma::mma_sync, computed once per warp: the n-th call's inputs and result, until every lane has taken it
 struct mma_entry {
     float a[256], b[256], c[256], d[256];
-    int taken;
+    unsigned n;
+    int taken; // lanes that have taken the result (0: free)
 };
-static std::map<std::pair<int, unsigned>, mma_entry> mma_calls; // (warp, n) → entry
+static mma_entry mma_ring[MAX_THREADS / 32][2]; // per warp, by call parity
 
 static cuemu_thread threads[MAX_THREADS];
 static warp_state warps[MAX_THREADS / 32];
@@ -55,6 +57,50 @@ static void (*cur_body)(void *);
 static void *cur_arg;
 static unsigned char *dyn_smem, *dyn_smem_map; // this launch's dynamic shared memory; its mapping
 static size_t dyn_smem_cap;
+
+// ---- race detection (-DDITC_CUDA_EMU_RACECHECK=ON: the kernels compiled with ThreadSanitizer) -----------------
+// Every GPU thread index is a TSan fiber; this file (not instrumented) tells TSan what orders them:
+//   the host's work before a block → the block's threads → the host's work after it (so blocks, too, run in an
+//   order TSan sees: a race between two blocks is not reported, one between two threads of a block is);
+//   __syncthreads / __syncwarp: every arriving thread's accesses → every thread leaving (two sync objects by
+//   barrier generation parity, so a thread already at the next barrier does not pass on its later accesses);
+//   wmma::mma_sync likewise (its result depends on every lane's fragments, which orders the lanes' loads before
+//   their stores); a thread that returns counts as arrived at every later barrier of its block;
+//   shuffles and wmma load/store: no ordering (CUDA promises none: a lane reading what another lane wrote needs
+//   a __syncwarp), so TSan reports such a read as a race.
+// The emulation's own bookkeeping in a fiber (the shared memory fill, mma_sync's shared result) is hidden from it.
+#ifdef CUEMU_TSAN
+extern "C" {
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+void __tsan_set_fiber_name(void *fiber, const char *name);
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+}
+#define TSAN_NO_SYNC 1 // __tsan_switch_to_fiber_no_sync: a switch orders nothing
+static void tsan_to(void *f) { __tsan_switch_to_fiber(f, TSAN_NO_SYNC); }
+static void tsan_release(void *a) { __tsan_release(a); }
+static void tsan_acquire(void *a) { __tsan_acquire(a); }
+static void tsan_hide(int on) { // the emulation's own accesses in a fiber
+    if (on) AnnotateIgnoreReadsBegin(__FILE__, __LINE__), AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+    else AnnotateIgnoreReadsEnd(__FILE__, __LINE__), AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+}
+#else
+static inline void tsan_to(void *) {}
+static inline void tsan_release(void *) {}
+static inline void tsan_acquire(void *) {}
+static inline void tsan_hide(int) {}
+#endif
+// the host's and each thread index's TSan context; the sync objects (only their addresses matter)
+static void *tsan_host, *tsan_fiber[MAX_THREADS];
+static char tsan_block_start, tsan_block_done, tsan_block_sync[2], tsan_warp_sync[MAX_THREADS / 32][2];
+#define BLOCK_SYNC(gen)   (&tsan_block_sync[(gen)&1])
+#define WARP_SYNC(w, gen) (&tsan_warp_sync[w][(gen)&1])
 
 // ---- context switch -----------------------------------------------------------------------------------------
 extern "C" void cuemu_switch(void **save_sp, void *to_sp);
@@ -93,6 +139,7 @@ asm(".text\n"
 static void thread_exit(void);
 
 static void fiber_entry(void) {
+    tsan_acquire(&tsan_block_start);
     cur_body(cur_arg); // the kernel, with this thread's threadIdx
     thread_exit();
 }
@@ -114,7 +161,10 @@ static void *fiber_stack(int i) {
     return sp;
 }
 
-static void yield(void) { cuemu_switch(&cuemu_cur->sp, sched_sp); }
+static void yield(void) {
+    tsan_to(tsan_host);
+    cuemu_switch(&cuemu_cur->sp, sched_sp);
+}
 
 static void report(const char *what) {
     fprintf(stderr, "cuemu: %s in kernel %s, block (%u, %u, %u) of (%u, %u, %u), %u×%u×%u threads\n", what, cur_name,
@@ -143,31 +193,46 @@ static void release_warp(warp_state *w) {
 }
 
 void cuemu_syncthreads(void) {
-    if (++block_arrived == block_live) return release_block();
-    cuemu_cur->state = T_BLOCK;
-    cuemu_cur->wait = block_gen;
-    yield();
+    unsigned gen = block_gen;
+    tsan_release(BLOCK_SYNC(gen));
+    if (++block_arrived == block_live) release_block();
+    else {
+        cuemu_cur->state = T_BLOCK;
+        cuemu_cur->wait = gen;
+        yield();
+    }
+    tsan_acquire(BLOCK_SYNC(gen));
 }
 
-static void warp_barrier(unsigned mask) {
-    warp_state *w = &warps[cuemu_cur->warp];
+// the warp's lanes meet; ordered: their memory accesses before → after (a __syncwarp; not a shuffle)
+static void warp_barrier(unsigned mask, int ordered) {
+    int wi = cuemu_cur->warp;
+    warp_state *w = &warps[wi];
+    unsigned gen = w->gen;
     if ((mask & w->mask) != w->mask)
         fatal("a warp collective over part of a warp (mask not covering every lane: not emulated)");
     if (mask & w->exited) fatal("a warp collective names a lane that has returned");
-    if (++w->arrived == w->live) return release_warp(w);
-    cuemu_cur->state = T_WARP;
-    cuemu_cur->wait = w->gen;
-    yield();
+    if (ordered) tsan_release(WARP_SYNC(wi, gen));
+    if (++w->arrived == w->live) release_warp(w);
+    else {
+        cuemu_cur->state = T_WARP;
+        cuemu_cur->wait = gen;
+        yield();
+    }
+    if (ordered) tsan_acquire(WARP_SYNC(wi, gen));
 }
 
-void cuemu_syncwarp(unsigned mask) { warp_barrier(mask); }
+void cuemu_syncwarp(unsigned mask) { warp_barrier(mask, 1); }
+void cuemu_warp_converge(void) { warp_barrier(0xffffffffu, 0); }
 
 void cuemu_mma(const float *a, const float *b, const float *c, float *d) {
     cuemu_thread *t = cuemu_cur;
-    auto key = std::make_pair(t->warp, t->mma_n++);
-    auto it = mma_calls.find(key);
-    if (it == mma_calls.end()) {
-        mma_entry &e = mma_calls[key];
+    // (a lane runs ahead at most to the warp's next mma: two entries per warp, by call parity)
+    mma_entry &e = mma_ring[t->warp][t->mma_n & 1];
+    unsigned n = t->mma_n++;
+    tsan_hide(1);
+    if (e.taken == 0) { // the warp's first lane here: computes it
+        e.n = n;
         memcpy(e.a, a, sizeof e.a);
         memcpy(e.b, b, sizeof e.b);
         memcpy(e.c, c, sizeof e.c);
@@ -177,15 +242,15 @@ void cuemu_mma(const float *a, const float *b, const float *c, float *d) {
                 for (int k = 0; k < 16; k++) s += a[i * 16 + k] * b[k * 16 + j];
                 e.d[i * 16 + j] = c[i * 16 + j] + s;
             }
-        e.taken = 0;
-        it = mma_calls.find(key);
-    } else if (memcmp(it->second.a, a, sizeof it->second.a) || memcmp(it->second.b, b, sizeof it->second.b) ||
-               memcmp(it->second.c, c, sizeof it->second.c)) {
+    } else if (e.n != n) {
+        fatal("wmma::mma_sync: the lanes of a warp are at different calls");
+    } else if (memcmp(e.a, a, sizeof e.a) || memcmp(e.b, b, sizeof e.b) || memcmp(e.c, c, sizeof e.c)) {
         fatal("wmma::mma_sync: the lanes of a warp hold different fragments (a load read shared memory that other "
               "lanes had not finished writing: a __syncwarp missing?)");
     }
-    memcpy(d, it->second.d, sizeof it->second.d);
-    if (++it->second.taken == warps[t->warp].live) mma_calls.erase(it);
+    memcpy(d, e.d, sizeof e.d);
+    if (++e.taken == warps[t->warp].live) e.taken = 0;
+    tsan_hide(0);
 }
 
 uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src) {
@@ -193,7 +258,7 @@ uint64_t cuemu_exchange(unsigned mask, uint64_t v, int src) {
     // two slot sets by generation parity: a lane that runs ahead to the next exchange writes the other set
     unsigned g = w->gen & 1;
     w->slot[g][cuemu_cur->lane] = v;
-    warp_barrier(mask);
+    warp_barrier(mask, 0);
     if (src < 0 || src > 31 || !((w->mask >> src) & 1)) fatal("a shuffle reads a lane that does not exist");
     return w->slot[g][src];
 }
@@ -202,6 +267,12 @@ static void thread_exit(void) {
     cuemu_thread *t = cuemu_cur;
     warp_state *w = &warps[t->warp];
     t->state = T_DONE;
+    // (what a thread did before it returned counts as done before every later barrier of its block: lenient)
+    tsan_release(BLOCK_SYNC(0));
+    tsan_release(BLOCK_SYNC(1));
+    tsan_release(WARP_SYNC(t->warp, 0));
+    tsan_release(WARP_SYNC(t->warp, 1));
+    tsan_release(&tsan_block_done);
     block_live--;
     w->live--;
     w->exited |= 1u << t->lane;
@@ -219,7 +290,9 @@ void cuemu_shared_poison(void *p, size_t bytes) {
     for (void *q : poisoned)
         if (q == p) return;
     poisoned.push_back(p);
+    tsan_hide(1);
     memset(p, 0xff, bytes);
+    tsan_hide(0);
 }
 
 void cuemu_wmma_check(const void *p, unsigned ld_bytes, const char *fn) {
@@ -239,6 +312,7 @@ static int reverse_order = -1;
 
 static void run_block(int n) {
     poisoned.clear();
+
     block_live = n;
     block_arrived = 0;
     for (int wi = 0; wi < (n + 31) / 32; wi++) {
@@ -249,7 +323,7 @@ static void run_block(int n) {
         w->mask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
         w->exited = 0;
     }
-    mma_calls.clear();
+    for (int wi = 0; wi < (n + 31) / 32; wi++) mma_ring[wi][0].taken = mma_ring[wi][1].taken = 0;
     for (int i = 0; i < n; i++) {
         cuemu_thread *t = &threads[i];
         t->state = T_RUN;
@@ -266,6 +340,7 @@ static void run_block(int n) {
             if (t->state == T_WARP && t->wait == warps[t->warp].gen) continue;
             t->state = T_RUN;
             cuemu_cur = t;
+            tsan_to(tsan_fiber[t - threads]);
             cuemu_switch(&sched_sp, t->sp);
             ran = 1;
             if (t->state == T_DONE) left--;
@@ -390,6 +465,17 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
         atexit(profile_print);
     }
     double t0 = profile ? wall() : 0.0;
+#ifdef CUEMU_TSAN
+    if (!tsan_host) {
+        tsan_host = __tsan_get_current_fiber();
+        for (int i = 0; i < MAX_THREADS; i++) {
+            tsan_fiber[i] = __tsan_create_fiber(0);
+            char nm[48];
+            snprintf(nm, sizeof nm, "GPU thread %d of each block", i);
+            __tsan_set_fiber_name(tsan_fiber[i], nm);
+        }
+    }
+#endif
     cuemu_device_access(1);
     in_kernel = 1;
     cur_name = name;
@@ -411,7 +497,9 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
                 cuemu_block_idx =
                     reverse_order ? make_uint3(g.x - 1 - x, g.y - 1 - y, g.z - 1 - z) : make_uint3(x, y, z);
                 if (cfg.smem) memset(dyn_smem, 0xff, smem128); // (NaN bytes: reads of unwritten shared memory show)
+                tsan_release(&tsan_block_start);
                 run_block((int)n);
+                tsan_acquire(&tsan_block_done);
             }
     in_kernel = 0;
     cuemu_device_access(0);
