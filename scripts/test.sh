@@ -61,7 +61,7 @@ if command -v nvcc >/dev/null; then
   # the same kernels under ThreadSanitizer (-DDITC_CUDA_EMU_RACECHECK): a data race between two GPU threads of a
   # block — shared or global memory, a read and a write or two writes no barrier orders — fails, whether or not it
   # changed a result (compute-sanitizer's racecheck, on the CPU): the parity suite's toy shapes, and `ditc check`
-  # of the small DiT, hd-72 and Large-DiT configs at fp32/tf32/bf16/flash (~3 min, both side by side)
+  # of the small DiT, hd-72 and Large-DiT configs at fp32/bf16/flash (~2.5 min, both side by side)
   step "the emulated kernels under ThreadSanitizer: data races between GPU threads (parity suite, ditc check)"
   cmake -S . -B "$out/cuda-emu-race" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_CUDA_EMU_RACECHECK=ON \
     -DDITC_WERROR=ON >/dev/null

@@ -31,7 +31,8 @@
 # DITC_GPU_DEVICE=cpu-guard (or cpu) runs the same script with that device in place of cuda and small models: a
 # self-check of this script without a GPU (every comparison must then hold; tf32 is skipped, bf16 is the CPU's
 # emulation on both sides).
-# DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python of the PNG comparison.
+# DITC_GPU_CHECK_PRECISIONS (default "fp32 tf32 bf16"; without CUDA "fp32 bf16") the check stage's precisions (bf16
+# brings the flash check). DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python of the PNG comparison.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 DEV=${DITC_GPU_DEVICE:-cuda}
@@ -156,6 +157,7 @@ check_config() { # NAME PRECISIONS CONFIG...
 }
 PRECS="fp32 bf16"
 [ $CUDA = 1 ] && PRECS="fp32 tf32 bf16"
+PRECS=${DITC_GPU_CHECK_PRECISIONS:-$PRECS}
 
 if want check; then
     echo "== check: DiT-S/2 (${S2[*]}) and hd 72 (${HD72[*]}), batch $CHECK_B"
