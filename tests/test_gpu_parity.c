@@ -173,6 +173,13 @@ static void poison(pt *p) {
     upload(p);
 }
 
+// Both sides take the CPU side's values: an accumulator whose contents were only compared within a tolerance (a
+// widened bf16 output may differ by one bf16 ulp) starts equal on both sides.
+static void same_both(pt *p) {
+    BE[0]->copy_d2h(BE[0], p->host, p->t[0].data, ditc_nbytes(&p->t[0]));
+    upload(p);
+}
+
 // Compares the two sides: NMSE over the elements, NaN exactly where expected. nan_expected: elements that must be
 // NaN on both sides (untouched by the entry); every other element must be finite on both.
 static void expect_gap(const char *op, const char *what, const pt *p, double tol, int64_t nan_expected) {
@@ -844,8 +851,9 @@ static void block_free(block *k) {
                  &k->dx, &k->ds1, &k->ds2, &k->w,  &k->bb, &k->dw, &k->db};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) rm(all[i]);
 }
-// poison the outputs of an acc = 0 call
-#define OUT(p) (acc ? (void)0 : poison(&(p)))
+// the outputs of a call: poisoned for acc = 0; for acc = 1, the same values on both sides (the CPU's: what the
+// previous call left there may differ within that call's tolerance, a widened bf16 output by one bf16 ulp)
+#define OUT(p) (acc ? same_both(&(p)) : poison(&(p)))
 
 static void t_elementwise(const sizes *z) {
     block k;
@@ -914,9 +922,34 @@ static void t_elementwise(const sizes *z) {
             bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da -> bf16", &k.dx, TOL_BF16_OUT);
             bf16_widen(&gb, &k.y), expect("swiglu_bwd", "db -> bf16", &k.y, TOL_BF16_OUT);
             bf16_new(&ga, &k.dx); // mixed: da bf16 (written), db F32 accumulated
+            same_both(&k.y);
             BOTH(swiglu_bwd, &ga.t[K_], X(k.y), X(k.dy), X(k.x), X(k.x2), 0, 1);
             bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "da -> bf16, db F32 acc", &k.dx, TOL_BF16_OUT);
             expect("swiglu_bwd", "db F32 acc beside a bf16 da", &k.y, T32);
+            bf16_new(&gb, &k.y); // ... and da F32 accumulated, db bf16 (written)
+            same_both(&k.dx);
+            BOTH(swiglu_bwd, X(k.dx), &gb.t[K_], X(k.dy), X(k.x), X(k.x2), 1, 0);
+            expect("swiglu_bwd", "da F32 acc beside a bf16 db", &k.dx, T32);
+            bf16_widen(&gb, &k.y), expect("swiglu_bwd", "db -> bf16, da F32 acc", &k.y, TOL_BF16_OUT);
+            // bf16 a, b (w1/w3 outputs) with every output form: the SwiGLU as w2's bf16 operand; the gradients as
+            // bf16 + F32 accumulated, F32 accumulated + bf16, both F32 accumulated (each a kernel of its own)
+            bf16_new(&h, &k.y);
+            BOTH(swiglu_fwd, &h.t[K_], &a16.t[K_], &b16.t[K_]);
+            bf16_widen(&h, &k.y), expect("swiglu", "fwd, bf16 a b -> bf16", &k.y, TOL_BF16_OUT);
+            bf16_new(&ga, &k.dx);
+            same_both(&k.y);
+            BOTH(swiglu_bwd, &ga.t[K_], X(k.y), X(k.dy), &a16.t[K_], &b16.t[K_], 0, 1);
+            bf16_widen(&ga, &k.dx), expect("swiglu_bwd", "bf16 a b: da -> bf16", &k.dx, TOL_BF16_OUT);
+            expect("swiglu_bwd", "bf16 a b: db F32 acc", &k.y, T32);
+            bf16_new(&gb, &k.y);
+            same_both(&k.dx);
+            BOTH(swiglu_bwd, X(k.dx), &gb.t[K_], X(k.dy), &a16.t[K_], &b16.t[K_], 1, 0);
+            expect("swiglu_bwd", "bf16 a b: da F32 acc", &k.dx, T32);
+            bf16_widen(&gb, &k.y), expect("swiglu_bwd", "bf16 a b: db -> bf16", &k.y, TOL_BF16_OUT);
+            same_both(&k.dx), same_both(&k.y);
+            BOTH(swiglu_bwd, X(k.dx), X(k.y), X(k.dy), &a16.t[K_], &b16.t[K_], 1, 1);
+            expect("swiglu_bwd", "bf16 a b: da, db F32 acc", &k.dx, T32);
+            expect("swiglu_bwd", "bf16 a b: db beside da", &k.y, T32);
             for (int s = 0; s < 2; s++) BE[s]->free(BE[s], a16.t[s].data), BE[s]->free(BE[s], b16.t[s].data);
         }
         OUT(k.dx), OUT(k.y), BOTH(swiglu_bwd, X(k.dx), X(k.y), X(k.dy), X(k.x), X(k.x2), acc, acc);
