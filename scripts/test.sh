@@ -57,16 +57,31 @@ if command -v nvcc >/dev/null; then
   cmake -S . -B "$out/cuda-emu" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_MPI=ON -DDITC_NCCL=$emu_nccl \
     -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda-emu" -j "$jobs" --target ditc test_gpu_parity st_compare
-  (cd "$out/cuda-emu" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
   # the same kernels under ThreadSanitizer (-DDITC_CUDA_EMU_RACECHECK): a data race between two GPU threads of a
   # block — shared or global memory, a read and a write or two writes no barrier orders — fails, whether or not it
   # changed a result (compute-sanitizer's racecheck, on the CPU): the parity suite's toy shapes, and `ditc check`
-  # of the small DiT, hd-72 and Large-DiT configs at fp32/bf16/flash (~2.5 min, both side by side)
-  step "the emulated kernels under ThreadSanitizer: data races between GPU threads (parity suite, ditc check)"
+  # of the small DiT, hd-72 and Large-DiT configs at fp32/bf16/flash (~2.5 min)
   cmake -S . -B "$out/cuda-emu-race" -DCMAKE_BUILD_TYPE=Release -DDITC_CUDA_EMU=ON -DDITC_CUDA_EMU_RACECHECK=ON \
     -DDITC_WERROR=ON >/dev/null
   cmake --build "$out/cuda-emu-race" -j "$jobs" --target ditc test_gpu_parity st_compare
-  (cd "$out/cuda-emu-race" && ctest --output-on-failure -L '^gpu$' -j "$jobs")
+  # both test sets side by side (the race check's two are single-threaded; the emulated stage's long one, the
+  # training test, leaves a core idle most of its time), each ctest's output after both have finished
+  step "running: the gpu tests on the emulated device, and the same kernels under ThreadSanitizer"
+  (cd "$out/cuda-emu" && ctest --output-on-failure -L '^gpu$' -j "$jobs" >ctest-gpu.log 2>&1) &
+  emu_pid=$!
+  (cd "$out/cuda-emu-race" && ctest --output-on-failure -L '^gpu$' -j "$jobs" >ctest-gpu.log 2>&1) &
+  race_pid=$!
+  emu_rc=0 race_rc=0
+  wait "$emu_pid" || emu_rc=$?
+  wait "$race_pid" || race_rc=$?
+  step "the gpu tests on the emulated device (exit $emu_rc)"
+  cat "$out/cuda-emu/ctest-gpu.log"
+  step "the emulated kernels under ThreadSanitizer: data races between GPU threads (exit $race_rc)"
+  cat "$out/cuda-emu-race/ctest-gpu.log"
+  if [ "$emu_rc" != 0 ] || [ "$race_rc" != 0 ]; then
+    echo "test.sh: the emulated gpu tests failed (exit $emu_rc), or the race check did (exit $race_rc)"
+    exit 1
+  fi
 fi
 
 step "all test stages passed"
