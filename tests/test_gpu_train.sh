@@ -32,7 +32,8 @@
 # self-check of this script without a GPU (every comparison must then hold; tf32 is skipped, bf16 is the CPU's
 # emulation on both sides).
 # DITC_GPU_CHECK_PRECISIONS (default "fp32 tf32 bf16"; without CUDA "fp32 bf16") the check stage's precisions (bf16
-# brings the flash check). DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python of the PNG comparison.
+# brings the flash check). DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python
+# of the PNG comparison.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 DEV=${DITC_GPU_DEVICE:-cuda}
