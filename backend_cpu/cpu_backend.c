@@ -160,7 +160,6 @@ ditc_backend *ditc_cpu_backend_new(int threads) {
     be->synchronize = cpu_sync;
 #define SET(ret, name, params, args) be->name = cpu_##name;
     DITC_BACKEND_KERNELS(SET)
-    DITC_BACKEND_SYNC_KERNELS(SET)
     DITC_BACKEND_VAE_KERNELS(SET)
     DITC_BACKEND_FID_KERNELS(SET)
     DITC_BACKEND_SOPHIA_KERNELS(SET)

@@ -85,23 +85,9 @@ static void g_sync(ditc_backend *be) { (void)be; }
         }                                                                                                              \
         close_all(guard_);                                                                                             \
     }
-#define FWD_VALUE(ret, entry, params, args)                                                                            \
-    static ret g_##entry params {                                                                                      \
-        guard_ctx *guard_ = be->ctx;                                                                                   \
-        guard_->in->precision = be->precision; /* (the GEMM's arithmetic follows --precision) */                       \
-        open_all(guard_);                                                                                              \
-        ret ret_;                                                                                                      \
-        {                                                                                                              \
-            ditc_backend *be = guard_->in;                                                                             \
-            ret_ = be->entry args;                                                                                     \
-        }                                                                                                              \
-        close_all(guard_);                                                                                             \
-        return ret_;                                                                                                   \
-    }
 DITC_BACKEND_TRANSFERS(FWD)
 DITC_BACKEND_KERNELS(FWD)
 DITC_BACKEND_SOPHIA_KERNELS(FWD)
-DITC_BACKEND_SYNC_KERNELS(FWD_VALUE)
 // the timer entries touch no tensor memory: forwarded as they are
 static int g_timer_mark(ditc_backend *be) { return ((guard_ctx *)be->ctx)->in->timer_mark(((guard_ctx *)be->ctx)->in); }
 static double g_timer_elapsed_ms(ditc_backend *be, int a, int b) {
@@ -110,7 +96,6 @@ static double g_timer_elapsed_ms(ditc_backend *be, int a, int b) {
 }
 static void g_timer_reset(ditc_backend *be) { ((guard_ctx *)be->ctx)->in->timer_reset(((guard_ctx *)be->ctx)->in); }
 #undef FWD
-#undef FWD_VALUE
 
 ditc_backend *ditc_cpu_guard_backend_new(int threads) {
     guard_ctx *g = ditc_xcalloc(1, sizeof *g);
@@ -126,7 +111,6 @@ ditc_backend *ditc_cpu_guard_backend_new(int threads) {
 #define SET(ret, entry, params, args) be->entry = g_##entry;
     DITC_BACKEND_TRANSFERS(SET)
     DITC_BACKEND_KERNELS(SET)
-    DITC_BACKEND_SYNC_KERNELS(SET)
     DITC_BACKEND_SOPHIA_KERNELS(SET)
     DITC_BACKEND_TIMER_ENTRIES(SET)
 #undef SET

@@ -35,7 +35,6 @@ const float *cpu_rope_table(ditc_backend *be, int64_t T, int64_t hd, float theta
 // into the backend by the same lists (cpu_backend.c); each is defined in the cpu_<family>.c of its kind.
 #define DITC_CPU_DECLARE(ret, name, params, args) ret cpu_##name params;
 DITC_BACKEND_KERNELS(DITC_CPU_DECLARE)
-DITC_BACKEND_SYNC_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_VAE_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_FID_KERNELS(DITC_CPU_DECLARE)
 DITC_BACKEND_SOPHIA_KERNELS(DITC_CPU_DECLARE)

@@ -46,7 +46,7 @@ void cpu_ema_update(ditc_backend *be, float *ema, const float *p, size_t n, floa
     for (size_t i = 0; i < n; i++) ema[i] = ema[i] * decay + ed * p[i];
 }
 
-double cpu_sum_squares(ditc_backend *be, const float *x, size_t n) {
+void cpu_sum_squares(ditc_backend *be, double *out, const float *x, size_t n) {
     size_t nch = (n + CHUNK - 1) / CHUNK;
     double *part = (double *)cpu_scratch(be, 2 * (nch ? nch : 1));
 #pragma omp parallel for schedule(static)
@@ -64,7 +64,7 @@ double cpu_sum_squares(ditc_backend *be, const float *x, size_t n) {
     }
     double s = 0.0;
     for (size_t q = 0; q < nch; q++) s += part[q];
-    return s;
+    *out = s;
 }
 
 void cpu_scale_buffer(ditc_backend *be, float *x, size_t n, float s) {

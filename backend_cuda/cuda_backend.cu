@@ -31,11 +31,21 @@ static void cu_d2h(ditc_backend *be, void *dst, const void *src, size_t n) {
     if (!n) return;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cstream(be)));
     CUDA_CHECK(cudaStreamSynchronize(cstream(be)));
+    cuda_check_flags(be);
 }
 static void cu_d2d(ditc_backend *be, void *dst, const void *src, size_t n) {
     if (n && dst != src) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, cstream(be)));
 }
-static void cu_sync(ditc_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cstream(be))); }
+static void cu_sync(ditc_backend *be) {
+    CUDA_CHECK(cudaStreamSynchronize(cstream(be)));
+    cuda_check_flags(be);
+}
+
+void cuda_check_flags(ditc_backend *be) {
+    cuda_ctx *c = cctx(be);
+    DITC_CHECK(!*(volatile int *)c->bad_index, "embedding index outside [0, %lld) (a label the table has no row for)",
+               (long long)c->bad_index_k);
+}
 
 void *cuda_scratch(ditc_backend *be, size_t bytes) {
     cuda_ctx *c = cctx(be);
@@ -80,7 +90,7 @@ static void cu_destroy(ditc_backend *be) {
     for (int i = 0; i < c->cap_marks; i++) cudaEventDestroy(c->marks[i]);
     free(c->marks);
     cudaFree(c->sumsq_partial);
-    cudaFreeHost(c->sumsq_host);
+    cudaFreeHost(c->bad_index);
     cublasDestroy(c->blas);
     cudaStreamSynchronize(c->stream);
     cudaStreamDestroy(c->stream);
@@ -169,7 +179,8 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     CUBLAS_CHECK(cublasCreate(&c->blas));
     CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
     CUDA_CHECK(cudaMalloc(&c->sumsq_partial, 1024 * sizeof(double)));
-    CUDA_CHECK(cudaMallocHost(&c->sumsq_host, sizeof(double)));
+    CUDA_CHECK(cudaHostAlloc((void **)&c->bad_index, sizeof(int), cudaHostAllocMapped));
+    *c->bad_index = 0;
 
     ditc_backend *be = (ditc_backend *)ditc_xcalloc(1, sizeof *be);
     be->name = "cuda";
@@ -189,7 +200,6 @@ extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
     be->timer_reset = cu_timer_reset;
 #define SET(ret, name, params, args) be->name = cuda_##name;
     DITC_BACKEND_KERNELS(SET)
-    DITC_BACKEND_SYNC_KERNELS(SET)
 #undef SET
     return be;
 }

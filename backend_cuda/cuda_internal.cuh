@@ -34,9 +34,11 @@ typedef struct {
     cudaMemPool_t pool;
     void *scratch; // grows, never shrinks (stream-ordered reuse: one stream)
     size_t scratch_bytes;
-    double *sumsq_partial; // sum_squares partials (device) and its pinned host result
-    double *sumsq_host;
-    cudaEvent_t *marks; // timer marks (events recorded on the stream), n_marks in use of cap_marks created
+    double *sumsq_partial; // sum_squares' block partials (device)
+    int *bad_index;        // set by the embedding kernel for an index outside its table: pinned host memory the
+                           // kernel writes through (no copy, no wait), checked after every synchronisation
+    int64_t bad_index_k;   // the table size of the last embedding launch (for the message)
+    cudaEvent_t *marks;    // timer marks (events recorded on the stream), n_marks in use of cap_marks created
     int n_marks, cap_marks;
     void **ptrs; // the pointer arrays of outer-batched GEMMs (cuda_gemm.cu), ptrs_cap entries
     int64_t ptrs_cap;
@@ -49,6 +51,9 @@ static inline cuda_ctx *cctx(ditc_backend *be) { return (cuda_ctx *)be->ctx; }
 static inline cudaStream_t cstream(ditc_backend *be) { return cctx(be)->stream; }
 // Scratch of at least `bytes` (device memory, valid until the next cuda_scratch call).
 void *cuda_scratch(ditc_backend *be, size_t bytes);
+// After a synchronisation of the stream: fails if a kernel since the last check flagged an error it could not
+// report without a wait (an embedding index outside its table).
+void cuda_check_flags(ditc_backend *be);
 
 #define F32P(t)  ((float *)(t)->data)
 #define CF32P(t) ((const float *)(t)->data)
@@ -93,7 +98,6 @@ extern "C" {
 // into the backend by the same lists (cuda_backend.cu); each is defined in the cuda_<family>.cu of its kind.
 #define DITC_CUDA_DECLARE(ret, name, params, args) ret cuda_##name params;
 DITC_BACKEND_KERNELS(DITC_CUDA_DECLARE)
-DITC_BACKEND_SYNC_KERNELS(DITC_CUDA_DECLARE)
 #undef DITC_CUDA_DECLARE
 // Helpers shared between kernel files.
 // cuda_elementwise.cu

@@ -55,16 +55,16 @@ __global__ void k_sumsq_final(double *out, const double *part, int np) {
     if (threadIdx.x == 0) *out = s;
 }
 
-extern "C" double cuda_sum_squares(ditc_backend *be, const float *x, size_t n) {
-    if (!n) return 0.0;
+extern "C" void cuda_sum_squares(ditc_backend *be, double *out, const float *x, size_t n) {
     cuda_ctx *c = cctx(be);
+    if (!n) {
+        CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(double), c->stream));
+        return;
+    }
     k_sumsq_partial<<<SS_BLOCKS, TPB, 0, c->stream>>>(c->sumsq_partial, x, (int64_t)n);
     CUDA_LAUNCHED();
-    k_sumsq_final<<<1, 1024, 0, c->stream>>>(c->sumsq_partial, c->sumsq_partial, SS_BLOCKS);
+    k_sumsq_final<<<1, 1024, 0, c->stream>>>(out, c->sumsq_partial, SS_BLOCKS);
     CUDA_LAUNCHED();
-    CUDA_CHECK(cudaMemcpyAsync(c->sumsq_host, c->sumsq_partial, sizeof(double), cudaMemcpyDeviceToHost, c->stream));
-    CUDA_CHECK(cudaStreamSynchronize(c->stream));
-    return *c->sumsq_host;
 }
 
 __global__ void k_scale(float *x, int64_t n, float s) { GRID_LOOP(i, n) x[i] *= s; }

@@ -124,6 +124,16 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
+// Σ x² of n floats on backend be (its result written to the backend's memory, poisoned first), read back.
+static double sum_squares_read(ditc_backend *be, const float *x, size_t n) {
+    double *d = be->alloc(be, sizeof(double)), v = NAN;
+    be->copy_h2d(be, d, &v, sizeof v);
+    be->sum_squares(be, d, x, n);
+    be->copy_d2h(be, &v, d, sizeof v);
+    be->free(be, d);
+    return v;
+}
+
 static void upload(pt *p) {
     for (int k = 0; k < 2; k++) BE[k]->copy_h2d(BE[k], p->t[k].data, p->host, ditc_nbytes(&p->t[k]));
 }
@@ -1306,13 +1316,17 @@ static void t_optim(const sizes *z) {
         expect("ema_update", "", &ema, T32);
     BOTH(scale_buffer, (float *)X(g)->data, (size_t)n, 0.37f), expect("scale_buffer", "", &g, T32);
     COVER(sum_squares);
-    double s0 = BE[0]->sum_squares(BE[0], (const float *)g.t[0].data, (size_t)n);
-    double s1 = BE[1]->sum_squares(BE[1], (const float *)g.t[1].data, (size_t)n);
-    double s1b = BE[1]->sum_squares(BE[1], (const float *)g.t[1].data, (size_t)n);
+    double s0 = sum_squares_read(BE[0], (const float *)g.t[0].data, (size_t)n);
+    double s1 = sum_squares_read(BE[1], (const float *)g.t[1].data, (size_t)n);
+    double s1b = sum_squares_read(BE[1], (const float *)g.t[1].data, (size_t)n);
     int ok = (strict ? s1 == s0 : fabs(s1 - s0) <= 1e-12 * fabs(s0)) && s1 == s1b;
     ok ? npass++ : nfail++;
     printf("%s sum_squares n=%lld: cpu %.17g %s %.17g (rerun bit-equal: %s)\n", ok ? "PASS" : "FAIL", (long long)n, s0,
            BE[1]->name, s1, s1 == s1b ? "yes" : "no");
+    double z0 = sum_squares_read(BE[0], NULL, 0), z1 = sum_squares_read(BE[1], NULL, 0); // (n = 0 writes 0)
+    ok = z0 == 0.0 && z1 == 0.0;
+    ok ? npass++ : nfail++;
+    printf("%s sum_squares n=0: cpu %g %s %g\n", ok ? "PASS" : "FAIL", z0, BE[1]->name, z1);
     if (HAVE(sophia)) {
         ditc_sophia_args sa = {.beta1 = 0.965f,
                                .one_minus_beta1 = 0.035f,

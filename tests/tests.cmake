@@ -195,6 +195,13 @@ if(DITC_CUDA_EMU_RACECHECK)
 elseif(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device; 3 of them for --comm nccl)
   set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT "DITC_GPU_SMALL=1;CUEMU_DEVICES=3")
 endif()
+# One host wait per training step (the loss and Σ g² read together), counted by the CPU emulation of the device
+# (exit 77 elsewhere; ~15 s). Not in the race check's build: TSan adds nothing to a count of waits.
+if(NOT DITC_CUDA_EMU_RACECHECK)
+  add_test(NAME test_host_waits COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_host_waits.sh $<TARGET_FILE:ditc>
+           ${CMAKE_SOURCE_DIR})
+  set_tests_properties(test_host_waits PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS gpu)
+endif()
 # The same script with the cpu-guard backend in place of cuda and small models: checks the script itself (~6 s).
 add_test(NAME test_gpu_train_self COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_train.sh $<TARGET_FILE:ditc>
          ${CMAKE_SOURCE_DIR} $<TARGET_FILE:st_compare>)

@@ -13,16 +13,14 @@
 
 #define ENTRY_ENUM(ret, f, params, args) P_##f,
 enum {
-    DITC_BACKEND_TRANSFERS(ENTRY_ENUM) DITC_BACKEND_KERNELS(ENTRY_ENUM) DITC_BACKEND_SYNC_KERNELS(ENTRY_ENUM)
-        DITC_BACKEND_VAE_KERNELS(ENTRY_ENUM) DITC_BACKEND_FID_KERNELS(ENTRY_ENUM)
-            DITC_BACKEND_SOPHIA_KERNELS(ENTRY_ENUM) P_COUNT
+    DITC_BACKEND_TRANSFERS(ENTRY_ENUM) DITC_BACKEND_KERNELS(ENTRY_ENUM) DITC_BACKEND_VAE_KERNELS(ENTRY_ENUM)
+        DITC_BACKEND_FID_KERNELS(ENTRY_ENUM) DITC_BACKEND_SOPHIA_KERNELS(ENTRY_ENUM) P_COUNT
 };
 #undef ENTRY_ENUM
 #define ENTRY_NAME(ret, f, params, args) #f,
 static const char *const entry_names[P_COUNT] = {
-    DITC_BACKEND_TRANSFERS(ENTRY_NAME) DITC_BACKEND_KERNELS(ENTRY_NAME) DITC_BACKEND_SYNC_KERNELS(ENTRY_NAME)
-        DITC_BACKEND_VAE_KERNELS(ENTRY_NAME) DITC_BACKEND_FID_KERNELS(ENTRY_NAME)
-            DITC_BACKEND_SOPHIA_KERNELS(ENTRY_NAME)};
+    DITC_BACKEND_TRANSFERS(ENTRY_NAME) DITC_BACKEND_KERNELS(ENTRY_NAME) DITC_BACKEND_VAE_KERNELS(ENTRY_NAME)
+        DITC_BACKEND_FID_KERNELS(ENTRY_NAME) DITC_BACKEND_SOPHIA_KERNELS(ENTRY_NAME)};
 #undef ENTRY_NAME
 
 #define MAX_SHAPES 512
@@ -82,27 +80,12 @@ static void end(prof_ctx *p) { p->in->timer_mark(p->in); } // a record's second 
         }                                                                                                              \
         end(prof_);                                                                                                    \
     }
-#define FWD_VALUE(ret, entry, params, args)                                                                            \
-    static ret p_##entry params {                                                                                      \
-        prof_ctx *prof_ = be->ctx;                                                                                     \
-        prof_->in->precision = be->precision;                                                                          \
-        begin(prof_, P_##entry);                                                                                       \
-        ret ret_;                                                                                                      \
-        {                                                                                                              \
-            ditc_backend *be = prof_->in;                                                                              \
-            ret_ = be->entry args;                                                                                     \
-        }                                                                                                              \
-        end(prof_);                                                                                                    \
-        return ret_;                                                                                                   \
-    }
 DITC_BACKEND_TRANSFERS(FWD)
 DITC_BACKEND_KERNELS(FWD)
-DITC_BACKEND_SYNC_KERNELS(FWD_VALUE)
 DITC_BACKEND_VAE_KERNELS(FWD)
 DITC_BACKEND_FID_KERNELS(FWD)
 DITC_BACKEND_SOPHIA_KERNELS(FWD)
 #undef FWD
-#undef FWD_VALUE
 
 static void p_gemm_by_shape(ditc_backend *be, const ditc_gemm *g) {
     prof_ctx *p = be->ctx;
@@ -145,7 +128,6 @@ ditc_backend *ditc_profile_backend_new(ditc_backend *inner) {
 #define SET_IF(ret, entry, params, args) be->entry = inner->entry ? p_##entry : NULL;
     DITC_BACKEND_TRANSFERS(SET)
     DITC_BACKEND_KERNELS(SET)
-    DITC_BACKEND_SYNC_KERNELS(SET)
     DITC_BACKEND_VAE_KERNELS(SET_IF)
     DITC_BACKEND_FID_KERNELS(SET_IF)
     DITC_BACKEND_SOPHIA_KERNELS(SET_IF)

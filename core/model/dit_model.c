@@ -138,6 +138,11 @@ ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const fl
     free(temb);
     ditc_tensor *temb_h =
         ditc_linear(c, ditc_silu(c, ditc_linear(c, tf, m->t_fc1_w, m->t_fc1_b)), m->t_fc2_w, m->t_fc2_b);
+    // the labels checked here, on the host: a device's embedding kernel could report one only after a wait
+    int64_t K = m->y_table->shape[0]; // the classes and the null class of classifier-free guidance
+    for (int64_t b = 0; b < B; b++)
+        DITC_CHECK(y[b] >= 0 && y[b] < K, "class label %d of sample %lld outside [0, %lld) (%lld classes + null)",
+                   (int)y[b], (long long)b, (long long)K, (long long)(K - 1));
     ditc_tensor *labels = ditc_from_host(c, DITC_I32, 1, &B, y);
     ditc_tensor *cond = ditc_silu(c, ditc_add(c, temb_h, ditc_embedding(c, m->y_table, labels)));
     // blocks (each adaLN starts with SiLU(c): computed once, shared)

@@ -45,6 +45,8 @@ void ditc_optimizer_init_shard(ditc_optimizer *o, ditc_params *p, double lr, int
         DITC_ALLOC_CHECK(*bufs[k], bytes);
         p->be->fill(p->be, *bufs[k], DITC_F32, n, 0.0f);
     }
+    o->sumsq = p->be->alloc(p->be, sizeof(double));
+    DITC_ALLOC_CHECK(o->sumsq, sizeof(double));
     for (int i = 0; i < p->n; i++) {
         int64_t b = p->offset[i], e = i + 1 < p->n ? p->offset[i + 1] : p->numel; // include padding (zeros)
         if (p->t[i]->requires_grad) add_clipped(&o->runs, &o->n_runs, b, e, begin, end);
@@ -65,6 +67,7 @@ void ditc_optimizer_free(ditc_optimizer *o) {
     be->free(be, o->m);
     be->free(be, o->v);
     if (o->ema) be->free(be, o->ema);
+    be->free(be, o->sumsq);
     free(o->runs);
     free(o->frozen);
     memset(o, 0, sizeof *o);
@@ -87,9 +90,16 @@ double ditc_optimizer_current_lr(const ditc_optimizer *o) {
     return o->lr;
 }
 
-double ditc_optimizer_grad_sumsq(ditc_optimizer *o) {
+void ditc_optimizer_grad_sumsq_to(ditc_optimizer *o, double *out) {
     ditc_backend *be = o->p->be;
-    return be->sum_squares(be, (float *)o->p->grad + o->begin, (size_t)(o->end - o->begin)); // padding/frozen are 0
+    be->sum_squares(be, out, (float *)o->p->grad + o->begin, (size_t)(o->end - o->begin)); // padding/frozen are 0
+}
+
+double ditc_optimizer_grad_sumsq(ditc_optimizer *o) {
+    double s;
+    ditc_optimizer_grad_sumsq_to(o, o->sumsq);
+    o->p->be->copy_d2h(o->p->be, &s, o->sumsq, sizeof s);
+    return s;
 }
 
 // torch.optim.AdamW (decoupled weight decay), the EMA fused.

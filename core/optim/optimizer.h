@@ -30,6 +30,7 @@ struct ditc_optimizer {
     int n_runs;
     int64_t (*frozen)[2]; // ranges of non-trainable tensors (EMA only)
     int n_frozen;
+    double *sumsq; // [1] on the backend: ditc_optimizer_grad_sumsq's result before its read-back
 };
 
 // Defaults of the reference: lr 1e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0, EMA 0.9999.
@@ -44,8 +45,11 @@ void ditc_optimizer_ema_copy(ditc_optimizer *o);
 // One update from the gradients in p->grad: optional clipping, warm-up, the update rule, EMA.
 // Returns the gradient's global L2 norm before clipping. (Single process: sum_squares + apply.)
 double ditc_optimizer_step(ditc_optimizer *o);
-// Σ g² over the owned range (for the global norm; sum it over shards).
+// Σ g² over the owned range (for the global norm; sum it over shards), read back (a wait on a device).
 double ditc_optimizer_grad_sumsq(ditc_optimizer *o);
+// The same into *out (one double in the backend's memory), without waiting: the caller reads it back together
+// with the step's other scalars (core/run/step_scalars.h).
+void ditc_optimizer_grad_sumsq_to(ditc_optimizer *o, double *out);
 // Clipping against the given global norm, then the update rule + EMA on the owned range.
 void ditc_optimizer_apply(ditc_optimizer *o, double grad_norm);
 // EMA of the owned runs the optimizer does not update (frozen tensors such as pos_embed): ema = d·ema + (1−d)·p.

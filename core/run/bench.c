@@ -4,6 +4,7 @@
 #include "backend_open.h"
 #include "cuda_backend.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "profile.h"
 #include "profile_backend.h"
 #include "rng.h"
+#include "step_scalars.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -143,6 +145,14 @@ static ditc_tensor *step_forward(const bench_step *k, int s) {
     return ditc_mean(k->c, ditc_diffusion_training_loss(k->c, k->d, k->m, x0, k->t, k->y, noise, NULL, NULL, NULL), 0);
 }
 
+// A step's phases in seconds from its four timer marks m4 (start, after the forward, after the backward, after
+// the update; each waits until its mark is reached).
+static void bench_phases(ditc_backend *dev, const int *m4, double *fwd, double *bwd, double *opt) {
+    *fwd = dev->timer_elapsed_ms(dev, m4[0], m4[1]) * 1e-3;
+    *bwd = dev->timer_elapsed_ms(dev, m4[1], m4[2]) * 1e-3;
+    *opt = dev->timer_elapsed_ms(dev, m4[2], m4[3]) * 1e-3;
+}
+
 int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st) {
     ditc_dit_config cfg;
     if (bench_config(&cfg, a, st)) return st->code;
@@ -179,47 +189,61 @@ int ditc_bench_run(ditc_backend *dev, const ditc_bench_args *a, ditc_status *st)
     double *t_fwd = times + total, *t_bwd = times + 2 * total, *t_opt = times + 3 * total;
     ditc_profile_init();
     int prof = ditc_prof.enabled;
-    // The phases are timed between timer marks in queue order (CUDA events), so the step runs as in training: no
-    // synchronisation inside it, one at its end (the loss read back, as a logged step does).
-    int marks = dev->timer_mark != NULL;
+    // The step waits as a training step does, once: the loss and Σ g² read back together before the update
+    // (step_scalars.h). A step's wall time runs from its start to the next step's, so on a device it ends with
+    // the backward pass and the norm, and the update runs into the next step as in training. The phases are
+    // timed between timer marks in queue order (CUDA events), read after the last step; with --profile each
+    // step's marks are read at its end (a wait more per step).
+    int marks = dev->timer_mark != NULL, defer = marks && be == dev;
+    int *mk = ditc_xmalloc(sizeof(int) * 4 * (size_t)total);
+    ditc_step_scalars sc;
+    ditc_step_scalars_init(&sc, be);
     if (be != dev) ditc_profile_backend_collect(be, 0); // (the set-up's calls: not a step's)
+    if (defer) dev->timer_reset(dev);
     for (int s = 0; s < total; s++) {
         if (s == a->warmup) ditc_profile_init(); // count the timed steps only
         ditc_prof.enabled = prof;
         ditc_profile_mark(be);
-        if (marks) dev->timer_reset(dev);
-        int m0 = marks ? dev->timer_mark(dev) : 0;
+        if (marks && !defer) dev->timer_reset(dev);
+        int *m4 = mk + 4 * s;
+        m4[0] = marks ? dev->timer_mark(dev) : 0;
         double t0 = ditc_now_s();
         ditc_tensor *loss = step_forward(&k, s);
         float lv;
+        double sumsq;
         if (!marks) ditc_to_host(loss, &lv), be->synchronize(be);
-        int m1 = marks ? dev->timer_mark(dev) : 0;
+        m4[1] = marks ? dev->timer_mark(dev) : 0;
         double t1 = ditc_now_s();
         ditc_backward(&c, loss);
         ditc_params_bf16_end(&m.params);
         if (!marks) be->synchronize(be);
-        int m2 = marks ? dev->timer_mark(dev) : 0;
+        m4[2] = marks ? dev->timer_mark(dev) : 0;
         double t2 = ditc_now_s();
-        ditc_optimizer_step(&opt);
-        int m3 = marks ? dev->timer_mark(dev) : 0;
-        ditc_to_host(loss, &lv); // waits for the step
+        be->axpy(be, &sc.loss, 1.0f, loss, 0);
+        ditc_params_settle_grad(&m.params);
+        ditc_optimizer_grad_sumsq_to(&opt, ditc_step_scalars_sumsq(&sc));
+        ditc_step_scalars_read(&sc, &lv, &sumsq); // the step's wait
+        ditc_optimizer_apply(&opt, sqrt(sumsq));
+        m4[3] = marks ? dev->timer_mark(dev) : 0;
         double t3 = ditc_now_s();
         times[s] = t3 - t0;
-        if (marks) {
-            t_fwd[s] = dev->timer_elapsed_ms(dev, m0, m1) * 1e-3;
-            t_bwd[s] = dev->timer_elapsed_ms(dev, m1, m2) * 1e-3;
-            t_opt[s] = dev->timer_elapsed_ms(dev, m2, m3) * 1e-3;
-        } else {
+        if (!marks) {
             t_fwd[s] = t1 - t0;
             t_bwd[s] = t2 - t1;
             t_opt[s] = t3 - t2;
+        } else if (!defer) {
+            bench_phases(dev, m4, t_fwd + s, t_bwd + s, t_opt + s);
+            ditc_profile_backend_collect(be, s >= a->warmup); // (after the marks above are read)
         }
-        if (be != dev) ditc_profile_backend_collect(be, s >= a->warmup); // (after the marks above are read)
-        if (getenv("DITC_BENCH_VERBOSE"))
+        if (getenv("DITC_BENCH_VERBOSE") && !defer)
             fprintf(stderr, "  step %d: %.1f ms (forward %.1f, backward %.1f, optimizer %.1f)\n", s, times[s] * 1e3,
                     t_fwd[s] * 1e3, t_bwd[s] * 1e3, t_opt[s] * 1e3);
         loss_last = lv;
     }
+    for (int s = 0; defer && s < total; s++) bench_phases(dev, mk + 4 * s, t_fwd + s, t_bwd + s, t_opt + s);
+    dev->synchronize(dev); // (the last update done before the figures below)
+    ditc_step_scalars_free(&sc);
+    free(mk);
     double med = median(times + a->warmup, a->steps);
     double gflop = 6.0 * ditc_dit_forward_macs(&cfg) * (double)B * 1e-9; // fwd 2·MACs + bwd 4·MACs
     double peak = ditc_bench_sgemm(dev, a->gemm_size, 5);

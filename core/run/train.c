@@ -12,9 +12,10 @@ static int train_step(ditc_trainer *t, ditc_status *st) {
     int r;
     if ((r = ditc_train_next_batch(t, &bt, st))) return r;
     if ((r = ditc_train_model_input(t, bt, &x0, st))) return r;
-    float loss = ditc_train_gradient(t, bt, x0);
-    loss = ditc_train_reduce(t, loss);
-    double lr = ditc_optimizer_current_lr(&t->opt), grad_norm = ditc_train_grad_norm(t);
+    ditc_train_gradient(t, bt, x0);
+    float loss;
+    double grad_norm, lr = ditc_optimizer_current_lr(&t->opt);
+    ditc_train_reduce(t, &loss, &grad_norm); // (the step's host wait)
     if (!ditc_train_guard_skips(t, loss, grad_norm)) {
         ditc_train_update(t, grad_norm, &lr);
         ditc_train_hessian_if_due(t, bt, x0);

@@ -16,6 +16,7 @@
 #include "latents.h"
 #include "loader.h"
 #include "optimizer.h"
+#include "step_scalars.h"
 #include "tfevents.h"
 #include "train.h"
 #include "vae.h"
@@ -76,13 +77,14 @@ typedef struct {
     int64_t hess_elems;             // SophiaG's bs: global batch · C·H·W
     size_t shard_b, shard_e;        // the flat range this rank's optimizer owns (all of it without ZeRO)
     float *input;                   // (B, C, H, W) model input when it is not the loader's batch (VAE, latents)
-    ditc_tensor loss_sum;           // [1] on the backend: the micro-batches' losses summed in queue order (read once,
-                                    // after the backward pass: no synchronisation between forward and backward)
+    ditc_step_scalars scalars;      // on the backend: the micro-batches' losses summed in queue order and Σ g², read
+                                    // together once per step (the step's one host wait)
     int64_t step, epoch, step_in_epoch, start_step;
     int stop_signal; // a stop signal every rank knows of (-1: another rank's): stop after this step's checkpoint
     // Test hooks (tests/test_cluster.sh): DITC_TEST_INJECT_NAN="5,9" makes those steps' loss and gradient NaN
     // (on rank 0), DITC_TEST_INJECT_SPIKE those steps' loss and gradient 1000 times larger.
     const char *inject_nan, *inject_spike;
+    int loss_nan, loss_spike;   // this step's hooks, applied to the loss when it is read back
     struct ditc_train_fid *fid; // --fid-every: the Inception and the reference statistics (rank 0)
     ditc_dit sampler;           // --sample-every: the EMA weights in a model of their own (created at the first grid)
     const char *dump_batch;     // DITC_TEST_DUMP_BATCH=DIR: each step's x, t, y, noise (train_step.c)
@@ -104,14 +106,13 @@ int ditc_train_next_batch(ditc_trainer *t, const ditc_batch **bt, ditc_status *s
 // the flipped images) or a posterior sample of the latent shards' moments.
 int ditc_train_model_input(ditc_trainer *t, const ditc_batch *bt, const float **x0, ditc_status *st);
 // Gradient of the local-batch mean diffusion loss in the flat gradient buffer, accumulated over micro-batches;
-// returns the local mean loss.
-float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0);
-// The gradient averaged over the ranks (all of it, or this rank's ZeRO-2 shard); returns the loss averaged
-// over the ranks. The same reduction tells every rank whether any of them received a stop signal
-// (t->stop_signal).
-float ditc_train_reduce(ditc_trainer *t, float loss);
-// The global norm of the gradient (before clipping).
-double ditc_train_grad_norm(ditc_trainer *t);
+// the local mean loss stays on the backend (t->scalars) until ditc_train_reduce reads it.
+void ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0);
+// The gradient averaged over the ranks (all of it, or this rank's ZeRO-2 shard); *loss the loss averaged over
+// the ranks, *grad_norm the global norm of the gradient (before clipping). The step's host wait: one read of
+// the loss and Σ g² together (several ranks: the loss first, for the rank reduction and the busy time, then Σ g²).
+// The same reduction tells every rank whether any of them received a stop signal (t->stop_signal).
+void ditc_train_reduce(ditc_trainer *t, float *loss, double *grad_norm);
 // Clipping against the global gradient norm, warm-up, the AdamW or SophiaG update and the EMA (ZeRO-2: on the
 // owned shard, then the parameters all-gathered). *lr: the rate used.
 void ditc_train_update(ditc_trainer *t, double norm, double *lr);

@@ -219,11 +219,7 @@ int ditc_trainer_open(ditc_trainer *t, ditc_backend *be, ditc_comm *comm, const 
     }
     ditc_diffusion_init(&t->diff, "", NULL);
     ditc_ctx_init(&t->ctx, be);
-    int64_t one = 1;
-    ditc_tensor_set_shape(&t->loss_sum, DITC_F32, 1, &one);
-    t->loss_sum.backend = be;
-    t->loss_sum.data = be->alloc(be, sizeof(float));
-    DITC_ALLOC_CHECK(t->loss_sum.data, sizeof(float));
+    ditc_step_scalars_init(&t->scalars, be);
     if ((r = open_loader(t, st))) return r;
     if (!strcmp(a->lr_schedule, "cosine")) t->opt.decay_steps = t->total; // the decay ends with the run
     if (comm->world > 1 && a->grad_bucket_mb > 0)
@@ -239,7 +235,7 @@ void ditc_trainer_close(ditc_trainer *t) {
     ditc_loader_free(t->loader);
     if (t->reducer.b) ditc_grad_reducer_free(&t->reducer);
     if (t->ctx.be) ditc_ctx_free(&t->ctx);
-    if (t->loss_sum.data) t->be->free(t->be, t->loss_sum.data);
+    if (t->scalars.block) ditc_step_scalars_free(&t->scalars);
     ditc_diffusion_free(&t->diff);
     if (t->opt.p) ditc_optimizer_free(&t->opt);
     if (t->model.params.be) ditc_dit_free(&t->model);

@@ -100,7 +100,7 @@ typedef enum { TRAIN_LOSS_DIFFUSION, TRAIN_LOSS_GNB } train_loss;
 // Micro-batch [m0, m0 + mb) of the local batch: x0 a view of the model input, the noise of the step keyed by
 // each sample's global batch position (the same draw in both passes, so the same x_t), the loss scaled by mb/B
 // (the gradients accumulated over the micro-batches — the first overwrites, the next add — are those of the
-// local-batch mean), added to t->loss_sum on the backend (no read-back here), and its backward — with the bucketed
+// local-batch mean), added to the loss slot of t->scalars on the backend (no read-back here), and its backward — with the bucketed
 // reduction over ranks armed when `reduce` (the pass's last micro-batch).
 static void train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float *x0, int64_t m0, train_loss kind,
                              int reduce) {
@@ -125,24 +125,21 @@ static void train_microbatch(ditc_trainer *t, const ditc_batch *bt, const float 
         loss = ditc_mean(c, per_sample, 0);
     }
     if (t->mb < t->B) loss = ditc_scale(c, loss, (float)t->mb / (float)t->B);
-    t->be->axpy(t->be, &t->loss_sum, 1.0f, loss, m0 > 0); // Σ in micro-batch order, as the host sum it replaces
+    t->be->axpy(t->be, &t->scalars.loss, 1.0f, loss, m0 > 0); // Σ in micro-batch order
     if (reduce) ditc_grad_reducer_arm(&t->reducer, c);
     ditc_backward(c, loss);
 }
 
-// The gradient of the local-batch mean of `kind` in the flat gradient buffer; returns that mean. With `overlap`
-// (and a reducer: several ranks, --grad-bucket-mb > 0) the last micro-batch's backward also starts the reduction
-// over ranks, bucket by bucket (train_average_grad completes it).
-static float train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind, int overlap) {
+// The gradient of the local-batch mean of `kind` in the flat gradient buffer; that mean in t->scalars' loss slot
+// (not read here). With `overlap` (and a reducer: several ranks, --grad-bucket-mb > 0) the last micro-batch's
+// backward also starts the reduction over ranks, bucket by bucket (train_average_grad completes it).
+static void train_backward_pass(ditc_trainer *t, const ditc_batch *bt, const float *x0, train_loss kind, int overlap) {
     ditc_params_zero_grad(&t->model.params);
     ditc_params_bf16_begin(&t->model.params); // bf16: the weights rounded once for all micro-batches (or by AdamW)
     int reduce = overlap && t->reducer.b != NULL;
     for (int64_t m0 = 0; m0 < t->B; m0 += t->mb) train_microbatch(t, bt, x0, m0, kind, reduce && m0 + t->mb >= t->B);
     ditc_params_bf16_end(&t->model.params);
     ditc_params_settle_grad(&t->model.params);
-    float loss;
-    ditc_to_host(&t->loss_sum, &loss); // the step's one wait before the gradient norm
-    return loss;
 }
 
 // The mean over ranks of the flat gradient buffer: all of it, or this rank's shard (ZeRO-2). The buckets the
@@ -172,43 +169,54 @@ static int step_listed(const char *list, int64_t step) {
     return 0;
 }
 
-float ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
+void ditc_train_gradient(ditc_trainer *t, const ditc_batch *bt, const float *x0) {
     // the test hooks change the gradient after backward: their steps reduce it after backward too
-    int hooked = step_listed(t->inject_nan, t->step + 1) || step_listed(t->inject_spike, t->step + 1);
-    float loss = train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION, !hooked);
-    if (t->comm->rank == 0 && step_listed(t->inject_nan, t->step + 1)) { // test hooks (train_internal.h)
+    t->loss_nan = step_listed(t->inject_nan, t->step + 1) && t->comm->rank == 0; // (test hooks: train_internal.h)
+    t->loss_spike = step_listed(t->inject_spike, t->step + 1);                   // (every rank)
+    train_backward_pass(t, bt, x0, TRAIN_LOSS_DIFFUSION, !step_listed(t->inject_nan, t->step + 1) && !t->loss_spike);
+    if (t->loss_nan) {
         float nan = NAN;
         t->be->copy_h2d(t->be, t->model.params.grad, &nan, sizeof nan);
-        loss = NAN;
     }
-    if (step_listed(t->inject_spike, t->step + 1)) { // every rank: the gradient and loss x 1000
+    if (t->loss_spike) // the gradient and loss x 1000
         t->be->scale_buffer(t->be, t->model.params.grad, (size_t)t->model.params.numel, 1000.0f);
-        loss *= 1000.0f;
-    }
+}
+
+// The loss as the test hooks of this step make it (NaN on rank 0, then x 1000).
+static float hooked_loss(const ditc_trainer *t, float loss) {
+    if (t->loss_nan) loss = NAN;
+    if (t->loss_spike) loss *= 1000.0f;
     return loss;
 }
 
-float ditc_train_reduce(ditc_trainer *t, float loss) {
+void ditc_train_reduce(ditc_trainer *t, float *loss, double *grad_norm) {
     ditc_comm *comm = t->comm;
-    t->log.busy_log += ditc_now_s() - t->log.t_step; // this rank's own work of the step (data + gradient)
-    int sig = ditc_train_signal_pending();
-    if (comm->world < 2) {
-        t->stop_signal = sig;
-        return loss;
+    double sumsq;
+    if (comm->world < 2) { // the step's one wait: the loss and Σ g² together
+        ditc_optimizer_grad_sumsq_to(&t->opt, ditc_step_scalars_sumsq(&t->scalars));
+        ditc_step_scalars_read(&t->scalars, loss, &sumsq);
+        t->log.busy_log += ditc_now_s() - t->log.t_step;
+        t->stop_signal = ditc_train_signal_pending();
+        *loss = hooked_loss(t, *loss);
+        *grad_norm = sqrt(sumsq);
+        return;
     }
+    // several ranks: the loss first (this rank's own work of the step ends with it: data + gradient), then the
+    // gradient's mean over the ranks, then its norm
+    float local = hooked_loss(t, ditc_step_scalars_read_loss(&t->scalars));
+    t->log.busy_log += ditc_now_s() - t->log.t_step;
+    int sig = ditc_train_signal_pending();
     train_average_grad(t);
     // the logged loss is the mean over ranks; the signal number (if any) is shared with the same call
-    float v[2] = {loss, (float)sig};
+    float v[2] = {local, (float)sig};
     comm->allreduce_sum(comm, NULL, v, 2, DITC_F32);
     int any = v[1] > 0.5f;
     t->stop_signal = any ? (sig ? sig : -1) : 0; // -1: another rank's signal (a sum is only a flag)
-    return v[0] / (float)comm->world;
-}
-
-double ditc_train_grad_norm(ditc_trainer *t) {
-    double sumsq = ditc_optimizer_grad_sumsq(&t->opt);
-    if (t->a->zero && t->comm->world > 1) t->comm->allreduce_sum(t->comm, NULL, &sumsq, 1, DITC_F64);
-    return sqrt(sumsq);
+    *loss = v[0] / (float)comm->world;
+    ditc_optimizer_grad_sumsq_to(&t->opt, ditc_step_scalars_sumsq(&t->scalars));
+    sumsq = ditc_step_scalars_read_sumsq(&t->scalars);
+    if (t->a->zero) comm->allreduce_sum(comm, NULL, &sumsq, 1, DITC_F64);
+    *grad_norm = sqrt(sumsq);
 }
 
 void ditc_train_update(ditc_trainer *t, double norm, double *lr) {

@@ -293,12 +293,10 @@ typedef struct ditc_backend ditc_backend;
     X(void, scale_buffer, (ditc_backend *be, float *x, size_t n, float s), (be, x, n, s))                     \
     /* ---- counter-based RNG (invariant 5): element j = dist(seed, purpose, step, index0 + j) */             \
     X(void, rng_fill, (ditc_backend *be, ditc_tensor *t, ditc_rng_dist dist, uint64_t seed, uint32_t purpose, \
-                       uint32_t step, uint64_t index0), (be, t, dist, seed, purpose, step, index0))
-
-// Kernels that return a value to the host (synchronous).
-#define DITC_BACKEND_SYNC_KERNELS(X)                                                                          \
-    /* Σ x² over n floats, in a fixed order (the same on every call) */                                       \
-    X(double, sum_squares, (ditc_backend *be, const float *x, size_t n), (be, x, n))
+                       uint32_t step, uint64_t index0), (be, t, dist, seed, purpose, step, index0))           \
+    /* *out (one double in backend memory) = Σ x² over n floats, in a fixed order (the same on every            \
+       call); like every kernel it does not wait: the caller reads *out back when it needs it */              \
+    X(void, sum_squares, (ditc_backend *be, double *out, const float *x, size_t n), (be, out, x, n))
 
 // Optional: the VAE's forward-only inference ops (core/vae/vae_ops.h; no backward, not in the op registry).
 // A backend may leave them NULL: the VAE refuses such a backend with a message (core/vae/vae_load.c).
@@ -357,7 +355,7 @@ typedef struct ditc_backend ditc_backend;
 
 // Every entry a backend must provide, and the optional ones.
 #define DITC_BACKEND_REQUIRED_ENTRIES(X)                                                                      \
-    DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X) DITC_BACKEND_SYNC_KERNELS(X)
+    DITC_BACKEND_LIFETIME(X) DITC_BACKEND_TRANSFERS(X) DITC_BACKEND_KERNELS(X)
 #define DITC_BACKEND_OPTIONAL_ENTRIES(X)                                                                      \
     DITC_BACKEND_VAE_KERNELS(X) DITC_BACKEND_FID_KERNELS(X) DITC_BACKEND_SOPHIA_KERNELS(X)                   \
     DITC_BACKEND_TIMER_ENTRIES(X)

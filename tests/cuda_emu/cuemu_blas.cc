@@ -98,6 +98,7 @@ static size_t span(int64_t rows, int64_t cols, int64_t ld, cudaDataType t) {
 // D = epilogue(alpha·op(A)·op(B) + beta·C); every operand must lie inside one device allocation, as a GPU needs
 // (a wrong ld or stride that runs past an operand, or a host pointer, stops the program with the offsets)
 static void gemm_run(const gemm_args &g) {
+    cuemu_note_work();
     int64_t m = g.m, n = g.n, k = g.k;
     cuemu_check_device_range("cuBLAS operand A", g.a, span(g.ta ? k : m, g.ta ? m : k, g.lda, g.at));
     cuemu_check_device_range("cuBLAS operand B", g.b, span(g.tb ? n : k, g.tb ? k : n, g.ldb, g.bt));

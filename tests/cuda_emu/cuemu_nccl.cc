@@ -107,6 +107,7 @@ static size_t type_bytes(ncclDataType_t t) {
 static ncclResult_t check(ncclComm_t c, cudaStream_t s) {
     if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
     cuemu_stream_check(s);
+    cuemu_note_work();
     return ncclSuccess;
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
 
 #include "cuemu_internal.h"
 
@@ -79,6 +80,42 @@ void cuemu_device_access(int on) {
 static void stop(const char *fn, const char *what) {
     fprintf(stderr, "cuemu: %s: %s\n", fn, what);
     abort();
+}
+
+// ---- host waits (cuemu_internal.h) ----
+static std::map<std::string, long long> waits; // by the function that waited
+static long long work_since_wait, h2d_pageable;
+static std::map<void *, size_t> pinned; // cudaMallocHost / cudaHostAlloc blocks
+static int is_pinned(const void *p) {
+    auto it = pinned.upper_bound((void *)p);
+    if (it == pinned.begin()) return 0;
+    --it;
+    return (const char *)p < (const char *)it->first + it->second;
+}
+static void waits_write(void) { // (a "%p" in the path: the process id, for one file per MPI rank)
+    const char *path = getenv("CUEMU_WAITS");
+    if (!path || !*path) return;
+    std::string name(path);
+    size_t at = name.find("%p");
+    if (at != std::string::npos) name.replace(at, 2, std::to_string((long)getpid()));
+    FILE *f = fopen(name.c_str(), "w");
+    if (!f) return;
+    long long all = 0;
+    for (auto &kv : waits) all += kv.second;
+    fprintf(f, "host_waits %lld\n", all);
+    for (auto &kv : waits) fprintf(f, "wait %s %lld\n", kv.first.c_str(), kv.second);
+    fprintf(f, "h2d_pageable %lld\n", h2d_pageable); // uploads from pageable memory (staged by the driver: no wait)
+    fclose(f);
+}
+void cuemu_note_work(void) {
+    static int registered;
+    if (!registered++ && getenv("CUEMU_WAITS")) atexit(waits_write);
+    work_since_wait++;
+}
+void cuemu_note_wait(const char *fn) {
+    if (!work_since_wait) return;
+    work_since_wait = 0;
+    waits[fn]++;
 }
 
 void cuemu_stream_check(cudaStream_t s) {
@@ -237,13 +274,22 @@ cudaError_t cudaFree(void *p) {
 }
 cudaError_t cudaMallocHost(void **p, size_t n) {
     *p = malloc(n ? n : 1);
-    return *p ? cudaSuccess : failed(cudaErrorMemoryAllocation);
+    if (!*p) return failed(cudaErrorMemoryAllocation);
+    pinned[*p] = n ? n : 1;
+    return cudaSuccess;
 }
 cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags) {
     (void)flags;
     return cudaMallocHost(p, n);
 }
+// Pinned memory is mapped (unified addressing): the device's address is the host's.
+cudaError_t cudaHostGetDevicePointer(void **d, void *h, unsigned flags) {
+    if (flags || !is_pinned(h)) return failed(cudaErrorInvalidValue);
+    *d = h;
+    return cudaSuccess;
+}
 cudaError_t cudaFreeHost(void *p) {
+    if (p && !pinned.erase(p)) stop("cudaFreeHost", "not a pinned host allocation");
     free(p);
     return cudaSuccess;
 }
@@ -310,14 +356,25 @@ static cudaError_t copy(const char *fn, void *d, const void *s, size_t n, cudaMe
     cuemu_device_access(0);
     return cudaSuccess;
 }
-cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) { return copy("cudaMemcpy", d, s, n, k); }
+cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) {
+    cuemu_note_work();
+    cuemu_note_wait("cudaMemcpy");
+    return copy("cudaMemcpy", d, s, n, k);
+}
 cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, cudaStream_t st) {
     cuemu_stream_check(st);
+    cuemu_note_work();
+    // into pageable memory the copy returns when it is done: a wait; from it, an upload that may wait on a GPU
+    int to_host = k == cudaMemcpyDeviceToHost || (k == cudaMemcpyDefault && !is_device(d) && is_device(s));
+    int from_host = k == cudaMemcpyHostToDevice || (k == cudaMemcpyDefault && is_device(d) && !is_device(s));
+    if (n && to_host && !is_pinned(d)) cuemu_note_wait("cudaMemcpyAsync to pageable memory");
+    if (n && from_host && !is_pinned(s)) h2d_pageable++;
     return copy("cudaMemcpyAsync", d, s, n, k);
 }
 cudaError_t cudaMemcpy2DAsync(void *d, size_t dp, const void *s, size_t sp, size_t w, size_t h, cudaMemcpyKind k,
                               cudaStream_t st) {
     cuemu_stream_check(st);
+    cuemu_note_work();
     if (w > dp || w > sp) return failed(cudaErrorInvalidPitchValue);
     for (size_t r = 0; r < h; r++) copy("cudaMemcpy2DAsync", (char *)d + r * dp, (const char *)s + r * sp, w, k);
     return cudaSuccess;
@@ -331,6 +388,7 @@ cudaError_t cudaMemset(void *d, int v, size_t n) {
 }
 cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st) {
     cuemu_stream_check(st);
+    cuemu_note_work();
     return cudaMemset(d, v, n);
 }
 
@@ -374,6 +432,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     cuemu_stream_check(s);
+    cuemu_note_wait("cudaStreamSynchronize");
     if (s) flush_to(s, s->issued);
     return cudaSuccess;
 }
@@ -384,6 +443,7 @@ cudaError_t cudaStreamQuery(cudaStream_t s) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize(void) {
+    cuemu_note_wait("cudaDeviceSynchronize");
     for (void *h : live_handles) {
         cudaStream_t s = (cudaStream_t)h;
         if (s->magic == MAGIC_STREAM) flush_to(s, s->issued);
@@ -423,6 +483,7 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     if (!live_handles.count(e)) stop("cudaEventSynchronize", "not a live event");
+    cuemu_note_wait("cudaEventSynchronize");
     if (e->recorded) flush_to(e->stream, e->seq);
     return cudaSuccess;
 }

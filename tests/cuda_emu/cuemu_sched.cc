@@ -430,6 +430,7 @@ void cuemu_launch_impl(const cuemu_config &cfg, const void *fn, const char *name
         return;
     }
     cuemu_stream_check(cfg.stream);
+    cuemu_note_work();
     if (reverse_order < 0) {
         const char *e = getenv("CUEMU_ORDER");
         reverse_order = e && !strcmp(e, "reverse");
