@@ -9,16 +9,21 @@
 #   - one wait per step: the loss and the gradient's Σ g² read back together (core/run/step_scalars.h) — plain,
 #     micro-batches (4 forward passes a step), --grad-checkpoint (recomputed forwards), bf16 with clipping, a log
 #     line every step; the class labels are checked on the host, the embedding kernel's flag is not read back;
+#     and no allocation after the first steps (the same count of device and pinned allocations after 2 and 4);
 #   - `mpirun -np 2 --comm nccl` (device collectives; the emulation's 3 devices): two per step on each rank, the
 #     loss before the gradient's reduction over the ranks and Σ g² after it (several ranks: skipped without
 #     mpirun or an NCCL build);
-#   - `ditc bench`: the measured steps wait once each as training does, the steps "without host waits" not at all.
+#   - `ditc bench`: the measured steps wait once each as training does, the steps "without host waits" not at all;
+#     neither allocates.
 . "$(dirname "$0")/test_lib.sh"
 TINY=(--model DiT-S/2 --depth 1 --hidden-size 32 --num-heads 2 --image-size 8 --data-path synthetic
       --synthetic-size 64 --num-classes 10 --num-workers 0 --device cuda --ckpt-every 1000)
 
-# waits FILE: the host waits counted in FILE (or "none")
-waits() { awk '$1 == "host_waits" {print $2; found = 1} END {if (!found) print "none"}' "$1" 2>/dev/null || echo none; }
+# waits FILE [KEY]: the host waits (or KEY's count, e.g. allocs) counted in FILE (or "none")
+waits() {
+    awk -v k="${2:-host_waits}" '$1 == k {print $2; found = 1} END {if (!found) print "none"}' "$1" 2>/dev/null ||
+        echo none
+}
 
 # probe: is this the emulation (the counter file appears)?
 if ! CUEMU_WAITS="$TMP/probe.txt" "$DITC" bench --device cuda --steps 1 --warmup 0 --depth 1 --hidden-size 32 \
@@ -39,8 +44,9 @@ per_step() {
         fi
     done
     w2=$(waits "$TMP/$name.2.txt") w4=$(waits "$TMP/$name.4.txt")
-    [ "$w2" != none ] && [ "$w4" != none ] && [ $((w4 - w2)) -eq $((2 * want)) ]
-    check $? "$name: $( [ "$w2" != none ] && [ "$w4" != none ] && echo "$(((w4 - w2) / 2))" || echo '?') host wait(s) per step (expected $want; $w2 after 2 steps, $w4 after 4; $(grep '^wait ' "$TMP/$name.4.txt" | cut -d' ' -f2- | tr '\n' ',' | sed 's/,$//'))"
+    a2=$(waits "$TMP/$name.2.txt" allocs) a4=$(waits "$TMP/$name.4.txt" allocs)
+    [ "$w2" != none ] && [ "$w4" != none ] && [ $((w4 - w2)) -eq $((2 * want)) ] && [ "$a2" != none ] && [ "$a2" = "$a4" ]
+    check $? "$name: $( [ "$w2" != none ] && [ "$w4" != none ] && echo "$(((w4 - w2) / 2))" || echo '?') host wait(s) per step (expected $want; $w2 after 2 steps, $w4 after 4; $(grep '^wait ' "$TMP/$name.4.txt" | cut -d' ' -f2- | tr '\n' ',' | sed 's/,$//')), no device allocation in steps 3-4 ($a2 allocations after 2 steps, $a4 after 4)"
 }
 
 per_step plain 1 --global-batch-size 4 --log-every 1000
@@ -79,8 +85,10 @@ for n in 2 4; do
         --num-heads 2 --image-size 8 --batch 2 --gemm-size 64 >"$TMP/bench.$n.out" 2>&1 || fail "bench: exited non-zero: $(tail -n 1 "$TMP/bench.$n.out")"
 done
 w2=$(waits "$TMP/bench.2.txt") w4=$(waits "$TMP/bench.4.txt")
-[ "$w2" != none ] && [ "$w4" != none ] && [ $((w4 - w2)) -eq 2 ] && grep -q 'without host waits' "$TMP/bench.4.out"
-check $? "ditc bench: 1 host wait per measured step, none per step without host waits ($w2 with --steps 2, $w4 with 4)"
+a2=$(waits "$TMP/bench.2.txt" allocs) a4=$(waits "$TMP/bench.4.txt" allocs)
+[ "$w2" != none ] && [ "$w4" != none ] && [ $((w4 - w2)) -eq 2 ] && grep -q 'without host waits' "$TMP/bench.4.out" &&
+    [ "$a2" != none ] && [ "$a2" = "$a4" ]
+check $? "ditc bench: 1 host wait per measured step, none per step without host waits ($w2 with --steps 2, $w4 with 4), no allocation per step ($a2, $a4)"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

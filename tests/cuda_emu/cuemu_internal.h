@@ -22,10 +22,11 @@ void cuemu_device_access(int on);
 void cuemu_check_device_range(const char *fn, const void *p, size_t bytes);
 // "N bytes past the end of a B-byte allocation" or "not near device memory" (for fault reports)
 void cuemu_describe_address(const void *p, char *buf, size_t n);
-// Host waits (CUEMU_WAITS=FILE: their count by function, written at exit): cuemu_note_work for every piece of device
-// work issued (a launch, a GEMM, a collective, an asynchronous copy or memset); cuemu_note_wait(fn) where the host
-// would block until the device's earlier work is done (a synchronisation, a blocking copy). A wait counts only if
-// work was issued since the last one, so a copy followed by its synchronisation is one wait.
+// Host waits (CUEMU_WAITS=FILE: their count by function, and the number of allocations, written at exit):
+// cuemu_note_work for every piece of device work issued (a launch, a GEMM, a collective, an asynchronous copy or
+// memset); cuemu_note_wait(fn) where the host would block until the device's earlier work is done (a
+// synchronisation, a blocking copy). A wait counts only if work was issued since the last one, so a copy followed
+// by its synchronisation is one wait.
 void cuemu_note_work(void);
 void cuemu_note_wait(const char *fn);
 

@@ -82,10 +82,10 @@ static void stop(const char *fn, const char *what) {
     abort();
 }
 
-// ---- host waits (cuemu_internal.h) ----
-static std::map<std::string, long long> waits; // by the function that waited
-static long long work_since_wait, h2d_pageable;
-static std::map<void *, size_t> pinned; // cudaMallocHost / cudaHostAlloc blocks
+// ---- host waits and allocations (cuemu_internal.h; CUEMU_WAITS) ----
+static std::map<std::string, long long> waits;          // by the function that waited
+static long long work_since_wait, h2d_pageable, allocs; // allocs: device (plain or pool) and pinned host ones
+static std::map<void *, size_t> pinned;                 // cudaMallocHost / cudaHostAlloc blocks
 static int is_pinned(const void *p) {
     auto it = pinned.upper_bound((void *)p);
     if (it == pinned.begin()) return 0;
@@ -105,6 +105,7 @@ static void waits_write(void) { // (a "%p" in the path: the process id, for one 
     fprintf(f, "host_waits %lld\n", all);
     for (auto &kv : waits) fprintf(f, "wait %s %lld\n", kv.first.c_str(), kv.second);
     fprintf(f, "h2d_pageable %lld\n", h2d_pageable); // uploads from pageable memory (staged by the driver: no wait)
+    fprintf(f, "allocs %lld\n", allocs);
     fclose(f);
 }
 void cuemu_note_work(void) {
@@ -265,6 +266,7 @@ cudaError_t cudaMemGetInfo(size_t *fr, size_t *tot) {
 
 // ---- memory ----
 cudaError_t cudaMalloc(void **p, size_t n) {
+    allocs++;
     *p = device_alloc(n);
     return *p ? cudaSuccess : failed(cudaErrorMemoryAllocation);
 }
@@ -273,6 +275,7 @@ cudaError_t cudaFree(void *p) {
     return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void **p, size_t n) {
+    allocs++;
     *p = malloc(n ? n : 1);
     if (!*p) return failed(cudaErrorMemoryAllocation);
     pinned[*p] = n ? n : 1;
@@ -320,6 +323,7 @@ static std::map<void *, size_t> pool_blocks;
 cudaError_t cudaMallocFromPoolAsync(void **p, size_t n, cudaMemPool_t pool, cudaStream_t s) {
     if (pool != &default_pool) stop("cudaMallocFromPoolAsync", "not the default pool");
     cuemu_stream_check(s);
+    allocs++;
     *p = device_alloc(n);
     if (!*p) return failed(cudaErrorMemoryAllocation);
     pool_blocks[*p] = n;
