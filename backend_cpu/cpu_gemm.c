@@ -141,7 +141,23 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
     if (!c32) free(f);
 }
 
+static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g);
+
 void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
+    float *b16 = NULL;
+    ditc_gemm r;
+    if (g->bias && (g->c_dtype == DITC_BF16 || be->precision == DITC_PREC_BF16)) { // the bias rounded (backend.h)
+        b16 = ditc_xmalloc((size_t)(g->n ? g->n : 1) * sizeof(float));
+        for (int64_t j = 0; j < g->n; j++) b16[j] = ditc_bf16_to_f32(ditc_f32_to_bf16(g->bias[j]));
+        r = *g;
+        r.bias = b16;
+        g = &r;
+    }
+    gemm_dispatch(be, g);
+    free(b16);
+}
+
+static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g) {
     if (g->gelu_aux || g->bias_grad) return gemm_epilogue(be, g);
     DITC_CHECK((g->c_dtype == DITC_F32 || (g->c_dtype == DITC_BF16 && g->beta == 0.0f)) &&
                    (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
@@ -153,7 +169,7 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
     if (ditc_gemm_outer(g) > 1) { // the outer batch: one strided batch after the other
         for (int64_t o = 0; o < g->batch2; o++) {
             ditc_gemm w = ditc_gemm_outer_slice(g, o);
-            cpu_gemm(be, &w);
+            gemm_dispatch(be, &w);
         }
         return;
     }

@@ -85,6 +85,7 @@ static void cu_destroy(ditc_backend *be) {
     cuda_ctx *c = cctx(be);
     cudaStreamSynchronize(c->stream);
     if (c->scratch) cudaFreeAsync(c->scratch, c->stream);
+    if (c->bias_round) cudaFreeAsync(c->bias_round, c->stream);
     cuda_gemm_lt_free(be);
     if (c->ptrs) cudaFreeAsync(c->ptrs, c->stream);
     for (int i = 0; i < c->cap_marks; i++) cudaEventDestroy(c->marks[i]);

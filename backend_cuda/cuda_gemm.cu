@@ -30,6 +30,14 @@ __global__ void k_round_rows(__nv_bfloat16 *c, int64_t ldc, int64_t sc, const fl
     }
 }
 
+// h = bias rounded to BF16, f = the same values as F32
+__global__ void k_bias_round(float *f, __nv_bfloat16 *h, const float *bias, int64_t n) {
+    GRID_LOOP(j, n) {
+        h[j] = __float2bfloat16_rn(bias[j]);
+        f[j] = __bfloat162float(h[j]);
+    }
+}
+
 // matrix (o, i) of each operand: base + o·s2 + i·s (bytes), for cublasGemmBatchedEx
 __global__ void k_batch_ptrs(const void **pa, const void **pb, void **pc, const char *a, const char *b, char *c,
                              int64_t sa, int64_t sb, int64_t sc, int64_t sa2, int64_t sb2, int64_t sc2, int64_t inner,
@@ -85,6 +93,23 @@ static void blas_gemm(ditc_backend *be, const ditc_gemm *g, const void *a, cudaD
 
 static size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
+// The bias (n) of a GEMM at bf16 precision or with a BF16 C rounded to BF16 (backend.h): returned as F32 values, and
+// as BF16 in c->bias16 for cuBLASLt (whose BIAS epilogue takes a BF16 D's bias as BF16). Valid until the next call
+// (stream-ordered).
+static const float *bias_rounded(ditc_backend *be, const float *bias, int64_t n) {
+    cuda_ctx *c = cctx(be);
+    if (n > c->bias_round_cap) {
+        if (c->bias_round) CUDA_CHECK(cudaFreeAsync(c->bias_round, c->stream));
+        c->bias_round_cap = n;
+        CUDA_CHECK(
+            cudaMallocFromPoolAsync(&c->bias_round, align256((size_t)n * 4) + (size_t)n * 2, c->pool, c->stream));
+        c->bias16 = (__nv_bfloat16 *)((char *)c->bias_round + align256((size_t)n * 4));
+    }
+    k_bias_round<<<grid_for(n, 256), 256, 0, c->stream>>>((float *)c->bias_round, c->bias16, bias, n);
+    CUDA_LAUNCHED();
+    return (const float *)c->bias_round;
+}
+
 // The GELU / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by cuda_gemm) into F32,
 // then GELU from it (the pre-activation rounded once for a BF16 C); or the GEMM, then bias_bwd over A.
 static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a, ditc_dtype adt, const void *b,
@@ -117,6 +142,12 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
 
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     int cbf = g->c_dtype == DITC_BF16;
+    ditc_gemm rb;
+    if (g->bias && (cbf || be->precision == DITC_PREC_BF16) && g->m && g->n) { // the bias rounded (backend.h)
+        rb = *g;
+        rb.bias = bias_rounded(be, g->bias, g->n);
+        g = &rb;
+    }
     int64_t outer = ditc_gemm_outer(g);
     DITC_CHECK(g->c_dtype == DITC_F32 || (cbf && g->beta == 0.0f), "cuda gemm: C must be F32, or BF16 with beta 0");
     DITC_CHECK(!g->bias || (g->batch == 1 && outer == 1 && g->beta == 0.0f),

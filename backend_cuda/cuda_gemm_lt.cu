@@ -1,15 +1,18 @@
 // cuda_gemm_lt.cu — the GEMM epilogues of core/tensor/backend.h on cuBLASLt, one matrix each:
 //  - bias (CUBLASLT_EPILOGUE_BIAS): C = op(A)·op(B) + bias per row (beta 0), added in F32 before C is written as F32
-//    or rounded to BF16 — one pass instead of a bias fill read back by a beta = 1 GEMM (or a GEMM into F32 scratch
-//    and a bias + rounding kernel);
+//    or rounded to BF16 (a BF16 D takes its bias as BF16: cuda_gemm rounds it first, as backend.h says for every
+//    backend) — one pass instead of a bias fill read back by a beta = 1 GEMM (or a GEMM into F32 scratch and a
+//    bias + rounding kernel);
 //  - gelu_aux (GELU_AUX_BIAS, or GELU_AUX without a bias; cuBLASLt's GELU is the tanh approximation, as
 //    F.gelu(approximate="tanh"), which torch's addmm + GELU fusion relies on): C = gelu(pre-activation) and the
 //    pre-activation into the aux buffer (C's type, ld ldc), instead of writing it and reading it back for GELU;
 //  - bias_grad (BGRADB): the sums over k of the output gradient A, in the dW GEMM that reads it (any beta).
 //
 // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLASLt's first operand is B, its second A; its D
-// has n rows (the bias length) and m columns (the bias gradient's length: reduced from its second operand, BGRADB). A plan (descriptors, layouts and the heuristic's algorithm) is cached per shape,
-// types and pointer alignments; only the pointers change between calls. Used at tf32 / bf16 precision (fp32 keeps
+// has n rows (the bias length) and m columns (the bias gradient's length: reduced from its second operand, BGRADB).
+// A plan (descriptors, layouts and the heuristic's algorithm) is cached per shape, types and pointer alignments (the
+// matrices' least, and the bias's and aux buffer's own, which the heuristic reads from their pointers); only the
+// pointers change between calls. Used at tf32 / bf16 precision (fp32 keeps
 // the plain cuBLAS path); DITC_CUBLASLT=0 turns it off (A/B runs); any status other than success falls back.
 #include <cublasLt.h>
 #include <stdio.h>
@@ -19,12 +22,13 @@
 #include "cuda_internal.cuh"
 
 #define LT_WORKSPACE (32u << 20) // cuBLAS's recommendation for Hopper
-#define LT_PLANS     128
+#define LT_PLANS     512         // shapes × types × epilogues × pointer alignments of a model's GEMMs
 
 typedef struct {
     int64_t m, n, k, lda, ldb, ldc;
     int trans_a, trans_b, a_type, b_type, c_type, compute, align; // align: min pointer alignment (bytes, ≤ 256)
     int epi;                                                      // cublasLtEpilogue_t
+    int bias_align, aux_align; // the heuristic reads these pointers' alignment from their values (0: none)
 } lt_key;
 
 typedef struct {
@@ -63,9 +67,15 @@ static int align_of(const void *p) {
         if ((x) != CUBLAS_STATUS_SUCCESS) goto fail;                                                                   \
     } while (0)
 
+// The epilogue's vector: the bias gradient, or the bias — for a BF16 D the BF16 copy cuda_gemm rounded it into
+// (cuBLASLt takes a bias of D's type: CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE in cublasLt.h), else the F32 bias.
+static const void *bias_of(ditc_backend *be, const ditc_gemm *g, cudaDataType_t ct) {
+    if (g->bias_grad) return g->bias_grad;
+    return g->bias && ct == CUDA_R_16BF ? (const void *)cctx(be)->bias16 : (const void *)g->bias;
+}
+
 // The pointers of one call: the bias (or the bias gradient) and the aux buffer, set before each matmul.
-static int set_pointers(lt_plan *p, const ditc_gemm *g) {
-    const void *bias = g->bias_grad ? (const void *)g->bias_grad : (const void *)g->bias;
+static int set_pointers(lt_plan *p, const void *bias, const ditc_gemm *g) {
     if (bias && cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) !=
                     CUBLAS_STATUS_SUCCESS)
         return 0;
@@ -74,11 +84,12 @@ static int set_pointers(lt_plan *p, const ditc_gemm *g) {
                        CUBLAS_STATUS_SUCCESS;
 }
 
-static int plan_build(lt_state *s, lt_plan *p, const ditc_gemm *g) {
+static int plan_build(lt_state *s, lt_plan *p, const void *bias, const ditc_gemm *g) {
     const lt_key *k = &p->key;
     cublasOperation_t ta = k->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = k->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasLtEpilogue_t epi = (cublasLtEpilogue_t)k->epi;
-    int32_t bias_type = CUDA_R_32F, aux_type = k->c_type;
+    // the bias (gradient) has D's type: BF16 for a BF16 D (cuda_gemm rounded it), else F32
+    int32_t bias_type = k->c_type == CUDA_R_16BF && !g->bias_grad ? CUDA_R_16BF : CUDA_R_32F, aux_type = k->c_type;
     int64_t aux_ld = k->ldc;
     // the pointers' real alignment (the heuristic assumes 256 bytes otherwise: arena tensors are 64-byte aligned,
     // bf16 parameter views 32)
@@ -103,7 +114,7 @@ static int plan_build(lt_state *s, lt_plan *p, const ditc_gemm *g) {
         LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type,
                                               sizeof aux_type));
     }
-    if (!set_pointers(p, g)) goto fail;
+    if (!set_pointers(p, bias, g)) goto fail;
     // the first operand is B: op(B)ᵀ is n×k, stored n×k (N) or k×n (T) column-major with ld ldb; then A (k×m)
     LT_TRY(cublasLtMatrixLayoutCreate(&p->la, (cudaDataType_t)k->b_type, k->trans_b ? k->k : k->n,
                                       k->trans_b ? k->n : k->k, k->ldb));
@@ -163,11 +174,14 @@ extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a,
     key.trans_a = g->trans_a, key.trans_b = g->trans_b, key.a_type = at, key.b_type = bt, key.c_type = ct;
     key.compute = compute;
     key.epi = epi;
-    const void *ptrs[5] = {b, g->c, g->bias, g->gelu_aux, g->bias_grad};
+    const void *bias = bias_of(be, g, ct);
+    const void *ptrs[4] = {b, g->c, bias, g->gelu_aux};
     int al = align_of(a);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 4; i++)
         if (ptrs[i] && align_of(ptrs[i]) < al) al = align_of(ptrs[i]);
     key.align = al;
+    key.bias_align = bias ? align_of(bias) : 0;
+    key.aux_align = g->gelu_aux ? align_of(g->gelu_aux) : 0;
     lt_plan *p = NULL;
     for (int i = 0; i < s->n_plans && !p; i++)
         if (!memcmp(&s->plans[i].key, &key, sizeof key)) p = &s->plans[i];
@@ -176,7 +190,7 @@ extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a,
         p = &s->plans[s->n_plans++];
         memset(p, 0, sizeof *p);
         p->key = key;
-        p->ok = plan_build(s, p, g);
+        p->ok = plan_build(s, p, bias, g);
         if (!p->ok) { // once per epilogue kind: the device log says which fused pass did not happen
             static int said[4];
             int e = epi == CUBLASLT_EPILOGUE_BIAS       ? 0
@@ -192,7 +206,7 @@ extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a,
                         (long long)g->m, (long long)g->n, (long long)g->k);
         }
     }
-    if (!p->ok || !set_pointers(p, g)) return 0;
+    if (!p->ok || !set_pointers(p, bias, g)) return 0;
     float alpha = g->alpha, beta = g->beta;
     cublasStatus_t st = cublasLtMatmul(s->handle, p->op, &alpha, b, p->la, a, p->lb, &beta, g->c, p->lc, g->c, p->lc,
                                        &p->algo, s->workspace, LT_WORKSPACE, cstream(be));

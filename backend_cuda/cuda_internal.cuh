@@ -38,7 +38,10 @@ typedef struct {
     int *bad_index;        // set by the embedding kernel for an index outside its table: pinned host memory the
                            // kernel writes through (no copy, no wait), checked after every synchronisation
     int64_t bad_index_k;   // the table size of the last embedding launch (for the message)
-    cudaEvent_t *marks;    // timer marks (events recorded on the stream), n_marks in use of cap_marks created
+    void *bias_round;      // the bias of the current GEMM with a BF16 C, rounded: F32 values, then the same as BF16
+    __nv_bfloat16 *bias16; // (cuBLASLt's bias for a BF16 D: bias_round's second part), bias_round_cap elements each
+    int64_t bias_round_cap;
+    cudaEvent_t *marks; // timer marks (events recorded on the stream), n_marks in use of cap_marks created
     int n_marks, cap_marks;
     void **ptrs; // the pointer arrays of outer-batched GEMMs (cuda_gemm.cu), ptrs_cap entries
     int64_t ptrs_cap;

@@ -139,6 +139,13 @@ check_config() { # NAME PRECISIONS CONFIG...
         [ "$p" = bf16 ] && tol=5e-2 ptol=1e-1
         stc "check $name: outputs, losses, every gradient, 2 AdamW steps, $DEV $p vs CPU (limit $tol, parameters $ptol)" \
             "$TMP/check.$name.cpu.fp32.safetensors" "$TMP/check.$name.$DEV.$p.safetensors" "$tol" "param.=$ptol"
+        # tf32/bf16 run the GEMM epilogues on cuBLASLt (bias, GELU, bias gradient): each found an algorithm, none
+        # fell back to separate passes (what the library accepts is known only on the device; the emulation follows
+        # cublasLt.h: e.g. a BF16 D takes a BF16 bias)
+        if [ $CUDA = 1 ] && [ "$p" != fp32 ] && [ -z "${DITC_CUBLASLT:-}" ]; then
+            ! grep -E 'cuBLASLt has no algorithm|cuemu: cublasLt' "$TMP/check.$name.$DEV.$p.err" >"$TMP/lt.txt"
+            check $? "check $name $p: every GEMM epilogue on cuBLASLt$(head -n 2 "$TMP/lt.txt" | sed 's/^/; /' | tr '\n' ' ')"
+        fi
         if [ "$p" = bf16 ]; then # the same arithmetic on the CPU (its bf16 emulation): a tighter limit
             check_dev "$name" cpu bf16 "$@" &&
                 stc "check $name: $DEV bf16 vs the CPU's bf16 emulation (limit 1e-2, parameters 3e-2)" \

@@ -24,7 +24,9 @@
 // starts at X + o·stride_x2 + i·stride_x — e.g. heads inside batch elements of a packed qkv, one call for all of them.
 // A and B are F32 or BF16; C is F32, or BF16 with beta = 0 (the F32 result rounded once, to nearest even).
 // Epilogue: with `bias` (F32, n; batch 1, beta 0) C = alpha · op(A) · op(B) + bias on every row, added in F32
-// before any rounding to a BF16 C (cuBLASLt's BIAS epilogue on CUDA).
+// before any rounding to a BF16 C (cuBLASLt's BIAS epilogue on CUDA). At bf16 precision, or with a BF16 C, the bias
+// added is the bias rounded to BF16 — like the operands, and as torch.autocast's linear casts its bias (cuBLASLt
+// requires it too: a BF16 D takes a BF16 bias) — so a BF16 C equals the F32 C of the same call rounded.
 // Two more epilogues of a single matrix (batch 1, no outer batch, alpha 1), as cuBLASLt's on CUDA at tf32/bf16:
 //  - gelu_aux (beta 0, C dense: ldc = n): gelu_aux = op(A)·op(B) (+ bias) and C = GELU-tanh of that F32 value, both
 //    (m, n) in C's dtype, each rounded once (GELU_AUX[_BIAS]) — a linear and its GELU in one pass, the

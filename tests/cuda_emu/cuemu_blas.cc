@@ -424,10 +424,11 @@ static cublasStatus_t lt_args(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t 
         else if (e == CUBLASLT_EPILOGUE_BGRADB) g->epi = EPI_BGRADB;
         else bad = "epilogue not emulated";
     }
-    // the bias (gradient) type: unset means D's (C's for the gradient, the same here); F32 or D's type accepted
+    // the bias (gradient) type: unset means D's; it must be D's (cublasLt.h, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: the
+    // exceptions are integer and FP8 kernels only) — an F32 bias with a BF16 D has no algorithm
     int32_t bt = d->bias_type < 0 ? (int32_t)D->type : d->bias_type;
-    if (!bad && (g->epi & (EPI_BIAS | EPI_BGRADB)) && (!d->bias || (bt != CUDA_R_32F && bt != (int32_t)D->type)))
-        bad = "bias pointer not set, or a bias type neither F32 nor D's";
+    if (!bad && (g->epi & (EPI_BIAS | EPI_BGRADB)) && (!d->bias || bt != (int32_t)D->type))
+        bad = "bias pointer not set, or a bias type other than D's";
     if (!bad && (g->epi & EPI_BGRADB) && bt != CUDA_R_32F) bad = "a BF16 bias gradient (not emulated)";
     if (!bad && (g->epi & EPI_GELU) &&
         (!d->aux || d->aux_ld < g->m || d->aux_ld % 8 || (d->aux_type >= 0 && d->aux_type != (int32_t)D->type)))
