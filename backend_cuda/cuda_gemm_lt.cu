@@ -89,7 +89,7 @@ static int plan_build(lt_state *s, lt_plan *p, const void *bias, const ditc_gemm
     cublasOperation_t ta = k->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = k->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasLtEpilogue_t epi = (cublasLtEpilogue_t)k->epi;
     // the bias (gradient) has D's type: BF16 for a BF16 D (cuda_gemm rounded it), else F32
-    int32_t bias_type = k->c_type == CUDA_R_16BF && !g->bias_grad ? CUDA_R_16BF : CUDA_R_32F, aux_type = k->c_type;
+    int32_t bias_type = k->c_type == CUDA_R_16BF && !g->bias_grad ? CUDA_R_16BF : CUDA_R_32F;
     int64_t aux_ld = k->ldc;
     // the pointers' real alignment (the heuristic assumes 256 bytes otherwise: arena tensors are 64-byte aligned,
     // bf16 parameter views 32)
@@ -110,9 +110,8 @@ static int plan_build(lt_state *s, lt_plan *p, const void *bias, const ditc_gemm
         LT_TRY(
             cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
     if (g->gelu_aux) {
+        // (the aux type is left unset, i.e. D's: cublasLt.h documents setting it for FP8 kernels only)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld, sizeof aux_ld));
-        LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type,
-                                              sizeof aux_type));
     }
     if (!set_pointers(p, bias, g)) goto fail;
     // the first operand is B: op(B)ᵀ is n×k, stored n×k (N) or k×n (T) column-major with ld ldb; then A (k×m)
