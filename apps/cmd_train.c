@@ -200,11 +200,29 @@ int cmd_train(int argc, char **argv) {
     return r;
 }
 
+// 1 if no other rank uses GPU `idx` of this rank (-1: none), by the GPUs' UUIDs — which name the physical GPU
+// whatever CUDA_VISIBLE_DEVICES each rank was given (srun --gpus-per-task=1: every rank's cuda:0, each its own).
+// Every rank takes part (one all-reduce of the UUIDs over the communicator).
+static int own_gpu(ditc_comm *comm, int idx) {
+    unsigned char u[16];
+    int have = idx >= 0 && ditc_cuda_device_uuid(idx, u) == 0;
+    double *all = ditc_xcalloc((size_t)comm->world * 4, sizeof *all); // rank r: 4 words + 1 (0: no GPU) at 4r
+    for (int i = 0; have && i < 4; i++)
+        all[comm->rank * 4 + i] = 1.0 + (double)((uint32_t)u[4 * i] << 24 | (uint32_t)u[4 * i + 1] << 16 |
+                                                 (uint32_t)u[4 * i + 2] << 8 | u[4 * i + 3]);
+    comm->allreduce_sum(comm, NULL, all, (size_t)comm->world * 4, DITC_F64); // (exact: one non-zero term each)
+    int own = have;
+    for (int r = 0; own && r < comm->world; r++)
+        if (r != comm->rank && !memcmp(all + 4 * r, all + 4 * comm->rank, 4 * sizeof *all)) own = 0;
+    free(all);
+    return own;
+}
+
 // The communicator and the GPU of this rank for --device (under mpirun/srun; a single process keeps its own).
 // A bare "cuda" means the GPU of the node-local rank, modulo the GPUs visible (several ranks may share one).
 // --comm auto picks NCCL (device buffers over NCCL, host scalars over the MPI communicator underneath) when ditc
-// is built with -DDITC_NCCL=ON, the device is a GPU and every rank of each node has a GPU of its own (NCCL cannot
-// put two ranks on one GPU); otherwise MPI, which stages device buffers through host memory. All ranks decide
+// is built with -DDITC_NCCL=ON, the device is a GPU and every rank has a GPU of its own (by UUID: NCCL cannot put
+// two ranks on one GPU); otherwise MPI, which stages device buffers through host memory. All ranks decide
 // together, so they never disagree. Returns 0, or 1 with a message in st.
 static int pick_comm(ditc_comm **commp, const char *device, const char *choice, char *dev, size_t dev_len,
                      ditc_status *st) {
@@ -217,8 +235,7 @@ static int pick_comm(ditc_comm **commp, const char *device, const char *choice, 
     if (device && !strcmp(device, "cuda")) snprintf(dev, dev_len, "cuda:%d", ngpu > 0 ? comm->local_rank % ngpu : 0);
     else snprintf(dev, dev_len, "%s", device ? device : "cpu");
     if (comm->world == 1 || !strcmp(choice, "mpi")) return 0;
-    // own GPU: "cuda" with local_world <= GPUs, or an explicit cuda:N with one rank on the node
-    int own = is_cuda && ngpu > 0 && (!strcmp(device, "cuda") ? comm->local_world <= ngpu : comm->local_world == 1);
+    int own = own_gpu(comm, is_cuda && ngpu > 0 ? atoi(dev + 5) : -1);
 #ifdef DITC_HAVE_NCCL
     const int built = 1;
 #else
@@ -237,8 +254,8 @@ static int pick_comm(ditc_comm **commp, const char *device, const char *choice, 
                                          : "every rank needs a GPU of its own (NCCL cannot share one)");
         if (is_cuda && built && comm->rank == 0)
             fprintf(stderr,
-                    "ditc train: %d ranks share %d GPU(s) on a node: gradients are all-reduced over MPI through host "
-                    "memory, not NCCL\n",
+                    "ditc train: ranks share a GPU (%d ranks on this node, %d GPU(s) visible to each): gradients are "
+                    "all-reduced over MPI through host memory, not NCCL\n",
                     comm->local_world, ngpu);
         return 0;
     }

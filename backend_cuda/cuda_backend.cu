@@ -12,10 +12,12 @@
 static void *cu_alloc(ditc_backend *be, size_t bytes) {
     void *p = NULL;
     size_t n = (bytes + 255) / 256 * 256;
-    if (cudaMallocFromPoolAsync(&p, n ? n : 256, cctx(be)->pool, cstream(be)) != cudaSuccess) {
-        (void)cudaGetLastError(); // clear the sticky-free out-of-memory error
+    cudaError_t e = cudaMallocFromPoolAsync(&p, n ? n : 256, cctx(be)->pool, cstream(be));
+    if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError(); // clear the (non-sticky) out-of-memory error: the caller reports it
         return NULL;
     }
+    CUDA_CHECK(e); // anything else (e.g. an earlier kernel's fault, reported here) is not "out of memory"
     return p;
 }
 
@@ -146,6 +148,16 @@ extern "C" int ditc_cuda_device_count(void) {
         return 0;
     }
     return n;
+}
+
+extern "C" int ditc_cuda_device_uuid(int device, unsigned char uuid[16]) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return -1;
+    }
+    memcpy(uuid, prop.uuid.bytes, 16);
+    return 0;
 }
 
 extern "C" ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {

@@ -14,6 +14,9 @@ extern "C" {
 ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st);
 // Number of visible CUDA devices (0 without CUDA, a driver, or a GPU).
 int ditc_cuda_device_count(void);
+// The 16-byte UUID of visible device `device` (the same physical GPU has the same UUID in every process, whatever
+// CUDA_VISIBLE_DEVICES numbers it); 0, or -1 if it cannot be read.
+int ditc_cuda_device_uuid(int device, unsigned char uuid[16]);
 // For `ditc bench` on a CUDA backend (return -1 if be is not one): peak bytes of the device memory pool since
 // the last reset, free and total device memory; device name, compute capability and SM count.
 int ditc_cuda_memory_stats(ditc_backend *be, size_t *peak_bytes, size_t *free_bytes, size_t *total_bytes);

@@ -8,6 +8,10 @@ ditc_backend *ditc_cuda_backend_new(int device, ditc_status *st) {
 }
 
 int ditc_cuda_device_count(void) { return 0; }
+int ditc_cuda_device_uuid(int device, unsigned char uuid[16]) {
+    (void)device, (void)uuid;
+    return -1;
+}
 int ditc_cuda_memory_stats(ditc_backend *be, size_t *peak_bytes, size_t *free_bytes, size_t *total_bytes) {
     (void)be, (void)peak_bytes, (void)free_bytes, (void)total_bytes;
     return -1;

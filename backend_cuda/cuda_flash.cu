@@ -387,11 +387,14 @@ template <typename K> static void smem_opt_in(ditc_backend *be, K kernel, size_t
 }
 
 // The entries' common checks: tensor cores with bf16 WMMA (sm_80+), the packed layout.
-static void flash_check(ditc_backend *be, const ditc_tensor *qkv, int heads) {
+static void flash_check(ditc_backend *be, const ditc_tensor *qkv, const ditc_tensor *dout, int heads) {
     DITC_CHECK(cctx(be)->cc_major >= 8,
                "flash attention (DITC_ATTN=flash) needs compute capability 8.0 or newer (%d.%d)", cctx(be)->cc_major,
                cctx(be)->cc_minor);
     DITC_CHECK(qkv->ndim == 3 && qkv->shape[2] % (3 * heads) == 0, "flash attention: qkv (B, T, 3·H·hd)");
+    // load_tile reads 16 bytes at a time (uint4 / float4): a misaligned view would fault on the GPU only
+    DITC_CHECK((uintptr_t)qkv->data % 16 == 0 && (!dout || (uintptr_t)dout->data % 16 == 0),
+               "flash attention: qkv and the output gradient must be 16-byte aligned");
 }
 
 template <int HDP>
@@ -433,7 +436,7 @@ static void bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, co
 
 extern "C" void cuda_flash_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv,
                                int heads) {
-    flash_check(be, qkv, heads);
+    flash_check(be, qkv, NULL, heads);
     int B = (int)qkv->shape[0], T = (int)qkv->shape[1], H = heads, hd = (int)(qkv->shape[2] / 3 / heads);
     if (!B || !T) return;
 #define FWD(p) fwd<p>(be, out, lse, qkv, B, T, H, hd)
@@ -443,7 +446,7 @@ extern "C" void cuda_flash_fwd(ditc_backend *be, ditc_tensor *out, ditc_tensor *
 
 extern "C" void cuda_flash_bwd(ditc_backend *be, ditc_tensor *dqkv, const ditc_tensor *dout, const ditc_tensor *qkv,
                                const ditc_tensor *out, const ditc_tensor *lse, int heads) {
-    flash_check(be, qkv, heads);
+    flash_check(be, qkv, dout, heads);
     int B = (int)qkv->shape[0], T = (int)qkv->shape[1], H = heads, hd = (int)(qkv->shape[2] / 3 / heads);
     if (!B || !T) return;
     int hdp = head_pad(hd);

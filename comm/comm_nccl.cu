@@ -82,6 +82,7 @@ static void nccl_reduce_scatter(ditc_comm *cm, ditc_backend *be, void *buf, size
     for (int r = 0; r < cm->world; r++) {
         size_t b, e;
         ditc_shard_range(n, cm->world, r, &b, &e);
+        if (e == b) continue; // (an empty shard: the same on every rank)
         char *p = (char *)buf + b * es;
         NCCL_CALL(ncclReduce(p, p, e - b, nccl_type(dt), ncclSum, r, nc_of(cm), 0));
     }
@@ -96,6 +97,7 @@ static void nccl_allgather(ditc_comm *cm, ditc_backend *be, void *buf, size_t n,
     for (int r = 0; r < cm->world; r++) {
         size_t b, e;
         ditc_shard_range(n, cm->world, r, &b, &e);
+        if (e == b) continue; // (an empty shard: the same on every rank)
         char *p = (char *)buf + b * es;
         NCCL_CALL(ncclBroadcast(p, p, e - b, nccl_type(dt), r, nc_of(cm), 0));
     }
@@ -217,6 +219,10 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     boot->broadcast(boot, NULL, &id, sizeof id, 0);
     nccl_ctx *c = (nccl_ctx *)ditc_xcalloc(1, sizeof *c);
     c->boot = boot;
+    // every connection and its buffers made at initialisation (NCCL ≥ 2.22 connects lazily by default, so a first
+    // large bucket or ZeRO group would allocate device memory mid-backward, outside the pool that holds the peak);
+    // a user's own setting is kept
+    setenv("NCCL_RUNTIME_CONNECT", "0", 0);
     NCCL_CALL(ncclCommInitRank(&c->nc, boot->world, id, boot->rank));
     CUDA_CALL(cudaStreamCreateWithFlags(&c->side, cudaStreamNonBlocking));
     CUDA_CALL(cudaEventCreateWithFlags(&c->queued, cudaEventDisableTiming));

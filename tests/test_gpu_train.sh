@@ -321,6 +321,19 @@ if want nccl; then
             stc "nccl $name vs -np 1: EMA after 4 steps (limit 1e-5)" "$(last_ckpt "$TMP/n.np1")/ema.safetensors" \
                 "$(last_ckpt "$TMP/n.$name")/ema.safetensors" 1e-5
         done
+        # a GPU per rank made visible to that rank alone (srun --gpus-per-task=1, or CUDA_VISIBLE_DEVICES per rank):
+        # every rank's cuda:0, a different GPU each — --comm auto must still find NCCL usable (the GPUs' UUIDs
+        # differ). The emulation: one device per rank, numbered from the rank (CUEMU_DEVICE_BASE).
+        # shellcheck disable=SC2016
+        if timeout --foreground "$TO" "${MPI[@]}" 2 -x CUEMU_DEVICES=1 sh -c \
+            'r=${OMPI_COMM_WORLD_LOCAL_RANK:-${MPI_LOCALRANKID:-0}}; CUDA_VISIBLE_DEVICES=$r CUEMU_DEVICE_BASE=$r exec "$0" "$@"' \
+            "$DITC" train "${P[@]}" --results-dir "$TMP/n.vis" >"$TMP/n.vis.log" 2>&1; then
+            grep -q 'nccl communicator' "$TMP/n.vis.log"
+            check $? "nccl: a GPU per rank visible to it alone (each rank's cuda:0): --comm auto picks the nccl communicator"
+            cmp_losses "$TMP/n.np1" "$TMP/n.vis" 4 1e-5 "nccl, a GPU visible per rank, vs -np 1: losses"
+        else
+            fail "nccl: a GPU per rank visible to it alone: exited non-zero: $(tail -n 2 "$TMP/n.vis.log" | tr '\n' ' ')"
+        fi
     fi
 fi
 finish

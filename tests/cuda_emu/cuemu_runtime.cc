@@ -239,6 +239,12 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
     p->warpSize = 32;
     p->maxGridSize[0] = 2147483647;
     p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    // the UUID of the physical device: CUEMU_DEVICE_BASE=B makes visible device d the physical B + d (as a per-rank
+    // CUDA_VISIBLE_DEVICES would: every rank's device 0, each a GPU of its own)
+    const char *base = getenv("CUEMU_DEVICE_BASE");
+    int phys = d + (base ? atoi(base) : 0);
+    memcpy(p->uuid.bytes, "cuemu-gpu-uuid-", 15);
+    p->uuid.bytes[15] = (char)phys;
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
