@@ -10,6 +10,8 @@
 // event in `wait` — no host synchronisation, so buckets overlap with the rest of the backward pass.
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,6 +24,8 @@ typedef struct {
     ncclComm_t nc;
     cudaStream_t side;  // the non-blocking collectives
     cudaEvent_t queued; // recorded on the backend's stream before each of them
+    pthread_t watch;    // the watchdog (below); `stop` ends it
+    int stop;
 } nccl_ctx;
 
 #define NCCL_CALL(x)                                                                                                   \
@@ -191,11 +195,31 @@ static void nccl_wait(ditc_comm *cm, ditc_comm_req *q) {
     free(q);
 }
 
+// The watchdog: a failed or vanished peer sets NCCL's asynchronous error, but a rank whose host is waiting for its
+// stream — behind the gradient buckets' collectives, which `wait` only queues — would wait forever. Every 100 ms
+// this thread reads the error (ncclCommGetAsyncError may be called from another thread) and ends the process with
+// NCCL's message; mpirun then ends the other ranks.
+static void *nccl_watchdog(void *arg) {
+    nccl_ctx *c = (nccl_ctx *)arg;
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+        ncclResult_t r = ncclSuccess;
+        if (ncclCommGetAsyncError(c->nc, &r) == ncclSuccess && r != ncclSuccess && r != ncclInProgress) {
+            fprintf(stderr, "ditc: NCCL: %s (a peer failed or left): this rank stops\n", ncclGetErrorString(r));
+            fflush(stderr);
+            _exit(1);
+        }
+        usleep(100000);
+    }
+    return NULL;
+}
+
 static void nccl_barrier(ditc_comm *cm) { boot_of(cm)->barrier(boot_of(cm)); }
 static void nccl_abort(ditc_comm *cm, int code) { boot_of(cm)->abort(boot_of(cm), code); }
 
 static void nccl_destroy(ditc_comm *cm) {
     nccl_ctx *c = (nccl_ctx *)cm->ctx;
+    __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(c->watch, NULL);
     cudaStreamSynchronize(c->side);
     cudaEventDestroy(c->queued);
     cudaStreamDestroy(c->side);
@@ -232,6 +256,7 @@ extern "C" ditc_comm *ditc_comm_nccl_new(ditc_comm *boot, int device, ditc_statu
     NCCL_CALL(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, c->nc, c->side));
     nccl_sync(c->nc, c->side);
     CUDA_CALL(cudaFree(one));
+    if (pthread_create(&c->watch, NULL, nccl_watchdog, c)) ditc_fatal(__FILE__, __LINE__, "NCCL watchdog thread");
     ditc_comm *cm = (ditc_comm *)ditc_xcalloc(1, sizeof *cm);
     *cm = *boot;
     cm->name = "nccl";

@@ -334,6 +334,15 @@ if want nccl; then
         else
             fail "nccl: a GPU per rank visible to it alone: exited non-zero: $(tail -n 2 "$TMP/n.vis.log" | tr '\n' ' ')"
         fi
+        # a peer that fails mid-run: NCCL's asynchronous error (injected by the emulation after 40 collectives) ends
+        # the ranks through the communicator's watchdog, with NCCL's message, instead of leaving them waiting
+        if grep -q cuemu "$TMP/probe.out"; then
+            timeout --foreground "$TO" "${MPI[@]}" 2 -x CUEMU_NCCL_ASYNC_ERROR_AFTER=40 "$DITC" train "${P[@]}" \
+                --comm nccl --max-steps 200 --ckpt-every 1000 --results-dir "$TMP/n.fail" >"$TMP/n.fail.log" 2>&1
+            rc=$?
+            [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'a peer failed or left' "$TMP/n.fail.log"
+            check $? "nccl: a peer's failure (NCCL's asynchronous error) stops every rank with NCCL's message (exit $rc)"
+        fi
     fi
 fi
 finish

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -104,10 +105,14 @@ static size_t type_bytes(ncclDataType_t t) {
     return t == ncclBfloat16 ? 2 : t == ncclFloat64 ? 8 : t == ncclUint8 ? 1 : 4;
 }
 
+// CUEMU_NCCL_ASYNC_ERROR_AFTER=N (tests): after this process's N-th collective, ncclCommGetAsyncError reports
+// ncclRemoteError, as NCCL does once it sees a peer fail (what the communicator's watchdog looks for)
+static std::atomic<long> collectives{0};
 static ncclResult_t check(ncclComm_t c, cudaStream_t s) {
     if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
     cuemu_stream_check(s);
     cuemu_note_work();
+    collectives++;
     return ncclSuccess;
 }
 
@@ -118,6 +123,7 @@ const char *ncclGetErrorString(ncclResult_t r) {
     case ncclSuccess: return "no error";
     case ncclInvalidArgument: return "invalid argument (cuemu)";
     case ncclInvalidUsage: return "invalid usage (cuemu)";
+    case ncclRemoteError: return "remote process exited or there was a network error (cuemu)";
     default: return "NCCL error (cuemu)";
     }
 }
@@ -151,9 +157,10 @@ ncclResult_t ncclCommDestroy(ncclComm_t c) {
     return ncclSuccess;
 }
 ncclResult_t ncclCommAbort(ncclComm_t c) { return ncclCommDestroy(c); }
-ncclResult_t ncclCommGetAsyncError(ncclComm_t c, ncclResult_t *r) {
+ncclResult_t ncclCommGetAsyncError(ncclComm_t c, ncclResult_t *r) { // (called from the watchdog thread too)
     if (!c || c->magic != 0x4cc1) return ncclInvalidArgument;
-    *r = ncclSuccess;
+    static const char *after = getenv("CUEMU_NCCL_ASYNC_ERROR_AFTER");
+    *r = after && collectives.load() >= atol(after) ? ncclRemoteError : ncclSuccess;
     return ncclSuccess;
 }
 ncclResult_t ncclGroupStart() {
