@@ -96,7 +96,11 @@ ditc_tensor *ditc_attention_to(ditc_ctx *c, ditc_tensor *qkv, int heads, ditc_dt
         n->iarg[0] = heads;
         n->iarg[1] = path;
     }
-    return out->dtype == out_dtype ? out : ditc_cast(c, out, out_dtype);
+    if (out->dtype != out_dtype) return ditc_cast(c, out, out_dtype);
+    // the GEMM and flash backward passes read the output gradient as bf16 operands: its consumer (the projection)
+    // writes it as BF16 at bf16 precision (the same rounding, without a cast pass per layer)
+    if (path != FUSED) ditc_bf16_grad(c, out);
+    return out;
 }
 
 void ditc_bwd_attention(ditc_ctx *c, ditc_node *n) {

@@ -140,7 +140,7 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
     DITC_CHECK(w->numel == N * K, "linear weight shape");
     int acc, acc_w;
-    ditc_tensor *dx = ditc_grad_dst(c, x, &acc);
+    ditc_tensor *dx = ditc_grad_dst_any(c, x, &acc); // BF16 where x's consumer asked for it (ditc_bf16_grad)
     ditc_tensor *dw = ditc_grad_dst(c, w, &acc_w);
     // bf16: dy rounded once when both GEMMs read it (unless its producer wrote it as BF16), the weight's copy from
     // the forward
