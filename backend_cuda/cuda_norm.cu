@@ -94,8 +94,12 @@ extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *
                                                                 acc_x);
         CUDA_LAUNCHED();
     }
-    if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
-    if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
+    if (dshift && dscale) // one pass over dy and x for both (the sums of the two passes below, in one)
+        cuda_col_sums_dual(be, F32P(dshift), F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D,
+                           acc_shift, acc_scale);
+    else if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
+    else if (dscale)
+        cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
 }
 
 template <typename Y>

@@ -46,6 +46,41 @@ __global__ void k_col_sums(float *out, const X *x, const Y *y, const float *mean
     }
 }
 
+// The modulation gradients of LayerNorm+modulate in one pass over dy and x (dy read once instead of twice):
+// out0 = k_col_sums mode 0 of dy, out2 = mode 2 (dy·xhat), the same sums in the same order as the two calls it
+// replaces (the compiler may contract dy·xhat into the sum here, so the last bit can differ from those calls);
+// acc0 / acc2 each as k_col_sums' acc.
+__global__ void k_col_sums_dual(float *out0, float *out2, const float *x, const float *y, const float *mean,
+                                const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2, int64_t rpc) {
+    __shared__ float part[2][16][33];
+    const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
+    const int64_t r0 = (int64_t)blockIdx.z * rpc, r1 = r0 + rpc < R ? r0 + rpc : R;
+    out0 += (int64_t)blockIdx.z * G * C;
+    out2 += (int64_t)blockIdx.z * G * C;
+    for (int64_t g = blockIdx.y; g < G; g += gridDim.y) {
+        const float *xg = x + g * R * C, *yg = y + g * R * C;
+        float s0 = 0.0f, s2 = 0.0f;
+        if (c < C) {
+            for (int64_t r = r0 + threadIdx.y; r < r1; r += 16) {
+                int64_t i = r * C + c;
+                float v = xg[i];
+                s0 += v;
+                s2 += v * ((yg[i] - mean[g * R + r]) * rstd[g * R + r]);
+            }
+        }
+        __syncthreads(); // the previous group's partials are read
+        part[0][threadIdx.y][threadIdx.x] = s0;
+        part[1][threadIdx.y][threadIdx.x] = s2;
+        __syncthreads();
+        if (threadIdx.y == 0 && c < C) {
+            float t0 = 0.0f, t2 = 0.0f;
+            for (int k = 0; k < 16; k++) t0 += part[0][k][threadIdx.x], t2 += part[1][k][threadIdx.x];
+            out0[g * C + c] = acc_store(out0[g * C + c], t0, acc0);
+            out2[g * C + c] = acc_store(out2[g * C + c], t2, acc2);
+        }
+    }
+}
+
 // out[i] (+)= Σ_s part[s·n + i] in chunk order
 __global__ void k_col_sums_fold(float *out, const float *part, int64_t S, int64_t n, int acc) {
     GRID_LOOP(i, n) {
@@ -55,21 +90,27 @@ __global__ void k_col_sums_fold(float *out, const float *part, int64_t S, int64_
     }
 }
 
+// The launch shape of a column sum over G groups of R rows × C columns: gy groups in grid.y, S chunks of rpc rows.
+static void col_sums_shape(ditc_backend *be, int64_t G, int64_t R, int64_t C, int64_t *gy, int64_t *S, int64_t *rpc) {
+    *gy = G < 65535 ? G : 65535;
+    if (*gy > cuda_grid_cap) *gy = cuda_grid_cap;
+    int64_t blocks = (C + 31) / 32 * *gy, want = 4 * (int64_t)(cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132);
+    *S = 1, *rpc = R > 0 ? R : 1;
+    if (blocks < want && R >= 128) { // row chunks of at least 64 rows until the grid covers the SMs
+        *S = (want + blocks - 1) / blocks;
+        if (*S > R / 64) *S = R / 64;
+        if (*S > 65535) *S = 65535;
+        *rpc = (R + *S - 1) / *S;
+        *S = (R + *rpc - 1) / *rpc;
+    }
+}
+
 template <typename X, typename Y>
 static void col_sums(ditc_backend *be, float *out, const X *x, const Y *y, const float *mean, const float *rstd,
                      int64_t G, int64_t R, int64_t C, int mode, int acc) {
     if (G * C == 0) return;
-    int64_t gy = G < 65535 ? G : 65535;
-    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    int64_t blocks = (C + 31) / 32 * gy, want = 4 * (int64_t)(cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132);
-    int64_t S = 1, rpc = R > 0 ? R : 1;
-    if (blocks < want && R >= 128) { // row chunks of at least 64 rows until the grid covers the SMs
-        S = (want + blocks - 1) / blocks;
-        if (S > R / 64) S = R / 64;
-        if (S > 65535) S = 65535;
-        rpc = (R + S - 1) / S;
-        S = (R + rpc - 1) / rpc;
-    }
+    int64_t gy, S, rpc;
+    col_sums_shape(be, G, R, C, &gy, &S, &rpc);
     dim3 grid((unsigned)((C + 31) / 32), (unsigned)gy, (unsigned)S), block(32, 16);
     if (S == 1) {
         k_col_sums<<<grid, block, 0, cstream(be)>>>(out, x, y, mean, rstd, G, R, C, mode, acc, rpc);
@@ -86,6 +127,27 @@ static void col_sums(ditc_backend *be, float *out, const X *x, const Y *y, const
 extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean,
                               const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc) {
     col_sums(be, out, x, y, mean, rstd, G, R, C, mode, acc);
+}
+
+extern "C" void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const float *x, const float *y,
+                                   const float *mean, const float *rstd, int64_t G, int64_t R, int64_t C, int acc0,
+                                   int acc2) {
+    if (G * C == 0) return;
+    int64_t gy, S, rpc;
+    col_sums_shape(be, G, R, C, &gy, &S, &rpc);
+    dim3 grid((unsigned)((C + 31) / 32), (unsigned)gy, (unsigned)S), block(32, 16);
+    if (S == 1) {
+        k_col_sums_dual<<<grid, block, 0, cstream(be)>>>(out0, out2, x, y, mean, rstd, G, R, C, acc0, acc2, rpc);
+        CUDA_LAUNCHED();
+        return;
+    }
+    float *part = (float *)cuda_scratch(be, (size_t)(2 * S * G * C) * sizeof(float)); // [out0's S | out2's S]
+    k_col_sums_dual<<<grid, block, 0, cstream(be)>>>(part, part + S * G * C, x, y, mean, rstd, G, R, C, 0, 0, rpc);
+    CUDA_LAUNCHED();
+    k_col_sums_fold<<<grid_for(G * C, TPB), TPB, 0, cstream(be)>>>(out0, part, S, G * C, acc0);
+    CUDA_LAUNCHED();
+    k_col_sums_fold<<<grid_for(G * C, TPB), TPB, 0, cstream(be)>>>(out2, part + S * G * C, S, G * C, acc2);
+    CUDA_LAUNCHED();
 }
 
 extern "C" void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R,

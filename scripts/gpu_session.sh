@@ -299,6 +299,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # (with --profile: flash_fwd / flash_bwd in the per-kernel table, against bench_bf16_kernels' gemm + softmax rows)
     gpu bench_bf16_flash 90 "$BK|^    [a-z_0-9]+ +[0-9.]+ ms" env DITC_ATTN=flash "$B/ditc" \
         bench --device cuda --precision bf16 "${BENCH[@]}" --profile
+    # ... and the GEMM attention with score chunks small enough for L2 (S and dP of 2 images: 24 MiB of the H100's
+    # 50 MB; the default 256 MiB chunk of 21 images goes to HBM and back: ~1 GB per layer)
+    gpu bench_bf16_score24 60 "$BK" env DITC_ATTN_SCORE_MB=24 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32

@@ -1043,6 +1043,16 @@ static void t_norm(const sizes *z) {
         expect("ln_mod_bwd", acc ? "dx acc" : "dx", &k.dx, T32),
             expect("ln_mod_bwd", acc ? "dshift acc" : "dshift", &k.ds1, T32);
         expect("ln_mod_bwd", acc ? "dscale acc" : "dscale", &k.ds2, T32);
+        if (acc) { // the shift and scale gradients with different acc (CUDA sums both in one pass), then each alone
+            same_both(&k.ds1), poison(&k.ds2);
+            BOTH(ln_mod_bwd, NULL, X(k.ds1), X(k.ds2), X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), 0, 1, 0);
+            expect("ln_mod_bwd", "dshift acc, dscale not", &k.ds1, T32);
+            expect("ln_mod_bwd", "dscale, dshift acc", &k.ds2, T32);
+            poison(&k.ds1), BOTH(ln_mod_bwd, NULL, X(k.ds1), NULL, X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
+            expect("ln_mod_bwd", "dshift alone", &k.ds1, T32);
+            poison(&k.ds2), BOTH(ln_mod_bwd, NULL, NULL, X(k.ds2), X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
+            expect("ln_mod_bwd", "dscale alone", &k.ds2, T32);
+        }
         poison(&k.y), poison(&k.m), poison(&k.r);
         BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), NULL, NULL, 1e-6f),
             expect("ln_mod_fwd", "no modulation", &k.y, T32);
@@ -1442,6 +1452,22 @@ static void t_large(void) {
     block_free(&k);
 }
 
+// Few columns and groups over many rows: the column sums cut the rows into chunks (partials, then a fold), and the
+// shift and scale gradients of one pass (CUDA) fold two sets of partials.
+static void t_col_chunks(void) {
+    block k;
+    sizes zc = {"row chunks", 1, 512, 64, 4, 0, 0, 0, 0, 0, 0};
+    block_new(&k, &zc);
+    BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+    for (int acc = 0; acc < 2; acc++) {
+        OUT(k.ds1), OUT(k.ds2);
+        BOTH(ln_mod_bwd, NULL, X(k.ds1), X(k.ds2), X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), 0, acc, acc);
+        expect("ln_mod_bwd T=512 D=64", acc ? "dshift acc" : "dshift", &k.ds1, TOL_FP32);
+        expect("ln_mod_bwd T=512 D=64", acc ? "dscale acc" : "dscale", &k.ds2, TOL_FP32);
+    }
+    block_free(&k);
+}
+
 static void run_suite(const sizes *z, int real) {
     printf("== %s shapes: B %lld, T %lld, D %lld, %lld heads; linear rows %lld; latents %lldx%lldx%lldx%lld\n",
            z->label, (long long)z->B, (long long)z->T, (long long)z->D, (long long)z->H, (long long)z->rows,
@@ -1451,7 +1477,7 @@ static void run_suite(const sizes *z, int real) {
     if (want("attention")) t_attention(z, real), t_attention_gemm(z, real);
     if (want("rng")) t_rng(z, real);
     if (want("elementwise")) t_elementwise(z);
-    if (want("norm")) t_norm(z);
+    if (want("norm")) t_norm(z), t_col_chunks();
     if (want("reduce")) t_reduce(z);
     if (want("layout")) t_layout(z);
     if (want("diffusion")) t_diffusion(z);
