@@ -24,7 +24,10 @@
 #   nccl    `--comm nccl` with a GPU per rank (comm/comm_nccl.cu: device buffers, buckets on a side stream, ZeRO-2
 #           groups): -np 2, -np 2 --zero 2, -np 2 with 0.01 MiB buckets, -np 3 --zero 2 (uneven shards) each equal
 #           -np 1 within 1e-5 (losses, EMA); skipped with NCCL's or ditc's reason where the ranks cannot have a GPU
-#           each (one GPU; a build without -DDITC_NCCL=ON). The CPU emulation runs it with CUEMU_DEVICES=3.
+#           each (one GPU; a build without -DDITC_NCCL=ON). The CPU emulation runs it with CUEMU_DEVICES=3. Also:
+#           a GPU made visible to each rank alone (CUDA_VISIBLE_DEVICES per rank) still gets NCCL with --comm auto;
+#           on the emulation, an injected NCCL asynchronous error stops both ranks (the watchdog).
+# The check stage's tf32/bf16 runs must also keep every GEMM epilogue on cuBLASLt (no "no algorithm" fallback).
 #
 # DITC_GPU_SMALL=1 keeps the device (cuda) but takes the self-check's small models: the ctest of a build for the
 # CPU emulation of the device (-DDITC_CUDA_EMU=ON, tests/cuda_emu/), where real sizes would take hours.
