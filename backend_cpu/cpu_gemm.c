@@ -110,6 +110,8 @@ static void bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64
     for (int64_t i = 0; i < m; i++) memcpy(c + i * ldc, bias, (size_t)n * sizeof(float));
 }
 
+static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g);
+
 // The GELU and bias-gradient epilogues (backend.h), as the separate passes they replace: the GEMM (+ bias) into an
 // F32 result, then GELU from it (and the pre-activation rounded once for a BF16 C) — at F32 the old linear + GELU
 // exactly; the GEMM, then bias_bwd over A — the old bias gradient exactly.
@@ -120,7 +122,7 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
     if (g->bias_grad) {
         DITC_CHECK(g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux && g->batch == 1 && ditc_gemm_outer(g) == 1,
                    "CPU gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
-        cpu_gemm(be, &w);
+        gemm_dispatch(be, &w);
         ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
                     dy = ditc_tensor_flat((void *)g->a, g->a_dtype, g->k * g->m);
         cpu_bias_bwd(be, &db, &dy, 0);
@@ -133,15 +135,13 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
     float *f = c32 ? g->gelu_aux : ditc_xmalloc((size_t)mn * sizeof(float));
     w.c = f;
     w.c_dtype = DITC_F32;
-    cpu_gemm(be, &w);
+    gemm_dispatch(be, &w); // (its bias already rounded by cpu_gemm at bf16)
     ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), y = ditc_tensor_flat(g->c, g->c_dtype, mn),
                 aux = ditc_tensor_flat(g->gelu_aux, g->c_dtype, mn);
     if (!c32) cpu_cast(be, &aux, &ft);
     cpu_unary_fwd(be, DITC_UN_GELU_TANH, &y, &ft);
     if (!c32) free(f);
 }
-
-static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g);
 
 void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
     float *b16 = NULL;

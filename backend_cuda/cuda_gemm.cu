@@ -143,7 +143,9 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
 extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     int cbf = g->c_dtype == DITC_BF16;
     ditc_gemm rb;
-    if (g->bias && (cbf || be->precision == DITC_PREC_BF16) && g->m && g->n) { // the bias rounded (backend.h)
+    // the bias rounded (backend.h), once: epilogue_passes' inner call gets the rounded copy itself
+    if (g->bias && (cbf || be->precision == DITC_PREC_BF16) && g->m && g->n &&
+        g->bias != (const float *)cctx(be)->bias_round) {
         rb = *g;
         rb.bias = bias_rounded(be, g->bias, g->n);
         g = &rb;
