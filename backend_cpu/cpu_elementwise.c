@@ -194,7 +194,8 @@ DITC_WIDE_SIMD static void unary_bwd_span(ditc_unary_op op, float *g, const floa
 
 #define SPAN 8192 // elements per parallel iteration of the unary ops
 
-// Span i0 of x as F32: the tensor itself, or (a BF16 x: the producing linear's bf16 output) widened into buf.
+// Span i0 of x as F32: the tensor itself, or (a BF16 x: the producing linear's bf16 output, or a bf16 output
+// gradient) widened into buf.
 static const float *x_span(const ditc_tensor *x, int64_t i0, int64_t len, float *buf) {
     if (x->dtype == DITC_F32) return CF32(x) + i0;
     const uint16_t *h = (const uint16_t *)x->data + i0;
@@ -225,21 +226,21 @@ void cpu_unary_fwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *y, const dit
 void cpu_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *dx, const ditc_tensor *dy, const ditc_tensor *x,
                    int acc) {
     (void)be;
-    const float *gy = CF32(dy);
     int64_t n = x->numel, spans = (n + SPAN - 1) / SPAN;
     int bf = dx->dtype == DITC_BF16; // the producing linear's bf16 output gradient: a span in F32, rounded once
     DITC_CHECK(!bf || !acc, "unary_bwd: a BF16 dx is written, not accumulated");
+    DITC_CHECK(dy->dtype == DITC_F32 || dy->dtype == DITC_BF16, "unary_bwd: dy must be F32 or BF16");
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t q = 0; q < spans; q++) {
         int64_t i0 = q * SPAN, len = n - i0 < SPAN ? n - i0 : SPAN;
-        float xb[SPAN];
-        const float *xs = x_span(x, i0, len, xb);
+        float xb[SPAN], yb16[SPAN]; // a BF16 dy (the consuming GEMM's bf16 dx, as the GELU's output gradient) widened
+        const float *xs = x_span(x, i0, len, xb), *gys = x_span(dy, i0, len, yb16);
         if (!bf) {
-            unary_bwd_span(op, F32(dx) + i0, gy + i0, xs, len, acc);
+            unary_bwd_span(op, F32(dx) + i0, gys, xs, len, acc);
             continue;
         }
         float tmp[SPAN];
-        unary_bwd_span(op, tmp, gy + i0, xs, len, 0);
+        unary_bwd_span(op, tmp, gys, xs, len, 0);
         uint16_t *gb = (uint16_t *)dx->data + i0;
         for (int64_t i = 0; i < len; i++) gb[i] = ditc_f32_to_bf16(tmp[i]);
     }

@@ -11,6 +11,8 @@
 // i.e. any head dim ≤ 128: 16, 64, 72, 96, 128 …). Arithmetic is fp32 (SIMT FMA) in every --precision mode.
 // TODO(perf): a tensor-core (mma.sync bf16/tf32) path for hd 64/72/96/128 — needs the GPU session to tune.
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cuda_internal.cuh"
 
@@ -437,12 +439,140 @@ template <typename Y> __global__ void k_softmax_bwd(float *dx, const Y *y, __nv_
     }
 }
 
+// ---- rows of up to 32·N elements (N ≤ 32; T ≤ 1024 scores): a warp per row, the row held in registers (read once,
+// written once; no block barriers), element j of the row in lane j % 32, slot j / 32
+#define SM_ROW_WARPS (SM_THREADS / 32) // rows per block
+#define WARP_ROWS(r, R)                                                                                                \
+    for (int64_t r = (int64_t)blockIdx.x * SM_ROW_WARPS + (threadIdx.x >> 5); r < (R);                                 \
+         r += (int64_t)gridDim.x * SM_ROW_WARPS)
+
+template <int N>
+__global__ void k_softmax_fwd_warp(float *x, float *lse, __nv_bfloat16 *p16, int64_t R, int64_t C, int recompute,
+                                   int keep) {
+    const int lane = threadIdx.x & 31;
+    WARP_ROWS(r, R) {
+        float *row = x + r * C;
+        __nv_bfloat16 *h = p16 ? p16 + r * C : NULL;
+        float v[N];
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t j = lane + 32 * k;
+            v[k] = j < C ? row[j] : -INFINITY;
+        }
+        float m, inv;
+        if (recompute) { // the probabilities again from the saved log-sum-exp
+            m = lse[r];
+            inv = 1.0f;
+        } else {
+            m = -INFINITY;
+#pragma unroll
+            for (int k = 0; k < N; k++) m = fmaxf(m, v[k]);
+            m = warp_max(m);
+        }
+        float s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            v[k] = lane + 32 * k < C ? expf(v[k] - m) : 0.0f;
+            s += v[k];
+        }
+        if (!recompute) {
+            s = warp_sum(s);
+            inv = 1.0f / s;
+        }
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t j = lane + 32 * k;
+            if (j >= C) continue;
+            float p = v[k] * inv;
+            if (!keep) row[j] = p;
+            if (h) h[j] = __float2bfloat16_rn(p);
+        }
+        if (!recompute && lane == 0) lse[r] = m + logf(s);
+    }
+}
+
+template <int N, typename Y>
+__global__ void k_softmax_bwd_warp(float *dx, const Y *y, __nv_bfloat16 *ds16, int64_t R, int64_t C) {
+    const int lane = threadIdx.x & 31;
+    WARP_ROWS(r, R) {
+        float *d = dx + r * C;
+        const Y *p = y + r * C;
+        float pv[N], dv[N], s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t j = lane + 32 * k;
+            pv[k] = j < C ? ld_y(p, j) : 0.0f;
+            dv[k] = j < C ? d[j] : 0.0f;
+            s += pv[k] * dv[k];
+        }
+        s = warp_sum(s);
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t j = lane + 32 * k;
+            if (j >= C) continue;
+            float v = pv[k] * (dv[k] - s);
+            if (ds16) ds16[r * C + j] = __float2bfloat16_rn(v);
+            else d[j] = v;
+        }
+    }
+}
+
+// The slots per lane of the warp-per-row kernels for rows of C elements (1, 2, 4, … 32), 0: the block-per-row ones.
+// DITC_SOFTMAX_WARP=0 (read once): always the block-per-row ones (A/B).
+static int softmax_slots(int64_t C) {
+    static int off = -1;
+    if (off < 0) {
+        const char *e = getenv("DITC_SOFTMAX_WARP");
+        off = e && !strcmp(e, "0");
+    }
+    if (off || C > 32 * 32) return 0;
+    int n = 1;
+    while (32 * n < C) n *= 2;
+    return n;
+}
+static unsigned warp_row_grid(int64_t R) { return cuda_grid_blocks((R + SM_ROW_WARPS - 1) / SM_ROW_WARPS); }
+
+template <int N>
+static void softmax_fwd_warp(ditc_backend *be, float *x, float *lse, __nv_bfloat16 *h, int64_t R, int64_t C,
+                             int recompute, int keep) {
+    unsigned grid = warp_row_grid(R);
+    k_softmax_fwd_warp<N><<<grid, SM_THREADS, 0, cstream(be)>>>(x, lse, h, R, C, recompute, keep);
+}
+template <int N, typename Y>
+static void softmax_bwd_warp(ditc_backend *be, float *dx, const Y *y, __nv_bfloat16 *h, int64_t R, int64_t C) {
+    unsigned grid = warp_row_grid(R);
+    k_softmax_bwd_warp<N, Y><<<grid, SM_THREADS, 0, cstream(be)>>>(dx, y, h, R, C);
+}
+
 extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags) {
     int64_t C = ditc_last_dim(x), R = x->numel / C;
     if (R == 0 || C == 0) return;
     __nv_bfloat16 *h = p16 ? (__nv_bfloat16 *)p16->data : NULL;
-    k_softmax_fwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(
-        F32P(x), F32P(lse), h, R, C, (flags & DITC_SOFTMAX_RECOMPUTE) != 0, h && (flags & DITC_SOFTMAX_ONLY_P16));
+    int recompute = (flags & DITC_SOFTMAX_RECOMPUTE) != 0, keep = h && (flags & DITC_SOFTMAX_ONLY_P16);
+    float *xd = F32P(x), *ld = F32P(lse);
+    switch (softmax_slots(C)) {
+    case 1: softmax_fwd_warp<1>(be, xd, ld, h, R, C, recompute, keep); break;
+    case 2: softmax_fwd_warp<2>(be, xd, ld, h, R, C, recompute, keep); break;
+    case 4: softmax_fwd_warp<4>(be, xd, ld, h, R, C, recompute, keep); break;
+    case 8: softmax_fwd_warp<8>(be, xd, ld, h, R, C, recompute, keep); break;
+    case 16: softmax_fwd_warp<16>(be, xd, ld, h, R, C, recompute, keep); break;
+    case 32: softmax_fwd_warp<32>(be, xd, ld, h, R, C, recompute, keep); break;
+    default: k_softmax_fwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(xd, ld, h, R, C, recompute, keep);
+    }
+    CUDA_LAUNCHED();
+}
+
+template <typename Y>
+static void softmax_bwd_y(ditc_backend *be, float *dx, const Y *y, __nv_bfloat16 *h, int64_t R, int64_t C) {
+    switch (softmax_slots(C)) {
+    case 1: softmax_bwd_warp<1>(be, dx, y, h, R, C); break;
+    case 2: softmax_bwd_warp<2>(be, dx, y, h, R, C); break;
+    case 4: softmax_bwd_warp<4>(be, dx, y, h, R, C); break;
+    case 8: softmax_bwd_warp<8>(be, dx, y, h, R, C); break;
+    case 16: softmax_bwd_warp<16>(be, dx, y, h, R, C); break;
+    case 32: softmax_bwd_warp<32>(be, dx, y, h, R, C); break;
+    default: k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(dx, y, h, R, C);
+    }
     CUDA_LAUNCHED();
 }
 
@@ -450,9 +580,6 @@ extern "C" void cuda_softmax_bwd(ditc_backend *be, ditc_tensor *dx, const ditc_t
     int64_t C = ditc_last_dim(dx), R = dx->numel / C;
     if (R == 0 || C == 0) return;
     __nv_bfloat16 *h = ds16 ? (__nv_bfloat16 *)ds16->data : NULL;
-    if (y->dtype == DITC_BF16) // the forward's kept bf16 probabilities
-        k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), (const __nv_bfloat16 *)y->data, h,
-                                                                           R, C);
-    else k_softmax_bwd<<<cuda_grid_blocks(R), SM_THREADS, 0, cstream(be)>>>(F32P(dx), CF32P(y), h, R, C);
-    CUDA_LAUNCHED();
+    if (y->dtype == DITC_BF16) softmax_bwd_y(be, F32P(dx), (const __nv_bfloat16 *)y->data, h, R, C); // kept probs
+    else softmax_bwd_y(be, F32P(dx), CF32P(y), h, R, C);
 }

@@ -202,9 +202,10 @@ template <typename X, typename Y> __global__ void k_unary_fwd(int silu, Y *y, co
         store_out(y, i, silu ? v * sigmoidf_(v) : v / (1.0f + gelu_e(v)));
     }
 }
-// G float, or __nv_bfloat16 for the producing linear's bf16 output gradient (written, acc 0)
-template <typename X, typename G>
-__global__ void k_unary_bwd(int silu, G *g, const float *dy, const X *x, int64_t n, int acc) {
+// G float, or __nv_bfloat16 for the producing linear's bf16 output gradient (written, acc 0); DY float, or
+// __nv_bfloat16 (the GELU output's gradient written by the consuming GEMM at bf16)
+template <typename X, typename G, typename DY>
+__global__ void k_unary_bwd(int silu, G *g, const DY *dy, const X *x, int64_t n, int acc) {
     GRID_LOOP(i, n) {
         float v = load_acc(x, i), d;
         if (silu) {
@@ -214,7 +215,8 @@ __global__ void k_unary_bwd(int silu, G *g, const float *dy, const X *x, int64_t
             float e = gelu_e(v), s = 1.0f / (1.0f + e);
             d = s + v * (2.0f * GELU_K) * (1.0f + 3.0f * GELU_C * v * v) * (e * s * s);
         }
-        store_out(g, i, acc ? load_acc(g, i) + dy[i] * d : dy[i] * d);
+        float gy = load_acc(dy, i);
+        store_out(g, i, acc ? load_acc(g, i) + gy * d : gy * d);
     }
 }
 
@@ -224,8 +226,8 @@ template <typename X> static void unary_fwd_x(ditc_backend *be, int silu, ditc_t
     else k_unary_fwd<<<grid, TPB, 0, cstream(be)>>>(silu, F32P(y), x, n);
     CUDA_LAUNCHED();
 }
-template <typename X>
-static void unary_bwd_x(ditc_backend *be, int silu, ditc_tensor *dx, const float *dy, const X *x, int64_t n, int acc) {
+template <typename X, typename DY>
+static void unary_bwd_x(ditc_backend *be, int silu, ditc_tensor *dx, const DY *dy, const X *x, int64_t n, int acc) {
     unsigned grid = grid_for(n, TPB);
     if (dx->dtype == DITC_BF16) {
         DITC_CHECK(!acc, "unary_bwd: a BF16 dx is written, not accumulated");
@@ -246,8 +248,16 @@ extern "C" void cuda_unary_bwd(ditc_backend *be, ditc_unary_op op, ditc_tensor *
                                const ditc_tensor *x, int acc) {
     if (!x->numel) return;
     int silu = op == DITC_UN_SILU;
-    if (x->dtype == DITC_BF16) unary_bwd_x(be, silu, dx, CF32P(dy), (const __nv_bfloat16 *)x->data, x->numel, acc);
-    else unary_bwd_x(be, silu, dx, CF32P(dy), CF32P(x), x->numel, acc);
+    DITC_CHECK(dy->dtype == DITC_F32 || dy->dtype == DITC_BF16, "unary_bwd: dy must be F32 or BF16");
+    if (dy->dtype == DITC_BF16) { // the GELU output's gradient, written as bf16 by fc2's dx GEMM
+        const __nv_bfloat16 *gy = (const __nv_bfloat16 *)dy->data;
+        if (x->dtype == DITC_BF16) unary_bwd_x(be, silu, dx, gy, (const __nv_bfloat16 *)x->data, x->numel, acc);
+        else unary_bwd_x(be, silu, dx, gy, CF32P(x), x->numel, acc);
+    } else if (x->dtype == DITC_BF16) {
+        unary_bwd_x(be, silu, dx, CF32P(dy), (const __nv_bfloat16 *)x->data, x->numel, acc);
+    } else {
+        unary_bwd_x(be, silu, dx, CF32P(dy), CF32P(x), x->numel, acc);
+    }
 }
 
 // X: the inputs a, b (float, or __nv_bfloat16: w1/w3 outputs at bf16); Y/G: the output or the gradients (bf16: acc 0)

@@ -9,6 +9,8 @@
 //  * activation gradients are released after their producer's backward (ctx.grad_reuse): the same results bit for
 //    bit, and the backward's memory on top of the forward's stays within two blocks' gradients instead of growing
 //    with the depth;
+//  * the residual x of x + gate ∘ y takes over its output gradient's buffer (ditc_grad_take_over): no dx written, the
+//    same results bit for bit (also checkpointed);
 //  * dtype conversions: BF16 round-to-nearest-even, every F16 value round-trips.
 #include <math.h>
 #include <stdio.h>
@@ -304,6 +306,83 @@ static void test_grad_reuse(ditc_backend *be) {
     ditc_params_free(&m.p);
 }
 
+// ---- the residual's gradient takes over its output gradient's buffer (ditc_grad_take_over) -------------------------
+static int res_calls, res_dx_null; // gated_res_bwd calls, and those without a dx to write
+static void (*cpu_gated_res_bwd_fn)(ditc_backend *, ditc_tensor *, ditc_tensor *, ditc_tensor *, const ditc_tensor *,
+                                    const ditc_tensor *, const ditc_tensor *, int, int, int);
+static void counting_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
+                                   const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y, int ax,
+                                   int ag, int ay) {
+    res_calls++;
+    res_dx_null += !dx;
+    cpu_gated_res_bwd_fn(be, dx, dgate, dy, dout, gate, y, ax, ag, ay);
+}
+
+// One DiT-like residual: x + gate ∘ (LN(x) · Wᵀ + b), gate (B, D) a leaf
+static void gated_block(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
+    seg_arg *a = user;
+    ditc_tensor *h =
+        ditc_linear(c, ditc_ln_modulate(c, in[0], NULL, NULL, 1e-6f), a->m->w[a->layer], a->m->b[a->layer]);
+    out[0] = ditc_gated_residual(c, in[0], in[1], h);
+}
+
+static void take_over_step(ditc_backend *be, mlp *m, int take_over, int checkpointed, float *loss, float *grads,
+                           float *xg) {
+    ditc_ctx c;
+    ditc_ctx_init(&c, be);
+    c.grad_take_over = take_over;
+    ditc_params_zero_grad(&m->p);
+    int64_t xs[3] = {B, T, D}, gs[2] = {B, D};
+    float host[B * T * D], gh[B * D];
+    ditc_rng_fill_normal(host, B * T * D, 11, DITC_RNG_TEST, 0, 0);
+    ditc_rng_fill_normal(gh, B * D, 12, DITC_RNG_TEST, 0, 0);
+    ditc_tensor *x = ditc_from_host(&c, DITC_F32, 3, xs, host), *gate = ditc_from_host(&c, DITC_F32, 2, gs, gh);
+    x->requires_grad = gate->requires_grad = 1;
+    ditc_tensor *h = x;
+    seg_arg args[DEPTH];
+    for (int l = 0; l < DEPTH; l++) {
+        args[l] = (seg_arg){m, l, 0};
+        ditc_tensor *in[2] = {h, gate}, *o;
+        if (checkpointed) ditc_checkpoint(&c, gated_block, &args[l], 2, in, 1, &o);
+        else gated_block(&c, &args[l], in, &o);
+        h = o;
+    }
+    ditc_tensor *l = ditc_mean(&c, ditc_mul(&c, h, h), 0);
+    ditc_to_host(l, loss);
+    ditc_backward(&c, l);
+    ditc_params_settle_grad(&m->p);
+    be->copy_d2h(be, grads, m->p.grad, (size_t)m->p.numel * 4);
+    ditc_to_host(x->grad, xg);
+    ditc_to_host(gate->grad, xg + B * T * D);
+    ditc_ctx_free(&c);
+}
+
+static void test_grad_take_over(ditc_backend *be) {
+    mlp m;
+    mlp_init(&m, be);
+    cpu_gated_res_bwd_fn = be->gated_res_bwd;
+    be->gated_res_bwd = counting_gated_res_bwd;
+    size_t n = (size_t)m.p.numel;
+    float loss[3], *g[3] = {malloc(n * 4), malloc(n * 4), malloc(n * 4)}, xg[3][B * T * D + B * D];
+    int calls[3], null[3];
+    for (int r = 0; r < 3; r++) { // copied, taken over, checkpointed (taken over where the segment allows)
+        res_calls = res_dx_null = 0;
+        take_over_step(be, &m, r > 0, r == 2, &loss[r], g[r], xg[r]);
+        calls[r] = res_calls, null[r] = res_dx_null;
+    }
+    check(null[0] == 0 && calls[0] == DEPTH && null[1] == DEPTH && calls[1] == DEPTH,
+          "gradient take-over: the residual's gradient is written in %d of %d blocks when copied, %d of %d when taken "
+          "over",
+          calls[0] - null[0], calls[0], calls[1] - null[1], calls[1]);
+    for (int r = 1; r < 3; r++)
+        check(loss[0] == loss[r] && !memcmp(g[0], g[r], n * 4) && !memcmp(xg[0], xg[r], sizeof xg[0]),
+              "gradient take-over%s: the same loss, parameter, input and gate gradients, bit for bit",
+              r == 2 ? " with checkpointed blocks" : "");
+    be->gated_res_bwd = cpu_gated_res_bwd_fn;
+    for (int r = 0; r < 3; r++) free(g[r]);
+    ditc_params_free(&m.p);
+}
+
 static void test_dtypes(void) {
     check(ditc_f32_to_bf16(1.0f) == 0x3f80 && ditc_bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
     // 1 + 2^-8 is a tie between bf16 1.0 and 1.0078125: ties to even -> 1.0; just above rounds up
@@ -328,6 +407,7 @@ int main(void) {
     test_nograd_and_accumulation(be);
     test_checkpoint_and_arena(be);
     test_grad_reuse(be);
+    test_grad_take_over(be);
     test_first_use_hook(be);
     test_dtypes();
     be->destroy(be);

@@ -163,10 +163,10 @@ arena_check() {
 }
 # DiT, per block and token (B·T = 8·64, D = 96): 10·D operands at 2 bytes instead of 4 (two normed inputs, qkv 3D,
 # attention output, GELU 4D), 9·D output gradients (qkv 3, proj 1, fc1 4, fc2 1) 2 bytes smaller, without their
-# bf16 copy (2 bytes), the outputs of fc1 (4D), proj and fc2 (D each) 2 bytes smaller, the attention output's
-# gradient (D) 2 bytes smaller; 2 blocks + the final layer's normed input; less the kept bf16 probabilities,
-# B·H·T² · 2 bytes per block (H = 3, T = 64)
-arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2 + 1 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
+# bf16 copy (2 bytes), the outputs of fc1 (4D), proj and fc2 (D each) 2 bytes smaller, the gradients of the
+# attention output (D) and the GELU's output (4D) 2 bytes smaller; 2 blocks + the final layer's normed input; less
+# the kept bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
+arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2 + 5 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
     bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 # Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F; the outputs of wo, w2 (2·D) and w1, w3 (2·F) 2 bytes
 # smaller, their gradients 4 (2 smaller, no bf16 copy); the attention output's gradient (D) 2 bytes smaller; less

@@ -786,9 +786,12 @@ static void attention_gemm(int64_t B, int64_t T, int H, int hd, ditc_precision p
 
 static void t_attention_gemm(const sizes *z, int real) {
     if (!real) {
+        // (CUDA: rows ≤ 1024 a warp each, N = 1..32 slots per lane — whole and part slots —, longer ones a block)
         softmax_case(3 * 45, 45);
         softmax_case(5, 1);
         softmax_case(7, 300);
+        softmax_case(6, 64);
+        softmax_case(3, 1100);
         attention_gemm(2, 45, 3, 16, DITC_PREC_FP32, TOL_FP32);
         attention_gemm(z->B, z->T, (int)z->H, (int)(z->D / z->H), DITC_PREC_FP32, TOL_FP32);
         // bf16 at toy sizes too (the sanitizer runs use --small): bf16 P/dS, the kept probabilities, outer batches
@@ -906,7 +909,15 @@ static void t_elementwise(const sizes *z) {
             bf16_new(&h, &k.y);
             BOTH(unary_fwd, DITC_UN_GELU_TANH, &h.t[K_], &xh.t[K_]);
             bf16_widen(&h, &k.y), expect("gelu", "fwd, bf16 x -> bf16", &k.y, TOL_BF16_OUT);
-            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], xh.t[s].data);
+            bf16_twin dyh; // dy read as bf16 (the GELU output's gradient, written by fc2's dx GEMM at bf16)
+            bf16_new(&dyh, &k.dy);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
+            poison(&k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), &dyh.t[K_], X(k.x), 0);
+            expect("gelu", "bwd, bf16 dy", &k.dx, T32);
+            bf16_new(&h, &k.dx); // the bf16 training pass: all three bf16
+            BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], &dyh.t[K_], &xh.t[K_], 0);
+            bf16_widen(&h, &k.dx), expect("gelu", "bwd, bf16 dy x -> bf16", &k.dx, TOL_BF16_OUT);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], xh.t[s].data), BE[s]->free(BE[s], dyh.t[s].data);
         }
         poison(&k.y), BOTH(unary_fwd, DITC_UN_SILU, X(k.y), X(k.x)), expect("silu", "fwd", &k.y, T32);
         OUT(k.dx), BOTH(unary_bwd, DITC_UN_SILU, X(k.dx), X(k.dy), X(k.x), acc),

@@ -23,6 +23,8 @@ void ditc_ctx_init(ditc_ctx *c, ditc_backend *be) {
     c->grad_enabled = 1;
     const char *e = getenv("DITC_GRAD_REUSE"); // =0: every activation gradient keeps its memory until the reset
     c->grad_reuse = !(e && !strcmp(e, "0"));
+    e = getenv("DITC_GRAD_TAKEOVER"); // =0: the residual's gradient is copied (ditc_grad_take_over)
+    c->grad_take_over = !(e && !strcmp(e, "0"));
 }
 
 void ditc_ctx_free(ditc_ctx *c) {
@@ -191,6 +193,20 @@ ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc) {
                "an op that writes F32 gradients reached a tensor whose gradient is BF16 (ditc_bf16_grad on a tensor "
                "with another consumer)");
     return ditc_grad_dst_any(c, t, acc);
+}
+
+int ditc_grad_take_over(ditc_ctx *c, ditc_tensor *t, ditc_tensor *from) {
+    ditc_tensor *g = from->grad;
+    if (!c->grad_take_over || !t || !t->requires_grad || t->grad || t->grad_dtype == DITC_BF16 || !g ||
+        !from->grad_ready || !from->grad_pooled || g->dtype != DITC_F32 || !ditc_same_shape(t, from))
+        return 0;
+    t->grad = g; // (same shape: the header serves t)
+    t->grad_pooled = 1;
+    t->grad_ready = 1;
+    from->grad = NULL; // release_out_grads leaves the buffer to t
+    from->grad_ready = 0;
+    from->grad_pooled = 0;
+    return 1;
 }
 
 // ---- backward --------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ struct ditc_ctx {
     // (the gradient's last reader), so the backward holds about one block's gradients, not all; results unchanged.
     // Set by ditc_ctx_init: 1 unless DITC_GRAD_REUSE=0 (A/B runs).
     int grad_reuse;
+    int grad_take_over; // ditc_grad_take_over allowed (DITC_GRAD_TAKEOVER=0: off, an A/B switch)
 };
 
 // The registry the tape runs backward through: name and backward of every op id, one row per entry of
@@ -99,6 +100,12 @@ ditc_node *ditc_record(ditc_ctx *c, int op, int n_in, ditc_tensor *const *in, in
 ditc_tensor *ditc_grad_dst(ditc_ctx *c, ditc_tensor *t, int *acc);
 // The same for the ops whose kernels can write a BF16 gradient (t->grad_dtype; then *acc is 0: written once).
 ditc_tensor *ditc_grad_dst_any(ditc_ctx *c, ditc_tensor *t, int *acc);
+// The identity part of a backward (the residual x of x + gate·y): when t has no gradient yet and node output
+// `from`'s gradient is pooled (the top-level backward, released after this node: DITC_GRAD_REUSE not 0), t takes over
+// that buffer — its gradient then holds from's values, with no pass over them — and 1 is returned; from's gradient
+// is detached (read it with ditc_grad_src before the call). Otherwise (or with DITC_GRAD_TAKEOVER=0) 0: write t's
+// gradient as usual.
+int ditc_grad_take_over(ditc_ctx *c, ditc_tensor *t, ditc_tensor *from);
 // t's gradient if it holds a value this backward, else NULL (the gradient is zero).
 static inline ditc_tensor *ditc_grad_src(const ditc_tensor *t) { return t->grad_ready ? t->grad : NULL; }
 

@@ -59,10 +59,13 @@ ditc_tensor *ditc_gated_residual(ditc_ctx *c, ditc_tensor *x, ditc_tensor *gate,
 
 void ditc_bwd_gated_residual(ditc_ctx *c, ditc_node *n) {
     int ax = 0, ag = 0, ay = 0;
-    ditc_tensor *dx = ditc_grad_dst(c, n->in[0], &ax);
+    ditc_tensor *dout = ditc_grad_src(n->out[0]);
+    // dx = dout: x's first gradient takes over dout's buffer (no copy; the residual stream's gradient flows through
+    // the blocks in one buffer), else it is written or added by the kernel
+    ditc_tensor *dx = ditc_grad_take_over(c, n->in[0], n->out[0]) ? NULL : ditc_grad_dst(c, n->in[0], &ax);
     ditc_tensor *dgate = ditc_grad_dst(c, n->in[1], &ag);
     ditc_tensor *dy = ditc_grad_dst_any(c, n->in[2], &ay); // BF16: the producing linear's output gradient
-    BE->gated_res_bwd(BE, dx, dgate, dy, ditc_grad_src(n->out[0]), n->in[1], n->in[2], ax, ag, ay);
+    BE->gated_res_bwd(BE, dx, dgate, dy, dout, n->in[1], n->in[2], ax, ag, ay);
 }
 
 ditc_tensor *ditc_attention(ditc_ctx *c, ditc_tensor *qkv, int heads) {

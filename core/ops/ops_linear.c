@@ -128,11 +128,13 @@ ditc_tensor *ditc_linear_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_te
 ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype pre,
                                  ditc_dtype out) {
     static int off = -1; // DITC_GELU_EPILOGUE=0: the linear, then GELU from its stored output (A/B)
+    // The GELU output's gradient is bf16 at bf16 precision (ditc_bf16_grad), as autocast's: the consuming GEMM's dx
+    // writes it, GELU's backward reads it (2 bytes, not 4, written and read per element of the (B, T, 4D) hidden).
     if (switched_off("DITC_GELU_EPILOGUE", &off) || pre != out) // (the epilogue writes both in C's dtype)
-        return ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, x, w, b, pre)), out);
+        return ditc_bf16_grad(c, ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, x, w, b, pre)), out));
     ditc_tensor *g;
     ditc_bf16_grad(c, linear_fwd(c, x, w, b, pre, &g, out));
-    return g;
+    return ditc_bf16_grad(c, g);
 }
 
 void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
