@@ -1,7 +1,10 @@
 // cuda_norm.cu — LayerNorm (no affine) fused with adaLN modulate, plain modulate, the gated residual.
-// x (B, T, D); shift/scale/gate (B, D); mean/rstd (B, T). One block per row for the row statistics
-// (two passes over the row held in registers/L1: mean, then centred variance, both in fp32 with a
-// fixed-order block reduction); the (B, D) gradients are fixed-order column sums (cuda_col_sums).
+// x (B, T, D); shift/scale/gate (B, D); mean/rstd (B, T). The row statistics (mean, then centred variance, fp32,
+// fixed order): a warp per row with the row in registers for D ≤ 2048, else a block per row (two passes over the
+// row in L1, block reductions); the (B, D) gradients are fixed-order column sums (cuda_col_sums).
+#include <stdlib.h>
+#include <string.h>
+
 #include "cuda_internal.cuh"
 
 #define TPB 256
@@ -45,12 +48,152 @@ __global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, con
     }
 }
 
+// ---- rows of D ≤ 32·64: a warp per row, the row in registers (lane l's slot k holds element l + 32k; read once,
+// no block barriers), grid-stride over the rows. Sums: each lane's slots in order, then the warp's butterfly.
+#define LN_WARPS (TPB / 32) // rows per block
+#define WARP_ROWS(r, R)                                                                                                \
+    for (int64_t r = (int64_t)blockIdx.x * LN_WARPS + (threadIdx.x >> 5); r < (R); r += (int64_t)gridDim.x * LN_WARPS)
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+template <int N, typename Y>
+__global__ void k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_,
+                                  int64_t R, int64_t T, int64_t D, float eps) {
+    const int lane = threadIdx.x & 31;
+    WARP_ROWS(row, R) {
+        const float *xr = x + row * D;
+        int64_t b = row / T;
+        float v[N], s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t d = lane + 32 * k;
+            v[k] = d < D ? xr[d] : 0.0f;
+            s += v[k];
+        }
+        float mu = warp_sum(s) / (float)D, q = 0.0f;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            float e = lane + 32 * k < D ? v[k] - mu : 0.0f;
+            q += e * e;
+        }
+        float rs = rsqrtf(warp_sum(q) / (float)D + eps);
+        if (lane == 0) {
+            mean[row] = mu;
+            rstd[row] = rs;
+        }
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t d = lane + 32 * k;
+            if (d >= D) continue;
+            float h = (v[k] - mu) * rs;
+            if (sc_) h = h * (1.0f + sc_[b * D + d]);
+            if (sh_) h += sh_[b * D + d];
+            store_y(y, row * D + d, h);
+        }
+    }
+}
+
+// k_ln_bwd_dx (below) a warp per row
+template <int N>
+__global__ void k_ln_bwd_dx_warp(float *gx, const float *g, const float *x, const float *mean, const float *rstd,
+                                 const float *v, int scale_mode, int64_t R, int64_t T, int64_t D, int acc) {
+    const int lane = threadIdx.x & 31;
+    WARP_ROWS(row, R) {
+        int64_t b = row / T;
+        const float *xr = x + row * D, *gr = g + row * D;
+        float mu = mean[row], rs = rstd[row], gp[N], xh[N], s1 = 0.0f, s2 = 0.0f;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t d = lane + 32 * k;
+            gp[k] = xh[k] = 0.0f;
+            if (d < D) {
+                gp[k] = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+                xh[k] = (xr[d] - mu) * rs;
+            }
+            s1 += gp[k];
+            s2 += gp[k] * xh[k];
+        }
+        float m1 = warp_sum(s1) / (float)D, m2 = warp_sum(s2) / (float)D;
+#pragma unroll
+        for (int k = 0; k < N; k++) {
+            int64_t d = lane + 32 * k;
+            if (d < D) gx[row * D + d] = acc_store(gx[row * D + d], rs * (gp[k] - m1 - xh[k] * m2), acc);
+        }
+    }
+}
+
+// The slots per lane of the warp-per-row kernels for rows of D elements, 0: the block-per-row ones (D > 2048, or
+// DITC_LN_WARP=0, read once: an A/B switch).
+static int ln_slots(int64_t D) {
+    static int off = -1;
+    if (off < 0) {
+        const char *e = getenv("DITC_LN_WARP");
+        off = e && !strcmp(e, "0");
+    }
+    static const int slots[] = {1, 2, 4, 8, 12, 16, 24, 32, 36, 48, 64}; // (DiT S 384: 12, B 768: 24, XL 1152: 36)
+    if (off) return 0;
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++)
+        if (32 * (int64_t)slots[i] >= D) return slots[i];
+    return 0;
+}
+static unsigned warp_row_grid(int64_t R) { return cuda_grid_blocks((R + LN_WARPS - 1) / LN_WARPS); }
+
+// Launches L::go<N>() for the slot count n (one of ln_slots' values).
+template <typename L> static void with_slots(int n, const L &l) {
+    switch (n) {
+    case 1: l.template go<1>(); break;
+    case 2: l.template go<2>(); break;
+    case 4: l.template go<4>(); break;
+    case 8: l.template go<8>(); break;
+    case 12: l.template go<12>(); break;
+    case 16: l.template go<16>(); break;
+    case 24: l.template go<24>(); break;
+    case 32: l.template go<32>(); break;
+    case 36: l.template go<36>(); break;
+    case 48: l.template go<48>(); break;
+    default: l.template go<64>(); break;
+    }
+}
+template <typename Y> struct ln_fwd_launch {
+    ditc_backend *be;
+    Y *y;
+    float *mean, *rstd;
+    const float *x, *sh, *sc;
+    int64_t R, T, D;
+    float eps;
+    template <int N> void go() const {
+        unsigned grid = warp_row_grid(R);
+        k_ln_mod_fwd_warp<N, Y><<<grid, TPB, 0, cstream(be)>>>(y, mean, rstd, x, sh, sc, R, T, D, eps);
+    }
+};
+struct ln_bwd_launch {
+    ditc_backend *be;
+    float *gx;
+    const float *g, *x, *mean, *rstd, *v;
+    int scale_mode;
+    int64_t R, T, D;
+    int acc;
+    template <int N> void go() const {
+        unsigned grid = warp_row_grid(R);
+        k_ln_bwd_dx_warp<N><<<grid, TPB, 0, cstream(be)>>>(gx, g, x, mean, rstd, v, scale_mode, R, T, D, acc);
+    }
+};
+
 extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
                                 const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps) {
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     if (B * T == 0) return;
     const float *sh = shift ? CF32P(shift) : NULL, *sc = scale ? CF32P(scale) : NULL;
-    if (y->dtype == DITC_BF16)
+    if (int n = ln_slots(D)) {
+        if (y->dtype == DITC_BF16)
+            with_slots(n, ln_fwd_launch<__nv_bfloat16>{be, (__nv_bfloat16 *)y->data, F32P(mean), F32P(rstd), CF32P(x),
+                                                       sh, sc, B * T, T, D, eps});
+        else
+            with_slots(n,
+                       ln_fwd_launch<float>{be, F32P(y), F32P(mean), F32P(rstd), CF32P(x), sh, sc, B * T, T, D, eps});
+    } else if (y->dtype == DITC_BF16)
         k_ln_mod_fwd<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>((__nv_bfloat16 *)y->data, F32P(mean), F32P(rstd),
                                                                  CF32P(x), sh, sc, T, D, eps);
     else
@@ -89,9 +232,13 @@ extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     if (B * T == 0) return;
     if (dx) {
-        k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd),
-                                                                scale ? CF32P(scale) : NULL, scale ? 1 : 0, T, D,
-                                                                acc_x);
+        const float *v = scale ? CF32P(scale) : NULL;
+        if (int n = ln_slots(D))
+            with_slots(n, ln_bwd_launch{be, F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), v, scale ? 1 : 0,
+                                        B * T, T, D, acc_x});
+        else
+            k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), CF32P(mean),
+                                                                    CF32P(rstd), v, scale ? 1 : 0, T, D, acc_x);
         CUDA_LAUNCHED();
     }
     if (dshift && dscale) // one pass over dy and x for both (the sums of the two passes below, in one)
@@ -193,6 +340,7 @@ extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tenso
 extern "C" void cuda_ln_bwd_dx(ditc_backend *be, float *dx, const float *dy, const float *x, const float *mean,
                                const float *rstd, const float *w, int64_t R, int64_t D, int acc) {
     if (!R) return;
-    k_ln_bwd_dx<<<(unsigned)R, TPB, 0, cstream(be)>>>(dx, dy, x, mean, rstd, w, w ? 2 : 0, R, D, acc);
+    if (int n = ln_slots(D)) with_slots(n, ln_bwd_launch{be, dx, dy, x, mean, rstd, w, w ? 2 : 0, R, R, D, acc});
+    else k_ln_bwd_dx<<<(unsigned)R, TPB, 0, cstream(be)>>>(dx, dy, x, mean, rstd, w, w ? 2 : 0, R, D, acc);
     CUDA_LAUNCHED();
 }

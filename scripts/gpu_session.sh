@@ -316,9 +316,11 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # ... and the GEMM attention recomputing P instead of keeping it (1.9 GB less; if the peak memory is above the peer's)
     gpu bench_bf16_no_keep_p 60 "$BK" env DITC_ATTN_KEEP_P=0 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and the block-per-row softmax with the residual gradient copied, not taken over (cuda_attention.cu's warp-
-    # per-row softmax for T <= 1024 and core/ops/autograd.c ditc_grad_take_over, both on by default)
-    gpu bench_bf16_block_softmax 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" bench --device cuda \
+    # ... and the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-
+    # per-row kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
+    # ditc_grad_take_over: all on by default)
+    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
+        bench --device cuda \
         --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
     # how far to go), ditc then PyTorch, 5 steps each

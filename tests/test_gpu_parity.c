@@ -1479,6 +1479,38 @@ static void t_col_chunks(void) {
     block_free(&k);
 }
 
+// LayerNorm rows of other widths (CUDA: a warp per row with the row in registers up to D 2048 — whole slots at D 32
+// and 64, part slots at the toy D 80 — longer rows a block each: D 2100)
+static void t_ln_widths(void) {
+    const int64_t widths[] = {32, 64, 2100};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+        block k;
+        sizes zw = {"widths", 4, 64, widths[i], 4, 0, 0, 0, 0, 0, 0}; // (rows enough that one bf16 flip is in limits)
+        block_new(&k, &zw);
+        char name[64];
+        snprintf(name, sizeof name, "ln D=%lld", (long long)widths[i]);
+        for (int acc = 0; acc < 2; acc++) {
+            poison(&k.y), poison(&k.m), poison(&k.r);
+            BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+            expect(name, "ln_mod_fwd y", &k.y, TOL_FP32), expect(name, "ln_mod_fwd mean", &k.m, TOL_FP32);
+            expect(name, "ln_mod_fwd rstd", &k.r, TOL_FP32);
+            if (!acc) {
+                bf16_twin h;
+                bf16_new(&h, &k.y);
+                BOTH(ln_mod_fwd, &h.t[K_], X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+                bf16_widen(&h, &k.y), expect(name, "ln_mod_fwd y -> bf16", &k.y, TOL_BF16_OUT);
+            }
+            OUT(k.dx), BOTH(ln_mod_bwd, X(k.dx), NULL, NULL, X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), acc, 0, 0);
+            expect(name, acc ? "ln_mod_bwd dx acc" : "ln_mod_bwd dx", &k.dx, TOL_FP32);
+            poison(&k.y), poison(&k.m), poison(&k.r);
+            BOTH(layer_norm_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.w), X(k.bb), 1e-6f);
+            OUT(k.dx), BOTH(layer_norm_bwd, X(k.dx), NULL, NULL, X(k.dy), X(k.x), X(k.w), X(k.m), X(k.r), acc, 0, 0);
+            expect(name, acc ? "layer_norm_bwd dx acc" : "layer_norm_bwd dx", &k.dx, TOL_FP32);
+        }
+        block_free(&k);
+    }
+}
+
 static void run_suite(const sizes *z, int real) {
     printf("== %s shapes: B %lld, T %lld, D %lld, %lld heads; linear rows %lld; latents %lldx%lldx%lldx%lld\n",
            z->label, (long long)z->B, (long long)z->T, (long long)z->D, (long long)z->H, (long long)z->rows,
@@ -1488,7 +1520,7 @@ static void run_suite(const sizes *z, int real) {
     if (want("attention")) t_attention(z, real), t_attention_gemm(z, real);
     if (want("rng")) t_rng(z, real);
     if (want("elementwise")) t_elementwise(z);
-    if (want("norm")) t_norm(z), t_col_chunks();
+    if (want("norm")) t_norm(z), t_col_chunks(), t_ln_widths();
     if (want("reduce")) t_reduce(z);
     if (want("layout")) t_layout(z);
     if (want("diffusion")) t_diffusion(z);
