@@ -459,10 +459,9 @@ __global__ void k_softmax_fwd_warp(float *x, float *lse, __nv_bfloat16 *p16, int
             int64_t j = lane + 32 * k;
             v[k] = j < C ? row[j] : -INFINITY;
         }
-        float m, inv;
-        if (recompute) { // the probabilities again from the saved log-sum-exp
+        float m, inv = 1.0f; // (recompute: p = exp(x − lse))
+        if (recompute) {     // the probabilities again from the saved log-sum-exp
             m = lse[r];
-            inv = 1.0f;
         } else {
             m = -INFINITY;
 #pragma unroll

@@ -316,17 +316,16 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # ... and the GEMM attention recomputing P instead of keeping it (1.9 GB less; if the peak memory is above the peer's)
     gpu bench_bf16_no_keep_p 60 "$BK" env DITC_ATTN_KEEP_P=0 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-
-    # per-row kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
-    # ditc_grad_take_over: all on by default)
-    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
-        bench --device cuda \
-        --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
     # how far to go), ditc then PyTorch, 5 steps each
     gpu bench_bf16_b64 60 "$BK" "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
         --batch 64 --image-size 32 --steps 5 --warmup 2
     gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER0[@]}" --batch 64 --steps 5
+    # the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-per-row
+    # kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
+    # ditc_grad_take_over: all on by default)
+    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
+        bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
     # step itself is slower; the per-op split is what the next tuning needs)
     gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \
