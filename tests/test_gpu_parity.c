@@ -1309,6 +1309,14 @@ static void t_optim(const sizes *z) {
     BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data, NULL, NULL,
          (size_t)n - 7, a);
     expect("adamw", "no ema, n-7", &p, T32);
+    // buffers 4 bytes past 16-byte alignment (a ZeRO shard's offset: CUDA's scalar kernel), then at it again with an
+    // odd length (the 16-byte kernel and a tail)
+    BOTH(adamw, (float *)X(p)->data + 1, (const float *)X(g)->data + 1, (float *)X(mm)->data + 1,
+         (float *)X(vv)->data + 1, (float *)X(ema)->data + 1, NULL, (size_t)n - 10, a);
+    expect("adamw", "unaligned, p", &p, T32), expect("adamw", "unaligned, ema", &ema, T32);
+    BOTH(adamw, (float *)X(p)->data, (const float *)X(g)->data, (float *)X(mm)->data, (float *)X(vv)->data,
+         (float *)X(ema)->data, NULL, (size_t)n - 3, a);
+    expect("adamw", "aligned, n-3, p", &p, T32), expect("adamw", "aligned, n-3, v", &vv, T32);
     // the bf16 weight copy written with the update (core/tensor/params.h): on each side exactly its own cast of p
     bf16_twin p16;
     pt w, wc;
@@ -1337,13 +1345,19 @@ static void t_optim(const sizes *z) {
         expect("ema_update", "", &ema, T32);
     BOTH(scale_buffer, (float *)X(g)->data, (size_t)n, 0.37f), expect("scale_buffer", "", &g, T32);
     COVER(sum_squares);
-    double s0 = sum_squares_read(BE[0], (const float *)g.t[0].data, (size_t)n);
-    double s1 = sum_squares_read(BE[1], (const float *)g.t[1].data, (size_t)n);
-    double s1b = sum_squares_read(BE[1], (const float *)g.t[1].data, (size_t)n);
-    int ok = (strict ? s1 == s0 : fabs(s1 - s0) <= 1e-12 * fabs(s0)) && s1 == s1b;
-    ok ? npass++ : nfail++;
-    printf("%s sum_squares n=%lld: cpu %.17g %s %.17g (rerun bit-equal: %s)\n", ok ? "PASS" : "FAIL", (long long)n, s0,
-           BE[1]->name, s1, s1 == s1b ? "yes" : "no");
+    // the whole buffer (CUDA: 16-byte loads + a tail), 4 bytes past alignment (scalar loads), a tail alone
+    const int64_t ss_cases[][2] = {{0, n}, {1, n - 1}, {0, 3}, {0, 7}}; // {offset, count}
+    int ok;
+    for (size_t q = 0; q < sizeof ss_cases / sizeof *ss_cases; q++) {
+        int64_t off = ss_cases[q][0], cnt = ss_cases[q][1];
+        double s0 = sum_squares_read(BE[0], (const float *)g.t[0].data + off, (size_t)cnt);
+        double s1 = sum_squares_read(BE[1], (const float *)g.t[1].data + off, (size_t)cnt);
+        double s1b = sum_squares_read(BE[1], (const float *)g.t[1].data + off, (size_t)cnt);
+        ok = (strict ? s1 == s0 : fabs(s1 - s0) <= 1e-12 * fabs(s0)) && s1 == s1b;
+        ok ? npass++ : nfail++;
+        printf("%s sum_squares n=%lld at +%lld: cpu %.17g %s %.17g (rerun bit-equal: %s)\n", ok ? "PASS" : "FAIL",
+               (long long)cnt, (long long)off, s0, BE[1]->name, s1, s1 == s1b ? "yes" : "no");
+    }
     double z0 = sum_squares_read(BE[0], NULL, 0), z1 = sum_squares_read(BE[1], NULL, 0); // (n = 0 writes 0)
     ok = z0 == 0.0 && z1 == 0.0;
     ok ? npass++ : nfail++;
