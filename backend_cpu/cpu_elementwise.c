@@ -192,6 +192,14 @@ DITC_WIDE_SIMD static void unary_bwd_span(ditc_unary_op op, float *g, const floa
     }
 }
 
+float *cpu_widen_bf16(const ditc_tensor *t) {
+    const uint16_t *h = t->data;
+    float *f = ditc_xmalloc((size_t)(t->numel > 0 ? t->numel : 1) * sizeof(float));
+#pragma omp parallel for schedule(static) if (t->numel > PAR_MIN)
+    for (int64_t i = 0; i < t->numel; i++) f[i] = ditc_bf16_to_f32(h[i]);
+    return f;
+}
+
 #define SPAN 8192 // elements per parallel iteration of the unary ops
 
 // Span i0 of x as F32: the tensor itself, or (a BF16 x: the producing linear's bf16 output, or a bf16 output

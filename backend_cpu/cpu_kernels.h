@@ -25,6 +25,8 @@ static inline void cpu_row_mean_rstd(const float *x, int64_t D, float eps, float
     *rstd = (float)(1.0 / sqrt(v / (double)D + (double)eps));
 }
 
+// A BF16 tensor's values as a new F32 array (ditc_xmalloc: the caller frees it).
+float *cpu_widen_bf16(const ditc_tensor *t);
 // Per-backend reusable scratch (grows, never shrinks; main thread only).
 float *cpu_scratch(ditc_backend *be, size_t floats);
 // RoPE's cos | sin tables ((T, hd/2) each, angle t / theta^(2i/hd)), kept until T, hd or theta change (main

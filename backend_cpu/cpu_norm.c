@@ -1,5 +1,6 @@
 // cpu_norm.c — LayerNorm (no affine) fused with adaLN modulate, plain modulate, and the gated residual.
 #include <math.h>
+#include <stdlib.h>
 
 #include "cpu_kernels.h"
 
@@ -64,7 +65,9 @@ void cpu_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc
                     int acc_x, int acc_shift, int acc_scale) {
     (void)be;
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
-    const float *xd = CF32(x), *g = CF32(dy), *md = CF32(mean), *rd = CF32(rstd);
+    // dy BF16: the consuming linear's dx GEMM wrote it (ditc_bf16_grad), widened once here
+    float *g16 = dy->dtype == DITC_BF16 ? cpu_widen_bf16(dy) : NULL;
+    const float *xd = CF32(x), *g = g16 ? g16 : CF32(dy), *md = CF32(mean), *rd = CF32(rstd);
     const float *sc = scale ? CF32(scale) : NULL;
     float *gx = dx ? F32(dx) : NULL, *gsh = dshift ? F32(dshift) : NULL, *gsc = dscale ? F32(dscale) : NULL;
     // dx rows are independent.
@@ -91,6 +94,7 @@ void cpu_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc
         }
     }
     if (gsh || gsc) modulation_grads(B, T, D, g, xd, md, rd, gsh, gsc, acc_shift, acc_scale);
+    free(g16);
 }
 
 // Plain adaLN modulate (Large-DiT applies it after RMSNorm): y = x·(1 + scale) + shift.

@@ -116,9 +116,13 @@ void cuda_gemm_lt_free(ditc_backend *be);
 // mode 0: f = x[g, r, c]; 1: f = x·y; 2: f = x·(y − mean[g, r])·rstd[g, r]; 3: f = x·y·rstd[g, r].
 void cuda_col_sums(ditc_backend *be, float *out, const float *x, const float *y, const float *mean, const float *rstd,
                    int64_t G, int64_t R, int64_t C, int mode, int acc);
-// mode 0 and mode 2 of the same x, y at once (the LayerNorm+modulate shift and scale gradients): out0, out2
-void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const float *x, const float *y, const float *mean,
-                        const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2);
+// the same with a BF16 x (an output gradient written as bf16 by the consuming linear)
+void cuda_col_sums_x16(ditc_backend *be, float *out, const void *x16, const float *y, const float *mean,
+                       const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc);
+// mode 0 and mode 2 of the same x (F32, or BF16 with x16), y at once (the LayerNorm+modulate shift and scale
+// gradients): out0, out2
+void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const void *x, int x16, const float *y,
+                        const float *mean, const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2);
 // mode 1 with a BF16 y (the gated residual's dgate over a bf16 linear output)
 void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R, int64_t C,
                        int acc);

@@ -24,6 +24,8 @@ __device__ __forceinline__ void row_stats(const float *xr, int64_t D, float eps,
     *rs = rsqrtf(v + eps);
 }
 
+__device__ __forceinline__ float ld_f(const float *p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float ld_f(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
 __device__ __forceinline__ void store_y(float *y, int64_t i, float v) { y[i] = v; }
 __device__ __forceinline__ void store_y(__nv_bfloat16 *y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
 
@@ -96,20 +98,22 @@ __global__ void k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x
 }
 
 // k_ln_bwd_dx (below) a warp per row
-template <int N>
-__global__ void k_ln_bwd_dx_warp(float *gx, const float *g, const float *x, const float *mean, const float *rstd,
+template <int N, typename G>
+__global__ void k_ln_bwd_dx_warp(float *gx, const G *g, const float *x, const float *mean, const float *rstd,
                                  const float *v, int scale_mode, int64_t R, int64_t T, int64_t D, int acc) {
     const int lane = threadIdx.x & 31;
     WARP_ROWS(row, R) {
         int64_t b = row / T;
-        const float *xr = x + row * D, *gr = g + row * D;
+        const float *xr = x + row * D;
+        const G *gr = g + row * D;
         float mu = mean[row], rs = rstd[row], gp[N], xh[N], s1 = 0.0f, s2 = 0.0f;
 #pragma unroll
         for (int k = 0; k < N; k++) {
             int64_t d = lane + 32 * k;
             gp[k] = xh[k] = 0.0f;
             if (d < D) {
-                gp[k] = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+                float gd = ld_f(gr, d);
+                gp[k] = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
                 xh[k] = (xr[d] - mu) * rs;
             }
             s1 += gp[k];
@@ -168,16 +172,17 @@ template <typename Y> struct ln_fwd_launch {
         k_ln_mod_fwd_warp<N, Y><<<grid, TPB, 0, cstream(be)>>>(y, mean, rstd, x, sh, sc, R, T, D, eps);
     }
 };
-struct ln_bwd_launch {
+template <typename G> struct ln_bwd_launch {
     ditc_backend *be;
     float *gx;
-    const float *g, *x, *mean, *rstd, *v;
+    const G *g;
+    const float *x, *mean, *rstd, *v;
     int scale_mode;
     int64_t R, T, D;
     int acc;
     template <int N> void go() const {
         unsigned grid = warp_row_grid(R);
-        k_ln_bwd_dx_warp<N><<<grid, TPB, 0, cstream(be)>>>(gx, g, x, mean, rstd, v, scale_mode, R, T, D, acc);
+        k_ln_bwd_dx_warp<N, G><<<grid, TPB, 0, cstream(be)>>>(gx, g, x, mean, rstd, v, scale_mode, R, T, D, acc);
     }
 };
 
@@ -204,49 +209,69 @@ extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *m
 
 // dx = rstd·(g' − mean(g') − xhat·mean(g'·xhat)), g' = dy·(1 + scale[b]) (or dy·w[d] for the affine LayerNorm).
 // Shared with cuda_llama.cu via the `w` pointer: scale_mode 1 = (1 + v[b, d]), 2 = w[d], 0 = none.
-__global__ void k_ln_bwd_dx(float *gx, const float *g, const float *x, const float *mean, const float *rstd,
-                            const float *v, int scale_mode, int64_t T, int64_t D, int acc) {
+template <typename G>
+__global__ void k_ln_bwd_dx(float *gx, const G *g, const float *x, const float *mean, const float *rstd, const float *v,
+                            int scale_mode, int64_t T, int64_t D, int acc) {
     __shared__ float sh[32];
     int64_t row = blockIdx.x, b = row / T;
-    const float *xr = x + row * D, *gr = g + row * D;
+    const float *xr = x + row * D;
+    const G *gr = g + row * D;
     float mu = mean[row], rs = rstd[row];
     float s1 = 0.0f, s2 = 0.0f;
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float gp = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+        float gd = ld_f(gr, d);
+        float gp = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
         s1 += gp;
         s2 += gp * ((xr[d] - mu) * rs);
     }
     float m1 = block_sum(s1, sh) / (float)D;
     float m2 = block_sum(s2, sh) / (float)D;
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float gp = scale_mode == 1 ? gr[d] * (1.0f + v[b * D + d]) : scale_mode == 2 ? gr[d] * v[d] : gr[d];
+        float gd = ld_f(gr, d);
+        float gp = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
         float o = rs * (gp - m1 - (xr[d] - mu) * rs * m2);
         gx[row * D + d] = acc_store(gx[row * D + d], o, acc);
     }
+}
+
+// G: float, or __nv_bfloat16 (dy written as bf16 by the consuming linear's dx GEMM, ditc_bf16_grad)
+template <typename G>
+static void ln_mod_bwd_g(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const G *g,
+                         const ditc_tensor *x, const ditc_tensor *mean, const ditc_tensor *rstd,
+                         const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale) {
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
+    const int g16 = sizeof(G) == 2;
+    if (dx) {
+        const float *v = scale ? CF32P(scale) : NULL;
+        if (int n = ln_slots(D))
+            with_slots(n, ln_bwd_launch<G>{be, F32P(dx), g, CF32P(x), CF32P(mean), CF32P(rstd), v, scale ? 1 : 0, B * T,
+                                           T, D, acc_x});
+        else
+            k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), g, CF32P(x), CF32P(mean), CF32P(rstd), v,
+                                                                    scale ? 1 : 0, T, D, acc_x);
+        CUDA_LAUNCHED();
+    }
+    if (dshift && dscale) // one pass over dy and x for both (the sums of the two passes below, in one)
+        cuda_col_sums_dual(be, F32P(dshift), F32P(dscale), g, g16, CF32P(x), CF32P(mean), CF32P(rstd), B, T, D,
+                           acc_shift, acc_scale);
+    else if (dshift && g16) cuda_col_sums_x16(be, F32P(dshift), g, NULL, NULL, NULL, B, T, D, 0, acc_shift);
+    else if (dshift) cuda_col_sums(be, F32P(dshift), (const float *)g, NULL, NULL, NULL, B, T, D, 0, acc_shift);
+    else if (dscale && g16)
+        cuda_col_sums_x16(be, F32P(dscale), g, CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
+    else if (dscale)
+        cuda_col_sums(be, F32P(dscale), (const float *)g, CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
 }
 
 extern "C" void cuda_ln_mod_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale,
                                 const ditc_tensor *dy, const ditc_tensor *x, const ditc_tensor *mean,
                                 const ditc_tensor *rstd, const ditc_tensor *scale, int acc_x, int acc_shift,
                                 int acc_scale) {
-    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
-    if (B * T == 0) return;
-    if (dx) {
-        const float *v = scale ? CF32P(scale) : NULL;
-        if (int n = ln_slots(D))
-            with_slots(n, ln_bwd_launch{be, F32P(dx), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), v, scale ? 1 : 0,
-                                        B * T, T, D, acc_x});
-        else
-            k_ln_bwd_dx<<<(unsigned)(B * T), TPB, 0, cstream(be)>>>(F32P(dx), CF32P(dy), CF32P(x), CF32P(mean),
-                                                                    CF32P(rstd), v, scale ? 1 : 0, T, D, acc_x);
-        CUDA_LAUNCHED();
-    }
-    if (dshift && dscale) // one pass over dy and x for both (the sums of the two passes below, in one)
-        cuda_col_sums_dual(be, F32P(dshift), F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D,
-                           acc_shift, acc_scale);
-    else if (dshift) cuda_col_sums(be, F32P(dshift), CF32P(dy), NULL, NULL, NULL, B, T, D, 0, acc_shift);
-    else if (dscale)
-        cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), CF32P(mean), CF32P(rstd), B, T, D, 2, acc_scale);
+    if (x->shape[0] * x->shape[1] == 0) return;
+    DITC_CHECK(dy->dtype == DITC_F32 || dy->dtype == DITC_BF16, "ln_mod_bwd: dy must be F32 or BF16");
+    if (dy->dtype == DITC_BF16)
+        ln_mod_bwd_g(be, dx, dshift, dscale, (const __nv_bfloat16 *)dy->data, x, mean, rstd, scale, acc_x, acc_shift,
+                     acc_scale);
+    else ln_mod_bwd_g(be, dx, dshift, dscale, CF32P(dy), x, mean, rstd, scale, acc_x, acc_shift, acc_scale);
 }
 
 template <typename Y>
@@ -288,8 +313,6 @@ extern "C" void cuda_modulate_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor
     if (dscale) cuda_col_sums(be, F32P(dscale), CF32P(dy), CF32P(x), NULL, NULL, B, T, D, 1, acc_scale);
 }
 
-__device__ __forceinline__ float ld_f(const float *p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float ld_f(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
 // Y float, or __nv_bfloat16 (a bf16 linear output)
 template <typename Y>
 __global__ void k_gated_res_fwd(float *o, const float *x, const float *gate, const Y *y, int64_t T, int64_t D,
@@ -340,7 +363,7 @@ extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tenso
 extern "C" void cuda_ln_bwd_dx(ditc_backend *be, float *dx, const float *dy, const float *x, const float *mean,
                                const float *rstd, const float *w, int64_t R, int64_t D, int acc) {
     if (!R) return;
-    if (int n = ln_slots(D)) with_slots(n, ln_bwd_launch{be, dx, dy, x, mean, rstd, w, w ? 2 : 0, R, R, D, acc});
+    if (int n = ln_slots(D)) with_slots(n, ln_bwd_launch<float>{be, dx, dy, x, mean, rstd, w, w ? 2 : 0, R, R, D, acc});
     else k_ln_bwd_dx<<<(unsigned)R, TPB, 0, cstream(be)>>>(dx, dy, x, mean, rstd, w, w ? 2 : 0, R, D, acc);
     CUDA_LAUNCHED();
 }

@@ -50,7 +50,9 @@ __global__ void k_col_sums(float *out, const X *x, const Y *y, const float *mean
 // out0 = k_col_sums mode 0 of dy, out2 = mode 2 (dy·xhat), the same sums in the same order as the two calls it
 // replaces (the compiler may contract dy·xhat into the sum here, so the last bit can differ from those calls);
 // acc0 / acc2 each as k_col_sums' acc.
-__global__ void k_col_sums_dual(float *out0, float *out2, const float *x, const float *y, const float *mean,
+// X: float, or __nv_bfloat16 (dy written as bf16 by the consuming linear's dx GEMM)
+template <typename X>
+__global__ void k_col_sums_dual(float *out0, float *out2, const X *x, const float *y, const float *mean,
                                 const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2, int64_t rpc) {
     __shared__ float part[2][16][33];
     const int64_t c = (int64_t)blockIdx.x * 32 + threadIdx.x;
@@ -58,12 +60,13 @@ __global__ void k_col_sums_dual(float *out0, float *out2, const float *x, const 
     out0 += (int64_t)blockIdx.z * G * C;
     out2 += (int64_t)blockIdx.z * G * C;
     for (int64_t g = blockIdx.y; g < G; g += gridDim.y) {
-        const float *xg = x + g * R * C, *yg = y + g * R * C;
+        const X *xg = x + g * R * C;
+        const float *yg = y + g * R * C;
         float s0 = 0.0f, s2 = 0.0f;
         if (c < C) {
             for (int64_t r = r0 + threadIdx.y; r < r1; r += 16) {
                 int64_t i = r * C + c;
-                float v = xg[i];
+                float v = ldx(xg, i);
                 s0 += v;
                 s2 += v * ((yg[i] - mean[g * R + r]) * rstd[g * R + r]);
             }
@@ -129,9 +132,14 @@ extern "C" void cuda_col_sums(ditc_backend *be, float *out, const float *x, cons
     col_sums(be, out, x, y, mean, rstd, G, R, C, mode, acc);
 }
 
-extern "C" void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const float *x, const float *y,
-                                   const float *mean, const float *rstd, int64_t G, int64_t R, int64_t C, int acc0,
-                                   int acc2) {
+extern "C" void cuda_col_sums_x16(ditc_backend *be, float *out, const void *x16, const float *y, const float *mean,
+                                  const float *rstd, int64_t G, int64_t R, int64_t C, int mode, int acc) {
+    col_sums(be, out, (const __nv_bfloat16 *)x16, y, mean, rstd, G, R, C, mode, acc);
+}
+
+template <typename X>
+static void col_sums_dual(ditc_backend *be, float *out0, float *out2, const X *x, const float *y, const float *mean,
+                          const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2) {
     if (G * C == 0) return;
     int64_t gy, S, rpc;
     col_sums_shape(be, G, R, C, &gy, &S, &rpc);
@@ -148,6 +156,13 @@ extern "C" void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, c
     CUDA_LAUNCHED();
     k_col_sums_fold<<<grid_for(G * C, TPB), TPB, 0, cstream(be)>>>(out2, part + S * G * C, S, G * C, acc2);
     CUDA_LAUNCHED();
+}
+
+extern "C" void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const void *x, int x16, const float *y,
+                                   const float *mean, const float *rstd, int64_t G, int64_t R, int64_t C, int acc0,
+                                   int acc2) {
+    if (x16) col_sums_dual(be, out0, out2, (const __nv_bfloat16 *)x, y, mean, rstd, G, R, C, acc0, acc2);
+    else col_sums_dual(be, out0, out2, (const float *)x, y, mean, rstd, G, R, C, acc0, acc2);
 }
 
 extern "C" void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R,

@@ -116,15 +116,15 @@ for name in s2 ldit; do
     done
     cmp -s "$TMP/o16.$name.safetensors" "$TMP/g16.$name.safetensors"
     check $? "$name: check at bf16, producers' bf16 operands = per-GEMM rounding (DITC_BF16_OPERANDS=0), bit for bit"
-    if [ $name = s2 ]; then
-        stc "$name: + bf16 output gradients: every tensor within 1e-2" "$TMP/g16.$name.safetensors" \
-            "$TMP/a16.$name.safetensors" 1e-2
-        stc "$name: ... and not identical (the bias gradients sum the bf16 values)" "$TMP/g16.$name.safetensors" \
-            "$TMP/a16.$name.safetensors" 0 expect_fail
-    else # Large-DiT's linears have no bias: the GEMMs read the same bf16 values either way
-        cmp -s "$TMP/g16.$name.safetensors" "$TMP/a16.$name.safetensors"
-        check $? "$name: bf16 output gradients = F32 ones bit for bit (no biases)"
-    fi
+    # (what reads a bf16 gradient other than a GEMM: the bias gradients sum it, the LayerNorm+modulate backward reads
+    # its output's gradient — Large-DiT's blocks have neither, its final layer both; there the rounding reaches every
+    # gradient: 8.7e-3 measured in the qk-norm biases, whose sums cancel, so 2e-2)
+    tol=1e-2
+    [ $name = ldit ] && tol=2e-2
+    stc "$name: + bf16 output gradients: every tensor within $tol" "$TMP/g16.$name.safetensors" \
+        "$TMP/a16.$name.safetensors" $tol
+    stc "$name: ... and not identical (the bias gradients and the LayerNorm backward read the bf16 values)" \
+        "$TMP/g16.$name.safetensors" "$TMP/a16.$name.safetensors" 0 expect_fail
     # (2e-2: the largest relative differences are in the adaLN biases after the 2 AdamW steps, values near zero)
     stc "$name: + bf16 activations (linear outputs, kept attention probabilities: the default) within 2e-2" \
         "$TMP/a16.$name.safetensors" "$TMP/c.$name.bf16.safetensors" 2e-2
@@ -163,15 +163,15 @@ arena_check() {
 }
 # DiT, per block and token (B·T = 8·64, D = 96): 10·D operands at 2 bytes instead of 4 (two normed inputs, qkv 3D,
 # attention output, GELU 4D), 9·D output gradients (qkv 3, proj 1, fc1 4, fc2 1) 2 bytes smaller, without their
-# bf16 copy (2 bytes), the outputs of fc1 (4D), proj and fc2 (D each) 2 bytes smaller, the gradients of the
-# attention output (D) and the GELU's output (4D) 2 bytes smaller; 2 blocks + the final layer's normed input; less
-# the kept bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
-arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2 + 5 * 2) + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
+# bf16 copy (2 bytes), the outputs of fc1 (4D), proj and fc2 (D each) 2 bytes smaller, the gradients of the two
+# normed inputs (2D), the attention output (D) and the GELU's output (4D) 2 bytes smaller; 2 blocks + the final
+# layer's normed input and its gradient; less the kept bf16 probabilities, B·H·T² · 2 bytes per block (H = 3, T = 64)
+arena_check DiT "$(awk 'BEGIN { printf "%.2f", ((2 * (10 * 2 + 9 * 4 + 6 * 2 + 7 * 2) + 2 + 2) * 8 * 64 * 96 - 2 * 8 * 3 * 64 * 64 * 2) / 1048576 }')" \
     bench "${S2[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 # Large-DiT (D = 128, SwiGLU F = 512): operands 3·D + F; the outputs of wo, w2 (2·D) and w1, w3 (2·F) 2 bytes
-# smaller, their gradients 4 (2 smaller, no bf16 copy); the attention output's gradient (D) 2 bytes smaller; less
-# the kept probabilities (H = 4)
-arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", (2 * ((3 * 128 + 512) * 2 + (2 * 128 + 2 * 512) * (2 + 4) + 128 * 2) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
+# smaller, their gradients 4 (2 smaller, no bf16 copy); the attention output's gradient (D) 2 bytes smaller; the
+# final layer's normed input's gradient (D) 2 bytes smaller; less the kept probabilities (H = 4)
+arena_check Large-DiT "$(awk 'BEGIN { printf "%.2f", ((2 * ((3 * 128 + 512) * 2 + (2 * 128 + 2 * 512) * (2 + 4) + 128 * 2) + 128 * 2) * 8 * 64 - 2 * 8 * 4 * 64 * 64 * 2) / 1048576 }')" \
     bench "${LDIT[@]}" --batch 8 --precision bf16 --steps 1 --warmup 1 --threads 2
 
 # 5. the bf16 weight copy (DITC_BF16_SHADOW=0: each linear rounds its weight in every forward, as before)

@@ -1064,6 +1064,23 @@ static void t_norm(const sizes *z) {
             poison(&k.ds2), BOTH(ln_mod_bwd, NULL, NULL, X(k.ds2), X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
             expect("ln_mod_bwd", "dscale alone", &k.ds2, T32);
         }
+        { // dy read as bf16 (written by the consuming linear's dx GEMM at bf16): the three gradients, then each alone
+            bf16_twin dyh;
+            bf16_new(&dyh, &k.dy);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
+            OUT(k.dx), OUT(k.ds1), OUT(k.ds2);
+            BOTH(ln_mod_bwd, X(k.dx), X(k.ds1), X(k.ds2), &dyh.t[K_], X(k.x), X(k.m), X(k.r), X(k.s2), acc, acc, acc);
+            expect("ln_mod_bwd", acc ? "bf16 dy: dx acc" : "bf16 dy: dx", &k.dx, T32);
+            expect("ln_mod_bwd", acc ? "bf16 dy: dshift acc" : "bf16 dy: dshift", &k.ds1, T32);
+            expect("ln_mod_bwd", acc ? "bf16 dy: dscale acc" : "bf16 dy: dscale", &k.ds2, T32);
+            poison(&k.ds1),
+                BOTH(ln_mod_bwd, NULL, X(k.ds1), NULL, &dyh.t[K_], X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
+            expect("ln_mod_bwd", "bf16 dy: dshift alone", &k.ds1, T32);
+            poison(&k.ds2),
+                BOTH(ln_mod_bwd, NULL, NULL, X(k.ds2), &dyh.t[K_], X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
+            expect("ln_mod_bwd", "bf16 dy: dscale alone", &k.ds2, T32);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], dyh.t[s].data);
+        }
         poison(&k.y), poison(&k.m), poison(&k.r);
         BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), NULL, NULL, 1e-6f),
             expect("ln_mod_fwd", "no modulation", &k.y, T32);
@@ -1516,6 +1533,12 @@ static void t_ln_widths(void) {
             }
             OUT(k.dx), BOTH(ln_mod_bwd, X(k.dx), NULL, NULL, X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2), acc, 0, 0);
             expect(name, acc ? "ln_mod_bwd dx acc" : "ln_mod_bwd dx", &k.dx, TOL_FP32);
+            bf16_twin dyh; // dy as bf16 (the consuming linear's dx GEMM at bf16)
+            bf16_new(&dyh, &k.dy);
+            for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
+            OUT(k.dx), BOTH(ln_mod_bwd, X(k.dx), NULL, NULL, &dyh.t[K_], X(k.x), X(k.m), X(k.r), X(k.s2), acc, 0, 0);
+            expect(name, acc ? "ln_mod_bwd bf16 dy: dx acc" : "ln_mod_bwd bf16 dy: dx", &k.dx, TOL_FP32);
+            for (int s = 0; s < 2; s++) BE[s]->free(BE[s], dyh.t[s].data);
             poison(&k.y), poison(&k.m), poison(&k.r);
             BOTH(layer_norm_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.w), X(k.bb), 1e-6f);
             OUT(k.dx), BOTH(layer_norm_bwd, X(k.dx), NULL, NULL, X(k.dy), X(k.x), X(k.w), X(k.m), X(k.r), acc, 0, 0);

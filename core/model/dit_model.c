@@ -106,18 +106,19 @@ void ditc_dit_init(ditc_dit *m, uint64_t seed) {
 // user: the ditc_dit_block (it outlives the step, as checkpointing needs); in: x (B, T, D),
 // silu(c) (B, D) → out: x after the block. The tensors only GEMMs read (the normed inputs, qkv, the attention
 // output, the GELU) are written as the GEMMs' operand dtype, and the linears' output gradients too (qkv, proj,
-// fc1, fc2: ditc_bf16_grad) — BF16 at bf16 precision, ops.h.
+// fc1, fc2: ditc_bf16_grad), and the gradients of the GEMM operands the linears' dx GEMMs write (the normed inputs,
+// the attention output, the GELU) — BF16 at bf16 precision, ops.h.
 static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_tensor **out) {
     const ditc_dit_block *b = user;
     ditc_dtype op = ditc_operand_dtype(c);
     ditc_tensor *x = in[0], *mod[6];
     ditc_chunk(c, ditc_linear(c, in[1], b->ada_w, b->ada_b), 1, 6, mod); // (B, 6D) → 6 × (B, D)
     // mod: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
-    ditc_tensor *h = ditc_ln_modulate_to(c, x, mod[0], mod[1], 1e-6f, op);
+    ditc_tensor *h = ditc_bf16_grad(c, ditc_ln_modulate_to(c, x, mod[0], mod[1], 1e-6f, op));
     h = ditc_attention_to(c, ditc_bf16_grad(c, ditc_linear_to(c, h, b->qkv_w, b->qkv_b, op)), b->heads, op);
     ditc_dtype act = ditc_activation_dtype(c); // linear outputs that pointwise ops read: bf16 at bf16 precision
     x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->proj_w, b->proj_b, act)));
-    h = ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op);
+    h = ditc_bf16_grad(c, ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op));
     h = ditc_linear_gelu_to(c, h, b->fc1_w, b->fc1_b, act, op); // (B, T, 4D): fc1 and GELU, one GEMM
     out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc2_w, b->fc2_b, act)));
 }
@@ -157,6 +158,7 @@ ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const fl
     // final layer: (shift, scale) = chunks of Linear(SiLU(c)); linear; unpatchify (i, j, c order)
     ditc_tensor *mod[2];
     ditc_chunk(c, ditc_linear(c, cond, m->final_ada_w, m->final_ada_b), 1, 2, mod);
-    h = ditc_linear(c, ditc_ln_modulate_to(c, h, mod[0], mod[1], 1e-6f, ditc_operand_dtype(c)), m->final_w, m->final_b);
+    h = ditc_linear(c, ditc_bf16_grad(c, ditc_ln_modulate_to(c, h, mod[0], mod[1], 1e-6f, ditc_operand_dtype(c))),
+                    m->final_w, m->final_b);
     return ditc_unpatchify(c, h, cfg->patch, 2 * cfg->in_channels);
 }

@@ -19,16 +19,16 @@ ditc_tensor *ditc_linear(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tenso
 // and SwiGLU) write it as the dtype
 // ditc_operand_dtype gives: BF16 at `--precision bf16` — rounded once where it is produced, half the memory, no
 // cast per GEMM (the values the GEMM would have rounded it to: the results are the same) — F32 otherwise, or with
-// DITC_BF16_OPERANDS=0 (A/B runs). Their gradients are F32, except the GELU's and the attention output's (below).
+// DITC_BF16_OPERANDS=0 (A/B runs). Their gradients are F32, except those the consuming linear writes (below).
 // The *_to variants take that dtype (F32 or BF16).
 ditc_dtype ditc_operand_dtype(const ditc_ctx *c);
 // At bf16 precision the gradient of a linear's output is what its backward GEMMs read as bf16: ditc_bf16_grad marks t
 // (a linear's output whose one consumer writes BF16 gradients: GELU, the gated residual's y, the GEMM attention's
 // qkv) so that consumer writes it as BF16 — rounded once where produced, no cast in the linear's backward, half the
 // memory; the bias gradient sums the same bf16 values the GEMMs read (as autocast PyTorch's). Also a GEMM operand
-// whose one consumer is a linear (the GELU's output, the attention output): the linear's dx GEMM writes its gradient
-// as BF16, as autocast's bf16 matmul does, and the GELU/attention backward reads it. F32 otherwise, or with
-// DITC_BF16_GRADS=0 (or DITC_BF16_OPERANDS=0). Returns t.
+// whose one consumer is a linear (LayerNorm+modulate's output, the GELU's output, the attention output): the
+// linear's dx GEMM writes its gradient as BF16, as autocast's bf16 matmul does, and the producer's backward reads it.
+// F32 otherwise, or with DITC_BF16_GRADS=0 (or DITC_BF16_OPERANDS=0). Returns t.
 ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t);
 // The dtype of a linear output that a pointwise op reads (fc1's, GELU's input): BF16 at bf16 precision, as autocast
 // PyTorch stores it (the GELU and its backward see the rounded pre-activation: not the GEMM-only rounding above),
