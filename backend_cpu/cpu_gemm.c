@@ -112,13 +112,31 @@ static void bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64
 
 static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g);
 
-// The GELU and bias-gradient epilogues (backend.h), as the separate passes they replace: the GEMM (+ bias) into an
-// F32 result, then GELU from it (and the pre-activation rounded once for a BF16 C) — at F32 the old linear + GELU
-// exactly; the GEMM, then bias_bwd over A — the old bias gradient exactly.
+// The GELU, GELU-gradient and bias-gradient epilogues (backend.h), as the separate passes they replace: the GEMM
+// (+ bias) into an F32 result, then GELU from it (and the pre-activation rounded once for a BF16 C) — at F32 the old
+// linear + GELU exactly; the GEMM into F32, then GELU's backward — at F32 the old dx GEMM + GELU backward exactly; the
+// GEMM, then bias_bwd over A — the old bias gradient exactly.
 static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
     ditc_gemm w = *g;
     w.gelu_aux = NULL;
     w.bias_grad = NULL;
+    w.dgelu_aux = NULL;
+    if (g->dgelu_aux) { // the GEMM into F32, then GELU's backward from it (the old dx GEMM + GELU backward at F32)
+        DITC_CHECK(g->beta == 0.0f && g->ldc == g->n && g->batch == 1 && ditc_gemm_outer(g) == 1 && !g->bias &&
+                       !g->gelu_aux && !g->bias_grad,
+                   "CPU gemm: the GELU-gradient epilogue needs one dense matrix, beta 0, no other epilogue");
+        int64_t mn = g->m * g->n;
+        int c32 = g->c_dtype == DITC_F32; // (an F32 C holds the product, then its gradient: in place, per element)
+        float *f = c32 ? g->c : ditc_xmalloc((size_t)(mn > 0 ? mn : 1) * sizeof(float));
+        w.c = f;
+        w.c_dtype = DITC_F32;
+        gemm_dispatch(be, &w);
+        ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), dx = ditc_tensor_flat(g->c, g->c_dtype, mn),
+                    pre = ditc_tensor_flat((void *)g->dgelu_aux, g->c_dtype, mn);
+        cpu_unary_bwd(be, DITC_UN_GELU_TANH, &dx, &ft, &pre, 0);
+        if (!c32) free(f);
+        return;
+    }
     if (g->bias_grad) {
         DITC_CHECK(g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux && g->batch == 1 && ditc_gemm_outer(g) == 1,
                    "CPU gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
@@ -158,7 +176,7 @@ void cpu_gemm(ditc_backend *be, const ditc_gemm *g) {
 }
 
 static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g) {
-    if (g->gelu_aux || g->bias_grad) return gemm_epilogue(be, g);
+    if (g->gelu_aux || g->bias_grad || g->dgelu_aux) return gemm_epilogue(be, g);
     DITC_CHECK((g->c_dtype == DITC_F32 || (g->c_dtype == DITC_BF16 && g->beta == 0.0f)) &&
                    (g->a_dtype == DITC_F32 || g->a_dtype == DITC_BF16) &&
                    (g->b_dtype == DITC_F32 || g->b_dtype == DITC_BF16),

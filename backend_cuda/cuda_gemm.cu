@@ -9,8 +9,8 @@
 // C is F32, or BF16 (beta 0): written by cuBLAS directly from bf16 operands, else through an F32 temporary and
 // one rounding kernel. The bias epilogue: cuBLASLt at tf32/bf16 (cuda_gemm_lt.cu); otherwise the bias is written into
 // an F32 C first and the GEMM adds to it (beta 1, the CPU backend's order of sums), or added by the rounding kernel.
-// The GELU and bias-gradient epilogues: cuBLASLt at tf32/bf16 (DITC_CUBLASLT=0: off), otherwise the passes they
-// replace (epilogue_passes below, as the CPU backend's).
+// The GELU, GELU-gradient and bias-gradient epilogues: cuBLASLt at tf32/bf16 (DITC_CUBLASLT=0: off), otherwise the
+// passes they replace (epilogue_passes below, as the CPU backend's).
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,15 +110,31 @@ static const float *bias_rounded(ditc_backend *be, const float *bias, int64_t n)
     return (const float *)c->bias_round;
 }
 
-// The GELU / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by cuda_gemm) into F32,
-// then GELU from it (the pre-activation rounded once for a BF16 C); or the GEMM, then bias_bwd over A.
+// The GELU / GELU-gradient / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by
+// cuda_gemm) into F32, then GELU from it (the pre-activation rounded once for a BF16 C), or GELU's backward from it;
+// or the GEMM, then bias_bwd over A.
 static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a, ditc_dtype adt, const void *b,
                             ditc_dtype bdt) {
     cuda_ctx *c = cctx(be);
     ditc_gemm w = *g;
     w.gelu_aux = NULL;
     w.bias_grad = NULL;
+    w.dgelu_aux = NULL;
     w.a = a, w.a_dtype = adt, w.b = b, w.b_dtype = bdt; // (bf16 operands are not cast again)
+    if (g->dgelu_aux) { // the GEMM into F32 (C itself, or a stream-ordered temporary for a BF16 C), then GELU's
+        int64_t mn = g->m * g->n; // backward from it (in place for an F32 C: each element read, then written)
+        int c32 = g->c_dtype == DITC_F32;
+        float *f = (float *)g->c;
+        if (!c32) CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)mn * sizeof(float), c->pool, c->stream));
+        w.c = f;
+        w.c_dtype = DITC_F32;
+        cuda_gemm(be, &w);
+        ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), dx = ditc_tensor_flat(g->c, g->c_dtype, mn),
+                    pre = ditc_tensor_flat((void *)g->dgelu_aux, g->c_dtype, mn);
+        cuda_unary_bwd(be, DITC_UN_GELU_TANH, &dx, &ft, &pre, 0);
+        if (!c32) CUDA_CHECK(cudaFreeAsync(f, c->stream));
+        return;
+    }
     if (g->bias_grad) {
         cuda_gemm(be, &w);
         ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
@@ -159,6 +175,9 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     DITC_CHECK(!g->bias_grad ||
                    (g->batch == 1 && outer == 1 && g->trans_a && g->lda == g->m && !g->bias && !g->gelu_aux),
                "cuda gemm: the bias-gradient epilogue needs one matrix, A (k, m) dense, no other epilogue");
+    DITC_CHECK(!g->dgelu_aux || (g->batch == 1 && outer == 1 && g->beta == 0.0f && g->ldc == g->n && !g->bias &&
+                                 !g->gelu_aux && !g->bias_grad),
+               "cuda gemm: the GELU-gradient epilogue needs one dense matrix, beta 0, no other epilogue");
     if (g->n == 0 && g->bias_grad && g->m) { // (no dW to compute, still the bias gradient: as the CPU's passes)
         ditc_tensor db = ditc_tensor_flat(g->bias_grad, DITC_F32, g->m),
                     dy = ditc_tensor_flat((void *)g->a, g->a_dtype, g->k * g->m);
@@ -218,9 +237,9 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
     }
     if (cast || at == CUDA_R_16BF || bt == CUDA_R_16BF) ct = CUBLAS_COMPUTE_32F; // (bf16 operands: no TF32 compute)
     cudaDataType_t cty = cbf ? CUDA_R_16BF : CUDA_R_32F;
-    int epi = g->bias || g->gelu_aux || g->bias_grad;
+    int epi = g->bias || g->gelu_aux || g->bias_grad || g->dgelu_aux;
     if (epi && be->precision != DITC_PREC_FP32 && cuda_gemm_lt(be, g, a, at, b, bt, cty, ct)) return;
-    if (g->gelu_aux || g->bias_grad)
+    if (g->gelu_aux || g->bias_grad || g->dgelu_aux)
         return epilogue_passes(be, g, a, at == CUDA_R_16BF ? DITC_BF16 : DITC_F32, b,
                                bt == CUDA_R_16BF ? DITC_BF16 : DITC_F32);
     if (cbf && cast && !g->bias) // bf16 operands → bf16 C in cuBLAS

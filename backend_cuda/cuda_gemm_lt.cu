@@ -6,7 +6,10 @@
 //  - gelu_aux (GELU_AUX_BIAS, or GELU_AUX without a bias; cuBLASLt's GELU is the tanh approximation, as
 //    F.gelu(approximate="tanh"), which torch's addmm + GELU fusion relies on): C = gelu(pre-activation) and the
 //    pre-activation into the aux buffer (C's type, ld ldc), instead of writing it and reading it back for GELU;
-//  - bias_grad (BGRADB): the sums over k of the output gradient A, in the dW GEMM that reads it (any beta).
+//  - bias_grad (BGRADB): the sums over k of the output gradient A, in the dW GEMM that reads it (any beta);
+//  - dgelu_aux (DGELU): C = the product times GELU-tanh' at the pre-activation in the aux buffer (C's type, ld ldc:
+//    what GELU_AUX kept), in the dx GEMM of the linear after the GELU, instead of writing that gradient and reading
+//    it back for GELU's backward.
 //
 // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLASLt's first operand is B, its second A; its D
 // has n rows (the bias length) and m columns (the bias gradient's length: reduced from its second operand, BGRADB).
@@ -79,7 +82,7 @@ static int set_pointers(lt_plan *p, const void *bias, const ditc_gemm *g) {
     if (bias && cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) !=
                     CUBLAS_STATUS_SUCCESS)
         return 0;
-    void *aux = g->gelu_aux;
+    void *aux = g->gelu_aux ? g->gelu_aux : (void *)g->dgelu_aux;
     return !aux || cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof aux) ==
                        CUBLAS_STATUS_SUCCESS;
 }
@@ -109,7 +112,7 @@ static int plan_build(lt_state *s, lt_plan *p, const void *bias, const ditc_gemm
     if (g->bias || g->bias_grad)
         LT_TRY(
             cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
-    if (g->gelu_aux) {
+    if (g->gelu_aux || g->dgelu_aux) {
         // (the aux type is left unset, i.e. D's: cublasLt.h documents setting it for FP8 kernels only)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld, sizeof aux_ld));
     }
@@ -156,6 +159,7 @@ static int epilogue_of(const ditc_gemm *g) {
     // (BGRADB sums the operand as the GEMM reads it: only a BF16 A, whose values that is — not an F32 one rounded)
     if (g->bias_grad)
         return g->bias || g->gelu_aux || g->alpha != 1.0f || g->a_dtype != DITC_BF16 ? 0 : CUBLASLT_EPILOGUE_BGRADB;
+    if (g->dgelu_aux) return g->bias || g->gelu_aux || g->alpha != 1.0f ? 0 : CUBLASLT_EPILOGUE_DGELU;
     if (g->gelu_aux)
         return g->alpha != 1.0f ? 0 : g->bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     return g->bias ? CUBLASLT_EPILOGUE_BIAS : 0;
@@ -174,13 +178,14 @@ extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a,
     key.compute = compute;
     key.epi = epi;
     const void *bias = bias_of(be, g, ct);
-    const void *ptrs[4] = {b, g->c, bias, g->gelu_aux};
+    const void *aux = g->gelu_aux ? g->gelu_aux : g->dgelu_aux;
+    const void *ptrs[4] = {b, g->c, bias, aux};
     int al = align_of(a);
     for (int i = 0; i < 4; i++)
         if (ptrs[i] && align_of(ptrs[i]) < al) al = align_of(ptrs[i]);
     key.align = al;
     key.bias_align = bias ? align_of(bias) : 0;
-    key.aux_align = g->gelu_aux ? align_of(g->gelu_aux) : 0;
+    key.aux_align = aux ? align_of(aux) : 0;
     lt_plan *p = NULL;
     for (int i = 0; i < s->n_plans && !p; i++)
         if (!memcmp(&s->plans[i].key, &key, sizeof key)) p = &s->plans[i];
@@ -191,16 +196,18 @@ extern "C" int cuda_gemm_lt(ditc_backend *be, const ditc_gemm *g, const void *a,
         p->key = key;
         p->ok = plan_build(s, p, bias, g);
         if (!p->ok) { // once per epilogue kind: the device log says which fused pass did not happen
-            static int said[4];
+            static int said[5];
             int e = epi == CUBLASLT_EPILOGUE_BIAS       ? 0
                     : epi == CUBLASLT_EPILOGUE_BGRADB   ? 1
                     : epi == CUBLASLT_EPILOGUE_GELU_AUX ? 2
+                    : epi == CUBLASLT_EPILOGUE_DGELU    ? 4
                                                         : 3;
             if (!said[e]++)
                 fprintf(stderr,
                         "ditc: cuBLASLt has no algorithm for the %s epilogue (m %lld n %lld k %lld): separate passes\n",
                         e == 0   ? "bias"
                         : e == 1 ? "bias-gradient"
+                        : e == 4 ? "GELU-gradient"
                                  : "GELU",
                         (long long)g->m, (long long)g->n, (long long)g->k);
         }

@@ -307,10 +307,12 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32
     # activations cast in every GEMM, a bias fill read by beta = 1, separate GELU and bias-gradient passes
-    OFF=(DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 DITC_BF16_SHADOW=0 DITC_GELU_EPILOGUE=0 DITC_BGRAD_EPILOGUE=0)
+    OFF=(DITC_BF16_OPERANDS=0 DITC_CUBLASLT=0 DITC_BF16_SHADOW=0 DITC_GELU_EPILOGUE=0 DITC_BGRAD_EPILOGUE=0
+         DITC_DGELU_EPILOGUE=0)
     gpu bench_bf16_no_operands 60 "$BK" env "${OFF[@]}" "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and of the last three alone: the GELU and bias-gradient epilogues, the weight copy written by AdamW
+    # ... and of the last four alone: the GELU, bias-gradient and GELU-gradient epilogues, the weight copy written by
+    # AdamW
     gpu bench_bf16_no_epilogues 60 "$BK" env "${OFF[@]:2}" "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # ... and the GEMM attention recomputing P instead of keeping it (1.9 GB less; if the peak memory is above the peer's)

@@ -330,6 +330,7 @@ typedef struct {
     int a_bf16, b_bf16;
     int bias, c_bf16;              // the bias epilogue (batch 1, beta 0); C written as BF16 (beta 0)
     int gelu, bgrad;               // the GELU epilogue (C = GELU, the pre-activation in aux); the bias gradient
+    int dgelu;                     // the GELU-gradient epilogue (C = product · GELU' at the pre-activation aux)
     int64_t batch2, sa2, sb2, sc2; // the outer batch (0: none)
     double tol;
 } gcase;
@@ -395,10 +396,13 @@ static void run_gemm(const gcase *c) {
     mk1(&b, c->bn, -1, 1);
     mk1(&cc, c->cn, -1, 1);
     mk1(&bias, c->n, -2, 2);
-    mk1(&aux, c->gelu ? c->cn : 1, -1, 1), poison(&aux);
+    mk1(&aux, c->gelu || c->dgelu ? c->cn : 1, -3, 3);
+    if (!c->dgelu) poison(&aux); // (an output of the GELU epilogue, an input of the GELU-gradient one)
     mk1(&db, c->bgrad ? c->m : 1, -1, 1), poison(&db);
     if (c->c_bf16) bf16_new(&c16, &cc);
-    if (c->c_bf16 && c->gelu) bf16_new(&aux16, &aux);
+    if (c->c_bf16 && (c->gelu || c->dgelu)) bf16_new(&aux16, &aux);
+    if (c->c_bf16 && c->dgelu) // the pre-activation in C's dtype, the same bf16 values on both sides
+        for (int k = 0; k < 2; k++) BE[k]->cast(BE[k], &aux16.t[k], &aux.t[k]);
     if (c->a_bf16) round_bf16(a.host, c->an), upload(&a);
     if (c->b_bf16) round_bf16(b.host, c->bn), upload(&b);
     if (c->beta == 0.0f) poison(&cc);
@@ -436,6 +440,9 @@ static void run_gemm(const gcase *c) {
                                    : c->c_bf16 ? aux16.t[k].data
                                                : aux.t[k].data,
                        .bias_grad = c->bgrad ? (float *)db.t[k].data : NULL,
+                       .dgelu_aux = !c->dgelu   ? NULL
+                                    : c->c_bf16 ? aux16.t[k].data
+                                                : aux.t[k].data,
                        .batch2 = c->batch2,
                        .stride_a2 = c->sa2,
                        .stride_b2 = c->sb2,
@@ -445,11 +452,14 @@ static void run_gemm(const gcase *c) {
     BE[0]->precision = BE[1]->precision = DITC_PREC_FP32;
     if (c->c_bf16) bf16_widen(&c16, &cc);
     if (c->c_bf16 && c->gelu) bf16_widen(&aux16, &aux);
+    if (c->c_bf16 && c->dgelu)
+        for (int k = 0; k < 2; k++) BE[k]->free(BE[k], aux16.t[k].data);
     char what[48];
     snprintf(what, sizeof what, "%s%s%s%s%s b=%g", ditc_precision_name(c->prec), c->a_bf16 ? " A16" : "",
              c->b_bf16 ? " B16" : "", c->bias ? " +bias" : "", c->c_bf16 ? " C16" : "", (double)c->beta);
     int64_t outer = c->batch2 > 1 ? c->batch2 : 1;
-    double tol_c = c->gelu && c->tol < TOL_GELU_EPI ? TOL_GELU_EPI : c->tol; // C = GELU(...) with the epilogue
+    // C = GELU(...) or · GELU'(aux) with the epilogue (cuBLASLt's own GELU arithmetic)
+    double tol_c = (c->gelu || c->dgelu) && c->tol < TOL_GELU_EPI ? TOL_GELU_EPI : c->tol;
     expect_gap(c->name, what, &cc, tol_c, c->beta == 0.0f ? c->cn - outer * c->batch * c->m * c->n : 0);
     if (c->gelu) expect(c->name, "the aux output", &aux, c->tol);
     if (c->bgrad) expect(c->name, "the bias gradient", &db, TOL_BGRAD_EPI);
@@ -570,6 +580,12 @@ static void t_gemm(const sizes *z, int real) {
         d.bgrad = 1, d.a_bf16 = 1, d.tol = p == 0 ? TOL_BF16_OPERANDS : tols[p], run_gemm(&d);
         d.name = "linear bwd dW acc + bias grad", d.beta = 1.0f, run_gemm(&d);
         d.name = "linear bwd dW + bias grad, F32 dy", d.a_bf16 = 0, d.beta = 0.0f, d.tol = tols[p], run_gemm(&d);
+        // the GELU-gradient epilogue in fc2's dx GEMM (DGELU at tf32/bf16; the GEMM + GELU's backward else):
+        // dy (M, D) · W2 (D, 4D) times GELU' at fc1's pre-activation, into fc1's output gradient
+        gcase x = dense("linear bwd dx GELU-gradient epilogue", 0, 0, M, 4 * D, D, 1, 0.0f, precs[p], tols[p]);
+        x.dgelu = 1, run_gemm(&x);
+        x.name = "linear bwd dx GELU-gradient -> bf16", x.c_bf16 = 1, x.a_bf16 = x.b_bf16 = 1, x.tol = tols16[p];
+        run_gemm(&x);
     }
     // an outer batch (heads inside batch elements of a packed qkv: one call; CUDA: pointer arrays), all precisions
     for (int p = 0; p < 3; p++) {

@@ -113,7 +113,10 @@ static ditc_node *record_node(ditc_ctx *c, int op, int n_in, ditc_tensor *const 
     n->op = op;
     n->n_in = n_in;
     n->n_out = n_out;
-    for (int i = 0; i < n_in; i++) n->in[i] = in[i];
+    for (int i = 0; i < n_in; i++) {
+        n->in[i] = in[i];
+        if (in[i] && in[i]->gelu_pre) in[i]->n_readers++; // (ditc_bwd_linear's GELU-gradient epilogue)
+    }
     for (int i = 0; i < n_out; i++) {
         n->out[i] = out[i];
         out[i]->requires_grad = 1;

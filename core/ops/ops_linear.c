@@ -15,6 +15,7 @@
 typedef struct {
     const ditc_tensor *bias;
     ditc_tensor *gelu_aux, *bias_grad;
+    const ditc_tensor *dgelu_aux;
 } epilogue;
 
 static void gemm_epi(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t batch, const ditc_tensor *A,
@@ -42,7 +43,8 @@ static void gemm_epi(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t 
                    .c_dtype = C->dtype,
                    .bias = e.bias ? (const float *)e.bias->data : NULL,
                    .gelu_aux = e.gelu_aux ? e.gelu_aux->data : NULL,
-                   .bias_grad = e.bias_grad ? (float *)e.bias_grad->data : NULL};
+                   .bias_grad = e.bias_grad ? (float *)e.bias_grad->data : NULL,
+                   .dgelu_aux = e.dgelu_aux ? e.dgelu_aux->data : NULL};
     BE->gemm(BE, &g);
 }
 
@@ -116,8 +118,11 @@ static ditc_tensor *linear_fwd(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc
     gemm_epi(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, g ? g : y, N, 0, 0.0f, e);
     ditc_tensor *in[3] = {x, w, b};
     ditc_node *n = ditc_record(c, DITC_OP_LINEAR, 3, in, 1, &y);
-    if (n && wg != w) n->saved[0] = wg;                // the weight's bf16 copy for the dx GEMM
-    if (g) ditc_record(c, DITC_OP_GELU, 1, &y, 1, &g); // GELU's node, as ditc_gelu_to records it
+    if (n && wg != w) n->saved[0] = wg; // the weight's bf16 copy for the dx GEMM
+    if (g) {
+        ditc_record(c, DITC_OP_GELU, 1, &y, 1, &g); // GELU's node, as ditc_gelu_to records it
+        g->gelu_pre = y;                            // (for the reader's GELU-gradient epilogue: ditc_bwd_linear)
+    }
     return y;
 }
 
@@ -142,11 +147,22 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     int64_t K = ditc_last_dim(x), N = w->shape[0], M = ditc_rows(x);
     DITC_CHECK(w->numel == N * K, "linear weight shape");
     int acc, acc_w;
-    ditc_tensor *dx = ditc_grad_dst_any(c, x, &acc); // BF16 where x's consumer asked for it (ditc_bf16_grad)
+    // x = GELU(pre) from the GELU epilogue, read only here: GELU's backward folds into the dx GEMM (DGELU epilogue,
+    // backend.h) — pre's gradient written straight, x's never (so GELU's node has nothing to do); the same values at
+    // F32, at bf16 the product not rounded before the derivative multiplies it. DITC_DGELU_EPILOGUE=0: the two passes.
+    static int dgelu_off = -1;
+    ditc_tensor *pre = x->gelu_pre, *dpre = NULL;
+    if (!pre || x->n_readers != 1 || !x->requires_grad || x->grad_ready || !pre->requires_grad || pre->grad_ready ||
+        pre->dtype != (pre->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32) ||
+        switched_off("DITC_DGELU_EPILOGUE", &dgelu_off))
+        pre = NULL;
+    if (pre) dpre = ditc_grad_dst_any(c, pre, &acc);              // (acc 0: pre's one reader is GELU)
+    ditc_tensor *dx = pre ? NULL : ditc_grad_dst_any(c, x, &acc); // BF16 where x's consumer asked (ditc_bf16_grad)
     ditc_tensor *dw = ditc_grad_dst(c, w, &acc_w);
     // bf16: dy rounded once when both GEMMs read it (unless its producer wrote it as BF16), the weight's copy from
     // the forward
-    ditc_tensor *dyg = dx && dw && BE->precision == DITC_PREC_BF16 && dy->dtype == DITC_F32 ? bf16_copy(c, dy) : dy;
+    ditc_tensor *dyg =
+        (dx || pre) && dw && BE->precision == DITC_PREC_BF16 && dy->dtype == DITC_F32 ? bf16_copy(c, dy) : dy;
     ditc_tensor *wg = n->saved[0] ? n->saved[0] : w;
     int acc_b;
     ditc_tensor *db = ditc_grad_dst(c, b, &acc_b);
@@ -156,7 +172,8 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     epilogue e = {0};
     if (db && dw && !acc_b && dyg == dy && dy->dtype == DITC_BF16 && !switched_off("DITC_BGRAD_EPILOGUE", &off))
         e.bias_grad = db;
-    if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc);         // dy·W
+    if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc); // dy·W
+    else if (pre) gemm_epi(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dpre, K, 0, 0.0f, (epilogue){.dgelu_aux = pre});
     if (dw) gemm_epi(c, 1, 0, N, K, M, 1, dyg, N, 0, x, K, 0, dw, K, 0, (float)acc_w, e); // dyᵀ·x
     if (db && !e.bias_grad) BE->bias_bwd(BE, db, dy, acc_b);
 }

@@ -33,7 +33,11 @@
 //    pre-activation kept for GELU's backward;
 //  - bias_grad (F32, m; not with bias or gelu_aux): bias_grad[i] = Σ_k op(A)[i][k], written (not added), A stored
 //    (k, m) dense (trans_a, lda = m) — the bias gradient of a linear whose output gradient is A, summed in the dW
-//    GEMM that reads it (BGRADB), instead of one more pass over A.
+//    GEMM that reads it (BGRADB), instead of one more pass over A;
+//  - dgelu_aux (beta 0, C dense, no other epilogue): C = op(A)·op(B) ∘ GELU-tanh'(dgelu_aux), the product in F32,
+//    times the derivative at the (m, n) pre-activation dgelu_aux (C's dtype: the GELU epilogue's aux output), rounded
+//    once (DGELU) — GELU's backward in the dx GEMM of the linear that reads GELU's output, instead of writing that
+//    gradient and reading it back; at F32 the two passes' results exactly.
 typedef struct {
     int trans_a, trans_b;
     int64_t m, n, k, batch;
@@ -50,6 +54,7 @@ typedef struct {
     const float *bias;                               // NULL, or the epilogue's bias (n); not with several matrices
     void *gelu_aux;                                  // NULL, or the GELU epilogue's pre-activation output (m, n)
     float *bias_grad;                                // NULL, or the bias-gradient epilogue's output (m)
+    const void *dgelu_aux;                           // NULL, or the GELU-gradient epilogue's pre-activation (m, n)
     int64_t batch2, stride_a2, stride_b2, stride_c2; // the outer batch (0 or 1: none)
 } ditc_gemm;
 

@@ -34,6 +34,10 @@ typedef struct ditc_tensor {
     ditc_dtype grad_dtype;    // F32, or BF16: a GEMM output's gradient at bf16 precision (ops.h ditc_bf16_grad),
                               // written once by an op that can (ditc_grad_dst_any) and read as the GEMMs' operand
     int grad_pooled;          // grad's memory returns to the step's arena once its producer's backward has read it
+    // the output of the GELU epilogue (ops_linear.c ditc_linear_gelu_to): the pre-activation the GEMM kept, and the
+    // tape nodes recorded that read this tensor (its one reader, a linear, may fold GELU's backward into its dx GEMM)
+    struct ditc_tensor *gelu_pre;
+    int n_readers;
     // parameters: the first tape node of the current forward that reads it (valid when tape_gen equals the
     // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
     int tape_first;

@@ -2,7 +2,8 @@
 // them (column-major; C = alpha·op(A)·op(B) + beta·C, C not read when beta is 0), with the argument checks cuBLAS
 // makes (leading dimensions, sizes, the type combinations GemmEx supports — an unsupported one returns
 // NOT_SUPPORTED as the library does) and cuBLASLt's epilogues: BIAS, GELU_AUX(_BIAS) (tanh GELU, pre-activation
-// into the aux buffer), BGRADB (the bias gradient: the sums over k of op(B)'s columns).
+// into the aux buffer), BGRADB (the bias gradient: the sums over k of op(B)'s columns), DGELU (the product times the
+// tanh GELU's derivative at the pre-activation the aux buffer holds).
 // Products are summed in F32 by the host's BLAS (OpenBLAS sgemm); TF32 compute rounds F32 operands to TF32 first
 // (as the tensor cores read them); BF16 operands are exact in float.
 #include <math.h>
@@ -60,7 +61,7 @@ static void store(void *p, cudaDataType t, int64_t i, float v) {
     else ((float *)p)[i] = v;
 }
 
-enum { EPI_NONE = 0, EPI_BIAS = 1, EPI_GELU = 2, EPI_BGRADB = 4 };
+enum { EPI_NONE = 0, EPI_BIAS = 1, EPI_GELU = 2, EPI_BGRADB = 4, EPI_DGELU = 8 };
 
 struct gemm_args {
     int ta, tb;
@@ -80,7 +81,7 @@ struct gemm_args {
     int epi;
     const void *bias; // (m), type bias_t
     cudaDataType bias_t;
-    void *aux; // pre-activation (ldaux), type ct
+    void *aux; // pre-activation (ldaux), type ct: written (GELU), read (DGELU)
     int64_t ldaux;
     float *bgrad; // (n)
 };
@@ -88,6 +89,12 @@ struct gemm_args {
 static float gelu_tanh(float x) {
     const float k0 = 0.7978845608028654f, k1 = 0.044715f;
     return 0.5f * x * (1.0f + tanhf(k0 * (x + k1 * x * x * x)));
+}
+// d/dx of gelu_tanh: 0.5·(1 + t) + 0.5·x·(1 − t²)·k0·(1 + 3·k1·x²), t = tanh(k0·(x + k1·x³))
+static float dgelu_tanh(float x) {
+    const float k0 = 0.7978845608028654f, k1 = 0.044715f;
+    float t = tanhf(k0 * (x + k1 * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k0 * (1.0f + 3.0f * k1 * x * x);
 }
 
 // The bytes a column-major rows × cols matrix with leading dimension ld spans (0 when empty).
@@ -106,7 +113,7 @@ static void gemm_run(const gemm_args &g) {
     if (g.beta != 0.0f) cuemu_check_device_range("cuBLAS C", g.c, span(m, n, g.ldc, g.ct));
     if (g.epi & EPI_BIAS)
         cuemu_check_device_range("cuBLASLt bias", g.bias, (size_t)m * (g.bias_t == CUDA_R_16BF ? 2 : 4));
-    if (g.epi & EPI_GELU) cuemu_check_device_range("cuBLASLt aux", g.aux, span(m, n, g.ldaux, g.ct));
+    if (g.epi & (EPI_GELU | EPI_DGELU)) cuemu_check_device_range("cuBLASLt aux", g.aux, span(m, n, g.ldaux, g.ct));
     if (g.epi & EPI_BGRADB) cuemu_check_device_range("cuBLASLt bias gradient", g.bgrad, (size_t)n * 4);
     std::vector<float> ar((size_t)(m * k)), bc((size_t)(n * k)); // op(A) rows, op(B) columns, k contiguous
     for (int64_t i = 0; i < m; i++)
@@ -136,6 +143,7 @@ static void gemm_run(const gemm_args &g) {
                 store(g.aux, g.ct, i + j * g.ldaux, v);
                 v = gelu_tanh(v);
             }
+            if (g.epi & EPI_DGELU) v *= dgelu_tanh(load(g.aux, g.ct, i + j * g.ldaux));
             store(g.d, g.ct, i + j * g.ldd, v);
         }
     }
@@ -422,6 +430,7 @@ static cublasStatus_t lt_args(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t 
         else if (e == CUBLASLT_EPILOGUE_GELU_AUX) g->epi = EPI_GELU;
         else if (e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS) g->epi = EPI_GELU | EPI_BIAS;
         else if (e == CUBLASLT_EPILOGUE_BGRADB) g->epi = EPI_BGRADB;
+        else if (e == CUBLASLT_EPILOGUE_DGELU) g->epi = EPI_DGELU;
         else bad = "epilogue not emulated";
     }
     // the bias (gradient) type: unset means D's; it must be D's (cublasLt.h, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: the
@@ -430,7 +439,7 @@ static cublasStatus_t lt_args(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t 
     if (!bad && (g->epi & (EPI_BIAS | EPI_BGRADB)) && (!d->bias || bt != (int32_t)D->type))
         bad = "bias pointer not set, or a bias type other than D's";
     if (!bad && (g->epi & EPI_BGRADB) && bt != CUDA_R_32F) bad = "a BF16 bias gradient (not emulated)";
-    if (!bad && (g->epi & EPI_GELU) &&
+    if (!bad && (g->epi & (EPI_GELU | EPI_DGELU)) &&
         (!d->aux || d->aux_ld < g->m || d->aux_ld % 8 || (d->aux_type >= 0 && d->aux_type != (int32_t)D->type)))
         bad = "aux pointer unset, aux ld below the rows of D or not a multiple of 8, or an aux type other than D's";
     if (bad) {
