@@ -262,7 +262,7 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # the GEMM cases once more without cuBLASLt: the bias epilogue's fallback (bias fill + beta 1, or F32 + rounding)
     gpu parity_no_lt 90 '^FAIL|test_gpu_parity \(' env DITC_CUBLASLT=0 DITC_GEMM_PTR_ARRAYS=0 "$B/test_gpu_parity" \
         --only gemm,attention
-    gpu train 300 '^(PASS|FAIL|SKIP)|^test_gpu_train|^device' env DITC_GPU_STEP_TIMEOUT=90 bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
+    gpu train 300 '^(PASS|FAIL|SKIP|NOTE)|^test_gpu_train|^device' env DITC_GPU_STEP_TIMEOUT=90 bash tests/test_gpu_train.sh "$B/ditc" "$ROOT" "$B/st_compare"
     if [ -n "$SANITIZER" ] || [ "$DRY" = 1 ]; then
         CS=${SANITIZER:-compute-sanitizer}
         gpu memcheck 150 'ERROR SUMMARY|test_gpu_parity \(|Device not supported|^FAIL|Invalid|Program hit' "$CS" --tool memcheck --leak-check no \

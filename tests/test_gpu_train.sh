@@ -144,10 +144,16 @@ check_config() { # NAME PRECISIONS CONFIG...
             "$TMP/check.$name.cpu.fp32.safetensors" "$TMP/check.$name.$DEV.$p.safetensors" "$tol" "param.=$ptol"
         # tf32/bf16 run the GEMM epilogues on cuBLASLt (bias, GELU, bias gradient): each found an algorithm, none
         # fell back to separate passes (what the library accepts is known only on the device; the emulation follows
-        # cublasLt.h: e.g. a BF16 D takes a BF16 bias)
+        # cublasLt.h: e.g. a BF16 D takes a BF16 bias). The GELU-gradient epilogue (DGELU: newer in ditc, and the one
+        # whose type support cublasLt.h does not spell out) falling back is reported, not failed: its passes are the
+        # path that was there before it.
         if [ $CUDA = 1 ] && [ "$p" != fp32 ] && [ -z "${DITC_CUBLASLT:-}" ]; then
-            ! grep -E 'cuBLASLt has no algorithm|cuemu: cublasLt' "$TMP/check.$name.$DEV.$p.err" >"$TMP/lt.txt"
+            ! grep -E 'cuBLASLt has no algorithm|cuemu: cublasLt' "$TMP/check.$name.$DEV.$p.err" |
+                grep -v 'GELU-gradient epilogue' >"$TMP/lt.txt"
             check $? "check $name $p: every GEMM epilogue on cuBLASLt$(head -n 2 "$TMP/lt.txt" | sed 's/^/; /' | tr '\n' ' ')"
+            if grep -q 'no algorithm for the GELU-gradient' "$TMP/check.$name.$DEV.$p.err"; then
+                echo "NOTE check $name $p: cuBLASLt has no DGELU algorithm: GELU's backward as two passes"
+            fi
         fi
         if [ "$p" = bf16 ]; then # the same arithmetic on the CPU (its bf16 emulation): a tighter limit
             check_dev "$name" cpu bf16 "$@" &&
