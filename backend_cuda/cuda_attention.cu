@@ -22,15 +22,6 @@
 #define AT_RPW   (AT_ROWS / AT_WARPS)
 #define FULL     0xffffffffu
 
-__device__ __forceinline__ float warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL, v, o));
-    return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL, v, o);
-    return v;
-}
-
 // rows [r0, r0 + n) of one head's column block (offset col) of the packed (T, ld) matrix into s (n, sld); zeros past T.
 __device__ __forceinline__ void load_tile(float *s, int sld, const float *src, int64_t ld, int64_t r0, int64_t T,
                                           int hd, float mul) {

@@ -95,6 +95,15 @@ __device__ __forceinline__ double block_sum_d(double v, double *sh) {
     return v;
 }
 __device__ __forceinline__ float acc_store(float old, float v, int acc) { return acc ? old + v : v; }
+// Max / sum over the 32 lanes of a warp (every lane active and converged), butterfly order; every lane gets it.
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
 
 extern "C" {
 // The kernels: cuda_<entry> for every kernel entry of core/tensor/backend.h, declared from its lists and set

@@ -55,14 +55,11 @@ __global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, con
 #define LN_WARPS (TPB / 32) // rows per block
 #define WARP_ROWS(r, R)                                                                                                \
     for (int64_t r = (int64_t)blockIdx.x * LN_WARPS + (threadIdx.x >> 5); r < (R); r += (int64_t)gridDim.x * LN_WARPS)
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 template <int N, typename Y>
-__global__ void k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_,
-                                  int64_t R, int64_t T, int64_t D, float eps) {
+__global__ void __launch_bounds__(TPB)
+    k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_, int64_t R,
+                      int64_t T, int64_t D, float eps) {
     const int lane = threadIdx.x & 31;
     WARP_ROWS(row, R) {
         const float *xr = x + row * D;
@@ -99,31 +96,34 @@ __global__ void k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x
 
 // k_ln_bwd_dx (below) a warp per row
 template <int N, typename G>
-__global__ void k_ln_bwd_dx_warp(float *gx, const G *g, const float *x, const float *mean, const float *rstd,
-                                 const float *v, int scale_mode, int64_t R, int64_t T, int64_t D, int acc) {
+__global__ void __launch_bounds__(TPB)
+    k_ln_bwd_dx_warp(float *gx, const G *g, const float *x, const float *mean, const float *rstd, const float *v,
+                     int scale_mode, int64_t R, int64_t T, int64_t D, int acc) {
     const int lane = threadIdx.x & 31;
     WARP_ROWS(row, R) {
         int64_t b = row / T;
         const float *xr = x + row * D;
         const G *gr = g + row * D;
-        float mu = mean[row], rs = rstd[row], gp[N], xh[N], s1 = 0.0f, s2 = 0.0f;
+        // (g' in registers; xhat recomputed from x, in L1 by then: half the registers of keeping both)
+        float mu = mean[row], rs = rstd[row], gp[N], s1 = 0.0f, s2 = 0.0f;
 #pragma unroll
         for (int k = 0; k < N; k++) {
             int64_t d = lane + 32 * k;
-            gp[k] = xh[k] = 0.0f;
+            gp[k] = 0.0f;
+            float xh = 0.0f;
             if (d < D) {
                 float gd = ld_f(gr, d);
                 gp[k] = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
-                xh[k] = (xr[d] - mu) * rs;
+                xh = (xr[d] - mu) * rs;
             }
             s1 += gp[k];
-            s2 += gp[k] * xh[k];
+            s2 += gp[k] * xh;
         }
         float m1 = warp_sum(s1) / (float)D, m2 = warp_sum(s2) / (float)D;
 #pragma unroll
         for (int k = 0; k < N; k++) {
             int64_t d = lane + 32 * k;
-            if (d < D) gx[row * D + d] = acc_store(gx[row * D + d], rs * (gp[k] - m1 - xh[k] * m2), acc);
+            if (d < D) gx[row * D + d] = acc_store(gx[row * D + d], rs * (gp[k] - m1 - (xr[d] - mu) * rs * m2), acc);
         }
     }
 }

@@ -136,6 +136,8 @@ extern "C" void cuda_sum_squares(ditc_backend *be, double *out, const float *x, 
         CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(double), c->stream));
         return;
     }
+    // (the order of the sums differs between the two kernels: a buffer's norm is bit-stable run to run because its
+    // alignment is — the flat gradient buffer, parameter views and ZeRO shards all start 16-element aligned)
     if (aligned(x, 16)) {
         int64_t n4 = (int64_t)n / 4;
         k_sumsq_partial4<<<SS_BLOCKS, TPB, 0, c->stream>>>(c->sumsq_partial, (const float4 *)x, n4, x + 4 * n4,
