@@ -432,10 +432,6 @@ template <typename Y> __global__ void k_softmax_bwd(float *dx, const Y *y, __nv_
 
 // ---- rows of up to 32·N elements (N ≤ 32; T ≤ 1024 scores): a warp per row, the row held in registers (read once,
 // written once; no block barriers), element j of the row in lane j % 32, slot j / 32
-#define SM_ROW_WARPS (SM_THREADS / 32) // rows per block
-#define WARP_ROWS(r, R)                                                                                                \
-    for (int64_t r = (int64_t)blockIdx.x * SM_ROW_WARPS + (threadIdx.x >> 5); r < (R);                                 \
-         r += (int64_t)gridDim.x * SM_ROW_WARPS)
 
 template <int N>
 __global__ void k_softmax_fwd_warp(float *x, float *lse, __nv_bfloat16 *p16, int64_t R, int64_t C, int recompute,
@@ -520,18 +516,17 @@ static int softmax_slots(int64_t C) {
     while (32 * n < C) n *= 2;
     return n;
 }
-static unsigned warp_row_grid(int64_t R) { return cuda_grid_blocks((R + SM_ROW_WARPS - 1) / SM_ROW_WARPS); }
 
 template <int N>
 static void softmax_fwd_warp(ditc_backend *be, float *x, float *lse, __nv_bfloat16 *h, int64_t R, int64_t C,
                              int recompute, int keep) {
     unsigned grid = warp_row_grid(R);
-    k_softmax_fwd_warp<N><<<grid, SM_THREADS, 0, cstream(be)>>>(x, lse, h, R, C, recompute, keep);
+    k_softmax_fwd_warp<N><<<grid, ROW_THREADS, 0, cstream(be)>>>(x, lse, h, R, C, recompute, keep);
 }
 template <int N, typename Y>
 static void softmax_bwd_warp(ditc_backend *be, float *dx, const Y *y, __nv_bfloat16 *h, int64_t R, int64_t C) {
     unsigned grid = warp_row_grid(R);
-    k_softmax_bwd_warp<N, Y><<<grid, SM_THREADS, 0, cstream(be)>>>(dx, y, h, R, C);
+    k_softmax_bwd_warp<N, Y><<<grid, ROW_THREADS, 0, cstream(be)>>>(dx, y, h, R, C);
 }
 
 extern "C" void cuda_softmax_fwd(ditc_backend *be, ditc_tensor *x, ditc_tensor *lse, ditc_tensor *p16, int flags) {

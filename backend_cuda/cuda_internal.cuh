@@ -95,6 +95,13 @@ __device__ __forceinline__ double block_sum_d(double v, double *sh) {
     return v;
 }
 __device__ __forceinline__ float acc_store(float old, float v, int acc) { return acc ? old + v : v; }
+// The warp-per-row kernels (softmax, LayerNorm): blocks of ROW_THREADS threads, a row per warp, grid-stride over R
+// rows (every lane of a warp takes the same rows, so warp collectives inside see all 32 lanes).
+#define ROW_THREADS 256
+#define ROW_WARPS   (ROW_THREADS / 32)
+#define WARP_ROWS(r, R)                                                                                                \
+    for (int64_t r = (int64_t)blockIdx.x * ROW_WARPS + (threadIdx.x >> 5); r < (R); r += (int64_t)gridDim.x * ROW_WARPS)
+static inline unsigned warp_row_grid(int64_t R) { return cuda_grid_blocks((R + ROW_WARPS - 1) / ROW_WARPS); }
 // Max / sum over the 32 lanes of a warp (every lane active and converged), butterfly order; every lane gets it.
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));

@@ -52,9 +52,6 @@ __global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, con
 
 // ---- rows of D ≤ 32·64: a warp per row, the row in registers (lane l's slot k holds element l + 32k; read once,
 // no block barriers), grid-stride over the rows. Sums: each lane's slots in order, then the warp's butterfly.
-#define LN_WARPS (TPB / 32) // rows per block
-#define WARP_ROWS(r, R)                                                                                                \
-    for (int64_t r = (int64_t)blockIdx.x * LN_WARPS + (threadIdx.x >> 5); r < (R); r += (int64_t)gridDim.x * LN_WARPS)
 
 template <int N, typename Y>
 __global__ void __launch_bounds__(TPB)
@@ -142,7 +139,6 @@ static int ln_slots(int64_t D) {
         if (32 * (int64_t)slots[i] >= D) return slots[i];
     return 0;
 }
-static unsigned warp_row_grid(int64_t R) { return cuda_grid_blocks((R + LN_WARPS - 1) / LN_WARPS); }
 
 // Launches L::go<N>() for the slot count n (one of ln_slots' values).
 template <typename L> static void with_slots(int n, const L &l) {
@@ -169,7 +165,7 @@ template <typename Y> struct ln_fwd_launch {
     float eps;
     template <int N> void go() const {
         unsigned grid = warp_row_grid(R);
-        k_ln_mod_fwd_warp<N, Y><<<grid, TPB, 0, cstream(be)>>>(y, mean, rstd, x, sh, sc, R, T, D, eps);
+        k_ln_mod_fwd_warp<N, Y><<<grid, ROW_THREADS, 0, cstream(be)>>>(y, mean, rstd, x, sh, sc, R, T, D, eps);
     }
 };
 template <typename G> struct ln_bwd_launch {
@@ -182,7 +178,8 @@ template <typename G> struct ln_bwd_launch {
     int acc;
     template <int N> void go() const {
         unsigned grid = warp_row_grid(R);
-        k_ln_bwd_dx_warp<N, G><<<grid, TPB, 0, cstream(be)>>>(gx, g, x, mean, rstd, v, scale_mode, R, T, D, acc);
+        k_ln_bwd_dx_warp<N, G>
+            <<<grid, ROW_THREADS, 0, cstream(be)>>>(gx, g, x, mean, rstd, v, scale_mode, R, T, D, acc);
     }
 };
 
