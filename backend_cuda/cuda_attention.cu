@@ -11,8 +11,6 @@
 // i.e. any head dim ≤ 128: 16, 64, 72, 96, 128 …). Arithmetic is fp32 (SIMT FMA) in every --precision mode.
 // TODO(perf): a tensor-core (mma.sync bf16/tf32) path for hd 64/72/96/128 — needs the GPU session to tune.
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cuda_internal.cuh"
 
@@ -507,11 +505,7 @@ __global__ void k_softmax_bwd_warp(float *dx, const Y *y, __nv_bfloat16 *ds16, i
 // DITC_SOFTMAX_WARP=0 (read once): always the block-per-row ones (A/B).
 static int softmax_slots(int64_t C) {
     static int off = -1;
-    if (off < 0) {
-        const char *e = getenv("DITC_SOFTMAX_WARP");
-        off = e && !strcmp(e, "0");
-    }
-    if (off || C > 32 * 32) return 0;
+    if (ditc_env_off("DITC_SOFTMAX_WARP", &off) || C > 32 * 32) return 0;
     int n = 1;
     while (32 * n < C) n *= 2;
     return n;

@@ -192,10 +192,7 @@ extern "C" void cuda_gemm(ditc_backend *be, const ditc_gemm *g) {
         return cuda_gemm(be, &w);
     }
     static int no_ptr_arrays = -1; // DITC_GEMM_PTR_ARRAYS=0: an outer batch as one call per outer matrix set (A/B)
-    if (no_ptr_arrays < 0) {
-        const char *e = getenv("DITC_GEMM_PTR_ARRAYS");
-        no_ptr_arrays = e && !strcmp(e, "0");
-    }
+    ditc_env_off("DITC_GEMM_PTR_ARRAYS", &no_ptr_arrays);
     // bf16 precision: both operands become bf16 (cast below); mixed operand types at fp32 / tf32: the BF16 one is
     // widened to F32 (exact: the CPU backend's arithmetic; cuBLAS takes no mixed A/B types)
     int cast = be->precision == DITC_PREC_BF16, widen = !cast && g->a_dtype != g->b_dtype;

@@ -50,12 +50,8 @@ typedef struct {
 } lt_state;
 
 static int lt_wanted(void) {
-    static int wanted = -1;
-    if (wanted < 0) {
-        const char *e = getenv("DITC_CUBLASLT");
-        wanted = !(e && !strcmp(e, "0"));
-    }
-    return wanted;
+    static int off = -1;
+    return !ditc_env_off("DITC_CUBLASLT", &off);
 }
 
 static int align_of(const void *p) {

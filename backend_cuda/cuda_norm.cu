@@ -2,9 +2,6 @@
 // x (B, T, D); shift/scale/gate (B, D); mean/rstd (B, T). The row statistics (mean, then centred variance, fp32,
 // fixed order): a warp per row with the row in registers for D ≤ 2048, else a block per row (two passes over the
 // row in L1, block reductions); the (B, D) gradients are fixed-order column sums (cuda_col_sums).
-#include <stdlib.h>
-#include <string.h>
-
 #include "cuda_internal.cuh"
 
 #define TPB 256
@@ -26,6 +23,16 @@ __device__ __forceinline__ void row_stats(const float *xr, int64_t D, float eps,
 
 __device__ __forceinline__ float ld_f(const float *p, int64_t i) { return p[i]; }
 __device__ __forceinline__ float ld_f(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
+// LayerNorm+modulate's output from xhat at (b, d) (bd = b·D + d): xhat·(1 + scale[bd]) + shift[bd], either NULL
+__device__ __forceinline__ float ln_modulated(float xh, const float *sh_, const float *sc_, int64_t bd) {
+    if (sc_) xh = xh * (1.0f + sc_[bd]);
+    if (sh_) xh += sh_[bd];
+    return xh;
+}
+// g' of the LayerNorm input gradient: dy·(1 + v[b, d]) (scale_mode 1, adaLN), dy·v[d] (2, an affine weight), dy (0)
+__device__ __forceinline__ float ln_scaled_grad(float gd, const float *v, int scale_mode, int64_t bd, int64_t d) {
+    return scale_mode == 1 ? gd * (1.0f + v[bd]) : scale_mode == 2 ? gd * v[d] : gd;
+}
 __device__ __forceinline__ void store_y(float *y, int64_t i, float v) { y[i] = v; }
 __device__ __forceinline__ void store_y(__nv_bfloat16 *y, int64_t i, float v) { y[i] = __float2bfloat16_rn(v); }
 
@@ -43,10 +50,7 @@ __global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, con
         rstd[row] = rs;
     }
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float h = (xr[d] - mu) * rs;
-        if (sc_) h = h * (1.0f + sc_[b * D + d]);
-        if (sh_) h += sh_[b * D + d];
-        store_y(y, row * D + d, h);
+        store_y(y, row * D + d, ln_modulated((xr[d] - mu) * rs, sh_, sc_, b * D + d));
     }
 }
 
@@ -54,7 +58,7 @@ __global__ void k_ln_mod_fwd(Y *y, float *mean, float *rstd, const float *x, con
 // no block barriers), grid-stride over the rows. Sums: each lane's slots in order, then the warp's butterfly.
 
 template <int N, typename Y>
-__global__ void __launch_bounds__(TPB)
+__global__ void __launch_bounds__(ROW_THREADS)
     k_ln_mod_fwd_warp(Y *y, float *mean, float *rstd, const float *x, const float *sh_, const float *sc_, int64_t R,
                       int64_t T, int64_t D, float eps) {
     const int lane = threadIdx.x & 31;
@@ -83,17 +87,14 @@ __global__ void __launch_bounds__(TPB)
         for (int k = 0; k < N; k++) {
             int64_t d = lane + 32 * k;
             if (d >= D) continue;
-            float h = (v[k] - mu) * rs;
-            if (sc_) h = h * (1.0f + sc_[b * D + d]);
-            if (sh_) h += sh_[b * D + d];
-            store_y(y, row * D + d, h);
+            store_y(y, row * D + d, ln_modulated((v[k] - mu) * rs, sh_, sc_, b * D + d));
         }
     }
 }
 
 // k_ln_bwd_dx (below) a warp per row
 template <int N, typename G>
-__global__ void __launch_bounds__(TPB)
+__global__ void __launch_bounds__(ROW_THREADS)
     k_ln_bwd_dx_warp(float *gx, const G *g, const float *x, const float *mean, const float *rstd, const float *v,
                      int scale_mode, int64_t R, int64_t T, int64_t D, int acc) {
     const int lane = threadIdx.x & 31;
@@ -109,8 +110,7 @@ __global__ void __launch_bounds__(TPB)
             gp[k] = 0.0f;
             float xh = 0.0f;
             if (d < D) {
-                float gd = ld_f(gr, d);
-                gp[k] = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
+                gp[k] = ln_scaled_grad(ld_f(gr, d), v, scale_mode, b * D + d, d);
                 xh = (xr[d] - mu) * rs;
             }
             s1 += gp[k];
@@ -129,12 +129,8 @@ __global__ void __launch_bounds__(TPB)
 // DITC_LN_WARP=0, read once: an A/B switch).
 static int ln_slots(int64_t D) {
     static int off = -1;
-    if (off < 0) {
-        const char *e = getenv("DITC_LN_WARP");
-        off = e && !strcmp(e, "0");
-    }
     static const int slots[] = {1, 2, 4, 8, 12, 16, 24, 32, 36, 48, 64}; // (DiT S 384: 12, B 768: 24, XL 1152: 36)
-    if (off) return 0;
+    if (ditc_env_off("DITC_LN_WARP", &off)) return 0;
     for (size_t i = 0; i < sizeof slots / sizeof *slots; i++)
         if (32 * (int64_t)slots[i] >= D) return slots[i];
     return 0;
@@ -216,16 +212,14 @@ __global__ void k_ln_bwd_dx(float *gx, const G *g, const float *x, const float *
     float mu = mean[row], rs = rstd[row];
     float s1 = 0.0f, s2 = 0.0f;
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float gd = ld_f(gr, d);
-        float gp = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
+        float gp = ln_scaled_grad(ld_f(gr, d), v, scale_mode, b * D + d, d);
         s1 += gp;
         s2 += gp * ((xr[d] - mu) * rs);
     }
     float m1 = block_sum(s1, sh) / (float)D;
     float m2 = block_sum(s2, sh) / (float)D;
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
-        float gd = ld_f(gr, d);
-        float gp = scale_mode == 1 ? gd * (1.0f + v[b * D + d]) : scale_mode == 2 ? gd * v[d] : gd;
+        float gp = ln_scaled_grad(ld_f(gr, d), v, scale_mode, b * D + d, d);
         float o = rs * (gp - m1 - (xr[d] - mu) * rs * m2);
         gx[row * D + d] = acc_store(gx[row * D + d], o, acc);
     }

@@ -6,7 +6,6 @@
 // GEMMs that read it (the same bf16 values, so the same results). An input x that its producer wrote as BF16
 // (ditc_operand_dtype) is read as it is, in the forward and for dW. The GEMM epilogues (backend.h) add the bias,
 // GELU (ditc_linear_gelu_to) and the bias gradient (of a bf16 dy) without passes of their own.
-#include <stdlib.h>
 #include <string.h>
 
 #include "ops_internal.h"
@@ -54,28 +53,19 @@ static void gemm(ditc_ctx *c, int ta, int tb, int64_t m, int64_t n, int64_t k, i
     gemm_epi(c, ta, tb, m, n, k, batch, A, lda, sa, B, ldb, sb, C, ldc, sc, beta, (epilogue){0});
 }
 
-// 1 when the environment variable `name` is "0" (the A/B switches below; read once into *cache, -1 until then)
-static int switched_off(const char *name, int *cache) {
-    if (*cache < 0) {
-        const char *e = getenv(name);
-        *cache = e && !strcmp(e, "0");
-    }
-    return *cache;
-}
-
 ditc_dtype ditc_operand_dtype(const ditc_ctx *c) {
     static int off = -1; // DITC_BF16_OPERANDS=0: every op writes F32 (the results are the same)
-    return c->be->precision == DITC_PREC_BF16 && !switched_off("DITC_BF16_OPERANDS", &off) ? DITC_BF16 : DITC_F32;
+    return c->be->precision == DITC_PREC_BF16 && !ditc_env_off("DITC_BF16_OPERANDS", &off) ? DITC_BF16 : DITC_F32;
 }
 
 ditc_dtype ditc_activation_dtype(const ditc_ctx *c) {
     static int off = -1; // DITC_BF16_ACTIVATIONS=0: F32
-    return switched_off("DITC_BF16_ACTIVATIONS", &off) ? DITC_F32 : ditc_operand_dtype(c);
+    return ditc_env_off("DITC_BF16_ACTIVATIONS", &off) ? DITC_F32 : ditc_operand_dtype(c);
 }
 
 ditc_tensor *ditc_bf16_grad(ditc_ctx *c, ditc_tensor *t) {
     static int off = -1; // DITC_BF16_GRADS=0: F32 output gradients
-    if (!switched_off("DITC_BF16_GRADS", &off) && ditc_operand_dtype(c) == DITC_BF16) t->grad_dtype = DITC_BF16;
+    if (!ditc_env_off("DITC_BF16_GRADS", &off) && ditc_operand_dtype(c) == DITC_BF16) t->grad_dtype = DITC_BF16;
     return t;
 }
 
@@ -135,7 +125,7 @@ ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, di
     static int off = -1; // DITC_GELU_EPILOGUE=0: the linear, then GELU from its stored output (A/B)
     // The GELU output's gradient is bf16 at bf16 precision (ditc_bf16_grad), as autocast's: the consuming GEMM's dx
     // writes it, GELU's backward reads it (2 bytes, not 4, written and read per element of the (B, T, 4D) hidden).
-    if (switched_off("DITC_GELU_EPILOGUE", &off) || pre != out) // (the epilogue writes both in C's dtype)
+    if (ditc_env_off("DITC_GELU_EPILOGUE", &off) || pre != out) // (the epilogue writes both in C's dtype)
         return ditc_bf16_grad(c, ditc_gelu_to(c, ditc_bf16_grad(c, ditc_linear_to(c, x, w, b, pre)), out));
     ditc_tensor *g;
     ditc_bf16_grad(c, linear_fwd(c, x, w, b, pre, &g, out));
@@ -154,7 +144,7 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     ditc_tensor *pre = x->gelu_pre, *dpre = NULL;
     if (!pre || x->n_readers != 1 || !x->requires_grad || x->grad_ready || !pre->requires_grad || pre->grad_ready ||
         pre->dtype != (pre->grad_dtype == DITC_BF16 ? DITC_BF16 : DITC_F32) ||
-        switched_off("DITC_DGELU_EPILOGUE", &dgelu_off))
+        ditc_env_off("DITC_DGELU_EPILOGUE", &dgelu_off))
         pre = NULL;
     if (pre) dpre = ditc_grad_dst_any(c, pre, &acc);              // (acc 0: pre's one reader is GELU)
     ditc_tensor *dx = pre ? NULL : ditc_grad_dst_any(c, x, &acc); // BF16 where x's consumer asked (ditc_bf16_grad)
@@ -170,7 +160,7 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     // its producer, ditc_bf16_grad), written not added (DITC_BGRAD_EPILOGUE=0: bias_bwd after the GEMMs)
     static int off = -1;
     epilogue e = {0};
-    if (db && dw && !acc_b && dyg == dy && dy->dtype == DITC_BF16 && !switched_off("DITC_BGRAD_EPILOGUE", &off))
+    if (db && dw && !acc_b && dyg == dy && dy->dtype == DITC_BF16 && !ditc_env_off("DITC_BGRAD_EPILOGUE", &off))
         e.bias_grad = db;
     if (dx) gemm(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dx, K, 0, (float)acc); // dy·W
     else if (pre) gemm_epi(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dpre, K, 0, 0.0f, (epilogue){.dgelu_aux = pre});

@@ -90,6 +90,14 @@ int ditc_fail_labelled_v(ditc_status *st, int code, const char *label, const cha
     return code;
 }
 
+int ditc_env_off(const char *name, int *cache) {
+    if (*cache < 0) {
+        const char *e = getenv(name);
+        *cache = e && !strcmp(e, "0");
+    }
+    return *cache;
+}
+
 const char *ditc_printable(char out[112], const char *s, size_t n, int ascii_only) {
     size_t o = 0, i = 0;
     for (; i < n && o < 96; i++) {

@@ -42,6 +42,9 @@ char *ditc_xstrdup(const char *s); // checked strdup
 // with ascii_only, every byte >= 0x80 as \xNN. Returns out.
 const char *ditc_printable(char out[112], const char *s, size_t n, int ascii_only);
 char *ditc_path_join(const char *dir, const char *name); // malloc'd dir + "/" + name
+// 1 when the environment variable `name` is "0" (an A/B switch that turns a default path off), read once into
+// *cache (-1 until then).
+int ditc_env_off(const char *name, int *cache);
 #define ditc_xcalloc(n, size)   ditc_xcalloc_at((n), (size), __FILE__, __LINE__)
 #define ditc_xrealloc(p, bytes) ditc_xrealloc_at((p), (bytes), __FILE__, __LINE__)
 
