@@ -170,12 +170,9 @@ static operand packed_operand(ditc_backend *be, const ditc_tensor *x, void *dst)
 
 int ditc_attn_gemm_keep_probs(const ditc_ctx *c, const ditc_tensor *qkv, int heads) {
     static int off = -1; // DITC_ATTN_KEEP_P=0: the backward recomputes P (less memory: B·H·T²·2 bytes per layer)
-    if (off < 0) {
-        const char *e = getenv("DITC_ATTN_KEEP_P");
-        off = e && !strcmp(e, "0");
-    }
     int64_t B = qkv->shape[0], T = qkv->shape[1];
-    return !off && ditc_activation_dtype(c) == DITC_BF16 && B * heads * T * T * 2 <= ((int64_t)512 << 20);
+    return !ditc_env_off("DITC_ATTN_KEEP_P", &off) && ditc_activation_dtype(c) == DITC_BF16 &&
+           B * heads * T * T * 2 <= ((int64_t)512 << 20);
 }
 
 void ditc_attn_gemm_fwd(ditc_ctx *c, ditc_tensor *out, ditc_tensor *lse, const ditc_tensor *qkv, int heads,
