@@ -139,6 +139,8 @@ void cuda_col_sums_x16(ditc_backend *be, float *out, const void *x16, const floa
 // gradients): out0, out2
 void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, const void *x, int x16, const float *y,
                         const float *mean, const float *rstd, int64_t G, int64_t R, int64_t C, int acc0, int acc2);
+// out[i] (+)= Σ_s part[s·n + i] over the S chunk partials of a column sum, in chunk order
+void cuda_col_sums_fold(ditc_backend *be, float *out, const float *part, int64_t S, int64_t n, int acc);
 // mode 1 with a BF16 y (the gated residual's dgate over a bf16 linear output)
 void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R, int64_t C,
                        int acc);

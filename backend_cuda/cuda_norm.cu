@@ -1,7 +1,11 @@
 // cuda_norm.cu — LayerNorm (no affine) fused with adaLN modulate, plain modulate, the gated residual.
 // x (B, T, D); shift/scale/gate (B, D); mean/rstd (B, T). The row statistics (mean, then centred variance, fp32,
 // fixed order): a warp per row with the row in registers for D ≤ 2048, else a block per row (two passes over the
-// row in L1, block reductions); the (B, D) gradients are fixed-order column sums (cuda_col_sums).
+// row in L1, block reductions); the (B, D) gradients are fixed-order column sums: beside dx (LayerNorm+modulate, rows
+// up to 36 slots) or dy (the gated residual, D % 4 == 0) summed in the same pass over dy / dout (k_ln_mod_bwd_sums,
+// k_gated_res_bwd_sums: chunk partials, then k_col_sums_fold), else a pass of their own (cuda_col_sums).
+#include <string.h>
+
 #include "cuda_internal.cuh"
 
 #define TPB 256
@@ -125,6 +129,88 @@ __global__ void __launch_bounds__(ROW_THREADS)
     }
 }
 
+// The sum over a block's ROW_WARPS warps of each warp's slots s[k] (lane l, slot k: column l + 32k), in a fixed
+// tree (warp w adds warp w + 4, then w + 2, then w + 1) through `red`; warp 0 ends with the block's sums.
+template <int N> __device__ __forceinline__ void warps_tree_sum(float (*red)[32 * N], float *s) {
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+#pragma unroll
+    for (int h = ROW_WARPS / 2; h > 0; h >>= 1) {
+        __syncthreads(); // red is free (the previous step's, or the previous call's, reads are done)
+        if (w >= h && w < 2 * h) {
+#pragma unroll
+            for (int k = 0; k < N; k++) red[w - h][lane + 32 * k] = s[k];
+        }
+        __syncthreads();
+        if (w < h) {
+#pragma unroll
+            for (int k = 0; k < N; k++) s[k] += red[w][lane + 32 * k];
+        }
+    }
+}
+
+// dst[0, D) = the block's sums of the slots s (warps_tree_sum), written by warp 0.
+template <int N>
+__device__ __forceinline__ void block_slots_out(float (*red)[32 * N], float *s, float *dst, int64_t D) {
+    warps_tree_sum<N>(red, s);
+    if (threadIdx.x < 32) {
+#pragma unroll
+        for (int k = 0; k < N; k++)
+            if (threadIdx.x + 32 * k < D) dst[threadIdx.x + 32 * k] = s[k];
+    }
+}
+
+// LayerNorm+modulate's backward in one pass over dy and x: dx as k_ln_bwd_dx_warp (the same operations), and
+// the column sums of the shift and scale gradients (Σ dy, Σ dy·xhat over the rows of a group b) without reading dy
+// and x again. Block (z, y) takes the chunk of rows t ∈ [z·rpc, min(T, (z+1)·rpc)) of the groups
+// b = y, y + gridDim.y, …; warp w sums its rows w, w + ROW_WARPS, … in order, in its lanes' slots; the warps' sums
+// are added by warps_tree_sum and go to ps / pc [z][b][D] (NULL: not wanted), which k_col_sums_fold adds in chunk
+// order. Deterministic: the order depends on the grid shape only (ln_sums_chunks), never on timing.
+template <int N, typename G>
+__global__ void __launch_bounds__(ROW_THREADS, 2)
+    k_ln_mod_bwd_sums(float *gx, float *ps, float *pc, const G *g, const float *x, const float *mean, const float *rstd,
+                      const float *sc, int64_t Gn, int64_t T, int64_t D, int64_t rpc, int acc) {
+    __shared__ float red[ROW_WARPS / 2][32 * N];
+    const int lane = threadIdx.x & 31;
+    const int64_t t0 = (int64_t)blockIdx.x * rpc, t1 = t0 + rpc < T ? t0 + rpc : T;
+    for (int64_t b = blockIdx.y; b < Gn; b += gridDim.y) {
+        float s_sh[N], s_sc[N];
+#pragma unroll
+        for (int k = 0; k < N; k++) s_sh[k] = s_sc[k] = 0.0f;
+        for (int64_t t = t0 + (threadIdx.x >> 5); t < t1; t += ROW_WARPS) {
+            const int64_t row = b * T + t;
+            const float *xr = x + row * D;
+            const G *gr = g + row * D;
+            // (g' and xhat recomputed from dy and x in the second pass, in L1 by then: the slots hold the sums)
+            float mu = mean[row], rs = rstd[row], s1 = 0.0f, s2 = 0.0f;
+#pragma unroll
+            for (int k = 0; k < N; k++) {
+                int64_t d = lane + 32 * k;
+                float gp = 0.0f, xh = 0.0f;
+                if (d < D) {
+                    float dy = ld_f(gr, d);
+                    gp = ln_scaled_grad(dy, sc, sc ? 1 : 0, b * D + d, d);
+                    xh = (xr[d] - mu) * rs;
+                    s_sh[k] += dy;
+                    s_sc[k] += dy * xh;
+                }
+                s1 += gp;
+                s2 += gp * xh;
+            }
+            float m1 = warp_sum(s1) / (float)D, m2 = warp_sum(s2) / (float)D;
+#pragma unroll
+            for (int k = 0; k < N; k++) {
+                int64_t d = lane + 32 * k;
+                if (d >= D) continue;
+                float gp = ln_scaled_grad(ld_f(gr, d), sc, sc ? 1 : 0, b * D + d, d);
+                gx[row * D + d] = acc_store(gx[row * D + d], rs * (gp - m1 - (xr[d] - mu) * rs * m2), acc);
+            }
+        }
+        const int64_t at = ((int64_t)blockIdx.x * Gn + b) * D; // (ps, pc and the flags uniform: barriers allowed)
+        if (ps) block_slots_out<N>(red, s_sh, ps + at, D);
+        if (pc) block_slots_out<N>(red, s_sc, pc + at, D);
+    }
+}
+
 // The slots per lane of the warp-per-row kernels for rows of D elements, 0: the block-per-row ones (D > 2048, or
 // DITC_LN_WARP=0, read once: an A/B switch).
 static int ln_slots(int64_t D) {
@@ -179,6 +265,60 @@ template <typename G> struct ln_bwd_launch {
     }
 };
 
+// k_ln_mod_bwd_sums up to this many slots (DiT S/B/L/XL: 12/24/32/36): three row slots per lane in registers;
+// wider rows take the dx kernel and the column-sum pass.
+#define LN_SUMS_SLOTS 36
+template <typename G> struct ln_sums_launch {
+    ditc_backend *be;
+    float *gx, *ps, *pc;
+    const G *g;
+    const float *x, *mean, *rstd, *sc;
+    int64_t Gn, T, D, rpc;
+    dim3 grid;
+    int acc;
+    template <int N> void go() const {
+        if constexpr (N <= LN_SUMS_SLOTS)
+            k_ln_mod_bwd_sums<N, G>
+                <<<grid, ROW_THREADS, 0, cstream(be)>>>(gx, ps, pc, g, x, mean, rstd, sc, Gn, T, D, rpc, acc);
+    }
+};
+
+// k_ln_mod_bwd_sums' grid for Gn groups of T rows: grid.y up to Gn groups, grid.x S chunks of rpc rows (at least
+// ROW_WARPS), at most one wave of two blocks per SM (its launch bounds) while the groups allow: fewer chunks, less
+// partial sums to write and fold.
+static dim3 ln_sums_grid(ditc_backend *be, int64_t Gn, int64_t T, int64_t *S, int64_t *rpc) {
+    int64_t gy = Gn < 65535 ? Gn : 65535, sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
+    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
+    int64_t s = 2 * sms / gy, most = (T + ROW_WARPS - 1) / ROW_WARPS;
+    if (s > most) s = most;
+    if (s > cuda_grid_cap) s = cuda_grid_cap;
+    if (s < 1) s = 1;
+    *rpc = (T + s - 1) / s;
+    *S = (T + *rpc - 1) / *rpc;
+    return dim3((unsigned)*S, (unsigned)gy);
+}
+
+// LayerNorm+modulate's backward in one pass (dx and the wanted modulation gradients): 0 when it does not apply
+// (no dx, rows wider than LN_SUMS_SLOTS slots, DITC_LN_WARP=0, or DITC_FUSED_SUMS=0: an A/B switch).
+template <typename G>
+static int ln_mod_bwd_fused(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift, ditc_tensor *dscale, const G *g,
+                            const ditc_tensor *x, const ditc_tensor *mean, const ditc_tensor *rstd,
+                            const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale) {
+    static int off = -1;
+    int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2], S, rpc;
+    int n = ln_slots(D);
+    if (!dx || !(dshift || dscale) || !n || n > LN_SUMS_SLOTS || ditc_env_off("DITC_FUSED_SUMS", &off)) return 0;
+    dim3 grid = ln_sums_grid(be, B, T, &S, &rpc);
+    const int64_t part = S * B * D; // floats of one gradient's chunk partials
+    float *ps = (float *)cuda_scratch(be, (size_t)(2 * part) * sizeof(float)), *pc = ps + part;
+    with_slots(n, ln_sums_launch<G>{be, F32P(dx), dshift ? ps : NULL, dscale ? pc : NULL, g, CF32P(x), CF32P(mean),
+                                    CF32P(rstd), scale ? CF32P(scale) : NULL, B, T, D, rpc, grid, acc_x});
+    CUDA_LAUNCHED();
+    if (dshift) cuda_col_sums_fold(be, F32P(dshift), ps, S, B * D, acc_shift);
+    if (dscale) cuda_col_sums_fold(be, F32P(dscale), pc, S, B * D, acc_scale);
+    return 1;
+}
+
 extern "C" void cuda_ln_mod_fwd(ditc_backend *be, ditc_tensor *y, ditc_tensor *mean, ditc_tensor *rstd,
                                 const ditc_tensor *x, const ditc_tensor *shift, const ditc_tensor *scale, float eps) {
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
@@ -232,6 +372,7 @@ static void ln_mod_bwd_g(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshift,
                          const ditc_tensor *scale, int acc_x, int acc_shift, int acc_scale) {
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2];
     const int g16 = sizeof(G) == 2;
+    if (ln_mod_bwd_fused(be, dx, dshift, dscale, g, x, mean, rstd, scale, acc_x, acc_shift, acc_scale)) return;
     if (dx) {
         const float *v = scale ? CF32P(scale) : NULL;
         if (int n = ln_slots(D))
@@ -321,6 +462,68 @@ __global__ void k_gated_res_bwd(float *gx, float *gy, __nv_bfloat16 *gy16, const
     }
 }
 
+// 4 consecutive elements (16-byte aligned F32, 8-byte aligned bf16)
+__device__ __forceinline__ float4 ld4(const float *p, int64_t i) { return *(const float4 *)(p + i); }
+__device__ __forceinline__ float f32_bits(unsigned u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+// (a bf16 is the high half of its F32; element 4i + k at bf16 k of the 8 bytes, the first of a pair in the low half)
+__device__ __forceinline__ float4 ld4(const __nv_bfloat16 *p, int64_t i) {
+    uint2 u = *(const uint2 *)(p + i);
+    return make_float4(f32_bits(u.x << 16), f32_bits(u.x & 0xffff0000u), f32_bits(u.y << 16),
+                       f32_bits(u.y & 0xffff0000u));
+}
+__device__ __forceinline__ void st4_bf16(__nv_bfloat16 *p, int64_t i, float4 v) {
+    __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+    uint2 u;
+    memcpy(&u.x, &lo, 4);
+    memcpy(&u.y, &hi, 4);
+    *(uint2 *)(p + i) = u;
+}
+__device__ __forceinline__ float4 acc4(float4 old, float4 v, int acc) {
+    return acc ? make_float4(old.x + v.x, old.y + v.y, old.z + v.z, old.w + v.w) : v;
+}
+
+#define RES_COLS 128 // columns of a k_gated_res_bwd_sums block: 4 per lane
+// The gated residual's backward in one pass over dout and y: gx (+)= dout and gy (+)= gate[b]·dout as
+// k_gated_res_bwd (gy F32, or gy16 written once as bf16; either pointer NULL: not wanted), and dgate's column sums
+// Σ dout·y over chunks of rows without reading dout again. Block (x, y, z): columns [RES_COLS·x, RES_COLS·x +
+// RES_COLS) (lane l: 4 at RES_COLS·x + 4l; D % 4 == 0, rows 16-byte aligned), groups b = y, y + gridDim.y, …, rows
+// t ∈ [z·rpc, min(T, (z+1)·rpc)); warp w sums its rows w, w + ROW_WARPS, … in order, the warps are added by
+// warps_tree_sum, the block's sums go to pg[z][b][D] and k_col_sums_fold adds the chunks in order.
+template <typename Y>
+__global__ void __launch_bounds__(ROW_THREADS, 4)
+    k_gated_res_bwd_sums(float *gx, float *gy, __nv_bfloat16 *gy16, float *pg, const float *g, const float *gate,
+                         const Y *y, int64_t Gn, int64_t T, int64_t D, int64_t rpc, int acc_x, int acc_y) {
+    __shared__ float red[ROW_WARPS / 2][32 * 4];
+    const int64_t c = (int64_t)blockIdx.x * RES_COLS + 4 * (threadIdx.x & 31);
+    const int64_t t0 = (int64_t)blockIdx.z * rpc, t1 = t0 + rpc < T ? t0 + rpc : T;
+    for (int64_t b = blockIdx.y; b < Gn; b += gridDim.y) {
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (c < D) {
+            const float4 gt = ld4(gate, b * D + c);
+#pragma unroll 2
+            for (int64_t t = t0 + (threadIdx.x >> 5); t < t1; t += ROW_WARPS) {
+                const int64_t i = (b * T + t) * D + c;
+                const float4 d = ld4(g, i), v = ld4(y, i);
+                if (gx) *(float4 *)(gx + i) = acc4(ld4(gx, i), d, acc_x);
+                const float4 q = make_float4(gt.x * d.x, gt.y * d.y, gt.z * d.z, gt.w * d.w);
+                if (gy) *(float4 *)(gy + i) = acc4(ld4(gy, i), q, acc_y);
+                if (gy16) st4_bf16(gy16, i, q);
+                s[0] += d.x * v.x, s[1] += d.y * v.y, s[2] += d.z * v.z, s[3] += d.w * v.w;
+            }
+        }
+        // (the slots as warps_tree_sum's: lane l's slot k is column 4l + k of the block's, at red[·][l + 32k])
+        warps_tree_sum<4>(red, s);
+        if (threadIdx.x < 32 && c < D) {
+            float *dst = pg + ((int64_t)blockIdx.z * Gn + b) * D + c;
+            *(float4 *)dst = make_float4(s[0], s[1], s[2], s[3]);
+        }
+    }
+}
+
 extern "C" void cuda_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const ditc_tensor *x, const ditc_tensor *gate,
                                    const ditc_tensor *y) {
     int64_t T = x->shape[1], D = x->shape[2], n = x->numel;
@@ -333,11 +536,54 @@ extern "C" void cuda_gated_res_fwd(ditc_backend *be, ditc_tensor *out, const dit
     CUDA_LAUNCHED();
 }
 
+static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
+// The gated residual's backward with dgate in one pass (k_gated_res_bwd_sums): 0 when it does not apply (no dx or dy
+// beside dgate, D % 4 ≠ 0, a buffer not 16-byte aligned, or DITC_FUSED_SUMS=0: an A/B switch).
+static int gated_res_bwd_fused(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
+                               const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y, int acc_x,
+                               int acc_gate, int acc_y) {
+    static int off = -1;
+    int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2];
+    if (!dgate || !(dx || dy) || D % 4 || ditc_env_off("DITC_FUSED_SUMS", &off)) return 0;
+    const void *ptrs[] = {dx ? dx->data : NULL, dy ? dy->data : NULL, dout->data, gate->data, y->data};
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        if (!aligned16(ptrs[i])) return 0;
+    // grid: RES_COLS columns × up to B groups × S chunks of rpc rows (at least ROW_WARPS), at most one wave of 4
+    // blocks per SM (its launch bounds) while the groups allow (fewer chunks: less partial sums)
+    int64_t gx_ = (D + RES_COLS - 1) / RES_COLS, gy = B < 65535 ? B : 65535;
+    int64_t sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
+    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
+    int64_t S = 4 * sms / (gx_ * gy), most = (T + ROW_WARPS - 1) / ROW_WARPS;
+    if (S > most) S = most;
+    if (S > 65535) S = 65535;
+    if (S > cuda_grid_cap) S = cuda_grid_cap;
+    if (S < 1) S = 1;
+    int64_t rpc = (T + S - 1) / S;
+    S = (T + rpc - 1) / rpc;
+    dim3 grid((unsigned)gx_, (unsigned)gy, (unsigned)S);
+    float *pg = (float *)cuda_scratch(be, (size_t)(S * B * D) * sizeof(float));
+    const int bf = dy && dy->dtype == DITC_BF16;
+    float *gxp = dx ? F32P(dx) : NULL, *gyp = dy && !bf ? F32P(dy) : NULL;
+    __nv_bfloat16 *gy16 = bf ? (__nv_bfloat16 *)dy->data : NULL;
+    if (y->dtype == DITC_BF16)
+        k_gated_res_bwd_sums<<<grid, ROW_THREADS, 0, cstream(be)>>>(
+            gxp, gyp, gy16, pg, CF32P(dout), CF32P(gate), (const __nv_bfloat16 *)y->data, B, T, D, rpc, acc_x, acc_y);
+    else
+        k_gated_res_bwd_sums<<<grid, ROW_THREADS, 0, cstream(be)>>>(gxp, gyp, gy16, pg, CF32P(dout), CF32P(gate),
+                                                                    CF32P(y), B, T, D, rpc, acc_x, acc_y);
+    CUDA_LAUNCHED();
+    cuda_col_sums_fold(be, F32P(dgate), pg, S, B * D, acc_gate);
+    return 1;
+}
+
 extern "C" void cuda_gated_res_bwd(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dgate, ditc_tensor *dy,
                                    const ditc_tensor *dout, const ditc_tensor *gate, const ditc_tensor *y, int acc_x,
                                    int acc_gate, int acc_y) {
     int64_t B = y->shape[0], T = y->shape[1], D = y->shape[2], n = y->numel;
     if (!n) return;
+    DITC_CHECK(!(dy && dy->dtype == DITC_BF16 && acc_y), "gated_res_bwd: a BF16 dy is written, not accumulated");
+    if (gated_res_bwd_fused(be, dx, dgate, dy, dout, gate, y, acc_x, acc_gate, acc_y)) return;
     if (dx || dy) {
         int bf = dy && dy->dtype == DITC_BF16;
         DITC_CHECK(!bf || !acc_y, "gated_res_bwd: a BF16 dy is written, not accumulated");

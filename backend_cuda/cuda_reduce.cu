@@ -165,6 +165,12 @@ extern "C" void cuda_col_sums_dual(ditc_backend *be, float *out0, float *out2, c
     else col_sums_dual(be, out0, out2, (const float *)x, y, mean, rstd, G, R, C, acc0, acc2);
 }
 
+extern "C" void cuda_col_sums_fold(ditc_backend *be, float *out, const float *part, int64_t S, int64_t n, int acc) {
+    if (!n) return;
+    k_col_sums_fold<<<grid_for(n, TPB), TPB, 0, cstream(be)>>>(out, part, S, n, acc);
+    CUDA_LAUNCHED();
+}
+
 extern "C" void cuda_col_sums_y16(ditc_backend *be, float *out, const float *x, const void *y16, int64_t G, int64_t R,
                                   int64_t C, int acc) {
     col_sums(be, out, x, (const __nv_bfloat16 *)y16, NULL, NULL, G, R, C, 1, acc);

@@ -183,6 +183,13 @@ static void poison(pt *p) {
     upload(p);
 }
 
+// Both sides the same new finite values in [-1, 1) (an accumulator that a previous case left NaN).
+static void refill(pt *p) {
+    ditc_rng_fill_uniform(p->host, (size_t)p->t[0].numel, 1234, 7, (uint32_t)seed_ctr++, 0);
+    for (int64_t i = 0; i < p->t[0].numel; i++) p->host[i] = 2.0f * p->host[i] - 1.0f;
+    upload(p);
+}
+
 // Both sides take the CPU side's values: an accumulator whose contents were only compared within a tolerance (a
 // widened bf16 output may differ by one bf16 ulp) starts equal on both sides.
 static void same_both(pt *p) {
@@ -1527,6 +1534,103 @@ static void t_col_chunks(void) {
     block_free(&k);
 }
 
+// LayerNorm+modulate's backward with dx and the modulation gradients together (CUDA: one pass over dy and x,
+// k_ln_mod_bwd_sums, rows up to 36 slots): 5 groups of 48 rows (6 chunks of 8), 2 groups of 9 (chunks of 8 and 1:
+// warps without a row; part slots at D 80); each modulation gradient alone beside dx, and with an acc other than dx's;
+// F32 and bf16 dy. The capped pass (DITC_CUDA_GRID_CAP=3) loops over the groups (grid.y 3 < 5) and puts 16 rows in a
+// chunk (2 a warp).
+static void t_ln_sums(void) {
+    const sizes zs[] = {{"ln sums", 5, 48, 64, 4, 0, 0, 0, 0, 0, 0}, {"ln sums", 2, 9, 80, 4, 0, 0, 0, 0, 0, 0}};
+    for (size_t i = 0; i < sizeof zs / sizeof *zs; i++) {
+        block k;
+        block_new(&k, &zs[i]);
+        bf16_twin dyh; // dy as bf16 (the consuming linear's dx GEMM at bf16)
+        bf16_new(&dyh, &k.dy);
+        for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
+        BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+        for (int b16 = 0; b16 < 2; b16++)
+            for (int acc = 0; acc < 2; acc++) {
+                char name[64], what[64];
+                snprintf(name, sizeof name, "ln_mod_bwd B=%lld T=%lld%s", (long long)zs[i].B, (long long)zs[i].T,
+                         b16 ? " bf16 dy" : "");
+#define DY        (b16 ? &dyh.t[K_] : X(k.dy))
+#define ACC(p, a) ((a) ? refill(&(p)) : poison(&(p)))
+                ACC(k.dx, acc), ACC(k.ds1, !acc), ACC(k.ds2, acc); // (dshift's acc the other one)
+                BOTH(ln_mod_bwd, X(k.dx), X(k.ds1), X(k.ds2), DY, X(k.x), X(k.m), X(k.r), X(k.s2), acc, !acc, acc);
+                snprintf(what, sizeof what, "all three, dx acc %d", acc), expect(name, what, &k.dx, TOL_FP32);
+                snprintf(what, sizeof what, "all three, dshift acc %d", !acc), expect(name, what, &k.ds1, TOL_FP32);
+                snprintf(what, sizeof what, "all three, dscale acc %d", acc), expect(name, what, &k.ds2, TOL_FP32);
+                ACC(k.dx, acc), ACC(k.ds1, acc), poison(&k.ds2);
+                BOTH(ln_mod_bwd, X(k.dx), X(k.ds1), NULL, DY, X(k.x), X(k.m), X(k.r), X(k.s2), acc, acc, 0);
+                snprintf(what, sizeof what, "dx + dshift%s: dx", acc ? " acc" : ""),
+                    expect(name, what, &k.dx, TOL_FP32);
+                snprintf(what, sizeof what, "dx + dshift%s: dshift", acc ? " acc" : "");
+                expect(name, what, &k.ds1, TOL_FP32);
+                expect_gap(name, "dx + dshift: dscale untouched", &k.ds2, TOL_FP32, k.ds2.t[0].numel);
+                ACC(k.dx, acc), ACC(k.ds2, acc), poison(&k.ds1);
+                BOTH(ln_mod_bwd, X(k.dx), NULL, X(k.ds2), DY, X(k.x), X(k.m), X(k.r), X(k.s2), acc, 0, acc);
+                snprintf(what, sizeof what, "dx + dscale%s: dx", acc ? " acc" : ""),
+                    expect(name, what, &k.dx, TOL_FP32);
+                snprintf(what, sizeof what, "dx + dscale%s: dscale", acc ? " acc" : "");
+                expect(name, what, &k.ds2, TOL_FP32);
+                expect_gap(name, "dx + dscale: dshift untouched", &k.ds1, TOL_FP32, k.ds1.t[0].numel);
+#undef DY
+#undef ACC
+            }
+        for (int s = 0; s < 2; s++) BE[s]->free(BE[s], dyh.t[s].data);
+        block_free(&k);
+    }
+}
+
+// The gated residual's backward with dgate (CUDA: one pass over dout and y, k_gated_res_bwd_sums, 4 columns a lane,
+// when D % 4 == 0): D 64 (lanes without columns), 260 (a last block of 4 columns), 66 (the two-pass fallback); y F32
+// and bf16; dx and an F32 dy beside dgate with different acc, dy written as bf16 without dx (the model's case: the
+// residual takes over dout's buffer), dx without dy. 5 groups of 48 rows (6 chunks of 8; the capped pass loops over
+// the groups, 2 rows a warp).
+static void t_res_sums(void) {
+    const sizes zs[] = {{"res sums", 5, 48, 64, 4, 0, 0, 0, 0, 0, 0},
+                        {"res sums", 2, 9, 260, 4, 0, 0, 0, 0, 0, 0},
+                        {"res sums", 2, 9, 66, 4, 0, 0, 0, 0, 0, 0}};
+    for (size_t i = 0; i < sizeof zs / sizeof *zs; i++) {
+        block k;
+        block_new(&k, &zs[i]);
+        bf16_twin y16; // y a bf16 linear output
+        bf16_new(&y16, &k.x2);
+        for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &y16.t[s], &k.x2.t[s]);
+        for (int yb = 0; yb < 2; yb++)
+            for (int acc = 0; acc < 2; acc++) {
+                char name[64], what[64];
+                snprintf(name, sizeof name, "gated_res_bwd B=%lld T=%lld D=%lld%s", (long long)zs[i].B,
+                         (long long)zs[i].T, (long long)zs[i].D, yb ? " bf16 y" : "");
+#define Y         (yb ? &y16.t[K_] : X(k.x2))
+#define ACC(p, a) ((a) ? refill(&(p)) : poison(&(p)))
+                ACC(k.dx, acc), ACC(k.ds1, !acc), ACC(k.y, acc); // (dgate's acc the other one)
+                BOTH(gated_res_bwd, X(k.dx), X(k.ds1), X(k.y), X(k.dy), X(k.s1), Y, acc, !acc, acc);
+                snprintf(what, sizeof what, "dx acc %d", acc), expect(name, what, &k.dx, TOL_FP32);
+                snprintf(what, sizeof what, "dgate acc %d", !acc), expect(name, what, &k.ds1, TOL_FP32);
+                snprintf(what, sizeof what, "dy acc %d", acc), expect(name, what, &k.y, TOL_FP32);
+                { // dy written as bf16, no dx
+                    bf16_twin h;
+                    bf16_new(&h, &k.y);
+                    poison(&k.dx), ACC(k.ds1, acc);
+                    BOTH(gated_res_bwd, NULL, X(k.ds1), &h.t[K_], X(k.dy), X(k.s1), Y, 0, acc, 0);
+                    bf16_widen(&h, &k.y), expect(name, "no dx: dy -> bf16", &k.y, TOL_BF16_OUT);
+                    snprintf(what, sizeof what, "no dx: dgate acc %d", acc), expect(name, what, &k.ds1, TOL_FP32);
+                    expect_gap(name, "no dx: dx untouched", &k.dx, TOL_FP32, k.dx.t[0].numel);
+                }
+                ACC(k.dx, acc), ACC(k.ds1, acc), poison(&k.y);
+                BOTH(gated_res_bwd, X(k.dx), X(k.ds1), NULL, X(k.dy), X(k.s1), Y, acc, acc, 0);
+                snprintf(what, sizeof what, "no dy: dx acc %d", acc), expect(name, what, &k.dx, TOL_FP32);
+                snprintf(what, sizeof what, "no dy: dgate acc %d", acc), expect(name, what, &k.ds1, TOL_FP32);
+                expect_gap(name, "no dy: dy untouched", &k.y, TOL_FP32, k.y.t[0].numel);
+#undef Y
+#undef ACC
+            }
+        for (int s = 0; s < 2; s++) BE[s]->free(BE[s], y16.t[s].data);
+        block_free(&k);
+    }
+}
+
 // LayerNorm rows of other widths (CUDA: a warp per row with the row in registers up to D 2048 — whole slots at D 32
 // and 64, part slots at the toy D 80 — longer rows a block each: D 2100)
 static void t_ln_widths(void) {
@@ -1577,7 +1681,7 @@ static void run_suite(const sizes *z, int real) {
     if (want("attention")) t_attention(z, real), t_attention_gemm(z, real);
     if (want("rng")) t_rng(z, real);
     if (want("elementwise")) t_elementwise(z);
-    if (want("norm")) t_norm(z), t_col_chunks(), t_ln_widths();
+    if (want("norm")) t_norm(z), t_col_chunks(), t_ln_sums(), t_res_sums(), t_ln_widths();
     if (want("reduce")) t_reduce(z);
     if (want("layout")) t_layout(z);
     if (want("diffusion")) t_diffusion(z);
