@@ -1583,7 +1583,7 @@ static void t_ln_sums(void) {
 }
 
 // The gated residual's backward with dgate (CUDA: one pass over dout and y, k_gated_res_bwd_sums, 4 columns a lane,
-// when D % 4 == 0): D 64 (lanes without columns), 260 (a last block of 4 columns), 66 (the two-pass fallback); y F32
+// when D % 4 == 0; and its forward, 4 elements a thread): D 64 (lanes without columns), 260 (a last block of 4 columns), 66 (the two-pass fallback); y F32
 // and bf16; dx and an F32 dy beside dgate with different acc, dy written as bf16 without dx (the model's case: the
 // residual takes over dout's buffer), dx without dy. 5 groups of 48 rows (6 chunks of 8; the capped pass loops over
 // the groups, 2 rows a warp).
@@ -1597,6 +1597,12 @@ static void t_res_sums(void) {
         bf16_twin y16; // y a bf16 linear output
         bf16_new(&y16, &k.x2);
         for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &y16.t[s], &k.x2.t[s]);
+        for (int yb = 0; yb < 2; yb++) { // (and the forward: 4 elements a thread when D % 4 == 0)
+            char fname[64];
+            snprintf(fname, sizeof fname, "gated_res_fwd D=%lld%s", (long long)zs[i].D, yb ? " bf16 y" : "");
+            poison(&k.y), BOTH(gated_res_fwd, X(k.y), X(k.x), X(k.s1), yb ? &y16.t[K_] : X(k.x2));
+            expect(fname, "out", &k.y, TOL_FP32);
+        }
         for (int yb = 0; yb < 2; yb++)
             for (int acc = 0; acc < 2; acc++) {
                 char name[64], what[64];
