@@ -303,6 +303,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # 50 MB; the default 256 MiB chunk of 21 images goes to HBM and back: ~1 GB per layer)
     gpu bench_bf16_score24 60 "$BK" env DITC_ATTN_SCORE_MB=24 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # ... and a middle chunk (64 MiB: 5 images, 7 chunks a layer) in case 24 MiB's 16 chunks of small GEMMs lose to
+    # their launches and tails
+    gpu bench_bf16_score64 60 "$BK" env DITC_ATTN_SCORE_MB=64 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32
