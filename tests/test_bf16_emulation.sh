@@ -25,7 +25,9 @@
 #     output's gradient gone from the arena;
 #  7. the flash attention (DITC_ATTN=flash: backend.h flash_fwd/bwd, the CPU's loops of the GPU kernels' arithmetic)
 #     against the default GEMM attention at bf16: within 2e-2 in check, 5e-3 in the weights after 6 steps, not equal;
-#     its arena lacks exactly the kept probabilities (nothing of size T²).
+#     its arena lacks exactly the kept probabilities (nothing of size T²);
+#  8. the GELU output recomputed for fc2's dW GEMM instead of kept (DITC_GELU_RECOMPUTE=1): fp32 training bit for bit,
+#     bf16 check within 1e-2 and not equal, the arena one GELU output per block but one smaller.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
 run_dir() { ls -d "$1"/*/ 2>/dev/null | head -n 1; }
@@ -261,6 +263,26 @@ run ka env DITC_ATTN_KEEP_P=0 "$DITC" bench "${S2[@]}" --batch 8 --precision bf1
     fail "DITC_ATTN_KEEP_P=0 bench"
 [ "$(arena ka)" = "$(arena fa)" ] && [ "$(grep -o 'last loss.*' "$TMP/ka.out")" = "$(grep -o 'last loss.*' "$TMP/ga.out")" ]
 check $? "DITC_ATTN_KEEP_P=0 (the GEMM attention recomputes P): the same loss, the arena of the flash path ($(arena ka) MiB)"
+
+# 8. the GELU output dropped after fc2's forward and recomputed for fc2's dW GEMM (DITC_GELU_RECOMPUTE=1, ops.h
+#    ditc_gelu_drop): fp32 training bit for bit (the GELU epilogue and the recompute are the same CPU GELU), with
+#    micro-batches; at bf16 within 1e-2 in check and not identical (GELU of the rounded pre-activation, as the GELU
+#    output autocast PyTorch saves); the arena (blocks − 1) × B·T·4D × 4 bytes smaller (one GELU output at a time)
+run gr1 env DITC_GELU_RECOMPUTE=1 "$DITC" train "${F[@]}" --results-dir "$TMP/gr1" || { fail "DITC_GELU_RECOMPUTE=1 fp32 train"; show gr1; }
+same_run "the GELU output recomputed for fc2's dW = kept: fp32 training bit for bit" "$TMP/ge1" "$TMP/gr1"
+if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
+    check16 gr.c s2 3 "$TMP/gr.s2.safetensors" DITC_GELU_RECOMPUTE=1
+    stc "the GELU output recomputed from the bf16 pre-activation vs kept from the epilogue, check at bf16: within 1e-2" \
+        "$TMP/gr.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
+    stc "... and not identical (the recompute is in use)" "$TMP/gr.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
+fi
+run gra "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 &&
+    run grb env DITC_GELU_RECOMPUTE=1 "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 ||
+    fail "DITC_GELU_RECOMPUTE bench"
+want=$(awk 'BEGIN { printf "%.3f", 1 * 8 * 64 * 4 * 96 * 4 / 1048576 }')
+awk -v a="$(arena gra)" -v b="$(arena grb)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }' &&
+    [ "$(grep -o 'last loss.*' "$TMP/gra.out")" = "$(grep -o 'last loss.*' "$TMP/grb.out")" ]
+check $? "DITC_GELU_RECOMPUTE=1: the arena $want MiB smaller ($(arena gra) -> $(arena grb) MiB), the same loss"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

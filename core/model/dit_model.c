@@ -120,7 +120,9 @@ static void block_forward(ditc_ctx *c, void *user, ditc_tensor *const *in, ditc_
     x = ditc_gated_residual(c, x, mod[2], ditc_bf16_grad(c, ditc_linear_to(c, h, b->proj_w, b->proj_b, act)));
     h = ditc_bf16_grad(c, ditc_ln_modulate_to(c, x, mod[3], mod[4], 1e-6f, op));
     h = ditc_linear_gelu_to(c, h, b->fc1_w, b->fc1_b, act, op); // (B, T, 4D): fc1 and GELU, one GEMM
-    out[0] = ditc_gated_residual(c, x, mod[5], ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc2_w, b->fc2_b, act)));
+    ditc_tensor *mlp = ditc_bf16_grad(c, ditc_linear_to(c, h, b->fc2_w, b->fc2_b, act));
+    ditc_gelu_drop(c, h); // (DITC_GELU_RECOMPUTE=1: fc2's backward recomputes it)
+    out[0] = ditc_gated_residual(c, x, mod[5], mlp);
 }
 
 ditc_tensor *ditc_dit_forward(ditc_ctx *c, ditc_dit *m, ditc_tensor *x, const float *t, const int32_t *y) {

@@ -42,6 +42,11 @@ ditc_tensor *ditc_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_dtype out);
 // back; at fp32 the results are the two ops' exactly). The same two tape nodes. DITC_GELU_EPILOGUE=0: the two ops.
 ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc_tensor *b, ditc_dtype pre,
                                  ditc_dtype out);
+// After g's one reader (the MLP's second linear) has run its forward, with DITC_GELU_RECOMPUTE=1: g's memory goes back
+// to the arena (the next MLP's GELU output takes it) and that linear's backward recomputes GELU(pre) for its dW GEMM
+// only (GELU's own backward and the GELU-gradient epilogue read the pre-activation). B·T·4D elements less per block
+// kept for the backward, one elementwise pass more per block. A no-op otherwise (and in checkpointed segments).
+void ditc_gelu_drop(ditc_ctx *c, ditc_tensor *g);
 ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,
                                  ditc_dtype out);
 // qkv F32 or BF16; the fused (fp32) kernels get F32 copies, the GEMM path reads it as it is

@@ -38,6 +38,8 @@ typedef struct ditc_tensor {
     // tape nodes recorded that read this tensor (its one reader, a linear, may fold GELU's backward into its dx GEMM)
     struct ditc_tensor *gelu_pre;
     int n_readers;
+    int gelu_dropped; // its memory handed back after its reader's forward; that reader's backward recomputes it from
+                      // gelu_pre (ops_linear.c ditc_gelu_drop, DITC_GELU_RECOMPUTE=1); data is NULL
     // parameters: the first tape node of the current forward that reads it (valid when tape_gen equals the
     // context's gen; core/ops/autograd.c). Its gradient is final once backward has passed that node.
     int tape_first;
