@@ -815,6 +815,7 @@ static void t_attention_gemm(const sizes *z, int real) {
         softmax_case(7, 300);
         softmax_case(6, 64);
         softmax_case(3, 1100);
+        softmax_case(4, 100), softmax_case(4, 256), softmax_case(2, 1000); // (the warp kernels' 4, 8, 32 slots)
         attention_gemm(2, 45, 3, 16, DITC_PREC_FP32, TOL_FP32);
         attention_gemm(z->B, z->T, (int)z->H, (int)(z->D / z->H), DITC_PREC_FP32, TOL_FP32);
         // bf16 at toy sizes too (the sanitizer runs use --small): bf16 P/dS, the kept probabilities, outer batches
@@ -937,6 +938,11 @@ static void t_elementwise(const sizes *z) {
             for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
             poison(&k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), &dyh.t[K_], X(k.x), 0);
             expect("gelu", "bwd, bf16 dy", &k.dx, T32);
+            poison(&k.dx), BOTH(unary_bwd, DITC_UN_GELU_TANH, X(k.dx), &dyh.t[K_], &xh.t[K_], 0);
+            expect("gelu", "bwd, bf16 dy x", &k.dx, T32);
+            bf16_new(&h, &k.dx);
+            BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], &dyh.t[K_], X(k.x), 0);
+            bf16_widen(&h, &k.dx), expect("gelu", "bwd, bf16 dy -> bf16", &k.dx, TOL_BF16_OUT);
             bf16_new(&h, &k.dx); // the bf16 training pass: all three bf16
             BOTH(unary_bwd, DITC_UN_GELU_TANH, &h.t[K_], &dyh.t[K_], &xh.t[K_], 0);
             bf16_widen(&h, &k.dx), expect("gelu", "bwd, bf16 dy x -> bf16", &k.dx, TOL_BF16_OUT);
@@ -1637,6 +1643,50 @@ static void t_res_sums(void) {
     }
 }
 
+// LayerNorm+modulate at every slot count of the warp-per-row kernels (CUDA: k_ln_mod_fwd_warp, k_ln_bwd_dx_warp,
+// k_ln_mod_bwd_sums are instantiated per slot count: D 32·N − 12, a part slot at the end), F32 and bf16 y and dy,
+// dx alone and with the modulation gradients; rows enough for 16384+ elements (a few bf16 flips within TOL_BF16_OUT).
+// Not in the capped pass (the launch shapes are the other cases': the slot counts only change the unrolling).
+static void t_ln_slots(void) {
+    const int slots[] = {1, 2, 4, 8, 12, 16, 24, 32, 36, 48, 64};
+    for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
+        const int64_t D = 32 * slots[i] - 12, T = (16384 / 2 + D - 1) / D;
+        sizes zs = {"ln slots", 2, T, D, 4, 0, 0, 0, 0, 0, 0};
+        block k;
+        block_new(&k, &zs);
+        char name[64];
+        snprintf(name, sizeof name, "ln slots %d (D %lld)", slots[i], (long long)D);
+        bf16_twin h, dyh;
+        bf16_new(&h, &k.y);
+        BOTH(ln_mod_fwd, &h.t[K_], X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+        bf16_widen(&h, &k.y), expect(name, "fwd y -> bf16", &k.y, TOL_BF16_OUT);
+        poison(&k.y), poison(&k.m), poison(&k.r);
+        BOTH(ln_mod_fwd, X(k.y), X(k.m), X(k.r), X(k.x), X(k.s1), X(k.s2), 1e-6f);
+        expect(name, "fwd y", &k.y, TOL_FP32), expect(name, "fwd rstd", &k.r, TOL_FP32);
+        bf16_new(&dyh, &k.dy);
+        for (int s = 0; s < 2; s++) BE[s]->cast(BE[s], &dyh.t[s], &k.dy.t[s]);
+        for (int b16 = 0; b16 < 2; b16++) {
+            const char *dx_name = b16 ? "bf16 dy: dx" : "dx";
+            poison(&k.dx), BOTH(ln_mod_bwd, X(k.dx), NULL, NULL, b16 ? &dyh.t[K_] : X(k.dy), X(k.x), X(k.m), X(k.r),
+                                X(k.s2), 0, 0, 0);
+            expect(name, dx_name, &k.dx, TOL_FP32);
+            poison(&k.dx), poison(&k.ds1), poison(&k.ds2);
+            BOTH(ln_mod_bwd, X(k.dx), X(k.ds1), X(k.ds2), b16 ? &dyh.t[K_] : X(k.dy), X(k.x), X(k.m), X(k.r), X(k.s2),
+                 0, 0, 0);
+            expect(name, b16 ? "bf16 dy: all, dx" : "all, dx", &k.dx, TOL_FP32);
+            expect(name, b16 ? "bf16 dy: all, dshift" : "all, dshift", &k.ds1, TOL_FP32);
+            expect(name, b16 ? "bf16 dy: all, dscale" : "all, dscale", &k.ds2, TOL_FP32);
+        }
+        if (i == 0) { // both modulation gradients without dx from a bf16 dy: one column pass for the two
+            poison(&k.ds1), poison(&k.ds2);
+            BOTH(ln_mod_bwd, NULL, X(k.ds1), X(k.ds2), &dyh.t[K_], X(k.x), X(k.m), X(k.r), X(k.s2), 0, 0, 0);
+            expect(name, "bf16 dy: dshift", &k.ds1, TOL_FP32), expect(name, "bf16 dy: dscale", &k.ds2, TOL_FP32);
+        }
+        for (int s = 0; s < 2; s++) BE[s]->free(BE[s], dyh.t[s].data);
+        block_free(&k);
+    }
+}
+
 // LayerNorm rows of other widths (CUDA: a warp per row with the row in registers up to D 2048 — whole slots at D 32
 // and 64, part slots at the toy D 80 — longer rows a block each: D 2100)
 static void t_ln_widths(void) {
@@ -1678,6 +1728,7 @@ static void t_ln_widths(void) {
     }
 }
 
+static int capped_pass; // the second toy pass, DITC_CUDA_GRID_CAP=3
 static void run_suite(const sizes *z, int real) {
     printf("== %s shapes: B %lld, T %lld, D %lld, %lld heads; linear rows %lld; latents %lldx%lldx%lldx%lld\n",
            z->label, (long long)z->B, (long long)z->T, (long long)z->D, (long long)z->H, (long long)z->rows,
@@ -1688,6 +1739,7 @@ static void run_suite(const sizes *z, int real) {
     if (want("rng")) t_rng(z, real);
     if (want("elementwise")) t_elementwise(z);
     if (want("norm")) t_norm(z), t_col_chunks(), t_ln_sums(), t_res_sums(), t_ln_widths();
+    if (want("norm") && !capped_pass) t_ln_slots();
     if (want("reduce")) t_reduce(z);
     if (want("layout")) t_layout(z);
     if (want("diffusion")) t_diffusion(z);
@@ -1757,6 +1809,7 @@ int main(int argc, char **argv) {
         } else {
             sizes capped = SMALL;
             capped.label = "toy, DITC_CUDA_GRID_CAP=3";
+            capped_pass = 1;
             run_suite(&capped, 0);
         }
         unsetenv("DITC_CUDA_GRID_CAP");
