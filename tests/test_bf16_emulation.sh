@@ -109,6 +109,16 @@ check16() {
         --inputs "$TMP/in.$name.safetensors" --num-heads "$heads" --grads --train-steps 2 --lr 1e-4 --out "$out" ||
         { fail "$name: $* ditc check"; show "$r"; }
 }
+# close16 RUN LABEL TOL VAR=VALUE...: the small DiT's bf16 check with those switches against the default's: within TOL
+# (LABEL says what differs) and not identical (the switch changes something)
+close16() {
+    local r=$1 label=$2 tol=$3
+    shift 3
+    [ -f "$TMP/c.s2.bf16.safetensors" ] || return 0
+    check16 "$r" s2 3 "$TMP/$r.safetensors" "$@"
+    stc "$label: within $tol" "$TMP/$r.safetensors" "$TMP/c.s2.bf16.safetensors" "$tol"
+    stc "... and not identical ($*)" "$TMP/$r.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
+}
 V=(o16:DITC_BF16_OPERANDS=0 g16:"DITC_BF16_GRADS=0 DITC_BF16_ACTIVATIONS=0" a16:DITC_BF16_ACTIVATIONS=0)
 for name in s2 ldit; do
     [ -f "$TMP/c.$name.bf16.safetensors" ] || continue
@@ -150,6 +160,12 @@ same_run "... and with --grad-checkpoint" "$TMP/g16--grad-checkpoint" "$TMP/o16-
 stc "bf16 training: bf16 output gradients and fc1 outputs vs F32, weights after 6 steps within 5e-3" \
     "$(last_ckpt "$TMP/g16")/model.safetensors" "$(last_ckpt "$TMP/t2")/model.safetensors" 5e-3
 arena() { sed -n 's/.*activation arena peak \([0-9.]*\) MiB.*/\1/p' "$TMP/$1.out"; }
+# arena_less LABEL RUN_A RUN_B WANT_MIB: RUN_B's arena WANT_MIB (± 0.011) below RUN_A's, the same last loss
+arena_less() {
+    awk -v a="$(arena "$2")" -v b="$(arena "$3")" -v w="$4" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }' &&
+        [ "$(grep -o 'last loss.*' "$TMP/$2.out")" = "$(grep -o 'last loss.*' "$TMP/$3.out")" ]
+    check $? "$1: the arena $4 MiB smaller ($(arena "$2") -> $(arena "$3") MiB), the same loss"
+}
 # arena_check LABEL WANT_MIB BENCH...: the arena of BENCH with F32 activations minus with bf16 operands + gradients
 # (every gradient kept to the end of the step, DITC_GRAD_REUSE=0, so that the gradients' bytes count in full); then
 # the default, gradients released once read (core/ops/autograd.c): the same loss in less memory
@@ -218,30 +234,18 @@ for v in 1 0; do
     run "ge$v" env DITC_GELU_EPILOGUE=$v "$DITC" train "${F[@]}" --results-dir "$TMP/ge$v" || { fail "DITC_GELU_EPILOGUE=$v fp32 train"; show "ge$v"; }
 done
 same_run "fc1 + GELU in one GEMM = linear, then GELU: fp32 training bit for bit" "$TMP/ge1" "$TMP/ge0"
-if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
-    check16 ge.c s2 3 "$TMP/ge0.s2.safetensors" DITC_GELU_EPILOGUE=0
-    stc "the GELU epilogue at bf16 (GELU of the unrounded pre-activation) vs GELU of the stored bf16 one: within 1e-2" \
-        "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
-    stc "... and not identical (the epilogue is in use)" "$TMP/ge0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
-fi
+close16 ge0.s2 "the GELU epilogue at bf16 (GELU of the unrounded pre-activation) vs GELU of the stored bf16 one" 1e-2 \
+    DITC_GELU_EPILOGUE=0
 # GELU's backward in fc2's dx GEMM (the GELU-gradient epilogue, ops_linear.c ditc_bwd_linear): fp32 bit for bit with
 # the dx GEMM + GELU's backward; at bf16 close, not equal (the product is not rounded before GELU' multiplies it);
 # the GELU output's gradient never exists: the arena with every gradient kept is 2 blocks × B·T·4D × 4 bytes smaller
 run dg0 env DITC_DGELU_EPILOGUE=0 "$DITC" train "${F[@]}" --results-dir "$TMP/dg0" || { fail "DITC_DGELU_EPILOGUE=0 fp32 train"; show dg0; }
 same_run "GELU's backward in fc2's dx GEMM = the dx GEMM, then GELU's backward: fp32 training bit for bit" "$TMP/ge1" "$TMP/dg0"
-if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
-    check16 dg.c s2 3 "$TMP/dg0.s2.safetensors" DITC_DGELU_EPILOGUE=0
-    stc "the GELU-gradient epilogue at bf16 vs GELU's backward of fc2's bf16 dx: within 1e-2" \
-        "$TMP/dg0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
-    stc "... and not identical (the epilogue is in use)" "$TMP/dg0.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
-fi
+close16 dg0.s2 "the GELU-gradient epilogue at bf16 vs GELU's backward of fc2's bf16 dx" 1e-2 DITC_DGELU_EPILOGUE=0
 run dga env DITC_GRAD_REUSE=0 "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 &&
     run dgb env DITC_GRAD_REUSE=0 DITC_DGELU_EPILOGUE=0 "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 \
         --threads 2 || fail "DITC_DGELU_EPILOGUE bench"
-want=$(awk 'BEGIN { printf "%.3f", 2 * 8 * 64 * 4 * 96 * 4 / 1048576 }')
-awk -v a="$(arena dgb)" -v b="$(arena dga)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }' &&
-    [ "$(grep -o 'last loss.*' "$TMP/dga.out")" = "$(grep -o 'last loss.*' "$TMP/dgb.out")" ]
-check $? "the GELU-gradient epilogue: no GELU output gradient, the arena $want MiB smaller ($(arena dgb) -> $(arena dga) MiB), the same loss"
+arena_less "the GELU-gradient epilogue: no GELU output gradient" dgb dga "$(awk 'BEGIN { printf "%.3f", 2 * 8 * 64 * 4 * 96 * 4 / 1048576 }')"
 
 # 7. flash attention
 if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
@@ -270,19 +274,12 @@ check $? "DITC_ATTN_KEEP_P=0 (the GEMM attention recomputes P): the same loss, t
 #    output autocast PyTorch saves); the arena (blocks − 1) × B·T·4D × 4 bytes smaller (one GELU output at a time)
 run gr1 env DITC_GELU_RECOMPUTE=1 "$DITC" train "${F[@]}" --results-dir "$TMP/gr1" || { fail "DITC_GELU_RECOMPUTE=1 fp32 train"; show gr1; }
 same_run "the GELU output recomputed for fc2's dW = kept: fp32 training bit for bit" "$TMP/ge1" "$TMP/gr1"
-if [ -f "$TMP/c.s2.bf16.safetensors" ]; then
-    check16 gr.c s2 3 "$TMP/gr.s2.safetensors" DITC_GELU_RECOMPUTE=1
-    stc "the GELU output recomputed from the bf16 pre-activation vs kept from the epilogue, check at bf16: within 1e-2" \
-        "$TMP/gr.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 1e-2
-    stc "... and not identical (the recompute is in use)" "$TMP/gr.s2.safetensors" "$TMP/c.s2.bf16.safetensors" 0 expect_fail
-fi
+close16 gr.s2 "the GELU output recomputed from the bf16 pre-activation vs kept from the epilogue, check at bf16" 1e-2 \
+    DITC_GELU_RECOMPUTE=1
 run gra "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 &&
     run grb env DITC_GELU_RECOMPUTE=1 "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 ||
     fail "DITC_GELU_RECOMPUTE bench"
-want=$(awk 'BEGIN { printf "%.3f", 1 * 8 * 64 * 4 * 96 * 4 / 1048576 }')
-awk -v a="$(arena gra)" -v b="$(arena grb)" -v w="$want" 'BEGIN { exit !(a - b > w - 0.011 && a - b < w + 0.011) }' &&
-    [ "$(grep -o 'last loss.*' "$TMP/gra.out")" = "$(grep -o 'last loss.*' "$TMP/grb.out")" ]
-check $? "DITC_GELU_RECOMPUTE=1: the arena $want MiB smaller ($(arena gra) -> $(arena grb) MiB), the same loss"
+arena_less "DITC_GELU_RECOMPUTE=1" gra grb "$(awk 'BEGIN { printf "%.3f", 1 * 8 * 64 * 4 * 96 * 4 / 1048576 }')"
 
 echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
