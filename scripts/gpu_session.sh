@@ -334,7 +334,7 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 DITC_FUSED_SUMS=0 \
         "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # the GELU output not kept for the backward, recomputed by fc2's backward (ops.h ditc_gelu_drop): 2.1 GB less at
+    # the GELU output not kept for the backward, recomputed by fc2's backward (ops.h ditc_gelu_drop): 2.0 GB less at
     # batch 32 for an elementwise pass per block; its peak memory and time against bench_bf16's
     gpu bench_bf16_gelu_recompute 60 "$BK" env DITC_GELU_RECOMPUTE=1 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
