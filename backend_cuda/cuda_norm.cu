@@ -185,9 +185,9 @@ __device__ __forceinline__ void block_slots_out(float (*red)[32 * N], float *s, 
 
 // LayerNorm+modulate's backward in one pass over dy and x: dx as k_ln_bwd_dx_warp (the same operations), and
 // the column sums of the shift and scale gradients (Σ dy, Σ dy·xhat over the rows of a group b) without reading dy
-// and x again. Block (z, y) takes the chunk of rows t ∈ [z·rpc, min(T, (z+1)·rpc)) of the groups
+// and x again. Block (x, y) takes the chunk of rows t ∈ [x·rpc, min(T, (x+1)·rpc)) of the groups
 // b = y, y + gridDim.y, …; warp w sums its rows w, w + ROW_WARPS, … in order, in its lanes' slots; the warps' sums
-// are added by warps_tree_sum and go to ps / pc [z][b][D] (NULL: not wanted), which k_col_sums_fold adds in chunk
+// are added by warps_tree_sum and go to ps / pc [x][b][D] (NULL: not wanted), which k_col_sums_fold adds in chunk
 // order. Deterministic: the order depends on the grid shape only (ln_sums_grid), never on timing.
 template <int N, typename G>
 __global__ void __launch_bounds__(ROW_THREADS, 2)
@@ -289,8 +289,8 @@ template <typename G> struct ln_bwd_launch {
     }
 };
 
-// k_ln_mod_bwd_sums up to this many slots (DiT S/B/L/XL: 12/24/32/36): three row slots per lane in registers;
-// wider rows take the dx kernel and the column-sum pass.
+// k_ln_mod_bwd_sums up to this many slots (DiT S/B/L/XL: 12/24/32/36): the two column sums of a lane's N slots in
+// registers (128 at 36 slots, no spills, two blocks an SM); wider rows take the dx kernel and the column-sum pass.
 #define LN_SUMS_SLOTS 36
 template <typename G> struct ln_sums_launch {
     ditc_backend *be;
@@ -308,12 +308,12 @@ template <typename G> struct ln_sums_launch {
 };
 
 // k_ln_mod_bwd_sums' grid for Gn groups of T rows: grid.y up to Gn groups, grid.x S chunks of rpc rows (at least
-// ROW_WARPS), at most one wave of two blocks per SM (its launch bounds) while the groups allow: fewer chunks, less
+// ROW_WARPS, or all T), at most one wave of two blocks per SM (its launch bounds) while the groups allow: fewer chunks, less
 // partial sums to write and fold.
 static dim3 ln_sums_grid(ditc_backend *be, int64_t Gn, int64_t T, int64_t *S, int64_t *rpc) {
     int64_t gy = Gn < 65535 ? Gn : 65535, sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
     if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    int64_t s = 2 * sms / gy, most = (T + ROW_WARPS - 1) / ROW_WARPS;
+    int64_t s = 2 * sms / gy, most = T / ROW_WARPS;
     if (s > most) s = most;
     if (s > cuda_grid_cap) s = cuda_grid_cap;
     if (s < 1) s = 1;
@@ -566,12 +566,12 @@ static int gated_res_bwd_fused(ditc_backend *be, ditc_tensor *dx, ditc_tensor *d
     const void *ptrs[] = {dx ? dx->data : NULL, dy ? dy->data : NULL, dout->data, gate->data, y->data};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         if (!aligned16(ptrs[i])) return 0;
-    // grid: RES_COLS columns × up to B groups × S chunks of rpc rows (at least ROW_WARPS), at most one wave of 4
-    // blocks per SM (its launch bounds) while the groups allow (fewer chunks: less partial sums)
+    // grid: RES_COLS columns × up to B groups × S chunks of rpc rows (at least ROW_WARPS, or all T), about two waves
+    // of 4 blocks per SM (its launch bounds); the partial sums are small beside the rows (B·D floats a chunk)
     int64_t gx_ = (D + RES_COLS - 1) / RES_COLS, gy = B < 65535 ? B : 65535;
     int64_t sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
     if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    int64_t S = 4 * sms / (gx_ * gy), most = (T + ROW_WARPS - 1) / ROW_WARPS;
+    int64_t S = (8 * sms + gx_ * gy - 1) / (gx_ * gy), most = T / ROW_WARPS;
     if (S > most) S = most;
     if (S > 65535) S = 65535;
     if (S > cuda_grid_cap) S = cuda_grid_cap;

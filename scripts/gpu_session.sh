@@ -327,13 +327,15 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu bench_bf16_b64 60 "$BK" "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
         --batch 64 --image-size 32 --steps 5 --warmup 2
     gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER0[@]}" --batch 64 --steps 5
-    # the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over, and the modulation
-    # and gate gradients summed in passes of their own (the warp-per-row kernels of cuda_attention.cu for T <= 1024
-    # and cuda_norm.cu for D <= 2048, core/ops/autograd.c ditc_grad_take_over, cuda_norm.cu's k_ln_mod_bwd_sums and
-    # k_gated_res_bwd_sums: all on by default)
-    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 DITC_FUSED_SUMS=0 \
-        "$B/ditc" \
+    # the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-per-row
+    # kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
+    # ditc_grad_take_over: all on by default)
+    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # ... and the modulation and gate gradients summed in passes of their own, not in the LayerNorm's dx pass and the
+    # gated residual's dy pass (cuda_norm.cu k_ln_mod_bwd_sums, k_gated_res_bwd_sums: on by default)
+    gpu bench_bf16_no_fused_sums 60 "$BK" env DITC_FUSED_SUMS=0 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
     # the GELU output not kept for the backward, recomputed by fc2's backward (ops.h ditc_gelu_drop): 2.0 GB less at
     # batch 32 for an elementwise pass per block; its peak memory and time against bench_bf16's
     gpu bench_bf16_gelu_recompute 60 "$BK" env DITC_GELU_RECOMPUTE=1 "$B/ditc" bench --device cuda --precision bf16 \

@@ -274,6 +274,16 @@ check $? "DITC_ATTN_KEEP_P=0 (the GEMM attention recomputes P): the same loss, t
 #    output autocast PyTorch saves); the arena (blocks − 1) × B·T·4D × 4 bytes smaller (one GELU output at a time)
 run gr1 env DITC_GELU_RECOMPUTE=1 "$DITC" train "${F[@]}" --results-dir "$TMP/gr1" || { fail "DITC_GELU_RECOMPUTE=1 fp32 train"; show gr1; }
 same_run "the GELU output recomputed for fc2's dW = kept: fp32 training bit for bit" "$TMP/ge1" "$TMP/gr1"
+# ... with GELU's own backward node (no GELU-gradient epilogue: the GELU output's gradient and the recomputed output
+# from the same free list), and with --grad-checkpoint (nothing kept there: the switch changes nothing)
+run gr2 env DITC_GELU_RECOMPUTE=1 DITC_DGELU_EPILOGUE=0 "$DITC" train "${F[@]}" --results-dir "$TMP/gr2" ||
+    { fail "DITC_GELU_RECOMPUTE=1 DITC_DGELU_EPILOGUE=0 fp32 train"; show gr2; }
+same_run "... with GELU's backward as its own pass: fp32 training bit for bit" "$TMP/dg0" "$TMP/gr2"
+for v in 0 1; do
+    run "grc$v" env DITC_GELU_RECOMPUTE=$v "$DITC" train "${F[@]}" --grad-checkpoint --results-dir "$TMP/grc$v" ||
+        { fail "DITC_GELU_RECOMPUTE=$v --grad-checkpoint fp32 train"; show "grc$v"; }
+done
+same_run "... with --grad-checkpoint: fp32 training bit for bit" "$TMP/grc0" "$TMP/grc1"
 close16 gr.s2 "the GELU output recomputed from the bf16 pre-activation vs kept from the epilogue, check at bf16" 1e-2 \
     DITC_GELU_RECOMPUTE=1
 run gra "$DITC" bench "${S2[@]}" --batch 8 --steps 1 --warmup 1 --threads 2 &&

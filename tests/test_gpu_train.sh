@@ -7,7 +7,8 @@
 #           DiT-S/2 (depth 12, D 384, 6 heads of 64) and of an XL/2-width config (D 1152, 16 heads of 72, depth 2)
 #           at T 256: CUDA fp32 vs CPU ≤ 1e-4 relative per tensor (st_compare); DiT-S/2 in tf32 ≤ 1e-2 and bf16
 #           ≤ 5e-2 per tensor, and bf16 against the CPU's bf16 emulation (`--device cpu --precision bf16`: the same
-#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2, also with DITC_ATTN=flash on both; the parameters after
+#           bf16-rounded GEMM operands, F32 sums) ≤ 1e-2, also with DITC_ATTN=flash on both and with
+#           DITC_GELU_RECOMPUTE=1 on the device; the parameters after
 #           the AdamW steps at tf32 ≤ 6e-2, bf16 ≤ 1e-1 (≤ 3e-2 against the CPU's bf16) — Adam's sign-sized first
 #           updates (stated limits, from the CPU emulation of the device at these sizes; the worst tensor is printed);
 #   train   50 training steps of a small DiT: logged losses CUDA fp32 vs CPU ≤ 1e-3 relative, CUDA tf32 vs fp32
@@ -35,7 +36,7 @@
 # self-check of this script without a GPU (every comparison must then hold; tf32 is skipped, bf16 is the CPU's
 # emulation on both sides).
 # DITC_GPU_CHECK_PRECISIONS (default "fp32 tf32 bf16"; without CUDA "fp32 bf16") the check stage's precisions (bf16
-# brings the flash check). DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python
+# brings the variants' checks: DITC_GPU_CHECK_VARIANTS, default "flash gelu_recompute"). DITC_GPU_STEP_TIMEOUT (default 300 s) bounds every ditc run. DITC_TEST_PYTHON: the Python
 # of the PNG comparison.
 . "$(dirname "$0")/test_lib.sh"
 STC=${3:?usage: bash $0 DITC SOURCE_DIR ST_COMPARE}
@@ -161,7 +162,9 @@ check_config() { # NAME PRECISIONS CONFIG...
                     "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.bf16.safetensors" 1e-2 param.=3e-2
             # the flash attention (DITC_ATTN=flash: backend.h flash_fwd/bwd) against the CPU's loops of its arithmetic
             local dv ok=1
+            [[ " $VARIANTS " == *" flash "* ]] || ok=skip
             for dv in cpu "$DEV"; do
+                [ $ok = skip ] && break
                 DITC_ATTN=flash d "check.$name.$dv.flash" check --device "$dv" --precision bf16 \
                     --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" --inputs "$TMP/in.$name.safetensors" \
                     --num-heads "$(heads_of "$@")" --grads --train-steps 2 --lr 1e-4 \
@@ -169,12 +172,24 @@ check_config() { # NAME PRECISIONS CONFIG...
             done
             [ $ok = 1 ] && stc "check $name: $DEV bf16 with DITC_ATTN=flash vs the CPU's (limit 1e-2, parameters 3e-2)" \
                 "$TMP/check.$name.cpu.flash.safetensors" "$TMP/check.$name.$DEV.flash.safetensors" 1e-2 param.=3e-2
+            # the GELU output recomputed for fc2's dW GEMM (DITC_GELU_RECOMPUTE=1: GELU from the stored bf16
+            # pre-activation, not the GEMM epilogue's) against the CPU's bf16 default (they differ there by ~1e-3)
+            if [[ " $VARIANTS " == *" gelu_recompute "* ]] &&
+                DITC_GELU_RECOMPUTE=1 d "check.$name.$DEV.gelu_recompute" check --device "$DEV" --precision bf16 \
+                    --ckpt "$(last_ckpt "$TMP/w.$name")/model.safetensors" --inputs "$TMP/in.$name.safetensors" \
+                    --num-heads "$(heads_of "$@")" --grads --train-steps 2 --lr 1e-4 \
+                    --out "$TMP/check.$name.$DEV.gelu_recompute.safetensors"; then
+                stc "check $name: $DEV bf16 with DITC_GELU_RECOMPUTE=1 vs the CPU's bf16 (limit 1e-2, parameters 3e-2)" \
+                    "$TMP/check.$name.cpu.bf16.safetensors" "$TMP/check.$name.$DEV.gelu_recompute.safetensors" 1e-2 \
+                    param.=3e-2
+            fi
         fi
     done
 }
 PRECS="fp32 bf16"
 [ $CUDA = 1 ] && PRECS="fp32 tf32 bf16"
 PRECS=${DITC_GPU_CHECK_PRECISIONS:-$PRECS}
+VARIANTS=${DITC_GPU_CHECK_VARIANTS-flash gelu_recompute}
 
 if want check; then
     echo "== check: DiT-S/2 (${S2[*]}) and hd 72 (${HD72[*]}), batch $CHECK_B"

@@ -188,10 +188,10 @@ add_test(NAME test_gpu_train COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_gpu_tra
          $<TARGET_FILE:st_compare>)
 set_tests_properties(test_gpu_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 LABELS gpu)
 # (the race check: the check and Large-DiT stages only, a training step takes ~10 s there; not tf32, whose
-# kernels are fp32's and bf16's)
+# kernels are fp32's and bf16's; not the GELU recompute's check, whose kernels the others run)
 if(DITC_CUDA_EMU_RACECHECK)
   set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT
-                       "DITC_GPU_SMALL=1;DITC_GPU_TRAIN_ONLY=check ldit;DITC_GPU_CHECK_PRECISIONS=fp32 bf16;${DITC_TSAN_ENV}")
+                       "DITC_GPU_SMALL=1;DITC_GPU_TRAIN_ONLY=check ldit;DITC_GPU_CHECK_PRECISIONS=fp32 bf16;DITC_GPU_CHECK_VARIANTS=flash;${DITC_TSAN_ENV}")
 elseif(DITC_CUDA_EMU) # (the small models of the script's self-check, on the emulated device; 3 of them for --comm nccl)
   set_tests_properties(test_gpu_train PROPERTIES ENVIRONMENT "DITC_GPU_SMALL=1;CUEMU_DEVICES=3")
 endif()

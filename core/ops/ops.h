@@ -45,7 +45,9 @@ ditc_tensor *ditc_linear_gelu_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, di
 // After g's one reader (the MLP's second linear) has run its forward, with DITC_GELU_RECOMPUTE=1: g's memory goes back
 // to the arena (the next MLP's GELU output takes it) and that linear's backward recomputes GELU(pre) for its dW GEMM
 // only (GELU's own backward and the GELU-gradient epilogue read the pre-activation). B·T·4D elements less per block
-// kept for the backward, one elementwise pass more per block. A no-op otherwise (and in checkpointed segments).
+// kept for the backward, one elementwise pass more per block. A no-op otherwise, in checkpointed segments, and where
+// g did not come from the GELU epilogue (DITC_GELU_EPILOGUE=0; pre-activation and output of other dtypes, e.g.
+// DITC_BF16_ACTIVATIONS=0 at bf16; Large-DiT's SwiGLU has no GELU).
 void ditc_gelu_drop(ditc_ctx *c, ditc_tensor *g);
 ditc_tensor *ditc_ln_modulate_to(ditc_ctx *c, ditc_tensor *x, ditc_tensor *shift, ditc_tensor *scale, float eps,
                                  ditc_dtype out);
