@@ -277,10 +277,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     gpu_args "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
     gpu_args "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" --profile
     BK='ms/step|MFU|GFLOP|peak device|phases|arena|cuBLASLt|Error|error' # (every bench stage's summary lines)
+    # The bench stages in the order of the acceptance (issue 18): ditc and PyTorch at batch 32, where the time goes,
+    # --grad-checkpoint, batch 64 with its peer, the flash attention, torch.compile; then the A/Bs, the likeliest to
+    # change a default first (a call that runs out of time loses the last ones: DITC_GPU_ONLY reruns them)
     gpu bench_bf16 90 "$BK|device" "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}"
-    gpu bench_tf32 90 "$BK" "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
-    gpu bench_bf16_ckpt 90 "$BK" "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
-        --grad-checkpoint
     # the PyTorch peer as it is, with its peak device memory printed after it (scripts/bench/run_pytorch_peer.py)
     PEER0=(env LD_LIBRARY_PATH="$DITC_BASE_LD_LIBRARY_PATH" DIT_REF="$KIT/DiT" DITC_PEER_TOOL="$KIT/pytorch_dit_step.py" PYTHONUNBUFFERED=1
            python3 scripts/bench/run_pytorch_peer.py --model DiT-XL/2 --latent 32 --device cuda --bf16)
@@ -290,24 +290,46 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # step), and the GEMM shapes with their TFLOP/s (ditc bench --profile, core/device/profile_backend.c)
     gpu bench_bf16_kernels 60 "$BK|^    [a-z_0-9]+ +[0-9.]+ ms|TFLOP/s|total" "$B/ditc" bench \
         --device cuda --precision bf16 "${BENCH[@]}" --profile
+    # the memory --grad-checkpoint saves and what it costs
+    gpu bench_bf16_ckpt 90 "$BK" "$B/ditc" bench --device cuda --precision bf16 "${BENCH[@]}" \
+        --grad-checkpoint
+    # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
+    # how far to go), ditc then PyTorch, 5 steps each
+    gpu bench_bf16_b64 60 "$BK" "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
+        --batch 64 --image-size 32 --steps 5 --warmup 2
+    gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER0[@]}" --batch 64 --steps 5
     # A/B of the attention path: bf16 runs attention as GEMMs on tensor cores + row softmax by default
-    # (core/ops/ops_attention_gemm.c); DITC_ATTN=fused takes the fused fp32 kernel instead
-    gpu bench_bf16_fused_attn 90 "$BK" env DITC_ATTN=fused "$B/ditc" bench --device cuda \
-        --precision bf16 "${BENCH[@]}"
-    # ... and DITC_ATTN=flash: the flash kernels on the tensor cores (backend_cuda/cuda_flash.cu: WMMA tiles, no T²
-    # scores in memory, no kept probabilities), opt-in until this A/B says they are faster
+    # (core/ops/ops_attention_gemm.c); DITC_ATTN=flash takes the flash kernels on the tensor cores
+    # (backend_cuda/cuda_flash.cu: WMMA tiles, no T² scores in memory, no kept probabilities), opt-in until this A/B
+    # says they are faster
     # (with --profile: flash_fwd / flash_bwd in the per-kernel table, against bench_bf16_kernels' gemm + softmax rows)
     gpu bench_bf16_flash 90 "$BK|^    [a-z_0-9]+ +[0-9.]+ ms" env DITC_ATTN=flash "$B/ditc" \
         bench --device cuda --precision bf16 "${BENCH[@]}" --profile
-    # ... and the GEMM attention with score chunks small enough for L2 (S and dP of 2 images: 24 MiB of the H100's
-    # 50 MB; the default 256 MiB chunk of 21 images goes to HBM and back: ~1 GB per layer)
+    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}" --compile
+    # the GELU output not kept for the backward, recomputed by fc2's backward (ops.h ditc_gelu_drop): 2.0 GB less at
+    # batch 32 for an elementwise pass per block; its peak memory and time against bench_bf16's
+    gpu bench_bf16_gelu_recompute 60 "$BK" env DITC_GELU_RECOMPUTE=1 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # the GEMM attention recomputing P instead of keeping it (1.9 GB less; if the peak memory is above the peer's)
+    gpu bench_bf16_no_keep_p 60 "$BK" env DITC_ATTN_KEEP_P=0 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # the GEMM attention with score chunks small enough for L2 (S and dP of 2 images: 24 MiB of the H100's 50 MB;
+    # the default 256 MiB chunk of 21 images goes to HBM and back: ~1 GB per layer)
     gpu bench_bf16_score24 60 "$BK" env DITC_ATTN_SCORE_MB=24 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and a middle chunk (64 MiB: 5 images, 7 chunks a layer) in case 24 MiB's 16 chunks of small GEMMs lose to
-    # their launches and tails
+    # the modulation and gate gradients summed in passes of their own, not in the LayerNorm's dx pass and the gated
+    # residual's dy pass (cuda_norm.cu k_ln_mod_bwd_sums, k_gated_res_bwd_sums: on by default)
+    gpu bench_bf16_no_fused_sums 60 "$BK" env DITC_FUSED_SUMS=0 "$B/ditc" bench --device cuda --precision bf16 \
+        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-per-row
+    # kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
+    # ditc_grad_take_over: all on by default)
+    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
+        bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # a middle score chunk (64 MiB: 5 images, 7 chunks a layer) in case 24 MiB's 16 chunks of small GEMMs lose to their
+    # launches and tails
     gpu bench_bf16_score64 60 "$BK" env DITC_ATTN_SCORE_MB=64 "$B/ditc" bench --device cuda --precision bf16 \
         --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    gpu pytorch_bf16_compile 180 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER[@]}" --compile
     # A/B of the bf16 operands and output gradients written by their producers + the cuBLASLt epilogues (bias, GELU,
     # bias gradient) + AdamW's bf16 weight copy (ops.h, backend_cuda/cuda_gemm_lt.cu, core/tensor/params.h) against F32
     # activations cast in every GEMM, a bias fill read by beta = 1, separate GELU and bias-gradient passes
@@ -319,27 +341,10 @@ if [ $BUILT = 1 ] || [ "$DRY" = 1 ]; then
     # AdamW
     gpu bench_bf16_no_epilogues 60 "$BK" env "${OFF[@]:2}" "$B/ditc" \
         bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and the GEMM attention recomputing P instead of keeping it (1.9 GB less; if the peak memory is above the peer's)
-    gpu bench_bf16_no_keep_p 60 "$BK" env DITC_ATTN_KEEP_P=0 "$B/ditc" bench --device cuda --precision bf16 \
-        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # a larger batch (the acceptance also asks for the largest batch PyTorch eager fits: its peak memory at 32 says
-    # how far to go), ditc then PyTorch, 5 steps each
-    gpu bench_bf16_b64 60 "$BK" "$B/ditc" bench --device cuda --precision bf16 --model DiT-XL/2 \
-        --batch 64 --image-size 32 --steps 5 --warmup 2
-    gpu pytorch_bf16_b64 90 'DiT|s/step|images|Error|peak_memory|peak memory' "${PEER0[@]}" --batch 64 --steps 5
-    # the block-per-row softmax and LayerNorm with the residual gradient copied, not taken over (the warp-per-row
-    # kernels of cuda_attention.cu for T <= 1024 and cuda_norm.cu for D <= 2048, core/ops/autograd.c
-    # ditc_grad_take_over: all on by default)
-    gpu bench_bf16_block_rows 60 "$BK" env DITC_SOFTMAX_WARP=0 DITC_LN_WARP=0 DITC_GRAD_TAKEOVER=0 "$B/ditc" \
-        bench --device cuda --precision bf16 --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # ... and the modulation and gate gradients summed in passes of their own, not in the LayerNorm's dx pass and the
-    # gated residual's dy pass (cuda_norm.cu k_ln_mod_bwd_sums, k_gated_res_bwd_sums: on by default)
-    gpu bench_bf16_no_fused_sums 60 "$BK" env DITC_FUSED_SUMS=0 "$B/ditc" bench --device cuda --precision bf16 \
-        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
-    # the GELU output not kept for the backward, recomputed by fc2's backward (ops.h ditc_gelu_drop): 2.0 GB less at
-    # batch 32 for an elementwise pass per block; its peak memory and time against bench_bf16's
-    gpu bench_bf16_gelu_recompute 60 "$BK" env DITC_GELU_RECOMPUTE=1 "$B/ditc" bench --device cuda --precision bf16 \
-        --model DiT-XL/2 --batch 32 --image-size 32 --steps 5 --warmup 2
+    # the fused fp32 attention kernel at bf16 (DITC_ATTN=fused) instead of the GEMM attention; and tf32 throughout
+    gpu bench_bf16_fused_attn 90 "$BK" env DITC_ATTN=fused "$B/ditc" bench --device cuda \
+        --precision bf16 "${BENCH[@]}"
+    gpu bench_tf32 90 "$BK" "$B/ditc" bench --device cuda --precision tf32 "${BENCH[@]}"
     # where a bf16 step's time goes, per op (DITC_PROFILE=1: the stream is synchronised around every op, so the
     # step itself is slower; the per-op split is what the next tuning needs)
     gpu bench_bf16_profile 60 'ms/step|^    [a-z_]+ +[0-9.]+ \||total' env DITC_PROFILE=1 "$B/ditc" bench --device cuda \
