@@ -164,10 +164,7 @@ static void new_grad(ditc_ctx *c, ditc_tensor *t) {
         t->grad = ditc_new(c, dt, t->ndim, t->shape);
         return;
     }
-    ditc_tensor *g = t->grad = ditc_arena_header(c->cur);
-    ditc_tensor_set_shape(g, dt, t->ndim, t->shape);
-    g->backend = c->be;
-    g->data = ditc_arena_alloc_reuse(c->cur, ditc_nbytes(g));
+    t->grad = ditc_arena_tensor_reuse(c->cur, dt, t->ndim, t->shape);
 }
 
 // After node n's backward (top level): its outputs' gradients are read for the last time.

@@ -95,15 +95,6 @@ static int gelu_recompute(void) {
 // recorded top-level pass (a checkpointed segment's re-run lives in the scratch arena, reset after it).
 static int gelu_droppable(const ditc_ctx *c) { return gelu_recompute() && c->cur == &c->arena && !c->in_checkpoint; }
 
-// A tensor of the step whose memory is a block handed back earlier if one of its size is free (ditc_arena_release)
-static ditc_tensor *new_reused(ditc_ctx *c, ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape) {
-    ditc_tensor *t = ditc_arena_header(a);
-    ditc_tensor_set_shape(t, dtype, ndim, shape);
-    t->backend = c->be;
-    t->data = ditc_arena_alloc_reuse(a, ditc_nbytes(t));
-    return t;
-}
-
 void ditc_gelu_drop(ditc_ctx *c, ditc_tensor *g) {
     if (!g->gelu_pre || g->gelu_dropped || g->n_readers != 1 || !gelu_droppable(c)) return;
     ditc_arena_release(&c->arena, g->data, ditc_nbytes(g));
@@ -133,8 +124,8 @@ static ditc_tensor *linear_fwd(ditc_ctx *c, ditc_tensor *x, ditc_tensor *w, ditc
     ditc_tensor *g = NULL;
     if (gelu) { // the GEMM writes GELU(x·Wᵀ + b) as its result and the pre-activation y as the aux output
         // (a block the previous MLP's dropped GELU output handed back, when this one will be dropped too)
-        g = *gelu =
-            gelu_droppable(c) ? new_reused(c, c->cur, gelu_dt, x->ndim, shape) : ditc_new(c, gelu_dt, x->ndim, shape);
+        g = *gelu = gelu_droppable(c) ? ditc_arena_tensor_reuse(c->cur, gelu_dt, x->ndim, shape)
+                                      : ditc_new(c, gelu_dt, x->ndim, shape);
         e.gelu_aux = y;
     }
     gemm_epi(c, 0, 1, M, N, K, 1, x, K, 0, wg, K, 0, g ? g : y, N, 0, 0.0f, e);
@@ -198,7 +189,7 @@ void ditc_bwd_linear(ditc_ctx *c, ditc_node *n) {
     else if (pre) gemm_epi(c, 0, 0, M, K, N, 1, dyg, N, 0, wg, K, 0, dpre, K, 0, 0.0f, (epilogue){.dgelu_aux = pre});
     ditc_tensor *xr = x; // x dropped after the forward (ditc_gelu_drop): GELU(pre) again, for the dW GEMM only
     if (dw && x->gelu_dropped) {
-        xr = new_reused(c, &c->arena, x->dtype, x->ndim, x->shape);
+        xr = ditc_arena_tensor_reuse(&c->arena, x->dtype, x->ndim, x->shape);
         BE->unary_fwd(BE, DITC_UN_GELU_TANH, xr, x->gelu_pre);
     }
     if (dw) gemm_epi(c, 1, 0, N, K, M, 1, dyg, N, 0, xr, K, 0, dw, K, 0, (float)acc_w, e); // dyᵀ·x

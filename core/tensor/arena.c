@@ -98,10 +98,18 @@ ditc_tensor *ditc_arena_header(ditc_arena *a) {
     return t;
 }
 
-ditc_tensor *ditc_arena_tensor(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape) {
+static ditc_tensor *arena_tensor(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape, int reuse) {
     ditc_tensor *t = ditc_arena_header(a);
     ditc_tensor_set_shape(t, dtype, ndim, shape);
     t->backend = a->be;
-    t->data = ditc_arena_alloc(a, ditc_nbytes(t));
+    t->data = reuse ? ditc_arena_alloc_reuse(a, ditc_nbytes(t)) : ditc_arena_alloc(a, ditc_nbytes(t));
     return t;
+}
+
+ditc_tensor *ditc_arena_tensor(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape) {
+    return arena_tensor(a, dtype, ndim, shape, 0);
+}
+
+ditc_tensor *ditc_arena_tensor_reuse(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape) {
+    return arena_tensor(a, dtype, ndim, shape, 1);
 }

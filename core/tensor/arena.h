@@ -48,5 +48,7 @@ void ditc_arena_release(ditc_arena *a, void *p, size_t bytes);
 ditc_tensor *ditc_arena_header(ditc_arena *a);
 // Header + uninitialised data.
 ditc_tensor *ditc_arena_tensor(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape);
+// The same, its data a released block of its size if there is one (ditc_arena_alloc_reuse)
+ditc_tensor *ditc_arena_tensor_reuse(ditc_arena *a, ditc_dtype dtype, int ndim, const int64_t *shape);
 
 #endif
