@@ -112,6 +112,16 @@ static void bias_rows(float *c, int64_t ldc, const float *bias, int64_t m, int64
 
 static void gemm_dispatch(ditc_backend *be, const ditc_gemm *g);
 
+// The GEMM w into an F32 product of mn elements: in `home` (C, or the GELU's aux output) when that is F32 (c32), else
+// a temporary the caller frees
+static float *gemm_f32_product(ditc_backend *be, ditc_gemm *w, void *home, int c32, int64_t mn) {
+    float *f = c32 ? home : ditc_xmalloc((size_t)(mn > 0 ? mn : 1) * sizeof(float));
+    w->c = f;
+    w->c_dtype = DITC_F32;
+    gemm_dispatch(be, w);
+    return f;
+}
+
 // The GELU, GELU-gradient and bias-gradient epilogues (backend.h), as the separate passes they replace: the GEMM
 // (+ bias) into an F32 result, then GELU from it (and the pre-activation rounded once for a BF16 C) — at F32 the old
 // linear + GELU exactly; the GEMM into F32, then GELU's backward — at F32 the old dx GEMM + GELU backward exactly; the
@@ -127,10 +137,7 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
                    "CPU gemm: the GELU-gradient epilogue needs one dense matrix, beta 0, no other epilogue");
         int64_t mn = g->m * g->n;
         int c32 = g->c_dtype == DITC_F32; // (an F32 C holds the product, then its gradient: in place, per element)
-        float *f = c32 ? g->c : ditc_xmalloc((size_t)(mn > 0 ? mn : 1) * sizeof(float));
-        w.c = f;
-        w.c_dtype = DITC_F32;
-        gemm_dispatch(be, &w);
+        float *f = gemm_f32_product(be, &w, g->c, c32, mn);
         ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), dx = ditc_tensor_flat(g->c, g->c_dtype, mn),
                     pre = ditc_tensor_flat((void *)g->dgelu_aux, g->c_dtype, mn);
         cpu_unary_bwd(be, DITC_UN_GELU_TANH, &dx, &ft, &pre, 0);
@@ -150,10 +157,7 @@ static void gemm_epilogue(ditc_backend *be, const ditc_gemm *g) {
                "CPU gemm: the GELU epilogue needs one dense matrix, beta 0");
     int64_t mn = g->m * g->n;
     int c32 = g->c_dtype == DITC_F32;
-    float *f = c32 ? g->gelu_aux : ditc_xmalloc((size_t)mn * sizeof(float));
-    w.c = f;
-    w.c_dtype = DITC_F32;
-    gemm_dispatch(be, &w); // (its bias already rounded by cpu_gemm at bf16)
+    float *f = gemm_f32_product(be, &w, g->gelu_aux, c32, mn); // (its bias already rounded by cpu_gemm at bf16)
     ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), y = ditc_tensor_flat(g->c, g->c_dtype, mn),
                 aux = ditc_tensor_flat(g->gelu_aux, g->c_dtype, mn);
     if (!c32) cpu_cast(be, &aux, &ft);

@@ -110,6 +110,18 @@ static const float *bias_rounded(ditc_backend *be, const float *bias, int64_t n)
     return (const float *)c->bias_round;
 }
 
+// The GEMM w into an F32 product of mn elements: in `home` (C, or the GELU's aux output) when that is F32 (c32), else
+// a stream-ordered temporary the caller frees (cudaFreeAsync)
+static float *gemm_f32_product(ditc_backend *be, ditc_gemm *w, void *home, int c32, int64_t mn) {
+    cuda_ctx *c = cctx(be);
+    float *f = (float *)home;
+    if (!c32) CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)mn * sizeof(float), c->pool, c->stream));
+    w->c = f;
+    w->c_dtype = DITC_F32;
+    cuda_gemm(be, w);
+    return f;
+}
+
 // The GELU / GELU-gradient / bias-gradient epilogue of g without cuBLASLt: the GEMM (operands a, b as prepared by
 // cuda_gemm) into F32, then GELU from it (the pre-activation rounded once for a BF16 C), or GELU's backward from it;
 // or the GEMM, then bias_bwd over A.
@@ -124,11 +136,7 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
     if (g->dgelu_aux) { // the GEMM into F32 (C itself, or a stream-ordered temporary for a BF16 C), then GELU's
         int64_t mn = g->m * g->n; // backward from it (in place for an F32 C: each element read, then written)
         int c32 = g->c_dtype == DITC_F32;
-        float *f = (float *)g->c;
-        if (!c32) CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)mn * sizeof(float), c->pool, c->stream));
-        w.c = f;
-        w.c_dtype = DITC_F32;
-        cuda_gemm(be, &w);
+        float *f = gemm_f32_product(be, &w, g->c, c32, mn);
         ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), dx = ditc_tensor_flat(g->c, g->c_dtype, mn),
                     pre = ditc_tensor_flat((void *)g->dgelu_aux, g->c_dtype, mn);
         cuda_unary_bwd(be, DITC_UN_GELU_TANH, &dx, &ft, &pre, 0);
@@ -144,11 +152,7 @@ static void epilogue_passes(ditc_backend *be, const ditc_gemm *g, const void *a,
     }
     int64_t mn = g->m * g->n;
     int c32 = g->c_dtype == DITC_F32;
-    float *f = (float *)g->gelu_aux;
-    if (!c32) CUDA_CHECK(cudaMallocFromPoolAsync((void **)&f, (size_t)mn * sizeof(float), c->pool, c->stream));
-    w.c = f;
-    w.c_dtype = DITC_F32;
-    cuda_gemm(be, &w);
+    float *f = gemm_f32_product(be, &w, g->gelu_aux, c32, mn);
     ditc_tensor ft = ditc_tensor_flat(f, DITC_F32, mn), y = ditc_tensor_flat(g->c, g->c_dtype, mn),
                 aux = ditc_tensor_flat(g->gelu_aux, g->c_dtype, mn);
     if (!c32) cuda_cast(be, &aux, &ft);

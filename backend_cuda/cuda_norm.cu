@@ -188,7 +188,7 @@ __device__ __forceinline__ void block_slots_out(float (*red)[32 * N], float *s, 
 // and x again. Block (x, y) takes the chunk of rows t ∈ [x·rpc, min(T, (x+1)·rpc)) of the groups
 // b = y, y + gridDim.y, …; warp w sums its rows w, w + ROW_WARPS, … in order, in its lanes' slots; the warps' sums
 // are added by warps_tree_sum and go to ps / pc [x][b][D] (NULL: not wanted), which k_col_sums_fold adds in chunk
-// order. Deterministic: the order depends on the grid shape only (ln_sums_grid), never on timing.
+// order. Deterministic: the order depends on the grid shape only (sums_chunks), never on timing.
 template <int N, typename G>
 __global__ void __launch_bounds__(ROW_THREADS, 2)
     k_ln_mod_bwd_sums(float *gx, float *ps, float *pc, const G *g, const float *x, const float *mean, const float *rstd,
@@ -307,20 +307,23 @@ template <typename G> struct ln_sums_launch {
     }
 };
 
-// k_ln_mod_bwd_sums' grid for Gn groups of T rows: grid.y up to Gn groups, grid.x S chunks of rpc rows (at least
-// ROW_WARPS, or all T), at most one wave of two blocks per SM (its launch bounds) while the groups allow: fewer chunks, less
-// partial sums to write and fold.
-static dim3 ln_sums_grid(ditc_backend *be, int64_t Gn, int64_t T, int64_t *S, int64_t *rpc) {
-    int64_t gy = Gn < 65535 ? Gn : 65535, sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
-    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    int64_t s = 2 * sms / gy, most = T / ROW_WARPS;
+// The fused sums' grids (k_ln_mod_bwd_sums, k_gated_res_bwd_sums): up to Gn groups (≤ 65535 and the grid cap: the
+// kernels loop over the rest), and about `want` chunks of T rows — at least ROW_WARPS rows each (or all T), at most
+// 65535 and the grid cap — of *rpc rows; returns the chunk count. Fewer chunks, less partial sums to write and fold.
+static int64_t sums_groups(int64_t Gn) {
+    int64_t gy = Gn < 65535 ? Gn : 65535;
+    return gy < cuda_grid_cap ? gy : cuda_grid_cap;
+}
+static int64_t sums_chunks(int64_t T, int64_t want, int64_t *rpc) {
+    int64_t s = want, most = T / ROW_WARPS;
     if (s > most) s = most;
+    if (s > 65535) s = 65535;
     if (s > cuda_grid_cap) s = cuda_grid_cap;
     if (s < 1) s = 1;
     *rpc = (T + s - 1) / s;
-    *S = (T + *rpc - 1) / *rpc;
-    return dim3((unsigned)*S, (unsigned)gy);
+    return (T + *rpc - 1) / *rpc;
 }
+static int64_t sms_of(ditc_backend *be) { return cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132; }
 
 // LayerNorm+modulate's backward in one pass (dx and the wanted modulation gradients): 0 when it does not apply
 // (no dx, rows wider than LN_SUMS_SLOTS slots, DITC_LN_WARP=0, or DITC_FUSED_SUMS=0: an A/B switch).
@@ -332,7 +335,10 @@ static int ln_mod_bwd_fused(ditc_backend *be, ditc_tensor *dx, ditc_tensor *dshi
     int64_t B = x->shape[0], T = x->shape[1], D = x->shape[2], S, rpc;
     int n = ln_slots(D);
     if (!dx || !(dshift || dscale) || !n || n > LN_SUMS_SLOTS || ditc_env_off("DITC_FUSED_SUMS", &off)) return 0;
-    dim3 grid = ln_sums_grid(be, B, T, &S, &rpc);
+    // (at most one wave of two blocks per SM, its launch bounds, while the groups allow)
+    int64_t gy = sums_groups(B);
+    S = sums_chunks(T, 2 * sms_of(be) / gy, &rpc);
+    dim3 grid((unsigned)S, (unsigned)gy);
     const int64_t part = S * B * D; // floats of one gradient's chunk partials
     float *ps = (float *)cuda_scratch(be, (size_t)(2 * part) * sizeof(float)), *pc = ps + part;
     with_slots(n, ln_sums_launch<G>{be, F32P(dx), dshift ? ps : NULL, dscale ? pc : NULL, g, CF32P(x), CF32P(mean),
@@ -566,18 +572,10 @@ static int gated_res_bwd_fused(ditc_backend *be, ditc_tensor *dx, ditc_tensor *d
     const void *ptrs[] = {dx ? dx->data : NULL, dy ? dy->data : NULL, dout->data, gate->data, y->data};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         if (!aligned16(ptrs[i])) return 0;
-    // grid: RES_COLS columns × up to B groups × S chunks of rpc rows (at least ROW_WARPS, or all T), about two waves
-    // of 4 blocks per SM (its launch bounds); the partial sums are small beside the rows (B·D floats a chunk)
-    int64_t gx_ = (D + RES_COLS - 1) / RES_COLS, gy = B < 65535 ? B : 65535;
-    int64_t sms = cctx(be)->sm_count > 0 ? cctx(be)->sm_count : 132;
-    if (gy > cuda_grid_cap) gy = cuda_grid_cap;
-    int64_t S = (8 * sms + gx_ * gy - 1) / (gx_ * gy), most = T / ROW_WARPS;
-    if (S > most) S = most;
-    if (S > 65535) S = 65535;
-    if (S > cuda_grid_cap) S = cuda_grid_cap;
-    if (S < 1) S = 1;
-    int64_t rpc = (T + S - 1) / S;
-    S = (T + rpc - 1) / rpc;
+    // grid: RES_COLS columns × groups × chunks, about two waves of 4 blocks per SM (its launch bounds); the partial
+    // sums are small beside the rows (B·D floats a chunk)
+    int64_t gx_ = (D + RES_COLS - 1) / RES_COLS, gy = sums_groups(B), rpc;
+    int64_t S = sums_chunks(T, (8 * sms_of(be) + gx_ * gy - 1) / (gx_ * gy), &rpc);
     dim3 grid((unsigned)gx_, (unsigned)gy, (unsigned)S);
     float *pg = (float *)cuda_scratch(be, (size_t)(S * B * D) * sizeof(float));
     const int bf = dy && dy->dtype == DITC_BF16;
